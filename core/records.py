@@ -1,0 +1,100 @@
+"""Plain records that the engine hands to its callers.
+
+An :class:`Outcome` is the one and only result an input item ever gets.  It is
+built in the parent process from the compact batches workers send back (see
+``core.backends._worker``); nothing here needs to cross a process boundary
+except :class:`ErrorInfo`, which workers build when a task raises.
+
+Outcomes are tuples (``typing.NamedTuple``) on purpose: the engine creates up to
+a few million of them a second, and a tuple is the cheapest record Python has
+to build, compare and pickle.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class Status(str, enum.Enum):
+    """How an item ended.  A ``str`` so that ``status == "ok"`` just works."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:  # "ok", not "Status.OK", in f-strings and CSV
+        return self.value
+
+
+class ErrorInfo(NamedTuple):
+    """Why an item did not end ``ok``: the exception type, message and traceback.
+
+    For engine-made errors (a dead worker, a timeout, a cancel) ``type`` names
+    the cause (``"WorkerDied"``, ``"Timeout"``, ``"Cancelled"``) and
+    ``traceback`` is empty.
+    """
+
+    type: str
+    message: str
+    traceback: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}" if self.message else self.type
+
+
+class Outcome(NamedTuple):
+    """The end of one input item.
+
+    ``index`` is the item's position in the input; ``started_s`` is when the
+    item started running, in seconds since the job started (``None`` for items
+    that never ran); ``worker`` is the worker slot (``0 .. workers-1``) that
+    ran it, stable across replacements of a dead process.
+    """
+
+    index: int
+    item: Any
+    status: Status
+    value: Any = None
+    error: ErrorInfo | None = None
+    elapsed_s: float = 0.0
+    worker: int | None = None
+    started_s: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+
+@dataclass
+class Summary:
+    """Counts per status and timings of a job; a snapshot, safe to keep."""
+
+    backend: str
+    workers: int
+    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Status})
+    wall_s: float = 0.0
+    #: CPU seconds spent by the tasks (the sum of the items' run times as the
+    #: workers measured them, plus the process tree's CPU where it is known).
+    cpu_s: float = 0.0
+    done: bool = False
+    #: Set when the input iterable itself raised: what it said.
+    input_error: str | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def items_per_s(self) -> float:
+        return self.total / self.wall_s if self.wall_s > 0 else 0.0
+
+    def line(self) -> str:
+        """One line for a terminal or a status bar."""
+        parts = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n)
+        return (
+            f"{self.total} items ({parts or 'none'}) in {self.wall_s:.2f} s, "
+            f"{self.items_per_s:,.0f} items/s on {self.backend} x{self.workers}"
+        )

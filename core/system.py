@@ -1,0 +1,87 @@
+"""What this machine offers: core counts, the CPU model, default worker counts.
+
+Everything here is cheap and cached; the window shows it and the engine uses
+:func:`default_workers` when a caller does not choose.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    logical_cores: int
+    physical_cores: int
+    #: Cores this process may run on (its affinity mask, or a container's limit).
+    usable_cores: int
+    cpu_model: str
+    memory_bytes: int
+    platform: str
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Hardware", "Processor", "cpu model"):
+                    if value.strip():
+                        return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _usable_cores(logical: int) -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or logical
+    except (AttributeError, OSError):
+        return logical
+
+
+@functools.lru_cache(maxsize=1)
+def system_info() -> SystemInfo:
+    logical = psutil.cpu_count(logical=True) or os.cpu_count() or 1
+    physical = psutil.cpu_count(logical=False) or logical
+    return SystemInfo(
+        logical_cores=logical,
+        physical_cores=physical,
+        usable_cores=_usable_cores(logical),
+        cpu_model=_cpu_model(),
+        memory_bytes=psutil.virtual_memory().total,
+        platform=f"{platform.system()} {platform.release()} ({platform.machine()})",
+    )
+
+
+# Threads that mostly wait (network, disk, sleep) gain from far more workers than
+# cores; 32 is ThreadPoolExecutor's own ceiling and keeps the per-thread stack
+# memory and context switching modest.  CPU work gains nothing past the cores
+# it may use, and pure-Python CPU work on threads gains nothing at all (the GIL).
+_IO_THREADS_CAP = 32
+
+
+def default_workers(backend: str, bound: str = "mixed") -> int:
+    """A sensible worker count for ``backend`` and a task that is ``bound``.
+
+    ``bound`` is ``"cpu"``, ``"io"`` or ``"mixed"`` (what a plugin declares).
+    """
+    cores = system_info().usable_cores
+    if backend == "sequential":
+        return 1
+    if backend in ("threads", "threadpool", "thread-executor") or backend.startswith("thread"):
+        if bound == "io":
+            return min(_IO_THREADS_CAP, cores * 8)
+        if bound == "cpu":
+            return cores
+        return min(_IO_THREADS_CAP, cores + 4)
+    # Processes and clusters: one per usable core.  For I/O-bound tasks a few
+    # more hide the waits without the GIL getting in the way.
+    if bound == "io":
+        return cores * 2
+    return cores
