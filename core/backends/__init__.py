@@ -1,0 +1,56 @@
+"""The registry of backends: a name for ``run(backend=...)`` → the class that runs it.
+
+Backends are imported on first use, so a backend whose optional package is not
+installed (Dask, joblib) costs nothing until someone picks it, and reports why
+it is unavailable instead of breaking the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from core.backends.base import BackendInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.backends.base import Backend
+
+# name -> "module:Class".  Adding a backend is one module plus one line here.
+_REGISTRY: dict[str, str] = {
+    "sequential": "core.backends.threads:SequentialBackend",
+    "threads": "core.backends.threads:ThreadBackend",
+    "processes": "core.backends.processes:ProcessBackend",
+}
+
+
+def backend_names() -> list[str]:
+    """Every registered backend name, the built-in three first."""
+    return list(_REGISTRY)
+
+
+def get_backend(name: str) -> type[Backend]:
+    """The class behind ``name``; a clear ``ValueError`` for an unknown one."""
+    try:
+        target = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown backend {name!r}; choose one of: {', '.join(_REGISTRY)}"
+        ) from None
+    module, _, cls = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        raise ValueError(f"backend {name!r} is not available: {exc}") from exc
+
+
+def backend_info() -> list[BackendInfo]:
+    """What the window shows: each backend, when it wins, and whether it can be used."""
+    infos = []
+    for name in _REGISTRY:
+        try:
+            cls = get_backend(name)
+        except ValueError as exc:
+            infos.append(BackendInfo(name, name, "", False, False, str(exc)))
+            continue
+        infos.append(BackendInfo(cls.name, cls.label, cls.description, cls.kills_hung_items, True))
+    return infos

@@ -1,0 +1,122 @@
+"""The small interface every backend implements, and the events it reports.
+
+The engine owns the items and their bookkeeping; a backend only runs chunks::
+
+    engine --submit(Chunk)--> backend --runs--> workers
+    engine <--poll() -> [Done | Lost | Retry | ChunkUnreadable]-- backend
+
+``Done`` batches come from the workers themselves (``core.backends._worker``).
+``Lost`` and ``Retry`` are the backend's own reports when it had to stop a
+worker: ``Lost`` ends one item (timed out, or its worker died); ``Retry`` hands
+the still-pending items of a chunk back to the engine to run again, ``alone``
+(one item per chunk) when the backend cannot tell which of them was at fault.
+Because the engine decides which items are still pending, a report that comes
+late or twice can never give an item a second outcome.
+
+Adding a backend is one module: subclass :class:`Backend`, register it in
+``core.backends``.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Callable, ClassVar, NamedTuple, Union
+
+from core.backends._worker import Chunk, ChunkUnreadable, Done
+from core.records import ErrorInfo, Status
+
+
+class Lost(NamedTuple):
+    """One item the backend ended itself (its worker hung past the timeout or died)."""
+
+    chunk_id: int
+    offset: int
+    status: Status
+    error: ErrorInfo
+    worker: int
+    started_s: float | None
+    elapsed_s: float
+
+
+class Retry(NamedTuple):
+    """Run the pending items of a chunk again; ``alone`` to find a culprit.
+
+    ``error`` is what to blame a single remaining item for when ``alone`` is
+    set and only that item is left: it has then shown itself to be the culprit.
+    """
+
+    chunk_id: int
+    alone: bool
+    error: ErrorInfo | None = None
+    worker: int | None = None
+
+
+Event = Union[Done, Lost, Retry, ChunkUnreadable]
+
+
+class Backend(abc.ABC):
+    """Runs chunks of items on some workers and reports what happened."""
+
+    #: The name callers pass to ``run(backend=...)``.
+    name: ClassVar[str]
+    #: A short label for menus.
+    label: ClassVar[str]
+    #: When this backend wins, in a sentence or two (the window's tooltip).
+    description: ClassVar[str]
+    #: Whether an item that exceeds its timeout is really stopped (its worker
+    #: killed and replaced) rather than only reported and left to finish.
+    kills_hung_items: ClassVar[bool] = False
+    #: Whether items and results cross a process boundary (must be picklable).
+    pickles: ClassVar[bool] = False
+
+    def __init__(self, task: Callable[[Any], Any], workers: int, *,
+                 timeout: float | None, origin: float) -> None:
+        self.task = task
+        self.workers = workers
+        self.timeout = timeout
+        self.origin = origin
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Start the workers.  May raise with a clear message (say, an unpicklable task)."""
+
+    @abc.abstractmethod
+    def free_slots(self) -> int:
+        """How many more chunks the backend wants now.
+
+        A backend asks for a little more than it runs at once so that no
+        worker waits on a round trip to the engine between chunks.
+        """
+
+    @abc.abstractmethod
+    def submit(self, chunk: Chunk) -> list[Event]:
+        """Queue ``chunk`` to run; returns events known at once (usually none)."""
+
+    @abc.abstractmethod
+    def poll(self, timeout: float) -> list[Event]:
+        """Wait up to ``timeout`` seconds for events and return them.
+
+        This is also where a backend enforces per-item timeouts, so it returns
+        early enough to meet the nearest deadline.
+        """
+
+    @abc.abstractmethod
+    def wake(self) -> None:
+        """Make a ``poll`` in progress return now (safe from any thread)."""
+
+    @abc.abstractmethod
+    def shutdown(self, cancel: bool) -> None:
+        """Stop every worker.  With ``cancel``, running work is abandoned (processes killed).
+
+        After this returns no worker process of this backend is alive.
+        """
+
+
+class BackendInfo(NamedTuple):
+    name: str
+    label: str
+    description: str
+    kills_hung_items: bool
+    available: bool
+    #: Why it is not available (a missing optional package), or "".
+    reason: str = ""

@@ -1,0 +1,330 @@
+"""Worker processes: real parallelism for CPU-bound Python, and killable workers.
+
+Data flow::
+
+                 task pipe (chunks)          result pipe (Done batches)
+    engine ──► [worker 0] ──────────────►  run_chunk  ──────────────────► engine
+           ──► [worker 1] ...                  │
+                                               └─ slot in shared memory:
+                                                  chunk, offset, start, state
+
+Each worker has its own pair of pipes, so the backend always knows which
+chunks a worker holds, and a shared-memory slot that says which item it is
+running.  With that, a worker that hangs past the timeout is killed (SIGKILL)
+and replaced, and one that dies (``os._exit``, a segfault, the OOM killer)
+costs exactly the item it was running: that item is ``Lost``, and every other
+item the worker held is handed back to the engine to run again.
+
+Why not a library pool?  ``concurrent.futures`` breaks the whole pool when one
+worker dies; ``multiprocessing.Pool`` can hang; pebble and loky recover from a
+dead worker, but they only see whole tasks: with items batched into chunks (the
+only way to run a million tiny items a second) they cannot tell which item of a
+chunk hung or crashed, nor time out one item rather than its chunk, nor stream
+finished items out of a chunk that is still running.  The machinery needed for
+that is the slot and per-worker pipes here; the process start-up, pipes and
+shared memory are the standard library's own (``multiprocessing``).
+
+Workers start with ``forkserver`` on Linux (``spawn`` elsewhere): never
+``fork``, because the caller (the Qt window, the engine's own thread) runs
+threads, and forking a process that runs threads can deadlock the child.
+Forkserver children are forked from a small server that has imported only
+``core.backends._worker``, so a worker starts in milliseconds with no Qt in it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import multiprocessing.connection as mpc
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from core.backends._worker import (
+    FLUSH_S,
+    IDLE,
+    PICKLE_PROTOCOL,
+    RUNNING,
+    SLOT_CHUNK,
+    SLOT_OFFSET,
+    SLOT_START,
+    SLOT_STATE,
+    SLOT_WIDTH,
+    Chunk,
+    ChunkUnreadable,
+    Done,
+    dumps_chunk,
+    process_main,
+)
+from core.backends.base import Backend, Event, Lost, Retry
+from core.records import ErrorInfo, Status
+
+# Chunks a worker holds beyond the one it runs: one, so that it never waits on
+# a round trip to the engine, and no more, so that a slow chunk delays little.
+PREFETCH_PER_WORKER = 1
+
+# How long a worker asked to stop may take before it is killed instead.
+_STOP_GRACE_S = 2.0
+
+
+def start_method() -> str:
+    """``forkserver`` where it exists (Linux, BSD, macOS), ``spawn`` elsewhere.
+
+    macOS has forkserver but its system libraries are not fork-safe even then,
+    so it gets ``spawn`` too, as CPython itself chose in 3.8.
+    """
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods and sys.platform.startswith("linux"):
+        return "forkserver"
+    return "spawn"
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "worker process died"
+    if code < 0:
+        try:
+            return f"worker process died (exit code {code}, {signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return f"worker process died (exit code {code})"
+
+
+class _Proc:
+    """One worker process, its pipes and the chunks it holds, oldest first."""
+
+    def __init__(self, index: int, process: Any, tasks: Any, results: Any) -> None:
+        self.index = index
+        self.process = process
+        self.tasks = tasks
+        self.results: Any = results  # None once it reached EOF
+        self.assigned: deque[int] = deque()
+
+
+class ProcessBackend(Backend):
+    name = "processes"
+    label = "Processes"
+    description = (
+        "One worker process per core: true parallelism for CPU-bound Python, and a hung or "
+        "crashing item costs only itself (its worker is killed and replaced). Items and "
+        "results are pickled, so it loses to threads when items are tiny and the work is I/O."
+    )
+    kills_hung_items = True
+    pickles = True
+
+    def __init__(self, task: Callable[[Any], Any], workers: int, *,
+                 timeout: float | None, origin: float,
+                 method: str | None = None, flush_s: float = FLUSH_S) -> None:
+        super().__init__(task, workers, timeout=timeout, origin=origin)
+        self._method = method or start_method()
+        self._flush_s = flush_s
+        self._procs: list[_Proc] = []
+        self._closing = False
+        self._wake_lock = threading.Lock()
+        self._wake_pending = False
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self._task_bytes = pickle.dumps(self.task, PICKLE_PROTOCOL)
+        except Exception as exc:
+            raise TypeError(
+                "the task cannot be sent to worker processes: it must be picklable (a function "
+                f"defined at the top level of a module, not a lambda or a nested function): {exc}"
+            ) from exc
+        self._ctx = mp.get_context(self._method)
+        if self._method == "forkserver":
+            # Workers fork from a server that has imported only the worker loop.
+            # Only takes effect when the server starts (once per process).
+            self._ctx.set_forkserver_preload(["core.backends._worker"])
+        self._slots = self._ctx.RawArray("d", self.workers * SLOT_WIDTH)
+        self._slot = memoryview(self._slots).cast("B").cast("d")
+        self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        self._procs = [self._launch(i) for i in range(self.workers)]
+
+    def _launch(self, index: int) -> _Proc:
+        self._slot[index * SLOT_WIDTH + SLOT_STATE] = IDLE
+        task_r, task_w = self._ctx.Pipe(duplex=False)
+        result_r, result_w = self._ctx.Pipe(duplex=False)
+        process = self._ctx.Process(
+            target=process_main,
+            args=(index, task_r, result_w, self._slots, self.origin, self._task_bytes, self._flush_s),
+            name=f"poolside-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        task_r.close()
+        result_w.close()
+        return _Proc(index, process, task_w, result_r)
+
+    def pids(self) -> list[int]:
+        """The worker processes alive now (for tests and the window)."""
+        return [p.process.pid for p in self._procs if p.process.is_alive()]
+
+    def shutdown(self, cancel: bool) -> None:
+        self._closing = True
+        for proc in self._procs:
+            if cancel:
+                proc.process.kill()
+            else:
+                proc.tasks.close()  # EOF: the worker finishes and exits
+        deadline = time.monotonic() + _STOP_GRACE_S
+        for proc in self._procs:
+            proc.process.join(max(0.0, deadline - time.monotonic()))
+            if proc.process.is_alive():
+                proc.process.kill()
+                proc.process.join()
+            proc.process.close()
+            for conn in (proc.tasks, proc.results):
+                if conn is not None:
+                    conn.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # -- engine side ----------------------------------------------------------
+
+    def free_slots(self) -> int:
+        return sum(1 + PREFETCH_PER_WORKER - len(p.assigned) for p in self._procs)
+
+    def submit(self, chunk: Chunk) -> list[Event]:
+        try:
+            data = dumps_chunk(chunk)
+        except Exception as exc:  # noqa: BLE001 - an unpicklable item fails alone
+            return [Retry(chunk.id, alone=True, error=ErrorInfo(
+                "PicklingError", f"the item cannot be sent to a worker process: {exc}"))]
+        proc = min(self._procs, key=lambda p: len(p.assigned))
+        proc.assigned.append(chunk.id)
+        try:
+            proc.tasks.send_bytes(data)
+        except OSError:
+            pass  # the worker is dead; poll() sees its sentinel and hands the chunk back
+        return []
+
+    def wake(self) -> None:
+        with self._wake_lock:
+            if self._wake_pending or self._closing:
+                return
+            self._wake_pending = True
+            self._wake_w.send_bytes(b"")
+
+    def poll(self, timeout: float) -> list[Event]:
+        wait = timeout
+        if self.timeout is not None:
+            nearest = self._nearest_deadline()
+            if nearest is not None:
+                wait = max(0.0, min(wait, nearest - time.perf_counter()))
+        by_handle: dict[Any, _Proc] = {}
+        for proc in self._procs:
+            if proc.results is not None:
+                by_handle[proc.results] = proc
+            by_handle[proc.process.sentinel] = proc
+        ready = mpc.wait([*by_handle, self._wake_r], wait)
+        events: list[Event] = []
+        dead: list[_Proc] = []
+        for handle in ready:
+            if handle is self._wake_r:
+                with self._wake_lock:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                    self._wake_pending = False
+                continue
+            proc = by_handle[handle]
+            if handle is proc.results:
+                self._drain(proc, events)
+            elif proc not in dead:
+                dead.append(proc)
+        for proc in dead:
+            proc.process.join()
+            self._bury(proc, ErrorInfo("WorkerDied", _describe_exit(proc.process.exitcode)), events)
+        if self.timeout is not None:
+            events.extend(self._expire())
+        return events
+
+    # -- results, deaths and deadlines -----------------------------------------
+
+    def _drain(self, proc: _Proc, events: list[Event]) -> None:
+        """Take every message the worker has written so far."""
+        conn = proc.results
+        try:
+            while conn.poll():
+                message = pickle.loads(conn.recv_bytes())
+                if isinstance(message, ChunkUnreadable):
+                    # Some item of the chunk cannot be unpickled here: find it alone.
+                    proc.assigned.remove(message.chunk_id)
+                    events.append(Retry(message.chunk_id, alone=True, error=message.error,
+                                        worker=proc.index))
+                    continue
+                if message.last and proc.assigned and proc.assigned[0] == message.chunk_id:
+                    proc.assigned.popleft()
+                events.append(message)
+        except (EOFError, OSError):
+            conn.close()
+            proc.results = None  # the sentinel tells the rest
+
+    def _bury(self, proc: _Proc, error: ErrorInfo, events: list[Event],
+              timed_out: bool = False) -> None:
+        """A worker is gone: blame the item it was running, hand back the rest.
+
+        Its last results are read first: an item that finished wins over any
+        blame, and only items with no result are run again.
+        """
+        if proc.results is not None:
+            self._drain(proc, events)
+        base = proc.index * SLOT_WIDTH
+        chunk_id = int(self._slot[base + SLOT_CHUNK])
+        offset = int(self._slot[base + SLOT_OFFSET])
+        started = self._slot[base + SLOT_START]
+        running = self._slot[base + SLOT_STATE] == RUNNING
+        now = time.perf_counter()
+        if timed_out and not (running and now - started >= (self.timeout or 0.0)):
+            running = False  # it moved on just before the kill: nobody to blame
+        if proc.assigned:
+            head = proc.assigned.popleft()
+            if running and chunk_id == head:
+                status = Status.TIMED_OUT if timed_out else Status.FAILED
+                events.append(Lost(head, offset, status, error, proc.index,
+                                   started - self.origin, now - started))
+                events.append(Retry(head, alone=False))
+            elif timed_out:
+                events.append(Retry(head, alone=False))
+            else:
+                # It died between items (unpickling, sending): run them one by
+                # one, and the one that kills a worker alone is the culprit.
+                events.append(Retry(head, alone=True, error=error, worker=proc.index))
+            events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+        proc.process.close()
+        for conn in (proc.tasks, proc.results):
+            if conn is not None:
+                conn.close()
+        if not self._closing:
+            self._procs[self._procs.index(proc)] = self._launch(proc.index)
+
+    def _nearest_deadline(self) -> float | None:
+        starts = [
+            self._slot[p.index * SLOT_WIDTH + SLOT_START]
+            for p in self._procs
+            if self._slot[p.index * SLOT_WIDTH + SLOT_STATE] == RUNNING
+        ]
+        return min(starts) + self.timeout if starts else None  # type: ignore[operator]
+
+    def _expire(self) -> list[Event]:
+        assert self.timeout is not None
+        events: list[Event] = []
+        now = time.perf_counter()
+        for proc in list(self._procs):
+            base = proc.index * SLOT_WIDTH
+            if self._slot[base + SLOT_STATE] != RUNNING:
+                continue
+            if now - self._slot[base + SLOT_START] < self.timeout:
+                continue
+            proc.process.kill()
+            proc.process.join()
+            message = (f"the item ran longer than its {self.timeout:g} s timeout; "
+                       "its worker process was killed and replaced")
+            self._bury(proc, ErrorInfo("Timeout", message), events, timed_out=True)
+        return events

@@ -1,0 +1,512 @@
+"""The engine: read items lazily, run them in chunks, stream every outcome once.
+
+Data flow::
+
+    items ──(read lazily, a bounded window)──► chunks ──► backend.submit()
+                                                           │ workers run them
+    consumer ◄── outcome batches ◄── (reorder, if ordered) ◄┴─ backend.poll():
+      (iteration or on_outcomes)                              Done / Lost / Retry
+
+One thread per job, the *dispatcher*, does all of it: it is the only reader of
+the input iterator and the only writer of the bookkeeping, so none of it needs
+a lock.  The caller's thread only takes outcome batches from a queue (or gets
+them through ``on_outcomes``) and may ``cancel()`` at any time.
+
+Bookkeeping is per chunk: a ``bytearray`` of flags, one per item, that says
+whether the item is still pending, has its outcome, or was handed to another
+chunk to run again.  Every report from a backend is checked against those
+flags, so an item gets exactly one outcome whatever arrives late or twice, and
+at the end every item still pending is ``cancelled`` (or ``failed``, should the
+engine itself break): the counts always add up.
+
+Memory stays flat for any input length: the dispatcher stops reading input
+while more than a window of items (a few chunks per worker) are read but not
+yet taken by the consumer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import itertools
+import queue
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sized
+from typing import Any
+
+from core.backends import get_backend
+from core.backends._worker import Chunk, Done
+from core.backends.base import Backend, Event, Lost, Retry
+from core.chunking import Chunker
+from core.records import ErrorInfo, Outcome, Status, Summary
+from core.system import default_workers
+
+# How long the dispatcher waits for events before it looks at its flags again.
+# It is woken at once for results, cancel and a consumer that frees the
+# window; this only bounds the delay of anything that has no wake-up.
+_POLL_S = 0.1
+# Chunks in the window per worker, on top of what the backend holds: the
+# buffer between workers and a consumer that takes outcomes in bursts.
+_WINDOW_CHUNKS_PER_WORKER = 4
+# Outcomes for a cancelled remainder are made in batches of this size, so a
+# cancel of a million listed items streams rather than stalls.
+_CANCEL_BATCH = 10_000
+
+_PENDING, _SETTLED, _MOVED = 0, 1, 2
+_new_outcome = functools.partial(tuple.__new__, Outcome)
+
+_CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+
+
+class InputError(RuntimeError):
+    """The input iterable raised; the items read before it were run normally."""
+
+
+class _Tracked:
+    """A chunk the engine is waiting on."""
+
+    __slots__ = ("first", "items", "flags", "pending")
+
+    def __init__(self, first: int, items: list) -> None:
+        self.first = first
+        self.items = items
+        self.flags = bytearray(len(items))
+        self.pending = len(items)
+
+
+_live_jobs: weakref.WeakSet[Job] = weakref.WeakSet()
+
+
+@atexit.register
+def _cancel_live_jobs() -> None:
+    # An interpreter that exits mid-run must not leave worker processes behind.
+    for job in list(_live_jobs):
+        job.cancel()
+        job.wait(5.0)
+
+
+class Job:
+    """A running batch.  Iterate it for outcomes, or pass ``on_outcomes`` to ``run``.
+
+    Safe to ``cancel()`` and to read ``summary`` from any thread.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        items: Iterable[Any],
+        *,
+        ordered: bool,
+        chunker: Chunker,
+        on_outcomes: Callable[[list[Outcome]], None] | None,
+        on_finish: Callable[[Summary], None] | None,
+        started: float,
+    ) -> None:
+        self._backend = backend
+        self._input: Iterator[Any] = iter(items)
+        self._input_size = len(items) if isinstance(items, Sized) else None
+        self._ordered = ordered
+        self._chunker = chunker
+        self._on_outcomes = on_outcomes
+        self._on_finish = on_finish
+        self._started = started
+        self._summary = Summary(backend=backend.name, workers=backend.workers)
+        self._counts = self._summary.counts
+
+        self._tracked: dict[int, _Tracked] = {}
+        self._retry: deque[Chunk] = deque()
+        self._chunk_ids = itertools.count()
+        self._read = 0  # items taken from the input
+        self._consumed = 0  # outcomes taken by the consumer
+        self._input_done = False
+        self._input_error: BaseException | None = None
+        self._reorder: dict[int, Outcome] = {}
+        self._next_index = 0
+        self._window_blocked = False
+
+        self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
+        self._cancel_requested = False
+        self._finished = threading.Event()
+        self._iterating = False
+        self._thread = threading.Thread(target=self._dispatch, name="poolside-engine", daemon=True)
+        _live_jobs.add(self)
+        self._thread.start()
+
+    # -- the caller's side ------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Outcome]:
+        if self._on_outcomes is not None:
+            raise TypeError("this job streams to on_outcomes; it cannot also be iterated")
+        if self._iterating:
+            raise RuntimeError("a job can be iterated only once")
+        self._iterating = True
+        return self._stream()
+
+    def _stream(self) -> Iterator[Outcome]:
+        try:
+            while True:
+                batch = self._queue.get()
+                if batch is None:
+                    break
+                self._consumed += len(batch)
+                if self._window_blocked:
+                    self._backend.wake()
+                yield from batch
+        finally:
+            # Leaving the loop early (break, an exception) cancels the rest,
+            # as closing Executor.map's iterator does.
+            if not self._finished.is_set():
+                self.cancel()
+        if self._input_error is not None:
+            raise InputError(f"reading the input failed: {self._input_error!r}") from self._input_error
+
+    def cancel(self) -> None:
+        """Stop: pending items end ``cancelled``, running processes are killed.  Returns at once."""
+        self._cancel_requested = True
+        self._backend.wake()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished; ``False`` if ``timeout`` passed first.
+
+        Outcomes nobody iterates are taken and dropped here, so that waiting
+        on a job without reading it cannot stall it on a full window.
+        """
+        if self._on_outcomes is None and not self._iterating:
+            self._iterating = True
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    self._iterating = False
+                    return False
+                try:
+                    batch = self._queue.get(timeout=left)
+                except queue.Empty:
+                    self._iterating = False
+                    return False
+                if batch is None:
+                    break
+                self._consumed += len(batch)
+                if self._window_blocked:
+                    self._backend.wake()
+        return self._finished.wait(timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel_requested
+
+    @property
+    def summary(self) -> Summary:
+        """Counts so far (final once ``done``), wall and CPU time."""
+        s = self._summary
+        snapshot = Summary(
+            backend=s.backend, workers=s.workers, counts=dict(self._counts), cpu_s=s.cpu_s,
+            done=s.done, input_error=s.input_error,
+            wall_s=s.wall_s if s.done else time.perf_counter() - self._started,
+        )
+        return snapshot
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if not self._finished.is_set():
+            self.cancel()
+        self.wait()
+
+    # -- the dispatcher thread ---------------------------------------------------
+
+    def _dispatch(self) -> None:
+        failure: BaseException | None = None
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - a broken engine must still account for every item
+            failure = exc
+        try:
+            self._backend.shutdown(cancel=failure is not None or self._cancel_requested)
+        except BaseException as exc:  # noqa: BLE001
+            failure = failure or exc
+        if failure is not None:
+            self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {failure!r}"))
+        elif self._cancel_requested:
+            self._settle_rest(Status.CANCELLED, _CANCELLED)
+        self._summary.wall_s = time.perf_counter() - self._started
+        self._summary.done = True
+        if self._input_error is not None:
+            self._summary.input_error = repr(self._input_error)
+        self._finished.set()
+        _live_jobs.discard(self)
+        if self._on_outcomes is None:
+            self._queue.put(None)
+        if self._on_finish is not None:
+            self._on_finish(self.summary)
+
+    def _loop(self) -> None:
+        backend = self._backend
+        while not self._cancel_requested:
+            self._fill()
+            if self._input_done and not self._tracked:
+                return
+            events = backend.poll(_POLL_S)
+            if events:
+                self._handle(events)
+
+    def _window(self) -> int:
+        chunk = self._chunker.fixed or self._chunker.size
+        return max(chunk * self._backend.workers * _WINDOW_CHUNKS_PER_WORKER, 4)
+
+    def _fill(self) -> None:
+        """Hand the backend as many chunks as it wants and the window allows."""
+        backend = self._backend
+        self._window_blocked = False
+        while backend.free_slots() > 0 and not self._cancel_requested:
+            if self._retry:
+                chunk = self._retry.popleft()
+            elif self._input_done:
+                return
+            elif self._read - self._consumed >= self._window():
+                self._window_blocked = True
+                return
+            else:
+                chunk = self._read_chunk()
+                if chunk is None:
+                    return
+            events = backend.submit(chunk)
+            if events:
+                self._handle(events)
+
+    def _read_chunk(self) -> Chunk | None:
+        remaining = None if self._input_size is None else self._input_size - self._read
+        items: list = []
+        try:
+            items.extend(itertools.islice(self._input, self._chunker.next_size(remaining)))
+        except BaseException as exc:  # noqa: BLE001 - the items read so far still run
+            self._input_error = exc
+            self._input_done = True
+        if not items:
+            self._input_done = True
+            return None
+        chunk = Chunk(next(self._chunk_ids), items)
+        self._tracked[chunk.id] = _Tracked(self._read, items)
+        self._read += len(items)
+        return chunk
+
+    def _handle(self, events: list[Event]) -> None:
+        out: list[Outcome] = []
+        for event in events:
+            kind = type(event)
+            if kind is Done:
+                self._on_done(event, out)  # type: ignore[arg-type]
+            elif kind is Lost:
+                self._on_lost(event, out)  # type: ignore[arg-type]
+            elif kind is Retry:
+                self._on_retry(event, out)  # type: ignore[arg-type]
+            else:  # pragma: no cover - a backend bug
+                raise TypeError(f"unknown event from the backend: {event!r}")
+        if out:
+            self._emit(out)
+
+    def _settled(self, chunk_id: int, tracked: _Tracked, count: int) -> None:
+        tracked.pending -= count
+        if tracked.pending == 0:
+            del self._tracked[chunk_id]
+
+    def _on_done(self, done: Done, out: list[Outcome]) -> None:
+        self._summary.cpu_s += done.cpu_s
+        n = len(done.values)
+        self._chunker.observe(sum(done.elapsed), n)
+        tracked = self._tracked.get(done.chunk_id)
+        if tracked is None:
+            return  # a late report for a chunk that was settled otherwise
+        off = done.offset
+        flags = tracked.flags
+        first = tracked.first + off
+        if flags.count(_PENDING, off, off + n) == n:
+            # The common case: one C-speed pass builds every outcome as OK ...
+            flags[off:off + n] = b"\x01" * n
+            batch = list(map(_new_outcome, zip(
+                range(first, first + n), tracked.items[off:off + n], itertools.repeat(Status.OK),
+                done.values, itertools.repeat(None), done.elapsed,
+                itertools.repeat(done.worker), done.starts,
+            )))
+            # ... and the few that raised are patched after.
+            failed = 0
+            if done.errors:
+                for i, error in done.errors:
+                    batch[i] = batch[i]._replace(status=Status.FAILED, error=error)
+                failed = len(done.errors)
+            self._counts["ok"] += n - failed
+            self._counts["failed"] += failed
+            out.extend(batch)
+            self._settled(done.chunk_id, tracked, n)
+            return
+        # Some of these items were settled already (timed out just as they
+        # finished, or moved to a retry): keep only the pending ones.
+        errors = dict(done.errors or ())
+        settled = 0
+        for i in range(n):
+            if flags[off + i] != _PENDING:
+                continue
+            flags[off + i] = _SETTLED
+            settled += 1
+            error = errors.get(i)
+            status = Status.OK if error is None else Status.FAILED
+            self._counts[status.value] += 1
+            out.append(Outcome(first + i, tracked.items[off + i], status, done.values[i], error,
+                               done.elapsed[i], done.worker, done.starts[i]))
+        if settled:
+            self._settled(done.chunk_id, tracked, settled)
+
+    def _on_lost(self, lost: Lost, out: list[Outcome]) -> None:
+        tracked = self._tracked.get(lost.chunk_id)
+        if tracked is None or tracked.flags[lost.offset] != _PENDING:
+            return  # its result arrived first: a result always wins
+        tracked.flags[lost.offset] = _SETTLED
+        self._counts[lost.status.value] += 1
+        out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
+                           None, lost.error, lost.elapsed_s, lost.worker, lost.started_s))
+        self._settled(lost.chunk_id, tracked, 1)
+
+    def _on_retry(self, retry: Retry, out: list[Outcome]) -> None:
+        tracked = self._tracked.get(retry.chunk_id)
+        if tracked is None:
+            return
+        offsets = [i for i, flag in enumerate(tracked.flags) if flag == _PENDING]
+        if retry.alone and retry.error is not None and len(offsets) == 1:
+            # It failed alone: this item is the culprit.
+            self._on_lost(Lost(retry.chunk_id, offsets[0], Status.FAILED, retry.error,
+                               retry.worker if retry.worker is not None else -1, None, 0.0), out)
+            return
+        for i in offsets:
+            tracked.flags[i] = _MOVED
+        runs = [[i] for i in offsets] if retry.alone else _contiguous_runs(offsets)
+        for run in runs:
+            chunk = Chunk(next(self._chunk_ids), tracked.items[run[0]:run[-1] + 1])
+            self._tracked[chunk.id] = _Tracked(tracked.first + run[0], chunk.items)
+            self._retry.append(chunk)
+        self._settled(retry.chunk_id, tracked, len(offsets))
+
+    def _emit(self, out: list[Outcome]) -> None:
+        if self._ordered:
+            buffer = self._reorder
+            for outcome in out:
+                buffer[outcome.index] = outcome
+            ready = []
+            i = self._next_index
+            while i in buffer:
+                ready.append(buffer.pop(i))
+                i += 1
+            self._next_index = i
+            if not ready:
+                return
+            out = ready
+        if self._on_outcomes is not None:
+            self._consumed += len(out)
+            self._on_outcomes(out)
+        else:
+            self._queue.put(out)
+
+    def _settle_rest(self, status: Status, error: ErrorInfo) -> None:
+        """End every item that has no outcome yet: the counts must add up."""
+        rest: list[Outcome] = []
+        for tracked in self._tracked.values():
+            for i, flag in enumerate(tracked.flags):
+                if flag == _PENDING:
+                    rest.append(Outcome(tracked.first + i, tracked.items[i], status, None, error))
+        self._tracked.clear()
+        self._retry.clear()
+        rest.sort(key=lambda o: o.index)
+        self._counts[status.value] += len(rest)
+        if self._ordered:
+            # Finished items that waited for an earlier one go out in order too.
+            rest = sorted([*self._reorder.values(), *rest], key=lambda o: o.index)
+            self._reorder.clear()
+            self._ordered = False
+        self._emit(rest)
+        if self._input_size is None or self._input_error is not None:
+            return  # an iterator of unknown length is not drawn further
+        # A collection of known length: every listed item gets its outcome.
+        repeat = itertools.repeat
+        while True:
+            try:
+                items = list(itertools.islice(self._input, _CANCEL_BATCH))
+            except BaseException as exc:  # noqa: BLE001
+                self._input_error = exc
+                return
+            if not items:
+                return
+            n = len(items)
+            first = self._read
+            self._read += n
+            self._counts[status.value] += n
+            self._emit(list(map(_new_outcome, zip(
+                range(first, first + n), items, repeat(status), repeat(None), repeat(error),
+                repeat(0.0), repeat(None), repeat(None)))))
+
+
+def _contiguous_runs(offsets: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in offsets:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def run(
+    task: Callable[[Any], Any],
+    items: Iterable[Any],
+    backend: str = "processes",
+    workers: int | None = None,
+    timeout: float | None = None,
+    ordered: bool = False,
+    chunk_size: int | str = "auto",
+    *,
+    on_outcomes: Callable[[list[Outcome]], None] | None = None,
+    on_finish: Callable[[Summary], None] | None = None,
+    bound: str = "mixed",
+) -> Job:
+    """Run ``task`` over ``items`` on ``backend`` and return the running :class:`Job`.
+
+    ``items`` is read lazily.  Outcomes stream in completion order, or in
+    input order with ``ordered=True``.  ``timeout`` is per item, in seconds:
+    on processes a hung item's worker is killed; on threads the item is
+    reported ``timed_out`` at its deadline but keeps running in the background
+    (a thread cannot be stopped).  ``on_outcomes`` receives batches of
+    outcomes on the engine's thread instead of queueing them for iteration;
+    ``on_finish`` receives the final :class:`Summary` there too.  ``bound``
+    (``cpu``, ``io`` or ``mixed``) picks the default worker count.
+    """
+    if not callable(task):
+        raise TypeError(f"task must be callable, not {type(task).__name__}")
+    try:
+        iter(items)
+    except TypeError:
+        raise TypeError(f"items must be iterable, not {type(items).__name__}") from None
+    backend_cls = get_backend(backend)
+    if workers is None:
+        workers = default_workers(backend, bound)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
+        timeout = float(timeout)
+    started = time.perf_counter()
+    pool = backend_cls(task, workers, timeout=timeout, origin=started)
+    chunker = Chunker(chunk_size, pool.workers)
+    pool.start()
+    return Job(pool, items, ordered=ordered, chunker=chunker, on_outcomes=on_outcomes,
+               on_finish=on_finish, started=started)
