@@ -27,7 +27,9 @@ yet taken by the consumer.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
+import gc
 import itertools
 import queue
 import threading
@@ -59,6 +61,27 @@ _PENDING, _SETTLED, _MOVED = 0, 1, 2
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 _CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a batch of events is handled.
+
+    Each outcome is a new container object, and CPython runs a young-generation
+    collection every 700 of those: building 10,000 outcomes triggers a dozen
+    collections that walk the very batch being built, and costs more than the
+    building itself (measured: 445 ns an outcome with the collector, 197 ns
+    without).  Pausing it for one batch (a few milliseconds) lets it run once
+    afterwards instead.  A collector that was already off stays off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class InputError(RuntimeError):
@@ -260,7 +283,8 @@ class Job:
                 return
             events = backend.poll(_POLL_S)
             if events:
-                self._handle(events)
+                with _gc_paused():
+                    self._handle(events)
 
     def _window(self) -> int:
         chunk = self._chunker.fixed or self._chunker.size

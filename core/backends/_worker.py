@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+from array import array
 from typing import Any, Callable, NamedTuple
 
 from core.records import ErrorInfo
@@ -69,8 +70,8 @@ class Done(NamedTuple):
     offset: int
     values: list
     errors: list | None
-    starts: list  # seconds since the job's origin, per item
-    elapsed: list  # seconds, per item
+    starts: Any  # array('d'): seconds since the job's origin, per item
+    elapsed: Any  # array('d'): seconds, per item
     cpu_s: float
     last: bool  # the worker has finished this chunk
 
@@ -112,8 +113,10 @@ def run_chunk(
     clock = time.perf_counter
     items = chunk.items
     values: list = []
-    starts: list = []
-    elapsed: list = []
+    # Timings travel as arrays of doubles: they pickle as one block of bytes,
+    # several times faster than a list of float objects.
+    starts = array("d")
+    elapsed = array("d")
     errors: list | None = None
     batch_offset = 0
     offset_index = base + SLOT_OFFSET
@@ -151,7 +154,7 @@ def run_chunk(
             slot[base + SLOT_STATE] = RUNNING
             cpu_mark = cpu_now
             batch_offset = offset + 1
-            values, starts, elapsed, errors = [], [], [], None
+            values, starts, elapsed, errors = [], array("d"), array("d"), None
             flushed_at = clock()
     slot[base + SLOT_STATE] = SENDING
     send(Done(worker, chunk.id, batch_offset, values, errors, starts, elapsed,
