@@ -1,0 +1,292 @@
+"""The one place where engine callbacks become Qt signals.
+
+The engine calls ``on_outcomes`` and ``on_finish`` from its own thread.  Those
+callbacks only append to a lock-protected buffer (:class:`BatchPump`); a
+``QTimer`` in the GUI thread drains it and emits *one signal per batch*, never
+one per row, so a model can insert each batch with a single
+``beginInsertRows``.  The pump sizes its batches so that the slots connected to
+it stay within a time budget per tick, which keeps the event loop responsive
+however fast results arrive.
+
+No ``QThread`` is involved: the engine owns its thread, the GUI owns its timer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+_NOT_CLOSED = object()
+
+
+class BatchPump(QObject):
+    """Carries items from any thread to the GUI thread, one batch per timer tick.
+
+    ``push`` and ``close`` may be called from any thread; everything else
+    belongs to the GUI thread.  ``batchReady(list)`` is emitted with at most as
+    many items as the connected slots can take within ``budget_ms`` (learned
+    from the previous ticks); ``drained(object)`` is emitted once, with the
+    value given to ``close``, after the last batch.
+    """
+
+    batchReady = Signal(list)
+    drained = Signal(object)
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        interval_ms: int = 50,
+        budget_ms: float = 30.0,
+        min_batch: int = 200,
+        max_batch: int = 50_000,
+    ) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._chunks: deque[list] = deque()
+        self._pending = 0
+        self._closed: Any = _NOT_CLOSED
+        self._budget_s = budget_ms / 1000.0
+        self._min_batch = min_batch
+        self._max_batch = max_batch
+        self._cap = max(min_batch, 2_000)
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    # -- any thread ---------------------------------------------------------
+    def push(self, items: Sequence) -> None:
+        if not items:
+            return
+        chunk = list(items)
+        with self._lock:
+            self._chunks.append(chunk)
+            self._pending += len(chunk)
+
+    def close(self, final: Any = None) -> None:
+        """No more items will come; ``drained(final)`` follows the last batch."""
+        with self._lock:
+            self._closed = final
+
+    def pending(self) -> int:
+        with self._lock:
+            return self._pending
+
+    # -- GUI thread ---------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+            self._pending = 0
+            self._closed = _NOT_CLOSED
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop delivering; whatever is still buffered is dropped."""
+        self._timer.stop()
+        with self._lock:
+            self._chunks.clear()
+            self._pending = 0
+            self._closed = _NOT_CLOSED
+
+    @property
+    def active(self) -> bool:
+        return self._timer.isActive()
+
+    def flush(self) -> None:
+        """Deliver everything buffered now (and ``drained`` if closed)."""
+        while self._timer.isActive() and self._tick(unlimited=True):
+            pass
+
+    def _take(self, limit: int) -> tuple[list, bool, Any]:
+        with self._lock:
+            batch: list = []
+            while self._chunks and len(batch) < limit:
+                chunk = self._chunks[0]
+                room = limit - len(batch)
+                if len(chunk) <= room:
+                    batch.extend(self._chunks.popleft())
+                else:
+                    batch.extend(chunk[:room])
+                    del chunk[:room]
+            self._pending -= len(batch)
+            finished = self._closed is not _NOT_CLOSED and not self._chunks
+            return batch, finished, self._closed
+
+    def _tick(self, unlimited: bool = False) -> bool:
+        """Emit one batch; return whether more may follow."""
+        batch, finished, final = self._take(self._max_batch if unlimited else self._cap)
+        if batch:
+            t0 = time.perf_counter()
+            self.batchReady.emit(batch)
+            self._learn(len(batch), time.perf_counter() - t0)
+        if finished:
+            self._timer.stop()
+            with self._lock:
+                self._closed = _NOT_CLOSED
+            self.drained.emit(final)
+            return False
+        return bool(batch)
+
+    def _learn(self, n: int, seconds: float) -> None:
+        # Next cap: as many items as fit the budget at the cost just measured,
+        # moving halfway there so one slow tick does not swing it wildly.
+        per_item = seconds / n if n else 0.0
+        target = self._max_batch if per_item <= 0 else int(self._budget_s / per_item)
+        target = max(self._min_batch, min(self._max_batch, target))
+        self._cap = max(self._min_batch, (self._cap + target) // 2)
+
+
+@dataclass
+class Progress:
+    """Where a run stands, as the window shows it."""
+
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def items_per_s(self) -> float:
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.items_per_s
+        if rate <= 0 or self.total <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / rate)
+
+
+Runner = Callable[..., Any]
+
+
+class RunBridge(QObject):
+    """Starts one engine job at a time and re-emits what it does as signals.
+
+    * ``started(int)``: the number of items (or -1 when unknown)
+    * ``outcomesReady(list)``: a batch of :class:`core.Outcome`, in arrival order
+    * ``progressChanged(object)``: a :class:`Progress` after each batch
+    * ``finished(object)``: the engine's final :class:`core.Summary`, after the
+      last ``outcomesReady``
+
+    ``runner`` is :func:`core.run` unless given (tests and benchmarks may pass
+    a stand-in with the same signature).
+    """
+
+    started = Signal(int)
+    outcomesReady = Signal(list)
+    progressChanged = Signal(object)
+    finished = Signal(object)
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        runner: Runner | None = None,
+        interval_ms: int = 50,
+        budget_ms: float = 30.0,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._job: Any = None
+        self._progress = Progress(total=0)
+        self._t0 = 0.0
+        self._cancelled = False
+        self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
+        self._pump.batchReady.connect(self._on_batch)
+        self._pump.drained.connect(self._on_drained)
+
+    # -- state --------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    @property
+    def job(self) -> Any:
+        return self._job
+
+    @property
+    def progress(self) -> Progress:
+        return self._progress
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancelled
+
+    # -- control ------------------------------------------------------------
+    def start(self, task: Callable, items: Iterable, **options: Any) -> Any:
+        """Start ``task`` over ``items``; ``options`` go to ``core.run`` as they are."""
+        if self._job is not None:
+            raise RuntimeError("a run is already in progress")
+        runner = self._runner
+        if runner is None:
+            from core import run as runner  # the engine never imports Qt
+        try:
+            total = len(items)  # type: ignore[arg-type]
+        except TypeError:
+            total = -1
+        self._progress = Progress(total=total)
+        self._cancelled = False
+        self._pump.start()
+        self._t0 = time.monotonic()
+        pump = self._pump
+        try:
+            self._job = runner(
+                task,
+                items,
+                on_outcomes=pump.push,
+                on_finish=pump.close,
+                **options,
+            )
+        except BaseException:
+            self._pump.stop()
+            self._job = None
+            raise
+        self.started.emit(total)
+        return self._job
+
+    def cancel(self) -> None:
+        """Ask the engine to stop; ``finished`` still follows, promptly."""
+        if self._job is not None and not self._cancelled:
+            self._cancelled = True
+            self._job.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends, then deliver what is left; True if it ended.
+
+        For shutdown only: the engine's callbacks never wait for the GUI thread,
+        so blocking here cannot deadlock.
+        """
+        if self._job is None:
+            return True
+        if not self._job.wait(timeout):
+            return False
+        self._pump.flush()
+        return self._job is None
+
+    # -- pump slots ---------------------------------------------------------
+    def _on_batch(self, batch: list) -> None:
+        counts = self._progress.counts
+        for status, n in Counter(o.status for o in batch).items():
+            key = str(status)
+            counts[key] = counts.get(key, 0) + n
+        self._progress.elapsed_s = time.monotonic() - self._t0
+        self.outcomesReady.emit(batch)
+        self.progressChanged.emit(self._progress)
+
+    def _on_drained(self, summary: Any) -> None:
+        self._job = None
+        self._progress.elapsed_s = time.monotonic() - self._t0
+        if summary is not None and getattr(summary, "wall_s", 0):
+            self._progress.elapsed_s = summary.wall_s
+        self.progressChanged.emit(self._progress)
+        self.finished.emit(summary)

@@ -1,0 +1,292 @@
+"""Streamed outcomes as a table, and the sorting/filtering proxy over it.
+
+The model keeps the engine's :class:`~core.Outcome` tuples as they are and
+formats cells only when the view asks for them (a few dozen visible rows), so
+appending a batch costs a list ``extend`` and a scan for new value fields.
+
+Columns: status, item, one per field of the values (when values are dicts;
+one "value" column otherwise), time, worker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRegularExpression,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from gui import format as fmt
+from gui.theme import row_tint, status_icon
+
+_Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole.value
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+
+#: The raw value a column sorts by (numbers stay numbers).
+SortRole = Qt.ItemDataRole.UserRole.value + 10
+#: The status as its plain string (``"ok"``, ``"failed"``…), for filtering.
+StatusRole = Qt.ItemDataRole.UserRole.value + 11
+#: The whole :class:`~core.Outcome` of the row.
+OutcomeRole = Qt.ItemDataRole.UserRole.value + 12
+
+_STATUS_ORDER = {"failed": 0, "timed_out": 1, "cancelled": 2, "ok": 3}
+
+#: Name of the single value column used when values are not dicts.
+SCALAR_KEY = "value"
+
+
+def item_text(item: Any) -> str:
+    return item if isinstance(item, str) else str(item)
+
+
+def shown_root(paths: list[str]) -> str:
+    """The folder to show paths relative to: the parent of their common folder."""
+    if not paths:
+        return ""
+    try:
+        common = os.path.commonpath(paths)
+    except ValueError:  # mixed drives or relative and absolute
+        return ""
+    if common in paths:  # a single file
+        common = os.path.dirname(common)
+    return os.path.dirname(common.rstrip(os.sep)) or ""
+
+
+class ResultsModel(QAbstractTableModel):
+    """One row per outcome, in arrival order."""
+
+    STATUS, ITEM = 0, 1
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list = []
+        self._keys: list[str] = []  # value columns, in order of first appearance
+        self._key_set: set[str] = set()
+        self._last_keys: Any = None
+        self._root = ""  # shown items that are paths under it drop this prefix
+
+    def set_item_root(self, root: str) -> None:
+        """Show path items relative to ``root`` (the full path stays in the tooltip)."""
+        root = root.rstrip(os.sep)
+        self._root = root + os.sep if root else ""
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 1), self.index(len(self._rows) - 1, 1))
+
+    def _shown_item(self, item: Any) -> str:
+        text = item if isinstance(item, str) else str(item)
+        root = self._root
+        if root and text.startswith(root):
+            return text[len(root):]
+        return text
+
+    # -- columns ------------------------------------------------------------
+    @property
+    def value_keys(self) -> list[str]:
+        return list(self._keys)
+
+    def column_names(self) -> list[str]:
+        return ["Status", "Item", *self._keys, "Time", "Worker"]
+
+    @property
+    def time_column(self) -> int:
+        return 2 + len(self._keys)
+
+    @property
+    def worker_column(self) -> int:
+        return 3 + len(self._keys)
+
+    # -- Qt model API -------------------------------------------------------
+    def rowCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = _ROOT) -> int:
+        return 0 if parent.isValid() else 4 + len(self._keys)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == _DISPLAY:
+                return self.column_names()[section]
+            if role == _TOOLTIP and 2 <= section < 2 + len(self._keys):
+                return f"The task's value field “{self._keys[section - 2]}”"
+        return None
+
+    def data(self, index: _Index, role: int = _DISPLAY):
+        o = self._rows[index.row()]
+        col = index.column()
+        nkeys = len(self._keys)
+        if role == _DISPLAY:
+            if col == 0:
+                return fmt.status_label(o.status)
+            if col == 1:
+                return self._shown_item(o.item)
+            if col < 2 + nkeys:
+                return fmt.cell(self._field(o.value, col - 2))
+            if col == 2 + nkeys:
+                return "" if o.worker is None and not o.elapsed_s else fmt.human_duration(o.elapsed_s)
+            return "" if o.worker is None else str(o.worker)
+        if role == _BACKGROUND:
+            return row_tint(o.status)
+        if role == _DECORATION:
+            return status_icon(str(o.status)) if col == 0 else None
+        if role == _ALIGN:
+            if col >= 2 + nkeys:
+                return _RIGHT
+            if col >= 2 and isinstance(self._field(o.value, col - 2), (int, float)):
+                return _RIGHT
+            return None
+        if role == _TOOLTIP:
+            if col <= 1:
+                text = item_text(o.item)
+                return f"{text}\n{o.error}" if o.error is not None else text
+            if col < 2 + nkeys:
+                v = self._field(o.value, col - 2)
+                return fmt.cell(v, limit=2000) if v is not None else None
+            return None
+        if role == SortRole:
+            if col == 0:
+                return _STATUS_ORDER.get(str(o.status), 9)
+            if col == 1:
+                return self._shown_item(o.item)
+            if col < 2 + nkeys:
+                v = self._field(o.value, col - 2)
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    return "" if v is None else fmt.cell(v)
+                return float(v)
+            if col == 2 + nkeys:
+                return float(o.elapsed_s)
+            return -1 if o.worker is None else o.worker
+        if role == StatusRole:
+            return str(o.status)
+        if role == OutcomeRole:
+            return o
+        return None
+
+    def _field(self, value: Any, k: int) -> Any:
+        key = self._keys[k]
+        if type(value) is dict:
+            return value.get(key)
+        if key == SCALAR_KEY and value is not None:
+            return value
+        return None
+
+    # -- contents -----------------------------------------------------------
+    def outcome(self, row: int):
+        return self._rows[row]
+
+    def outcomes(self) -> list:
+        return list(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def append(self, batch: Sequence) -> None:
+        """Append a batch of outcomes: at most one column insert and one row insert."""
+        if not batch:
+            return
+        self._add_keys(batch)
+        first = len(self._rows)
+        self.beginInsertRows(_ROOT, first, first + len(batch) - 1)
+        self._rows.extend(batch)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self._keys = []
+        self._key_set = set()
+        self._last_keys = None
+        self.endResetModel()
+
+    def _add_keys(self, batch: Iterable) -> None:
+        known = self._key_set
+        last = self._last_keys
+        new: list[str] = []
+        for o in batch:
+            v = o.value
+            if v is None:
+                continue
+            if type(v) is dict:
+                ks = v.keys()
+                if last is not None and ks == last:
+                    continue
+                last = ks
+                for k in ks:
+                    k = str(k)
+                    if k not in known:
+                        known.add(k)
+                        new.append(k)
+            elif SCALAR_KEY not in known:
+                known.add(SCALAR_KEY)
+                new.append(SCALAR_KEY)
+        self._last_keys = last
+        if new:
+            first = 2 + len(self._keys)
+            self.beginInsertColumns(_ROOT, first, first + len(new) - 1)
+            self._keys.extend(new)
+            self.endInsertColumns()
+
+
+class ResultsProxy(QSortFilterProxyModel):
+    """Sorting, a status filter and a text filter over a :class:`ResultsModel`.
+
+    Two chained Qt proxies, so with no filter and no sort column the mapping
+    of appended rows stays in C++ and never calls back into Python per row.
+    """
+
+    def __init__(self, source: ResultsModel, parent=None) -> None:
+        super().__init__(parent)
+        self._status = QSortFilterProxyModel(self)
+        self._status.setFilterRole(StatusRole)
+        self._status.setFilterKeyColumn(0)
+        self._status.setSourceModel(source)
+        self.setSourceModel(self._status)
+        self.setSortRole(SortRole)
+        self.setFilterKeyColumn(-1)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._statuses: frozenset[str] | None = None
+
+    @property
+    def results(self) -> ResultsModel:
+        return self._status.sourceModel()  # type: ignore[return-value]
+
+    def set_statuses(self, statuses: Iterable[str] | None) -> None:
+        """Show only rows whose status is in ``statuses`` (``None``: all rows)."""
+        chosen = None if statuses is None else frozenset(str(s) for s in statuses)
+        if chosen == self._statuses:
+            return
+        self._statuses = chosen
+        if chosen is None:
+            pattern = ""
+        elif not chosen:
+            pattern = "(?!)"  # matches nothing
+        else:
+            pattern = "^(" + "|".join(QRegularExpression.escape(s) for s in sorted(chosen)) + ")$"
+        self._status.setFilterRegularExpression(QRegularExpression(pattern))
+
+    def set_text(self, text: str) -> None:
+        """Show only rows where some cell contains ``text`` (case-insensitive)."""
+        self.setFilterFixedString(text.strip())
+
+    def outcome(self, row: int):
+        return self.index(row, 0).data(OutcomeRole)
+
+    def visible_outcomes(self) -> list:
+        """The outcomes as the view shows them: filtered, in the current order."""
+        rows = self.rowCount()
+        if rows == self.results.rowCount() and self.sortColumn() < 0:
+            return self.results.outcomes()
+        return [self.index(r, 0).data(OutcomeRole) for r in range(rows)]

@@ -1,0 +1,66 @@
+"""Where the window remembers things between sessions.
+
+``QSettings`` in INI format under the organisation and application name
+below.  Set ``POOLSIDE_SETTINGS`` to a file path to keep them somewhere else
+(tests and the benchmarks point it at a temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "Poolside"
+APPLICATION = "Poolside"
+ENV_VAR = "POOLSIDE_SETTINGS"
+
+
+def open_settings(path: str | os.PathLike | None = None) -> QSettings:
+    """The settings file: ``path``, else ``$POOLSIDE_SETTINGS``, else the user's."""
+    path = path or os.environ.get(ENV_VAR)
+    if path:
+        return QSettings(os.fspath(path), QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def get_str(s: QSettings, key: str, default: str = "") -> str:
+    v = s.value(key, default)
+    return v if isinstance(v, str) else default
+
+
+def get_int(s: QSettings, key: str, default: int = 0) -> int:
+    try:
+        return int(s.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def get_float(s: QSettings, key: str, default: float = 0.0) -> float:
+    try:
+        return float(s.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def get_bool(s: QSettings, key: str, default: bool = False) -> bool:
+    v = s.value(key, default)
+    if isinstance(v, str):
+        return v.lower() in ("1", "true", "yes")
+    return bool(v)
+
+
+def get_json(s: QSettings, key: str, default: Any = None) -> Any:
+    v = s.value(key)
+    if not isinstance(v, str):
+        return default
+    try:
+        return json.loads(v)
+    except ValueError:
+        return default
+
+
+def set_json(s: QSettings, key: str, value: Any) -> None:
+    s.setValue(key, json.dumps(value, default=str))

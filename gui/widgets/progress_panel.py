@@ -1,0 +1,108 @@
+"""Run and Cancel, the progress bar with counts, items/s and ETA, and the summary line."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QVBoxLayout, QWidget
+
+from gui import format as fmt
+from gui.theme import STATUS_COLORS
+
+
+def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
+    parts = []
+    for key in ("ok", "failed", "timed_out", "cancelled"):
+        n = counts.get(key, 0)
+        if n or all_statuses or key == "ok":
+            dot = f"<span style='color:{STATUS_COLORS[key]}'>●</span>"
+            parts.append(f"{dot} {fmt.count(n)} {fmt.status_label(key)}")
+    return " &nbsp; ".join(parts)
+
+
+class ProgressPanel(QWidget):
+    """What the current run is doing, and what the last one did."""
+
+    def __init__(self, run_action: QAction, cancel_action: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run_button = QToolButton(self)
+        self.run_button.setDefaultAction(run_action)
+        self.run_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.run_button.setObjectName("runButton")
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setDefaultAction(cancel_action)
+        self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("idle")
+        self.bar.setMinimumWidth(160)
+
+        self.stats = QLabel(self)
+        self.stats.setObjectName("runStats")
+        self.stats.setTextFormat(Qt.TextFormat.RichText)
+
+        self.headline = QLabel(self)
+        self.headline.setObjectName("headline")
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.headline.setWordWrap(True)
+        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.stats)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        lay.addLayout(row)
+        lay.addWidget(self.headline)
+        self.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
+
+    def set_idle(self, text: str) -> None:
+        self.headline.setText(text)
+        self.stats.setText("")
+
+    def start(self, total: int, text: str) -> None:
+        self.bar.setRange(0, max(total, 0))  # 0..0 is Qt's "busy" bar for an unknown total
+        self.bar.setValue(0)
+        self.bar.setFormat("%v / %m")
+        self.headline.setText(text)
+        self.stats.setText(counts_html({}) + " &nbsp;·&nbsp; starting…")
+
+    def update_progress(self, progress: Any) -> None:
+        done = progress.done
+        if self.bar.maximum() > 0:
+            self.bar.setValue(min(done, self.bar.maximum()))
+        parts = [counts_html(progress.counts), fmt.rate(progress.items_per_s)]
+        eta = progress.eta_s
+        if eta is not None and done < progress.total:
+            parts.append(f"ETA {fmt.clock(eta)}")
+        self.stats.setText(" &nbsp;·&nbsp; ".join(parts))
+
+    def finish(self, summary: Any, *, cancelled: bool, label: str) -> None:
+        total = summary.total if summary is not None else 0
+        if self.bar.maximum() == 0:
+            self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(self.bar.maximum() if not cancelled else min(total, self.bar.maximum()))
+        if summary is None:
+            self.headline.setText(f"{html.escape(label)} ended.")
+            return
+        label = html.escape(label)
+        verb = "Cancelled" if cancelled else "Done"
+        text = (
+            f"<b>{verb}</b>: {label}: {fmt.count(summary.total)} items in {fmt.human_duration(summary.wall_s)}, "
+            f"<b>{fmt.rate(summary.items_per_s)}</b> on {summary.backend} ×{summary.workers}"
+            f", {fmt.human_duration(summary.cpu_s)} CPU"
+        )
+        if summary.input_error:
+            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {html.escape(str(summary.input_error))}</span>"
+        self.headline.setText(text)
+        self.stats.setText(counts_html(summary.counts, all_statuses=True))

@@ -1,0 +1,186 @@
+"""The live results table: filters, the table itself and the details pane."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import format as fmt
+from gui.models.results import ResultsModel, ResultsProxy
+from gui.widgets.hint_view import HintTableView
+
+#: (label, statuses shown or None for all)
+STATUS_FILTERS: list[tuple[str, tuple[str, ...] | None]] = [
+    ("All results", None),
+    ("Problems (failed, timed out)", ("failed", "timed_out")),
+    ("ok", ("ok",)),
+    ("failed", ("failed",)),
+    ("timed out", ("timed_out",)),
+    ("cancelled", ("cancelled",)),
+]
+
+
+def describe(o: Any) -> str:
+    """Everything about one outcome, as the details pane shows it."""
+    lines = [
+        f"item:    {o.item}",
+        f"status:  {fmt.status_label(o.status)}",
+        f"time:    {fmt.human_duration(o.elapsed_s)}"
+        + (f"   started at {o.started_s:.3f} s" if o.started_s is not None else "")
+        + (f"   on worker {o.worker}" if o.worker is not None else ""),
+    ]
+    if o.value is not None:
+        try:
+            value = json.dumps(o.value, indent=2, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            value = repr(o.value)
+        lines += ["", "value:", value]
+    if o.error is not None:
+        lines += ["", f"error:   {o.error}"]
+        if o.error.traceback:
+            lines += ["", o.error.traceback.rstrip()]
+    return "\n".join(lines)
+
+
+class ResultsPanel(QWidget):
+    """Streamed results with a status filter, a text filter and a details pane."""
+
+    #: The outcome now selected (or ``None``).
+    selectionChanged = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = ResultsModel(self)
+        self.proxy = ResultsProxy(self.model, self)
+
+        self.status_filter = QComboBox(self)
+        for label, statuses in STATUS_FILTERS:
+            self.status_filter.addItem(label, statuses)
+        self.status_filter.setToolTip("Show only results with these statuses")
+        self.status_filter.currentIndexChanged.connect(self._apply_status)
+
+        self.text_filter = QLineEdit(self)
+        self.text_filter.setPlaceholderText("Filter by any text…")
+        self.text_filter.setClearButtonEnabled(True)
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(200)
+        self._text_timer.timeout.connect(lambda: self.proxy.set_text(self.text_filter.text()))
+        self.text_filter.textChanged.connect(self._text_timer.start)
+
+        self.shown = QLabel(self)
+        self.shown.setProperty("role", "hint")
+
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(self.status_filter)
+        top.addWidget(self.text_filter, 1)
+        top.addWidget(self.shown)
+        top.addWidget(self.export_button)
+
+        self.view = HintTableView("Results stream in here when you press Run.", self)
+        self.view.setModel(self.proxy)
+        hh = self.view.horizontalHeader()
+        hh.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        hh.setSortIndicatorClearable(True)
+        self.view.setSortingEnabled(True)
+        hh.setDefaultSectionSize(110)
+        hh.setMinimumSectionSize(40)
+        hh.setStretchLastSection(False)
+        self._size_columns()
+        self.model.columnsInserted.connect(self._size_columns)
+        self.model.modelReset.connect(self._size_columns)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset, self.proxy.layoutChanged):
+            signal.connect(self._update_shown)
+
+        self.details = QPlainTextEdit(self)
+        self.details.setReadOnly(True)
+        self.details.setObjectName("details")
+        self.details.setPlaceholderText("Select a result to see its value, error and traceback.")
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([660, 280])
+        self.splitter.setChildrenCollapsible(False)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        lay.addLayout(top)
+        lay.addWidget(self.splitter, 1)
+        self._update_shown()
+
+    # -- contents -----------------------------------------------------------
+    def append(self, batch: list) -> None:
+        self.model.append(batch)
+
+    def clear(self) -> None:
+        self.details.clear()
+        self.model.clear()
+
+    def select_first(self, statuses: tuple[str, ...] = ("failed", "timed_out")) -> bool:
+        """Select the first visible row with one of ``statuses``; True if found."""
+        for row in range(self.proxy.rowCount()):
+            if str(self.proxy.outcome(row).status) in statuses:
+                self.view.selectRow(row)
+                self.view.scrollTo(self.proxy.index(row, 0))
+                return True
+        return False
+
+    def current_outcome(self) -> Any | None:
+        index = self.view.currentIndex()
+        return self.proxy.outcome(index.row()) if index.isValid() else None
+
+    # -- slots --------------------------------------------------------------
+    def _apply_status(self, _index: int) -> None:
+        self.proxy.set_statuses(self.status_filter.currentData())
+        self._update_shown()
+
+    def _on_current(self, current, _previous) -> None:
+        o = self.proxy.outcome(current.row()) if current.isValid() else None
+        self.details.setPlainText(describe(o) if o is not None else "")
+        self.selectionChanged.emit(o)
+
+    def _update_shown(self, *_args) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        if total == 0:
+            self.shown.setText("")
+        elif shown == total:
+            self.shown.setText(f"{fmt.count(total)} results")
+        else:
+            self.shown.setText(f"{fmt.count(shown)} of {fmt.count(total)} shown")
+
+    def _size_columns(self, *_args) -> None:
+        hh = self.view.horizontalHeader()
+        fm = self.fontMetrics()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(ResultsModel.ITEM, QHeaderView.ResizeMode.Stretch)
+        hh.resizeSection(ResultsModel.STATUS, fm.horizontalAdvance("● timed out") + 28)
+        hh.resizeSection(self.model.time_column, fm.horizontalAdvance("999.9 ms") + 24)
+        hh.resizeSection(self.model.worker_column, fm.horizontalAdvance("Worker") + 24)

@@ -1,0 +1,167 @@
+"""Which worker ran which item when: one horizontal bar per item.
+
+Items land in fixed-size numpy ring buffers (start, duration, worker, status),
+so memory stays bounded on a million-item run: the plot keeps the most recent
+``capacity`` items.  Drawing is one ``BarGraphItem`` per status colour, each a
+single ``drawRects`` call, redrawn on a timer only when something changed.
+Bars narrower than a pixel are widened to one pixel so short items stay
+visible at any zoom.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor
+
+import pyqtgraph as pg
+
+from gui.theme import STATUS_COLORS
+from gui.widgets.plot_base import PalettePlot
+
+_CODES = {"ok": 0, "failed": 1, "timed_out": 2, "cancelled": 3}
+_NAMES = ["ok", "failed", "timed out", "cancelled"]
+_BAR_HEIGHT = 0.72
+
+
+def legend_html() -> str:
+    """The colour key, for a label beside the plot."""
+    dots = " &nbsp; ".join(
+        f"<span style='color:{STATUS_COLORS[key]}'>■</span> {name}" for key, name in zip(_CODES, _NAMES)
+    )
+    return f"{dots} &nbsp;·&nbsp; wheel to zoom, drag to pan"
+
+
+class TimelinePlot(PalettePlot):
+    """Per-worker timeline of the current run."""
+
+    def __init__(self, parent=None, *, capacity: int = 20_000, redraw_ms: int = 250) -> None:
+        super().__init__(parent)
+        self.capacity = int(capacity)
+        self._start = np.zeros(self.capacity)
+        self._dur = np.zeros(self.capacity)
+        self._worker = np.zeros(self.capacity)
+        self._code = np.zeros(self.capacity, dtype=np.int8)
+        self._pos = 0  # next slot to write
+        self._count = 0  # filled slots (<= capacity)
+        self._seen = 0  # items ever added this run
+        self._workers = 1
+        self._dirty = False
+
+        item = self.getPlotItem()
+        item.setLabel("bottom", "seconds since start")
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        item.setMouseEnabled(x=True, y=False)
+        item.showGrid(x=True, y=False, alpha=0.15)
+        item.getViewBox().setLimits(xMin=-1)
+        self._bars: list[pg.BarGraphItem] = []
+        for name in _CODES:
+            bars = pg.BarGraphItem(x0=[], width=[], y0=[], height=[], pen=None, brush=QColor(STATUS_COLORS[name]))
+            item.addItem(bars)
+            self._bars.append(bars)
+        self._note = pg.TextItem("", anchor=(0, 0))
+        self._note.setZValue(10)
+        item.addItem(self._note, ignoreBounds=True)
+        self.set_workers(1)
+        item.getViewBox().sigXRangeChanged.connect(self._range_changed)
+        self._timer = QTimer(self)
+        self._timer.setInterval(redraw_ms)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+        self.on_palette_changed()
+
+    # -- data ---------------------------------------------------------------
+    @property
+    def shown(self) -> int:
+        """How many items the plot holds now."""
+        return self._count
+
+    def reset(self, workers: int | None = None) -> None:
+        """Forget the last run (``clear`` is the plot item's own, hence the name)."""
+        self._pos = self._count = self._seen = 0
+        if workers is not None:
+            self.set_workers(workers)
+        self._dirty = True
+        self.getPlotItem().enableAutoRange(x=True)
+        self.redraw()
+
+    def set_workers(self, workers: int) -> None:
+        self._workers = max(1, int(workers))
+        self.getPlotItem().setYRange(-0.5, self._workers - 0.5, padding=0.02)
+        self._update_worker_ticks()
+
+    def _update_worker_ticks(self) -> None:
+        # One label per worker while they fit (~16 px apart), else every n-th.
+        height = max(1, self.getPlotItem().getViewBox().height())
+        fit = max(1, int(height // 16))
+        step = 1
+        while self._workers / step > fit:
+            step *= 2
+        ticks = [(w, f"w{w}") for w in range(0, self._workers, step)]
+        self.getPlotItem().getAxis("left").setTicks([ticks, []])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "_workers"):
+            self._update_worker_ticks()
+
+    def add(self, outcomes) -> None:
+        """Add the items of a batch that ran (a start time and a worker)."""
+        ran = [o for o in outcomes if o.started_s is not None and o.worker is not None]
+        if not ran:
+            return
+        if len(ran) > self.capacity:
+            self._seen += len(ran) - self.capacity
+            ran = ran[-self.capacity :]
+        n = len(ran)
+        start = np.fromiter((o.started_s for o in ran), float, n)
+        dur = np.fromiter((o.elapsed_s for o in ran), float, n)
+        worker = np.fromiter((o.worker for o in ran), float, n)
+        code = np.fromiter((_CODES.get(str(o.status), 3) for o in ran), np.int8, n)
+        top = int(worker.max()) + 1
+        if top > self._workers:
+            self.set_workers(top)
+        first = self._pos
+        k = min(n, self.capacity - first)
+        for buf, new in ((self._start, start), (self._dur, dur), (self._worker, worker), (self._code, code)):
+            buf[first : first + k] = new[:k]
+            buf[: n - k] = new[k:]
+        self._pos = (first + n) % self.capacity
+        self._count = min(self.capacity, self._count + n)
+        self._seen += n
+        self._dirty = True
+
+    # -- drawing ------------------------------------------------------------
+    def _range_changed(self, *_args) -> None:
+        self._dirty = True
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        n = self._count
+        start, dur, worker, code = self._start[:n], self._dur[:n], self._worker[:n], self._code[:n]
+        px = self.getPlotItem().getViewBox().viewPixelSize()[0] or 0.0
+        width = np.maximum(dur, px)
+        for c, bars in enumerate(self._bars):
+            mask = code == c
+            bars.setOpts(
+                x0=start[mask],
+                width=width[mask],
+                y0=worker[mask] - _BAR_HEIGHT / 2,
+                height=np.full(int(mask.sum()), _BAR_HEIGHT),
+            )
+        dropped = self._seen - n
+        self._note.setText(f"latest {n:,} of {self._seen:,} items" if dropped > 0 else "")
+        vb = self.getPlotItem().getViewBox()
+        (x0, _x1), (_y0, y1) = vb.viewRange()
+        self._note.setPos(x0, y1)
+
+    def on_palette_changed(self) -> None:
+        if hasattr(self, "_note"):
+            self._note.setColor(self.text_color())
+
+    def counts_by_status(self) -> dict[str, int]:
+        """How many bars of each status the plot holds (for tests)."""
+        codes = self._code[: self._count]
+        return {name: int((codes == c).sum()) for name, c in _CODES.items()}
