@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import queue
 import signal
 import sys
 import threading
 import time
 import traceback
 from array import array
+from collections import deque
 from typing import Any, Callable, NamedTuple
 
 from core.records import ErrorInfo
@@ -76,6 +76,13 @@ class Done(NamedTuple):
     last: bool  # the worker has finished this chunk
 
 
+class Retracted(NamedTuple):
+    """A process worker gave back a chunk it had not started, as the parent asked."""
+
+    worker: int
+    chunk_id: int
+
+
 class ChunkUnreadable(NamedTuple):
     """A process worker could not unpickle a chunk (say, a class it cannot import)."""
 
@@ -93,13 +100,82 @@ def error_info(exc: BaseException) -> ErrorInfo:
     )
 
 
+class Outbox:
+    """A worker's finished results that are not sent yet.
+
+    The worker's loop appends to it without a lock (appends are all it does
+    per item); a *flusher* thread sends what waits in it when the loop is
+    stuck inside a slow item, so that items finished before a slow one are
+    not held back by it.  Everything that sends or replaces the lists holds
+    ``lock``; ``sent`` counts the entries of the current lists already sent.
+    """
+
+    __slots__ = ("send", "worker", "slot", "base", "lock", "chunk_id", "offset",
+                 "values", "starts", "elapsed", "errors", "sent")
+
+    def __init__(self, send: Callable[[Done], None], worker: int, slot: Any, base: int) -> None:
+        self.send = send
+        self.worker = worker
+        self.slot = slot
+        self.base = base
+        self.lock = threading.Lock()
+        self._reset(-1, 0)
+
+    def _reset(self, chunk_id: int, offset: int) -> None:
+        self.chunk_id = chunk_id
+        self.offset = offset  # chunk offset of values[0]
+        self.values: list = []
+        # Timings travel as arrays of doubles: they pickle as one block of
+        # bytes, several times faster than a list of float objects.
+        self.starts = array("d")
+        self.elapsed = array("d")
+        self.errors: list = []  # (index into values, ErrorInfo)
+        self.sent = 0
+
+    def begin(self, chunk_id: int) -> None:
+        with self.lock:
+            self._reset(chunk_id, 0)
+
+    def flush(self, next_offset: int, cpu_s: float, last: bool) -> None:
+        """Send what is not sent yet and start new lists at ``next_offset``."""
+        with self.lock:
+            self._send_upto(len(self.values), cpu_s, last)
+            self._reset(self.chunk_id, next_offset)
+
+    def flush_if_stalled(self, now: float, after_s: float) -> None:
+        """From the flusher thread: send finished results if the loop is stuck on an item."""
+        slot, base = self.slot, self.base
+        if slot[base + SLOT_STATE] != RUNNING or now - slot[base + SLOT_START] < after_s:
+            return
+        with self.lock:
+            # The loop appends values, then starts, then elapsed: an entry is
+            # complete once it is in all three.
+            ready = min(len(self.values), len(self.starts), len(self.elapsed))
+            if ready > self.sent:
+                self._send_upto(ready, 0.0, False)
+                self.sent = ready
+
+    def _send_upto(self, end: int, cpu_s: float, last: bool) -> None:
+        k = self.sent
+        errors = [(i - k, e) for i, e in self.errors if k <= i < end] or None
+        self.send(Done(self.worker, self.chunk_id, self.offset + k, self.values[k:end], errors,
+                       self.starts[k:end], self.elapsed[k:end], cpu_s, last))
+
+
+def run_flusher(outboxes: Callable[[], list[Outbox]], stop: threading.Event,
+                flush_s: float = FLUSH_S) -> None:
+    """Body of a flusher thread: every ``flush_s``, unblock results held by a slow item."""
+    clock = time.perf_counter
+    while not stop.wait(flush_s):
+        now = clock()
+        for box in outboxes():
+            box.flush_if_stalled(now, flush_s)
+
+
 def run_chunk(
     task: Callable[[Any], Any],
     chunk: Chunk,
-    slot: Any,
-    base: int,
-    send: Callable[[Done], None],
-    worker: int,
+    box: Outbox,
     origin: float,
     cpu_clock: Callable[[], float],
     flush_s: float = FLUSH_S,
@@ -107,18 +183,14 @@ def run_chunk(
 ) -> None:
     """Run every item of ``chunk`` through ``task`` and send the results.
 
-    ``slot[base:base+SLOT_WIDTH]`` is this worker's slot.  ``retired`` lets a
-    thread worker that the parent gave up on (a timeout) stop between items.
+    ``retired`` lets a thread worker that the parent gave up on (a timeout)
+    stop between items.
     """
     clock = time.perf_counter
     items = chunk.items
-    values: list = []
-    # Timings travel as arrays of doubles: they pickle as one block of bytes,
-    # several times faster than a list of float objects.
-    starts = array("d")
-    elapsed = array("d")
-    errors: list | None = None
-    batch_offset = 0
+    slot, base = box.slot, box.base
+    box.begin(chunk.id)
+    values, starts, elapsed, errors = box.values, box.starts, box.elapsed, box.errors
     offset_index = base + SLOT_OFFSET
     start_index = base + SLOT_START
     # The slot is written before RUNNING is set, and START before OFFSET, so
@@ -136,8 +208,6 @@ def run_chunk(
         try:
             value = task(item)
         except BaseException as exc:  # noqa: BLE001 - every failure is the item's outcome
-            if errors is None:
-                errors = []
             errors.append((len(values), error_info(exc)))
             value = None
         t1 = clock()
@@ -149,16 +219,13 @@ def run_chunk(
         if t1 - flushed_at >= flush_s and offset + 1 < len(items):
             slot[base + SLOT_STATE] = SENDING
             cpu_now = cpu_clock()
-            send(Done(worker, chunk.id, batch_offset, values, errors, starts, elapsed,
-                      cpu_now - cpu_mark, False))
+            box.flush(offset + 1, cpu_now - cpu_mark, False)
+            values, starts, elapsed, errors = box.values, box.starts, box.elapsed, box.errors
             slot[base + SLOT_STATE] = RUNNING
             cpu_mark = cpu_now
-            batch_offset = offset + 1
-            values, starts, elapsed, errors = [], array("d"), array("d"), None
             flushed_at = clock()
     slot[base + SLOT_STATE] = SENDING
-    send(Done(worker, chunk.id, batch_offset, values, errors, starts, elapsed,
-              cpu_clock() - cpu_mark, True))
+    box.flush(len(items), cpu_clock() - cpu_mark, True)
     slot[base + SLOT_STATE] = IDLE
 
 
@@ -220,20 +287,43 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
 
     # A reader thread drains the task pipe at once, so the parent's send of a
     # large chunk never blocks while this worker is busy and may itself be
-    # blocked sending results (the classic two-pipe deadlock).
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    # blocked sending results (the classic two-pipe deadlock).  It also answers
+    # the parent's "retract" requests: a chunk that is still waiting here may be
+    # taken back and given to a worker that is idle (work stealing).
+    inbox: deque[bytes] = deque()
+    arrived = threading.Condition()
+    closed = False
+    send_lock = threading.Lock()
 
     def read_tasks() -> None:
+        nonlocal closed
         try:
             while True:
-                inbox.put(task_conn.recv_bytes())
+                message = task_conn.recv_bytes()
+                if message[:1] == RETRACT:
+                    if _take_back(inbox, arrived, message[1:9]):
+                        with send_lock:
+                            result_conn.send_bytes(pickle.dumps(
+                                Retracted(worker, _frame_id(message)), PICKLE_PROTOCOL))
+                    continue
+                with arrived:
+                    inbox.append(message)
+                    arrived.notify()
         except (EOFError, OSError):
-            inbox.put(None)
+            with arrived:
+                closed = True
+                arrived.notify()
 
     threading.Thread(target=read_tasks, name="poolside-inbox", daemon=True).start()
 
     def send(done: Done) -> None:
-        result_conn.send_bytes(_picklable_done(done))
+        data = _picklable_done(done)
+        with send_lock:
+            result_conn.send_bytes(data)
+
+    box = Outbox(send, worker, slot, base)
+    threading.Thread(target=run_flusher, args=(lambda: [box], threading.Event(), flush_s),
+                     name="poolside-flusher", daemon=True).start()
 
     try:
         task = pickle.loads(task_bytes)
@@ -245,24 +335,46 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
 
     cpu_clock = time.process_time
     while True:
-        message = inbox.get()
-        if message is None:
-            break
+        with arrived:
+            while not inbox and not closed:
+                arrived.wait()
+            if not inbox:
+                break
+            message = inbox.popleft()
         try:
-            chunk = pickle.loads(memoryview(message)[8:])
+            chunk = pickle.loads(memoryview(message)[9:])
         except BaseException as exc:  # noqa: BLE001
-            chunk_id = _peek_chunk_id(message)
-            result_conn.send_bytes(pickle.dumps(
-                ChunkUnreadable(worker, chunk_id, error_info(exc)), PICKLE_PROTOCOL))
+            data = pickle.dumps(ChunkUnreadable(worker, _frame_id(message), error_info(exc)),
+                                PICKLE_PROTOCOL)
+            with send_lock:
+                result_conn.send_bytes(data)
             continue
-        run_chunk(task, chunk, slot, base, send, worker, origin, cpu_clock, flush_s)
+        run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
     os._exit(0)  # skip interpreter teardown: nothing is left to flush
 
 
-def _peek_chunk_id(message: bytes) -> int:
-    # The parent frames each chunk as 8 bytes of id, then the pickle.
-    return int.from_bytes(message[:8], "little")
+# Messages on a task pipe are framed: one byte of kind, eight of chunk id, then
+# (for a chunk) its pickle.  The id up front lets a worker name a chunk it
+# cannot unpickle, and find a chunk to take back without unpickling any.
+CHUNK, RETRACT = b"C", b"R"
+
+
+def _frame_id(message: bytes) -> int:
+    return int.from_bytes(message[1:9], "little")
+
+
+def _take_back(inbox: deque, arrived: threading.Condition, chunk_id: bytes) -> bool:
+    with arrived:
+        for message in inbox:
+            if message[1:9] == chunk_id:
+                inbox.remove(message)
+                return True
+    return False
+
+
+def retract_message(chunk_id: int) -> bytes:
+    return RETRACT + chunk_id.to_bytes(8, "little")
 
 
 def dumps_chunk(chunk: Chunk) -> bytes:
-    return chunk.id.to_bytes(8, "little") + pickle.dumps(chunk, PICKLE_PROTOCOL)
+    return CHUNK + chunk.id.to_bytes(8, "little") + pickle.dumps(chunk, PICKLE_PROTOCOL)

@@ -57,8 +57,10 @@ from core.backends._worker import (
     Chunk,
     ChunkUnreadable,
     Done,
+    Retracted,
     dumps_chunk,
     process_main,
+    retract_message,
 )
 from core.backends.base import Backend, Event, Lost, Retry
 from core.records import ErrorInfo, Status
@@ -66,6 +68,11 @@ from core.records import ErrorInfo, Status
 # Chunks a worker holds beyond the one it runs: one, so that it never waits on
 # a round trip to the engine, and no more, so that a slow chunk delays little.
 PREFETCH_PER_WORKER = 1
+
+# A chunk queued behind an item that has run this long is taken back for an
+# idle worker.  Prefetching keeps workers busy between chunks, but a queued
+# chunk must not wait on one slow item while another worker has nothing to do.
+_STEAL_AFTER_S = 0.05
 
 # How long a worker asked to stop may take before it is killed instead.
 _STOP_GRACE_S = 2.0
@@ -103,6 +110,7 @@ class _Proc:
         self.tasks = tasks
         self.results: Any = results  # None once it reached EOF
         self.assigned: deque[int] = deque()
+        self.retracting: set[int] = set()
 
 
 class ProcessBackend(Backend):
@@ -243,7 +251,30 @@ class ProcessBackend(Backend):
             self._bury(proc, ErrorInfo("WorkerDied", _describe_exit(proc.process.exitcode)), events)
         if self.timeout is not None:
             events.extend(self._expire())
+        self._steal()
         return events
+
+    def _steal(self) -> None:
+        """Ask a worker stuck on a slow item to give back a chunk it has not started."""
+        idle = sum(1 for p in self._procs if not p.assigned)
+        if not idle:
+            return
+        now = time.perf_counter()
+        for proc in self._procs:
+            if idle == 0:
+                return
+            if len(proc.assigned) < 2 or proc.assigned[-1] in proc.retracting:
+                continue
+            base = proc.index * SLOT_WIDTH
+            if self._slot[base + SLOT_STATE] != RUNNING or now - self._slot[base + SLOT_START] < _STEAL_AFTER_S:
+                continue
+            chunk_id = proc.assigned[-1]
+            try:
+                proc.tasks.send_bytes(retract_message(chunk_id))
+            except OSError:
+                continue  # it died: poll() will hand its chunks back
+            proc.retracting.add(chunk_id)
+            idle -= 1
 
     # -- results, deaths and deadlines -----------------------------------------
 
@@ -253,6 +284,11 @@ class ProcessBackend(Backend):
         try:
             while conn.poll():
                 message = pickle.loads(conn.recv_bytes())
+                if isinstance(message, Retracted):
+                    proc.assigned.remove(message.chunk_id)
+                    proc.retracting.discard(message.chunk_id)
+                    events.append(Retry(message.chunk_id, alone=False))
+                    continue
                 if isinstance(message, ChunkUnreadable):
                     # Some item of the chunk cannot be unpickled here: find it alone.
                     proc.assigned.remove(message.chunk_id)
@@ -260,7 +296,7 @@ class ProcessBackend(Backend):
                                         worker=proc.index))
                     continue
                 if message.last and proc.assigned and proc.assigned[0] == message.chunk_id:
-                    proc.assigned.popleft()
+                    proc.retracting.discard(proc.assigned.popleft())
                 events.append(message)
         except (EOFError, OSError):
             conn.close()

@@ -19,7 +19,18 @@ import threading
 import time
 from typing import Any, Callable
 
-from core.backends._worker import IDLE, RUNNING, SLOT_START, SLOT_STATE, SLOT_WIDTH, Chunk, Done, run_chunk
+from core.backends._worker import (
+    IDLE,
+    RUNNING,
+    SLOT_START,
+    SLOT_STATE,
+    SLOT_WIDTH,
+    Chunk,
+    Done,
+    Outbox,
+    run_chunk,
+    run_flusher,
+)
 from core.backends.base import Backend, Event, Lost, Retry
 from core.records import ErrorInfo, Status
 
@@ -31,9 +42,10 @@ PREFETCH_PER_WORKER = 1
 class _Worker:
     """One thread and the slot through which the engine watches it."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, send: Callable[[Done], None]) -> None:
         self.index = index
         self.slot = [0.0] * SLOT_WIDTH
+        self.outbox = Outbox(send, index, self.slot, 0)
         self.retired = False
         self.thread: threading.Thread | None = None
 
@@ -64,9 +76,15 @@ class ThreadBackend(Backend):
 
     def start(self) -> None:
         self._workers = [self._spawn(i) for i in range(self.workers)]
+        self._stop_flusher = threading.Event()
+        self._flusher = threading.Thread(
+            target=run_flusher, args=(lambda: [w.outbox for w in self._workers], self._stop_flusher),
+            name=f"poolside-{self.name}-flusher", daemon=True,
+        )
+        self._flusher.start()
 
     def _spawn(self, index: int) -> _Worker:
-        worker = _Worker(index)
+        worker = _Worker(index, self._events.put)
         worker.thread = threading.Thread(
             target=self._work, args=(worker,), name=f"poolside-{self.name}-{index}", daemon=True
         )
@@ -79,10 +97,10 @@ class ThreadBackend(Backend):
             chunk = self._inbox.get()
             if chunk is None:
                 return
-            run_chunk(self.task, chunk, worker.slot, 0, self._events.put, worker.index,
-                      self.origin, time.thread_time, retired=retired)
+            run_chunk(self.task, chunk, worker.outbox, self.origin, time.thread_time, retired=retired)
 
     def shutdown(self, cancel: bool) -> None:
+        self._stop_flusher.set()
         for worker in self._workers:
             worker.retired = worker.retired or cancel
             self._inbox.put(None)

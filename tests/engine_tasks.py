@@ -1,0 +1,97 @@
+"""Task functions for the engine tests.
+
+They live in an importable module (not in the test files' closures) because
+process workers import them by name.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from pathlib import Path
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def fail_on_seven(x: int) -> int:
+    if x == 7:
+        raise ValueError(f"item {x} is unlucky")
+    return x * x
+
+
+def exit_on(x: int, culprit: int = 50) -> int:
+    if x == culprit:
+        os._exit(3)
+    return x
+
+
+def exit_on_50(x: int) -> int:
+    return exit_on(x, 50)
+
+
+def segfault_on_3(x: int) -> int:
+    if x == 3:
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    return x
+
+
+def hang_on_5(x: int) -> int:
+    if x == 5:
+        while True:  # a busy hang: only killing the process stops it
+            time.sleep(0.01)
+    return x
+
+
+def pid_of_worker(x: int) -> int:
+    return os.getpid()
+
+
+def unpicklable_result(x: int) -> object:
+    if x == 2:
+        return threading.Lock()
+    return x
+
+
+def sleep_for(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def wait_for_file(path: str) -> bool:
+    """Wait (bounded) until ``path`` exists; True if it appeared."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if Path(path).exists():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def behave(spec: tuple[str, int]) -> int:
+    """Do what the spec says: ("ok", v) -> v; ("raise", v); ("exit", v); ("segv", v)."""
+    kind, value = spec
+    if kind == "raise":
+        raise RuntimeError(f"asked to raise {value}")
+    if kind == "exit":
+        os._exit(value % 100 + 1)
+    if kind == "segv":
+        ctypes.string_at(0)
+    return value
+
+
+class Unpicklable:
+    """An item that cannot be sent to a worker process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "Unpicklable()"
+
+
+def identity(x: object) -> object:
+    return x

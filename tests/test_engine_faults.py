@@ -1,0 +1,195 @@
+"""Crashes, hangs and cancels: one bad item costs one item, never the run."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core import Status, run
+from tests import engine_tasks as tasks
+
+
+def descendants() -> set[int]:
+    """Our live child processes, not counting multiprocessing's long-lived helpers."""
+    me = psutil.Process()
+    pids = set()
+    for child in me.children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            cmdline = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        # The forkserver and the resource tracker live as long as this process,
+        # by design; the workers they fork are what must not outlive a run.
+        if "forkserver" in cmdline or "resource_tracker" in cmdline:
+            continue
+        pids.add(child.pid)
+    return pids
+
+
+@pytest.fixture
+def no_orphans():
+    before = descendants()
+    yield
+    assert descendants() - before == set(), "a worker process outlived its run"
+
+
+def test_worker_exit_costs_one_item(no_orphans):
+    outcomes = list(run(tasks.exit_on_50, range(100), backend="processes", workers=2))
+    assert sorted(o.index for o in outcomes) == list(range(100))
+    failed = [o for o in outcomes if not o.ok]
+    assert [o.item for o in failed] == [50]
+    assert failed[0].error.type == "WorkerDied"
+    assert failed[0].error.message == "worker process died (exit code 3)"
+    assert all(o.value == o.item for o in outcomes if o.ok)
+
+
+def test_segfault_is_named(no_orphans):
+    outcomes = list(run(tasks.segfault_on_3, range(10), backend="processes", workers=2))
+    failed = [o for o in outcomes if not o.ok]
+    assert [o.item for o in failed] == [3]
+    assert "exit code -11, SIGSEGV" in failed[0].error.message
+    assert sum(o.ok for o in outcomes) == 9
+
+
+def test_death_mid_chunk_blames_only_the_culprit(no_orphans):
+    # One chunk holds every item; the worker dies on item 50 of it.
+    outcomes = list(run(tasks.exit_on_50, range(100), backend="processes", workers=1, chunk_size=100))
+    bad = [o.item for o in outcomes if not o.ok]
+    assert bad == [50]
+    assert len(outcomes) == 100
+
+
+def test_hung_process_is_killed_and_replaced(no_orphans):
+    job = run(tasks.hang_on_5, range(30), backend="processes", workers=2, timeout=0.5, chunk_size=4)
+    outcomes = list(job)
+    assert sorted(o.index for o in outcomes) == list(range(30))
+    timed_out = [o for o in outcomes if o.status is Status.TIMED_OUT]
+    assert [o.item for o in timed_out] == [5]
+    assert timed_out[0].error.type == "Timeout"
+    assert "worker process was killed" in timed_out[0].error.message
+    assert timed_out[0].elapsed_s >= 0.5
+    assert job.summary.counts == {"ok": 29, "failed": 0, "timed_out": 1, "cancelled": 0}
+
+
+def test_thread_timeout_is_reported_at_its_deadline_and_the_run_goes_on(tmp_path):
+    release = tmp_path / "release"
+    items = [0.0, 0.0, str(release), 0.0, 0.0]
+
+    def task(item):
+        return tasks.wait_for_file(item) if isinstance(item, str) else tasks.sleep_for(item)
+
+    job = run(task, items, backend="threads", workers=2, timeout=0.3, chunk_size=1)
+    outcomes = list(job)  # finishes although the item is still hanging
+    release.touch()       # now let the abandoned thread end
+    by_index = {o.index: o for o in outcomes}
+    assert by_index[2].status == "timed_out"
+    assert "cannot be stopped" in by_index[2].error.message
+    assert all(by_index[i].ok for i in (0, 1, 3, 4))
+
+
+def test_finished_items_stream_out_of_an_unfinished_chunk(tmp_path):
+    """A slow item must not hold back items of its chunk that finished before it."""
+    release = tmp_path / "release"
+    items = [0.0] * 5 + [str(release)] + [0.0] * 5
+
+    def task(item):
+        return tasks.wait_for_file(item) if isinstance(item, str) else tasks.sleep_for(item)
+
+    job = run(task, items, backend="threads", workers=1, chunk_size=len(items))
+    early = []
+    for o in job:
+        early.append(o.index)
+        if len(early) == 5:
+            release.touch()  # the five before it arrived while it still waited
+        if o.index == 5:
+            assert o.value is True, "the slow item waited for nothing: results did not stream"
+    assert sorted(early) == list(range(len(items)))
+
+
+def test_cancel_kills_running_workers_promptly(no_orphans):
+    job = run(tasks.sleep_for, [30.0] * 4 + [0.0] * 100, backend="processes", workers=2, chunk_size=1)
+    pids = job.backend.pids()
+    assert len(pids) == 2
+    job.cancel()
+    assert job.wait(30)
+    s = job.summary
+    assert s.total == 104
+    assert s.counts["cancelled"] >= 4  # the four 30 s items never finished
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_cancel_of_a_listed_input_accounts_for_every_item():
+    items = list(range(50_000))
+    job = run(tasks.sleep_for, [0.001] * len(items), backend="threads", workers=2, chunk_size=1)
+    it = iter(job)
+    next(it)
+    job.cancel()
+    rest = list(it)
+    assert 1 + len(rest) == len(items)
+    assert job.summary.total == len(items)
+
+
+SPECS = st.lists(
+    st.tuples(st.sampled_from(["ok", "ok", "ok", "raise"]), st.integers(0, 1000)),
+    min_size=0, max_size=60,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=SPECS, chunk=st.sampled_from([1, 3, "auto"]), ordered=st.booleans(),
+       backend=st.sampled_from(["sequential", "threads"]), cancel_after=st.integers(-1, 30))
+def test_accounting_invariant_threads(specs, chunk, ordered, backend, cancel_after):
+    check_accounting(specs, chunk, ordered, backend, cancel_after)
+
+
+FAULTY_SPECS = st.lists(
+    st.tuples(st.sampled_from(["ok"] * 6 + ["raise", "exit", "segv"]), st.integers(0, 1000)),
+    min_size=0, max_size=25,
+).filter(lambda specs: sum(k in ("exit", "segv") for k, _ in specs) <= 3)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=FAULTY_SPECS, chunk=st.sampled_from([1, 4, "auto"]), ordered=st.booleans(),
+       cancel_after=st.integers(-1, 20))
+def test_accounting_invariant_processes_under_random_faults(specs, chunk, ordered, cancel_after):
+    check_accounting(specs, chunk, ordered, "processes", cancel_after)
+
+
+def check_accounting(specs, chunk, ordered, backend, cancel_after):
+    job = run(tasks.behave, specs, backend=backend, workers=2, chunk_size=chunk, ordered=ordered)
+    outcomes = []
+    for o in job:
+        outcomes.append(o)
+        if len(outcomes) == cancel_after:
+            job.cancel()
+    assert sorted(o.index for o in outcomes) == list(range(len(specs)))
+    if ordered:
+        assert [o.index for o in outcomes] == list(range(len(specs)))
+    counts = job.summary.counts
+    assert sum(counts.values()) == len(specs)
+    for o in outcomes:
+        kind, value = specs[o.index]
+        assert o.item == specs[o.index]
+        if o.status == "cancelled":
+            assert 0 <= cancel_after <= len(specs)
+            continue
+        if kind == "ok":
+            assert o.status == "ok" and o.value == value
+        elif kind == "raise":
+            assert o.status == "failed" and o.error.type == "RuntimeError"
+        else:
+            assert o.status == "failed" and o.error.type == "WorkerDied", o
+            expected = "SIGSEGV" if kind == "segv" else f"exit code {value % 100 + 1})"
+            assert expected in o.error.message
+
+
+def test_pid_is_a_real_worker_process():
+    pids = {o.value for o in run(tasks.pid_of_worker, range(20), backend="processes", workers=2)}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
