@@ -29,7 +29,10 @@ class BatchPump(QObject):
     """Carries items from any thread to the GUI thread, one batch per timer tick.
 
     ``push`` and ``close`` may be called from any thread; everything else
-    belongs to the GUI thread.  ``batchReady(list)`` is emitted with at most as
+    belongs to the GUI thread.  ``start`` begins a new generation: ``sink``
+    gives push/close functions bound to it, which go quiet once the pump is
+    restarted, so a late callback from an old producer cannot leak into the
+    next one.  ``batchReady(list)`` is emitted with at most as
     many items as the connected slots can take within ``budget_ms`` (learned
     from the previous ticks); ``drained(object)`` is emitted once, with the
     value given to ``close``, after the last batch.
@@ -52,6 +55,7 @@ class BatchPump(QObject):
         self._chunks: deque[list] = deque()
         self._pending = 0
         self._closed: Any = _NOT_CLOSED
+        self._generation = 0
         self._budget_s = budget_ms / 1000.0
         self._min_batch = min_batch
         self._max_batch = max_batch
@@ -61,18 +65,28 @@ class BatchPump(QObject):
         self._timer.timeout.connect(self._tick)
 
     # -- any thread ---------------------------------------------------------
-    def push(self, items: Sequence) -> None:
+    def push(self, items: Sequence, generation: int | None = None) -> None:
         if not items:
             return
         chunk = list(items)
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             self._chunks.append(chunk)
             self._pending += len(chunk)
 
-    def close(self, final: Any = None) -> None:
+    def close(self, final: Any = None, generation: int | None = None) -> None:
         """No more items will come; ``drained(final)`` follows the last batch."""
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             self._closed = final
+
+    def sink(self) -> tuple[Callable[[Sequence], None], Callable[[Any], None]]:
+        """``(push, close)`` for the current generation (see ``start``)."""
+        with self._lock:
+            gen = self._generation
+        return (lambda items: self.push(items, gen)), (lambda final=None: self.close(final, gen))
 
     def pending(self) -> int:
         with self._lock:
@@ -81,6 +95,7 @@ class BatchPump(QObject):
     # -- GUI thread ---------------------------------------------------------
     def start(self) -> None:
         with self._lock:
+            self._generation += 1
             self._chunks.clear()
             self._pending = 0
             self._closed = _NOT_CLOSED
@@ -90,6 +105,7 @@ class BatchPump(QObject):
         """Stop delivering; whatever is still buffered is dropped."""
         self._timer.stop()
         with self._lock:
+            self._generation += 1
             self._chunks.clear()
             self._pending = 0
             self._closed = _NOT_CLOSED
@@ -201,6 +217,7 @@ class RunBridge(QObject):
         self._progress = Progress(total=0)
         self._t0 = 0.0
         self._cancelled = False
+        self._ended = threading.Event()
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
         self._pump.drained.connect(self._on_drained)
@@ -238,15 +255,15 @@ class RunBridge(QObject):
         self._cancelled = False
         self._pump.start()
         self._t0 = time.monotonic()
-        pump = self._pump
+        push, close = self._pump.sink()
+        ended = self._ended = threading.Event()
+
+        def on_finish(summary: Any) -> None:
+            close(summary)
+            ended.set()
+
         try:
-            self._job = runner(
-                task,
-                items,
-                on_outcomes=pump.push,
-                on_finish=pump.close,
-                **options,
-            )
+            self._job = runner(task, items, on_outcomes=push, on_finish=on_finish, **options)
         except BaseException:
             self._pump.stop()
             self._job = None
@@ -268,7 +285,8 @@ class RunBridge(QObject):
         """
         if self._job is None:
             return True
-        if not self._job.wait(timeout):
+        # ``on_finish`` comes a moment after the job counts as done: wait for it.
+        if not self._ended.wait(timeout):
             return False
         self._pump.flush()
         return self._job is None

@@ -39,7 +39,7 @@ from gui.widgets.files_panel import FilesPanel, local_paths
 from gui.widgets.progress_panel import ProgressPanel
 from gui.widgets.results_panel import ResultsPanel
 from gui.widgets.task_panel import TaskPanel
-from gui.widgets.timeline import TimelinePlot, legend_html
+from gui.widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
 
 
 def _group(title: str, widget: QWidget, *, stretch: bool = False) -> QGroupBox:
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         legend.setProperty("role", "hint")
         legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         legend.setToolTip("Each bar is one item: when it ran and on which worker, coloured by status.")
+        self.timeline.setToolTip(NAVIGATION_HELP)
         timeline_area = QWidget()
         timeline_lay = QVBoxLayout(timeline_area)
         timeline_lay.setContentsMargins(0, 0, 0, 0)
@@ -121,7 +122,6 @@ class MainWindow(QMainWindow):
         timeline_lay.addWidget(legend)
         timeline_lay.addWidget(self.timeline, 1)
         self.timeline_box = _group("Worker timeline", timeline_area, stretch=True)
-        self.timeline_box.setToolTip("Each bar is one item: when it ran and on which worker, coloured by status.")
         self.plots = QSplitter(Qt.Orientation.Horizontal)
         self.plots.addWidget(self.cores_box)
         self.plots.addWidget(self.timeline_box)

@@ -35,11 +35,10 @@ _FLOAT_LIMIT = 1e15
 
 
 def _is_required(param: Any) -> bool:
-    try:
-        from core.plugins import REQUIRED
-    except ImportError:  # pragma: no cover - plugins not installed
-        return False
-    return param.default is REQUIRED
+    required = getattr(param, "required", None)
+    if isinstance(required, bool):
+        return required
+    return repr(param.default) == "REQUIRED"
 
 
 def label_for(name: str) -> str:
@@ -237,8 +236,8 @@ class ParamsForm(QWidget):
                 continue
             try:
                 values[p.name] = p.convert(v)
-            except Exception as exc:  # ParamError, with its own clear message
-                problems.append(f"{label_for(p.name)}: {exc}")
+            except Exception as exc:  # ParamError names the parameter itself
+                problems.append(str(exc) if hasattr(exc, "name") else f"{label_for(p.name)}: {exc}")
                 _mark(w, True)
             else:
                 _mark(w, False)

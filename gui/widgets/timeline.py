@@ -29,7 +29,11 @@ def legend_html() -> str:
     dots = " &nbsp; ".join(
         f"<span style='color:{STATUS_COLORS[key]}'>■</span> {name}" for key, name in zip(_CODES, _NAMES)
     )
-    return f"{dots} &nbsp;·&nbsp; wheel to zoom, drag to pan"
+    return dots
+
+
+#: How to move around the timeline, for its tooltip.
+NAVIGATION_HELP = "Wheel to zoom, drag to pan, double-click to see the whole run."
 
 
 class TimelinePlot(PalettePlot):
@@ -53,7 +57,12 @@ class TimelinePlot(PalettePlot):
         item.getAxis("bottom").enableAutoSIPrefix(False)
         item.setMouseEnabled(x=True, y=False)
         item.showGrid(x=True, y=False, alpha=0.15)
-        item.getViewBox().setLimits(xMin=-1)
+        vb = item.getViewBox()
+        vb.setLimits(xMin=-0.05)
+        vb.disableAutoRange(axis=vb.XAxis)
+        vb.sigRangeChangedManually.connect(self._stop_following)
+        #: Show the whole run from 0 until the user zooms or pans.
+        self.follow = True
         self._bars: list[pg.BarGraphItem] = []
         for name in _CODES:
             bars = pg.BarGraphItem(x0=[], width=[], y0=[], height=[], pen=None, brush=QColor(STATUS_COLORS[name]))
@@ -82,7 +91,7 @@ class TimelinePlot(PalettePlot):
         if workers is not None:
             self.set_workers(workers)
         self._dirty = True
-        self.getPlotItem().enableAutoRange(x=True)
+        self.follow = True
         self.redraw()
 
     def set_workers(self, workers: int) -> None:
@@ -135,13 +144,29 @@ class TimelinePlot(PalettePlot):
     def _range_changed(self, *_args) -> None:
         self._dirty = True
 
+    def _stop_following(self, *_args) -> None:
+        self.follow = False
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        """Double-click: back to the whole run."""
+        self.follow = True
+        self._dirty = True
+        self.redraw()
+        event.accept()
+
     def redraw(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         n = self._count
         start, dur, worker, code = self._start[:n], self._dur[:n], self._worker[:n], self._code[:n]
-        px = self.getPlotItem().getViewBox().viewPixelSize()[0] or 0.0
+        vb = self.getPlotItem().getViewBox()
+        if self.follow:
+            end = float((start + dur).max()) if n else 1.0
+            right = max(end, 1e-3) * 1.03
+            if abs(vb.viewRange()[0][1] - right) > 1e-9 or vb.viewRange()[0][0] != 0:
+                vb.setXRange(0, right, padding=0)
+        px = vb.viewPixelSize()[0] or 0.0
         width = np.maximum(dur, px)
         for c, bars in enumerate(self._bars):
             mask = code == c
@@ -153,7 +178,6 @@ class TimelinePlot(PalettePlot):
             )
         dropped = self._seen - n
         self._note.setText(f"latest {n:,} of {self._seen:,} items" if dropped > 0 else "")
-        vb = self.getPlotItem().getViewBox()
         (x0, _x1), (_y0, y1) = vb.viewRange()
         self._note.setPos(x0, y1)
 
