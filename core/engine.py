@@ -36,7 +36,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from typing import Any
 
 from core.backends import get_backend
@@ -501,6 +501,7 @@ def run(
     on_outcomes: Callable[[list[Outcome]], None] | None = None,
     on_finish: Callable[[Summary], None] | None = None,
     bound: str = "mixed",
+    backend_options: Mapping[str, Any] | None = None,
 ) -> Job:
     """Run ``task`` over ``items`` on ``backend`` and return the running :class:`Job`.
 
@@ -511,7 +512,8 @@ def run(
     (a thread cannot be stopped).  ``on_outcomes`` receives batches of
     outcomes on the engine's thread instead of queueing them for iteration;
     ``on_finish`` receives the final :class:`Summary` there too.  ``bound``
-    (``cpu``, ``io`` or ``mixed``) picks the default worker count.
+    (``cpu``, ``io`` or ``mixed``) picks the default worker count;
+    ``backend_options`` go to the backend (say, a Dask scheduler ``address``).
     """
     if not callable(task):
         raise TypeError(f"task must be callable, not {type(task).__name__}")
@@ -529,7 +531,7 @@ def run(
             raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
         timeout = float(timeout)
     started = time.perf_counter()
-    pool = backend_cls(task, workers, timeout=timeout, origin=started)
+    pool = backend_cls(task, workers, timeout=timeout, origin=started, **(backend_options or {}))
     chunker = Chunker(chunk_size, pool.workers)
     pool.start()
     return Job(pool, items, ordered=ordered, chunker=chunker, on_outcomes=on_outcomes,

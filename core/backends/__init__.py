@@ -20,6 +20,10 @@ _REGISTRY: dict[str, str] = {
     "sequential": "core.backends.threads:SequentialBackend",
     "threads": "core.backends.threads:ThreadBackend",
     "processes": "core.backends.processes:ProcessBackend",
+    "process-executor": "core.backends.classic:ProcessExecutorBackend",
+    "thread-executor": "core.backends.classic:ThreadExecutorBackend",
+    "mp-pool": "core.backends.classic:MultiprocessingPoolBackend",
+    "dask": "core.backends.dask:DaskBackend",
 }
 
 

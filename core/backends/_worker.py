@@ -378,3 +378,18 @@ def retract_message(chunk_id: int) -> bytes:
 
 def dumps_chunk(chunk: Chunk) -> bytes:
     return CHUNK + chunk.id.to_bytes(8, "little") + pickle.dumps(chunk, PICKLE_PROTOCOL)
+
+
+def call_chunk(task: Callable[[Any], Any], chunk: Chunk, origin: float) -> Done:
+    """Run a whole chunk and return its results as one batch.
+
+    This is how the classic pools run a chunk (``multiprocessing.Pool``,
+    ``concurrent.futures``, Dask): one call in, one result out, no slot, no
+    streaming from inside the chunk.  ``Done.worker`` is a key for the
+    process and thread that ran it; the adapter maps it to a worker slot.
+    """
+    sent: list[Done] = []
+    key = hash((os.getpid(), threading.get_ident()))
+    box = Outbox(sent.append, key, [0.0] * SLOT_WIDTH, 0)
+    run_chunk(task, chunk, box, origin, time.thread_time, flush_s=float("inf"))
+    return sent[-1]
