@@ -268,12 +268,16 @@ class Job:
         self._summary.done = True
         if self._input_error is not None:
             self._summary.input_error = repr(self._input_error)
-        self._finished.set()
-        _live_jobs.discard(self)
-        if self._on_outcomes is None:
-            self._queue.put(None)
-        if self._on_finish is not None:
-            self._on_finish(self.summary)
+        try:
+            # on_finish comes after the last outcome and before ``done``: a
+            # caller that waits on the job knows on_finish has run.
+            if self._on_finish is not None:
+                self._on_finish(self.summary)
+        finally:
+            self._finished.set()
+            _live_jobs.discard(self)
+            if self._on_outcomes is None:
+                self._queue.put(None)
 
     def _loop(self) -> None:
         backend = self._backend
