@@ -50,9 +50,9 @@ from core.system import default_workers
 # It is woken at once for results, cancel and a consumer that frees the
 # window; this only bounds the delay of anything that has no wake-up.
 _POLL_S = 0.1
-# Chunks in the window per worker, on top of what the backend holds: the
-# buffer between workers and a consumer that takes outcomes in bursts.
-_WINDOW_CHUNKS_PER_WORKER = 4
+# Chunks in the window per worker, counting what the backend holds (two per
+# worker): the third is the buffer for a consumer that takes outcomes in bursts.
+_WINDOW_CHUNKS_PER_WORKER = 3
 # Outcomes for a cancelled remainder are made in batches of this size, so a
 # cancel of a million listed items streams rather than stalls.
 _CANCEL_BATCH = 10_000

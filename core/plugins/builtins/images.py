@@ -1,0 +1,67 @@
+"""``thumbnail``: shrink or convert images with Pillow into an output folder.
+
+Decoding and resampling run in Pillow's C code, which releases the GIL for the
+heavy parts: threads help, processes help more.  Pillow is imported inside the
+function so that workers of other plugins never pay for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from core.plugins._files import AtomicOutput, Collision, open_input, split_name
+from core.plugins.base import Range, plugin
+
+IMAGE_PATTERNS = ("*.png", "*.jpg", "*.jpeg", "*.webp", "*.gif", "*.bmp", "*.tif", "*.tiff")
+# Pillow's format names, and the suffix each output gets.
+_FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "webp": ("WEBP", ".webp")}
+
+
+@plugin(bound="cpu", accepts=IMAGE_PATTERNS,
+        columns=("output", "action", "width", "height", "bytes"))
+def thumbnail(
+    path: Path,
+    out: Path = Path("poolside-out/thumbnails"),
+    size: Annotated[int, Range(8, 8192)] = 256,
+    format: Literal["same", "png", "jpeg", "webp"] = "same",
+    quality: Annotated[int, Range(1, 100)] = 85,
+    on_collision: Collision = "rename",
+) -> dict:
+    """Resize or convert images with Pillow into an output folder (CPU in C).
+
+    Args:
+        out: folder the thumbnails are written to (created if missing).
+        size: the longest side of a thumbnail, in pixels; smaller images keep their size.
+        format: the output format; "same" keeps the input's format.
+        quality: JPEG and WebP quality (1-100).
+        on_collision: when the output name exists: rename (name-1.png), skip, or overwrite.
+    """
+    from PIL import Image, ImageOps
+
+    with open_input(path) as f:
+        with Image.open(f) as img:
+            source_format = img.format or "PNG"
+            if format == "same":
+                pil_format, suffix = source_format, "." + source_format.lower()
+                if pil_format == "JPEG":
+                    suffix = ".jpg"
+            else:
+                pil_format, suffix = _FORMATS[format]
+            stem, _ = split_name(path.name)
+            output = AtomicOutput(out, stem + suffix, on_collision, protect=path)
+            if output.skipped:
+                return {"output": str(output.path), "action": output.action,
+                        "width": None, "height": None, "bytes": None}
+            # JPEG can decode at 1/2, 1/4, 1/8 scale directly: much less work.
+            img.draft("RGB", (size, size))
+            thumb = ImageOps.exif_transpose(img)
+            thumb.thumbnail((size, size))
+            if pil_format == "JPEG" and thumb.mode not in ("RGB", "L"):
+                thumb = thumb.convert("RGB")
+            options = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {}
+            with output as target:
+                thumb.save(target, format=pil_format, **options)
+    return {"output": str(output.path), "action": output.action,
+            "width": thumb.width, "height": thumb.height,
+            "bytes": output.path.stat().st_size}
