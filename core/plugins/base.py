@@ -77,13 +77,15 @@ class PluginError(Exception):
     """A plugin that could not be loaded or used, and why.
 
     ``source`` says where it came from (a file path, ``built-in``, ``entry point
-    DIST``); ``reason`` says what is wrong, in one line.
+    DIST``); ``reason`` says what is wrong, in one line; ``name`` is the
+    plugin's (or function's) name when it is known.
     """
 
-    def __init__(self, source: str, reason: str) -> None:
+    def __init__(self, source: str, reason: str, name: str | None = None) -> None:
         super().__init__(source, reason)
         self.source = source
         self.reason = reason
+        self.name = name
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
@@ -282,17 +284,17 @@ def from_function(fn: Callable, *, source: str, target: TaskRef | None = None) -
     """
     label = getattr(fn, "__name__", repr(fn))
     if not callable(fn) or not (inspect.isfunction(fn) or inspect.isbuiltin(fn)):
-        raise PluginError(source, f"{label!r} is not a function")
+        raise PluginError(source, f"{label!r} is not a function", label)
     meta = getattr(fn, "__poolside__", None)
     if not isinstance(meta, PluginMeta):
         meta = PluginMeta()
     name = meta.name or fn.__name__
     if not _NAME_RE.match(name):
         raise PluginError(source, f"{name!r} is not a usable plugin name "
-                                  "(letters, digits, '_', '.', '-')")
+                                  "(letters, digits, '_', '.', '-')", name)
 
     def bad(reason: str) -> PluginError:
-        return PluginError(source, f"plugin {name!r}: {reason}")
+        return PluginError(source, f"plugin {name!r}: {reason}", name)
 
     if meta.bound not in BOUNDS:
         raise bad(f"bound must be one of {', '.join(BOUNDS)}, not {meta.bound!r}")

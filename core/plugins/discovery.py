@@ -73,7 +73,7 @@ def _entry_point_plugins():
         except BaseException as e:  # SystemExit or KeyboardInterrupt from an import: still isolated
             if isinstance(e, KeyboardInterrupt):
                 raise
-            yield None, PluginError(source, f"{label}: cannot import: {_exc(e)}")
+            yield None, PluginError(source, f"{label}: cannot import: {_exc(e)}", ep.name)
             continue
         if isinstance(obj, types.ModuleType):
             found, errors = _module_plugins(obj, source, lambda fn: None)
@@ -82,12 +82,13 @@ def _entry_point_plugins():
             for p in found:
                 yield p, None
             if not found and not errors:
-                yield None, PluginError(source, f"{label}: the module has no plugin functions")
+                yield None, PluginError(source, f"{label}: the module has no plugin functions",
+                                        ep.name)
             continue
         try:
             yield from_function(obj, source=source), None
         except PluginError as e:
-            yield None, PluginError(source, f"{label}: {e.reason}")
+            yield None, PluginError(source, f"{label}: {e.reason}", ep.name)
 
 
 def load_plugin_file(path: str | os.PathLike[str]) -> tuple[list[Plugin], list[PluginError]]:
@@ -118,7 +119,7 @@ def get_plugin(spec: str) -> Plugin:
         if p.name == spec:
             return p
     for e in errors:  # a broken plugin of that name: say why it is broken
-        if f"{spec} =" in e.reason or f"plugin {spec!r}" in e.reason:
+        if e.name == spec:
             raise e
     names = ", ".join(p.name for p in plugins)
     raise PluginError(spec, f"no plugin named {spec!r} (available: {names}; "
@@ -138,14 +139,20 @@ def _from_file(path: str, func: str | None) -> Plugin:
         raise PluginError(os.path.abspath(path), f"it has {len(plugins)} plugins ({names}); "
                                                  "choose one with FILE.py:FUNCTION")
     for p in plugins:
-        if p.target is not None and p.target[2] == func or p.name == func:
+        if p.name == func or (p.target is not None and p.target[2] == func):
             return p
     for e in errors:
-        if f"plugin {func!r}" in e.reason or f"{func!r}" in e.reason:
+        if e.name == func:
             raise e
+    # Named explicitly, a function counts even where the file marks others.
+    path = os.path.abspath(path)
+    module = load_module_file(path, reload=False)
+    fn = getattr(module, func, None)
+    if inspect.isfunction(fn) and fn.__module__ == module.__name__:
+        return from_function(fn, source=path,
+                             target=("file", path, func, module.__poolside_mtime__))
     names = ", ".join(p.name for p in plugins) or "none"
-    raise PluginError(os.path.abspath(path), f"no plugin function {func!r} in it "
-                                             f"(plugins there: {names})")
+    raise PluginError(path, f"no function {func!r} in it (plugins there: {names})", func)
 
 
 def _import_file(path: str) -> types.ModuleType:
@@ -186,7 +193,8 @@ def _unique(plugins: list[Plugin], errors: list[PluginError]):
     for p in plugins:
         if p.name in seen:
             errors.append(PluginError(p.source, f"plugin {p.name!r}: the name is already "
-                                                f"taken by the one from {seen[p.name].source}"))
+                                                f"taken by the one from {seen[p.name].source}",
+                                      p.name))
             continue
         seen[p.name] = p
         kept.append(p)

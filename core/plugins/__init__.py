@@ -1,0 +1,76 @@
+"""Task plugins: plain functions the engine runs over items, described for forms and CLIs.
+
+    from core.plugins import discover, get_plugin
+    plugin = get_plugin("thumbnail")            # or "my_tasks.py:resize"
+    task = plugin.bind({"size": "128"})         # checked, converted, picklable
+    job = core.run(task, paths, backend="processes", workers=default_workers(..., plugin.bound))
+
+Writing one::
+
+    from pathlib import Path
+    from typing import Annotated, Literal
+    from core.plugins import Range, plugin
+
+    @plugin(bound="cpu", accepts=("*.png",))
+    def invert(path: Path, out: Path = Path("inverted"),
+               strength: Annotated[int, Range(0, 100)] = 100,
+               mode: Literal["rgb", "luma"] = "rgb") -> dict:
+        '''Invert the colours of images.
+
+        Args:
+            strength: how far to invert, in percent.
+        '''
+
+Modules (one responsibility each)::
+
+    base.py       Param, Plugin, Range, @plugin, reading a function's signature
+    discovery.py  built-ins, entry points ("poolside.plugins"), user files
+    _task.py      the picklable bound task and how a worker imports the function
+    _files.py     safe reading (never open a FIFO) and atomic, collision-aware writing
+    builtins/     the plugins that ship with Poolside
+
+Names are imported lazily, as in :mod:`core`, so that a worker unpickling a
+bound task imports ``_task`` and the plugin's own module, nothing more.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "REQUIRED": "core.plugins.base",
+    "Param": "core.plugins.base",
+    "Plugin": "core.plugins.base",
+    "ParamError": "core.plugins.base",
+    "PluginError": "core.plugins.base",
+    "Range": "core.plugins.base",
+    "plugin": "core.plugins.base",
+    "from_function": "core.plugins.base",
+    "discover": "core.plugins.discovery",
+    "load_plugin_file": "core.plugins.discovery",
+    "get_plugin": "core.plugins.discovery",
+    "ENTRY_POINT_GROUP": "core.plugins.discovery",
+    "BoundTask": "core.plugins._task",
+    "InputError": "core.plugins._files",
+    "OutputError": "core.plugins._files",
+    "Collision": "core.plugins._files",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.plugins._files import Collision, InputError, OutputError
+    from core.plugins._task import BoundTask
+    from core.plugins.base import (REQUIRED, Param, ParamError, Plugin, PluginError, Range,
+                                   from_function, plugin)
+    from core.plugins.discovery import ENTRY_POINT_GROUP, discover, get_plugin, load_plugin_file
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.plugins' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
