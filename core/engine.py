@@ -483,6 +483,13 @@ class Job:
                 repeat(0.0), repeat(None), repeat(None)))))
 
 
+def _stop_quietly(pool: Backend) -> None:
+    try:
+        pool.shutdown(cancel=True)
+    except Exception:  # noqa: BLE001 - it may have failed before it had anything to stop
+        pass
+
+
 def _contiguous_runs(offsets: list[int]) -> list[list[int]]:
     runs: list[list[int]] = []
     for i in offsets:
@@ -537,6 +544,10 @@ def run(
     started = time.perf_counter()
     pool = backend_cls(task, workers, timeout=timeout, origin=started, **(backend_options or {}))
     chunker = Chunker(chunk_size, pool.workers)
-    pool.start()
+    try:
+        pool.start()
+    except BaseException:
+        _stop_quietly(pool)  # workers started before the failure must not linger
+        raise
     return Job(pool, items, ordered=ordered, chunker=chunker, on_outcomes=on_outcomes,
                on_finish=on_finish, started=started)
