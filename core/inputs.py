@@ -86,7 +86,7 @@ def matcher(patterns: Sequence[str]):
 
 
 class Expansion:
-    """The items of some paths: iterate once (lazily); counts fill in as it goes."""
+    """The items of some paths, as an iterator (read once, lazily); counts fill in as it goes."""
 
     def __init__(self, paths: Sequence[Path], recursive: bool, patterns: Sequence[str],
                  exclude: Sequence[Path]) -> None:
@@ -98,13 +98,15 @@ class Expansion:
         self.skipped: Counter[str] = Counter()
         #: Set once the last item has been handed out (the total is then known).
         self.done = False
-        self._started = False
+        self._iterator: Iterator[Path] | None = None
 
     def __iter__(self) -> Iterator[Path]:
-        if self._started:
-            raise RuntimeError("an Expansion can be iterated once; call expand() again")
-        self._started = True
-        return self._items()
+        return self
+
+    def __next__(self) -> Path:
+        if self._iterator is None:
+            self._iterator = self._items()
+        return next(self._iterator)
 
     def _items(self) -> Iterator[Path]:
         matches = matcher(self.patterns)

@@ -1,0 +1,12 @@
+"""``python -m core`` is the ``poolside`` command.
+
+The import is inside the guard: a spawned worker re-imports the main module
+under the name ``__mp_main__`` and must not run the command line again.
+"""
+
+if __name__ == "__main__":
+    import sys
+
+    from core.cli import main
+
+    sys.exit(main())
