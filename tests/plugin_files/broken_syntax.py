@@ -1,0 +1,5 @@
+"""A plugin file with a syntax error."""
+
+
+def oops(path:
+    return path
