@@ -150,14 +150,16 @@ def split_name(name: str) -> tuple[str, str]:
 def safe_filename(name: str, fallback: str = "file") -> str:
     """A name that is one plain path component (no separators, not ``..``)."""
     name = name.replace("/", "_").replace("\\", "_").replace("\0", "_").strip()
-    name = "".join(c if c.isprintable() else "_" for c in name)
+    # Control characters go; undecodable bytes (surrogate escapes) stay, so
+    # an output keeps its input's name byte for byte.
+    name = "".join(c if c.isprintable() or "\udc80" <= c <= "\udcff" else "_" for c in name)
     if name in ("", ".", ".."):
         name = fallback
     # Most filesystems allow 255 bytes per name; keep the suffix if we cut.
     if len(os.fsencode(name)) > 200:
         stem, suffix = split_name(name)
         stem = os.fsencode(stem)[: 200 - len(os.fsencode(suffix)[:40])]
-        name = stem.decode("utf-8", "ignore") + suffix[:40]
+        name = os.fsdecode(stem) + suffix[:40]
     return name
 
 
