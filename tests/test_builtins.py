@@ -294,3 +294,15 @@ def test_fetch_refuses_a_file_that_is_not_a_url_list(tmp_path):
     blob.write_bytes(b"x" * 20000)  # one enormous "line"
     o = run_plugin("fetch", [blob], "threads", out=str(tmp_path / "dl"))[0]
     assert o.status == "failed" and "longer than 8192 characters" in o.error.message
+
+
+def test_thumbnail_same_format_for_other_inputs(tmp_path):
+    gif = tmp_path / "anim.gif"
+    Image.new("P", (300, 100)).save(gif)
+    bmp = tmp_path / "plain.bmp"
+    Image.new("RGB", (100, 300), "red").save(bmp)
+    task = get_plugin("thumbnail").bind({"out": str(tmp_path / "t"), "size": 30})
+    made = [Path(task(p)["output"]) for p in (gif, bmp)]
+    assert [p.name for p in made] == ["anim.gif", "plain.bmp"]
+    with Image.open(made[0]) as a, Image.open(made[1]) as b:
+        assert (a.format, a.size, b.format, b.size) == ("GIF", (30, 10), "BMP", (10, 30))

@@ -371,3 +371,23 @@ def test_plugin_file_runs_on_each_backend(backend, tmp_path):
     assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]
     assert [type(o.value).__name__ for o in outcomes] == ["Shouted", "Shouted"]
     assert [o.value.text for o in outcomes] == ["hello there", "Quiet please"]
+
+
+def test_text_items_become_paths_for_path_plugins(tmp_path):
+    # A window may hold its files as text: plugins that take a Path still get one,
+    # and the guard against FIFOs and folders still runs.
+    (tmp_path / "a.txt").write_text("one two")
+    task = get_plugin("wordcount").bind()
+    outcomes = list(run(task, [str(tmp_path / "a.txt"), str(tmp_path)], backend="threads",
+                        ordered=True))
+    assert outcomes[0].value["words"] == 2
+    assert outcomes[1].status == "failed" and outcomes[1].error.message == "a directory, not a file"
+    assert get_plugin("latency").bind().as_path is False  # its items are anything
+
+
+def test_plugin_file_runs_on_spawned_workers(tmp_path):
+    (tmp_path / "a.txt").write_text("spawned")
+    shout = get_plugin(f"{FILES / 'my_tasks.py'}:shout").bind()
+    [o] = run(shout, [tmp_path / "a.txt"], backend="processes", workers=1,
+              backend_options={"method": "spawn"})
+    assert o.ok and o.value["text"] == "SPAWNED!", o.error

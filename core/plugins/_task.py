@@ -2,6 +2,8 @@
 
     parent:  Plugin.bind(values) -> BoundTask(target, kwargs)  --pickle-->
     worker:  BoundTask(item) -> resolve(target) -> check_input(item) -> fn(item, **kwargs)
+                                  (a str item becomes a Path first when the function's
+                                  item parameter is a Path: callers may pass either)
                                   |
                                   +- ("module", "pkg.mod", "func"): importlib.import_module
                                   +- ("file", "/abs/plug.py", "func", mtime): exec the file once
@@ -25,7 +27,7 @@ import os
 import sys
 import threading
 import zlib
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, Callable, Union
 
 from core.plugins._files import check_input
@@ -40,15 +42,20 @@ _resolved: dict[tuple, Callable[..., Any]] = {}
 class BoundTask:
     """``task(item)`` runs one plugin with fixed settings.  Cheap to pickle."""
 
-    __slots__ = ("target", "kwargs", "name")
+    __slots__ = ("target", "kwargs", "name", "as_path")
 
-    def __init__(self, target: TaskRef, kwargs: dict[str, Any], name: str) -> None:
+    def __init__(self, target: TaskRef, kwargs: dict[str, Any], name: str,
+                 as_path: bool = False) -> None:
         self.target = target
         self.kwargs = kwargs
         self.name = name
+        #: The function's item parameter is a Path: turn str items into one.
+        self.as_path = as_path
 
     def __call__(self, item: Any) -> Any:
         fn = _resolved.get(self.target) or resolve(self.target)
+        if self.as_path and isinstance(item, str):
+            item = Path(item)
         if isinstance(item, PurePath):
             # Every path is checked before the plugin opens it: a FIFO would
             # block the worker forever, a directory or a device is a mistake.
@@ -56,10 +63,10 @@ class BoundTask:
         return fn(item, **self.kwargs)
 
     def __getstate__(self) -> tuple:
-        return (self.target, self.kwargs, self.name)
+        return (self.target, self.kwargs, self.name, self.as_path)
 
     def __setstate__(self, state: tuple) -> None:
-        self.target, self.kwargs, self.name = state
+        self.target, self.kwargs, self.name, self.as_path = state
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())

@@ -201,6 +201,8 @@ class Plugin:
     columns: tuple[str, ...] = ()
     #: Where a worker finds the function (module or file, and its name).
     target: TaskRef | None = field(default=None, repr=False, compare=False)
+    #: The item parameter is a ``Path``: text items are turned into paths.
+    takes_path: bool = field(default=False, repr=False, compare=False)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -234,7 +236,7 @@ class Plugin:
             kwargs[p.name] = value
         if self.target is None:
             raise PluginError(self.source, f"plugin {self.name!r} has no importable function")
-        return BoundTask(self.target, kwargs, self.name)
+        return BoundTask(self.target, kwargs, self.name, self.takes_path)
 
 
 # -- the decorator -----------------------------------------------------------
@@ -314,6 +316,10 @@ def from_function(fn: Callable, *, source: str, target: TaskRef | None = None) -
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     if not parameters or parameters[0].kind not in positional:
         raise bad("its first parameter must take the item, e.g. def f(path, ...)")
+    item_hint = hints.get(parameters[0].name)
+    if typing.get_origin(item_hint) is typing.Annotated:
+        item_hint = typing.get_args(item_hint)[0]
+    takes_path = isinstance(item_hint, type) and issubclass(item_hint, PurePath)
     doc = inspect.getdoc(fn) or ""
     helps = _docstring_params(doc)
     params = []
@@ -333,7 +339,7 @@ def from_function(fn: Callable, *, source: str, target: TaskRef | None = None) -
         target = ("module", fn.__module__, qualname)
     return Plugin(name=name, description=description.strip(), bound=meta.bound,
                   accepts=meta.accepts, params=tuple(params), source=source,
-                  columns=meta.columns, target=target)
+                  columns=meta.columns, target=target, takes_path=takes_path)
 
 
 def _param(p: inspect.Parameter, hint: Any, help_text: str,

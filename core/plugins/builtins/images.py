@@ -16,6 +16,11 @@ from core.plugins.base import Range, plugin
 IMAGE_PATTERNS = ("*.png", "*.jpg", "*.jpeg", "*.webp", "*.gif", "*.bmp", "*.tif", "*.tiff")
 # Pillow's format names, and the suffix each output gets.
 _FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "webp": ("WEBP", ".webp")}
+# "same" format: what each input format is written as.  A phone's MPO is a
+# JPEG with extras; formats Pillow reads but should not write become PNG.
+_SAME = {"JPEG": ("JPEG", ".jpg"), "MPO": ("JPEG", ".jpg"), "PNG": ("PNG", ".png"),
+         "WEBP": ("WEBP", ".webp"), "GIF": ("GIF", ".gif"), "BMP": ("BMP", ".bmp"),
+         "TIFF": ("TIFF", ".tif")}
 
 
 @plugin(bound="cpu", accepts=IMAGE_PATTERNS,
@@ -41,11 +46,8 @@ def thumbnail(
 
     with open_input(path) as f:
         with Image.open(f) as img:
-            source_format = img.format or "PNG"
             if format == "same":
-                pil_format, suffix = source_format, "." + source_format.lower()
-                if pil_format == "JPEG":
-                    suffix = ".jpg"
+                pil_format, suffix = _SAME.get(img.format or "", ("PNG", ".png"))
             else:
                 pil_format, suffix = _FORMATS[format]
             stem, _ = split_name(path.name)
