@@ -91,12 +91,13 @@ def demo(path: Path,
     """
 
 
-def google_doc(item, a: int = 1, b: str = ""):
+def google_doc(item, a: int = 1, b: str = "", c: int = 0):
     """Google style.
 
     Args:
         a: the a.
         b (str): the b.
+        c: Width
 
     Returns:
         nothing.
@@ -148,6 +149,8 @@ def test_help_from_each_docstring_style(fn):
     assert helps["b"] == "the b."
     if fn is numpy_doc:
         assert helps["a"] == "the a, continued."
+    if fn is google_doc:
+        assert helps["c"] == "Width"  # one word is help text, not a NumPy type
 
 
 def test_undecorated_function_gets_defaults():

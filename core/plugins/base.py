@@ -390,7 +390,7 @@ def _param(p: inspect.Parameter, hint: Any, help_text: str,
 # docstrings all say "this name: this text"; one tolerant reader covers them.
 _SECTION_RE = re.compile(r"^\s*(Args|Arguments|Parameters|Params|Settings)\s*:?\s*$", re.I)
 _SECTION_END_RE = re.compile(r"^\s*(Returns?|Yields?|Raises?|Examples?|Notes?|See Also)\s*:?\s*$", re.I)
-_ITEM_RE = re.compile(r"^(\s*)(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+_ITEM_RE = re.compile(r"^(\s*)(\w+)(?:\s*\([^)]*\))?(\s*):\s*(.*)$")
 _SPHINX_RE = re.compile(r"^\s*:param\s+(?:[\w\[\], ]+\s+)?(\w+)\s*:\s*(.*)$")
 
 
@@ -416,10 +416,9 @@ def _docstring_params(doc: str) -> dict[str, str]:
         m = _ITEM_RE.match(line)
         if in_section and m and (current is None or len(m.group(1)) <= indent):
             current, indent = m.group(2), len(m.group(1))
-            helps[current] = m.group(3).strip()
-            # NumPy style puts the type after the colon and the text below it.
-            if re.fullmatch(r"[\w\[\], .|]+", helps[current]) and " " not in helps[current]:
-                helps[current] = ""
+            # NumPy style ("name : type") puts the type after the colon and
+            # the text on the lines below; Google style puts the text there.
+            helps[current] = "" if m.group(3) else m.group(4).strip()
         elif current is not None and len(line) - len(line.lstrip()) > indent:
             helps[current] = f"{helps[current]} {line.strip()}".strip()
         else:
