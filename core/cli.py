@@ -192,9 +192,15 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     from core import backend_names, run
     from core.plugins import ParamError, PluginError, get_plugin
 
+    from core.backends import get_backend
+
     if ns.backend not in backend_names():
         raise UsageError(f"unknown backend {ns.backend!r}; choose one of: "
                          f"{', '.join(backend_names())}")
+    try:
+        get_backend(ns.backend)  # importable? (an optional package may be missing)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     values = _parse_params(ns.param)
     try:
         plugin = get_plugin(ns.plugin)
@@ -207,8 +213,11 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     patterns = tuple(ns.glob) or plugin.accepts
     if patterns == ("*",):
         patterns = ()
-    # Never walk into the plugin's own output folders: they fill up as it runs.
+    # Never walk into the plugin's own output folders (they fill up as it
+    # runs), nor read the record file being written.
     outputs = [v for v in task.kwargs.values() if isinstance(v, PurePath)]
+    if ns.output:
+        outputs.append(Path(ns.output))
     try:
         items = expand(ns.paths, recursive=ns.recursive, patterns=patterns, exclude=outputs)
     except InputUsageError as e:

@@ -39,7 +39,7 @@ from typing import Any
 
 SKIP_NO_MATCH = "did not match the patterns"
 SKIP_SYMLINKED_FOLDER = "symlinked folder (not followed)"
-SKIP_EXCLUDED = "inside an output folder"
+SKIP_EXCLUDED = "an output of this run"
 
 
 class InputUsageError(ValueError):
@@ -148,6 +148,8 @@ class Expansion:
                         subfolders.append(path)
                 elif is_link and _is_folder(path):
                     self.skipped[SKIP_SYMLINKED_FOLDER] += 1
+                elif self._exclude and os.path.normcase(os.path.abspath(path)) in self._exclude:
+                    self.skipped[SKIP_EXCLUDED] += 1
                 elif matches(entry.name):
                     # Files, broken links, FIFOs, sockets: all items; the task's
                     # guard fails the ones that are not regular files, clearly.
@@ -177,8 +179,8 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
     Raises :class:`InputUsageError` naming every path that does not exist and
     every folder given without ``recursive``.  ``patterns`` filter the files
     found in folders (case-insensitive globs on the name); files named
-    explicitly are always items.  Folders in ``exclude`` (a plugin's output
-    folder) are not walked into.
+    explicitly are always items.  Folders and files in ``exclude`` (a
+    plugin's output folder, the record file) are left out of walks, counted.
     """
     given = [Path(os.fspath(p)) for p in paths]
     problems = []

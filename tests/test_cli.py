@@ -104,6 +104,14 @@ def test_run_uses_the_plugin_patterns_and_says_what_it_skipped(samples, capsys):
     assert "2 items (2 ok)" in capsys.readouterr().err
 
 
+def test_the_record_file_is_not_an_input(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("x")
+    assert main(["run", str(tmp_path), "-r", "-p", "sha256", "-b", "threads",
+                 "-o", str(tmp_path / "o.jsonl")]) == 0
+    assert [Path(r["item"]).name for r in read_jsonl(tmp_path / "o.jsonl")] == ["a.txt"]
+    assert "1 an output of this run" in capsys.readouterr().err
+
+
 def test_run_with_nothing_to_do_says_so(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["run", str(tmp_path / "empty"), "-r", "-p", "sha256", "-b", "threads"]) == 0

@@ -74,13 +74,14 @@ def test_a_symlinked_folder_named_explicitly_is_walked(tmp_path):
     assert list(walk(tmp_path / "link")) == [tmp_path / "link" / "a.txt"]
 
 
-def test_output_folders_are_not_walked_into(tmp_path):
+def test_outputs_are_not_walked_into(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "made.txt").write_text("x")
     (tmp_path / "a.txt").write_text("x")
-    items = expand([tmp_path], recursive=True, exclude=[tmp_path / "out"])
+    (tmp_path / "records.jsonl").write_text("")
+    items = expand([tmp_path], recursive=True, exclude=[tmp_path / "out", tmp_path / "records.jsonl"])
     assert list(items) == [tmp_path / "a.txt"]
-    assert items.skipped == {"inside an output folder": 1}
+    assert items.skipped == {"an output of this run": 2}
 
 
 def test_walking_is_lazy(tmp_path):
