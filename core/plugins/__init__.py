@@ -3,7 +3,7 @@
     from core.plugins import discover, get_plugin
     plugin = get_plugin("thumbnail")            # or "my_tasks.py:resize"
     task = plugin.bind({"size": "128"})         # checked, converted, picklable
-    job = core.run(task, paths, backend="processes", workers=default_workers(..., plugin.bound))
+    job = core.run(task, paths, backend="processes", bound=plugin.bound)
 
 Writing one::
 
@@ -20,6 +20,17 @@ Writing one::
         Args:
             strength: how far to invert, in percent.
         '''
+        with open_input(path) as f:                      # never blocks on a FIFO
+            ...
+        with AtomicOutput(out, path.name, "rename", protect=path) as target:
+            ...                                           # appears whole, or not at all
+        return {"pixels": n}                              # a dict: one column per key
+
+The first parameter takes the item; every other one is a setting, typed by its
+hint (int, float, bool, str, Path; ``Literal`` for choices; ``Range`` and a help
+string in ``Annotated``), help also from the docstring's Args section.  In a
+file or module, the functions marked ``@plugin`` are its plugins; if none is
+marked, every public function defined there is.
 
 Modules (one responsibility each)::
 
@@ -55,12 +66,16 @@ _EXPORTS = {
     "InputError": "core.plugins._files",
     "OutputError": "core.plugins._files",
     "Collision": "core.plugins._files",
+    "AtomicOutput": "core.plugins._files",
+    "open_input": "core.plugins._files",
+    "check_input": "core.plugins._files",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.plugins._files import Collision, InputError, OutputError
+    from core.plugins._files import (AtomicOutput, Collision, InputError, OutputError,
+                                     check_input, open_input)
     from core.plugins._task import BoundTask
     from core.plugins.base import (REQUIRED, Param, ParamError, Plugin, PluginError, Range,
                                    from_function, plugin)
