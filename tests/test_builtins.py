@@ -306,3 +306,13 @@ def test_thumbnail_same_format_for_other_inputs(tmp_path):
     assert [p.name for p in made] == ["anim.gif", "plain.bmp"]
     with Image.open(made[0]) as a, Image.open(made[1]) as b:
         assert (a.format, a.size, b.format, b.size) == ("GIF", (30, 10), "BMP", (10, 30))
+
+
+def test_thumbnail_names_and_modes(tmp_path):
+    cmyk = tmp_path / "print.2024.jpg"  # a dotted name keeps everything but the suffix
+    Image.new("CMYK", (200, 100), (0, 50, 100, 0)).save(cmyk)
+    task = get_plugin("thumbnail").bind({"out": str(tmp_path / "t"), "size": 50, "format": "png"})
+    made = Path(task(cmyk)["output"])
+    assert made.name == "print.2024.png"
+    with Image.open(made) as img:
+        assert (img.format, img.mode, img.size) == ("PNG", "RGB", (50, 25))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from core.plugins._files import AtomicOutput, Collision, open_input, split_name
+from core.plugins._files import AtomicOutput, Collision, open_input
 from core.plugins.base import Range, plugin
 
 IMAGE_PATTERNS = ("*.png", "*.jpg", "*.jpeg", "*.webp", "*.gif", "*.bmp", "*.tif", "*.tiff")
@@ -50,16 +50,18 @@ def thumbnail(
                 pil_format, suffix = _SAME.get(img.format or "", ("PNG", ".png"))
             else:
                 pil_format, suffix = _FORMATS[format]
-            stem, _ = split_name(path.name)
-            output = AtomicOutput(out, stem + suffix, on_collision, protect=path)
+            output = AtomicOutput(out, path.stem + suffix, on_collision, protect=path)
             if output.skipped:
                 return {"output": str(output.path), "action": output.action,
                         "width": None, "height": None, "bytes": None}
             # JPEG can decode at 1/2, 1/4, 1/8 scale directly: much less work.
-            img.draft("RGB", (size, size))
+            img.draft(img.mode, (size, size))
             thumb = ImageOps.exif_transpose(img)
             thumb.thumbnail((size, size))
-            if pil_format == "JPEG" and thumb.mode not in ("RGB", "L"):
+            # Each format stores only some modes (JPEG: no alpha; PNG: no CMYK).
+            if pil_format == "JPEG" and thumb.mode not in ("RGB", "L", "CMYK"):
+                thumb = thumb.convert("RGB")
+            elif pil_format != "JPEG" and thumb.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
                 thumb = thumb.convert("RGB")
             options = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {}
             with output as target:
