@@ -231,7 +231,7 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         try:
             job = run(task, items, backend=ns.backend, workers=ns.workers, timeout=ns.timeout,
                       ordered=ns.ordered, chunk_size=ns.chunk_size, bound=plugin.bound,
-                      on_outcomes=reporter.take)
+                      on_outcomes=reporter.take, finite=True)  # a walk ends: Ctrl-C records every file
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel

@@ -127,10 +127,12 @@ class Job:
         on_outcomes: Callable[[list[Outcome]], None] | None,
         on_finish: Callable[[Summary], None] | None,
         started: float,
+        finite: bool | None = None,
     ) -> None:
         self._backend = backend
         self._input: Iterator[Any] = iter(items)
         self._input_size = len(items) if isinstance(items, Sized) else None
+        self._finite = self._input_size is not None if finite is None else finite
         self._ordered = ordered
         self._chunker = chunker
         self._on_outcomes = on_outcomes
@@ -462,9 +464,9 @@ class Job:
             self._reorder.clear()
             self._ordered = False
         self._emit(rest)
-        if self._input_size is None or self._input_error is not None:
-            return  # an iterator of unknown length is not drawn further
-        # A collection of known length: every listed item gets its outcome.
+        if not self._finite or self._input_error is not None:
+            return  # an input that may never end is not drawn further
+        # A finite input: every item in it gets its outcome, read or not.
         repeat = itertools.repeat
         while True:
             try:
@@ -513,6 +515,7 @@ def run(
     on_finish: Callable[[Summary], None] | None = None,
     bound: str = "mixed",
     backend_options: Mapping[str, Any] | None = None,
+    finite: bool | None = None,
 ) -> Job:
     """Run ``task`` over ``items`` on ``backend`` and return the running :class:`Job`.
 
@@ -525,6 +528,12 @@ def run(
     ``on_finish`` receives the final :class:`Summary` there too.  ``bound``
     (``cpu``, ``io`` or ``mixed``) picks the default worker count;
     ``backend_options`` go to the backend (say, a Dask scheduler ``address``).
+
+    On cancel, every item of a *finite* input still gets its ``cancelled``
+    outcome, including those not read yet, so the counts add up to the input;
+    ``finite`` defaults to whether ``items`` has a length.  Pass
+    ``finite=True`` for a generator that ends (a folder walk), ``False`` to
+    stop reading at once.
     """
     if not callable(task):
         raise TypeError(f"task must be callable, not {type(task).__name__}")
@@ -550,4 +559,4 @@ def run(
         _stop_quietly(pool)  # workers started before the failure must not linger
         raise
     return Job(pool, items, ordered=ordered, chunker=chunker, on_outcomes=on_outcomes,
-               on_finish=on_finish, started=started)
+               on_finish=on_finish, started=started, finite=finite)

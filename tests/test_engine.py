@@ -221,3 +221,18 @@ def test_cancel_from_another_thread():
     s = job.summary
     assert s.total == 500 and s.counts["cancelled"] > 0
     assert 1 + len(rest) == 500
+
+
+@pytest.mark.parametrize("finite, expected", [(True, 300), (False, None), (None, None)])
+def test_cancel_draws_the_rest_of_a_finite_generator(finite, expected):
+    job = run(tasks.sleep_for, (0.001 for _ in range(300)), backend="threads", workers=2,
+              chunk_size=1, finite=finite)
+    it = iter(job)
+    next(it)
+    job.cancel()
+    total = 1 + sum(1 for _ in it)
+    assert job.summary.total == total
+    if expected is not None:
+        assert total == expected
+    else:
+        assert total < 300  # an iterator that may not end is not drawn further
