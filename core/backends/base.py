@@ -20,6 +20,7 @@ Adding a backend is one module: subclass :class:`Backend`, register it in
 from __future__ import annotations
 
 import abc
+import time
 from typing import Any, Callable, ClassVar, NamedTuple, Union
 
 from core.backends._worker import Chunk, ChunkUnreadable, Done
@@ -99,6 +100,19 @@ class Backend(abc.ABC):
         This is also where a backend enforces per-item timeouts, so it returns
         early enough to meet the nearest deadline.
         """
+
+    def running_since(self) -> list[float]:
+        """When the item each busy worker is running started (``perf_counter``)."""
+        return []
+
+    def poll_wait(self, timeout: float) -> float:
+        """How long ``poll`` may block: ``timeout``, or less to meet the nearest item deadline."""
+        if self.timeout is None:
+            return timeout
+        starts = self.running_since()
+        if not starts:
+            return timeout
+        return max(0.0, min(timeout, min(starts) + self.timeout - time.perf_counter()))
 
     @abc.abstractmethod
     def wake(self) -> None:

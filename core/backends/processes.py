@@ -221,11 +221,7 @@ class ProcessBackend(Backend):
             self._wake_w.send_bytes(b"")
 
     def poll(self, timeout: float) -> list[Event]:
-        wait = timeout
-        if self.timeout is not None:
-            nearest = self._nearest_deadline()
-            if nearest is not None:
-                wait = max(0.0, min(wait, nearest - time.perf_counter()))
+        wait = self.poll_wait(timeout)
         by_handle: dict[Any, _Proc] = {}
         for proc in self._procs:
             if proc.results is not None:
@@ -340,13 +336,10 @@ class ProcessBackend(Backend):
         if not self._closing:
             self._procs[self._procs.index(proc)] = self._launch(proc.index)
 
-    def _nearest_deadline(self) -> float | None:
-        starts = [
-            self._slot[p.index * SLOT_WIDTH + SLOT_START]
-            for p in self._procs
-            if self._slot[p.index * SLOT_WIDTH + SLOT_STATE] == RUNNING
-        ]
-        return min(starts) + self.timeout if starts else None  # type: ignore[operator]
+    def running_since(self) -> list[float]:
+        slot = self._slot
+        return [slot[p.index * SLOT_WIDTH + SLOT_START] for p in self._procs
+                if slot[p.index * SLOT_WIDTH + SLOT_STATE] == RUNNING]
 
     def _expire(self) -> list[Event]:
         assert self.timeout is not None

@@ -125,11 +125,7 @@ class ThreadBackend(Backend):
         self._events.put(None)
 
     def poll(self, timeout: float) -> list[Event]:
-        wait = timeout
-        if self.timeout is not None:
-            nearest = self._nearest_deadline()
-            if nearest is not None:
-                wait = max(0.0, min(wait, nearest - time.perf_counter()))
+        wait = self.poll_wait(timeout)
         events: list[Event] = []
         try:
             first = self._events.get(timeout=wait)
@@ -148,9 +144,8 @@ class ThreadBackend(Backend):
             events.extend(self._expire())
         return events
 
-    def _nearest_deadline(self) -> float | None:
-        starts = [w.slot[SLOT_START] for w in self._workers if w.slot[SLOT_STATE] == RUNNING]
-        return min(starts) + self.timeout if starts else None  # type: ignore[operator]
+    def running_since(self) -> list[float]:
+        return [w.slot[SLOT_START] for w in self._workers if w.slot[SLOT_STATE] == RUNNING]
 
     def _expire(self) -> list[Event]:
         assert self.timeout is not None
