@@ -421,7 +421,8 @@ def lazy(cfg: Config) -> Section:
                           "whole process tree (lower is better)")
     sec.line(f"One cold run per fresh process (pool start-up and shut-down included), {reps} per contender. "
              f"Memory: the sum of RSS over the child and all its descendants (workers, forkserver, "
-             f"trackers), sampled every 10 ms; 'start' is the child's own RSS before the run.  "
+             f"trackers), sampled every 10 ms; 'over start' is over the child's own RSS just before "
+             f"the run, its library already imported.  "
              f"mpire's default chunking on a generator is one item per task (48 s here), so it gets "
              f"chunks of 1000 like Pool.")
     cfg.log(sec.title)
