@@ -18,7 +18,8 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -185,6 +186,35 @@ class Progress:
 Runner = Callable[..., Any]
 
 
+class StartFailed(NamedTuple):
+    """What the pump carries instead of a summary when ``run`` itself raised."""
+
+    error: BaseException
+
+
+class _JobHandle:
+    """The job of a run that may still be starting: a cancel waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.job: Any = None
+        self._cancel = False
+
+    def attach(self, job: Any) -> None:
+        with self._lock:
+            self.job = job
+            cancel = self._cancel
+        if cancel:
+            job.cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancel = True
+            job = self.job
+        if job is not None:
+            job.cancel()
+
+
 class RunBridge(QObject):
     """Starts one engine job at a time and re-emits what it does as signals.
 
@@ -193,15 +223,19 @@ class RunBridge(QObject):
     * ``progressChanged(object)``: a :class:`Progress` after each batch
     * ``finished(object)``: the engine's final :class:`core.Summary`, after the
       last ``outcomesReady``
+    * ``startFailed(object)``: ``core.run`` raised (bad options): the exception
 
-    ``runner`` is :func:`core.run` unless given (tests and benchmarks may pass
-    a stand-in with the same signature).
+    ``core.run`` is called on a short-lived helper thread, so starting worker
+    processes (a forkserver, or spawning on macOS and Windows) never blocks the
+    event loop.  ``runner`` is :func:`core.run` unless given (tests and
+    benchmarks may pass a stand-in with the same signature).
     """
 
     started = Signal(int)
     outcomesReady = Signal(list)
     progressChanged = Signal(object)
     finished = Signal(object)
+    startFailed = Signal(object)
 
     def __init__(
         self,
@@ -209,15 +243,16 @@ class RunBridge(QObject):
         *,
         runner: Runner | None = None,
         interval_ms: int = 50,
-        budget_ms: float = 30.0,
+        budget_ms: float = 25.0,
     ) -> None:
         super().__init__(parent)
         self._runner = runner
-        self._job: Any = None
+        self._job: _JobHandle | None = None
+        self._starter: threading.Thread | None = None
+        self._ended = threading.Event()
         self._progress = Progress(total=0)
         self._t0 = 0.0
         self._cancelled = False
-        self._ended = threading.Event()
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
         self._pump.drained.connect(self._on_drained)
@@ -229,7 +264,8 @@ class RunBridge(QObject):
 
     @property
     def job(self) -> Any:
-        return self._job
+        """The engine's job (``None`` while it is still starting, or when idle)."""
+        return None if self._job is None else self._job.job
 
     @property
     def progress(self) -> Progress:
@@ -240,7 +276,7 @@ class RunBridge(QObject):
         return self._cancelled
 
     # -- control ------------------------------------------------------------
-    def start(self, task: Callable, items: Iterable, **options: Any) -> Any:
+    def start(self, task: Callable, items: Iterable, **options: Any) -> None:
         """Start ``task`` over ``items``; ``options`` go to ``core.run`` as they are."""
         if self._job is not None:
             raise RuntimeError("a run is already in progress")
@@ -257,19 +293,24 @@ class RunBridge(QObject):
         self._t0 = time.monotonic()
         push, close = self._pump.sink()
         ended = self._ended = threading.Event()
+        handle = self._job = _JobHandle()
 
         def on_finish(summary: Any) -> None:
             close(summary)
             ended.set()
 
-        try:
-            self._job = runner(task, items, on_outcomes=push, on_finish=on_finish, **options)
-        except BaseException:
-            self._pump.stop()
-            self._job = None
-            raise
+        def launch() -> None:
+            try:
+                job = runner(task, items, on_outcomes=push, on_finish=on_finish, **options)
+            except BaseException as exc:  # noqa: BLE001 - reported as startFailed
+                close(StartFailed(exc))
+                ended.set()
+                return
+            handle.attach(job)
+
+        self._starter = threading.Thread(target=launch, name="poolside-start", daemon=True)
+        self._starter.start()
         self.started.emit(total)
-        return self._job
 
     def cancel(self) -> None:
         """Ask the engine to stop; ``finished`` still follows, promptly."""
@@ -285,7 +326,6 @@ class RunBridge(QObject):
         """
         if self._job is None:
             return True
-        # ``on_finish`` comes a moment after the job counts as done: wait for it.
         if not self._ended.wait(timeout):
             return False
         self._pump.flush()
@@ -294,7 +334,7 @@ class RunBridge(QObject):
     # -- pump slots ---------------------------------------------------------
     def _on_batch(self, batch: list) -> None:
         counts = self._progress.counts
-        for status, n in Counter(o.status for o in batch).items():
+        for status, n in Counter(map(itemgetter(2), batch)).items():  # Outcome.status
             key = str(status)
             counts[key] = counts.get(key, 0) + n
         self._progress.elapsed_s = time.monotonic() - self._t0
@@ -303,6 +343,12 @@ class RunBridge(QObject):
 
     def _on_drained(self, summary: Any) -> None:
         self._job = None
+        if self._starter is not None:
+            self._starter.join()  # it has returned from run(), or is just returning
+            self._starter = None
+        if isinstance(summary, StartFailed):
+            self.startFailed.emit(summary.error)
+            return
         self._progress.elapsed_s = time.monotonic() - self._t0
         if summary is not None and getattr(summary, "wall_s", 0):
             self._progress.elapsed_s = summary.wall_s

@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.bridge.outcomesReady.connect(self._on_outcomes)
         self.bridge.progressChanged.connect(self.progress.update_progress)
         self.bridge.finished.connect(self._on_finished)
+        self.bridge.startFailed.connect(self._on_start_failed)
         self.results.model.modelReset.connect(self._update_export)
         self.results.model.rowsInserted.connect(self._update_export)
 
@@ -254,35 +255,42 @@ class MainWindow(QMainWindow):
         paths = self.files.model.paths()
         if not paths:
             problems = ["Add some files first.", *problems]
-            self.task._set_problems(problems)
+            self.task.show_problems(problems)
         if problems or plugin is None:
             self._status(problems[0] if problems else "Choose a task first.")
             return False
         try:
             task = plugin.bind(values)
         except Exception as exc:
-            self.task._set_problems([str(exc)])
+            self.task.show_problems([str(exc)])
             self._status(str(exc))
             return False
+        label = f"{plugin.name} over {fmt.count(len(paths))} file{'s' if len(paths) != 1 else ''}"
+        columns = tuple(getattr(plugin, "columns", ()) or ())
+        return self.launch(task, paths, label, columns=columns)
+
+    def launch(self, task: Any, items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
+        """Start ``task`` over ``items`` with the Backend panel's options (no validation)."""
         options = self.backend.options()
         workers = self.backend.resolved_workers()
         self.results.clear()
-        self.results.model.set_item_root(shown_root(paths))
+        self.results.model.set_item_root(shown_root(items) if items and isinstance(items[0], str) else "")
+        self.results.model.set_value_keys(columns)
         self.timeline.reset(workers)
         self._last_summary = None
-        self._run_label = f"{plugin.name} over {fmt.count(len(paths))} file{'s' if len(paths) != 1 else ''}"
+        self._run_label = label
         try:
-            self.bridge.start(task, paths, **options)
+            self.bridge.start(task, items, **options)
         except Exception as exc:
-            self.task._set_problems([f"Could not start: {exc}"])
+            self.task.show_problems([f"Could not start: {exc}"])
             self._status(f"Could not start: {exc}")
             return False
         backend = self.backend.info()
         backend_label = backend.label if backend is not None and backend.label else options["backend"]
         self.progress.start(
-            len(paths), f"Running <b>{html.escape(self._run_label)}</b> on {html.escape(backend_label)} ×{workers}…"
+            len(items), f"Running <b>{html.escape(label)}</b> on {html.escape(backend_label)} ×{workers}…"
         )
-        self._status(f"Running {self._run_label} on {backend_label} ×{workers}…")
+        self._status(f"Running {label} on {backend_label} ×{workers}…")
         self._set_running(True)
         self.save_settings()
         self.runStarted.emit()
@@ -311,6 +319,13 @@ class MainWindow(QMainWindow):
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
         self.runFinished.emit(summary)
+
+    def _on_start_failed(self, error: BaseException) -> None:
+        self._set_running(False)
+        self.task.show_problems([f"Could not start: {error}"])
+        self.progress.set_idle(f"Could not start <b>{html.escape(self._run_label)}</b>: {html.escape(str(error))}")
+        self._status(f"Could not start: {error}")
+        self.runFinished.emit(None)
 
     def _set_running(self, running: bool) -> None:
         self.files.set_busy(running)

@@ -102,8 +102,9 @@ def test_bridge_streams_a_real_run_in_order_of_arrival_and_finishes(qtbot):
 
 def test_bridge_start_refuses_a_second_run_and_reports_bad_options(qtbot):
     bridge = RunBridge(interval_ms=10)
-    with pytest.raises(ValueError):
+    with qtbot.waitSignal(bridge.startFailed) as blocker:
         bridge.start(abs, [1], backend="no-such-backend")
+    assert isinstance(blocker.args[0], ValueError) and "no-such-backend" in str(blocker.args[0])
     assert not bridge.running
     with qtbot.waitSignal(bridge.finished):
         bridge.start(abs, [1, -2], backend="threads")

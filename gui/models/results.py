@@ -10,8 +10,10 @@ one "value" column otherwise), time, worker.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -43,6 +45,8 @@ StatusRole = Qt.ItemDataRole.UserRole.value + 11
 #: The whole :class:`~core.Outcome` of the row.
 OutcomeRole = Qt.ItemDataRole.UserRole.value + 12
 
+_ROLES = frozenset({_DISPLAY, _DECORATION, _TOOLTIP, _BACKGROUND, _ALIGN, SortRole, StatusRole, OutcomeRole})
+
 _STATUS_ORDER = {"failed": 0, "timed_out": 1, "cancelled": 2, "ok": 3}
 
 #: Name of the single value column used when values are not dicts.
@@ -66,17 +70,57 @@ def shown_root(paths: list[str]) -> str:
     return os.path.dirname(common.rstrip(os.sep)) or ""
 
 
+def _probe_multidata() -> tuple[bool, Any]:
+    """Whether ``QModelRoleData.setData`` is safe to call, and a fix-up if needed.
+
+    Some PySide6 releases (6.12 at least) drop a reference to ``None`` on every
+    ``QModelRoleData.setData``/``clearData`` call; on Python < 3.12, where
+    ``None`` is not immortal, enough calls crash the interpreter.  Measure the
+    leak once and give the references back after each cell; if it is anything
+    but 0 or exactly one per call, do not use ``multiData`` at all.
+    """
+    import ctypes
+    import sys
+
+    from PySide6.QtCore import QModelRoleData
+
+    rd = QModelRoleData(0)
+    before = sys.getrefcount(None)
+    for _ in range(8):
+        rd.setData("x")
+        rd.clearData()
+    lost = before - sys.getrefcount(None)
+    if lost == 0:
+        return True, None
+    incref = ctypes.pythonapi.Py_IncRef
+    incref.argtypes = [ctypes.py_object]
+    for _ in range(lost):
+        incref(None)
+    if lost != 16:
+        return False, None
+
+    def give_back(calls: int) -> None:
+        for _ in range(calls):
+            incref(None)
+
+    return True, give_back
+
+
+_MULTIDATA_OK, _NONE_FIX = _probe_multidata()
+
+
 class ResultsModel(QAbstractTableModel):
     """One row per outcome, in arrival order."""
 
     STATUS, ITEM = 0, 1
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, *, freeze_gc: bool = False) -> None:
         super().__init__(parent)
         self._rows: list = []
         self._keys: list[str] = []  # value columns, in order of first appearance
         self._key_set: set[str] = set()
-        self._last_keys: Any = None
+        #: Keep the outcomes out of the cyclic GC's full passes (see ``append``).
+        self.freeze_gc = freeze_gc
         self._root = ""  # shown items that are paths under it drop this prefix
 
     def set_item_root(self, root: str) -> None:
@@ -124,9 +168,29 @@ class ResultsModel(QAbstractTableModel):
                 return f"The task's value field “{self._keys[section - 2]}”"
         return None
 
-    def data(self, index: _Index, role: int = _DISPLAY):
+    def multiData(self, index: _Index, span) -> None:  # noqa: N802 - Qt's name
+        """All the roles a delegate asks for, in one call into Python per cell."""
+        if not _MULTIDATA_OK:
+            return super().multiData(index, span)
         o = self._rows[index.row()]
         col = index.column()
+        n = len(span)
+        for i in range(n):
+            rd = span[i]
+            role = rd.role()
+            if role in _ROLES:
+                rd.setData(self._data(o, col, role))
+            else:
+                rd.clearData()
+        if _NONE_FIX:
+            _NONE_FIX(n)
+
+    def data(self, index: _Index, role: int = _DISPLAY):
+        if role not in _ROLES:
+            return None
+        return self._data(self._rows[index.row()], index.column(), role)
+
+    def _data(self, o: Any, col: int, role: int) -> Any:
         nkeys = len(self._keys)
         if role == _DISPLAY:
             if col == 0:
@@ -202,41 +266,51 @@ class ResultsModel(QAbstractTableModel):
         self.beginInsertRows(_ROOT, first, first + len(batch) - 1)
         self._rows.extend(batch)
         self.endInsertRows()
+        if self.freeze_gc:
+            # Hundreds of thousands of outcome tuples would make every full
+            # cyclic-GC pass walk them all (~0.5 s a million rows, in the GUI
+            # thread).  They hold no cycles, so park them where the collector
+            # does not look; ``clear`` hands them back.
+            gc.freeze()
 
     def clear(self) -> None:
+        if self.freeze_gc:
+            gc.unfreeze()
         self.beginResetModel()
         self._rows = []
         self._keys = []
         self._key_set = set()
-        self._last_keys = None
         self.endResetModel()
 
-    def _add_keys(self, batch: Iterable) -> None:
-        known = self._key_set
-        last = self._last_keys
-        new: list[str] = []
-        for o in batch:
-            v = o.value
-            if v is None:
-                continue
-            if type(v) is dict:
-                ks = v.keys()
-                if last is not None and ks == last:
-                    continue
-                last = ks
-                for k in ks:
-                    k = str(k)
-                    if k not in known:
-                        known.add(k)
-                        new.append(k)
-            elif SCALAR_KEY not in known:
-                known.add(SCALAR_KEY)
-                new.append(SCALAR_KEY)
-        self._last_keys = last
+    def set_value_keys(self, keys: Iterable[str]) -> None:
+        """Lay out value columns before the first result (a plugin's declared columns)."""
+        new = [str(k) for k in keys if str(k) not in self._key_set]
         if new:
             first = 2 + len(self._keys)
             self.beginInsertColumns(_ROOT, first, first + len(new) - 1)
             self._keys.extend(new)
+            self._key_set.update(new)
+            self.endInsertColumns()
+
+    def _add_keys(self, batch: Sequence) -> None:
+        # The common cases stay in C: one value type, one set of dict keys.
+        values = list(map(itemgetter(3), batch))  # Outcome.value
+        kinds = set(map(type, values))
+        new: list[str] = []
+        if kinds - {dict, type(None)} and SCALAR_KEY not in self._key_set:
+            new.append(SCALAR_KEY)
+        if dict in kinds:
+            dicts = [v for v in values if type(v) is dict] if len(kinds) > 1 else values
+            for keys in dict.fromkeys(map(tuple, dicts)):  # distinct key tuples, in order
+                for k in keys:
+                    k = str(k)
+                    if k not in self._key_set and k not in new:
+                        new.append(k)
+        if new:
+            first = 2 + len(self._keys)
+            self.beginInsertColumns(_ROOT, first, first + len(new) - 1)
+            self._keys.extend(new)
+            self._key_set.update(new)
             self.endInsertColumns()
 
 
@@ -258,6 +332,14 @@ class ResultsProxy(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self._statuses: frozenset[str] | None = None
+
+    def multiData(self, index: _Index, span) -> None:  # noqa: N802 - Qt's name
+        # Qt's proxies answer multiData with one data() call per role; go
+        # straight to the source so a painted cell costs one call into Python.
+        if not _MULTIDATA_OK:
+            return super().multiData(index, span)
+        source = self._status.mapToSource(self.mapToSource(index))
+        self._status.sourceModel().multiData(source, span)
 
     @property
     def results(self) -> ResultsModel:

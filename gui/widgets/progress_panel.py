@@ -7,7 +7,17 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QStyle,
+    QStyleOptionProgressBar,
+    QStylePainter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui import format as fmt
 from gui.theme import STATUS_COLORS
@@ -23,6 +33,42 @@ def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
     return " &nbsp; ".join(parts)
 
 
+class ProgressBar(QProgressBar):
+    """A progress bar that schedules its repaint instead of painting at once.
+
+    ``QProgressBar.setValue`` repaints synchronously, which paints every dirty
+    widget of the window right there, inside whatever slot set the value.
+    Here the value is stored and the bar repaints with the rest of the window.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._shown = 0
+
+    def setValue(self, value: int) -> None:  # noqa: N802 - Qt's name
+        self._shown = value
+        self.update()
+
+    def value(self) -> int:
+        return self._shown
+
+    def text(self) -> str:
+        return self._format_text()
+
+    def _format_text(self) -> str:
+        lo, hi, v = self.minimum(), self.maximum(), self._shown
+        pct = 0 if hi <= lo else int(100 * (v - lo) / (hi - lo))
+        return self.format().replace("%v", f"{v:,}").replace("%m", f"{hi:,}").replace("%p", str(pct))
+
+    def paintEvent(self, _event) -> None:
+        opt = QStyleOptionProgressBar()
+        self.initStyleOption(opt)
+        opt.progress = max(self.minimum(), min(self._shown, self.maximum()))
+        opt.text = self._format_text()
+        p = QStylePainter(self)
+        p.drawControl(QStyle.ControlElement.CE_ProgressBar, opt)
+
+
 class ProgressPanel(QWidget):
     """What the current run is doing, and what the last one did."""
 
@@ -36,7 +82,7 @@ class ProgressPanel(QWidget):
         self.cancel_button.setDefaultAction(cancel_action)
         self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
-        self.bar = QProgressBar(self)
+        self.bar = ProgressBar(self)
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setTextVisible(True)

@@ -65,7 +65,7 @@ class ResultsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = ResultsModel(self)
+        self.model = ResultsModel(self, freeze_gc=True)
         self.proxy = ResultsProxy(self.model, self)
 
         self.status_filter = QComboBox(self)

@@ -142,11 +142,11 @@ class TaskPanel(QWidget):
         except Exception as exc:  # a broken file must not take the window down
             plugins, errors = [], []
             self.message.emit(f"Could not load {path}: {exc}")
-            self._set_problems([f"Could not load {os.path.basename(path)}: {exc}"])
+            self.show_problems([f"Could not load {os.path.basename(path)}: {exc}"])
             return []
         if errors and not plugins:
             reasons = "; ".join(str(e.reason) for e in errors)
-            self._set_problems([f"No plugin loaded from {os.path.basename(path)}: {reasons}"])
+            self.show_problems([f"No plugin loaded from {os.path.basename(path)}: {reasons}"])
         self.add_plugins(plugins, errors)
         if plugins:
             self.select(plugins[0].name, plugins[0].source)
@@ -188,13 +188,13 @@ class TaskPanel(QWidget):
         plugin = self.current_plugin()
         if plugin is None:
             problems = ["Choose a task first."]
-            self._set_problems(problems)
+            self.show_problems(problems)
             return None, {}, problems
         values, problems = self.form.validate()
-        self._set_problems(problems)
+        self.show_problems(problems)
         return plugin, values, problems
 
-    def _set_problems(self, problems: Sequence[str]) -> None:
+    def show_problems(self, problems: Sequence[str]) -> None:
         self.problems.setText("\n".join(problems))
         self.problems.setVisible(bool(problems))
 
