@@ -1,18 +1,16 @@
 """Folder scans off the GUI thread: Add Folder and folder drops.
 
-A plain ``threading.Thread`` walks the folders (recursively, symlinked folders
-not followed, special files skipped, names matched against glob patterns) and
-pushes ``(path, size, shown)`` entries into a :class:`~gui.bridge.BatchPump`;
+A plain ``threading.Thread`` walks the folders with :func:`core.inputs.walk`
+(recursively, symlinked folders not followed, names matched against glob
+patterns, exactly as the command line does) and pushes ``(path, size, shown)`` entries into a :class:`~gui.bridge.BatchPump`;
 the GUI thread receives them in batches.  A scan can be cancelled and is
 always joined: ``shutdown`` before the window goes away.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
-import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -26,46 +24,44 @@ def parse_patterns(text: str) -> list[str]:
     return [p for p in re.split(r"[;,\s]+", text.strip()) if p and p != "*"]
 
 
-def _matcher(patterns: Sequence[str]):
-    if not patterns:
-        return lambda name: True
-    rx = re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
-    return lambda name: rx.match(name.lower()) is not None
+class Walk:
+    """The files under one folder as ``(path, size, shown)``, with what was skipped.
+
+    The walk itself is :func:`core.inputs.walk`, the same the command line
+    uses: names matched case-insensitively, symlinked folders not followed,
+    special files (FIFOs, sockets) kept as items so the task says clearly why
+    it cannot read them.  ``shown`` is the path relative to the folder's
+    parent, so a file reads as ``photos/2024/a.png``.
+    """
+
+    def __init__(self, root: str, patterns: Sequence[str] = (), cancelled: threading.Event | None = None) -> None:
+        from core.inputs import walk as core_walk
+
+        self.root = os.path.abspath(root)
+        self._base = os.path.dirname(self.root.rstrip(os.sep)) or self.root
+        self._expansion = core_walk(self.root, tuple(patterns))
+        self._cancelled = cancelled
+
+    def skipped_note(self) -> str:
+        return self._expansion.skipped_note()
+
+    def __iter__(self) -> Iterator[tuple[str, int, str]]:
+        from core.inputs import display
+
+        for item in self._expansion:
+            if self._cancelled is not None and self._cancelled.is_set():
+                return
+            path = os.fspath(item)
+            try:
+                size = os.stat(path).st_size
+            except OSError:  # a broken link, an unreadable entry: still an item
+                size = 0
+            yield path, size, display(os.path.relpath(path, self._base))
 
 
 def walk(root: str, patterns: Sequence[str] = (), cancelled: threading.Event | None = None) -> Iterator[tuple[str, int, str]]:
-    """Regular files under ``root`` whose names match, as ``(path, size, shown)``.
-
-    ``shown`` is the path relative to ``root``'s parent, so a file reads as
-    ``photos/2024/a.png``.  Unreadable folders are skipped.
-    """
-    matches = _matcher(patterns)
-    root = os.path.abspath(root)
-    base = os.path.dirname(root.rstrip(os.sep)) or root
-    stack = [root]
-    while stack:
-        if cancelled is not None and cancelled.is_set():
-            return
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        for e in entries:
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    subdirs.append(e.path)
-                    continue
-                if not matches(e.name):
-                    continue
-                st = e.stat(follow_symlinks=True)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                yield e.path, st.st_size, os.path.relpath(e.path, base)
-        stack.extend(reversed(subdirs))
+    """``iter(Walk(root, patterns, cancelled))``."""
+    return iter(Walk(root, patterns, cancelled))
 
 
 class FolderScanner(QObject):
@@ -81,6 +77,8 @@ class FolderScanner(QObject):
         self._pump.drained.connect(self._on_drained)
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
+        #: What the last scan left out and why ("skipped 3 entries: ...").
+        self.skipped_note = ""
 
     @property
     def busy(self) -> bool:
@@ -100,17 +98,22 @@ class FolderScanner(QObject):
     def _run(self, roots: list[str], patterns: list[str], cancel: threading.Event) -> None:
         found = 0
         batch: list = []
+        notes = []
         try:
             for root in roots:
-                for entry in walk(root, patterns, cancel):
+                scan = Walk(root, patterns, cancel)
+                for entry in scan:
                     batch.append(entry)
                     if len(batch) >= 2_000:
                         self._pump.push(batch)
                         found += len(batch)
                         batch = []
+                if scan.skipped_note():
+                    notes.append(scan.skipped_note())
             self._pump.push(batch)
             found += len(batch)
         finally:
+            self.skipped_note = "; ".join(notes)
             self._pump.close(found)
 
     def cancel(self) -> None:

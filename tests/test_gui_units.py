@@ -225,7 +225,7 @@ def test_export_csv_and_json_round_trip(tmp_path):
 # -- folder scanning ---------------------------------------------------------------
 
 
-def test_walk_recurses_filters_and_skips_special_files(tmp_path):
+def test_walk_recurses_filters_and_keeps_special_files_for_the_task_to_report(tmp_path):
     (tmp_path / "top" / "sub").mkdir(parents=True)
     (tmp_path / "top" / "a.PNG").write_bytes(b"1")
     (tmp_path / "top" / "sub" / "b.png").write_bytes(b"22")
@@ -235,9 +235,10 @@ def test_walk_recurses_filters_and_skips_special_files(tmp_path):
     found = list(walk(str(tmp_path / "top"), parse_patterns("*.png")))
     assert [(os.path.basename(p), size, shown) for p, size, shown in found] == [
         ("a.PNG", 1, os.path.join("top", "a.PNG")),
+        ("pipe.png", 0, os.path.join("top", "pipe.png")),  # the task fails it, clearly
         ("b.png", 2, os.path.join("top", "sub", "b.png")),
     ]
-    assert len(list(walk(str(tmp_path / "top")))) == 3
+    assert len(list(walk(str(tmp_path / "top")))) == 4  # the symlinked folder is not followed
 
 
 def test_parse_patterns():

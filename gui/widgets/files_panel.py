@@ -157,12 +157,14 @@ class FilesPanel(QWidget):
         elif files or missing:
             self._report(added, len(files) - added, missing)
 
-    def _report(self, added: int, dupes: int, missing: Sequence[str] = ()) -> None:
+    def _report(self, added: int, dupes: int, missing: Sequence[str] = (), note: str = "") -> None:
         parts = [f"Added {fmt.count(added)} file{'s' if added != 1 else ''}"]
         if dupes:
             parts.append(f"{fmt.count(dupes)} already in the list")
         if missing:
             parts.append(f"{len(missing)} not found")
+        if note:
+            parts.append(note)
         self.message.emit(", ".join(parts) + ".")
 
     def _on_found(self, entries: list) -> None:
@@ -174,7 +176,7 @@ class FilesPanel(QWidget):
         if found == 0 and pats:
             self.message.emit(f"No files matching {'; '.join(pats)} in that folder.")
         else:
-            self._report(self._scan_added, max(0, found - self._scan_added))
+            self._report(self._scan_added, max(0, found - self._scan_added), note=self.scanner.skipped_note)
 
     # -- removing -----------------------------------------------------------
     def remove_selected(self) -> int:
