@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
         if name:
             self.task.select(name, plugin_file or None) or self.task.select(name)
         self.backend.set_options(
-            cfg.get_str(s, "backend/name", self.backend.backend_name()),
+            cfg.get_str(s, "backend/name", "processes"),
             cfg.get_int(s, "backend/workers", 0),
             cfg.get_int(s, "backend/chunk", 0),
             cfg.get_float(s, "backend/timeout", 0.0),

@@ -39,8 +39,6 @@ class BackendPanel(QWidget):
             self.backend.addItem(info.label or info.name, info.name)
             row = self.backend.count() - 1
             tip = info.description or info.name
-            if not info.kills_hung_items:
-                tip += "\nCannot stop an item that hangs: a timeout marks it timed out, but it runs on."
             available = getattr(info, "available", True)
             if not available:
                 tip = f"Not available: {getattr(info, 'reason', '')}"

@@ -30,9 +30,14 @@ class CoresPanel(QWidget):
         self.model.setWordWrap(True)
         self.model.setToolTip(self.model.text())
         self.plot = CpuPlot(self, interval_ms=interval_ms)
+        self._counts_text = self.counts.text()
+        self.plot.sampled.connect(self._on_sample)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addWidget(self.counts)
         lay.addWidget(self.model)
         lay.addWidget(self.plot, 1)
+
+    def _on_sample(self, mean: float) -> None:
+        self.counts.setText(f"{self._counts_text} · {mean:.0f} % busy")

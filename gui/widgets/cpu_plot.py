@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import psutil
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
 
 import pyqtgraph as pg
@@ -18,7 +18,9 @@ from gui.widgets.plot_base import PalettePlot
 
 
 class CpuPlot(PalettePlot):
-    """Bars: each core's use now (0–100 %)."""
+    """Bars: each core's use now (0–100 %).  ``sampled(mean %)`` after each sample."""
+
+    sampled = Signal(float)
 
     def __init__(self, parent=None, *, interval_ms: int = 700) -> None:
         super().__init__(parent)
@@ -38,9 +40,6 @@ class CpuPlot(PalettePlot):
         item.setLabel("bottom", "core")
         self._bars = pg.BarGraphItem(x=self._x, height=self._heights, width=0.7, pen=None, brush=QColor(ACCENT))
         item.addItem(self._bars)
-        self._label = pg.TextItem("", anchor=(1, 0))
-        item.addItem(self._label)
-        self._label.setPos(self._n - 0.45, 104)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.sample)
@@ -62,11 +61,7 @@ class CpuPlot(PalettePlot):
     def set_values(self, values) -> None:
         self._heights = np.asarray(values, dtype=float)
         self._bars.setOpts(height=self._heights)
-        self._label.setText(f"avg {self._heights.mean():.0f} %")
-
-    def on_palette_changed(self) -> None:
-        if hasattr(self, "_label"):
-            self._label.setColor(self.text_color())
+        self.sampled.emit(float(self._heights.mean()))
 
     def stop(self) -> None:
         self._timer.stop()

@@ -124,6 +124,7 @@ class FilesPanel(QWidget):
 
     def set_patterns(self, patterns: Sequence[str]) -> None:
         self.filter_edit.setText("; ".join(patterns))
+        self.filter_edit.setCursorPosition(0)  # show the first patterns, not the last
 
     # -- adding -------------------------------------------------------------
     def choose_files(self) -> None:

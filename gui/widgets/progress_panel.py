@@ -86,7 +86,7 @@ class ProgressPanel(QWidget):
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setTextVisible(True)
-        self.bar.setFormat("idle")
+        self.bar.setFormat("")
         self.bar.setMinimumWidth(160)
 
         self.stats = QLabel(self)

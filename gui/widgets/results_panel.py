@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
@@ -107,7 +107,11 @@ class ResultsPanel(QWidget):
         hh.setDefaultSectionSize(110)
         hh.setMinimumSectionSize(40)
         hh.setStretchLastSection(False)
+        self._sizing = False
+        self._user_sized = False
         self._size_columns()
+        hh.sectionResized.connect(self._on_section_resized)
+        self.view.viewport().installEventFilter(self)
         self.model.columnsInserted.connect(self._size_columns)
         self.model.modelReset.connect(self._size_columns)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
@@ -117,16 +121,19 @@ class ResultsPanel(QWidget):
         self.details = QPlainTextEdit(self)
         self.details.setReadOnly(True)
         self.details.setObjectName("details")
-        self.details.setPlaceholderText("Select a result to see its value, error and traceback.")
+        self.details.setPlaceholderText("Select a result to see its value, error and traceback here.")
+        self.details.setMinimumHeight(self.fontMetrics().height() * 3)
         self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        # Details below the table: the table keeps the full width for its
+        # columns, and tracebacks get long lines.
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([660, 280])
+        self.splitter.setSizes([330, 110])
         self.splitter.setChildrenCollapsible(False)
 
         lay = QVBoxLayout(self)
@@ -177,10 +184,42 @@ class ResultsPanel(QWidget):
             self.shown.setText(f"{fmt.count(shown)} of {fmt.count(total)} shown")
 
     def _size_columns(self, *_args) -> None:
+        """Fixed columns fit their content; value columns share what the item leaves.
+
+        Never sized to contents (that would visit every row): widths come from
+        font metrics and the view's width.  The user may resize any column.
+        """
+        self._sizing = True
+        try:
+            self._apply_column_sizes()
+        finally:
+            self._sizing = False
+
+    def _apply_column_sizes(self) -> None:
         hh = self.view.horizontalHeader()
         fm = self.fontMetrics()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(ResultsModel.ITEM, QHeaderView.ResizeMode.Stretch)
-        hh.resizeSection(ResultsModel.STATUS, fm.horizontalAdvance("● timed out") + 28)
-        hh.resizeSection(self.model.time_column, fm.horizontalAdvance("999.9 ms") + 24)
-        hh.resizeSection(self.model.worker_column, fm.horizontalAdvance("Worker") + 24)
+        status_w = fm.horizontalAdvance("● timed out") + 28
+        time_w = fm.horizontalAdvance("999.9 ms") + 24
+        worker_w = fm.horizontalAdvance("Worker") + 20
+        hh.resizeSection(ResultsModel.STATUS, status_w)
+        hh.resizeSection(self.model.time_column, time_w)
+        hh.resizeSection(self.model.worker_column, worker_w)
+        keys = self.model.value_keys
+        room = max(300, self.view.viewport().width() - 2) - status_w - time_w - worker_w
+        item_w = max(fm.horizontalAdvance("x" * 24), int(room * (0.45 if keys else 1.0)))
+        hh.resizeSection(ResultsModel.ITEM, item_w)
+        if keys:
+            each = max(fm.horizontalAdvance("0000000") + 16, (room - item_w) // len(keys))
+            for k, key in enumerate(keys):
+                hh.resizeSection(2 + k, max(each, fm.horizontalAdvance(key) + 24))
+        hh.setStretchLastSection(False)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize and not self._user_sized:
+            self._size_columns()
+        return False
+
+    def _on_section_resized(self, *_args) -> None:
+        if not self._sizing:
+            self._user_sized = True  # the user's widths win from now on

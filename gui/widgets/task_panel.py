@@ -26,6 +26,15 @@ BOUND_TEXT = {
 }
 
 
+def accepts_text(patterns: Sequence[str], shown: int = 4) -> str:
+    """``*.png, *.jpg, *.gif, *.bmp and 4 more`` (``any file`` when empty)."""
+    if not patterns:
+        return "any file"
+    head = ", ".join(patterns[:shown])
+    rest = len(patterns) - shown
+    return f"{head} and {rest} more" if rest > 0 else head
+
+
 def plugin_source_kind(plugin: Any) -> str:
     """``"built-in"``, ``"installed"`` or ``"file"`` from a plugin's ``source``."""
     source = str(getattr(plugin, "source", "") or "")
@@ -216,9 +225,9 @@ class TaskPanel(QWidget):
         else:
             self.description.setText(plugin.description or "(no description)")
             bound, why = BOUND_TEXT.get(plugin.bound, (str(plugin.bound), ""))
-            accepts = "; ".join(plugin.accepts) if plugin.accepts else "any file"
-            self.facts.setText(f"{bound} · accepts {accepts}")
-            self.facts.setToolTip(why)
+            self.facts.setText(f"{bound} · accepts {accepts_text(plugin.accepts)}")
+            full = "; ".join(plugin.accepts) if plugin.accepts else "any file"
+            self.facts.setToolTip(f"{why}\nAccepts: {full}")
             self.form.set_params(plugin.params, self._stored.get(plugin.name, {}))
         self.pluginChanged.emit(plugin)
 

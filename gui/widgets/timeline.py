@@ -11,8 +11,9 @@ visible at any zoom.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel
 
 import pyqtgraph as pg
 
@@ -71,6 +72,10 @@ class TimelinePlot(PalettePlot):
         self._note = pg.TextItem("", anchor=(0, 0))
         self._note.setZValue(10)
         item.addItem(self._note, ignoreBounds=True)
+        self._empty = QLabel("Items appear here as they run, one row per worker.", self)
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
+        self._empty.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.set_workers(1)
         item.getViewBox().sigXRangeChanged.connect(self._range_changed)
         self._timer = QTimer(self)
@@ -113,6 +118,8 @@ class TimelinePlot(PalettePlot):
         super().resizeEvent(event)
         if hasattr(self, "_workers"):
             self._update_worker_ticks()
+            self._dirty = True
+            self._empty.setGeometry(self.rect().adjusted(40, 0, 0, -40))
 
     def add(self, outcomes) -> None:
         """Add the items of a batch that ran (a start time and a worker)."""
@@ -187,10 +194,16 @@ class TimelinePlot(PalettePlot):
         self._note.setText(f"latest {n:,} of {self._seen:,} items" if dropped > 0 else "")
         (x0, _x1), (_y0, y1) = vb.viewRange()
         self._note.setPos(x0, y1)
+        self._empty.setVisible(n == 0)
 
     def on_palette_changed(self) -> None:
-        if hasattr(self, "_note"):
+        if hasattr(self, "_empty"):
             self._note.setColor(self.text_color())
+            pal = self._empty.palette()
+            hint = self.text_color()
+            hint.setAlpha(140)
+            pal.setColor(QPalette.ColorRole.WindowText, hint)
+            self._empty.setPalette(pal)
 
     def counts_by_status(self) -> dict[str, int]:
         """How many bars of each status the plot holds (for tests)."""
