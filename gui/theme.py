@@ -74,15 +74,6 @@ def app_icon() -> QIcon:
     return QIcon(str(path)) if path.exists() else QIcon()
 
 
-def icon(name: str) -> QIcon:
-    """An icon from ``resources/icons`` (``name`` without extension), or an empty icon."""
-    for ext in ("svg", "png"):
-        path = resource("icons", f"{name}.{ext}")
-        if path.exists():
-            return QIcon(str(path))
-    return QIcon()
-
-
 def stylesheet() -> str:
     path = resource("styles", "poolside.qss")
     try:
