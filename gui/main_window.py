@@ -35,7 +35,7 @@ from gui.models.results import shown_root
 from gui.theme import app_icon, stylesheet
 from gui.widgets.backend_panel import BackendPanel
 from gui.widgets.cores_panel import CoresPanel, cores_text
-from gui.widgets.files_panel import FilesPanel, local_paths
+from gui.widgets.files_panel import FilesPanel
 from gui.widgets.progress_panel import ProgressPanel
 from gui.widgets.results_panel import ResultsPanel
 from gui.widgets.task_panel import TaskPanel
@@ -373,20 +373,13 @@ class MainWindow(QMainWindow):
 
     # -- drops anywhere in the window go to the files -------------------------
     def dragEnterEvent(self, event) -> None:
-        if not self.bridge.running and local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        self.files.dragEnterEvent(event)
 
-    dragMoveEvent = dragEnterEvent
+    def dragMoveEvent(self, event) -> None:
+        self.files.dragMoveEvent(event)
 
     def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if paths and not self.bridge.running:
-            event.acceptProposedAction()
-            self.files.add_paths(paths)
-        else:
-            event.ignore()
+        self.files.dropEvent(event)
 
     # -- settings -----------------------------------------------------------
     def save_settings(self) -> None:

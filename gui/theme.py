@@ -11,7 +11,7 @@ import functools
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -39,12 +39,6 @@ def row_tint(status: object) -> QColor | None:
     c = status_color(status)
     c.setAlpha(alpha)
     return c
-
-
-def is_dark(palette: QPalette | None = None) -> bool:
-    if palette is None:
-        palette = QGuiApplication.palette()
-    return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 @functools.lru_cache(maxsize=None)

@@ -307,11 +307,7 @@ class ResultsModel(QAbstractTableModel):
                     if k not in self._key_set and k not in new:
                         new.append(k)
         if new:
-            first = 2 + len(self._keys)
-            self.beginInsertColumns(_ROOT, first, first + len(new) - 1)
-            self._keys.extend(new)
-            self._key_set.update(new)
-            self.endInsertColumns()
+            self.set_value_keys(new)
 
 
 class ResultsProxy(QSortFilterProxyModel):

@@ -130,13 +130,11 @@ class FilesPanel(QWidget):
     def choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Add Files", self.last_folder or os.path.expanduser("~"))
         if paths:
-            self.last_folder = os.path.dirname(paths[0])
             self.add_paths(paths)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add Folder", self.last_folder or os.path.expanduser("~"))
         if folder:
-            self.last_folder = folder
             self.add_paths([folder])
 
     def add_paths(self, paths: Iterable[str | os.PathLike]) -> None:
@@ -151,6 +149,8 @@ class FilesPanel(QWidget):
             else:
                 missing.append(p)
         added = self.model.add_files(files) if files else 0
+        if folders or files:
+            self.last_folder = folders[-1] if folders else os.path.dirname(os.path.abspath(files[-1]))
         if folders:
             self._scan_added = added
             self.scanner.scan(folders, self.patterns())
@@ -185,8 +185,9 @@ class FilesPanel(QWidget):
         return self.model.remove_rows(rows)
 
     # -- drag and drop ------------------------------------------------------
+    # The window forwards drops anywhere on it here; none while a run is busy.
     def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
+        if self.acceptDrops() and local_paths(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -195,7 +196,7 @@ class FilesPanel(QWidget):
 
     def dropEvent(self, event) -> None:
         paths = local_paths(event.mimeData())
-        if paths:
+        if paths and self.acceptDrops():
             event.acceptProposedAction()
             self.add_paths(paths)
         else:
