@@ -18,6 +18,10 @@ For Poolside (and the sequential loop) there is no pool to open: its cold run
 starts the forkserver and its workers inside ``run()``; each warm run is a
 whole ``run()`` again, with its worker start-up and shut-down, with the
 forkserver already up.
+
+Resilience mode (``"mode": "resilience"``) runs the faulty batch ``runs``
+times in the same process, each time from creating the pool to shutting it
+down: the first run is cold, the second warm (Poolside's forkserver is up).
 """
 
 from __future__ import annotations
@@ -106,6 +110,11 @@ def timed(spec: dict) -> None:
 
 
 def resilience(spec: dict) -> None:
+    """Run the contender ``runs`` times in this process: the first is cold, the next warm.
+
+    Every item is reported as it arrives, tagged with its run, so that the
+    parent still counts what was delivered when a run hangs and is killed.
+    """
     import importlib
 
     from benchmarks import workloads
@@ -115,15 +124,16 @@ def resilience(spec: dict) -> None:
     for name in RESILIENCE_MODULES[spec["kind"]]:
         importlib.import_module(name)
     clock = time.perf_counter
-    t0 = clock()
-
-    def report(kind: str, item: int, detail: str) -> None:
-        emit({"ev": "item", "kind": kind, "i": item, "t": clock() - t0, "detail": detail})
-
     emit({"ev": "ready", "rss": own_rss()})
-    t0 = clock()
-    RESILIENCE[spec["kind"]](task, spec["n"], spec.get("timeout"), report)
-    emit({"ev": "end", "t": clock() - t0})
+    for run in range(spec.get("runs", 1)):
+        t0 = clock()
+
+        def report(kind: str, item: int, detail: str, _run: int = run, _t0: float = t0) -> None:
+            emit({"ev": "item", "run": _run, "kind": kind, "i": item, "t": clock() - _t0,
+                  "detail": detail})
+
+        RESILIENCE[spec["kind"]](task, spec["n"], spec.get("timeout"), report)
+        emit({"ev": "end", "run": run, "t": clock() - t0})
 
 
 def main(argv: list[str]) -> int:
