@@ -164,7 +164,7 @@ def _median(values: list[float]) -> float | None:
 
 
 def tiny(cfg: Config) -> Section:
-    n = cfg.pick(200_000, 50_000)
+    n = cfg.pick(200_000, 100_000)
     slow_n = cfg.pick(20_000, 5_000)
     w = cfg.workers
     entries = [
@@ -380,7 +380,7 @@ def hashing(cfg: Config) -> Section:
         Entry("pebble", "pebble ProcessPool.map (unbatched)", "pebble"),
     ]
     reps = cfg.reps(3, 2)
-    warm_runs = cfg.pick(4, 2)
+    warm_runs = cfg.pick(6, 3)  # a run is ~50 ms: samples are cheap and noise is large
     sec = Section("hash", f"4. sha256 of {count:,} files of {size // 1024} KiB on {w} processes, speed-up "
                           "over sequential (higher is better)")
     sec.line(f"Files written once to a temp dir (in the page cache).  No hand tuning: every contender "
