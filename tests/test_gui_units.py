@@ -244,3 +244,27 @@ def test_walk_recurses_filters_and_keeps_special_files_for_the_task_to_report(tm
 def test_parse_patterns():
     assert parse_patterns(" *.png; *.jpg,*.gif ") == ["*.png", "*.jpg", "*.gif"]
     assert parse_patterns("*") == [] and parse_patterns("") == []
+
+
+def test_model_sorts_fast_merges_streamed_rows_and_keeps_the_selection(qtbot):
+    m = ResultsModel()
+    m.append([ok(i, {"n": (i * 7) % 10}) for i in range(10)])
+    p = ResultsProxy(m)
+    picked = p.index(3, 0)  # arrival 3, n = 1
+    from PySide6.QtCore import QPersistentModelIndex
+
+    keep = QPersistentModelIndex(picked)
+    p.sort(2, Qt.SortOrder.AscendingOrder)
+    assert [o.value["n"] for o in p.visible_outcomes()] == list(range(10))
+    assert m.sort_column == 2
+    assert p.outcome(keep.row()).index == 3  # the same outcome is still selected
+    # streamed rows land at the bottom, then merge into place on the timer
+    with qtbot.waitSignal(m.layoutChanged):
+        m.append([ok(10, {"n": 4.5}), failed(11), ok(12, {"n": -1})])
+    shown = [o.value["n"] if o.value else None for o in p.visible_outcomes()]
+    assert shown == [-1, 0, 1, 2, 3, 4, 4.5, 5, 6, 7, 8, 9, None]
+    p.sort(2, Qt.SortOrder.DescendingOrder)
+    assert [o.index for o in p.visible_outcomes()][0] == 11  # missing values sort last, so first here
+    p.sort(-1)  # no sort: arrival order again
+    assert [o.index for o in p.visible_outcomes()] == list(range(13))
+    assert m.sort_column == -1
