@@ -27,7 +27,7 @@ class FilesModel(QAbstractTableModel):
     name) and its size.  ``changed(count, total_bytes)`` follows every change.
     """
 
-    changed = Signal(int, int)
+    changed = Signal(int, object)  # object: totals pass 2 GiB
 
     COLUMNS = ("File", "Size")
 

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 )
 
 from gui import format as fmt
+from gui.compat import guard_refcount_leaks
 from gui.theme import row_tint, status_icon
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -75,45 +76,6 @@ def shown_root(paths: list[str]) -> str:
     return os.path.dirname(common.rstrip(os.sep)) or ""
 
 
-def _probe_multidata() -> tuple[bool, Any]:
-    """Whether ``QModelRoleData.setData`` is safe to call, and a fix-up if needed.
-
-    Some PySide6 releases (6.12 at least) drop a reference to ``None`` on every
-    ``QModelRoleData.setData``/``clearData`` call; on Python < 3.12, where
-    ``None`` is not immortal, enough calls crash the interpreter.  Measure the
-    leak once and give the references back after each cell; if it is anything
-    but 0 or exactly one per call, do not use ``multiData`` at all.
-    """
-    import ctypes
-    import sys
-
-    from PySide6.QtCore import QModelRoleData
-
-    rd = QModelRoleData(0)
-    before = sys.getrefcount(None)
-    for _ in range(8):
-        rd.setData("x")
-        rd.clearData()
-    lost = before - sys.getrefcount(None)
-    if lost == 0:
-        return True, None
-    incref = ctypes.pythonapi.Py_IncRef
-    incref.argtypes = [ctypes.py_object]
-    for _ in range(lost):
-        incref(None)
-    if lost != 16:
-        return False, None
-
-    def give_back(calls: int) -> None:
-        for _ in range(calls):
-            incref(None)
-
-    return True, give_back
-
-
-_MULTIDATA_OK, _NONE_FIX = _probe_multidata()
-
-
 class ResultsModel(QAbstractTableModel):
     """One row per outcome, in arrival order."""
 
@@ -121,6 +83,7 @@ class ResultsModel(QAbstractTableModel):
 
     def __init__(self, parent=None, *, freeze_gc: bool = False) -> None:
         super().__init__(parent)
+        guard_refcount_leaks()  # multiData's setData is one of the leaking calls
         self._rows: list = []  # arrival order, always
         #: Presentation order while sorted: arrival indexes (``None``: arrival order).
         self._order: list[int] | None = None
@@ -184,20 +147,15 @@ class ResultsModel(QAbstractTableModel):
 
     def multiData(self, index: _Index, span) -> None:  # noqa: N802 - Qt's name
         """All the roles a delegate asks for, in one call into Python per cell."""
-        if not _MULTIDATA_OK:
-            return super().multiData(index, span)
         o = self._row(index.row())
         col = index.column()
-        n = len(span)
-        for i in range(n):
+        for i in range(len(span)):
             rd = span[i]
             role = rd.role()
             if role in _ROLES:
                 rd.setData(self._data(o, col, role))
             else:
                 rd.clearData()
-        if _NONE_FIX:
-            _NONE_FIX(n)
 
     def data(self, index: _Index, role: int = _DISPLAY):
         if role not in _ROLES:
@@ -489,8 +447,6 @@ class ResultsProxy(QSortFilterProxyModel):
     def multiData(self, index: _Index, span) -> None:  # noqa: N802 - Qt's name
         # Qt's proxies answer multiData with one data() call per role; go
         # straight to the source so a painted cell costs one call into Python.
-        if not _MULTIDATA_OK:
-            return super().multiData(index, span)
         source = self._status.mapToSource(self.mapToSource(index))
         self._status.sourceModel().multiData(source, span)
 

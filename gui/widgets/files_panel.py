@@ -41,7 +41,7 @@ class FilesPanel(QWidget):
     """Input files: a model, a view, the buttons and a folder scanner."""
 
     #: ``(count, total_bytes)`` after every change.
-    changed = Signal(int, int)
+    changed = Signal(int, object)  # object: totals pass 2 GiB
     #: A status bar message.
     message = Signal(str)
 
