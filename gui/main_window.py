@@ -281,12 +281,6 @@ class MainWindow(QMainWindow):
         self.timeline.reset(workers)
         self._last_summary = None
         self._run_label = label
-        try:
-            self.bridge.start(task, items, **options)
-        except Exception as exc:
-            self.task.show_problems([f"Could not start: {exc}"])
-            self._status(f"Could not start: {exc}")
-            return False
         backend = self.backend.info()
         backend_label = backend.label if backend is not None and backend.label else options["backend"]
         self.progress.start(
@@ -295,6 +289,14 @@ class MainWindow(QMainWindow):
         self._status(f"Running {label} on {backend_label} ×{workers}…")
         self._set_running(True)
         self.save_settings()
+        # Paint the running state now, before the engine's threads start
+        # competing with this one for the GIL.
+        self.repaint()
+        try:
+            self.bridge.start(task, items, **options)
+        except Exception as exc:  # a bug, not bad options (those come as startFailed)
+            self._on_start_failed(exc)
+            return False
         self.runStarted.emit()
         return True
 
