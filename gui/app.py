@@ -16,7 +16,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from gui import settings
-    from gui.compat import guard_refcount_leaks
     from gui.main_window import MainWindow
     from gui.theme import app_icon
 
@@ -25,7 +24,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(args)
-    guard_refcount_leaks()
     app.setOrganizationName(settings.ORGANIZATION)
     app.setApplicationName(settings.APPLICATION)
     app.setApplicationDisplayName("Poolside")

@@ -31,7 +31,6 @@ from gui import export
 from gui import format as fmt
 from gui import settings as cfg
 from gui.bridge import RunBridge
-from gui.compat import guard_refcount_leaks
 from gui.models.results import shown_root
 from gui.theme import app_icon, stylesheet
 from gui.widgets.backend_panel import BackendPanel
@@ -73,7 +72,6 @@ class MainWindow(QMainWindow):
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``core.plugins.discover()``;
         ``runner``: a stand-in for ``core.run`` (both for tests)."""
-        guard_refcount_leaks()  # before the first of many Qt calls (see gui.compat)
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
         self.setWindowTitle("Poolside")

@@ -270,16 +270,14 @@ def test_model_sorts_fast_merges_streamed_rows_and_keeps_the_selection(qtbot):
     assert m.sort_column == -1
 
 
-def test_bindings_that_lose_references_to_none_and_true_cannot_crash_the_window(qtbot):
-    # PySide6 6.12 on CPython 3.11 drops a reference to None on every void
+def test_installed_qt_bindings_keep_their_references_to_none_and_true(qtbot):
+    # PySide6 6.12.0 on CPython 3.11 drops a reference to None on every void
     # method call (and to True on every emit): ~5,000 calls killed the process.
+    # pyproject excludes that release; this catches any other that does it.
     import sys
 
     from PySide6.QtCore import QObject
 
-    from gui.compat import guard_refcount_leaks
-
-    guard_refcount_leaks()
     o = QObject()
     for _ in range(20_000):
         o.setObjectName("x")

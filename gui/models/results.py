@@ -27,7 +27,6 @@ from PySide6.QtCore import (
 )
 
 from gui import format as fmt
-from gui.compat import guard_refcount_leaks
 from gui.theme import row_tint, status_icon
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -83,7 +82,6 @@ class ResultsModel(QAbstractTableModel):
 
     def __init__(self, parent=None, *, freeze_gc: bool = False) -> None:
         super().__init__(parent)
-        guard_refcount_leaks()  # multiData's setData is one of the leaking calls
         self._rows: list = []  # arrival order, always
         #: Presentation order while sorted: arrival indexes (``None``: arrival order).
         self._order: list[int] | None = None
