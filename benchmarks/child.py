@@ -132,7 +132,7 @@ def resilience(spec: dict) -> None:
             emit({"ev": "item", "run": _run, "kind": kind, "i": item, "t": clock() - _t0,
                   "detail": detail})
 
-        RESILIENCE[spec["kind"]](task, spec["n"], spec.get("timeout"), report)
+        RESILIENCE[spec["kind"]](task, spec["n"], spec.get("timeout"), report, spec.get("workers", 2))
         emit({"ev": "end", "run": run, "t": clock() - t0})
 
 

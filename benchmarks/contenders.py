@@ -257,20 +257,22 @@ def _futures(pool_submit: Callable[[int], Any], n: int, emit: Emit,
                 emit("failed", futures[future], f"{type(exc).__name__}: {exc}"[:200])
 
 
-def resilience_poolside(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit) -> None:
+def resilience_poolside(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
+                        workers: int = 2) -> None:
     from core import run
 
-    for outcome in run(task, range(n), backend="processes", workers=2, timeout=timeout):
+    for outcome in run(task, range(n), backend="processes", workers=workers, timeout=timeout):
         if outcome.status == "ok":
             emit("ok", outcome.item, "")
         else:
             emit("failed", outcome.item, f"{outcome.status}: {outcome.error}"[:200])
 
 
-def resilience_pebble(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit) -> None:
+def resilience_pebble(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
+                      workers: int = 2) -> None:
     import pebble
 
-    pool = pebble.ProcessPool(max_workers=2)
+    pool = pebble.ProcessPool(max_workers=workers)
     try:
         _futures(lambda i: pool.schedule(task, args=(i,), timeout=timeout), n, emit)
     finally:
@@ -278,23 +280,25 @@ def resilience_pebble(task: Callable[[int], int], n: int, timeout: float | None,
         pool.join()
 
 
-def resilience_executor(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit) -> None:
+def resilience_executor(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
+                        workers: int = 2) -> None:
     import concurrent.futures as cf
 
     # No per-item timeout exists; with one asked for, give up after that long
     # without any result (the best a caller can do) and then shut down, which
     # waits for the hung worker: nothing can stop it.
-    pool = cf.ProcessPoolExecutor(max_workers=2)
+    pool = cf.ProcessPoolExecutor(max_workers=workers)
     try:
         _futures(lambda i: pool.submit(task, i), n, emit, timeout)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def resilience_joblib(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit) -> None:
+def resilience_joblib(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
+                      workers: int = 2) -> None:
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=2, return_as="generator_unordered", timeout=timeout)
+    parallel = Parallel(n_jobs=workers, return_as="generator_unordered", timeout=timeout)
     try:
         for value in parallel(delayed(task)(i) for i in range(n)):
             emit("ok", value, "")
@@ -302,23 +306,25 @@ def resilience_joblib(task: Callable[[int], int], n: int, timeout: float | None,
         emit("raised", -1, f"{type(exc).__name__}: {exc}"[:200])
 
 
-def resilience_mpire(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit) -> None:
+def resilience_mpire(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
+                     workers: int = 2) -> None:
     from mpire import WorkerPool
 
     try:
-        with WorkerPool(n_jobs=2) as pool:
+        with WorkerPool(n_jobs=workers) as pool:
             for value in pool.imap_unordered(task, range(n), task_timeout=timeout):
                 emit("ok", value, "")
     except BaseException as exc:  # noqa: BLE001
         emit("raised", -1, f"{type(exc).__name__}: {exc}"[:200])
 
 
-def resilience_mp_pool(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit) -> None:
+def resilience_mp_pool(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
+                       workers: int = 2) -> None:
     import multiprocessing
 
     # Pool has no per-item timeout either; ``next(timeout)`` on its iterator is
     # its own way to stop waiting, and terminate() kills the workers.
-    pool = multiprocessing.Pool(2)
+    pool = multiprocessing.Pool(workers)
     try:
         results = pool.imap_unordered(task, range(n))
         for _ in range(n):

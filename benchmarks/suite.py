@@ -147,6 +147,16 @@ def _collect(m: Measured, result: ChildResult) -> None:
     m.orphans += result.orphans
 
 
+def note_leftovers(sec: Section, got: dict[str, Measured]) -> None:
+    """Say which contenders left processes running after their child exited (they were killed)."""
+    for m in got.values():
+        if m.orphans:
+            sec.line(f"{m.entry.label} left {m.orphans} process(es) running after its process exited "
+                     "(killed by the harness).")
+        if m.hung and (m.cold or m.warm):
+            sec.line(f"{m.entry.label} hung in {m.hung} of its processes (killed at the hard limit).")
+
+
 def machine_factor(pairs: list[tuple[float | None, float]]) -> tuple[float | None, int]:
     """The median of (speed here / speed in the issue) over the peers measured; how many."""
     ratios = [here / there for here, there in pairs if here]
@@ -207,6 +217,7 @@ def tiny(cfg: Config) -> Section:
         rows.append([e.label, fmt_rate(cold), fmt_rate(warm), ratio,
                      fmt_rate(issue[e.id]) if e.id in issue else ""])
     sec.table(["contender", "cold /s", "warm /s", "Poolside/it (warm)", "issue's figure"], rows)
+    note_leftovers(sec, got)
     factor, k = machine_factor([(got[i].n / got[i].warm_s if got[i].warm_s else None, rate)
                                 for i, rate in issue.items()])
     if factor is None or ps_warm is None:
@@ -287,6 +298,7 @@ def _speedup_section(sec: Section, entries: list[Entry], got: dict[str, Measured
         rows.append([e.label, fmt_s(m.cold_s), fmt_s(m.warm_s),
                      f"{cold:.2f}x" if cold else "", f"{warm:.2f}x" if warm else "-"])
     sec.table(["contender", "cold", "warm", "speed-up cold", "speed-up warm"], rows)
+    note_leftovers(sec, got)
     m = got[hero]
     value = base / m.warm_s if base and m.warm_s else None
     peers = [base / got[e.id].warm_s for e in entries
@@ -341,6 +353,7 @@ def sleep(cfg: Config) -> Section:
                      f"{100 * ideal / m.cold_s:.0f}%", f"{100 * ideal / m.warm_s:.0f}%",
                      f"{100 * even / m.warm_s:.0f}%"])
     sec.table(["contender", "cold", "warm", "% ideal cold", "% ideal warm", "% n*t/w warm"], rows)
+    note_leftovers(sec, got)
     m = got["poolside"]
     value = 100 * ideal / m.warm_s if m.warm_s else None
     tpe = got["tpe"].warm_s
@@ -453,6 +466,7 @@ def lazy(cfg: Config) -> Section:
                      mb(_median(m.peak_pss)), ratio, issue_mb.get(e.id, "")])
     sec.table(["contender", "time", "peak RSS", "over start", "peak PSS", "Poolside t/its t",
                "issue's peak"], rows)
+    note_leftovers(sec, got)
     for e in entries:
         if e.note:
             sec.line(f"{e.label}: {e.note}.")
@@ -550,7 +564,7 @@ def resilience(cfg: Config) -> Section:
         ("crash", f"a worker dies (os._exit) on item {culprit} of {n}", "die_on_culprit", None),
         ("hang", f"item {culprit} of {n} hangs forever, 1 s per-item timeout", "hang_on_culprit", 1.0),
     ]
-    sec = Section("resilience", f"6. Resilience: {n} items of 10 ms on 2 processes; one item crashes "
+    sec = Section("resilience", f"6. Resilience: {n} items of 10 ms on {cfg.workers} processes; one item crashes "
                                 "its worker, or hangs")
     sec.line(f"Time: from creating the pool until it is shut down again.  Each fresh process runs the "
              "batch twice: cold (first in the process: Poolside starts its forkserver) and warm "
@@ -571,7 +585,7 @@ def resilience(cfg: Config) -> Section:
                     continue
                 cfg.log(f"    [{rep + 1}/{reps}] {scenario}: {label} ...")
                 result = run_child({"mode": "resilience", "kind": kind, "task": task, "n": n,
-                                    "timeout": timeout, "runs": 2}, limit)
+                                    "timeout": timeout, "runs": 2, "workers": cfg.workers}, limit)
                 for run in (0, 1):
                     fate = _fate(result, n, culprit, run)
                     if fate is not None:
