@@ -13,6 +13,7 @@ import argparse
 import datetime
 import json
 import multiprocessing
+import os
 import platform
 import sys
 import tempfile
@@ -29,6 +30,15 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _load_line(when: str) -> str:
+    """The machine's load average: how much else was running (the verdicts are only as calm as it)."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return ""
+    return f"Load average {when}: {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores."
 
 
 def header(workers: int) -> tuple[list[str], dict]:
@@ -92,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = args.workers or system_info().usable_cores
     lines, machine = header(workers)
+    lines.append(_load_line("at start"))
     print("\n".join(lines), flush=True)
     names = args.only or list(WORKLOADS)
     started = time.perf_counter()
@@ -118,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         [[v.target, v.word, v.detail] for v in verdicts], "lll")))
     passed = sum(v.passed is True for v in verdicts)
     print(f"\n{passed} of {len(verdicts)} targets met; the suite took {total:.0f} s"
-          f"{' (--quick)' if args.quick else ''}.")
+          f"{' (--quick)' if args.quick else ''}.  {_load_line('at the end')}")
     if args.json:
         args.json.write_text(json.dumps({
             "machine": machine, "quick": args.quick, "repeats": args.repeats, "workers": workers,

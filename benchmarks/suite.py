@@ -242,7 +242,7 @@ def calibrate_burn(target_s: float) -> int:
     """Loop count of ``workloads.burn`` that takes ``target_s`` on one core here (best of 5)."""
     from benchmarks.workloads import burn
 
-    probe = 200_000
+    probe = 1_000_000  # ~50 ms: long enough that one scheduler hiccup does not skew it
     best = math.inf
     for _ in range(5):
         t0 = time.perf_counter()
