@@ -155,6 +155,8 @@ def note_leftovers(sec: Section, got: dict[str, Measured]) -> None:
                      "(killed by the harness).")
         if m.hung and (m.cold or m.warm):
             sec.line(f"{m.entry.label} hung in {m.hung} of its processes (killed at the hard limit).")
+        if m.errors and (m.cold or m.warm):
+            sec.line(f"{m.entry.label} failed in {len(m.errors)} of its processes: {m.errors[0]}")
 
 
 def machine_factor(pairs: list[tuple[float | None, float]]) -> tuple[float | None, int]:
@@ -215,8 +217,12 @@ def tiny(cfg: Config) -> Section:
         warm = m.n / m.warm_s if m.warm_s else None
         ratio = f"{ps_warm / warm:.2f}x" if ps_warm and warm and e.id != "poolside" else ""
         rows.append([e.label, fmt_rate(cold), fmt_rate(warm), ratio,
-                     fmt_rate(issue[e.id]) if e.id in issue else ""])
-    sec.table(["contender", "cold /s", "warm /s", "Poolside/it (warm)", "issue's figure"], rows)
+                     fmt_rate(issue[e.id]) if e.id in issue else "",
+                     f"{1e6 / issue[e.id]:.2f}x" if e.id in issue else ""])
+    sec.table(["contender", "cold /s", "warm /s", "Poolside/it (warm)", "issue's figure",
+               "1 M/s would be"], rows)
+    sec.line("'1 M/s would be': the ratio Poolside/it that the 1 M/s target means against that peer's "
+             "figure in the issue.")
     note_leftovers(sec, got)
     factor, k = machine_factor([(got[i].n / got[i].warm_s if got[i].warm_s else None, rate)
                                 for i, rate in issue.items()])
@@ -359,7 +365,7 @@ def sleep(cfg: Config) -> Section:
     tpe = got["tpe"].warm_s
     extra = f"; ThreadPoolExecutor {100 * ideal / tpe:.0f}%" if tpe else ""
     sec.verdict("sleep", "Poolside threads warm >= 90% of ideal", value, 90.0,
-                f"Poolside {value:.0f}% warm, {100 * ideal / m.cold_s:.0f}% cold{extra}"
+                f"Poolside {value:.1f}% warm, {100 * ideal / m.cold_s:.1f}% cold{extra}"
                 if value and m.cold_s else "no measurement", higher=True)
     sec.data = {k: v.as_json() for k, v in got.items()}
     return sec
