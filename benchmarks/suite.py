@@ -365,7 +365,7 @@ def sleep(cfg: Config) -> Section:
     tpe = got["tpe"].warm_s
     extra = f"; ThreadPoolExecutor {100 * ideal / tpe:.0f}%" if tpe else ""
     sec.verdict("sleep", "Poolside threads warm >= 90% of ideal", value, 90.0,
-                f"Poolside {value:.1f}% warm, {100 * ideal / m.cold_s:.1f}% cold{extra}"
+                f"Poolside {value:.2f}% warm, {100 * ideal / m.cold_s:.2f}% cold{extra}"
                 if value and m.cold_s else "no measurement", higher=True)
     sec.data = {k: v.as_json() for k, v in got.items()}
     return sec
