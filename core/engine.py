@@ -41,7 +41,7 @@ from typing import Any
 
 from core.backends import get_backend
 from core.backends._worker import Chunk, Done
-from core.backends.base import Backend, Event, Lost, Retry
+from core.backends.base import Backend, BackendError, Event, Lost, Retry
 from core.chunking import Chunker
 from core.records import ErrorInfo, Outcome, Status, Summary
 from core.system import default_workers
@@ -262,7 +262,9 @@ class Job:
             self._backend.shutdown(cancel=failure is not None or self._cancel_requested)
         except BaseException as exc:  # noqa: BLE001
             failure = failure or exc
-        if failure is not None:
+        if isinstance(failure, BackendError):
+            self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, str(failure)))
+        elif failure is not None:
             self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {failure!r}"))
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, _CANCELLED)

@@ -193,3 +193,24 @@ def check_accounting(specs, chunk, ordered, backend, cancel_after):
 def test_pid_is_a_real_worker_process():
     pids = {o.value for o in run(tasks.pid_of_worker, range(20), backend="processes", workers=2)}
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+def test_workers_that_cannot_start_fail_the_run_with_the_reason(tmp_path):
+    """A script that starts a run without a __main__ guard: workers die as they start."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        from core import run
+        from tests.engine_tasks import square
+        job = run(square, range(16), backend="processes", workers=2)
+        outcomes = list(job)
+        print("RESULT", job.summary.counts["failed"], sorted({o.error.type for o in outcomes}))
+    """))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    assert result == ["RESULT 16 ['WorkerStartError']"], done.stdout + done.stderr

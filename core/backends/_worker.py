@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -74,6 +73,12 @@ class Done(NamedTuple):
     elapsed: Any  # array('d'): seconds, per item
     cpu_s: float
     last: bool  # the worker has finished this chunk
+
+
+class Ready(NamedTuple):
+    """A process worker has started and loaded the task."""
+
+    worker: int
 
 
 class Retracted(NamedTuple):
@@ -233,24 +238,6 @@ def run_chunk(
 # Process workers
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker if the process that forked it dies.
-
-    A worker stuck in a task never reads the EOF of its task pipe, so without
-    this a parent killed with SIGKILL would leave it running.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:  # noqa: BLE001 - best effort; the pipe EOF still ends idle workers
-        pass
-
-
 def _picklable_done(done: Done) -> bytes:
     """Pickle ``done``; values that cannot be pickled become failures, not a hang."""
     try:
@@ -278,25 +265,25 @@ def _picklable_done(done: Done) -> bytes:
 def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
                  origin: float, task_bytes: bytes, flush_s: float) -> None:
     """Entry point of a worker process (spawned or forked from the forkserver)."""
-    _die_with_parent()
     # The parent decides when a worker stops; Ctrl-C in a terminal reaches the
     # whole process group and must not turn into a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    slot = memoryview(slots).cast("B").cast("d")
+    slot = slots.create_memoryview().cast("d")
     base = worker * SLOT_WIDTH
 
     # A reader thread drains the task pipe at once, so the parent's send of a
     # large chunk never blocks while this worker is busy and may itself be
     # blocked sending results (the classic two-pipe deadlock).  It also answers
     # the parent's "retract" requests: a chunk that is still waiting here may be
-    # taken back and given to a worker that is idle (work stealing).
+    # taken back and given to a worker that is idle (work stealing).  And it
+    # ends the worker when the pipe closes: the parent closes it once this
+    # worker has no work left, and the system closes it when the parent dies,
+    # so a worker stuck in a task never outlives a parent that was killed.
     inbox: deque[bytes] = deque()
     arrived = threading.Condition()
-    closed = False
     send_lock = threading.Lock()
 
     def read_tasks() -> None:
-        nonlocal closed
         try:
             while True:
                 message = task_conn.recv_bytes()
@@ -310,9 +297,7 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
                     inbox.append(message)
                     arrived.notify()
         except (EOFError, OSError):
-            with arrived:
-                closed = True
-                arrived.notify()
+            os._exit(0)  # from any thread: the whole process ends now
 
     threading.Thread(target=read_tasks, name="poolside-inbox", daemon=True).start()
 
@@ -333,13 +318,14 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
         def task(item: Any, _e: ErrorInfo = load_error) -> Any:
             raise RuntimeError(f"the task could not be loaded in the worker process: {_e}")
 
+    with send_lock:
+        result_conn.send_bytes(pickle.dumps(Ready(worker), PICKLE_PROTOCOL))
+
     cpu_clock = time.process_time
     while True:
         with arrived:
-            while not inbox and not closed:
+            while not inbox:
                 arrived.wait()
-            if not inbox:
-                break
             message = inbox.popleft()
         try:
             chunk = pickle.loads(memoryview(message)[9:])
@@ -350,7 +336,6 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
                 result_conn.send_bytes(data)
             continue
         run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
-    os._exit(0)  # skip interpreter teardown: nothing is left to flush
 
 
 # Messages on a task pipe are framed: one byte of kind, eight of chunk id, then

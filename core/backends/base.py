@@ -27,6 +27,14 @@ from core.backends._worker import Chunk, ChunkUnreadable, Done
 from core.records import ErrorInfo, Status
 
 
+class BackendError(RuntimeError):
+    """The backend cannot go on (say, its workers cannot start).
+
+    The engine ends every item still pending as ``failed`` with this error's
+    type and message, so the reason reaches every outcome.
+    """
+
+
 class Lost(NamedTuple):
     """One item the backend ended itself (its worker hung past the timeout or died)."""
 

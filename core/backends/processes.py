@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.connection as mpc
+import multiprocessing.heap
 import os
 import pickle
 import signal
@@ -57,12 +58,13 @@ from core.backends._worker import (
     Chunk,
     ChunkUnreadable,
     Done,
+    Ready,
     Retracted,
     dumps_chunk,
     process_main,
     retract_message,
 )
-from core.backends.base import Backend, Event, Lost, Retry
+from core.backends.base import Backend, BackendError, Event, Lost, Retry
 from core.records import ErrorInfo, Status
 
 # Chunks a worker holds beyond the one it runs: one, so that it never waits on
@@ -73,6 +75,11 @@ PREFETCH_PER_WORKER = 1
 # idle worker.  Prefetching keeps workers busy between chunks, but a queued
 # chunk must not wait on one slow item while another worker has nothing to do.
 _STEAL_AFTER_S = 0.05
+
+# Workers that die before they are ready, one after another, with none ready
+# in between: the workers cannot start at all (a script that starts a run
+# without an ``if __name__ == "__main__":`` guard, a broken environment).
+_START_FAILURES_TOLERATED = 3
 
 # How long a worker asked to stop may take before it is killed instead.
 _STOP_GRACE_S = 2.0
@@ -101,6 +108,10 @@ def _describe_exit(code: int | None) -> str:
     return f"worker process died (exit code {code})"
 
 
+class WorkerStartError(BackendError):
+    """Worker processes keep dying before they are ready: the run cannot go on."""
+
+
 class _Proc:
     """One worker process, its pipes and the chunks it holds, oldest first."""
 
@@ -111,6 +122,7 @@ class _Proc:
         self.results: Any = results  # None once it reached EOF
         self.assigned: deque[int] = deque()
         self.retracting: set[int] = set()
+        self.ready = False  # it has started and loaded the task
 
 
 class ProcessBackend(Backend):
@@ -132,6 +144,7 @@ class ProcessBackend(Backend):
         self._flush_s = flush_s
         self._procs: list[_Proc] = []
         self._closing = False
+        self._start_failures = 0
         self._wake_lock = threading.Lock()
         self._wake_pending = False
 
@@ -150,8 +163,13 @@ class ProcessBackend(Backend):
             # Workers fork from a server that has imported only the worker loop.
             # Only takes effect when the server starts (once per process).
             self._ctx.set_forkserver_preload(["core.backends._worker"])
-        self._slots = self._ctx.RawArray("d", self.workers * SLOT_WIDTH)
-        self._slot = memoryview(self._slots).cast("B").cast("d")
+        # Shared memory for the slots, as the raw buffer multiprocessing shares
+        # between processes (a RawArray without ctypes, which workers would
+        # otherwise import just to read it: ~1.5 MB each).
+        self._slots = multiprocessing.heap.BufferWrapper(self.workers * SLOT_WIDTH * 8)
+        self._slot = self._slots.create_memoryview().cast("d")
+        for i in range(len(self._slot)):
+            self._slot[i] = 0.0  # a heap block may be reused: start clean
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self._procs = [self._launch(i) for i in range(self.workers)]
 
@@ -280,6 +298,10 @@ class ProcessBackend(Backend):
         try:
             while conn.poll():
                 message = pickle.loads(conn.recv_bytes())
+                if isinstance(message, Ready):
+                    proc.ready = True
+                    self._start_failures = 0
+                    continue
                 if isinstance(message, Retracted):
                     proc.assigned.remove(message.chunk_id)
                     proc.retracting.discard(message.chunk_id)
@@ -307,6 +329,9 @@ class ProcessBackend(Backend):
         """
         if proc.results is not None:
             self._drain(proc, events)
+        if not proc.ready and not timed_out:
+            self._start_failed(proc, error, events)
+            return
         base = proc.index * SLOT_WIDTH
         chunk_id = int(self._slot[base + SLOT_CHUNK])
         offset = int(self._slot[base + SLOT_OFFSET])
@@ -329,6 +354,22 @@ class ProcessBackend(Backend):
                 # one, and the one that kills a worker alone is the culprit.
                 events.append(Retry(head, alone=True, error=error, worker=proc.index))
             events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+        self._replace(proc)
+
+    def _start_failed(self, proc: _Proc, error: ErrorInfo, events: list[Event]) -> None:
+        """A worker died before it was ready: its chunks are innocent; maybe nothing can start."""
+        self._start_failures += 1
+        events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+        proc.assigned.clear()
+        if self._start_failures >= _START_FAILURES_TOLERATED:
+            raise WorkerStartError(
+                f"worker processes die as they start ({error.message}); if this runs from a "
+                "script, start the run under `if __name__ == \"__main__\":` so that worker "
+                "processes can import the script without starting a run of their own"
+            )
+        self._replace(proc)
+
+    def _replace(self, proc: _Proc) -> None:
         proc.process.close()
         for conn in (proc.tasks, proc.results):
             if conn is not None:
