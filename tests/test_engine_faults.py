@@ -34,9 +34,16 @@ def descendants() -> set[int]:
 
 @pytest.fixture
 def no_orphans():
+    """Every process a run leaves is a parked worker, and those end on request."""
+    from core.backends.processes import parked_pids, stop_idle_workers
+
     before = descendants()
     yield
-    assert descendants() - before == set(), "a worker process outlived its run"
+    left = descendants() - before
+    assert left <= set(parked_pids()), "a worker process outlived its run unaccounted"
+    stop_idle_workers()
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                   for pid in left), "a parked worker did not end"
 
 
 def test_worker_exit_costs_one_item(no_orphans):

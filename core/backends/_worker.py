@@ -266,26 +266,34 @@ def _picklable_done(done: Done) -> bytes:
         return pickle.dumps(done._replace(values=values, errors=errors or None), PICKLE_PROTOCOL)
 
 
-def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
-                 origin: float, task_bytes: bytes, flush_s: float) -> None:
-    """Entry point of a worker process (spawned or forked from the forkserver)."""
+def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
+                 idle_exit_s: float) -> None:
+    """Entry point of a worker process (spawned or forked from the forkserver).
+
+    A worker outlives one run: between runs it waits, parked, for the next
+    run's task, and it ends by itself after ``idle_exit_s`` with nothing to do.
+    """
     # The parent decides when a worker stops; Ctrl-C in a terminal reaches the
     # whole process group and must not turn into a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     slot = slots.create_memoryview().cast("d")
-    base = worker * SLOT_WIDTH
 
     # A reader thread drains the task pipe at once, so the parent's send of a
     # large chunk never blocks while this worker is busy and may itself be
     # blocked sending results (the classic two-pipe deadlock).  It also answers
     # the parent's "retract" requests: a chunk that is still waiting here may be
     # taken back and given to a worker that is idle (work stealing).  And it
-    # ends the worker when the pipe closes: the parent closes it once this
-    # worker has no work left, and the system closes it when the parent dies,
-    # so a worker stuck in a task never outlives a parent that was killed.
+    # ends the worker when the pipe closes: the parent closes it to stop this
+    # worker, and the system closes it when the parent dies, so a worker stuck
+    # in a task never outlives a parent that was killed.
     inbox: deque[bytes] = deque()
     arrived = threading.Condition()
     send_lock = threading.Lock()
+
+    def send_message(message: Any) -> None:
+        data = pickle.dumps(message, PICKLE_PROTOCOL)
+        with send_lock:
+            result_conn.send_bytes(data)
 
     def read_tasks() -> None:
         try:
@@ -293,9 +301,7 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
                 message = task_conn.recv_bytes()
                 if message[:1] == RETRACT:
                     if _take_back(inbox, arrived, message[1:9]):
-                        with send_lock:
-                            result_conn.send_bytes(pickle.dumps(
-                                Retracted(worker, _frame_id(message)), PICKLE_PROTOCOL))
+                        send_message(Retracted(box.worker, _frame_id(message)))
                     continue
                 with arrived:
                     inbox.append(message)
@@ -303,49 +309,57 @@ def process_main(worker: int, task_conn: Any, result_conn: Any, slots: Any,
         except (EOFError, OSError):
             os._exit(0)  # from any thread: the whole process ends now
 
-    threading.Thread(target=read_tasks, name="poolside-inbox", daemon=True).start()
-
     def send(done: Done) -> None:
         data = _picklable_done(done)
         with send_lock:
             result_conn.send_bytes(data)
 
-    box = Outbox(send, worker, slot, base)
+    box = Outbox(send, -1, slot, 0)
+    threading.Thread(target=read_tasks, name="poolside-inbox", daemon=True).start()
     threading.Thread(target=run_flusher, args=(lambda: [box], threading.Event(), flush_s),
                      name="poolside-flusher", daemon=True).start()
 
+    task: Callable[[Any], Any] | None = None
+    origin = 0.0
+    cpu_clock = time.process_time
+    while True:
+        with arrived:
+            if not inbox and not arrived.wait_for(lambda: inbox, idle_exit_s):
+                os._exit(0)  # parked too long: give the memory back
+            message = inbox.popleft()
+        kind = message[:1]
+        if kind == TASK:
+            box.worker, origin, task = _load_task(memoryview(message)[9:])
+            send_message(Ready(box.worker))
+            continue
+        try:
+            chunk = pickle.loads(memoryview(message)[9:])
+        except BaseException as exc:  # noqa: BLE001
+            send_message(ChunkUnreadable(box.worker, _frame_id(message), error_info(exc)))
+            continue
+        assert task is not None, "a chunk came before its task"
+        run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
+
+
+def _load_task(data: Any) -> tuple[int, float, Callable[[Any], Any]]:
+    """A run's task message: this worker's number in the run, its clock origin, the task."""
+    worker, origin, task_bytes = pickle.loads(data)
     try:
-        task = pickle.loads(task_bytes)
+        return worker, origin, pickle.loads(task_bytes)
     except BaseException as exc:  # noqa: BLE001 - every item then fails with the reason
         load_error = error_info(exc)
 
         def task(item: Any, _e: ErrorInfo = load_error) -> Any:
             raise RuntimeError(f"the task could not be loaded in the worker process: {_e}")
 
-    with send_lock:
-        result_conn.send_bytes(pickle.dumps(Ready(worker), PICKLE_PROTOCOL))
-
-    cpu_clock = time.process_time
-    while True:
-        with arrived:
-            while not inbox:
-                arrived.wait()
-            message = inbox.popleft()
-        try:
-            chunk = pickle.loads(memoryview(message)[9:])
-        except BaseException as exc:  # noqa: BLE001
-            data = pickle.dumps(ChunkUnreadable(worker, _frame_id(message), error_info(exc)),
-                                PICKLE_PROTOCOL)
-            with send_lock:
-                result_conn.send_bytes(data)
-            continue
-        run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
+        return worker, origin, task
 
 
 # Messages on a task pipe are framed: one byte of kind, eight of chunk id, then
-# (for a chunk) its pickle.  The id up front lets a worker name a chunk it
-# cannot unpickle, and find a chunk to take back without unpickling any.
-CHUNK, RETRACT = b"C", b"R"
+# the pickle of a chunk, or of a run's task.  The id up front lets a worker
+# name a chunk it cannot unpickle, and find a chunk to take back without
+# unpickling any.
+CHUNK, RETRACT, TASK = b"C", b"R", b"T"
 
 
 def _frame_id(message: bytes) -> int:
@@ -355,7 +369,7 @@ def _frame_id(message: bytes) -> int:
 def _take_back(inbox: deque, arrived: threading.Condition, chunk_id: bytes) -> bool:
     with arrived:
         for message in inbox:
-            if message[1:9] == chunk_id:
+            if message[:1] == CHUNK and message[1:9] == chunk_id:
                 inbox.remove(message)
                 return True
     return False
@@ -363,6 +377,10 @@ def _take_back(inbox: deque, arrived: threading.Condition, chunk_id: bytes) -> b
 
 def retract_message(chunk_id: int) -> bytes:
     return RETRACT + chunk_id.to_bytes(8, "little")
+
+
+def task_message(worker: int, origin: float, task_bytes: bytes) -> bytes:
+    return TASK + bytes(8) + pickle.dumps((worker, origin, task_bytes), PICKLE_PROTOCOL)
 
 
 def dumps_chunk(chunk: Chunk) -> bytes:

@@ -29,10 +29,19 @@ Workers start with ``forkserver`` on Linux (``spawn`` elsewhere): never
 threads, and forking a process that runs threads can deadlock the child.
 Forkserver children are forked from a small server that has imported only
 ``core.backends._worker``, so a worker starts in milliseconds with no Qt in it.
+
+Workers outlive a run that ends normally: they are *parked*, and the next run
+on this backend adopts them and sends them its task, so a run of a few
+milliseconds of work does not pay ~20 ms of process start-up each time (what
+loky's reusable executor does too).  A parked worker ends by itself after
+``IDLE_EXIT_S`` unused, when this process exits, or at
+:func:`stop_idle_workers`.  A cancelled run kills its workers: they are never
+parked.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
@@ -63,6 +72,7 @@ from core.backends._worker import (
     dumps_chunk,
     process_main,
     retract_message,
+    task_message,
 )
 from core.backends.base import Backend, BackendError, Event, Lost, Retry
 from core.records import ErrorInfo, Status
@@ -80,6 +90,11 @@ _STEAL_AFTER_S = 0.05
 # in between: the workers cannot start at all (a script that starts a run
 # without an ``if __name__ == "__main__":`` guard, a broken environment).
 _START_FAILURES_TOLERATED = 3
+
+# How long a parked worker waits for another run before it ends itself: long
+# enough for a user who runs, looks, tweaks and runs again; short enough not
+# to hold ~20 MB a worker for long after the last run.
+IDLE_EXIT_S = 120.0
 
 # How long a worker asked to stop may take before it is killed instead.
 _STOP_GRACE_S = 2.0
@@ -113,16 +128,78 @@ class WorkerStartError(BackendError):
 
 
 class _Proc:
-    """One worker process, its pipes and the chunks it holds, oldest first."""
+    """One worker process, its pipes, its slot, and the chunks it holds, oldest first."""
 
-    def __init__(self, index: int, process: Any, tasks: Any, results: Any) -> None:
-        self.index = index
+    def __init__(self, method: str, process: Any, tasks: Any, results: Any, slots: Any) -> None:
+        self.method = method
         self.process = process
         self.tasks = tasks
         self.results: Any = results  # None once it reached EOF
+        self.slots = slots  # the shared buffer (kept alive while the worker is)
+        self.slot = slots.create_memoryview().cast("d")
+        self.index = -1  # its number in the current run
         self.assigned: deque[int] = deque()
         self.retracting: set[int] = set()
-        self.ready = False  # it has started and loaded the task
+        self.ready = False  # it has loaded this run's task
+
+    def adopt(self, index: int) -> None:
+        self.index = index
+        self.assigned.clear()
+        self.retracting.clear()
+        self.ready = False
+        self.slot[SLOT_STATE] = IDLE
+
+    def close(self) -> None:
+        self.process.close()
+        for conn in (self.tasks, self.results):
+            if conn is not None:
+                conn.close()
+
+
+# Workers between runs, by start method.
+_parked: dict[str, list[_Proc]] = {}
+_parked_lock = threading.Lock()
+
+
+def _unpark(method: str, count: int) -> list[_Proc]:
+    taken: list[_Proc] = []
+    with _parked_lock:
+        pool = _parked.get(method, [])
+        while pool and len(taken) < count:
+            proc = pool.pop()
+            if proc.process.is_alive():
+                taken.append(proc)
+            else:  # it ended itself while parked
+                proc.process.join()
+                proc.close()
+    return taken
+
+
+def _park(proc: _Proc) -> None:
+    with _parked_lock:
+        _parked.setdefault(proc.method, []).append(proc)
+
+
+def parked_pids() -> list[int]:
+    """The worker processes waiting for the next run."""
+    with _parked_lock:
+        return [p.process.pid for pool in _parked.values() for p in pool if p.process.is_alive()]
+
+
+@atexit.register
+def stop_idle_workers() -> None:
+    """End every parked worker now (the window calls this when it closes)."""
+    with _parked_lock:
+        procs = [p for pool in _parked.values() for p in pool]
+        _parked.clear()
+    for proc in procs:
+        proc.tasks.close()  # EOF: the worker ends itself
+    for proc in procs:
+        proc.process.join(_STOP_GRACE_S)
+        if proc.process.is_alive():
+            proc.process.kill()
+            proc.process.join()
+        proc.close()
 
 
 class ProcessBackend(Backend):
@@ -163,30 +240,39 @@ class ProcessBackend(Backend):
             # Workers fork from a server that has imported only the worker loop.
             # Only takes effect when the server starts (once per process).
             self._ctx.set_forkserver_preload(["core.backends._worker"])
-        # Shared memory for the slots, as the raw buffer multiprocessing shares
-        # between processes (a RawArray without ctypes, which workers would
-        # otherwise import just to read it: ~1.5 MB each).
-        self._slots = multiprocessing.heap.BufferWrapper(self.workers * SLOT_WIDTH * 8)
-        self._slot = self._slots.create_memoryview().cast("d")
-        for i in range(len(self._slot)):
-            self._slot[i] = 0.0  # a heap block may be reused: start clean
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
-        self._procs = [self._launch(i) for i in range(self.workers)]
+        procs = _unpark(self._method, self.workers)
+        procs += [self._launch() for _ in range(self.workers - len(procs))]
+        self._procs = []
+        for index, proc in enumerate(procs):
+            self._hire(proc, index)
 
-    def _launch(self, index: int) -> _Proc:
-        self._slot[index * SLOT_WIDTH + SLOT_STATE] = IDLE
+    def _launch(self) -> _Proc:
+        # Shared memory for the slot: the raw buffer multiprocessing shares
+        # between processes (a RawArray without ctypes, which a worker would
+        # otherwise import just to read it: ~1.5 MB each).
+        slots = multiprocessing.heap.BufferWrapper(SLOT_WIDTH * 8)
         task_r, task_w = self._ctx.Pipe(duplex=False)
         result_r, result_w = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
             target=process_main,
-            args=(index, task_r, result_w, self._slots, self.origin, self._task_bytes, self._flush_s),
-            name=f"poolside-worker-{index}",
+            args=(task_r, result_w, slots, self._flush_s, IDLE_EXIT_S),
+            name="poolside-worker",
             daemon=True,
         )
         process.start()
         task_r.close()
         result_w.close()
-        return _Proc(index, process, task_w, result_r)
+        return _Proc(self._method, process, task_w, result_r, slots)
+
+    def _hire(self, proc: _Proc, index: int) -> None:
+        """Make ``proc`` worker ``index`` of this run and send it the task."""
+        proc.adopt(index)
+        self._procs.append(proc)
+        try:
+            proc.tasks.send_bytes(task_message(index, self.origin, self._task_bytes))
+        except OSError:
+            pass  # it died: poll() sees its sentinel
 
     def pids(self) -> list[int]:
         """The worker processes alive now (for tests and the window)."""
@@ -194,21 +280,23 @@ class ProcessBackend(Backend):
 
     def shutdown(self, cancel: bool) -> None:
         self._closing = True
+        stopping = []
         for proc in self._procs:
             if cancel:
                 proc.process.kill()
+            elif proc.ready and not proc.assigned and proc.results is not None:
+                _park(proc)  # idle and sound: the next run adopts it
+                continue
             else:
-                proc.tasks.close()  # EOF: the worker finishes and exits
+                proc.tasks.close()  # EOF: the worker ends itself
+            stopping.append(proc)
         deadline = time.monotonic() + _STOP_GRACE_S
-        for proc in self._procs:
+        for proc in stopping:
             proc.process.join(max(0.0, deadline - time.monotonic()))
             if proc.process.is_alive():
                 proc.process.kill()
                 proc.process.join()
-            proc.process.close()
-            for conn in (proc.tasks, proc.results):
-                if conn is not None:
-                    conn.close()
+            proc.close()
         self._wake_r.close()
         self._wake_w.close()
 
@@ -279,8 +367,7 @@ class ProcessBackend(Backend):
                 return
             if len(proc.assigned) < 2 or proc.assigned[-1] in proc.retracting:
                 continue
-            base = proc.index * SLOT_WIDTH
-            if self._slot[base + SLOT_STATE] != RUNNING or now - self._slot[base + SLOT_START] < _STEAL_AFTER_S:
+            if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < _STEAL_AFTER_S:
                 continue
             chunk_id = proc.assigned[-1]
             try:
@@ -332,11 +419,11 @@ class ProcessBackend(Backend):
         if not proc.ready and not timed_out:
             self._start_failed(proc, error, events)
             return
-        base = proc.index * SLOT_WIDTH
-        chunk_id = int(self._slot[base + SLOT_CHUNK])
-        offset = int(self._slot[base + SLOT_OFFSET])
-        started = self._slot[base + SLOT_START]
-        running = self._slot[base + SLOT_STATE] == RUNNING
+        slot = proc.slot
+        chunk_id = int(slot[SLOT_CHUNK])
+        offset = int(slot[SLOT_OFFSET])
+        started = slot[SLOT_START]
+        running = slot[SLOT_STATE] == RUNNING
         now = time.perf_counter()
         if timed_out and not (running and now - started >= (self.timeout or 0.0)):
             running = False  # it moved on just before the kill: nobody to blame
@@ -370,27 +457,20 @@ class ProcessBackend(Backend):
         self._replace(proc)
 
     def _replace(self, proc: _Proc) -> None:
-        proc.process.close()
-        for conn in (proc.tasks, proc.results):
-            if conn is not None:
-                conn.close()
+        proc.close()
+        self._procs.remove(proc)
         if not self._closing:
-            self._procs[self._procs.index(proc)] = self._launch(proc.index)
+            self._hire(self._launch(), proc.index)
 
     def running_since(self) -> list[float]:
-        slot = self._slot
-        return [slot[p.index * SLOT_WIDTH + SLOT_START] for p in self._procs
-                if slot[p.index * SLOT_WIDTH + SLOT_STATE] == RUNNING]
+        return [p.slot[SLOT_START] for p in self._procs if p.slot[SLOT_STATE] == RUNNING]
 
     def _expire(self) -> list[Event]:
         assert self.timeout is not None
         events: list[Event] = []
         now = time.perf_counter()
         for proc in list(self._procs):
-            base = proc.index * SLOT_WIDTH
-            if self._slot[base + SLOT_STATE] != RUNNING:
-                continue
-            if now - self._slot[base + SLOT_START] < self.timeout:
+            if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < self.timeout:
                 continue
             proc.process.kill()
             proc.process.join()
