@@ -27,12 +27,14 @@ _EXPORTS = {
     "default_workers": "core.system",
     "backend_names": "core.backends",
     "backend_info": "core.backends",
+    "stop_idle_workers": "core.backends.processes",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.backends import backend_info, backend_names
+    from core.backends.processes import stop_idle_workers
     from core.engine import Job, run
     from core.records import ErrorInfo, Outcome, Status, Summary
     from core.system import default_workers, system_info
