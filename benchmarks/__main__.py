@@ -57,7 +57,7 @@ def header(workers: int) -> tuple[list[str], dict]:
         f"'loky'); Poolside uses '{start_method()}'.  Process pools get {workers} workers.",
         "Every contender runs in its own fresh Python process, in turns.  cold = pool start-up + work + "
         "shut-down; warm = the pool already started (Poolside: its forkserver is up after a first run, "
-        "but run() still starts and stops its workers inside every call).  Figures are medians; "
+        "and a run adopts the workers parked by the run before).  Figures are medians; "
         "verdicts compare with peers measured in this run, never with absolute wall-clock limits.",
     ]
     machine = {

@@ -76,7 +76,7 @@ class Sequential(Contender):
 
 
 class Poolside(Contender):
-    """``core.run()``: it starts its workers inside the call and stops them before the last outcome."""
+    """``core.run()``: the first call starts its workers; later calls adopt the ones parked by the last."""
 
     has_pool = False
     modules = ("core.engine", "core.backends.processes", "core.backends.threads")

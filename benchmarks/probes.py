@@ -3,8 +3,8 @@
     python -m benchmarks.probes
 
 The suite says *how much* Poolside loses on short runs; these probes say
-*where*: what one ``run()`` costs before and after its items (workers started
-and stopped inside every call), and what a worker process imports after it is
+*where*: what one ``run()`` costs before and after its items (on workers
+parked by the run before), and what a worker process imports after it is
 forked from the forkserver.  Medians of ``REPEATS`` tries, each after a
 warm-up, so the forkserver is already up.
 """
@@ -77,7 +77,7 @@ def worker_imports() -> None:
     baseline = subprocess.run([sys.executable, "-c", server], capture_output=True, text=True,
                               check=True).stdout.split()
     extra = sorted(m for m in in_worker - set(baseline) if not m.startswith("_") or m == "__mp_main__")
-    print(f"Modules a worker imports after the fork, on every run() ({len(extra)}): {', '.join(extra)}")
+    print(f"Modules a worker imports after the fork, when it starts ({len(extra)}): {', '.join(extra)}")
 
 
 def thread_start_cost() -> None:
@@ -96,7 +96,7 @@ def thread_start_cost() -> None:
         backend.shutdown(cancel=False)
         stops.append(time.perf_counter() - t0)
     print(f"Poolside threads backend x64: start() {_median_ms(starts)}, shutdown() {_median_ms(stops)} "
-          f"(inside every run(); the sleep workload's ideal is 140 ms)")
+          f"(threads start as chunks arrive; the sleep workload's ideal is 140 ms)")
 
     firsts = []
     for _ in range(REPEATS):
