@@ -13,8 +13,9 @@ psutil or anything else it never uses.  Nothing in ``core`` imports Qt.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from core._lazy import lazy_exports
 
 _EXPORTS = {
     "run": "core.engine",
@@ -40,10 +41,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.system import default_workers, system_info
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -46,8 +46,9 @@ bound task imports ``_task`` and the plugin's own module, nothing more.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from core._lazy import lazy_exports
 
 _EXPORTS = {
     "REQUIRED": "core.plugins.base",
@@ -82,10 +83,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.plugins.discovery import ENTRY_POINT_GROUP, discover, get_plugin, load_plugin_file
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'core.plugins' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)
