@@ -3,7 +3,7 @@
     poolside run PATHS... --plugin NAME|FILE.py:FUNCTION [--param K=V]... [options]
     poolside plugins [FILE.py...]
     poolside info
-    poolside                      (no arguments: open the window)
+    poolside                      (no arguments: the window, through gui.launcher)
 
 How ``run`` flows::
 
@@ -64,9 +64,10 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``poolside`` command line; return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args:
-        return _open_window()
     parser = _build_parser()
+    if not args:  # the window is gui.launcher's to open; here, say what there is
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         ns = parser.parse_args(args)
         return ns.handler(ns)
@@ -610,21 +611,3 @@ def _cmd_info(ns: argparse.Namespace) -> int:
             out.write(f"  {b.name:<{width}}{'-':<14}not available: {b.reason}\n")
     out.flush()
     return EXIT_OK
-
-
-# -- the window ---------------------------------------------------------------
-
-def _open_window() -> int:
-    hint = f"Run tasks without it: '{PROG} run PATHS --plugin NAME' (see '{PROG} --help')."
-    headless = sys.platform.startswith("linux") and not any(
-        os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
-    if headless:
-        print(f"{PROG}: cannot open the window: no display (DISPLAY is not set). {hint}",
-              file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        from gui.app import main as window_main
-    except ImportError as e:
-        print(f"{PROG}: the window is not available ({e}). {hint}", file=sys.stderr)
-        return EXIT_USAGE
-    return int(window_main([]) or 0)

@@ -19,6 +19,7 @@ import pytest
 
 import core
 from core.cli import _Console, main
+from gui.launcher import main as launcher
 from core.records import Summary
 
 ROOT = Path(__file__).parent.parent
@@ -241,7 +242,7 @@ def test_no_arguments_without_a_display_is_a_clear_error(monkeypatch, capsys):
         pytest.skip("the display check is for X11/Wayland")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
-    assert main([]) == 2
+    assert launcher([]) == 2
     assert "cannot open the window: no display" in capsys.readouterr().err
 
 
@@ -251,13 +252,22 @@ def test_no_arguments_opens_the_window(monkeypatch):
     fake.main = lambda argv=None: calls.append(argv) or 0
     monkeypatch.setitem(sys.modules, "gui.app", fake)
     monkeypatch.setenv("DISPLAY", ":99")
-    assert main([]) == 0 and calls == [[]]
+    assert launcher([]) == 0 and calls == [[]]
+
+
+def test_the_command_with_arguments_is_the_cli(capsys):
+    assert launcher(["info"]) == 0
+    assert "logical cores" in capsys.readouterr().out
+
+
+def test_the_bare_cli_prints_its_help():
+    assert main([]) == 2
 
 
 def test_no_arguments_without_the_window_package(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "gui.app", None)  # import gui.app raises ImportError
     monkeypatch.setenv("DISPLAY", ":99")
-    assert main([]) == 2
+    assert launcher([]) == 2
     assert "the window is not available" in capsys.readouterr().err
 
 

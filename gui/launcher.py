@@ -1,0 +1,41 @@
+"""The ``poolside`` command: the window with no arguments, the CLI otherwise.
+
+It lives in ``gui/`` so that the dependency runs one way: the window depends
+on the engine, and ``core/`` (its CLI included) never imports the window.  It
+imports nothing from Qt until the window is asked for: the CLI stays headless,
+and a worker process that re-imports this entry point loads no Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+PROG = "poolside"
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args:
+        from core.cli import main as cli_main
+
+        return cli_main(args)
+    return open_window()
+
+
+def open_window() -> int:
+    hint = f"Run tasks without it: '{PROG} run PATHS --plugin NAME' (see '{PROG} --help')."
+    headless = sys.platform.startswith("linux") and not any(
+        os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    if headless:
+        print(f"{PROG}: cannot open the window: no display (DISPLAY is not set). {hint}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from gui.app import main as window_main
+    except ImportError as e:
+        print(f"{PROG}: the window is not available ({e}). {hint}", file=sys.stderr)
+        return EXIT_USAGE
+    return int(window_main([]) or 0)
