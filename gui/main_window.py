@@ -334,7 +334,9 @@ class MainWindow(QMainWindow):
         self.task.set_busy(running)
         self.backend.set_busy(running)
         self.cancel_action.setEnabled(running)
-        self._update_run_action()
+        # From the flag, not the bridge: the bridge reports running only once
+        # the engine has started, after this is called.
+        self.run_action.setEnabled(not running)
         self._update_export()
 
     def _update_run_action(self, *_args) -> None:

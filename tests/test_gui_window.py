@@ -101,6 +101,9 @@ def add_folder(qtbot, window, path) -> None:
 def run_and_wait(qtbot, window) -> object:
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
         assert window.start_run(), window.task.problems.text()
+        assert not window.run_action.isEnabled()  # no second run while one is going
+        assert window.cancel_action.isEnabled()
+    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
     return blocker.args[0]
 
 
