@@ -93,8 +93,8 @@ class Summary:
 
     def line(self) -> str:
         """One line for a terminal or a status bar."""
-        parts = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n)
+        parts = ", ".join(f"{n:,} {k}" for k, n in self.counts.items() if n)
         return (
-            f"{self.total} items ({parts or 'none'}) in {self.wall_s:.2f} s, "
+            f"{self.total:,} items ({parts or 'none'}) in {self.wall_s:.2f} s, "
             f"{self.items_per_s:,.0f} items/s on {self.backend} x{self.workers}"
         )
