@@ -221,3 +221,30 @@ def test_workers_that_cannot_start_fail_the_run_with_the_reason(tmp_path):
                           timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
     result = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
     assert result == ["RESULT 16 ['WorkerStartError']"], done.stdout + done.stderr
+
+
+def test_a_finished_run_parks_its_workers_and_the_next_run_adopts_them(no_orphans):
+    from core.backends.processes import parked_pids
+
+    first = {o.value for o in run(tasks.pid_of_worker, range(40), backend="processes", workers=2, chunk_size=1)}
+    assert set(parked_pids()) >= first  # parked, alive, waiting
+    second = {o.value for o in run(tasks.pid_of_worker, range(40), backend="processes", workers=2, chunk_size=1)}
+    assert second == first  # the same processes ran the next run: no start-up
+
+
+def test_a_cancelled_run_never_parks_its_workers(no_orphans):
+    from core.backends.processes import parked_pids, stop_idle_workers
+
+    stop_idle_workers()
+    job = run(tasks.sleep_for, [30.0] * 4, backend="processes", workers=2, chunk_size=1)
+    pids = job.backend.pids()
+    job.cancel()
+    assert job.wait(30)
+    assert not set(pids) & set(parked_pids())
+
+
+def test_a_parked_worker_takes_the_new_runs_task():
+    list(run(tasks.square, range(10), backend="processes", workers=2))
+    outcomes = list(run(tasks.fail_on_seven, range(10), backend="processes", workers=2))
+    assert {o.item for o in outcomes if not o.ok} == {7}
+    assert all(o.value == o.item * o.item for o in outcomes if o.ok)
