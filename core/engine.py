@@ -190,6 +190,8 @@ class Job:
 
     def cancel(self) -> None:
         """Stop: pending items end ``cancelled``, running processes are killed.  Returns at once."""
+        if self._finished.is_set():
+            return  # nothing left to stop; ``cancelled`` stays what it was
         self._cancel_requested = True
         self._backend.wake()
 

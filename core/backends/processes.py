@@ -279,7 +279,8 @@ class ProcessBackend(Backend):
         return [p.process.pid for p in self._procs if p.process.is_alive()]
 
     def shutdown(self, cancel: bool) -> None:
-        self._closing = True
+        with self._wake_lock:  # a wake() from another thread must not meet a closed pipe
+            self._closing = True
         stopping = []
         for proc in self._procs:
             if cancel:
@@ -297,8 +298,9 @@ class ProcessBackend(Backend):
                 proc.process.kill()
                 proc.process.join()
             proc.close()
-        self._wake_r.close()
-        self._wake_w.close()
+        with self._wake_lock:
+            self._wake_r.close()
+            self._wake_w.close()
 
     # -- engine side ----------------------------------------------------------
 
