@@ -151,13 +151,18 @@ def test_run_sha256_on_processes_with_a_parameter(qtbot, window, folder):
     assert {o.worker for o in window.results.model.outcomes()} <= {0, 1}
 
 
-def test_cancel_mid_run_ends_pending_items_as_cancelled(qtbot, window, folder):
+def slow_run_on_processes(qtbot, window, folder, *, extra: int, ms: float) -> None:
+    """Set up a run long enough to interrupt: the folder plus ``extra`` names, ``ms`` each."""
     add_folder(qtbot, window, folder)
-    window.files.model.add((str(folder / f"virtual{i}.txt"), 0) for i in range(300))
+    window.files.model.add((str(folder / f"virtual{i}.txt"), 0) for i in range(extra))
     assert window.task.select("latency")
-    window.task.form.editor("ms").setValue(50.0)
+    window.task.form.editor("ms").setValue(ms)
     window.backend.set_backend("processes")
     window.backend.workers.setValue(2)
+
+
+def test_cancel_mid_run_ends_pending_items_as_cancelled(qtbot, window, folder):
+    slow_run_on_processes(qtbot, window, folder, extra=300, ms=50.0)
     window.backend.chunk.setValue(1)
 
     with qtbot.waitSignal(window.bridge.outcomesReady, timeout=WAIT_MS):
@@ -259,12 +264,7 @@ def test_run_is_refused_with_clear_reasons(qtbot, window, folder):
 
 
 def test_closing_during_a_run_asks_then_cancels_and_leaves_no_worker(qtbot, window, folder):
-    add_folder(qtbot, window, folder)
-    window.files.model.add((str(folder / f"virtual{i}.txt"), 0) for i in range(200))
-    assert window.task.select("latency")
-    window.task.form.editor("ms").setValue(100.0)
-    window.backend.set_backend("processes")
-    window.backend.workers.setValue(2)
+    slow_run_on_processes(qtbot, window, folder, extra=200, ms=100.0)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     with qtbot.waitSignal(window.bridge.outcomesReady, timeout=WAIT_MS):
         assert window.start_run()
