@@ -42,8 +42,8 @@ def _load_line(when: str) -> str:
 
 
 def header(workers: int) -> tuple[list[str], dict]:
-    from core.backends.processes import start_method
-    from core.system import system_info
+    from poolside.backends.processes import start_method
+    from poolside.system import system_info
 
     info = system_info()
     versions = {name: _version(name) for name in ("joblib", "loky", "mpire", "pebble", "psutil")}
@@ -98,7 +98,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    from core.system import system_info
+    from poolside.system import system_info
 
     workers = args.workers or system_info().usable_cores
     lines, machine = header(workers)

@@ -76,13 +76,13 @@ class Sequential(Contender):
 
 
 class Poolside(Contender):
-    """``core.run()``: the first call starts its workers; later calls adopt the ones parked by the last."""
+    """``poolside.run()``: the first call starts its workers; later calls adopt the ones parked by the last."""
 
     has_pool = False
-    modules = ("core.engine", "core.backends.processes", "core.backends.threads")
+    modules = ("poolside.engine", "poolside.backends.processes", "poolside.backends.threads")
 
     def run(self, handle: Any, items: Iterable[Any]) -> tuple[int, int]:
-        from core import run
+        from poolside import run
 
         backend = self.opts.get("backend", "processes")
         job = run(self.task, items, backend=backend, workers=self.workers,
@@ -259,7 +259,7 @@ def _futures(pool_submit: Callable[[int], Any], n: int, emit: Emit,
 
 def resilience_poolside(task: Callable[[int], int], n: int, timeout: float | None, emit: Emit,
                         workers: int = 2) -> None:
-    from core import run
+    from poolside import run
 
     for outcome in run(task, range(n), backend="processes", workers=workers, timeout=timeout):
         if outcome.status == "ok":

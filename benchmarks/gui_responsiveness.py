@@ -38,8 +38,8 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    import core
-    from gui.main_window import MainWindow
+    import poolside
+    from poolside.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "poolside.ini"), QSettings.Format.IniFormat)
@@ -53,7 +53,7 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
             on_outcomes(batch)
             last_outcome_at[0] = time.perf_counter()
 
-        return core.run(task, items_, on_outcomes=timed, **kwargs)
+        return poolside.run(task, items_, on_outcomes=timed, **kwargs)
 
     window = MainWindow(settings, plugins=([], []), runner=runner)
     window.resize(1280, 800)

@@ -35,7 +35,7 @@ def process_run_cost() -> None:
     import multiprocessing
 
     from benchmarks.workloads import square
-    from core import run
+    from poolside import run
 
     list(run(square, range(4), backend="processes", workers=2))
     totals, firsts = [], []
@@ -67,12 +67,12 @@ def process_run_cost() -> None:
 def worker_imports() -> None:
     import subprocess
 
-    from core import run
+    from poolside import run
 
     outcome = next(iter(run(worker_modules, [0], backend="processes", workers=1)))
     in_worker = set(outcome.value)
     # What the forkserver holds before it forks a worker: its own machinery and the preload.
-    server = ("import sys, multiprocessing.forkserver, core.backends._worker; "
+    server = ("import sys, multiprocessing.forkserver, poolside.backends._worker; "
               "print('\\n'.join(sys.modules))")
     baseline = subprocess.run([sys.executable, "-c", server], capture_output=True, text=True,
                               check=True).stdout.split()
@@ -84,7 +84,7 @@ def thread_start_cost() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from benchmarks.workloads import nap
-    from core.backends.threads import ThreadBackend
+    from poolside.backends.threads import ThreadBackend
 
     starts, stops = [], []
     for _ in range(REPEATS):

@@ -7,6 +7,6 @@ under the name ``__mp_main__`` and must not run the command line again.
 if __name__ == "__main__":
     import sys
 
-    from core.cli import main
+    from .cli import main
 
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""Lazy package exports (PEP 562), shared by ``core`` and ``core.plugins``.
+"""Lazy package exports (PEP 562), shared by ``core`` and ``poolside.plugins``.
 
 A worker process imports only what its task needs; a package ``__init__`` that
 imported every public name up front would load the engine, psutil or the

@@ -13,7 +13,7 @@ slower, and grows at most ``GROWTH`` times per step so that one fast first
 item does not produce a huge chunk of slow ones.
 
 Streaming does not wait on chunks: workers flush finished results every
-``core.backends._worker.FLUSH_S`` even in the middle of a chunk, so a large
+``poolside.backends._worker.FLUSH_S`` even in the middle of a chunk, so a large
 chunk never holds finished outcomes back for long.
 """
 

@@ -3,14 +3,14 @@
     poolside run PATHS... --plugin NAME|FILE.py:FUNCTION [--param K=V]... [options]
     poolside plugins [FILE.py...]
     poolside info
-    poolside                      (no arguments: the window, through gui.launcher)
+    poolside                      (no arguments: the window, through poolside.gui.launcher)
 
 How ``run`` flows::
 
     argv --parse--> get_plugin --bind(--param)--> task      any problem so far is a
                     expand(PATHS) --------------> items     usage error: exit 2,
                                                             one clear line
-    core.run(task, items, on_outcomes=...) --engine thread--> _Reporter.take(batch)
+    poolside.run(task, items, on_outcomes=...) --engine thread--> _Reporter.take(batch)
          |                                                     +- --output: a JSONL/CSV
          |                                                     |  record per item, flushed
          |                                                     |  per batch
@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any, TextIO
 
-from core.inputs import Expansion, InputUsageError, display, expand, printable
+from .inputs import Expansion, InputUsageError, display, expand, printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "poolside"
@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``poolside`` command line; return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
-    if not args:  # the window is gui.launcher's to open; here, say what there is
+    if not args:  # the window is poolside.gui.launcher's to open; here, say what there is
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
@@ -190,10 +190,10 @@ def _version() -> str:
 # -- run ----------------------------------------------------------------------
 
 def _cmd_run(ns: argparse.Namespace) -> int:
-    from core import backend_names, run
-    from core.plugins import ParamError, PluginError, get_plugin
+    from . import backend_names, run
+    from .plugins import ParamError, PluginError, get_plugin
 
-    from core.backends import get_backend
+    from .backends import get_backend
 
     if ns.backend not in backend_names():
         raise UsageError(f"unknown backend {ns.backend!r}; choose one of: "
@@ -560,7 +560,7 @@ def _silence_stdout() -> None:
 # -- plugins, info ------------------------------------------------------------
 
 def _cmd_plugins(ns: argparse.Namespace) -> int:
-    from core.plugins import PluginError, discover, load_plugin_file
+    from .plugins import PluginError, discover, load_plugin_file
 
     plugins, errors = discover()
     for file in ns.files:
@@ -589,7 +589,7 @@ def _cmd_plugins(ns: argparse.Namespace) -> int:
 
 
 def _cmd_info(ns: argparse.Namespace) -> int:
-    from core import backend_info, default_workers, system_info
+    from . import backend_info, default_workers, system_info
 
     info = system_info()
     out = sys.stdout

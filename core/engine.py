@@ -39,12 +39,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from typing import Any
 
-from core.backends import get_backend
-from core.backends._worker import Chunk, Done
-from core.backends.base import Backend, BackendError, Event, Lost, Retry
-from core.chunking import Chunker
-from core.records import ErrorInfo, Outcome, Status, Summary
-from core.system import default_workers
+from .backends import get_backend
+from .backends._worker import Chunk, Done
+from .backends.base import Backend, BackendError, Event, Lost, Retry
+from .chunking import Chunker
+from .records import ErrorInfo, Outcome, Status, Summary
+from .system import default_workers
 
 # How long the dispatcher waits for events before it looks at its flags again.
 # It is woken at once for results, cancel and a consumer that frees the

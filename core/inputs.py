@@ -19,7 +19,7 @@
 
 Nothing is opened here, only ``lstat``-ed and listed, so nothing can block: a
 FIFO reaches the task as an item, and the task's guard
-(``core.plugins._files.check_input``) fails it without opening it.  Nothing is
+(``poolside.plugins._files.check_input``) fails it without opening it.  Nothing is
 dropped without a count either.
 
 Names that are not valid UTF-8 stay exact (Python's surrogate escapes) so the

@@ -2,7 +2,7 @@
 
 An :class:`Outcome` is the one and only result an input item ever gets.  It is
 built in the parent process from the compact batches workers send back (see
-``core.backends._worker``); nothing here needs to cross a process boundary
+``poolside.backends._worker``); nothing here needs to cross a process boundary
 except :class:`ErrorInfo`, which workers build when a task raises.
 
 Outcomes are tuples (``typing.NamedTuple``) on purpose: the engine creates up to

@@ -7,6 +7,6 @@ under the name ``__mp_main__`` and must not pull Qt in with it.
 if __name__ == "__main__":
     import sys
 
-    from gui.app import main
+    from .app import main
 
     sys.exit(main())

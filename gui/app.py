@@ -15,9 +15,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from gui import settings
-    from gui.main_window import MainWindow
-    from gui.theme import app_icon
+    from . import settings
+    from .main_window import MainWindow
+    from .theme import app_icon
 
     args = list(sys.argv[:1] if argv is None else ["poolside", *argv])
     app = QApplication.instance()

@@ -223,11 +223,11 @@ class RunBridge(QObject):
     * ``progressChanged(object)``: a :class:`Progress` after each batch
     * ``finished(object)``: the engine's final :class:`core.Summary`, after the
       last ``outcomesReady``
-    * ``startFailed(object)``: ``core.run`` raised (bad options): the exception
+    * ``startFailed(object)``: ``poolside.run`` raised (bad options): the exception
 
-    ``core.run`` is called on a short-lived helper thread, so starting worker
+    ``poolside.run`` is called on a short-lived helper thread, so starting worker
     processes (a forkserver, or spawning on macOS and Windows) never blocks the
-    event loop.  ``runner`` is :func:`core.run` unless given (tests and
+    event loop.  ``runner`` is :func:`poolside.run` unless given (tests and
     benchmarks may pass a stand-in with the same signature).
     """
 
@@ -277,12 +277,12 @@ class RunBridge(QObject):
 
     # -- control ------------------------------------------------------------
     def start(self, task: Callable, items: Iterable, **options: Any) -> None:
-        """Start ``task`` over ``items``; ``options`` go to ``core.run`` as they are."""
+        """Start ``task`` over ``items``; ``options`` go to ``poolside.run`` as they are."""
         if self._job is not None:
             raise RuntimeError("a run is already in progress")
         runner = self._runner
         if runner is None:
-            from core import run as runner  # the engine never imports Qt
+            from poolside import run as runner  # the engine never imports Qt
         try:
             total = len(items)  # type: ignore[arg-type]
         except TypeError:

@@ -19,7 +19,7 @@ EXIT_USAGE = 2
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args:
-        from core.cli import main as cli_main
+        from poolside.cli import main as cli_main
 
         return cli_main(args)
     return open_window()
@@ -34,7 +34,7 @@ def open_window() -> int:
               file=sys.stderr)
         return EXIT_USAGE
     try:
-        from gui.app import main as window_main
+        from .app import main as window_main
     except ImportError as e:
         print(f"{PROG}: the window is not available ({e}). {hint}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,7 +1,7 @@
 """The Poolside window: pick files and a task, see the cores, run, watch results stream in.
 
-The window only composes panels and wires them to the :class:`~gui.bridge.RunBridge`;
-each panel lives in its own module under ``gui.widgets``.
+The window only composes panels and wires them to the :class:`~poolside.gui.bridge.RunBridge`;
+each panel lives in its own module under ``poolside.gui.widgets``.
 """
 
 from __future__ import annotations
@@ -27,19 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import export
-from gui import format as fmt
-from gui import settings as cfg
-from gui.bridge import RunBridge
-from gui.models.results import shown_root
-from gui.theme import app_icon, stylesheet
-from gui.widgets.backend_panel import BackendPanel
-from gui.widgets.cores_panel import CoresPanel, cores_text
-from gui.widgets.files_panel import FilesPanel
-from gui.widgets.progress_panel import ProgressPanel
-from gui.widgets.results_panel import ResultsPanel
-from gui.widgets.task_panel import TaskPanel
-from gui.widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
+from . import export
+from . import format as fmt
+from . import settings as cfg
+from .bridge import RunBridge
+from .models.results import shown_root
+from .theme import app_icon, stylesheet
+from .widgets.backend_panel import BackendPanel
+from .widgets.cores_panel import CoresPanel, cores_text
+from .widgets.files_panel import FilesPanel
+from .widgets.progress_panel import ProgressPanel
+from .widgets.results_panel import ResultsPanel
+from .widgets.task_panel import TaskPanel
+from .widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
 
 
 def _group(title: str, widget: QWidget, *, stretch: bool = False) -> QGroupBox:
@@ -70,8 +70,8 @@ class MainWindow(QMainWindow):
         runner: Any = None,
         parent: QWidget | None = None,
     ) -> None:
-        """``plugins``: ``(plugins, errors)`` instead of ``core.plugins.discover()``;
-        ``runner``: a stand-in for ``core.run`` (both for tests)."""
+        """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
+        ``runner``: a stand-in for ``poolside.run`` (both for tests)."""
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
         self.setWindowTitle("Poolside")
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
     def _load_plugins(self, given: tuple[list, list] | None) -> None:
         if given is None:
             try:
-                from core.plugins import discover
+                from poolside.plugins import discover
 
                 given = discover()
             except Exception as exc:  # the window still opens, and says why it has no tasks

@@ -1,8 +1,8 @@
 """Folder scans off the GUI thread: Add Folder and folder drops.
 
-A plain ``threading.Thread`` walks the folders with :func:`core.inputs.walk`
+A plain ``threading.Thread`` walks the folders with :func:`poolside.inputs.walk`
 (recursively, symlinked folders not followed, names matched against glob
-patterns, exactly as the command line does) and pushes ``(path, size, shown)`` entries into a :class:`~gui.bridge.BatchPump`;
+patterns, exactly as the command line does) and pushes ``(path, size, shown)`` entries into a :class:`~poolside.gui.bridge.BatchPump`;
 the GUI thread receives them in batches.  A scan can be cancelled and is
 always joined: ``shutdown`` before the window goes away.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.bridge import BatchPump
+from .bridge import BatchPump
 
 
 def parse_patterns(text: str) -> list[str]:
@@ -27,7 +27,7 @@ def parse_patterns(text: str) -> list[str]:
 class Walk:
     """The files under one folder as ``(path, size, shown)``, with what was skipped.
 
-    The walk itself is :func:`core.inputs.walk`, the same the command line
+    The walk itself is :func:`poolside.inputs.walk`, the same the command line
     uses: names matched case-insensitively, symlinked folders not followed,
     special files (FIFOs, sockets) kept as items so the task says clearly why
     it cannot read them.  ``shown`` is the path relative to the folder's
@@ -35,7 +35,7 @@ class Walk:
     """
 
     def __init__(self, root: str, patterns: Sequence[str] = (), cancelled: threading.Event | None = None) -> None:
-        from core.inputs import walk as core_walk
+        from poolside.inputs import walk as core_walk
 
         self.root = os.path.abspath(root)
         self._base = os.path.dirname(self.root.rstrip(os.sep)) or self.root
@@ -46,7 +46,7 @@ class Walk:
         return self._expansion.skipped_note()
 
     def __iter__(self) -> Iterator[tuple[str, int, str]]:
-        from core.inputs import display
+        from poolside.inputs import display
 
         for item in self._expansion:
             if self._cancelled is not None and self._cancelled.is_set():

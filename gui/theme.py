@@ -8,12 +8,15 @@ colour shows through.
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+from poolside.resources import resource
+
+log = logging.getLogger("poolside.gui")
 
 STATUS_COLORS: dict[str, str] = {
     "ok": "#2e9e5b",
@@ -59,18 +62,23 @@ def status_icon(status: str, size: int = 10) -> QIcon:
     return icon
 
 
-def resource(*parts: str) -> Path:
-    return RESOURCES.joinpath(*parts)
-
-
 def app_icon() -> QIcon:
-    path = resource("icons", "poolside.svg")
-    return QIcon(str(path)) if path.exists() else QIcon()
+    """The application icon, read from the package data (an SVG, sharp at any size)."""
+    node = resource("icons", "poolside.svg")
+    if not node.is_file():  # a packaging mistake: say so instead of a blank icon
+        log.warning("the application icon is missing from the installed package (%s)", node)
+        return QIcon()
+    if isinstance(node, Path):  # an installed file: Qt renders the SVG at every size asked
+        return QIcon(str(node))
+    pixmap = QPixmap()  # inside a zip: render once from the bytes
+    pixmap.loadFromData(node.read_bytes(), "SVG")
+    return QIcon(pixmap)
 
 
 def stylesheet() -> str:
-    path = resource("styles", "poolside.qss")
+    """The window's stylesheet from the package data (bold Run, grey hints, invalid fields)."""
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
+        return resource("styles", "poolside.qss").read_text(encoding="utf-8")
+    except OSError as exc:
+        log.warning("the stylesheet is missing from the installed package: %s", exc)
         return ""

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from core import run
+from poolside import run
 from tests import engine_tasks as tasks
 
 CLASSIC = ["process-executor", "thread-executor", "mp-pool"]

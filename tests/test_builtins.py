@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import run
-from core.plugins import get_plugin
-from core.plugins.builtins import text as text_module
+from poolside import run
+from poolside.plugins import get_plugin
+from poolside.plugins.builtins import text as text_module
 
 SAMPLES = Path(__file__).parent.parent / "resources" / "samples"
 BACKENDS = ["threads", "processes"]

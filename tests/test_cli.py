@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-import core
-from core.cli import _Console, main
-from gui.launcher import main as launcher
-from core.records import Summary
+import poolside
+from poolside.cli import _Console, main
+from poolside.gui.launcher import main as launcher
+from poolside.records import Summary
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -248,9 +248,9 @@ def test_no_arguments_without_a_display_is_a_clear_error(monkeypatch, capsys):
 
 def test_no_arguments_opens_the_window(monkeypatch):
     calls = []
-    fake = types.ModuleType("gui.app")
+    fake = types.ModuleType("poolside.gui.app")
     fake.main = lambda argv=None: calls.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "gui.app", fake)
+    monkeypatch.setitem(sys.modules, "poolside.gui.app", fake)
     monkeypatch.setenv("DISPLAY", ":99")
     assert launcher([]) == 0 and calls == [[]]
 
@@ -265,7 +265,7 @@ def test_the_bare_cli_prints_its_help():
 
 
 def test_no_arguments_without_the_window_package(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "gui.app", None)  # import gui.app raises ImportError
+    monkeypatch.setitem(sys.modules, "poolside.gui.app", None)  # import gui.app raises ImportError
     monkeypatch.setenv("DISPLAY", ":99")
     assert launcher([]) == 2
     assert "the window is not available" in capsys.readouterr().err
@@ -274,7 +274,7 @@ def test_no_arguments_without_the_window_package(monkeypatch, capsys):
 # -- Ctrl-C ------------------------------------------------------------------------------------------
 
 def test_ctrl_c_cancels_records_every_item_and_exits_130(tmp_path, monkeypatch, capsys):
-    real_run = core.run
+    real_run = poolside.run
 
     class Interrupted:
         """The job, except that the first wait is interrupted as by Ctrl-C."""
@@ -291,7 +291,7 @@ def test_ctrl_c_cancels_records_every_item_and_exits_130(tmp_path, monkeypatch, 
                 raise KeyboardInterrupt
             return self.job.wait(timeout)
 
-    monkeypatch.setattr(core, "run", lambda *a, **k: Interrupted(real_run(*a, **k)))
+    monkeypatch.setattr(poolside, "run", lambda *a, **k: Interrupted(real_run(*a, **k)))
     for i in range(50):
         (tmp_path / f"{i:02}.txt").write_text("x")
     out = tmp_path / "o.jsonl"

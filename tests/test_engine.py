@@ -9,8 +9,8 @@ import threading
 import psutil
 import pytest
 
-from core import Status, run, system_info, default_workers, backend_names, backend_info
-from core.engine import InputError
+from poolside import Status, run, system_info, default_workers, backend_names, backend_info
+from poolside.engine import InputError
 from tests import engine_tasks as tasks
 
 BACKENDS = ["sequential", "threads", "processes"]
@@ -115,7 +115,7 @@ def test_lazy_input_keeps_a_bounded_window():
     # A few chunks per worker, at most: not the whole input.  The window, the
     # chunk being read, and one delivered batch (a chunk per worker) that the
     # engine counts as taken while this loop is still going through it.
-    from core import chunking, engine
+    from poolside import chunking, engine
     bound = chunking.MAX_ITEMS * (2 * engine._WINDOW_CHUNKS_PER_WORKER + 1 + 2)
     assert max_ahead <= bound, (max_ahead, bound)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import Status, run
+from poolside import Status, run
 from tests import engine_tasks as tasks
 
 
@@ -35,7 +35,7 @@ def descendants() -> set[int]:
 @pytest.fixture
 def no_orphans():
     """Every process a run leaves is a parked worker, and those end on request."""
-    from core.backends.processes import parked_pids, stop_idle_workers
+    from poolside.backends.processes import parked_pids, stop_idle_workers
 
     before = descendants()
     yield
@@ -210,7 +210,7 @@ def test_workers_that_cannot_start_fail_the_run_with_the_reason(tmp_path):
 
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent("""
-        from core import run
+        from poolside import run
         from tests.engine_tasks import square
         job = run(square, range(16), backend="processes", workers=2)
         outcomes = list(job)
@@ -224,7 +224,7 @@ def test_workers_that_cannot_start_fail_the_run_with_the_reason(tmp_path):
 
 
 def test_a_finished_run_parks_its_workers_and_the_next_run_adopts_them(no_orphans):
-    from core.backends.processes import parked_pids
+    from poolside.backends.processes import parked_pids
 
     first = {o.value for o in run(tasks.pid_of_worker, range(40), backend="processes", workers=2, chunk_size=1)}
     assert set(parked_pids()) >= first  # parked, alive, waiting
@@ -233,7 +233,7 @@ def test_a_finished_run_parks_its_workers_and_the_next_run_adopts_them(no_orphan
 
 
 def test_a_cancelled_run_never_parks_its_workers(no_orphans):
-    from core.backends.processes import parked_pids, stop_idle_workers
+    from poolside.backends.processes import parked_pids, stop_idle_workers
 
     stop_idle_workers()
     job = run(tasks.sleep_for, [30.0] * 4, backend="processes", workers=2, chunk_size=1)

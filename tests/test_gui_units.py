@@ -9,17 +9,17 @@ import threading
 
 import pytest
 
-from core.records import ErrorInfo, Outcome, Status, Summary
+from poolside.records import ErrorInfo, Outcome, Status, Summary
 
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from gui import export  # noqa: E402
-from gui.bridge import BatchPump, RunBridge  # noqa: E402
-from gui.models.files import FilesModel  # noqa: E402
-from gui.models.results import ResultsModel, ResultsProxy, shown_root  # noqa: E402
-from gui.scanner import parse_patterns, walk  # noqa: E402
+from poolside.gui import export  # noqa: E402
+from poolside.gui.bridge import BatchPump, RunBridge  # noqa: E402
+from poolside.gui.models.files import FilesModel  # noqa: E402
+from poolside.gui.models.results import ResultsModel, ResultsProxy, shown_root  # noqa: E402
+from poolside.gui.scanner import parse_patterns, walk  # noqa: E402
 
 
 def ok(i: int, value=None, worker: int = 0) -> Outcome:

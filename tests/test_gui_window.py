@@ -20,7 +20,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # no
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from gui.main_window import MainWindow  # noqa: E402
+from poolside.gui.main_window import MainWindow  # noqa: E402
 
 #: Generous ceilings for waitSignal: a safety net against a hang, not a speed limit.
 WAIT_MS = 60_000
@@ -302,7 +302,7 @@ def test_load_plugin_file(qtbot, window, tmp_path):
 def test_main_opens_the_window_and_returns_the_exit_code(qtbot, monkeypatch, settings_file):
     from PySide6.QtCore import QTimer
 
-    from gui.app import main
+    from poolside.gui.app import main
 
     monkeypatch.setenv("POOLSIDE_SETTINGS", settings_file)
     seen: list[str] = []

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core import run
-from core.inputs import InputUsageError, display, expand, printable, walk
-from core.plugins import InputError, get_plugin
-from core.plugins._files import check_input, open_input
+from poolside import run
+from poolside.inputs import InputUsageError, display, expand, printable, walk
+from poolside.plugins import InputError, get_plugin
+from poolside.plugins._files import check_input, open_input
 
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 needs_posix = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and sockets are POSIX")
@@ -159,7 +159,7 @@ def test_opening_never_blocks_even_if_the_check_was_raced(tmp_path, monkeypatch)
     # opens without blocking and looks again.
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    monkeypatch.setattr("core.plugins._files.check_input", lambda path: None)
+    monkeypatch.setattr("poolside.plugins._files.check_input", lambda path: None)
     with pytest.raises(InputError, match="FIFO"):
         open_input(fifo)
 

@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 import pytest
 
-from core import run
-from core.plugins import (REQUIRED, Param, ParamError, Plugin, PluginError, Range, discover,
+from poolside import run
+from poolside.plugins import (REQUIRED, Param, ParamError, Plugin, PluginError, Range, discover,
                           from_function, get_plugin, load_plugin_file, plugin)
 
 FILES = Path(__file__).parent / "plugin_files"
@@ -208,7 +208,7 @@ def test_discover_lists_every_builtin_without_errors():
 
 def test_builtin_modules_do_not_import_pillow():
     # A worker that runs sha256 must not pay for Pillow: it is imported inside thumbnail.
-    code = ("import sys, pickle; from core.plugins import get_plugin; "
+    code = ("import sys, pickle; from poolside.plugins import get_plugin; "
             "pickle.loads(pickle.dumps(get_plugin('sha256').bind()))('pyproject.toml'); "
             "print('PIL' in sys.modules)")
     import subprocess
@@ -222,7 +222,7 @@ def test_builtin_modules_do_not_import_pillow():
 def fake_distribution(tmp_path, monkeypatch):
     """An installed package with entry points: good ones, broken ones, a name clash."""
     (tmp_path / "fake_ep_tasks.py").write_text(textwrap.dedent('''
-        from core.plugins import plugin
+        from poolside.plugins import plugin
 
         @plugin(bound="io")
         def upper(item: str) -> str:

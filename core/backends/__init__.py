@@ -10,20 +10,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from core.backends.base import BackendInfo
+from .base import BackendInfo
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.backends.base import Backend
+    from .base import Backend
 
 # name -> "module:Class".  Adding a backend is one module plus one line here.
 _REGISTRY: dict[str, str] = {
-    "sequential": "core.backends.threads:SequentialBackend",
-    "threads": "core.backends.threads:ThreadBackend",
-    "processes": "core.backends.processes:ProcessBackend",
-    "process-executor": "core.backends.classic:ProcessExecutorBackend",
-    "thread-executor": "core.backends.classic:ThreadExecutorBackend",
-    "mp-pool": "core.backends.classic:MultiprocessingPoolBackend",
-    "dask": "core.backends.dask:DaskBackend",
+    "sequential": "poolside.backends.threads:SequentialBackend",
+    "threads": "poolside.backends.threads:ThreadBackend",
+    "processes": "poolside.backends.processes:ProcessBackend",
+    "process-executor": "poolside.backends.classic:ProcessExecutorBackend",
+    "thread-executor": "poolside.backends.classic:ThreadExecutorBackend",
+    "mp-pool": "poolside.backends.classic:MultiprocessingPoolBackend",
+    "dask": "poolside.backends.dask:DaskBackend",
 }
 
 

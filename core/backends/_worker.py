@@ -33,7 +33,7 @@ from array import array
 from collections import deque
 from typing import Any, Callable, NamedTuple
 
-from core.records import ErrorInfo
+from ..records import ErrorInfo
 
 # Slot layout, one row of SLOT_WIDTH floats per worker.
 SLOT_CHUNK, SLOT_OFFSET, SLOT_START, SLOT_STATE = range(4)

@@ -5,7 +5,7 @@ The engine owns the items and their bookkeeping; a backend only runs chunks::
     engine --submit(Chunk)--> backend --runs--> workers
     engine <--poll() -> [Done | Lost | Retry | ChunkUnreadable]-- backend
 
-``Done`` batches come from the workers themselves (``core.backends._worker``).
+``Done`` batches come from the workers themselves (``poolside.backends._worker``).
 ``Lost`` and ``Retry`` are the backend's own reports when it had to stop a
 worker: ``Lost`` ends one item (timed out, or its worker died); ``Retry`` hands
 the still-pending items of a chunk back to the engine to run again, ``alone``
@@ -14,7 +14,7 @@ Because the engine decides which items are still pending, a report that comes
 late or twice can never give an item a second outcome.
 
 Adding a backend is one module: subclass :class:`Backend`, register it in
-``core.backends``.
+``poolside.backends``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import abc
 import time
 from typing import Any, Callable, ClassVar, NamedTuple, Union
 
-from core.backends._worker import Chunk, ChunkUnreadable, Done
-from core.records import ErrorInfo, Status
+from ._worker import Chunk, ChunkUnreadable, Done
+from ..records import ErrorInfo, Status
 
 
 class BackendError(RuntimeError):

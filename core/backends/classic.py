@@ -4,7 +4,7 @@ They are here for comparison: the window runs the same batch on
 ``multiprocessing.Pool`` or ``concurrent.futures`` so that a user sees what
 Poolside's own backends do better, and by how much.  Each gets chunks from
 the engine's auto-chunking (so the comparison is about the pool, not the
-batching) and runs a chunk as one call (``core.backends._worker.call_chunk``).
+batching) and runs a chunk as one call (``poolside.backends._worker.call_chunk``).
 
 What they cannot do, they do not pretend to: no per-item timeout, no streaming
 from inside a chunk, and a dead worker does what it does in the library itself
@@ -25,9 +25,9 @@ import multiprocessing as mp
 import queue
 from typing import Any, Callable
 
-from core.backends._worker import Chunk, Done, call_chunk, error_info
-from core.backends.base import Backend, Event
-from core.backends.processes import start_method
+from ._worker import Chunk, Done, call_chunk, error_info
+from .base import Backend, Event
+from .processes import start_method
 
 _IN_FLIGHT_PER_WORKER = 2
 

@@ -20,8 +20,8 @@ import os
 import time
 from typing import Any, Callable
 
-from core.backends._worker import Chunk, Done, call_chunk
-from core.backends.classic import PoolAdapter
+from ._worker import Chunk, Done, call_chunk
+from .classic import PoolAdapter
 
 ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
 

@@ -28,7 +28,7 @@ Workers start with ``forkserver`` on Linux (``spawn`` elsewhere): never
 ``fork``, because the caller (the Qt window, the engine's own thread) runs
 threads, and forking a process that runs threads can deadlock the child.
 Forkserver children are forked from a small server that has imported only
-``core.backends._worker``, so a worker starts in milliseconds with no Qt in it.
+``poolside.backends._worker``, so a worker starts in milliseconds with no Qt in it.
 
 Workers outlive a run that ends normally: they are *parked*, and the next run
 on this backend adopts them and sends them its task, so a run of a few
@@ -54,7 +54,7 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from core.backends._worker import (
+from ._worker import (
     FLUSH_S,
     IDLE,
     PICKLE_PROTOCOL,
@@ -74,8 +74,8 @@ from core.backends._worker import (
     retract_message,
     task_message,
 )
-from core.backends.base import Backend, BackendError, Event, Lost, Retry
-from core.records import ErrorInfo, Status
+from .base import Backend, BackendError, Event, Lost, Retry
+from ..records import ErrorInfo, Status
 
 # Chunks a worker holds beyond the one it runs: one, so that it never waits on
 # a round trip to the engine, and no more, so that a slow chunk delays little.
@@ -239,7 +239,7 @@ class ProcessBackend(Backend):
         if self._method == "forkserver":
             # Workers fork from a server that has imported only the worker loop.
             # Only takes effect when the server starts (once per process).
-            self._ctx.set_forkserver_preload(["core.backends._worker"])
+            self._ctx.set_forkserver_preload(["poolside.backends._worker"])
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         procs = _unpark(self._method, self.workers)
         procs += [self._launch() for _ in range(self.workers - len(procs))]

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from core.backends._worker import (
+from ._worker import (
     IDLE,
     RUNNING,
     SLOT_START,
@@ -31,8 +31,8 @@ from core.backends._worker import (
     run_chunk,
     run_flusher,
 )
-from core.backends.base import Backend, Event, Lost, Retry
-from core.records import ErrorInfo, Status
+from .base import Backend, Event, Lost, Retry
+from ..records import ErrorInfo, Status
 
 # Chunks queued per worker beyond the one it runs: enough that a worker never
 # waits for the engine between chunks, few enough to keep the tail balanced.

@@ -1,15 +1,15 @@
 """Task plugins: plain functions the engine runs over items, described for forms and CLIs.
 
-    from core.plugins import discover, get_plugin
+    from . import discover, get_plugin
     plugin = get_plugin("thumbnail")            # or "my_tasks.py:resize"
     task = plugin.bind({"size": "128"})         # checked, converted, picklable
-    job = core.run(task, paths, backend="processes", bound=plugin.bound)
+    job = poolside.run(task, paths, backend="processes", bound=plugin.bound)
 
 Writing one::
 
     from pathlib import Path
     from typing import Annotated, Literal
-    from core.plugins import Range, plugin
+    from . import Range, plugin
 
     @plugin(bound="cpu", accepts=("*.png",))
     def invert(path: Path, out: Path = Path("inverted"),
@@ -48,39 +48,39 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core._lazy import lazy_exports
+from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "REQUIRED": "core.plugins.base",
-    "Param": "core.plugins.base",
-    "Plugin": "core.plugins.base",
-    "ParamError": "core.plugins.base",
-    "PluginError": "core.plugins.base",
-    "Range": "core.plugins.base",
-    "plugin": "core.plugins.base",
-    "from_function": "core.plugins.base",
-    "discover": "core.plugins.discovery",
-    "load_plugin_file": "core.plugins.discovery",
-    "get_plugin": "core.plugins.discovery",
-    "ENTRY_POINT_GROUP": "core.plugins.discovery",
-    "BoundTask": "core.plugins._task",
-    "InputError": "core.plugins._files",
-    "OutputError": "core.plugins._files",
-    "Collision": "core.plugins._files",
-    "AtomicOutput": "core.plugins._files",
-    "open_input": "core.plugins._files",
-    "check_input": "core.plugins._files",
+    "REQUIRED": "poolside.plugins.base",
+    "Param": "poolside.plugins.base",
+    "Plugin": "poolside.plugins.base",
+    "ParamError": "poolside.plugins.base",
+    "PluginError": "poolside.plugins.base",
+    "Range": "poolside.plugins.base",
+    "plugin": "poolside.plugins.base",
+    "from_function": "poolside.plugins.base",
+    "discover": "poolside.plugins.discovery",
+    "load_plugin_file": "poolside.plugins.discovery",
+    "get_plugin": "poolside.plugins.discovery",
+    "ENTRY_POINT_GROUP": "poolside.plugins.discovery",
+    "BoundTask": "poolside.plugins._task",
+    "InputError": "poolside.plugins._files",
+    "OutputError": "poolside.plugins._files",
+    "Collision": "poolside.plugins._files",
+    "AtomicOutput": "poolside.plugins._files",
+    "open_input": "poolside.plugins._files",
+    "check_input": "poolside.plugins._files",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.plugins._files import (AtomicOutput, Collision, InputError, OutputError,
+    from ._files import (AtomicOutput, Collision, InputError, OutputError,
                                      check_input, open_input)
-    from core.plugins._task import BoundTask
-    from core.plugins.base import (REQUIRED, Param, ParamError, Plugin, PluginError, Range,
+    from ._task import BoundTask
+    from .base import (REQUIRED, Param, ParamError, Plugin, PluginError, Range,
                                    from_function, plugin)
-    from core.plugins.discovery import ENTRY_POINT_GROUP, discover, get_plugin, load_plugin_file
+    from .discovery import ENTRY_POINT_GROUP, discover, get_plugin, load_plugin_file
 
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -30,7 +30,7 @@ import zlib
 from pathlib import Path, PurePath
 from typing import Any, Callable, Union
 
-from core.plugins._files import check_input
+from ._files import check_input
 
 #: ("module", module_name, qualname) or ("file", absolute_path, function_name, mtime_ns)
 TaskRef = Union[tuple[str, str, str], tuple[str, str, str, int]]

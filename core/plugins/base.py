@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Callable, Literal, Mapping
 
-from core.plugins._task import BoundTask, TaskRef
+from ._task import BoundTask, TaskRef
 
 
 class _Required:

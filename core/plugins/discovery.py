@@ -1,6 +1,6 @@
 """Finding plugins: the built-ins, installed packages, and a user's ``.py`` file.
 
-    discover() ----> built-ins (core.plugins.builtins.BUILTINS)
+    discover() ----> built-ins (poolside.plugins.builtins.BUILTINS)
                 +--> entry points, group "poolside.plugins" (installed packages)
                 =    (plugins, errors)
 
@@ -30,9 +30,9 @@ import os
 import types
 from typing import Any
 
-from core.plugins._task import load_module_file
-from core.plugins.base import Plugin, PluginError, from_function, is_marked
-from core.plugins.builtins import BUILTINS
+from ._task import load_module_file
+from .base import Plugin, PluginError, from_function, is_marked
+from .builtins import BUILTINS
 
 ENTRY_POINT_GROUP = "poolside.plugins"
 BUILT_IN = "built-in"

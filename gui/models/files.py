@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from gui.format import human_bytes
+from ..format import human_bytes
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()

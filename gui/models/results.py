@@ -26,8 +26,8 @@ from PySide6.QtCore import (
     QTimer,
 )
 
-from gui import format as fmt
-from gui.theme import row_tint, status_icon
+from .. import format as fmt
+from ..theme import row_tint, status_icon
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()

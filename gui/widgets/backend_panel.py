@@ -15,17 +15,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.system import default_workers
+from poolside.system import default_workers
 
 
 def _backend_infos() -> list[Any]:
-    from core import backend_info
+    from poolside import backend_info
 
     return list(backend_info())
 
 
 class BackendPanel(QWidget):
-    """Run options; ``options()`` gives the keyword arguments for ``core.run``."""
+    """Run options; ``options()`` gives the keyword arguments for ``poolside.run``."""
 
     changed = Signal()
 
@@ -116,7 +116,7 @@ class BackendPanel(QWidget):
         return self.workers.value() or self.auto_workers()
 
     def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``core.run`` (``bound`` included)."""
+        """Keyword arguments for ``poolside.run`` (``bound`` included)."""
         return {
             "backend": self.backend_name(),
             "workers": self.workers.value() or None,

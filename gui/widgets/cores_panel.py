@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from core.system import system_info
-from gui.format import human_bytes
-from gui.widgets.cpu_plot import CpuPlot
+from poolside.system import system_info
+from ..format import human_bytes
+from .cpu_plot import CpuPlot
 
 
 def cores_text(info=None) -> str:

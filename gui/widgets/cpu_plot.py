@@ -13,8 +13,8 @@ from PySide6.QtGui import QColor
 
 import pyqtgraph as pg
 
-from gui.theme import ACCENT
-from gui.widgets.plot_base import PalettePlot
+from ..theme import ACCENT
+from .plot_base import PalettePlot
 
 
 class CpuPlot(PalettePlot):

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import format as fmt
-from gui.models.files import FilesModel
-from gui.scanner import FolderScanner, parse_patterns
-from gui.widgets.hint_view import HintTableView
+from .. import format as fmt
+from ..models.files import FilesModel
+from ..scanner import FolderScanner, parse_patterns
+from .hint_view import HintTableView
 
 
 def local_paths(mime: QMimeData) -> list[str]:

@@ -1,6 +1,6 @@
 """A form generated from a plugin's parameters.
 
-One editor per :class:`core.plugins.Param`: a spin box with the parameter's
+One editor per :class:`poolside.plugins.Param`: a spin box with the parameter's
 range for numbers, a check box for booleans, a combo box for choices, a line
 edit for text and a line edit with a browse button for paths.  ``validate``
 runs every value through ``Param.convert`` and marks the fields it rejects.

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import format as fmt
-from gui.theme import STATUS_COLORS
+from .. import format as fmt
+from ..theme import STATUS_COLORS
 
 
 def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:

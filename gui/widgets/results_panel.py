@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import format as fmt
-from gui.models.results import ResultsModel, ResultsProxy
-from gui.widgets.hint_view import HintTableView
+from .. import format as fmt
+from ..models.results import ResultsModel, ResultsProxy
+from .hint_view import HintTableView
 
 #: (label, statuses shown or None for all)
 STATUS_FILTERS: list[tuple[str, tuple[str, ...] | None]] = [

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.widgets.params_form import ParamsForm
+from .params_form import ParamsForm
 
 BOUND_TEXT = {
     "cpu": ("CPU-bound", "Spends its time computing: processes win, threads gain little (the GIL)."),
@@ -40,7 +40,7 @@ def plugin_source_kind(plugin: Any) -> str:
     source = str(getattr(plugin, "source", "") or "")
     if source.endswith(".py") or os.sep in source or source.startswith("file"):
         return "file"
-    if source in ("", "builtin", "built-in") or source.startswith("core.plugins"):
+    if source in ("", "builtin", "built-in") or source.startswith("poolside.plugins"):
         return "built-in"
     return "installed"
 
@@ -144,7 +144,7 @@ class TaskPanel(QWidget):
 
     def load_plugin_file(self, path: str) -> list[Any]:
         """Load the plugins of a Python file and choose the first; return them."""
-        from core.plugins import load_plugin_file
+        from poolside.plugins import load_plugin_file
 
         try:
             plugins, errors = load_plugin_file(path)

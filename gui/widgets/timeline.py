@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QLabel
 
 import pyqtgraph as pg
 
-from gui.theme import STATUS_COLORS
-from gui.widgets.plot_base import PalettePlot
+from ..theme import STATUS_COLORS
+from .plot_base import PalettePlot
 
 _CODES = {"ok": 0, "failed": 1, "timed_out": 2, "cancelled": 3}
 _NAMES = ["ok", "failed", "timed out", "cancelled"]

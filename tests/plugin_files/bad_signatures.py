@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from core.plugins import Range, plugin
+from poolside.plugins import Range, plugin
 
 
 @plugin

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from core.plugins import Range, plugin
+from poolside.plugins import Range, plugin
 
 
 class Shouted:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 #: (module, function) of every built-in, in the order they are listed.
 BUILTINS: tuple[tuple[str, str], ...] = (
-    ("core.plugins.builtins.hashing", "sha256"),
-    ("core.plugins.builtins.images", "thumbnail"),
-    ("core.plugins.builtins.compress", "gzip_file"),
-    ("core.plugins.builtins.text", "wordcount"),
-    ("core.plugins.builtins.burn", "primes"),
-    ("core.plugins.builtins.latency", "latency"),
-    ("core.plugins.builtins.fetch", "fetch"),
+    ("poolside.plugins.builtins.hashing", "sha256"),
+    ("poolside.plugins.builtins.images", "thumbnail"),
+    ("poolside.plugins.builtins.compress", "gzip_file"),
+    ("poolside.plugins.builtins.text", "wordcount"),
+    ("poolside.plugins.builtins.burn", "primes"),
+    ("poolside.plugins.builtins.latency", "latency"),
+    ("poolside.plugins.builtins.fetch", "fetch"),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from core.plugins.base import Range, plugin
+from ..base import Range, plugin
 
 
 @plugin(bound="cpu", columns=("primes", "largest"))

@@ -12,8 +12,8 @@ import zlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from core.plugins._files import AtomicOutput, Collision, open_input
-from core.plugins.base import Range, plugin
+from .._files import AtomicOutput, Collision, open_input
+from ..base import Range, plugin
 
 _CHUNK = 1 << 20
 

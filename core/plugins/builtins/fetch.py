@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Annotated
 
-from core.plugins._files import AtomicOutput, Collision, open_input, safe_filename
-from core.plugins.base import Range, plugin
+from .._files import AtomicOutput, Collision, open_input, safe_filename
+from ..base import Range, plugin
 
 _CHUNK = 1 << 16
 # A line longer than this is not a URL; reading stops there (a huge file

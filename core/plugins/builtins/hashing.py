@@ -10,8 +10,8 @@ import hashlib
 from pathlib import Path
 from typing import Annotated
 
-from core.plugins._files import open_input
-from core.plugins.base import Range, plugin
+from .._files import open_input
+from ..base import Range, plugin
 
 
 @plugin(bound="mixed", columns=("sha256", "bytes"))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from core.plugins._files import AtomicOutput, Collision, open_input
-from core.plugins.base import Range, plugin
+from .._files import AtomicOutput, Collision, open_input
+from ..base import Range, plugin
 
 IMAGE_PATTERNS = ("*.png", "*.jpg", "*.jpeg", "*.webp", "*.gif", "*.bmp", "*.tif", "*.tiff")
 # Pillow's format names, and the suffix each output gets.

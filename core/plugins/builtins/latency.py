@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from core.plugins.base import Range, plugin
+from ..base import Range, plugin
 
 
 @plugin(bound="io", columns=("waited_ms",))

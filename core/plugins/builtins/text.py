@@ -10,8 +10,8 @@ import io
 from pathlib import Path
 from typing import Literal
 
-from core.plugins._files import open_input
-from core.plugins.base import plugin
+from .._files import open_input
+from ..base import plugin
 
 TEXT_PATTERNS = ("*.txt", "*.md", "*.rst", "*.csv", "*.tsv", "*.json", "*.jsonl", "*.log",
                  "*.py", "*.html", "*.xml", "*.yaml", "*.yml", "*.ini", "*.cfg", "*.toml")
