@@ -17,7 +17,8 @@ unless an option says otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def _consume_numbers(results: Iterable[Any]) -> tuple[int, int]:
@@ -253,7 +254,7 @@ def _futures(pool_submit: Callable[[int], Any], n: int, emit: Emit,
             try:
                 future.result()
                 emit("ok", futures[future], "")
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 emit("failed", futures[future], f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -302,7 +303,7 @@ def resilience_joblib(task: Callable[[int], int], n: int, timeout: float | None,
     try:
         for value in parallel(delayed(task)(i) for i in range(n)):
             emit("ok", value, "")
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         emit("raised", -1, f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -314,7 +315,7 @@ def resilience_mpire(task: Callable[[int], int], n: int, timeout: float | None, 
         with WorkerPool(n_jobs=workers) as pool:
             for value in pool.imap_unordered(task, range(n), task_timeout=timeout):
                 emit("ok", value, "")
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         emit("raised", -1, f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -337,7 +338,7 @@ def resilience_mp_pool(task: Callable[[int], int], n: int, timeout: float | None
             emit("ok", value, "")
         else:
             pool.close()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         emit("raised", -1, f"{type(exc).__name__}: {exc}"[:200])
         pool.terminate()
     pool.join()

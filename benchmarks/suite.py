@@ -16,9 +16,10 @@ import math
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchmarks.harness import ChildResult, run_child
 from benchmarks.report import Section, fmt_ms, fmt_rate, fmt_s, mb

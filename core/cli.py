@@ -191,9 +191,8 @@ def _version() -> str:
 
 def _cmd_run(ns: argparse.Namespace) -> int:
     from . import backend_names, run
-    from .plugins import ParamError, PluginError, get_plugin
-
     from .backends import get_backend
+    from .plugins import ParamError, PluginError, get_plugin
 
     if ns.backend not in backend_names():
         raise UsageError(f"unknown backend {ns.backend!r}; choose one of: "
@@ -325,7 +324,7 @@ class _Reporter:
         except BrokenPipeError:
             _silence_stdout()
             self.console.quiet = True
-        except Exception as e:  # noqa: BLE001 - report, never break the engine
+        except Exception as e:
             self.console.err(f"error: reporting outcomes: {type(e).__name__}: {e}")
 
 

@@ -258,11 +258,11 @@ class Job:
         failure: BaseException | None = None
         try:
             self._loop()
-        except BaseException as exc:  # noqa: BLE001 - a broken engine must still account for every item
+        except BaseException as exc:
             failure = exc
         try:
             self._backend.shutdown(cancel=failure is not None or self._cancel_requested)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failure = failure or exc
         if isinstance(failure, BackendError):
             self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, str(failure)))
@@ -325,7 +325,7 @@ class Job:
         items: list = []
         try:
             items.extend(itertools.islice(self._input, self._chunker.next_size(remaining)))
-        except BaseException as exc:  # noqa: BLE001 - the items read so far still run
+        except BaseException as exc:
             self._input_error = exc
             self._input_done = True
         if not items:
@@ -475,7 +475,7 @@ class Job:
         while True:
             try:
                 items = list(itertools.islice(self._input, _CANCEL_BATCH))
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 self._input_error = exc
                 return
             if not items:
@@ -492,7 +492,7 @@ class Job:
 def _stop_quietly(pool: Backend) -> None:
     try:
         pool.shutdown(cancel=True)
-    except Exception:  # noqa: BLE001 - it may have failed before it had anything to stop
+    except Exception:
         pass
 
 

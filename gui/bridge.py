@@ -302,7 +302,7 @@ class RunBridge(QObject):
         def launch() -> None:
             try:
                 job = runner(task, items, on_outcomes=push, on_finish=on_finish, **options)
-            except BaseException as exc:  # noqa: BLE001 - reported as startFailed
+            except BaseException as exc:
                 close(StartFailed(exc))
                 ended.set()
                 return

@@ -44,7 +44,7 @@ def row_tint(status: object) -> QColor | None:
     return c
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def status_icon(status: str, size: int = 10) -> QIcon:
     """A filled dot in the status colour, sharp on high-DPI screens."""
     icon = QIcon()

@@ -9,7 +9,7 @@ import threading
 import psutil
 import pytest
 
-from poolside import Status, run, system_info, default_workers, backend_names, backend_info
+from poolside import Status, backend_info, backend_names, default_workers, run, system_info
 from poolside.engine import InputError
 from tests import engine_tasks as tasks
 

@@ -13,13 +13,13 @@ from poolside.records import ErrorInfo, Outcome, Status, Summary
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt
 
-from poolside.gui import export  # noqa: E402
-from poolside.gui.bridge import BatchPump, RunBridge  # noqa: E402
-from poolside.gui.models.files import FilesModel  # noqa: E402
-from poolside.gui.models.results import ResultsModel, ResultsProxy, shown_root  # noqa: E402
-from poolside.gui.scanner import parse_patterns, walk  # noqa: E402
+from poolside.gui import export
+from poolside.gui.bridge import BatchPump, RunBridge
+from poolside.gui.models.files import FilesModel
+from poolside.gui.models.results import ResultsModel, ResultsProxy, shown_root
+from poolside.gui.scanner import parse_patterns, walk
 
 
 def ok(i: int, value=None, worker: int = 0) -> Outcome:

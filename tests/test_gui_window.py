@@ -16,11 +16,11 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
-from poolside.gui.main_window import MainWindow  # noqa: E402
+from poolside.gui.main_window import MainWindow
 
 #: Generous ceilings for waitSignal: a safety net against a hang, not a speed limit.
 WAIT_MS = 60_000

@@ -12,8 +12,18 @@ from typing import Annotated, Literal
 import pytest
 
 from poolside import run
-from poolside.plugins import (REQUIRED, Param, ParamError, Plugin, PluginError, Range, discover,
-                          from_function, get_plugin, load_plugin_file, plugin)
+from poolside.plugins import (
+    REQUIRED,
+    Param,
+    ParamError,
+    PluginError,
+    Range,
+    discover,
+    from_function,
+    get_plugin,
+    load_plugin_file,
+    plugin,
+)
 
 FILES = Path(__file__).parent / "plugin_files"
 BUILTIN_NAMES = ["sha256", "thumbnail", "gzip", "wordcount", "primes", "latency", "fetch"]

@@ -31,7 +31,8 @@ import time
 import traceback
 from array import array
 from collections import deque
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from ..records import ErrorInfo
 
@@ -214,7 +215,7 @@ def run_chunk(
         slot[offset_index] = offset
         try:
             value = task(item)
-        except BaseException as exc:  # noqa: BLE001 - every failure is the item's outcome
+        except BaseException as exc:
             errors.append((len(values), error_info(exc)))
             value = None
         t1 = clock()
@@ -246,7 +247,7 @@ def _picklable_done(done: Done) -> bytes:
     """Pickle ``done``; values that cannot be pickled become failures, not a hang."""
     try:
         return pickle.dumps(done, PICKLE_PROTOCOL)
-    except Exception:  # noqa: BLE001 - find the culprits one by one (rare path)
+    except Exception:
         values = list(done.values)
         errors = list(done.errors or [])
         failed = {i for i, _ in errors}
@@ -255,7 +256,7 @@ def _picklable_done(done: Done) -> bytes:
                 continue
             try:
                 pickle.dumps(value, PICKLE_PROTOCOL)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 values[i] = None
                 errors.append((i, ErrorInfo(
                     "PicklingError",
@@ -334,7 +335,7 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
             continue
         try:
             chunk = pickle.loads(memoryview(message)[9:])
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             send_message(ChunkUnreadable(box.worker, _frame_id(message), error_info(exc)))
             continue
         assert task is not None, "a chunk came before its task"
@@ -346,7 +347,7 @@ def _load_task(data: Any) -> tuple[int, float, Callable[[Any], Any]]:
     worker, origin, task_bytes = pickle.loads(data)
     try:
         return worker, origin, pickle.loads(task_bytes)
-    except BaseException as exc:  # noqa: BLE001 - every item then fails with the reason
+    except BaseException as exc:
         load_error = error_info(exc)
 
         def task(item: Any, _e: ErrorInfo = load_error) -> Any:

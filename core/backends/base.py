@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, Callable, ClassVar, NamedTuple, Union
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple, Union
 
-from ._worker import Chunk, ChunkUnreadable, Done
 from ..records import ErrorInfo, Status
+from ._worker import Chunk, ChunkUnreadable, Done
 
 
 class BackendError(RuntimeError):

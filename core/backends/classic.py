@@ -23,7 +23,8 @@ import abc
 import concurrent.futures as cf
 import multiprocessing as mp
 import queue
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._worker import Chunk, Done, call_chunk, error_info
 from .base import Backend, Event
@@ -64,7 +65,7 @@ class PoolAdapter(Backend):
         self._in_flight.add(chunk.id)
         try:
             self._submit(chunk, lambda c, result: self._done.put((c, result)))
-        except Exception as exc:  # noqa: BLE001 - a broken pool fails the chunk, as it would
+        except Exception as exc:
             self._done.put((chunk, exc))
         return []
 

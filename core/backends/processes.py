@@ -45,15 +45,16 @@ import atexit
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
-import os
 import pickle
 import signal
 import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..records import ErrorInfo, Status
 from ._worker import (
     FLUSH_S,
     IDLE,
@@ -66,7 +67,6 @@ from ._worker import (
     SLOT_WIDTH,
     Chunk,
     ChunkUnreadable,
-    Done,
     Ready,
     Retracted,
     dumps_chunk,
@@ -75,7 +75,6 @@ from ._worker import (
     task_message,
 )
 from .base import Backend, BackendError, Event, Lost, Retry
-from ..records import ErrorInfo, Status
 
 # Chunks a worker holds beyond the one it runs: one, so that it never waits on
 # a round trip to the engine, and no more, so that a slow chunk delays little.
@@ -310,7 +309,7 @@ class ProcessBackend(Backend):
     def submit(self, chunk: Chunk) -> list[Event]:
         try:
             data = dumps_chunk(chunk)
-        except Exception as exc:  # noqa: BLE001 - an unpicklable item fails alone
+        except Exception as exc:
             return [Retry(chunk.id, alone=True, error=ErrorInfo(
                 "PicklingError", f"the item cannot be sent to a worker process: {exc}"))]
         proc = min(self._procs, key=lambda p: len(p.assigned))

@@ -17,8 +17,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..records import ErrorInfo, Status
 from ._worker import (
     IDLE,
     RUNNING,
@@ -32,7 +34,6 @@ from ._worker import (
     run_flusher,
 )
 from .base import Backend, Event, Lost, Retry
-from ..records import ErrorInfo, Status
 
 # Chunks queued per worker beyond the one it runs: enough that a worker never
 # waits for the engine between chunks, few enough to keep the tail balanced.

@@ -75,11 +75,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._files import (AtomicOutput, Collision, InputError, OutputError,
-                                     check_input, open_input)
+    from ._files import AtomicOutput, Collision, InputError, OutputError, check_input, open_input
     from ._task import BoundTask
-    from .base import (REQUIRED, Param, ParamError, Plugin, PluginError, Range,
-                                   from_function, plugin)
+    from .base import REQUIRED, Param, ParamError, Plugin, PluginError, Range, from_function, plugin
     from .discovery import ENTRY_POINT_GROUP, discover, get_plugin, load_plugin_file
 
 

@@ -27,8 +27,9 @@ import os
 import sys
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from ._files import check_input
 

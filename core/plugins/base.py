@@ -28,9 +28,10 @@ import os
 import re
 import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from ._task import BoundTask, TaskRef
 

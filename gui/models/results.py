@@ -143,7 +143,7 @@ class ResultsModel(QAbstractTableModel):
                 return f"The task's value field “{self._keys[section - 2]}”"
         return None
 
-    def multiData(self, index: _Index, span) -> None:  # noqa: N802 - Qt's name
+    def multiData(self, index: _Index, span) -> None:
         """All the roles a delegate asks for, in one call into Python per cell."""
         o = self._row(index.row())
         col = index.column()
@@ -442,7 +442,7 @@ class ResultsProxy(QSortFilterProxyModel):
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self._statuses: frozenset[str] | None = None
 
-    def multiData(self, index: _Index, span) -> None:  # noqa: N802 - Qt's name
+    def multiData(self, index: _Index, span) -> None:
         # Qt's proxies answer multiData with one data() call per role; go
         # straight to the source so a painted cell costs one call into Python.
         source = self._status.mapToSource(self.mapToSource(index))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from poolside.system import system_info
+
 from ..format import human_bytes
 from .cpu_plot import CpuPlot
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import psutil
+import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
-
-import pyqtgraph as pg
 
 from ..theme import ACCENT
 from .plot_base import PalettePlot

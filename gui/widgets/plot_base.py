@@ -6,10 +6,9 @@ use the text colour, and both follow a palette change at run time.
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QColor, QPalette
-
-import pyqtgraph as pg
 
 
 class PalettePlot(pg.PlotWidget):

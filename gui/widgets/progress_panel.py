@@ -45,7 +45,7 @@ class ProgressBar(QProgressBar):
         super().__init__(parent)
         self._shown = 0
 
-    def setValue(self, value: int) -> None:  # noqa: N802 - Qt's name
+    def setValue(self, value: int) -> None:
         self._shown = value
         self.update()
 

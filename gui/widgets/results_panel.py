@@ -215,7 +215,7 @@ class ResultsPanel(QWidget):
                 hh.resizeSection(2 + k, max(each, fm.horizontalAdvance(key) + 24))
         hh.setStretchLastSection(False)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched, event) -> bool:
         if watched is self.view.viewport() and event.type() == QEvent.Type.Resize and not self._user_sized:
             self._size_columns()
         return False

@@ -11,11 +11,10 @@ visible at any zoom.
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel
-
-import pyqtgraph as pg
 
 from ..theme import STATUS_COLORS
 from .plot_base import PalettePlot

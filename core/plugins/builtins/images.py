@@ -44,28 +44,25 @@ def thumbnail(
     """
     from PIL import Image, ImageOps
 
-    with open_input(path) as f:
-        with Image.open(f) as img:
-            if format == "same":
-                pil_format, suffix = _SAME.get(img.format or "", ("PNG", ".png"))
-            else:
-                pil_format, suffix = _FORMATS[format]
-            output = AtomicOutput(out, path.stem + suffix, on_collision, protect=path)
-            if output.skipped:
-                return {"output": str(output.path), "action": output.action,
-                        "width": None, "height": None, "bytes": None}
-            # JPEG can decode at 1/2, 1/4, 1/8 scale directly: much less work.
-            img.draft(img.mode, (size, size))
-            thumb = ImageOps.exif_transpose(img)
-            thumb.thumbnail((size, size))
-            # Each format stores only some modes (JPEG: no alpha; PNG: no CMYK).
-            if pil_format == "JPEG" and thumb.mode not in ("RGB", "L", "CMYK"):
-                thumb = thumb.convert("RGB")
-            elif pil_format != "JPEG" and thumb.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-                thumb = thumb.convert("RGB")
-            options = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {}
-            with output as target:
-                thumb.save(target, format=pil_format, **options)
+    with open_input(path) as f, Image.open(f) as img:
+        if format == "same":
+            pil_format, suffix = _SAME.get(img.format or "", ("PNG", ".png"))
+        else:
+            pil_format, suffix = _FORMATS[format]
+        output = AtomicOutput(out, path.stem + suffix, on_collision, protect=path)
+        if output.skipped:
+            return {"output": str(output.path), "action": output.action,
+                    "width": None, "height": None, "bytes": None}
+        # JPEG can decode at 1/2, 1/4, 1/8 scale directly: much less work.
+        img.draft(img.mode, (size, size))
+        thumb = ImageOps.exif_transpose(img)
+        thumb.thumbnail((size, size))
+        # Each format stores only some modes (JPEG: no alpha; PNG: no CMYK).
+        if pil_format == "JPEG" and thumb.mode not in ("RGB", "L", "CMYK") or pil_format != "JPEG" and thumb.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+            thumb = thumb.convert("RGB")
+        options = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {}
+        with output as target:
+            thumb.save(target, format=pil_format, **options)
     return {"output": str(output.path), "action": output.action,
             "width": thumb.width, "height": thumb.height,
             "bytes": output.path.stat().st_size}
