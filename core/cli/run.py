@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
-from ..inputs import Expansion, InputUsageError, expand
+from ..inputs import Expansion
 from ..serialize import OutcomeWriter, open_writer
+from ..spec import JobSpec, SpecError
 from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -34,21 +35,21 @@ def add_parser(sub: Any) -> None:
         epilog="Example: poolside run resources/samples --recursive --plugin thumbnail "
                "--param size=128 --output thumbs.csv")
     run.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders with --recursive")
-    run.add_argument("--plugin", "-p", required=True, metavar="NAME|FILE.py:FUNCTION",
+    run.add_argument("--plugin", "-p", metavar="NAME|FILE.py:FUNCTION",
                      help="a plugin name (see 'poolside plugins') or a function in a Python file")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                      help="a plugin setting; repeat for several")
-    run.add_argument("--backend", "-b", default="processes", metavar="NAME",
+    run.add_argument("--backend", "-b", metavar="NAME",
                      help="where items run (default: processes; see 'poolside info')")
     run.add_argument("--workers", "-w", type=positive_int, metavar="N",
                      help="how many workers (default: chosen for the backend and the plugin)")
-    run.add_argument("--chunk-size", type=chunk_size, default="auto", metavar="N|auto",
+    run.add_argument("--chunk-size", type=chunk_size, metavar="N|auto",
                      help="items sent to a worker at a time (default: auto)")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="per item; an item running longer ends timed_out")
-    run.add_argument("--ordered", action="store_true",
+    run.add_argument("--ordered", action="store_true", default=None,
                      help="report outcomes in input order (default: as they finish)")
-    run.add_argument("--recursive", "-r", action="store_true", help="walk into folders")
+    run.add_argument("--recursive", "-r", action="store_true", default=None, help="walk into folders")
     run.add_argument("--glob", "-g", action="append", default=[], metavar="PATTERN",
                      help="only files in folders whose names match (repeatable; "
                           "default: the plugin's own patterns; '*' for every file)")
@@ -56,42 +57,49 @@ def add_parser(sub: Any) -> None:
                      help="write a record per item as it finishes")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="print no line per item, only failures and the summary")
+    run.add_argument("--spec", metavar="JOB.toml",
+                     help="read the job (plugin, parameters, inputs, backend...) from a file; "
+                          "options given here override it")
+    run.add_argument("--save-spec", metavar="JOB.toml",
+                     help="also save this job to a file, to run it again with --spec")
     run.set_defaults(handler=cmd_run)
+
+
+def spec_from_args(ns: argparse.Namespace) -> JobSpec:
+    """The job the command line describes: a --spec file, with the options given overriding it."""
+    base = JobSpec.load(ns.spec) if ns.spec else None
+    if base is None and not ns.plugin:
+        raise UsageError("the following arguments are required: --plugin/-p (or --spec JOB.toml)")
+    changes: dict[str, Any] = {
+        "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
+        "timeout": ns.timeout, "ordered": ns.ordered, "recursive": ns.recursive,
+        "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    params = _parse_params(ns.param)
+    if base is None:
+        return JobSpec(params=params, **changes)
+    if params:
+        changes["params"] = {**base.params, **params}
+    return base.replace(**changes)
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
     from .. import backend_names, run
-    from ..backends import get_backend
-    from ..plugins import ParamError, PluginError, get_plugin
 
-    if ns.backend not in backend_names():
-        raise UsageError(f"unknown backend {ns.backend!r}; choose one of: "
-                         f"{', '.join(backend_names())}")
     try:
-        get_backend(ns.backend)  # importable? (an optional package may be missing)
-    except ValueError as e:
+        spec = spec_from_args(ns)
+        if spec.backend not in backend_names():
+            raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
+        if not spec.paths:
+            raise SpecError("no input: give the files or folders to run over (try resources/samples --recursive)")
+        # Never read the record file being written.
+        prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
+        if ns.save_spec:
+            spec.save(ns.save_spec)
+    except SpecError as e:
         raise UsageError(str(e)) from None
-    values = _parse_params(ns.param)
-    try:
-        plugin = get_plugin(ns.plugin)
-        task = plugin.bind(values)
-    except (PluginError, ParamError) as e:
-        raise UsageError(str(e)) from None
-    if not ns.paths:
-        raise UsageError("no input: give the files or folders to run over "
-                         "(try resources/samples --recursive)")
-    patterns = tuple(ns.glob) or plugin.accepts
-    if patterns == ("*",):
-        patterns = ()
-    # Never walk into the plugin's own output folders (they fill up as it
-    # runs), nor read the record file being written.
-    outputs = [v for v in task.kwargs.values() if isinstance(v, PurePath)]
-    if ns.output:
-        outputs.append(Path(ns.output))
-    try:
-        items = expand(ns.paths, recursive=ns.recursive, patterns=patterns, exclude=outputs)
-    except InputUsageError as e:
-        raise UsageError(str(e)) from None
+    plugin, task, items = prepared.plugin, prepared.task, prepared.items
 
     try:
         recorder = open_writer(ns.output, plugin.columns) if ns.output else None
@@ -102,8 +110,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     reporter = _Reporter(console, recorder)
     try:
         try:
-            job = run(task, items, backend=ns.backend, workers=ns.workers, timeout=ns.timeout,
-                      ordered=ns.ordered, chunk_size=ns.chunk_size, bound=plugin.bound,
+            job = run(task, items, **prepared.run_options(),
                       on_outcomes=reporter.take, finite=True)  # a walk ends: Ctrl-C records every file
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
