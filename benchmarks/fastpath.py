@@ -310,13 +310,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    from poolside.backends.processes import start_method
+    from poolside.backends.processes import default_method
     from poolside.system import system_info
 
     workers = args.workers or system_info().usable_cores
     start_load = _load()
-    print(f"Issue 13 rows, {time.strftime('%Y-%m-%d %H:%M:%S')}; Poolside start method "
-          f"'{start_method()}', {workers} process workers; {start_load} at the start.", flush=True)
+    print(f"Issue 13 rows, {time.strftime('%Y-%m-%d %H:%M:%S')}; Poolside starts workers with "
+          f"'{default_method()}' here (each measurement is a fresh one-thread process), peers with their "
+          f"defaults; {workers} process workers; {start_load} at the start.", flush=True)
     rows: list[Row] = []
     details: list[str] = []
     data: dict = {}
