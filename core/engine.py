@@ -305,6 +305,7 @@ class Job:
         backend = self._backend
         self._window_blocked = False
         while backend.free_slots() > 0 and not self._cancel_requested:
+            chunk: Chunk | None
             if self._retry:
                 chunk = self._retry.popleft()
             elif self._input_done:

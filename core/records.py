@@ -54,7 +54,9 @@ class Outcome(NamedTuple):
     ran it, stable across replacements of a dead process.
     """
 
-    index: int
+    # Shadows tuple.index(), which nobody calls on an outcome: the field name is
+    # the public record's (files, tests, the window), the method is not.
+    index: int  # type: ignore[assignment]
     item: Any
     status: Status
     value: Any = None

@@ -20,8 +20,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .theme import app_icon
 
     args = list(sys.argv[:1] if argv is None else ["poolside", *argv])
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(args)
     app.setOrganizationName(settings.ORGANIZATION)

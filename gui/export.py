@@ -12,7 +12,10 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from poolside.records import Outcome, Summary
 
 FIXED_HEAD = ("index", "item", "status")
 FIXED_TAIL = ("elapsed_s", "worker", "started_s", "error_type", "error_message", "traceback")
@@ -40,7 +43,7 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def write_csv(path: str | os.PathLike, outcomes: Iterable, value_keys: Sequence[str]) -> int:
+def write_csv(path: str | os.PathLike, outcomes: Iterable[Outcome], value_keys: Sequence[str]) -> int:
     """Write one row per outcome; return the number of rows."""
     keys = list(value_keys)
     n = 0
@@ -72,7 +75,7 @@ def write_csv(path: str | os.PathLike, outcomes: Iterable, value_keys: Sequence[
     return n
 
 
-def outcome_record(o: Any) -> dict[str, Any]:
+def outcome_record(o: Outcome) -> dict[str, Any]:
     e = o.error
     return {
         "index": o.index,
@@ -86,7 +89,7 @@ def outcome_record(o: Any) -> dict[str, Any]:
     }
 
 
-def write_json(path: str | os.PathLike, outcomes: Iterable, summary: Any = None) -> int:
+def write_json(path: str | os.PathLike, outcomes: Iterable[Outcome], summary: Summary | None = None) -> int:
     """Write ``{"summary": …, "results": [...]}``; return the number of results."""
     records = [outcome_record(o) for o in outcomes]
     doc: dict[str, Any] = {"results": records}
@@ -97,7 +100,7 @@ def write_json(path: str | os.PathLike, outcomes: Iterable, summary: Any = None)
     return len(records)
 
 
-def summary_record(s: Any) -> dict[str, Any]:
+def summary_record(s: Summary) -> dict[str, Any]:
     return {
         "backend": s.backend,
         "workers": s.workers,
@@ -109,7 +112,9 @@ def summary_record(s: Any) -> dict[str, Any]:
     }
 
 
-def write(path: str | os.PathLike, outcomes: Iterable, value_keys: Sequence[str], summary: Any = None) -> int:
+def write(
+    path: str | os.PathLike, outcomes: Iterable[Outcome], value_keys: Sequence[str], summary: Summary | None = None
+) -> int:
     """CSV or JSON by the file's extension (``.json``: JSON, anything else: CSV)."""
     if Path(path).suffix.lower() == ".json":
         return write_json(path, outcomes, summary)

@@ -52,7 +52,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from multiprocessing.context import ForkServerContext, SpawnContext
+from typing import Any, cast
 
 from ..records import ErrorInfo, Status
 from ._worker import (
@@ -210,7 +211,6 @@ class ProcessBackend(Backend):
         "results are pickled, so it loses to threads when items are tiny and the work is I/O."
     )
     kills_hung_items = True
-    pickles = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float,
@@ -234,7 +234,9 @@ class ProcessBackend(Backend):
                 "the task cannot be sent to worker processes: it must be picklable (a function "
                 f"defined at the top level of a module, not a lambda or a nested function): {exc}"
             ) from exc
-        self._ctx = mp.get_context(self._method)
+        # get_context(str) is typed as the base context, which has no Process:
+        # the two methods used here give contexts that do.
+        self._ctx = cast("ForkServerContext | SpawnContext", mp.get_context(self._method))
         if self._method == "forkserver":
             # Workers fork from a server that has imported only the worker loop.
             # Only takes effect when the server starts (once per process).

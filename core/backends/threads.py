@@ -61,7 +61,6 @@ class ThreadBackend(Backend):
         "is reported at its timeout but cannot be stopped."
     )
     kills_hung_items = False
-    pickles = False
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float) -> None:
