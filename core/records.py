@@ -51,7 +51,10 @@ class Outcome(NamedTuple):
     ``index`` is the item's position in the input; ``started_s`` is when the
     item started running, in seconds since the job started (``None`` for items
     that never ran); ``worker`` is the worker slot (``0 .. workers-1``) that
-    ran it, stable across replacements of a dead process.
+    ran it, stable across replacements of a dead process; ``pid`` and
+    ``tid`` are the OS process and native thread ids that ran it (``None``
+    for items that never ran): unlike the slot, they tell apart two processes
+    that held the same slot one after the other.
     """
 
     # Shadows tuple.index(), which nobody calls on an outcome: the field name is
@@ -64,6 +67,8 @@ class Outcome(NamedTuple):
     elapsed_s: float = 0.0
     worker: int | None = None
     started_s: float | None = None
+    pid: int | None = None
+    tid: int | None = None
 
     @property
     def ok(self) -> bool:
