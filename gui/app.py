@@ -5,12 +5,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Open the Poolside window; return the event loop's exit code."""
+def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> int:
+    """Open the Poolside window; return the event loop's exit code.
+
+    With ``exit_process`` (the ``poolside`` command) the process ends as soon
+    as the window has closed: see :func:`exit_now`.
+    """
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -33,7 +39,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     window = MainWindow()
     window.show()
-    return int(app.exec())
+    code = int(app.exec())
+    if exit_process:
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process now that the window has closed and saved its settings.
+
+    The exit handlers run first (parked workers are stopped, all at once; the
+    log is flushed), then ``os._exit`` skips the interpreter's teardown: freeing
+    every Qt object, pyqtgraph's scene and a results model that may hold a
+    million outcomes one by one, which is where quitting spent its time
+    (measured offscreen, idle: 90-150 ms from Quit to exit before, 11-13 ms
+    after; the teardown grows with what the window holds).  pyqtgraph's own
+    ``exit()`` does the same.
+    """
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()  # the handlers registered with atexit, last first
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass  # a closed or missing stream (pythonw)
+        os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

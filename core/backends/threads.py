@@ -34,7 +34,10 @@ from ._worker import (
     run_chunk,
     run_flusher,
 )
+from ..log import get_logger
 from .base import Backend, Event, Lost, Retry
+
+log = get_logger(__name__)
 
 # Chunks queued per worker beyond the one it runs: enough that a worker never
 # waits for the engine between chunks, few enough to keep the tail balanced.
@@ -163,6 +166,8 @@ class ThreadBackend(Backend):
             worker.retired = True
             worker.slot[SLOT_STATE] = IDLE
             self._workers[i] = self._spawn(worker.index)
+            log.info("worker %d: an item ran past the %g s timeout; its thread is left to finish "
+                     "it in the background and a new thread takes its place", worker.index, self.timeout)
             self._in_flight.discard(int(chunk_id))
             events.append(Lost(
                 int(chunk_id), int(offset), Status.TIMED_OUT,
