@@ -432,8 +432,9 @@ class Job:
             return
         offsets = [i for i, flag in enumerate(tracked.flags) if flag == _PENDING]
         # Retries follow a dead or killed worker, or a chunk taken back from a slow one (a debug line).
-        log.log(logging.INFO if retry.error else logging.DEBUG, "chunk %d: %d pending items run again%s%s", retry.chunk_id,
-                len(offsets), " one by one" if retry.alone else "", f" ({retry.error})" if retry.error else "")
+        log.log(logging.INFO if retry.error else logging.DEBUG, "chunk %d: %d pending items run again%s%s",
+                retry.chunk_id, len(offsets), " one by one" if retry.alone else "",
+                f" ({retry.error})" if retry.error else "")
         if retry.alone and retry.error is not None and len(offsets) == 1:
             # It failed alone: this item is the culprit.
             self._on_lost(Lost(retry.chunk_id, offsets[0], Status.FAILED, retry.error,

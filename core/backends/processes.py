@@ -55,6 +55,7 @@ from collections.abc import Callable
 from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import Any, cast
 
+from ..log import get_logger
 from ..records import ErrorInfo, Status
 from ._worker import (
     FLUSH_S,
@@ -75,7 +76,6 @@ from ._worker import (
     retract_message,
     task_message,
 )
-from ..log import get_logger
 from .base import Backend, BackendError, Event, Lost, Retry
 
 log = get_logger(__name__)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..log import get_logger
 from ..records import ErrorInfo, Status
 from ._worker import (
     IDLE,
@@ -34,7 +35,6 @@ from ._worker import (
     run_chunk,
     run_flusher,
 )
-from ..log import get_logger
 from .base import Backend, Event, Lost, Retry
 
 log = get_logger(__name__)
