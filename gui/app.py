@@ -22,6 +22,7 @@ def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> in
     from PySide6.QtWidgets import QApplication
 
     from . import settings
+    from .crash_report import install_excepthook
     from .main_window import MainWindow
     from .theme import app_icon
 
@@ -38,8 +39,12 @@ def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> in
     app.setDesktopFileName("poolside")
     app.setWindowIcon(app_icon())
     window = MainWindow()
+    previous_hook = install_excepthook(lambda: window)
     window.show()
-    code = int(app.exec())
+    try:
+        code = int(app.exec())
+    finally:
+        sys.excepthook = previous_hook
     if exit_process:
         exit_now(code)
     return code

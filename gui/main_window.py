@@ -32,6 +32,7 @@ from . import export
 from . import format as fmt
 from . import settings as cfg
 from .bridge import RunBridge
+from .crash_report import CrashDialog, details, log_buffer
 from .models.results import shown_root
 from .theme import app_icon, stylesheet
 from .widgets.backend_panel import BackendPanel
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("PoolsideMainWindow")
         self._run_label = ""
         self._last_summary: Summary | None = None
+        log_buffer()  # from now on the last log lines are kept for a crash report
 
         self.bridge = RunBridge(self, runner=runner)
         self._make_actions()
@@ -232,6 +234,8 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.run_action)
         run_menu.addAction(self.cancel_action)
         help_menu = bar.addMenu("&Help")
+        self.details_action = help_menu.addAction("Diagnostic details…")
+        self.details_action.triggered.connect(self.show_details)
         about = help_menu.addAction("About Poolside")
         about.triggered.connect(self._about)
 
@@ -479,6 +483,12 @@ class MainWindow(QMainWindow):
     # -- misc ---------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def show_details(self) -> CrashDialog:
+        """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""
+        dialog = CrashDialog(details(), crashed=False, parent=self)
+        dialog.open()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(
