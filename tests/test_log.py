@@ -11,7 +11,10 @@ from poolside import run
 
 from . import engine_tasks as tasks
 
-_SCRIPT = "from poolside import run\nif __name__ == '__main__':\n    list(run(abs, range({n}), backend='{backend}', workers=2))\n"
+_SCRIPT = """from poolside import run
+if __name__ == "__main__":
+    list(run(abs, range({n}), backend="{backend}", workers=2))
+"""
 
 
 def _run_script(tmp_path, n: int, backend: str = "threads", **env: str) -> subprocess.CompletedProcess:
