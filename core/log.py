@@ -57,13 +57,28 @@ def level_from_env() -> int | None:
     return _LEVELS[value]
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (pytest, a GUI redirect swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def configure(level: int | str) -> logging.Handler:
     """Print Poolside's records from ``level`` up to stderr (once; a second call sets the level)."""
     global _stderr
     if isinstance(level, str):
         level = _LEVELS[level.lower()]
     if _stderr is None:
-        _stderr = logging.StreamHandler(sys.stderr)
+        _stderr = _Stderr()
         _stderr.setFormatter(logging.Formatter(FORMAT, DATEFMT))
         _root.addHandler(_stderr)
     _stderr.setLevel(level)
