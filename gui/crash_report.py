@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -159,8 +160,8 @@ def install_excepthook(parent: Callable[[], QWidget | None]) -> ExceptHook:
             return
         # One line in the log; the report below the versions carries the traceback.
         logging.getLogger("poolside.gui").error("unhandled exception: %s: %s", kind.__name__, exc)
-        if showing or QGuiApplication.instance() is None:
-            return
+        if showing or QGuiApplication.instance() is None or threading.current_thread() is not threading.main_thread():
+            return  # widgets belong to the GUI thread: from elsewhere, the log line is the report
         dialog = CrashDialog(details(exc), crashed=True, parent=parent())
         showing.append(dialog)
         dialog.finished.connect(lambda _result: showing.clear())

@@ -170,3 +170,28 @@ def test_stop_idle_workers_waits_for_all_at_once_not_one_after_another(monkeypat
     # One grace period for all four, not four in a row.
     assert clock[0] == pytest.approx(processes._STOP_GRACE_S)
     assert "fake" not in processes._parked
+
+
+def test_the_window_command_ends_the_process_once_the_window_closed(qtbot, monkeypatch, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui import app
+    from poolside.gui.main_window import MainWindow
+
+    monkeypatch.setenv("POOLSIDE_SETTINGS", str(tmp_path / "poolside.ini"))
+    ended: list[int] = []
+    monkeypatch.setattr(app, "exit_now", ended.append)
+    hook = sys.excepthook
+
+    def close_it() -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, MainWindow) and w.isVisible():
+                w.quit_action.trigger()
+        QApplication.instance().quit()
+
+    QTimer.singleShot(0, close_it)
+    assert app.main([], exit_process=True) == 0
+    assert ended == [0]  # after the settings were saved: the file is there
+    assert (tmp_path / "poolside.ini").exists()
+    assert sys.excepthook is hook  # the crash report's hook is the window's only
