@@ -282,6 +282,9 @@ class ProcessBackend(Backend):
         self._start_failures = 0
         self._wake_lock = threading.Lock()
         self._wake_pending = False
+        # Items per chunk sent and not finished: without a timeout the slot
+        # names an item exactly only in a one-item chunk (see _bury).
+        self._sizes: dict[int, int] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -364,7 +367,8 @@ class ProcessBackend(Backend):
         proc.adopt(index)
         self._procs.append(proc)
         try:
-            proc.tasks.send_bytes(task_message(index, self.origin, self._task_bytes))
+            proc.tasks.send_bytes(task_message(index, self.origin, self._task_bytes,
+                                               exact=self.timeout is not None))
         except OSError:
             pass  # it died: poll() sees its sentinel
 
@@ -411,6 +415,7 @@ class ProcessBackend(Backend):
                 "PicklingError", f"the item cannot be sent to a worker process: {exc}"))]
         proc = min(self._procs, key=lambda p: len(p.assigned))
         proc.assigned.append(chunk.id)
+        self._sizes[chunk.id] = len(chunk.items)
         try:
             proc.tasks.send_bytes(data)
         except OSError:
@@ -492,16 +497,19 @@ class ProcessBackend(Backend):
                 if isinstance(message, Retracted):
                     proc.assigned.remove(message.chunk_id)
                     proc.retracting.discard(message.chunk_id)
+                    self._sizes.pop(message.chunk_id, None)
                     events.append(Retry(message.chunk_id, alone=False))
                     continue
                 if isinstance(message, ChunkUnreadable):
                     # Some item of the chunk cannot be unpickled here: find it alone.
                     proc.assigned.remove(message.chunk_id)
+                    self._sizes.pop(message.chunk_id, None)
                     events.append(Retry(message.chunk_id, alone=True, error=message.error,
                                         worker=proc.index))
                     continue
                 if message.last and proc.assigned and proc.assigned[0] == message.chunk_id:
                     proc.retracting.discard(proc.assigned.popleft())
+                    self._sizes.pop(message.chunk_id, None)
                 events.append(message)
         except (EOFError, OSError):
             conn.close()
@@ -529,7 +537,14 @@ class ProcessBackend(Backend):
             running = False  # it moved on just before the kill: nobody to blame
         if proc.assigned:
             head = proc.assigned.popleft()
-            if running and chunk_id == head:
+            # Without a timeout the worker keeps its slot only roughly (the
+            # offset is where it was up to 1 ms ago): in a chunk of several
+            # items the culprit is found by running them one by one, each in a
+            # chunk of its own, where the slot is exact again.
+            exact = self.timeout is not None or self._sizes.get(head) == 1
+            if running and chunk_id == head and not exact and not timed_out:
+                events.append(Retry(head, alone=True, error=error, worker=proc.index))
+            elif running and chunk_id == head:
                 status = Status.TIMED_OUT if timed_out else Status.FAILED
                 events.append(Lost(head, offset, status, error, proc.index,
                                    started - self.origin, now - started, proc.process.pid))
@@ -541,12 +556,16 @@ class ProcessBackend(Backend):
                 # one, and the one that kills a worker alone is the culprit.
                 events.append(Retry(head, alone=True, error=error, worker=proc.index))
             events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+            for cid in (head, *proc.assigned):
+                self._sizes.pop(cid, None)
         self._replace(proc)
 
     def _start_failed(self, proc: _Proc, error: ErrorInfo, events: list[Event]) -> None:
         """A worker died before it was ready: its chunks are innocent; maybe nothing can start."""
         self._start_failures += 1
         events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+        for cid in proc.assigned:
+            self._sizes.pop(cid, None)
         proc.assigned.clear()
         log.warning("worker process %d died before it was ready (%s)", proc.process.pid, error.message)
         if self._start_failures >= _START_FAILURES_TOLERATED:

@@ -182,7 +182,8 @@ class ThreadBackend(Backend):
             chunk = self._inbox.get()
             if chunk is None:
                 return
-            run_chunk(self.task, chunk, worker.outbox, self.origin, time.thread_time, retired=retired)
+            run_chunk(self.task, chunk, worker.outbox, self.origin, time.thread_time, retired=retired,
+                      exact=self.timeout is not None)
 
     def shutdown(self, cancel: bool) -> None:
         self._stop_flusher.set()

@@ -1,0 +1,48 @@
+"""The fast paths keep every guarantee: one outcome per item, the culprit named, timeouts acting."""
+
+from __future__ import annotations
+
+import psutil
+
+from poolside import Status, run
+from tests import engine_tasks as tasks
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_crash_inside_a_big_chunk_without_timeout_names_its_culprit():
+    # No timeout: the worker keeps its slot only roughly; the culprit must still be found.
+    job = run(tasks.exit_on_50, range(300), backend="processes", workers=2, chunk_size=200)
+    outcomes = list(job)
+    assert sorted(o.index for o in outcomes) == list(range(300))  # exactly one outcome each
+    failed = [o for o in outcomes if not o.ok]
+    assert [(o.item, o.error.type) for o in failed] == [(50, "WorkerDied")]
+    culprit = failed[0]
+    assert culprit.pid is not None and _gone(culprit.pid)  # the process it killed
+    assert culprit.started_s is not None and culprit.worker is not None
+    assert all(o.value == o.item for o in outcomes if o.ok)
+    assert job.summary.counts == {"ok": 299, "failed": 1, "timed_out": 0, "cancelled": 0}
+
+
+def test_a_timeout_inside_a_big_chunk_acts_on_the_exact_item():
+    job = run(tasks.hang_on_5, range(60), backend="processes", workers=2, chunk_size=30, timeout=0.5)
+    outcomes = list(job)
+    assert sorted(o.index for o in outcomes) == list(range(60))
+    timed_out = [o for o in outcomes if o.status is Status.TIMED_OUT]
+    assert [o.item for o in timed_out] == [5]
+    assert timed_out[0].elapsed_s >= 0.5
+    assert job.summary.counts["ok"] == 59
+
+
+def test_thread_items_keep_exact_times_without_a_timeout():
+    outcomes = sorted(run(tasks.sleep_for, [0.002] * 20, backend="threads", workers=1, chunk_size=20),
+                      key=lambda o: o.started_s)
+    assert all(o.elapsed_s >= 0.002 for o in outcomes)
+    # One thread: each item starts when (or just after) the one before it ended, never inside it.
+    for a, b in zip(outcomes, outcomes[1:]):
+        assert b.started_s >= a.started_s + a.elapsed_s - 1e-9
