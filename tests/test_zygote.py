@@ -47,38 +47,49 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def test_workers_are_children_of_the_zygote(zygote):
-    pids = {o.value for o in run(tasks.pid_of_worker, range(20), backend="processes", workers=2,
-                                 backend_options=ZYGOTE)}
+def test_workers_are_forked_by_this_one_thread_process_or_by_the_zygote(zygote):
+    job = run(tasks.pid_of_worker, range(20), backend="processes", workers=2, backend_options=ZYGOTE)
+    pids = {o.value for o in job}
     assert pids and os.getpid() not in pids
-    assert {_parent(pid) for pid in pids} == {zygote}
+    # The first workers are forked directly when this process runs one thread
+    # at start(), else by the zygote; never by a threaded process.
+    assert {_parent(pid) for pid in pids} <= {os.getpid(), zygote}
     assert helper_pids() == [zygote]
+
+
+def _replacements_at(job, first: set[int], status: Status) -> tuple[list, dict[int, int | None]]:
+    """Iterate ``job``; when the outcome with ``status`` arrives, the parents of the workers
+    started since ``first`` (the replacement is started before the culprit's outcome is sent)."""
+    outcomes, parents = [], {}
+    for outcome in job:
+        outcomes.append(outcome)
+        if outcome.status is status:
+            parents = {pid: _parent(pid) for pid in set(job.backend.pids()) - first}
+    return outcomes, parents
 
 
 def test_a_crashed_worker_is_replaced_by_the_zygote_and_the_culprit_named(zygote):
     job = run(tasks.exit_on_50, range(100), backend="processes", workers=2, chunk_size=10,
               backend_options=ZYGOTE)
-    outcomes = list(job)
+    first = set(job.backend.pids())
+    outcomes, replacements = _replacements_at(job, first, Status.FAILED)
     assert sorted(o.index for o in outcomes) == list(range(100))  # exactly one outcome each
     failed = [o for o in outcomes if not o.ok]
     assert [(o.item, o.error.type) for o in failed] == [(50, "WorkerDied")]
-    dead = failed[0].pid
-    assert _gone(dead)
-    # The items after the crash ran on the replacement, forked by the zygote.
-    survivors = {o.pid for o in outcomes if o.ok} - {dead}
-    alive = [pid for pid in survivors if not _gone(pid)]
-    assert alive and all(_parent(pid) == zygote for pid in alive)
-    assert len(job.backend.pids()) == 0 or set(job.backend.pids()) <= set(alive)
+    assert _gone(failed[0].pid)
+    # Forked while the dispatcher ran: by the zygote, never by this (threaded) process.
+    assert replacements and set(replacements.values()) == {zygote}
 
 
-def test_a_hung_item_times_out_and_its_worker_is_replaced(zygote):
+def test_a_hung_item_times_out_and_its_worker_is_replaced_by_the_zygote(zygote):
     job = run(tasks.hang_on_5, range(20), backend="processes", workers=2, timeout=0.5, chunk_size=4,
               backend_options=ZYGOTE)
-    outcomes = list(job)
+    first = set(job.backend.pids())
+    outcomes, replacements = _replacements_at(job, first, Status.TIMED_OUT)
     assert job.summary.counts == {"ok": 19, "failed": 0, "timed_out": 1, "cancelled": 0}
     hung = next(o for o in outcomes if o.status is Status.TIMED_OUT)
     assert hung.item == 5 and _gone(hung.pid)
-    assert all(_parent(o.pid) == zygote for o in outcomes if o.ok and not _gone(o.pid))
+    assert replacements and set(replacements.values()) == {zygote}
 
 
 def test_cancel_leaves_no_worker_of_the_zygote(zygote):
@@ -153,3 +164,41 @@ def test_the_zygote_ends_with_its_caller():
 
 def test_default_method_is_the_zygote_once_it_runs(zygote):
     assert default_method() == "zygote"
+
+
+def test_workers_forked_directly_end_on_their_own_pipe():
+    """Stopped by closing their task pipes, the first workers (forked directly) end by themselves:
+    no sibling, and not the zygote, holds a copy of another worker's pipe."""
+    codes = _script("""
+        from poolside import run
+        from poolside.backends import processes
+        from tests.engine_tasks import square
+        codes = []
+        close = processes._Proc.close
+        def closing(proc):
+            codes.append(proc.process.exitcode)
+            close(proc)
+        processes._Proc.close = closing
+        list(run(square, range(50), backend="processes", workers=3))
+        processes.stop_idle_workers()
+        print("RESULT", len(codes), *codes)
+    """)
+    assert codes == ["3", "0", "0", "0"]  # exit code 0: they saw the end of the pipe (not killed)
+
+
+def test_workers_end_when_their_caller_dies():
+    pids = _script("""
+        import os
+        from poolside import run
+        from tests.engine_tasks import pid_of_worker
+        pids = {o.value for o in run(pid_of_worker, range(20), backend="processes", workers=2)}
+        print("RESULT", *sorted(pids), flush=True)
+        os._exit(0)  # no clean-up: the parked workers must notice on their own
+    """)
+    assert len(pids) == 2
+    for pid in map(int, pids):
+        try:
+            psutil.Process(pid).wait(timeout=30)
+        except psutil.NoSuchProcess:
+            pass
+        assert _gone(pid)

@@ -30,7 +30,10 @@ deadlock the child on a lock another thread held.  On Linux they are forked by
 the *zygote* (``poolside.backends._zygote``): a copy of the caller forked while
 it still ran one thread, which never starts one, so every fork it makes is
 safe, and a worker starts in about a millisecond with the caller's imports
-already loaded.  A caller that already runs threads when it first needs workers
+already loaded.  While the caller itself still runs one thread (in start(),
+before the dispatcher starts), the first workers are forked from it directly,
+as Pool does; every fork closes its copies of the workers' pipes at once
+(``_parent_ends``).  A caller that already runs threads when it first needs workers
 (and has not called :func:`prestart` earlier) uses ``forkserver`` instead: a
 small server that has imported only ``poolside.backends._worker``, ~110 ms to
 start once.  Elsewhere, ``spawn``.  No Qt is ever in a worker: the window
@@ -51,11 +54,13 @@ import atexit
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
+import os
 import pickle
 import signal
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -199,7 +204,29 @@ class _Proc:
         self.process.close()
         for conn in (self.tasks, self.results):
             if conn is not None:
+                _parent_ends.discard(conn)
                 conn.close()
+
+
+# This process's ends of every worker's pipes.  A process forked from this one
+# (a worker forked directly, the zygote, a user's own fork) closes its copies
+# at once: a copy of a task pipe's write end would keep that worker from ever
+# seeing the end of its pipe, which is how it is told to stop and how it
+# learns that this process died.
+_parent_ends: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _close_parent_ends() -> None:
+    for conn in list(_parent_ends):
+        try:
+            conn.close()
+        except OSError:
+            pass
+    _parent_ends.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_parent_ends)
 
 
 # Workers between runs, by start method.
@@ -302,6 +329,15 @@ class ProcessBackend(Backend):
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         procs = _unpark(self._method, self.workers)
         adopted = len(procs)
+        if self._method == "zygote" and _zygote.threads_running() == 1:
+            # This process runs one thread right now (the dispatcher starts
+            # after this): fork the first workers directly, as Pool does, and
+            # leave the zygote for replacements once the dispatcher runs.
+            # Through the zygote, each start waits for it to be scheduled: on
+            # a loaded machine that made a cold sha256 run of 1,000 files take
+            # ~15-20 ms in start() alone, against ~2 ms of direct forks.
+            fork = mp.get_context("fork")
+            procs += [self._launch_with(fork) for _ in range(self.workers - len(procs))]
         procs += [self._launch() for _ in range(self.workers - len(procs))]
         log.debug("%d worker processes (%s): %d adopted from the last run, %d started",
                   self.workers, self._method, adopted, self.workers - adopted)
@@ -347,10 +383,13 @@ class ProcessBackend(Backend):
             name="poolside-worker",
             daemon=True,
         )
+        _parent_ends.add(task_w)
+        _parent_ends.add(result_r)
         try:
             process.start()
         except BaseException:
             for conn in (task_w, result_r):
+                _parent_ends.discard(conn)
                 conn.close()
             raise
         finally:
