@@ -147,21 +147,6 @@ def test_a_caller_that_runs_threads_uses_the_forkserver():
     assert (method, zygote, parent_is_me) == ("forkserver", "None", "False")
 
 
-def test_the_zygote_ends_with_its_caller():
-    (pid,) = _script("""
-        import os
-        from poolside.backends.processes import prestart, helper_pids
-        assert prestart()
-        print("RESULT", helper_pids()[0], flush=True)
-        os._exit(0)  # no clean-up at all: the zygote must notice on its own
-    """)
-    try:
-        psutil.Process(int(pid)).wait(timeout=30)
-    except psutil.NoSuchProcess:
-        pass
-    assert _gone(int(pid))
-
-
 def test_default_method_is_the_zygote_once_it_runs(zygote):
     assert default_method() == "zygote"
 
@@ -186,16 +171,18 @@ def test_workers_forked_directly_end_on_their_own_pipe():
     assert codes == ["3", "0", "0", "0"]  # exit code 0: they saw the end of the pipe (not killed)
 
 
-def test_workers_end_when_their_caller_dies():
+def test_the_zygote_and_the_workers_end_when_their_caller_dies():
     pids = _script("""
         import os
         from poolside import run
+        from poolside.backends.processes import helper_pids, prestart
         from tests.engine_tasks import pid_of_worker
-        pids = {o.value for o in run(pid_of_worker, range(20), backend="processes", workers=2)}
-        print("RESULT", *sorted(pids), flush=True)
-        os._exit(0)  # no clean-up: the parked workers must notice on their own
+        assert prestart()
+        workers = {o.value for o in run(pid_of_worker, range(20), backend="processes", workers=2)}
+        print("RESULT", *helper_pids(), *sorted(workers), flush=True)
+        os._exit(0)  # no clean-up at all: the zygote and the parked workers must notice on their own
     """)
-    assert len(pids) == 2
+    assert len(pids) == 3
     for pid in map(int, pids):
         try:
             psutil.Process(pid).wait(timeout=30)
