@@ -239,6 +239,36 @@ def sleep(cfg: Config, out: list[Row], details: list[str]) -> dict:
     return {k: v.as_json() for k, v in got.items()}
 
 
+def cli(cfg: Config, out: list[Row], details: list[str]) -> dict:
+    """The issue's user: one ``poolside run`` from a shell, interpreter start and imports included."""
+    import subprocess
+
+    count = 1000
+    folder = cfg.tmp / "files"
+    if not folder.exists():
+        make_files(folder, count, 64 * 1024)
+    exe = Path(sys.executable).with_name("poolside")
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "poolside"]
+    backends = ["sequential", "processes", "threads"]
+    samples: dict[str, list[float]] = {b: [] for b in backends}
+    cfg.log(f"cli: poolside run over {count:,} files, one process per call")
+    for _ in range(cfg.reps(5, 2)):
+        for backend in backends:
+            t0 = time.perf_counter()
+            done = subprocess.run([*base, "run", str(folder), "-r", "-p", "sha256", "-q", "-b", backend,
+                                   "-w", str(1 if backend == "sequential" else cfg.workers)],
+                                  capture_output=True, text=True)
+            if done.returncode == 0:
+                samples[backend].append(time.perf_counter() - t0)
+    med = {b: statistics.median(v) if v else None for b, v in samples.items()}
+    for backend in ("processes", "threads"):
+        out.append(Row(f"cli-{backend}", f"one 'poolside run' over {count:,} files (whole call), {backend}",
+                       "s", med[backend], med["sequential"], "the same call, sequential", False, target=1.0))
+    details += ["", "cli: one 'poolside run -p sha256' per process, wall time of the whole call",
+                *render_table(["backend", "wall (median)"], [[b, fmt_s(med[b])] for b in backends])]
+    return {b: v for b, v in samples.items()}
+
+
 def _x(value: float | None) -> str:
     return f"{value:.2f}x" if value else "-"
 
@@ -253,7 +283,7 @@ def _detail(title: str, entries: list[Entry], got: dict[str, Measured],
 
 
 WORKLOADS: dict[str, Callable[[Config, list[Row], list[str]], dict]] = {
-    "hash": hashing, "tiny": tiny, "lazy": lazy, "sleep": sleep,
+    "hash": hashing, "cli": cli, "tiny": tiny, "lazy": lazy, "sleep": sleep,
 }
 
 
