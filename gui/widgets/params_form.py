@@ -118,6 +118,7 @@ class ParamsForm(QWidget):
             self._editors[p.name] = editor
             label = QLabel(label_for(p.name) + ("*" if _is_required(p) else ""))
             label.setBuddy(editor)
+            _name(editor, label_for(p.name))
             tip = p.help or ""
             if _is_required(p):
                 tip = (tip + "\n" if tip else "") + "Required."
@@ -249,6 +250,14 @@ class ParamsForm(QWidget):
         for k, v in self.raw_values().items():
             out[k] = v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
         return out
+
+
+def _name(editor: QWidget, label: str) -> None:
+    """The editor's accessible name is its row's label (a path editor's line too)."""
+    editor.setAccessibleName(label)
+    if isinstance(editor, PathEdit):
+        editor.line.setAccessibleName(label)
+        editor.button.setAccessibleName(f"Browse for {label}")
 
 
 def _mark(w: QWidget, invalid: bool) -> None:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import settings as cfg
 from .params_form import ParamsForm
 
 BOUND_TEXT = {
@@ -61,6 +62,7 @@ class TaskPanel(QWidget):
 
         self.combo = QComboBox(self)
         self.combo.setToolTip("The task to run over every file")
+        self.combo.setAccessibleName("Task")
         self.combo.currentIndexChanged.connect(self._on_index)
         self.load_button = QPushButton("Load plugin file…", self)
         self.load_button.setToolTip("Load the plugins defined in a Python file")
@@ -230,6 +232,47 @@ class TaskPanel(QWidget):
             self.facts.setToolTip(f"{why}\nAccepts: {full}")
             self.form.set_params(plugin.params, self._stored.get(plugin.name, {}))
         self.pluginChanged.emit(plugin)
+
+    # -- job specs and settings ------------------------------------------------
+    def plugin_ref(self) -> str:
+        """How a job spec names the current plugin: its name, or ``FILE.py:FUNCTION`` for a file's."""
+        plugin = self.current_plugin()
+        if plugin is None:
+            return ""
+        source = str(plugin.source or "")
+        return f"{source}:{plugin.name}" if os.path.isfile(source) else plugin.name
+
+    def select_ref(self, ref: str) -> bool:
+        """Choose the plugin a job spec names (loading its file if need be)."""
+        path, sep, name = ref.rpartition(":")
+        if sep and os.path.isfile(path):
+            if not self.select(name, path):
+                self.load_plugin_file(path)
+            return self.select(name, path)
+        return self.select(ref)
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show these parameter values for the current plugin."""
+        plugin = self.current_plugin()
+        if plugin is not None:
+            self._stored[plugin.name] = dict(values)
+            self.form.reset(values)
+
+    def save_settings(self, s: QSettings) -> None:
+        plugin = self.current_plugin()
+        if plugin is not None:
+            s.setValue("task/plugin", plugin.name)
+            s.setValue("task/plugin_file", plugin.source if os.path.isfile(str(plugin.source or "")) else "")
+        cfg.set_json(s, "task/params", self.stored_values())
+
+    def restore_settings(self, s: QSettings) -> None:
+        plugin_file = cfg.get_str(s, "task/plugin_file")
+        if plugin_file and os.path.isfile(plugin_file):
+            self.load_plugin_file(plugin_file)
+        self.set_stored_values(cfg.get_json(s, "task/params", {}) or {})
+        name = cfg.get_str(s, "task/plugin")
+        if name:
+            self.select(name, plugin_file or None) or self.select(name)
 
     def set_busy(self, busy: bool) -> None:
         self.combo.setEnabled(not busy)
