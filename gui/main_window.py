@@ -1,7 +1,8 @@
 """The Poolside window: a shell of menus, workspace tabs and a status bar.
 
     MainWindow ── QTabWidget ── RunWorkspace      (files, task, backend → a run)
-       │                    └─ (Compare, History: the same shape)
+       │                    ├─ CompareWorkspace  (the same job under many configurations → a verdict)
+       │                    └─ (History: the same shape)
        ├── menus: File (files, plugin file, Open/Save job, export, Quit), Run, Help
        ├── status bar ◄── every workspace's ``message``
        └── close: a busy workspace is asked to stop first
@@ -26,7 +27,16 @@ from .bridge import RunBridge
 from .theme import app_icon, stylesheet
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
+from .workspaces.compare.client import ProcessStudyClient, StudyClient
+from .workspaces.compare.record import config_label
+from .workspaces.compare.workspace import CompareWorkspace
 from .workspaces.run import RunWorkspace
+
+
+def _backend_infos() -> list[Any]:
+    from poolside import backend_info
+
+    return list(backend_info())
 
 
 class MainWindow(QMainWindow):
@@ -41,10 +51,12 @@ class MainWindow(QMainWindow):
         *,
         plugins: tuple[list, list] | None = None,
         runner: Any = None,
+        study_client: StudyClient | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
-        ``runner``: a stand-in for ``poolside.run`` (both for tests)."""
+        ``runner``: a stand-in for ``poolside.run``; ``study_client``: where studies run
+        (a :class:`ProcessStudyClient` unless given; tests pass a fake)."""
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
         self.setWindowTitle("Poolside")
@@ -60,6 +72,10 @@ class MainWindow(QMainWindow):
         self.add_workspace(self.run_ws)
         self.run_ws.runStarted.connect(self.runStarted)
         self.run_ws.runFinished.connect(self.runFinished)
+        client = study_client if study_client is not None else ProcessStudyClient(self)
+        self.compare_ws = CompareWorkspace(self.run_ws, client, _backend_infos(), self)
+        self.add_workspace(self.compare_ws)
+        self.compare_ws.settingsUsed.connect(self._on_settings_used)
 
         self._make_menus()
         self.setAcceptDrops(True)
@@ -113,6 +129,10 @@ class MainWindow(QMainWindow):
     @property
     def running(self) -> bool:
         return any(w.is_busy() for w in self.workspaces)
+
+    def _on_settings_used(self, config: Any) -> None:
+        self.tabs.setCurrentWidget(self.run_ws)
+        self._status(f"The Run tab now uses {config_label(config)}.")
 
     # -- job files ------------------------------------------------------------
     def choose_save_job(self) -> None:
