@@ -2,7 +2,7 @@
 
     MainWindow ── QTabWidget ── RunWorkspace      (files, task, backend → a run)
        │                    ├─ CompareWorkspace  (the same job under many configurations → a verdict)
-       │                    └─ (History: the same shape)
+       │                    └─ HistoryWorkspace  (past runs and studies: reopen, compare, resume, export)
        ├── menus: File (files, plugin file, Open/Save job, export, Quit), Run, Help
        ├── status bar ◄── every workspace's ``message``
        └── close: a busy workspace is asked to stop first
@@ -24,12 +24,15 @@ from poolside.spec import JobSpec, SpecError
 
 from . import settings as cfg
 from .bridge import RunBridge
+from .notify import Notifier
 from .theme import app_icon, stylesheet
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
 from .workspaces.compare.client import ProcessStudyClient, StudyClient
 from .workspaces.compare.record import config_label
 from .workspaces.compare.workspace import CompareWorkspace
+from .workspaces.history.api import HistoryReader, open_history
+from .workspaces.history.workspace import HistoryWorkspace
 from .workspaces.run import RunWorkspace
 
 
@@ -52,11 +55,13 @@ class MainWindow(QMainWindow):
         plugins: tuple[list, list] | None = None,
         runner: Any = None,
         study_client: StudyClient | None = None,
+        history: HistoryReader | None | bool = True,
         parent: QWidget | None = None,
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
         ``runner``: a stand-in for ``poolside.run``; ``study_client``: where studies run
-        (a :class:`ProcessStudyClient` unless given; tests pass a fake)."""
+        (a :class:`ProcessStudyClient` unless given; tests pass a fake); ``history``: what the
+        History tab reads (``True``: the user's history, ``None``: none)."""
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
         self.setWindowTitle("Poolside")
@@ -76,6 +81,15 @@ class MainWindow(QMainWindow):
         self.compare_ws = CompareWorkspace(self.run_ws, client, _backend_infos(), self)
         self.add_workspace(self.compare_ws)
         self.compare_ws.settingsUsed.connect(self._on_settings_used)
+        self.history_ws = HistoryWorkspace(open_history() if history is True else history or None, self)
+        self.add_workspace(self.history_ws)
+        self.history_ws.study_view.useSettings.connect(self.compare_ws.use_settings)
+        self.history_ws.rerunRequested.connect(self._on_rerun)
+        self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
+        self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh())
+        self.notifier = Notifier(self)
+        for w in self.workspaces:
+            self.notifier.watch(w)
 
         self._make_menus()
         self.setAcceptDrops(True)
@@ -133,6 +147,16 @@ class MainWindow(QMainWindow):
     def _on_settings_used(self, config: Any) -> None:
         self.tabs.setCurrentWidget(self.run_ws)
         self._status(f"The Run tab now uses {config_label(config)}.")
+
+    def _on_rerun(self, run: Any, items: list) -> None:
+        """History's Resume / Re-run failed: the Run tab runs those items with the run's settings."""
+        try:
+            spec = JobSpec.from_dict(run.get("spec") or {})
+        except SpecError as exc:
+            self._status(f"Cannot run it again: {exc}")
+            return
+        self.tabs.setCurrentWidget(self.run_ws)
+        self.run_ws.rerun(spec, list(items))
 
     # -- job files ------------------------------------------------------------
     def choose_save_job(self) -> None:

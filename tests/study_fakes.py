@@ -98,3 +98,42 @@ def waiting_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
     events.put(("progress", {"label": "pid", "repeat": os.getpid(), "repeats": 0, "done": 1, "total": 4}))
     cancel.wait(120)
     events.put(("finished", None, None))
+
+
+class FakeHistory:
+    """The history read API over a list of records (what core/history would hold)."""
+
+    def __init__(self) -> None:
+        self.studies: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.entries: list[dict[str, Any]] = []
+
+    def add_study(self, entry_id: str, record: dict[str, Any], started: float) -> None:
+        self.studies[entry_id] = record
+        self.entries.append({"id": entry_id, "kind": "study", "started": started, "plugin": record["plugin"],
+                             "status": "done", "wall_s": 30.0, "summary": f"{len(record['configs'])} configurations"})
+
+    def add_run(self, entry_id: str, run: dict[str, Any]) -> None:
+        self.runs[entry_id] = {"id": entry_id, **run}
+        self.entries.append({"id": entry_id, "kind": "run", "started": run["started"], "plugin": run["plugin"],
+                             "status": run["status"], "wall_s": run["wall_s"]})
+
+    def list_entries(self, plugin: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in self.entries if plugin is None or e["plugin"] == plugin]
+
+    def get_study(self, entry_id: str) -> dict[str, Any]:
+        return self.studies[entry_id]
+
+    def get_run(self, entry_id: str) -> dict[str, Any]:
+        return self.runs[entry_id]
+
+
+def run_record(plugin: str, paths: list[str], *, backend: str = "threads", workers: int = 2, wall: float = 2.0,
+               status: str = "done", failed: list[str] = (), pending: list[str] = (),
+               started: float = 1_000.0) -> dict[str, Any]:
+    spec = {"version": 1, "plugin": plugin, "paths": list(paths), "backend": backend, "workers": workers}
+    ok = len(paths) - len(failed) - len(pending)
+    return {"started": started, "plugin": plugin, "status": status, "spec": spec, "backend": backend,
+            "workers": workers, "total": len(paths), "wall_s": wall, "cpu_s": wall * 0.9,
+            "counts": {"ok": ok, "failed": len(failed), "cancelled": len(pending)},
+            "insights": {"busy_fraction": 0.8}, "failed_items": list(failed), "pending_items": list(pending)}

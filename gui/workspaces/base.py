@@ -24,6 +24,10 @@ class Workspace(QWidget):
         """What is going on, for "Stop it and close?" (empty when idle)."""
         return ""
 
+    def done_text(self) -> str:
+        """What the last run or study came to, in a line (for a desktop notification)."""
+        return f"{self.title} finished."
+
     def stop(self, timeout: float = 30.0) -> bool:
         """Cancel what is going on and wait for it to end; True if it did."""
         return True

@@ -27,6 +27,7 @@ from ..run.layout import group
 from .client import StudyClient
 from .form import CompareForm, GridError
 from .model import StudyModel
+from .record import recommended_label
 from .view import StudyView
 
 
@@ -107,6 +108,12 @@ class CompareWorkspace(Workspace):
 
     def busy_text(self) -> str:
         return f"A comparison of {self._label} is still running." if self._busy else ""
+
+    def done_text(self) -> str:
+        record = self.study.record
+        if record is None:
+            return f"The comparison of {self._label} ended without a verdict."
+        return f"Comparison of {self._label}: use {recommended_label(record)}."
 
     def _set_busy(self, busy: bool) -> None:
         changed = busy != self._busy

@@ -119,6 +119,10 @@ class RunWorkspace(Workspace):
     def busy_text(self) -> str:
         return f"{self._label} is still running." if self.is_busy() else ""
 
+    def done_text(self) -> str:
+        s = self._summary
+        return f"{self._label}: {s.line()}" if s is not None else f"{self._label} ended."
+
     def job_spec(self, *, show: bool = True) -> tuple[JobSpec | None, list[str]]:
         """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``)."""
         plugin, values, problems = self.task.validate()
@@ -154,6 +158,12 @@ class RunWorkspace(Workspace):
         self.backend.apply(backend=backend, workers=workers, chunk_size=chunk_size, method=method)
         self.message.emit(f"Run settings: {backend} ×{workers}, chunk size {chunk_size}"
                           + (f", {method}" if method else "") + ".")
+
+    def rerun(self, spec: JobSpec, items: list[str]) -> bool:
+        """Run ``items`` again with a past run's task and settings (Resume, Re-run failed)."""
+        if self.is_busy() or not self.apply_spec(spec.replace(paths=tuple(items))):
+            return False
+        return self.start_run()
 
     # -- running ------------------------------------------------------------
     def start_run(self) -> bool:
