@@ -14,6 +14,7 @@ workspace offers (actions, ``job_spec``, ``apply_spec``, settings, ``stop``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
@@ -24,6 +25,7 @@ from poolside.spec import JobSpec, SpecError
 
 from . import settings as cfg
 from .bridge import RunBridge
+from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
 from .theme import app_icon, stylesheet
 from .widgets.cores_panel import cores_text
@@ -53,7 +55,7 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         *,
         plugins: tuple[list, list] | None = None,
-        runner: Any = None,
+        runner: Callable[..., Any] | None = None,
         study_client: StudyClient | None = None,
         history: HistoryReader | None | bool = True,
         parent: QWidget | None = None,
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Poolside")
         self.setWindowIcon(app_icon())
         self.setObjectName("PoolsideMainWindow")
+        log_buffer()  # from now on the last log lines are kept for a crash report
         self.bridge = RunBridge(self, runner=runner)
 
         self.tabs = QTabWidget(self)
@@ -137,6 +140,8 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         run_menu.addActions([self.run_ws.run_action, self.run_ws.cancel_action])
         help_menu = bar.addMenu("&Help")
+        self.details_action = help_menu.addAction("Diagnostic details…")
+        self.details_action.triggered.connect(self.show_details)
         help_menu.addAction("About Poolside").triggered.connect(self._about)
 
     # -- the run workspace, as the menus and tests see it ---------------------
@@ -262,6 +267,12 @@ class MainWindow(QMainWindow):
     # -- misc ---------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def show_details(self) -> CrashDialog:
+        """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""
+        dialog = CrashDialog(details(), crashed=False, parent=self)
+        dialog.open()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(

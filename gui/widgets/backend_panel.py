@@ -7,7 +7,7 @@ an opened job file) and keeps its own settings (``save_settings``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
@@ -32,8 +32,11 @@ POOL_METHODS: dict[str, tuple[str, ...]] = {
     "mp-pool": ("imap_unordered", "imap", "map"),
 }
 
+if TYPE_CHECKING:
+    from poolside.backends import BackendInfo
 
-def _backend_infos() -> list[Any]:
+
+def _backend_infos() -> list[BackendInfo]:
     from poolside import backend_info
 
     return list(backend_info())
@@ -44,7 +47,7 @@ class BackendPanel(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, infos: list[Any] | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, infos: list[BackendInfo] | None = None) -> None:
         super().__init__(parent)
         self._bound = "mixed"
         self._infos = infos if infos is not None else _backend_infos()
@@ -115,7 +118,7 @@ class BackendPanel(QWidget):
     def backend_name(self) -> str:
         return self.backend.currentData() or "threads"
 
-    def info(self) -> Any | None:
+    def info(self) -> BackendInfo | None:
         name = self.backend_name()
         return next((i for i in self._infos if i.name == name), None)
 
@@ -227,7 +230,8 @@ class BackendPanel(QWidget):
     def _update_hint(self, *_args) -> None:
         info = self.info()
         if info is not None and self.timeout.value() > 0 and not info.kills_hung_items:
-            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: it is reported timed out but keeps its worker busy.")
+            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: "
+                              "it is reported timed out but keeps its worker busy.")
         else:
             self.hint.setText("")
         self.hint.setVisible(bool(self.hint.text()))
