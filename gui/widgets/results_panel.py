@@ -28,9 +28,10 @@ from .hint_view import HintTableView
 
 #: (label, statuses shown or None for all)
 _PROBLEMS = (Status.FAILED, Status.TIMED_OUT)
+_PROBLEM_VALUES = tuple(s.value for s in _PROBLEMS)
 STATUS_FILTERS: list[tuple[str, tuple[str, ...] | None]] = [
     ("All results", None),
-    (f"Problems ({', '.join(s.label for s in _PROBLEMS)})", tuple(s.value for s in _PROBLEMS)),
+    (f"Problems ({', '.join(s.label for s in _PROBLEMS)})", _PROBLEM_VALUES),
     *((status.label, (status.value,)) for status in STATUS_ORDER),
 ]
 
@@ -182,7 +183,7 @@ class ResultsPanel(QWidget):
     def set_export_enabled(self, enabled: bool) -> None:
         self.export_button.setEnabled(enabled)
 
-    def select_first(self, statuses: tuple[str, ...] = tuple(s.value for s in _PROBLEMS)) -> bool:
+    def select_first(self, statuses: tuple[str, ...] = _PROBLEM_VALUES) -> bool:
         """Select the first visible row with one of ``statuses``; True if found."""
         for row in range(self.proxy.rowCount()):
             if str(self.proxy.outcome(row).status) in statuses:

@@ -8,7 +8,7 @@ the fastest is on top; one ``BarGraphItem`` per family colour and one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyqtgraph as pg
@@ -59,7 +59,7 @@ class SpeedupChart(PalettePlot):
     def families(self) -> list[str]:
         return list(dict.fromkeys(family(str(c.get("backend"))) for c in self._configs))
 
-    def set_configs(self, configs: list[Mapping[str, Any]], highlight: Mapping[str, Any] | None = None) -> None:
+    def set_configs(self, configs: Sequence[Mapping[str, Any]], highlight: Mapping[str, Any] | None = None) -> None:
         item = self.getPlotItem()
         for it in self._items:
             item.removeItem(it)
@@ -159,7 +159,7 @@ class ScalingChart(PalettePlot):
     def series(self) -> dict[str, list[tuple[int, float]]]:
         return dict(self._series)
 
-    def set_configs(self, configs: list[Mapping[str, Any]], physical_cores: int) -> None:
+    def set_configs(self, configs: Sequence[Mapping[str, Any]], physical_cores: int) -> None:
         self._series = scaling_series(list(configs))
         self._physical = int(physical_cores or 0)
         self._draw()

@@ -82,7 +82,7 @@ class ProcessStudyClient(QObject):
         from .study_process import study_main
 
         target = self._target or study_main
-        ctx = mp.get_context(start_method())
+        ctx: Any = mp.get_context(start_method())
         self._events, self._cancel = ctx.Queue(), ctx.Event()
         self._callbacks = (on_progress, on_result, on_finished)
         self._process = ctx.Process(target=target, args=(dict(plan), self._events, self._cancel),

@@ -16,7 +16,7 @@ derives from a record (labels, families, whiskers) is worked out here, once.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 Config = Mapping[str, Any]
@@ -102,7 +102,7 @@ def speedup_range(c: Config) -> tuple[float, float]:
     return lo, hi
 
 
-def ranked(configs: list[Config]) -> list[Config]:
+def ranked(configs: Sequence[Config]) -> list[Config]:
     """Fastest first (by median speed-up)."""
     return sorted(configs, key=lambda c: -float(c.get("speedup") or 0))
 
@@ -113,7 +113,7 @@ def cpu_cores_used(c: Config) -> float:
     return float(c.get("cpu_s") or 0) / median if median > 0 else math.nan
 
 
-def scaling_series(configs: list[Config]) -> dict[str, list[tuple[int, float]]]:
+def scaling_series(configs: Sequence[Config]) -> dict[str, list[tuple[int, float]]]:
     """Backend -> [(workers, speed-up)] for the backends measured at two or more worker counts."""
     series: dict[str, dict[int, float]] = {}
     for c in configs:

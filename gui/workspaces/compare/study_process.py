@@ -19,7 +19,7 @@ from typing import Any
 
 def _engine() -> Callable[..., Any]:
     """The study engine's entry point (issue 10): ``run_plan(plan, on_progress, on_result, cancelled)``."""
-    from poolside.study import run_plan  # type: ignore[import-not-found,attr-defined]
+    from poolside.study import run_plan
 
     return run_plan
 

@@ -40,7 +40,7 @@ class HistoryReader(Protocol):
 def open_history() -> HistoryReader | None:
     """The user's history, or ``None`` when this Poolside has none to read."""
     try:
-        from poolside.history import open_reader  # type: ignore[import-not-found,attr-defined]
+        from poolside.history import open_reader
     except ImportError:
         return None
     reader: HistoryReader = open_reader()
