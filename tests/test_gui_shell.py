@@ -100,3 +100,18 @@ def test_save_job_refuses_an_incomplete_job(window, tmp_path):
     assert not window.save_job(str(tmp_path / "job.toml"))
     assert "Add some files first." in window.statusBar().currentMessage()
     assert not (tmp_path / "job.toml").exists()
+
+
+def test_the_compare_tab_follows_the_run_tabs_job_without_flagging_it(window, tmp_path):
+    ws, compare = window.run_ws, window.compare_ws
+    assert "Add some files first." in compare.job.text()
+    assert ws.task.select("thumbnail")
+    ws.task.form.editor("out").setText("  ")  # required, and empty
+    note = tmp_path / "a.txt"
+    note.write_text("x", encoding="utf-8")
+    ws.files.add_paths([note])
+    assert "out" in compare.job.text() and "empty" in compare.job.text()
+    assert ws.task.problems.isHidden()  # the Run tab says nothing until the person presses Run
+    assert ws.task.form.editor("out").property("invalid") in (None, False)
+    assert ws.task.select("wordcount")
+    assert "wordcount" in compare.job.text() and "1 file." in compare.job.text()

@@ -224,8 +224,8 @@ class ParamsForm(QWidget):
                 out[name] = w.text()  # type: ignore[attr-defined]
         return out
 
-    def validate(self) -> tuple[dict[str, Any], list[str]]:
-        """Typed values and the problems found (empty when all is well)."""
+    def validate(self, *, mark: bool = True) -> tuple[dict[str, Any], list[str]]:
+        """Typed values and the problems found (empty when all is well); ``mark`` flags bad fields."""
         values: dict[str, Any] = {}
         problems: list[str] = []
         raw = self.raw_values()
@@ -234,15 +234,18 @@ class ParamsForm(QWidget):
             v = raw[p.name]
             if _is_required(p) and isinstance(v, str) and not v.strip():
                 problems.append(f"{label_for(p.name)} is required.")
-                _mark(w, True)
+                if mark:
+                    _mark(w, True)
                 continue
             try:
                 values[p.name] = p.convert(v)
             except Exception as exc:  # ParamError names the parameter itself
                 problems.append(str(exc) if hasattr(exc, "name") else f"{label_for(p.name)}: {exc}")
-                _mark(w, True)
+                if mark:
+                    _mark(w, True)
             else:
-                _mark(w, False)
+                if mark:
+                    _mark(w, False)
         return values, problems
 
     def storable_values(self) -> dict[str, Any]:

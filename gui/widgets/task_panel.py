@@ -53,6 +53,8 @@ class TaskPanel(QWidget):
     pluginChanged = Signal(object)
     #: A status bar message.
     message = Signal(str)
+    #: A parameter value was edited.
+    valuesChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +91,7 @@ class TaskPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.hide()
         self.form.changed.connect(self._clear_problems)
+        self.form.changed.connect(self.valuesChanged)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -194,15 +197,17 @@ class TaskPanel(QWidget):
         if plugin is not None:
             self.form.reset(self._stored.get(plugin.name, {}))
 
-    def validate(self) -> tuple[Any | None, dict[str, Any], list[str]]:
-        """``(plugin, typed values, problems)``; problems are also shown in the panel."""
+    def validate(self, *, show: bool = True) -> tuple[Any | None, dict[str, Any], list[str]]:
+        """``(plugin, typed values, problems)``; problems are also shown in the panel if ``show``."""
         plugin = self.current_plugin()
         if plugin is None:
             problems = ["Choose a task first."]
-            self.show_problems(problems)
+            if show:
+                self.show_problems(problems)
             return None, {}, problems
-        values, problems = self.form.validate()
-        self.show_problems(problems)
+        values, problems = self.form.validate(mark=show)
+        if show:
+            self.show_problems(problems)
         return plugin, values, problems
 
     def show_problems(self, problems: Sequence[str]) -> None:

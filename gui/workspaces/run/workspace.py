@@ -93,7 +93,7 @@ class RunWorkspace(Workspace):
         self.files.changed.connect(lambda *_: self.jobChanged.emit())
         self.task.message.connect(self.message)
         self.task.pluginChanged.connect(self._on_plugin)
-        self.task.form.changed.connect(self.jobChanged)
+        self.task.valuesChanged.connect(self.jobChanged)
         self.bridge.outcomesReady.connect(self._on_outcomes)
         self.bridge.progressChanged.connect(self.progress.update_progress)
         self.bridge.finished.connect(self._on_finished)
@@ -125,7 +125,7 @@ class RunWorkspace(Workspace):
 
     def job_spec(self, *, show: bool = True) -> tuple[JobSpec | None, list[str]]:
         """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``)."""
-        plugin, values, problems = self.task.validate()
+        plugin, values, problems = self.task.validate(show=show)
         if not self.files.paths():
             problems = ["Add some files first.", *problems]
         if show:
@@ -149,7 +149,7 @@ class RunWorkspace(Workspace):
             return False
         self.task.set_values(dict(spec.params))
         self.backend.apply_spec(spec)
-        self.files.model.clear()
+        self.files.clear_action.trigger()
         self.files.add_paths(spec.paths)
         return True
 
