@@ -52,18 +52,7 @@ class BackendPanel(QWidget):
         self._bound = "mixed"
         self._infos = infos if infos is not None else _backend_infos()
 
-        self.backend = QComboBox(self)
-        for info in self._infos:
-            self.backend.addItem(info.label or info.name, info.name)
-            row = self.backend.count() - 1
-            tip = info.description or info.name
-            available = getattr(info, "available", True)
-            if not available:
-                tip = f"Not available: {getattr(info, 'reason', '')}"
-                item = self.backend.model().item(row)  # type: ignore[attr-defined]
-                if item is not None:
-                    item.setEnabled(False)
-            self.backend.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        self.backend = self._backend_combo()
         self.backend.currentIndexChanged.connect(self._on_backend)
 
         self.workers = QSpinBox(self)
@@ -101,7 +90,24 @@ class BackendPanel(QWidget):
         self.hint = QLabel(self)
         self.hint.setProperty("role", "hint")
         self.hint.setWordWrap(True)
+        self._lay_out()
+        self._on_backend()
 
+    def _backend_combo(self) -> QComboBox:
+        combo = QComboBox(self)
+        for info in self._infos:
+            combo.addItem(info.label or info.name, info.name)
+            row = combo.count() - 1
+            tip = info.description or info.name
+            if not getattr(info, "available", True):
+                tip = f"Not available: {getattr(info, 'reason', '')}"
+                item = combo.model().item(row)  # type: ignore[attr-defined]
+                if item is not None:
+                    item.setEnabled(False)
+            combo.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        return combo
+
+    def _lay_out(self) -> None:
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -112,7 +118,6 @@ class BackendPanel(QWidget):
         form.addRow("Timeout", self.timeout)
         form.addRow("", self.ordered)
         form.addRow(self.hint)
-        self._on_backend()
 
     # -- values -------------------------------------------------------------
     def backend_name(self) -> str:
