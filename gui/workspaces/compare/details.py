@@ -35,6 +35,15 @@ def insight_rows(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Outcomes", ", ".join(f"{config.get(k, 0)} {k.replace('_', ' ')}"
                                for k in ("ok", "failed", "timed_out", "cancelled"))),
     ]
+    if config.get("busy_workers") is not None:
+        rows.append(("Busy workers", f"{float(config['busy_workers']):.1f} of {config.get('workers', '?')} "
+                                     "(the rest idle, on average)"))
+    if config.get("gil") is not None:
+        rows.append(("GIL", "held: threads took turns" if config["gil"] else "released: threads ran at once"))
+    for warning in config.get("warnings") or ():
+        rows.append(("Warning", str(warning)))
+    if config.get("error"):
+        rows.append(("Could not run", str(config["error"])))
     for key, value in (config.get("insights") or {}).items():
         if isinstance(value, float):
             value = f"{value:.3g}"

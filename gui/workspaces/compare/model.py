@@ -91,8 +91,14 @@ _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 
 
-def _cells(c: Mapping[str, Any]) -> tuple[str, ...]:
+def _problems(c: Mapping[str, Any]) -> str:
+    if c.get("error"):
+        return "could not run"
     problems = sum(int(c.get(k) or 0) for k in ("failed", "timed_out", "cancelled"))
+    return fmt.count(problems) if problems else "none"
+
+
+def _cells(c: Mapping[str, Any]) -> tuple[str, ...]:
     cores = cpu_cores_used(c)
     return (
         config_label(c),
@@ -102,8 +108,18 @@ def _cells(c: Mapping[str, Any]) -> tuple[str, ...]:
         "–" if math.isnan(cores) else f"{cores:.1f}",
         fmt.human_bytes(float(c.get("peak_mb") or 0) * 1024 * 1024),
         fmt.human_duration(c.get("startup_s")),
-        fmt.count(problems) if problems else "none",
+        _problems(c),
     )
+
+
+def _tooltip(c: Mapping[str, Any]) -> str:
+    walls = ", ".join(fmt.human_duration(w) for w in c.get("wall_s", ()))
+    lines = [f"Every repeat's wall time: {walls or '–'}",
+             f"Range: {fmt.human_duration(c.get('min_s'))} – {fmt.human_duration(c.get('max_s'))}"]
+    lines += [str(w) for w in c.get("warnings") or ()]
+    if c.get("error"):
+        lines.append(f"Could not run: {c['error']}")
+    return "\n".join(lines)
 
 
 class StudyTableModel(QAbstractTableModel):
@@ -147,9 +163,6 @@ class StudyTableModel(QAbstractTableModel):
             return _RIGHT
         if role == self.ConfigRole:
             return self._rows[index.row()]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
-            c = self._rows[index.row()]
-            walls = ", ".join(fmt.human_duration(w) for w in c.get("wall_s", ()))
-            return (f"Every repeat's wall time: {walls}\n"
-                    f"Range: {fmt.human_duration(c.get('min_s'))} – {fmt.human_duration(c.get('max_s'))}")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(self._rows[index.row()])
         return None

@@ -125,6 +125,28 @@ def scaling_series(configs: Sequence[Config]) -> dict[str, list[tuple[int, float
     return {b: sorted(points.items()) for b, points in series.items() if len(points) >= 2}
 
 
+def is_cancelled(study: Mapping[str, Any] | None) -> bool:
+    """No study, or one that was stopped before its verdict (what it measured is kept)."""
+    return study is None or bool(study.get("cancelled"))
+
+
+def notes_text(study: Mapping[str, Any]) -> list[str]:
+    """The study's notes (codes with numbers) as sentences."""
+    out = []
+    for note in study.get("notes") or ():
+        code = note.get("code")
+        if code == "sample":
+            out.append(f"Sample: {note.get('items')} of {note.get('total')} items, "
+                       f"{float(note.get('sequential_s') or 0):.2f} s of sequential work.")
+        elif code == "sample-shrunk":
+            out.append(f"The budget of {float(note.get('budget_s') or 0):g} s allowed a sample of only "
+                       f"{note.get('items')} items: the numbers are noisier than usual.")
+        elif code:
+            numbers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in note.items() if k != "code")
+            out.append(f"{str(code).replace('-', ' ').capitalize()}" + (f": {numbers}." if numbers else "."))
+    return out
+
+
 def recommended_label(study: Mapping[str, Any]) -> str:
     rec = study.get("recommendation") or {}
     return config_label(rec) if rec else ""

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
-from .record import DIAGNOSES, config_label
+from .record import DIAGNOSES, config_label, notes_text
 
 
 def _evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -36,7 +36,9 @@ class VerdictPanel(QWidget):
         self.why = QLabel(self)
         self.noise = QLabel(self)
         self.noise.setProperty("role", "warning")
-        for label in (self.diagnosis, self.evidence, self.recommendation, self.why, self.noise):
+        self.notes = QLabel(self)
+        self.notes.setProperty("role", "hint")
+        for label in (self.diagnosis, self.evidence, self.recommendation, self.why, self.noise, self.notes):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -49,7 +51,7 @@ class VerdictPanel(QWidget):
         lay.setVerticalSpacing(4)
         lay.addWidget(self.recommendation, 0, 0)
         lay.addWidget(self.use_button, 0, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        for row, w in enumerate((self.why, self.noise, self.diagnosis, self.evidence), start=1):
+        for row, w in enumerate((self.why, self.noise, self.diagnosis, self.evidence, self.notes), start=1):
             lay.addWidget(w, row, 0, 1, 2)
         lay.setColumnStretch(0, 1)
         self.clear()
@@ -57,7 +59,7 @@ class VerdictPanel(QWidget):
     def clear(self, text: str = "The verdict appears here when a study ends.") -> None:
         self._recommendation = None
         self.recommendation.setText(html.escape(text))
-        for label in (self.why, self.noise, self.diagnosis, self.evidence):
+        for label in (self.why, self.noise, self.diagnosis, self.evidence, self.notes):
             label.clear()
             label.hide()
         self.use_button.setEnabled(False)
@@ -68,7 +70,7 @@ class VerdictPanel(QWidget):
 
     def text(self) -> str:
         """Everything the panel says, as plain text (tests, the clipboard)."""
-        labels = (self.recommendation, self.why, self.noise, self.diagnosis, self.evidence)
+        labels = (self.recommendation, self.why, self.noise, self.diagnosis, self.evidence, self.notes)
         return "\n".join(label.text() for label in labels if label.isVisible() or label.text())
 
     def show_study(self, study: Mapping[str, Any]) -> None:
@@ -91,6 +93,7 @@ class VerdictPanel(QWidget):
         meaning = DIAGNOSES.get(kind, "")
         self._show(self.diagnosis, f"Diagnosis: <b>{html.escape(kind)}</b>. {html.escape(meaning)}" if kind else "")
         self._show(self.evidence, html.escape(_evidence_text(diagnosis.get("evidence") or {})))
+        self._show(self.notes, html.escape(" ".join(notes_text(study))))
         self.use_button.setEnabled(True)
 
     def _show(self, label: QLabel, text: str) -> None:

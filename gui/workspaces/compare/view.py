@@ -17,6 +17,7 @@ from ..run.layout import group
 from .charts import ScalingChart, SpeedupChart, legend_html
 from .details import ConfigDialog
 from .model import StudyModel, StudyTableModel
+from .record import is_cancelled
 from .verdict import VerdictPanel
 
 
@@ -119,7 +120,7 @@ class StudyView(QWidget):
     def _on_finished(self, record: Mapping[str, Any] | None) -> None:
         self._redraw_timer.stop()
         self._redraw()
-        if record is None:
+        if is_cancelled(record):
             self.verdict.clear("The study was cancelled: no verdict.")
         else:
             self.verdict.show_study(record)

@@ -27,7 +27,7 @@ from ..run.layout import group
 from .client import StudyClient
 from .form import CompareForm, GridError
 from .model import StudyModel
-from .record import recommended_label
+from .record import is_cancelled, recommended_label
 from .view import StudyView
 
 
@@ -111,7 +111,7 @@ class CompareWorkspace(Workspace):
 
     def done_text(self) -> str:
         record = self.study.record
-        if record is None:
+        if record is None or is_cancelled(record):
             return f"The comparison of {self._label} ended without a verdict."
         return f"Comparison of {self._label}: use {recommended_label(record)}."
 
@@ -192,7 +192,7 @@ class CompareWorkspace(Workspace):
 
     def _on_finished(self, record: Mapping[str, Any] | None, error: str | None) -> None:
         self._set_busy(False)
-        if record is not None:
+        if not is_cancelled(record):
             self.bar.setRange(0, max(self.bar.maximum(), 1))
             self.bar.setValue(self.bar.maximum())
         elif self.bar.maximum() == 0:
@@ -200,7 +200,7 @@ class CompareWorkspace(Workspace):
         self.study.finish(record)
         if error:
             self._say(f"The study failed: {html.escape(error)}")
-        elif record is None:
+        elif is_cancelled(record):
             self._say(f"Cancelled: {len(self.study.configs())} configurations measured, no verdict.")
         else:
             self._say(f"Done: {len(record.get('configs', ()))} configurations of {html.escape(self._label)} measured.")

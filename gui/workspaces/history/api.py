@@ -16,8 +16,9 @@ A run record::
      "wall_s", "cpu_s", "insights": {name: number},
      "failed_items": [path], "pending_items": [path]}   # what Re-run failed / Resume run
 
-The window's stand-in is ``None`` (no history yet); tests pass a fake.  The
-reader over ``core/history`` (SQLite, written by the run host) plugs in here.
+``sqlite_reader.SqliteHistory`` reads ``core/history`` (SQLite, written by
+the CLI, the run host and studies); ``None`` stands for no history (turned
+off, or a Poolside without one); tests pass a fake.
 """
 
 from __future__ import annotations
@@ -38,13 +39,10 @@ class HistoryReader(Protocol):
 
 
 def open_history() -> HistoryReader | None:
-    """The user's history, or ``None`` when this Poolside has none to read."""
-    try:
-        from poolside.history import open_reader
-    except ImportError:
-        return None
-    reader: HistoryReader = open_reader()
-    return reader
+    """The user's history (``poolside.history``), or ``None`` when this Poolside has none to read."""
+    from .sqlite_reader import open_sqlite_history
+
+    return open_sqlite_history()
 
 
 def when_text(started: float | None, now: float | None = None) -> str:
