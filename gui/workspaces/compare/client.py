@@ -19,6 +19,7 @@ Callbacks: ``on_progress({"label", "repeat", "repeats", "done", "total"})``,
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
@@ -30,6 +31,10 @@ from PySide6.QtCore import QObject, QTimer
 Progress = Callable[[dict[str, Any]], None]
 Result = Callable[[dict[str, Any]], None]
 Finished = Callable[[dict[str, Any] | None, str | None], None]
+
+
+#: The settings a study process takes from the window's environment when it starts.
+ENVIRONMENT = ("POOLSIDE_HOME", "POOLSIDE_HISTORY", "POOLSIDE_HISTORY_MAX_MB", "POOLSIDE_LOG")
 
 
 class StudyClient(Protocol):
@@ -85,7 +90,9 @@ class ProcessStudyClient(QObject):
         ctx: Any = mp.get_context(start_method())
         self._events, self._cancel = ctx.Queue(), ctx.Event()
         self._callbacks = (on_progress, on_result, on_finished)
-        self._process = ctx.Process(target=target, args=(dict(plan), self._events, self._cancel),
+        # The forkserver keeps the environment it started with: the study gets this process's own now.
+        plan = {**plan, "env": {k: os.environ.get(k) for k in ENVIRONMENT}}
+        self._process = ctx.Process(target=target, args=(plan, self._events, self._cancel),
                                     name="poolside-study", daemon=True)
         # Started off the GUI thread: the first start also starts the forkserver
         # (~0.3-1.3 s measured on a busy 2-core machine), which would freeze the window.

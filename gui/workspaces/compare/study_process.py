@@ -16,6 +16,7 @@ sends the record as ``StudyResult.to_dict()`` gives it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -45,6 +46,7 @@ def progress_event(p: Any) -> dict[str, Any]:
 
 def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     """Run one study; every message goes to ``events``, the last one always ``("finished", record, error)``."""
+    _apply_environment(plan.get("env") or {})
     try:
         from poolside.spec import JobSpec
         from poolside.study import prepare_study
@@ -76,6 +78,15 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     if not record.get("cancelled"):
         _record(spec, record)
     events.put(("finished", record, None))
+
+
+def _apply_environment(env: Mapping[str, str | None]) -> None:
+    """The window's settings at the study's start (the history's folder above all)."""
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _record(spec: Any, record: Mapping[str, Any]) -> None:
