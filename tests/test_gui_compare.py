@@ -148,3 +148,13 @@ def test_the_process_client_cancels_and_leaves_no_process(qtbot):
     qtbot.waitUntil(lambda: bool(seen["finished"]), timeout=60_000)
     assert seen["finished"] == [(None, None)] and not client.running
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_study_process_that_cannot_start_says_why(qtbot):
+    client = ProcessStudyClient(target=lambda plan, events, cancel: None, interval_ms=5)  # cannot be pickled
+    finished: list = []
+    client.start({"mode": "auto"}, print, print, lambda record, error: finished.append((record, error)))
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+    record, error = finished[0]
+    assert record is None and error.startswith("could not start the study process")
+    assert not client.running

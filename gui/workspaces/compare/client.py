@@ -64,6 +64,7 @@ class ProcessStudyClient(QObject):
         super().__init__(parent)
         self._target = target
         self._process: Any = None
+        self._start_error: BaseException | None = None
         self._starter: threading.Thread | None = None
         self._events: Any = None
         self._cancel: Any = None
@@ -96,7 +97,8 @@ class ProcessStudyClient(QObject):
                                     name="poolside-study", daemon=True)
         # Started off the GUI thread: the first start also starts the forkserver
         # (~0.3-1.3 s measured on a busy 2-core machine), which would freeze the window.
-        self._starter = threading.Thread(target=self._process.start, name="poolside-study-start", daemon=True)
+        self._start_error: BaseException | None = None
+        self._starter = threading.Thread(target=self._start_process, name="poolside-study-start", daemon=True)
         self._starter.start()
         self._timer.start()
 
@@ -117,6 +119,12 @@ class ProcessStudyClient(QObject):
             self._drain()
         return self._process is None
 
+    def _start_process(self) -> None:
+        try:
+            self._process.start()
+        except BaseException as exc:  # reported by the next tick, in the GUI thread
+            self._start_error = exc
+
     def _started(self) -> bool:
         """The process has been started (its start, off this thread, has returned)."""
         return self._starter is not None and not self._starter.is_alive()
@@ -129,7 +137,10 @@ class ProcessStudyClient(QObject):
             except queue.Empty:
                 break
             self._deliver(event)
-        if (self._process is not None and self._started() and not self._process.is_alive()
+        if self._process is not None and self._started() and self._start_error is not None:
+            self._process = None  # never started: nothing to join
+            self._end(None, f"could not start the study process: {self._start_error}")
+        elif (self._process is not None and self._started() and not self._process.is_alive()
                 and self._events.empty()):
             why = f"the study process ended unexpectedly (exit code {self._process.exitcode})"
             self._end(None, None if self._cancel.is_set() else why)
