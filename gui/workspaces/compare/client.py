@@ -92,9 +92,11 @@ class ProcessStudyClient(QObject):
         self._events, self._cancel = ctx.Queue(), ctx.Event()
         self._callbacks = (on_progress, on_result, on_finished)
         # The forkserver keeps the environment it started with: the study gets this process's own now.
-        plan = {**plan, "env": {k: os.environ.get(k) for k in ENVIRONMENT}}
+        plan = {**plan, "env": {k: os.environ.get(k) for k in ENVIRONMENT}, "window_pid": os.getpid()}
+        # Not a daemon: a study starts worker processes of its own, which a daemon may not.
+        # It ends with the window all the same: it watches the window's pid (study_process).
         self._process = ctx.Process(target=target, args=(plan, self._events, self._cancel),
-                                    name="poolside-study", daemon=True)
+                                    name="poolside-study")
         # Started off the GUI thread: the first start also starts the forkserver
         # (~0.3-1.3 s measured on a busy 2-core machine), which would freeze the window.
         self._start_error: BaseException | None = None

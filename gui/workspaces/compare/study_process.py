@@ -65,8 +65,8 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     except Exception as exc:  # a SpecError or StudyError says what is wrong in one line
         events.put(("finished", None, str(exc)))
         return
-    watcher = threading.Thread(target=lambda: cancel.wait() and study.cancel(), name="poolside-study-cancel",
-                               daemon=True)
+    watcher = threading.Thread(target=_watch, args=(study, cancel, plan.get("window_pid")),
+                               name="poolside-study-cancel", daemon=True)
     watcher.start()
     try:
         record = study.run().to_dict()
@@ -78,6 +78,20 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     if not record.get("cancelled"):
         _record(spec, record)
     events.put(("finished", record, None))
+
+
+#: How often the study checks that the window is still there (a window killed outright cannot cancel).
+WATCH_S = 1.0
+
+
+def _watch(study: Any, cancel: Any, window_pid: int | None) -> None:
+    """Cancel the study when the window asks, or when the window is gone."""
+    import psutil
+
+    while not cancel.wait(WATCH_S):
+        if window_pid is not None and not psutil.pid_exists(window_pid):
+            break
+    study.cancel()
 
 
 def _apply_environment(env: Mapping[str, str | None]) -> None:
