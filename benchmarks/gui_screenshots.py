@@ -1,12 +1,16 @@
 """Render the window's tabs at 1280x800 offscreen, light and dark, to look at them.
 
-    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme]
+    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (the shapes issue 10 gives), through the same
 StudyClient and history read API the real engine will use, so the pictures
 show the views exactly as a study drives them: one during the study, one with
 its verdict.  ``--readme`` also writes ``resources/screenshot-compare.png``.
+``--real`` instead runs a real grid study (the study engine in its own
+process: ``primes`` over the bundled samples, sequential, threads and
+processes at 1, 2 and 4 workers) and shoots the Compare and History tabs
+after it; run it on a quiet machine, since the numbers are measured.
 """
 
 from __future__ import annotations
@@ -93,13 +97,52 @@ def shoot(out: Path, scheme: str, readme: bool) -> None:
     w.close()
 
 
+def shoot_real(out: Path, readme: bool) -> None:
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    home = tempfile.mkdtemp()
+    os.environ["POOLSIDE_HOME"] = home  # a private history: the study is recorded there
+    w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
+    w.resize(1280, 800)
+    w.show()
+    w.run_ws.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
+    w.run_ws.task.select("primes")
+    w.tabs.setCurrentWidget(w.compare_ws)
+    w.compare_ws.form.set_grid(["sequential", "threads", "processes"], workers="1, 2, 4")
+    loop = QEventLoop()
+    w.compare_ws.studyFinished.connect(lambda _record: loop.quit())
+    if w.compare_ws.start_study():
+        loop.exec()
+    settle(app)
+    w.grab().save(str(out / "real-compare.png"))
+    if readme:
+        w.grab().save(str(ROOT / "resources" / "screenshot-compare.png"))
+    w.tabs.setCurrentWidget(w.history_ws)
+    if w.history_ws.model.rowCount():
+        w.history_ws.select(w.history_ws.model.entry(0)["id"])
+    settle(app)
+    w.grab().save(str(out / "real-history.png"))
+    w.run_ws.files.shutdown()
+    w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/shots/window")
     parser.add_argument("--readme", action="store_true", help="also write resources/screenshot-compare.png")
+    parser.add_argument("--real", action="store_true", help="a real study (needs poolside.study)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.real:
+        shoot_real(out, args.readme)
+        print(f"screenshots in {out}")
+        return 0
     for scheme in ("light", "dark"):
         shoot(out, scheme, args.readme)
     print(f"screenshots in {out}")

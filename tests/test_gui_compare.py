@@ -61,6 +61,7 @@ def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the
     assert view.table_model.rowCount() == len(record["configs"])
     assert set(view.chart.families()) == {"sequential", "threads", "processes", "pools"}
     assert "processes ×2" in view.verdict.text() and "cpu-gil" in view.verdict.text()
+    assert "cpu per wall: 0.99" in view.verdict.diagnosis.toolTip()  # the evidence, on demand
     assert "Not significant" not in view.verdict.text()
     assert sorted(view.scaling.series) == ["processes", "threads"]  # workers varied for these two
 

@@ -171,7 +171,8 @@ class ScalingChart(PalettePlot):
         parts = [f"<span style='color:{self.text_color().name()}'>┈</span> ideal (speed-up = workers)"]
         if self._physical:
             parts.append(f"<span style='color:#8c919a'>┆</span> {self._physical} physical&nbsp;cores")
-        parts += [f"<span style='color:{family_color(b)}'>●</span>&nbsp;{b}" for b in sorted(self._series)]
+        parts += [f"<span style='color:{family_color(b)}'>●</span>&nbsp;{b.replace('-', '&#8209;')}"
+                  for b in sorted(self._series)]  # a non-breaking hyphen: "mp-pool" stays whole
         return " &nbsp; ".join(parts)
 
     def _draw(self) -> None:

@@ -30,15 +30,13 @@ class VerdictPanel(QWidget):
         super().__init__(parent)
         self._recommendation: dict[str, Any] | None = None
         self.diagnosis = QLabel(self)
-        self.evidence = QLabel(self)
-        self.evidence.setProperty("role", "hint")
         self.recommendation = QLabel(self)
         self.why = QLabel(self)
         self.noise = QLabel(self)
         self.noise.setProperty("role", "warning")
         self.notes = QLabel(self)
         self.notes.setProperty("role", "hint")
-        for label in (self.diagnosis, self.evidence, self.recommendation, self.why, self.noise, self.notes):
+        for label in (self.diagnosis, self.recommendation, self.why, self.noise, self.notes):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -51,7 +49,7 @@ class VerdictPanel(QWidget):
         lay.setVerticalSpacing(4)
         lay.addWidget(self.recommendation, 0, 0)
         lay.addWidget(self.use_button, 0, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        for row, w in enumerate((self.why, self.noise, self.diagnosis, self.evidence, self.notes), start=1):
+        for row, w in enumerate((self.why, self.noise, self.diagnosis, self.notes), start=1):
             lay.addWidget(w, row, 0, 1, 2)
         lay.setColumnStretch(0, 1)
         self.clear()
@@ -59,7 +57,7 @@ class VerdictPanel(QWidget):
     def clear(self, text: str = "The verdict appears here when a study ends.") -> None:
         self._recommendation = None
         self.recommendation.setText(html.escape(text))
-        for label in (self.why, self.noise, self.diagnosis, self.evidence, self.notes):
+        for label in (self.why, self.noise, self.diagnosis, self.notes):
             label.clear()
             label.hide()
         self.use_button.setEnabled(False)
@@ -70,7 +68,7 @@ class VerdictPanel(QWidget):
 
     def text(self) -> str:
         """Everything the panel says, as plain text (tests, the clipboard)."""
-        labels = (self.recommendation, self.why, self.noise, self.diagnosis, self.evidence, self.notes)
+        labels = (self.recommendation, self.why, self.noise, self.diagnosis, self.notes)
         return "\n".join(label.text() for label in labels if label.isVisible() or label.text())
 
     def show_study(self, study: Mapping[str, Any]) -> None:
@@ -81,9 +79,11 @@ class VerdictPanel(QWidget):
             return
         self._recommendation = dict(rec)
         speedup = float(rec.get("speedup") or 0)
-        self.recommendation.setText(
-            f"Use <b>{html.escape(config_label(rec))}</b>: {speedup:.2f}× as fast as sequential."
-        )
+        if rec.get("backend") == "sequential":
+            self.recommendation.setText("Stay <b>sequential</b>: no parallel configuration ran faster.")
+        else:
+            self.recommendation.setText(
+                f"Use <b>{html.escape(config_label(rec))}</b>: {speedup:.2f}× as fast as sequential.")
         self._show(self.why, html.escape(str(rec.get("why") or "")))
         significant = bool(study.get("significant", True))
         self._show(self.noise, "" if significant else
@@ -92,7 +92,9 @@ class VerdictPanel(QWidget):
         kind = str(diagnosis.get("kind") or "")
         meaning = DIAGNOSES.get(kind, "")
         self._show(self.diagnosis, f"Diagnosis: <b>{html.escape(kind)}</b>. {html.escape(meaning)}" if kind else "")
-        self._show(self.evidence, html.escape(_evidence_text(diagnosis.get("evidence") or {})))
+        # The evidence is a dozen numbers: on demand (hover), so the verdict stays three lines.
+        evidence = _evidence_text(diagnosis.get("evidence") or {})
+        self.diagnosis.setToolTip(f"Evidence: {evidence}" if evidence else "")
         self._show(self.notes, html.escape(" ".join(notes_text(study))))
         self.use_button.setEnabled(True)
 
