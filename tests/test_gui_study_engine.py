@@ -70,3 +70,29 @@ def test_cancel_mid_study_leaves_no_process_behind(qtbot, window):
     assert not compare.view.verdict.use_button.isEnabled()
     for p in tree:
         assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE, p
+
+
+def test_a_cli_run_with_failures_is_rerun_from_history(qtbot, window, tmp_path):
+    from poolside.cli.main import main
+
+    plugin = tmp_path / "checks.py"
+    plugin.write_text("def check(path: str) -> dict:\n"
+                      "    if 'bad' in path:\n        raise ValueError('bad name')\n"
+                      "    return {'ok': True}\n", encoding="utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("good1.txt", "bad.txt", "good2.txt"):
+        (folder / name).write_text("x", encoding="utf-8")
+    assert main(["run", str(folder), "--recursive", "-p", f"{plugin}:check", "-b", "threads"]) == 1
+
+    history = window.history_ws
+    history.refresh()
+    runs = [history.model.entry(r) for r in range(history.model.rowCount()) if history.model.entry(r)["kind"] == "run"]
+    assert len(runs) == 1
+    history.select(runs[0]["id"])
+    assert history.rerun_button.isEnabled() and not history.resume_button.isEnabled()
+    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
+        history.rerun_button.click()
+    summary = blocker.args[0]
+    assert summary.total == 1 and summary.counts["failed"] == 1  # only the failed item ran, and failed again
+    assert [o.item for o in window.run_ws.results.model.outcomes()] == [str(folder / "bad.txt")]
