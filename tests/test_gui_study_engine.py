@@ -77,7 +77,7 @@ def test_a_cli_run_with_failures_is_rerun_from_history(qtbot, window, tmp_path):
 
     plugin = tmp_path / "checks.py"
     plugin.write_text("def check(path: str) -> dict:\n"
-                      "    if 'bad' in path:\n        raise ValueError('bad name')\n"
+                      "    if 'bad' in str(path):\n        raise ValueError('bad name')\n"
                       "    return {'ok': True}\n", encoding="utf-8")
     folder = tmp_path / "in"
     folder.mkdir()
