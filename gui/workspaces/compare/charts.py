@@ -160,8 +160,10 @@ class ScalingChart(PalettePlot):
         return dict(self._series)
 
     def set_configs(self, configs: Sequence[Mapping[str, Any]], physical_cores: int) -> None:
-        self._series = scaling_series(list(configs))
-        self._physical = int(physical_cores or 0)
+        series, physical = scaling_series(list(configs)), int(physical_cores or 0)
+        if self._drawn and (series, physical) == (self._series, self._physical):
+            return  # most results of a live study leave the scaling as it was: no repaint
+        self._series, self._physical = series, physical
         self._draw()
 
     def legend_html(self) -> str:

@@ -24,7 +24,7 @@ from .verdict import VerdictPanel
 class StudyView(QWidget):
     """Everything about one study, fed by a :class:`StudyModel`."""
 
-    REDRAW_MS = 150
+    REDRAW_MS = 250
     #: The Verdict's **Use these settings** (the recommended configuration).
     useSettings = Signal(object)
     #: A configuration was opened (its record).
@@ -60,7 +60,7 @@ class StudyView(QWidget):
         self.verdict.useSettings.connect(self.useSettings)
         self._lay_out()
         # Results can come in bursts: redraw at most every REDRAW_MS while a study
-        # streams (a redraw of 48 configurations costs ~25 ms), and at once at its end.
+        # streams (a redraw and repaint of 48 configurations cost ~25 ms on an idle machine), and at once at its end.
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(self.REDRAW_MS)
