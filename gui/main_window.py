@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.compare_ws.settingsUsed.connect(self._on_settings_used)
         self.history_ws = HistoryWorkspace(open_history() if history is True else history or None, self)
         self.add_workspace(self.history_ws)
-        self.history_ws.study_view.useSettings.connect(self.compare_ws.use_settings)
+        self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
         self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh())

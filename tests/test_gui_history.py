@@ -185,3 +185,12 @@ def test_without_a_history_the_tab_says_so(qtbot, tmp_path):
     assert "No history yet" in w.history_ws.note.text()
     assert w.history_ws.pages.currentWidget() is w.history_ws.note
     w.run_ws.files.shutdown()
+
+
+def test_use_these_settings_from_a_reopened_study_sets_the_run_tab(window):
+    h = window.history_ws
+    h.select("s1")
+    h.study_view.verdict.use_button.click()
+    assert window.tabs.currentWidget() is window.run_ws
+    fields = window.run_ws.backend.spec_fields()
+    assert (fields["backend"], fields["workers"], fields["chunk_size"]) == ("processes", 2, "auto")

@@ -47,6 +47,8 @@ class HistoryWorkspace(Workspace):
 
     title = "History"
     rerunRequested = Signal(object, list)
+    #: A reopened study's **Use these settings** (the recommended configuration).
+    useSettings = Signal(object)
 
     def __init__(self, reader: HistoryReader | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +82,7 @@ class HistoryWorkspace(Workspace):
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
         self.list.setToolTip("Select a study to see it again, or two runs to compare them side by side")
         self.study_view = StudyView(self.study, self)
+        self.study_view.useSettings.connect(self.useSettings)
         self.runs = RunsTable(self)
         self.note = QLabel(self)
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
