@@ -159,3 +159,17 @@ def test_a_study_process_that_cannot_start_says_why(qtbot):
     record, error = finished[0]
     assert record is None and error.startswith("could not start the study process")
     assert not client.running
+
+
+def test_a_task_with_side_effects_is_compared_only_when_confirmed(window, client):
+    from types import SimpleNamespace
+
+    compare = window.compare_ws
+    plugin = window.run_ws.plugin()
+    window.run_ws.plugin = lambda: SimpleNamespace(name=plugin.name, side_effects="downloads every URL")
+    asked: list[str] = []
+    compare.confirm_side_effects = lambda name, effects: asked.append(effects) or False
+    assert not compare.start_study() and client.plans == [] and "not confirmed" in compare.line.text()
+    compare.confirm_side_effects = lambda name, effects: True
+    assert compare.start_study() and client.plans[0]["allow_side_effects"] is True
+    assert asked == ["downloads every URL"]

@@ -153,6 +153,13 @@ class CompareWorkspace(Workspace):
         plan = self.plan()
         if plan is None:
             return False
+        plugin = self.run.plugin()
+        effects = str(getattr(plugin, "side_effects", "") or "")
+        if effects:
+            if not self.confirm_side_effects(plugin.name, effects):
+                self._say("Not started: the task's side effects were not confirmed.")
+                return False
+            plan["allow_side_effects"] = True
         self._label = f"{plan['spec']['plugin']} over {fmt.count(len(plan['spec'].get('paths', ())))} files"
         self._cancelled = False
         self.study.clear()
@@ -166,6 +173,16 @@ class CompareWorkspace(Workspace):
             return False
         self.studyStarted.emit()
         return True
+
+    def confirm_side_effects(self, name: str, effects: str) -> bool:
+        """Ask before a study repeats what a task does beyond its outputs (tests replace this)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, "Repeat the task's side effects?",
+            f"{name} {effects}, and a comparison runs it many times over.\nGo ahead?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def cancel_study(self) -> None:
         if self._busy and not self._cancelled:
