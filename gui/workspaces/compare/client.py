@@ -99,7 +99,7 @@ class ProcessStudyClient(QObject):
                                     name="poolside-study")
         # Started off the GUI thread: the first start also starts the forkserver
         # (~0.3-1.3 s measured on a busy 2-core machine), which would freeze the window.
-        self._start_error: BaseException | None = None
+        self._start_error = None
         self._starter = threading.Thread(target=self._start_process, name="poolside-study-start", daemon=True)
         self._starter.start()
         self._timer.start()

@@ -120,7 +120,7 @@ class StudyView(QWidget):
     def _on_finished(self, record: Mapping[str, Any] | None) -> None:
         self._redraw_timer.stop()
         self._redraw()
-        if is_cancelled(record):
+        if record is None or is_cancelled(record):
             self.verdict.clear("The study was cancelled: no verdict.")
         else:
             self.verdict.show_study(record)

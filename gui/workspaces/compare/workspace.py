@@ -217,7 +217,7 @@ class CompareWorkspace(Workspace):
         self.study.finish(record)
         if error:
             self._say(f"The study failed: {html.escape(error)}")
-        elif is_cancelled(record):
+        elif record is None or is_cancelled(record):
             self._say(f"Cancelled: {len(self.study.configs())} configurations measured, no verdict.")
         else:
             self._say(f"Done: {len(record.get('configs', ()))} configurations of {html.escape(self._label)} measured.")

@@ -52,8 +52,8 @@ class SqliteHistory:
         with self._conn() as conn:
             row = self._store.get_run(conn, int(entry_id)) or {}
             failures = self._store.failures(conn, int(entry_id)) if row else []
-        record = _entry(row) if row else {"id": entry_id}
-        summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
+        record: dict[str, Any] = _entry(row) if row else {"id": entry_id}
+        summary: dict[str, Any] = row["summary"] if isinstance(row.get("summary"), dict) else {}
         record.update(
             spec=row.get("spec") or {}, backend=row.get("backend"), workers=row.get("workers"),
             total=int(row.get("total") or 0), cpu_s=row.get("cpu_s"),
