@@ -56,6 +56,11 @@ _WINDOW_CHUNKS_PER_WORKER = 3
 # Outcomes for a cancelled remainder are made in batches of this size, so a
 # cancel of a million listed items streams rather than stalls.
 _CANCEL_BATCH = 10_000
+# For a backend that takes the whole input (``Pool.map``, ``joblib``), the
+# engine's chunks are only its bookkeeping: blocks this big keep that to a few
+# bytes an item, and the engine reads this many items between two polls.
+_INPUT_BLOCK = 1_000
+_UNBOUNDED = 1 << 62
 
 _PENDING, _SETTLED, _MOVED = 0, 1, 2
 _new_outcome = functools.partial(tuple.__new__, Outcome)
@@ -151,6 +156,7 @@ class Job:
         self._reorder: dict[int, Outcome] = {}
         self._next_index = 0
         self._window_blocked = False
+        self._told_end = False
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
         self._cancel_requested = False
@@ -289,14 +295,21 @@ class Job:
         backend = self._backend
         while not self._cancel_requested:
             self._fill()
+            if backend.takes_input and self._input_done and not self._told_end:
+                self._told_end = True
+                self._handle(backend.end_of_input())
             if self._input_done and not self._tracked:
                 return
-            events = backend.poll(_POLL_S)
+            # A backend that takes the whole input is read on without a pause.
+            reading = backend.takes_input and not self._input_done
+            events = backend.poll(0.0 if reading else _POLL_S)
             if events:
                 with _gc_paused():
                     self._handle(events)
 
     def _window(self) -> int:
+        if self._backend.takes_input:
+            return _UNBOUNDED  # the library reads its whole input itself (see backends.base)
         chunk = self._chunker.fixed or self._chunker.size
         return max(chunk * self._backend.workers * _WINDOW_CHUNKS_PER_WORKER, 4)
 
@@ -506,6 +519,23 @@ def _contiguous_runs(offsets: list[int]) -> list[list[int]]:
     return runs
 
 
+def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,
+                     method: str | None) -> dict[str, Any]:
+    merged = dict(options or {})
+    if method is not None:
+        if "method" in merged and merged["method"] != method:
+            raise ValueError(f"method={method!r} and backend_options['method']="
+                             f"{merged['method']!r} disagree")
+        merged["method"] = method
+    if "method" in merged and not backend_cls.methods:
+        raise ValueError(f"the {backend_cls.name} backend has no method option; the classic "
+                         "pools have one (mp-pool, mp-thread-pool, process-executor, thread-executor)")
+    if "method" in merged and merged["method"] not in backend_cls.methods:
+        raise ValueError(f"the {backend_cls.name} backend has no method {merged['method']!r}; "
+                         f"choose one of: {', '.join(backend_cls.methods)}")
+    return merged
+
+
 def run(
     task: Callable[[Any], Any],
     items: Iterable[Any],
@@ -520,6 +550,7 @@ def run(
     bound: str = "mixed",
     backend_options: Mapping[str, Any] | None = None,
     finite: bool | None = None,
+    method: str | None = None,
 ) -> Job:
     """Run ``task`` over ``items`` on ``backend`` and return the running :class:`Job`.
 
@@ -532,6 +563,9 @@ def run(
     ``on_finish`` receives the final :class:`Summary` there too.  ``bound``
     (``cpu``, ``io`` or ``mixed``) picks the default worker count;
     ``backend_options`` go to the backend (say, a Dask scheduler ``address``).
+    ``method`` is how a classic pool is called (``map``, ``imap``,
+    ``imap_unordered``, ``submit``; see ``poolside.backends.classic``), the
+    same as ``backend_options={"method": ...}``.
 
     On cancel, every item of a *finite* input still gets its ``cancelled``
     outcome, including those not read yet, so the counts add up to the input;
@@ -546,6 +580,7 @@ def run(
     except TypeError:
         raise TypeError(f"items must be iterable, not {type(items).__name__}") from None
     backend_cls = get_backend(backend)
+    options = _backend_options(backend_cls, backend_options, method)
     if workers is None:
         workers = default_workers(backend, bound)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -555,8 +590,10 @@ def run(
             raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
         timeout = float(timeout)
     started = time.perf_counter()
-    pool = backend_cls(task, workers, timeout=timeout, origin=started, **(backend_options or {}))
-    chunker = Chunker(chunk_size, pool.workers)
+    chunker = Chunker(chunk_size, workers)  # checks chunk_size before any worker starts
+    pool = backend_cls(task, workers, timeout=timeout, origin=started, **options)
+    pool.chunk_size = chunk_size
+    chunker = Chunker(_INPUT_BLOCK if pool.takes_input else chunk_size, pool.workers)
     try:
         pool.start()
     except BaseException:
