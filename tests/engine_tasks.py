@@ -95,3 +95,17 @@ class Unpicklable:
 
 def identity(x: object) -> object:
     return x
+
+
+async def async_sleep_for(seconds: float) -> float:
+    """An ``async def`` task: it waits without holding a thread."""
+    import asyncio
+
+    await asyncio.sleep(seconds)  # ok: the item's own simulated I/O
+    return seconds
+
+
+async def async_fail_on_seven(x: int) -> int:
+    if x == 7:
+        raise ValueError(f"item {x} is unlucky")
+    return x * x
