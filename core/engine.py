@@ -63,6 +63,8 @@ _INPUT_BLOCK = 1_000
 _UNBOUNDED = 1 << 62
 
 _PENDING, _SETTLED, _MOVED = 0, 1, 2
+# Builds an Outcome from an iterable of ALL its fields (tuple.__new__ applies no
+# defaults): every zip that feeds it must give one value per field.
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 _CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
@@ -386,6 +388,7 @@ class Job:
                 range(first, first + n), tracked.items[off:off + n], itertools.repeat(Status.OK),
                 done.values, itertools.repeat(None), done.elapsed,
                 itertools.repeat(done.worker), done.starts,
+                itertools.repeat(done.pid), itertools.repeat(done.tid),
             )))
             # ... and the few that raised are patched after.
             failed = 0
@@ -411,7 +414,7 @@ class Job:
             status = Status.OK if error is None else Status.FAILED
             self._counts[status.value] += 1
             out.append(Outcome(first + i, tracked.items[off + i], status, done.values[i], error,
-                               done.elapsed[i], done.worker, done.starts[i]))
+                               done.elapsed[i], done.worker, done.starts[i], done.pid, done.tid))
         if settled:
             self._settled(done.chunk_id, tracked, settled)
 
@@ -422,7 +425,8 @@ class Job:
         tracked.flags[lost.offset] = _SETTLED
         self._counts[lost.status.value] += 1
         out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
-                           None, lost.error, lost.elapsed_s, lost.worker, lost.started_s))
+                           None, lost.error, lost.elapsed_s, lost.worker, lost.started_s,
+                           lost.pid, lost.tid))
         self._settled(lost.chunk_id, tracked, 1)
 
     def _on_retry(self, retry: Retry, out: list[Outcome]) -> None:
@@ -499,7 +503,7 @@ class Job:
             self._counts[status.value] += n
             self._emit(list(map(_new_outcome, zip(
                 range(first, first + n), items, repeat(status), repeat(None), repeat(error),
-                repeat(0.0), repeat(None), repeat(None)))))
+                repeat(0.0), repeat(None), repeat(None), repeat(None), repeat(None)))))
 
 
 def _stop_quietly(pool: Backend) -> None:

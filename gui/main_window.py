@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import export
+from poolside import serialize
+
 from . import format as fmt
 from . import settings as cfg
 from .bridge import RunBridge
@@ -368,8 +369,8 @@ class MainWindow(QMainWindow):
         """Write the rows the table shows (filtered, in its order) to CSV or JSON by extension."""
         outcomes = self.results.proxy.visible_outcomes()
         try:
-            n = export.write(path, outcomes, self.results.model.value_keys, self._last_summary)
-        except OSError as exc:
+            n = serialize.write_file(path, outcomes, self.results.model.value_keys, self._last_summary)
+        except (OSError, ValueError) as exc:
             self._status(f"Could not export: {exc}")
             return 0
         self._status(f"Exported {fmt.count(n)} results to {path}.")

@@ -65,6 +65,8 @@ class Lost(NamedTuple):
     worker: int | None
     started_s: float | None
     elapsed_s: float
+    pid: int | None = None  # the process that hung or died, when the backend knows it
+    tid: int | None = None
 
 
 class Retry(NamedTuple):

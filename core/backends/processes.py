@@ -435,7 +435,7 @@ class ProcessBackend(Backend):
             if running and chunk_id == head:
                 status = Status.TIMED_OUT if timed_out else Status.FAILED
                 events.append(Lost(head, offset, status, error, proc.index,
-                                   started - self.origin, now - started))
+                                   started - self.origin, now - started, proc.process.pid))
                 events.append(Retry(head, alone=False))
             elif timed_out:
                 events.append(Retry(head, alone=False))

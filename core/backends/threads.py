@@ -14,6 +14,7 @@ keeps its thread (a daemon) until the interpreter exits.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -171,6 +172,7 @@ class ThreadBackend(Backend):
                 ErrorInfo("Timeout", f"the item ran longer than its {self.timeout:g} s timeout; "
                           "a thread cannot be stopped, so it was left to finish in the background"),
                 worker.index, started - self.origin, now - started,
+                os.getpid(), worker.outbox.tid or None,
             ))
             events.append(Retry(int(chunk_id), alone=False))
         return events
