@@ -527,14 +527,16 @@ def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | No
                      method: str | None) -> dict[str, Any]:
     merged = dict(options or {})
     if method is not None:
+        if not backend_cls.methods:
+            raise ValueError(f"the {backend_cls.name} backend has no method option; the classic "
+                             "pools have one (mp-pool, mp-thread-pool, process-executor, "
+                             "thread-executor), and joblib")
         if "method" in merged and merged["method"] != method:
             raise ValueError(f"method={method!r} and backend_options['method']="
                              f"{merged['method']!r} disagree")
         merged["method"] = method
-    if "method" in merged and not backend_cls.methods:
-        raise ValueError(f"the {backend_cls.name} backend has no method option; the classic "
-                         "pools have one (mp-pool, mp-thread-pool, process-executor, thread-executor)")
-    if "method" in merged and merged["method"] not in backend_cls.methods:
+    # (The processes backend's own "method" option is its start method.)
+    if backend_cls.methods and "method" in merged and merged["method"] not in backend_cls.methods:
         raise ValueError(f"the {backend_cls.name} backend has no method {merged['method']!r}; "
                          f"choose one of: {', '.join(backend_cls.methods)}")
     return merged

@@ -33,6 +33,10 @@ def exit_on_50(x: int) -> int:
     return exit_on(x, 50)
 
 
+def exit_on_20(x: int) -> int:
+    return exit_on(x, 20)
+
+
 def segfault_on_3(x: int) -> int:
     if x == 3:
         ctypes.string_at(0)  # reads address 0: SIGSEGV
@@ -109,3 +113,10 @@ async def async_fail_on_seven(x: int) -> int:
     if x == 7:
         raise ValueError(f"item {x} is unlucky")
     return x * x
+
+
+def wait_or_pass(x: object) -> object:
+    """A path waits (bounded) until that file exists; anything else returns at once."""
+    if isinstance(x, str):
+        wait_for_file(x)
+    return x

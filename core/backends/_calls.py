@@ -114,7 +114,7 @@ def call_item(task: Callable[[Any], Any], origin: float, keyed: tuple[int, Any])
         error = error_info(exc)
     t1 = time.perf_counter()
     return (key, value, error, t0 - origin, t1 - t0, time.thread_time() - cpu0,
-            os.getpid(), threading.get_ident())
+            os.getpid(), threading.get_native_id())
 
 
 def process_item(conn: Any, task: Callable[[Any], Any], origin: float, key: int, item: Any) -> None:

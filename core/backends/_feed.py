@@ -40,6 +40,10 @@ BLOCKS_PER_POLL = 16
 NO_RESULT = ErrorInfo("NoResult", "the library call ended without a result for this item")
 
 
+class Stopped(Exception):
+    """Raised to the library reading a feed when the run is cancelled."""
+
+
 class Ended(NamedTuple):
     """The library call is over; ``error`` is what it raised (``None``: it returned)."""
 
@@ -71,6 +75,7 @@ class Feed:
         self._lost_from: int | None = None
         self._lost_error = NO_RESULT
         self.closed = False
+        self._stopped = False
 
     @property
     def total(self) -> int:
@@ -87,8 +92,15 @@ class Feed:
         self._queue.put((first, chunk.items))
         return []
 
-    def close(self) -> None:
-        """No more items: the library's iterable ends once it has taken what was fed."""
+    def close(self, stop: bool = False) -> None:
+        """No more items: the library's iterable ends once it has taken what was fed.
+
+        With ``stop``, it raises :class:`Stopped` at once instead (a cancel):
+        a library that is still reading, such as ``Executor.map`` submitting
+        everything first, stops there rather than start what was fed.
+        """
+        if stop:
+            self._stopped = True
         if not self.closed:
             self.closed = True
             self._queue.put(None)
@@ -97,6 +109,8 @@ class Feed:
         """The iterable the library reads: ``(key, item)`` pairs, blocking until fed or closed."""
         while True:
             block = self._queue.get()
+            if self._stopped:
+                raise Stopped("the run was cancelled")
             if block is None:
                 self._queue.put(None)  # a second reader (a retry) ends too
                 return
@@ -143,7 +157,7 @@ class Feed:
         errors = [(i, r[ERROR]) for i, r in enumerate(run) if r[ERROR] is not None] or None
         return Done(self.slot(run[0][PID], run[0][TID]), chunk_id, offset, [r[VALUE] for r in run],
                     errors, array("d", [r[START] for r in run]), array("d", [r[ELAPSED] for r in run]),
-                    sum(r[CPU] for r in run), False)
+                    sum(r[CPU] for r in run), False, run[0][PID], run[0][TID])
 
     def lost(self, start: int, stop: int | None, error: ErrorInfo) -> list[Event]:
         """``failed`` outcomes for the keys in ``start .. stop-1`` that have no result."""

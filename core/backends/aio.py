@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import os
 import queue
 import threading
 import time
@@ -59,6 +60,7 @@ class AsyncioBackend(Backend):
         self._coroutine_function = async_function(self.task)
         self._events: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._remaining: dict[int, int] = {}  # chunk id -> items without a report
+        self._abandoned = False  # a plain function's thread timed out and runs on
 
     # -- lifecycle (engine thread) --------------------------------------------------
 
@@ -73,6 +75,7 @@ class AsyncioBackend(Backend):
         ready.wait()
 
     def _run_loop(self, ready: threading.Event) -> None:
+        self._pid, self._tid = os.getpid(), threading.get_native_id()
         asyncio.set_event_loop(self._loop)
         self._inbox: asyncio.Queue[tuple[int, int, Any] | None] = asyncio.Queue()
         self._workers = [self._loop.create_task(self._work(slot)) for slot in range(self.workers)]
@@ -86,8 +89,9 @@ class AsyncioBackend(Backend):
         self._thread.join()
         self._loop.close()
         if self._executor is not None:
-            # Threads inside a plain function cannot be stopped; on a cancel, do not wait.
-            self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+            # Threads inside a plain function cannot be stopped: after a cancel
+            # or a timeout, do not wait for them; they finish in the background.
+            self._executor.shutdown(wait=not (cancel or self._abandoned), cancel_futures=cancel)
 
     async def _close(self, cancel: bool) -> None:
         if cancel:
@@ -114,10 +118,11 @@ class AsyncioBackend(Backend):
                 else:
                     r = await self._loop.run_in_executor(
                         self._executor, call_item, self.task, self.origin, (offset, item))
-                    _, value, error, t0, elapsed, cpu, _, _ = r
+                    _, value, error, start, elapsed, cpu, pid, tid = r
                     return Done(slot, chunk_id, offset, [value], None if error is None else [(0, error)],
-                                array("d", [t0]), array("d", [elapsed]), cpu, False)
+                                array("d", [start]), array("d", [elapsed]), cpu, False, pid, tid)
         except TimeoutError:
+            self._abandoned = self._coroutine_function is None
             elapsed = time.perf_counter() - t0
             how = ("the coroutine was cancelled" if self._coroutine_function is not None else
                    "a thread cannot be stopped, so it was left to finish in the background")
@@ -126,7 +131,8 @@ class AsyncioBackend(Backend):
                 slot, t0 - self.origin, elapsed)
         t1 = time.perf_counter()
         return Done(slot, chunk_id, offset, [value], None if error is None else [(0, error)],
-                    array("d", [t0 - self.origin]), array("d", [t1 - t0]), cpu, False)
+                    array("d", [t0 - self.origin]), array("d", [t1 - t0]), cpu, False,
+                    self._pid, self._tid)
 
     async def _native(self, item: Any) -> tuple[Any, ErrorInfo | None, float]:
         assert self._coroutine_function is not None

@@ -217,7 +217,9 @@ class ClassicPool(PoolAdapter):
 
     def shutdown(self, cancel: bool) -> None:
         self._stopping.set()
-        self._feed.close()  # a pool's task thread reading the input must not wait on it
+        # A pool's task thread reading the input must not wait on it; on a
+        # cancel, the library must not go on taking what was fed either.
+        self._feed.close(stop=cancel)
         self._stop_pool(cancel or self._lost_work)
         if self._reader is not None and not cancel:
             self._reader.join()
@@ -397,6 +399,15 @@ class MultiprocessingThreadPoolBackend(_MultiprocessingPool):
     def _start_pool(self) -> None:
         self._pool = mpp.ThreadPool(self.workers)
 
+    def _stop_pool(self, cancel: bool) -> None:
+        if cancel:
+            # Threads inside a call cannot be stopped, and ThreadPool.join would
+            # wait for them: they finish that call in the background.
+            self._pool.terminate()
+        else:
+            self._pool.close()
+            self._pool.join()
+
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
         self._pool.apply_async(call_chunk, (self.task, chunk, self.origin),
                                callback=lambda r: finished(chunk, r),
@@ -435,11 +446,24 @@ class ProcessExecutorBackend(_Executor):
 
     def _stop_pool(self, cancel: bool) -> None:
         pool: Any = self._pool
-        processes = list((getattr(pool, "_processes", None) or {}).values())
+        # The executor's own table of its processes (shutdown forgets it); a
+        # map still submitting may add to it until shutdown refuses new calls.
+        table = pool._processes if pool._processes is not None else {}  # the same dict, even empty
+        manager = getattr(pool, "_executor_manager_thread", None)
         if cancel:
-            for process in processes:  # the executor has no way to stop a running call
+            # Refuse new calls first, then kill what runs: the executor has no
+            # way to stop a running call.
+            pool.shutdown(wait=False, cancel_futures=True)
+            killed = list(table.values())
+            for process in killed:
                 process.kill()
-        pool.shutdown(wait=True, cancel_futures=cancel)
+            for process in killed:
+                process.join()
+            if manager is not None:
+                manager.join()
+            return
+        processes = list(table.values())
+        pool.shutdown(wait=True)
         for process in processes:
             process.join()
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import ErrorInfo, Status
-from ._calls import CPU, ELAPSED, ERROR, START, VALUE, call_item, process_item
+from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
 from ._worker import PICKLE_PROTOCOL, Chunk, Done
 from .base import Backend, Event, Lost
 from .processes import _describe_exit, start_method
@@ -47,7 +47,7 @@ _WAITING_PER_WORKER = 2
 def _done(slot: int, chunk_id: int, offset: int, r: tuple) -> Done:
     errors = None if r[ERROR] is None else [(0, r[ERROR])]
     return Done(slot, chunk_id, offset, [r[VALUE]], errors, array("d", [r[START]]),
-                array("d", [r[ELAPSED]]), r[CPU], False)
+                array("d", [r[ELAPSED]]), r[CPU], False, r[PID], r[TID])
 
 
 class ThreadPerItemBackend(Backend):
@@ -143,7 +143,7 @@ class ThreadPerItemBackend(Backend):
 
 
 class _Running:
-    __slots__ = ("process", "conn", "chunk_id", "offset", "slot", "started")
+    __slots__ = ("process", "conn", "chunk_id", "offset", "slot", "started", "pid")
 
     def __init__(self, process: Any, conn: Any, chunk_id: int, offset: int, slot: int) -> None:
         self.process = process
@@ -152,6 +152,7 @@ class _Running:
         self.offset = offset
         self.slot = slot
         self.started = time.perf_counter()
+        self.pid = process.pid
 
 
 class ProcessPerItemBackend(Backend):
@@ -254,7 +255,7 @@ class ProcessPerItemBackend(Backend):
             run.process.close()
             return Lost(run.chunk_id, run.offset, Status.FAILED,
                         ErrorInfo("WorkerDied", _describe_exit(code)), run.slot,
-                        run.started - self.origin, time.perf_counter() - run.started)
+                        run.started - self.origin, time.perf_counter() - run.started, run.pid)
         run.process.close()
         return _done(run.slot, run.chunk_id, run.offset, result)
 
@@ -273,7 +274,8 @@ class ProcessPerItemBackend(Backend):
             self._free.append(run.slot)
             events.append(Lost(run.chunk_id, run.offset, Status.TIMED_OUT, ErrorInfo(
                 "Timeout", f"the item ran longer than its {self.timeout:g} s timeout; "
-                "its process was killed"), run.slot, run.started - self.origin, now - run.started))
+                "its process was killed"), run.slot, run.started - self.origin, now - run.started,
+                run.pid))
         return events
 
     def shutdown(self, cancel: bool) -> None:
