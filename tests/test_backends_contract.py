@@ -256,3 +256,13 @@ def test_map_holds_every_result_back_until_the_last(method, one_batch):
     assert job.wait(60)
     assert sum(len(b) for b in batches) == 41 and job.summary.counts["ok"] == 41
     assert (len(batches) == 1) is one_batch
+
+
+def test_the_cli_takes_a_method(capsys):
+    from poolside.cli import main
+
+    assert main(["run", "resources/samples", "-r", "-p", "sha256", "-b", "mp-thread-pool",
+                 "--method", "imap_unordered", "-q"]) == 0
+    assert "on mp-thread-pool" in capsys.readouterr().err
+    assert main(["run", "resources/samples", "-r", "-p", "sha256", "-b", "threads", "--method", "map"]) == 2
+    assert "has no method option" in capsys.readouterr().err

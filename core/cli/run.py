@@ -45,6 +45,9 @@ def add_parser(sub: Any) -> None:
                      help="how many workers (default: chosen for the backend and the plugin)")
     run.add_argument("--chunk-size", type=chunk_size, metavar="N|auto",
                      help="items sent to a worker at a time (default: auto)")
+    run.add_argument("--method", metavar="NAME",
+                     help="how a classic pool is called: submit, map, imap, imap_unordered "
+                          "(joblib: generator_unordered, generator, list; see 'poolside info')")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="per item; an item running longer ends timed_out")
     run.add_argument("--ordered", action="store_true", default=None,
@@ -72,7 +75,7 @@ def spec_from_args(ns: argparse.Namespace) -> JobSpec:
         raise UsageError("the following arguments are required: --plugin/-p (or --spec JOB.toml)")
     changes: dict[str, Any] = {
         "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
-        "timeout": ns.timeout, "ordered": ns.ordered, "recursive": ns.recursive,
+        "timeout": ns.timeout, "ordered": ns.ordered, "method": ns.method, "recursive": ns.recursive,
         "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
