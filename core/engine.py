@@ -43,8 +43,10 @@ from .backends import get_backend
 from .backends._worker import Chunk, Done
 from .backends.base import Backend, BackendError, Event, Lost, Retry
 from .chunking import Chunker
+from .insights import InsightsRecorder
+from .monitor import TreeSampler
 from .records import ErrorInfo, Outcome, Status, Summary
-from .system import default_workers
+from .system import default_workers, system_info
 
 # How long the dispatcher waits for events before it looks at its flags again.
 # It is woken at once for results, cancel and a consumer that frees the
@@ -146,6 +148,9 @@ class Job:
         self._on_finish = on_finish
         self._started = started
         self._summary = Summary(backend=backend.name, workers=backend.workers)
+        self._sampler = TreeSampler()
+        self._insights = InsightsRecorder(backend.workers, system_info().usable_cores,
+                                          backend.kind in ("threads", "async"), self._sampler)
         self._counts = self._summary.counts
 
         self._tracked: dict[int, _Tracked] = {}
@@ -243,7 +248,7 @@ class Job:
         s = self._summary
         snapshot = Summary(
             backend=s.backend, workers=s.workers, counts=dict(self._counts), cpu_s=s.cpu_s,
-            done=s.done, input_error=s.input_error,
+            done=s.done, input_error=s.input_error, insights=s.insights,
             wall_s=s.wall_s if s.done else time.perf_counter() - self._started,
         )
         return snapshot
@@ -268,6 +273,7 @@ class Job:
             self._loop()
         except BaseException as exc:
             failure = exc
+        self._sampler.end()  # memory as the work ends, before the workers go
         try:
             self._backend.shutdown(cancel=failure is not None or self._cancel_requested)
         except BaseException as exc:
@@ -279,6 +285,8 @@ class Job:
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, _CANCELLED)
         self._summary.wall_s = time.perf_counter() - self._started
+        self._insights.library_chunks = self._backend.library_chunk_sizes()
+        self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
         self._summary.done = True
         if self._input_error is not None:
             self._summary.input_error = repr(self._input_error)
@@ -349,6 +357,7 @@ class Job:
         chunk = Chunk(next(self._chunk_ids), items)
         self._tracked[chunk.id] = _Tracked(self._read, items)
         self._read += len(items)
+        self._insights.chunks[len(items)] += 1
         return chunk
 
     def _handle(self, events: list[Event]) -> None:
@@ -374,7 +383,11 @@ class Job:
     def _on_done(self, done: Done, out: list[Outcome]) -> None:
         self._summary.cpu_s += done.cpu_s
         n = len(done.values)
-        self._chunker.observe(sum(done.elapsed), n)
+        busy = sum(done.elapsed)
+        self._chunker.observe(busy, n)
+        if n:
+            self._insights.ran(done.worker, n, busy, done.starts[0],
+                               done.starts[-1] + done.elapsed[-1], done.cpu_s)
         tracked = self._tracked.get(done.chunk_id)
         if tracked is None:
             return  # a late report for a chunk that was settled otherwise
@@ -424,6 +437,9 @@ class Job:
             return  # its result arrived first: a result always wins
         tracked.flags[lost.offset] = _SETTLED
         self._counts[lost.status.value] += 1
+        if lost.started_s is not None:
+            self._insights.ran(lost.worker, 1, lost.elapsed_s, lost.started_s,
+                               lost.started_s + lost.elapsed_s, 0.0)
         out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
                            None, lost.error, lost.elapsed_s, lost.worker, lost.started_s,
                            lost.pid, lost.tid))
@@ -449,6 +465,7 @@ class Job:
         self._settled(retry.chunk_id, tracked, len(offsets))
 
     def _emit(self, out: list[Outcome]) -> None:
+        self._insights.outcome_out(time.perf_counter() - self._started)
         if self._ordered:
             buffer = self._reorder
             for outcome in out:

@@ -156,6 +156,14 @@ class Backend(abc.ABC):
         early enough to meet the nearest deadline.
         """
 
+    def library_chunk_sizes(self) -> tuple[int, ...] | None:
+        """The chunk sizes the library used, when it batched the items itself.
+
+        ``None``: the engine's chunks were the units of work (they are counted
+        as they are read).  An empty tuple: the library chose, unseen.
+        """
+        return None
+
     def end_of_input(self) -> list[Event]:
         """The engine has read the whole input (called once, for ``takes_input`` backends only)."""
         return []

@@ -160,6 +160,7 @@ class ClassicPool(PoolAdapter):
         self._stopping = threading.Event()
         self._reader: threading.Thread | None = None
         self._library_chunksize = 1
+        self._library_known = True  # False where the library sizes its batches unseen (joblib "auto")
         self._lost_work = False  # the library holds a call that will never end
 
     # -- the library, per pool ---------------------------------------------------
@@ -225,6 +226,11 @@ class ClassicPool(PoolAdapter):
             self._reader.join()
 
     # -- the engine's side ---------------------------------------------------------
+
+    def library_chunk_sizes(self) -> tuple[int, ...] | None:
+        if not self.takes_input:
+            return None
+        return (self._library_chunksize,) if self._library_known else ()
 
     def free_slots(self) -> int:
         if not self.takes_input:

@@ -64,6 +64,7 @@ class JoblibBackend(ClassicPool):
                       chunksize: int) -> Iterator[Any]:
         joblib = self._joblib
         batch_size = self.chunk_size if isinstance(self.chunk_size, int) else "auto"
+        self._library_known = batch_size != "auto"
         parallel = joblib.Parallel(n_jobs=self.workers, backend="loky", batch_size=batch_size,
                                    return_as=self.method)
         call = joblib.delayed(function)
