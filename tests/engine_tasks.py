@@ -120,3 +120,11 @@ def wait_or_pass(x: object) -> object:
     if isinstance(x, str):
         wait_for_file(x)
     return x
+
+
+def spin(n: int) -> int:
+    """Pure-Python CPU work: it holds the GIL the whole time."""
+    total = 0
+    for i in range(n):
+        total += i
+    return total

@@ -58,6 +58,8 @@ def add_parser(sub: Any) -> None:
                           "default: the plugin's own patterns; '*' for every file)")
     run.add_argument("--output", "-o", metavar="FILE.jsonl|FILE.csv",
                      help="write a record per item as it finishes")
+    run.add_argument("--insights", action=argparse.BooleanOptionalAction, default=None,
+                     help="after the run, print where its time went (default: when stderr is a terminal)")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="print no line per item, only failures and the summary")
     run.add_argument("--spec", metavar="JOB.toml",
@@ -137,10 +139,32 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
     console.err(summary.line())
+    show = console.tty if ns.insights is None else ns.insights
+    if show and summary.insights is not None:
+        console.insights(summary.insights)
+    if ns.output and not reporter.write_error:
+        _write_companion(Path(ns.output), summary, console)
     if interrupted:
         return EXIT_INTERRUPTED
     bad = summary.total - summary.counts.get("ok", 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def companion_path(output: Path) -> Path:
+    """Where the summary of ``--output FILE`` goes: ``FILE`` with ``.summary.json`` for its suffix."""
+    return output.with_name(output.stem + ".summary.json")
+
+
+def _write_companion(output: Path, summary: Any, console: Console) -> None:
+    import json
+
+    from ..serialize import summary_record
+
+    path = companion_path(output)
+    try:
+        path.write_text(json.dumps(summary_record(summary), indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        console.err(f"error: writing the summary to {path} failed: {e}")
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
