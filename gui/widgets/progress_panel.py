@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import format as fmt
+from ..insight_words import sentences
 from ..theme import STATUS_COLORS
 
 
@@ -148,6 +149,9 @@ class ProgressPanel(QWidget):
             f"<b>{fmt.rate(summary.items_per_s)}</b> on {summary.backend} ×{summary.workers}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
+        words = sentences(getattr(summary, "insights", None))
+        if words:
+            text += "<br>" + html.escape(" ".join(words))
         if summary.input_error:
             text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {html.escape(str(summary.input_error))}</span>"
         self.headline.setText(text)
