@@ -387,7 +387,7 @@ class Job:
         self._chunker.observe(busy, n)
         if n:
             self._insights.ran(done.worker, n, busy, done.starts[0],
-                               done.starts[-1] + done.elapsed[-1], done.cpu_s)
+                               done.starts[-1] + done.elapsed[-1], done.cpu_s, done.pid)
         tracked = self._tracked.get(done.chunk_id)
         if tracked is None:
             return  # a late report for a chunk that was settled otherwise
@@ -439,7 +439,7 @@ class Job:
         self._counts[lost.status.value] += 1
         if lost.started_s is not None:
             self._insights.ran(lost.worker, 1, lost.elapsed_s, lost.started_s,
-                               lost.started_s + lost.elapsed_s, 0.0)
+                               lost.started_s + lost.elapsed_s, 0.0, lost.pid)
         out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
                            None, lost.error, lost.elapsed_s, lost.worker, lost.started_s,
                            lost.pid, lost.tid))

@@ -118,8 +118,9 @@ class InsightsRecorder:
         self.library_chunks: tuple[int, ...] | None = None
 
     def ran(self, worker: Any, n: int, busy_s: float, first_start: float, last_end: float,
-            cpu_s: float) -> None:
-        """``n`` items ran on ``worker`` between ``first_start`` and ``last_end`` (seconds since start)."""
+            cpu_s: float, pid: int | None) -> None:
+        """``n`` items ran on ``worker`` (process ``pid``) between ``first_start`` and ``last_end``."""
+        self.sampler.watch(pid)
         if isinstance(worker, int) and worker >= 0:
             entry = self._busy.get(worker)
             if entry is None:
