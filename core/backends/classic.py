@@ -54,7 +54,7 @@ import multiprocessing.pool as mpp
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from ..records import ErrorInfo, Status
 from ._calls import call_chunk_marked, call_item, call_items
@@ -145,7 +145,7 @@ class PoolAdapter(Backend):
 class ClassicPool(PoolAdapter):
     """A library pool called one of the tutorials' ways (see the module docstring)."""
 
-    methods: tuple[str, ...] = ("submit", "map", "imap", "imap_unordered")
+    methods: ClassVar[tuple[str, ...]] = ("submit", "map", "imap", "imap_unordered")
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float, method: str = "submit") -> None:

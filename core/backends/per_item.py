@@ -185,7 +185,7 @@ class ProcessPerItemBackend(Backend):
                 "the task cannot be sent to worker processes: it must be picklable (a function "
                 f"defined at the top level of a module, not a lambda or a nested function): {exc}"
             ) from exc
-        self._ctx = mp.get_context(start_method())
+        self._ctx: Any = mp.get_context(start_method())
         if start_method() == "forkserver":
             self._ctx.set_forkserver_preload(["poolside.backends._worker"])
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
