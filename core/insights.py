@@ -22,11 +22,14 @@ Definitions, so that every view says the same thing:
 * ``busy_threads`` = summed item time / wall: how many workers were inside the
   task at once, on average.  ``process_cores`` = this process's CPU / wall.
 * ``free_cores`` = usable cores minus what other programs on the machine
-  used meanwhile (at least half a core): what the run could have had.
+  used meanwhile (at least a tenth of one): what the run could have had.
 * ``gil_bound`` (in-process backends only): two or more threads were busy
   while the process used about one core (of those it could have had: on a
   machine busy with other work, a GIL-bound process gets less than one).
   Threads that sleep are busy with almost no CPU; that is waiting, not the GIL.
+  With less than 1.5 cores free, threads that release the GIL could not have
+  used more than one core either: there the signal says only that the run
+  used one core's worth, as a GIL-bound run does (``free_cores`` tells).
 * ``overhead_per_item_s`` = (wall - summed item time / workers) / items:
   what the run cost beyond the items' own time if it had been spread evenly,
   per item (start-up, hand-over, results, the tail).
@@ -45,11 +48,13 @@ GIL_MIN_BUSY_THREADS = 1.5
 # core it could have had, and at most this many cores ...
 GIL_MIN_SHARE_OF_ONE = 0.5
 GIL_MAX_CORES = 1.4
-# ... and clearly less than the busy threads could have used on free cores.
+# ... and clearly less than the busy threads could have used on free cores
+# (which can only be seen with this many cores free).
 GIL_MAX_CORES_PER_THREAD = 0.75
+GIL_CLEAR_FREE_CORES = 1.5
 # Fewer free cores than this are counted as this many: a machine that busy
 # says little either way.
-MIN_FREE_CORES = 0.5
+MIN_FREE_CORES = 0.1
 
 
 @dataclass
@@ -176,5 +181,10 @@ def _gil_bound(busy_threads: float, process_cores: float, free_cores: float) -> 
     if busy_threads < GIL_MIN_BUSY_THREADS:
         return False
     one = min(1.0, free_cores)
-    return GIL_MIN_SHARE_OF_ONE * one <= process_cores <= GIL_MAX_CORES and \
-        process_cores < GIL_MAX_CORES_PER_THREAD * max(1.0, min(busy_threads, free_cores))
+    if not GIL_MIN_SHARE_OF_ONE * one <= process_cores <= GIL_MAX_CORES:
+        return False
+    if free_cores < GIL_CLEAR_FREE_CORES:
+        # No second core was free: threads that release the GIL could not have
+        # shown it either.  One core's worth is what a GIL-bound run uses.
+        return True
+    return process_cores < GIL_MAX_CORES_PER_THREAD * min(busy_threads, free_cores)

@@ -16,7 +16,8 @@ def insights_of(task, items, **kwargs):
 
 
 def test_sleeps_on_many_threads_are_busy_but_use_little_cpu():
-    ins, _ = insights_of(tasks.sleep_for, [0.05] * 64, backend="threads", workers=8, chunk_size=1)
+    # One chunk per worker, so that on a loaded machine no thread waits on the engine.
+    ins, _ = insights_of(tasks.sleep_for, [0.05] * 64, backend="threads", workers=8, chunk_size=8)
     assert ins.busy_share > 0.6  # the threads spent their time inside the task ...
     assert ins.cpu_utilisation < 0.25  # ... waiting, not computing
     assert ins.busy_threads > 4
@@ -24,7 +25,9 @@ def test_sleeps_on_many_threads_are_busy_but_use_little_cpu():
 
 
 def test_a_pure_python_loop_on_threads_shows_the_gil():
-    ins, _ = insights_of(tasks.spin, [200_000] * 24, backend="threads", workers=4, chunk_size=1)
+    # One chunk per worker: each holds its items from the start and never waits on the
+    # engine (whose thread needs the GIL too, so it hands chunks over slowly).
+    ins, _ = insights_of(tasks.spin, [100_000] * 48, backend="threads", workers=4, chunk_size=12)
     assert ins.busy_threads >= 1.5
     assert ins.process_cores <= 1.4
     assert ins.gil_bound is True

@@ -376,7 +376,6 @@ class MultiprocessingPoolBackend(_MultiprocessingPool):
         "but a worker that dies loses its call for good: the library would wait forever "
         "(Poolside ends those items failed instead), and there is no per-item timeout."
     )
-    pickles = True
 
     def _start_pool(self) -> None:
         ctx = mp.get_context(start_method())
@@ -445,7 +444,6 @@ class ProcessExecutorBackend(_Executor):
         "pool. Parallel like Processes, but a worker that dies breaks the whole pool (every "
         "pending item fails), and it has no per-item timeout."
     )
-    pickles = True
 
     def _start_pool(self) -> None:
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(start_method()))

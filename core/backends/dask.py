@@ -37,7 +37,6 @@ class DaskBackend(PoolAdapter):
     )
     kind = "cluster"
     wins = "a job that outgrows one machine"
-    pickles = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float, address: str | None = None) -> None:

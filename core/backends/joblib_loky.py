@@ -44,7 +44,6 @@ class JoblibBackend(ClassicPool):
         "a worker that dies aborts the whole call (every unfinished item fails), and there "
         "is no per-item timeout."
     )
-    pickles = True
     methods = ("generator_unordered", "generator", "list")
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,

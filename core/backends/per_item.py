@@ -166,7 +166,6 @@ class ProcessPerItemBackend(Backend):
         "it only suits few, long items; in return a crash or a timeout costs that item alone."
     )
     kills_hung_items = True
-    pickles = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float) -> None:

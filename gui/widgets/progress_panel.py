@@ -153,6 +153,7 @@ class ProgressPanel(QWidget):
         if words:
             text += "<br>" + html.escape(" ".join(words))
         if summary.input_error:
-            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {html.escape(str(summary.input_error))}</span>"
+            error = html.escape(str(summary.input_error))
+            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {error}</span>"
         self.headline.setText(text)
         self.stats.setText(counts_html(summary.counts, all_statuses=True))
