@@ -24,8 +24,8 @@ Definitions, so that every view says the same thing:
 * ``free_cores`` = usable cores minus what other programs on the machine
   used meanwhile (at least a tenth of one): what the run could have had.
 * ``gil_bound`` (in-process backends only): two or more threads were busy
-  while the process used about one core (of those it could have had: on a
-  machine busy with other work, a GIL-bound process gets less than one).
+  while the process used at most about one core, and computed while busy (on
+  a machine busy with other work, a GIL-bound process gets less than one).
   Threads that sleep are busy with almost no CPU; that is waiting, not the GIL.
   With less than 1.5 cores free, threads that release the GIL could not have
   used more than one core either: there the signal says only that the run
@@ -44,10 +44,15 @@ from typing import Any
 
 # The GIL signal: at least this many threads busy on average ...
 GIL_MIN_BUSY_THREADS = 1.5
-# ... while the process used about one core: at least this share of the one
-# core it could have had, and at most this many cores ...
-GIL_MIN_SHARE_OF_ONE = 0.5
+# ... while the process used at most about one core ...
 GIL_MAX_CORES = 1.4
+# ... and clearly computed: threads that sleep use ~0.005 s of CPU a busy
+# second (measured: 8 threads in 50 ms sleeps), threads that contend for the
+# GIL at least 0.02 even on a machine so loaded that the process got a tenth
+# of a core (the GIL hand-over waits for the OS to run the next thread, so a
+# GIL-bound process gets less than one core while others compete; the
+# machine-wide idle time cannot tell, since a container sees only part of it).
+GIL_MIN_CPU_PER_BUSY_THREAD = 0.01
 # ... and clearly less than the busy threads could have used on free cores
 # (which can only be seen with this many cores free).
 GIL_MAX_CORES_PER_THREAD = 0.75
@@ -180,8 +185,7 @@ def _gil_bound(busy_threads: float, process_cores: float, free_cores: float) -> 
     """Two or more threads busy while the process used about one core (see the module docstring)."""
     if busy_threads < GIL_MIN_BUSY_THREADS:
         return False
-    one = min(1.0, free_cores)
-    if not GIL_MIN_SHARE_OF_ONE * one <= process_cores <= GIL_MAX_CORES:
+    if process_cores > GIL_MAX_CORES or process_cores < GIL_MIN_CPU_PER_BUSY_THREAD * busy_threads:
         return False
     if free_cores < GIL_CLEAR_FREE_CORES:
         # No second core was free: threads that release the GIL could not have

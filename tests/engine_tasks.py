@@ -128,3 +128,23 @@ def spin(n: int) -> int:
     for i in range(n):
         total += i
     return total
+
+
+class SpinTogether:
+    """``spin(n)``, but each thread's first item waits until ``parties`` threads have one.
+
+    Threads start one after another, and a thread that already spins holds the
+    GIL against those still starting; the barrier makes every worker busy at
+    once, which is the situation the GIL signal is about.
+    """
+
+    def __init__(self, parties: int, n: int) -> None:
+        self.barrier = threading.Barrier(parties)
+        self.n = n
+        self.local = threading.local()
+
+    def __call__(self, item: object) -> int:
+        if not getattr(self.local, "started", False):
+            self.local.started = True
+            self.barrier.wait(timeout=60)
+        return spin(self.n)

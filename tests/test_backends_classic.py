@@ -34,7 +34,9 @@ def test_process_executor_breaks_on_a_dead_worker_as_it_does_in_the_stdlib():
     outcomes = list(job)
     assert len(outcomes) == 100
     broken = [o for o in outcomes if not o.ok]
-    assert len(broken) > 1
+    # The culprit and whatever was pending when the executor noticed the death
+    # (how many depends on timing: the other worker may have finished the rest).
+    assert 50 in {o.item for o in broken}
     assert all(o.error.type == "BrokenProcessPool" for o in broken)
 
 
