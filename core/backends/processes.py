@@ -141,6 +141,24 @@ def default_method() -> str:
     return start_method()
 
 
+def worker_context(method: str | None = None) -> Any:
+    """The multiprocessing context worker processes start from (``method``: default_method()).
+
+    For ``zygote`` the zygote is forked now if it is not running, so call this
+    while the caller still runs one thread (a backend's start()).
+    """
+    method = method or default_method()
+    if method == "zygote":
+        _zygote.ensure_running()
+        return _zygote.ZygoteContext()
+    ctx = mp.get_context(method)
+    if method == "forkserver":
+        # Workers fork from a server that has imported only the worker loop.
+        # Only takes effect when the server starts (once per process).
+        ctx.set_forkserver_preload(["poolside.backends._worker"])
+    return ctx
+
+
 def prestart() -> bool:
     """Fork the zygote now, while this process runs one thread; whether it is running.
 
@@ -295,6 +313,8 @@ class ProcessBackend(Backend):
         "crashing item costs only itself (its worker is killed and replaced). Items and "
         "results are pickled, so it loses to threads when items are tiny and the work is I/O."
     )
+    kind = "processes"
+    wins = "CPU-bound Python; a hung or crashing item costs only itself"
     kills_hung_items = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
@@ -347,15 +367,7 @@ class ProcessBackend(Backend):
 
     @staticmethod
     def _context(method: str) -> Any:
-        if method == "zygote":
-            _zygote.ensure_running()  # now, while the caller still runs one thread
-            return _zygote.ZygoteContext()
-        ctx = mp.get_context(method)
-        if method == "forkserver":
-            # Workers fork from a server that has imported only the worker loop.
-            # Only takes effect when the server starts (once per process).
-            ctx.set_forkserver_preload(["poolside.backends._worker"])
-        return ctx
+        return worker_context(method)
 
     def _launch(self) -> _Proc:
         try:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from poolside.records import STATUS_ORDER, Status
 
 from .. import format as fmt
+from ..insight_words import sentences
 
 
 def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
@@ -153,6 +154,9 @@ class ProgressPanel(QWidget):
             f"<b>{fmt.rate(summary.items_per_s)}</b> on {summary.backend} ×{summary.workers}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
+        words = sentences(getattr(summary, "insights", None))
+        if words:
+            text += "<br>" + html.escape(" ".join(words))
         if summary.input_error:
             why = html.escape(str(summary.input_error))
             text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {why}</span>"
