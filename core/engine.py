@@ -232,6 +232,11 @@ class Job:
         return self._cancel_requested
 
     @property
+    def started(self) -> float:
+        """When the job started, on the ``time.perf_counter`` clock: outcomes' ``started_s`` count from here."""
+        return self._started
+
+    @property
     def summary(self) -> Summary:
         """Counts so far (final once ``done``), wall and CPU time."""
         s = self._summary
