@@ -55,6 +55,9 @@ def add_parser(sub: Any) -> None:
                           "default: the plugin's own patterns; '*' for every file)")
     run.add_argument("--output", "-o", metavar="FILE.jsonl|FILE.csv",
                      help="write a record per item as it finishes")
+    run.add_argument("--trace", metavar="FILE.json",
+                     help="also write the run as Chrome trace-event JSON (open it in ui.perfetto.dev): "
+                          "one bar per item on its worker's track, CPU and memory counters")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="print no line per item, only failures and the summary")
     run.add_argument("--spec", metavar="JOB.toml",
@@ -107,7 +110,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
         raise UsageError(f"--output {e}") from None
     console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
                        results_to_stdout=recorder is None)
-    reporter = _Reporter(console, recorder)
+    reporter = _Reporter(console, recorder, keep=bool(ns.trace))
+    monitor = _start_monitor() if ns.trace else None
     try:
         try:
             job = run(task, items, **prepared.run_options(),
@@ -120,7 +124,12 @@ def cmd_run(ns: argparse.Namespace) -> int:
     finally:
         if recorder is not None:
             recorder.close()
+        if monitor is not None:
+            monitor.end_run()
+            monitor.stop()
     console.clear_progress()
+    if ns.trace and monitor is not None:
+        _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
     note = items.skipped_note()
     if note:
         console.err(f"note: {note}")
@@ -138,6 +147,31 @@ def cmd_run(ns: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     bad = summary.total - summary.counts.get("ok", 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def _start_monitor() -> Any:
+    from ..monitor import Monitor
+
+    monitor = Monitor()
+    monitor.begin_run()
+    monitor.start()
+    return monitor
+
+
+def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, console: Console) -> None:
+    from ..trace import write_trace
+
+    series = monitor.series()
+    if origin is not None:  # counters on the engine's clock, as the items are
+        series["t"] = series["t"] + (series["origin"] - origin)
+        for p in series["processes"]:
+            p["t"] = p["t"] + (series["origin"] - origin)
+    try:
+        n = write_trace(path, outcomes, series)
+    except OSError as e:
+        console.err(f"error: writing the trace {path} failed: {e}")
+        return
+    console.err(f"trace: {n:,} items written to {path} (open it in ui.perfetto.dev)")
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
@@ -173,8 +207,10 @@ def _wait(job: Any, console: Console, items: Expansion) -> bool:
 class _Reporter:
     """Takes outcome batches on the engine's thread: records, result lines, failures."""
 
-    def __init__(self, console: Console, recorder: OutcomeWriter | None) -> None:
+    def __init__(self, console: Console, recorder: OutcomeWriter | None, *, keep: bool = False) -> None:
         self.console = console
+        self.keep = keep
+        self.kept: list = []  # every outcome, for --trace
         self.recorder = recorder
         self.failures_shown = 0
         self.failures_hidden = 0
@@ -184,6 +220,8 @@ class _Reporter:
     def take(self, batch: list) -> None:
         # Must not raise: an exception here would be the engine's failure.
         try:
+            if self.keep:
+                self.kept.extend(batch)
             if self.recorder is not None and self.write_error is None:
                 try:
                     self.recorder.write(batch)
