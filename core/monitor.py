@@ -115,7 +115,7 @@ class ProcessSeries:
     """One sampled process over time: its role, and columns t, cpu %, rss, uss (NaN until read)."""
 
     pid: int
-    role: str  # "host" or "worker"
+    role: str  # "host", "worker", or "helper" (multiprocessing's forkserver or resource tracker)
     name: str
     rows: _Ring = field(repr=False, default_factory=lambda: _Ring(4, RUN_CAPACITY, decimate=True))
 
@@ -287,12 +287,8 @@ class Monitor:
         for i, (pid, cpu, rss, uss) in enumerate(procs):
             s = self._series.get(pid)
             if s is None:
-                proc = self._procs.get(pid)
-                try:
-                    name = proc.name() if proc is not None else str(pid)
-                except psutil.Error:
-                    name = str(pid)
-                s = self._series[pid] = ProcessSeries(pid, "host" if i == 0 else "worker", name)
+                name, role = _describe(self._procs.get(pid), pid, procs[0][0])
+                s = self._series[pid] = ProcessSeries(pid, "host" if i == 0 else role, name)
             s.rows.append(np.array([now, cpu, rss, uss]))
 
     # -- reading (any thread) -------------------------------------------------
@@ -311,13 +307,15 @@ class Monitor:
         (% of the machine), ``tree_rss``, ``tree_uss`` (bytes, NaN when unknown),
         ``core_user``/``core_system`` (samples x cores, %), ``cores``, ``origin``,
         ``ended`` (both perf_counter, ``ended`` None while running), ``peak_rss``,
-        ``peak_uss``, ``interval_s`` and ``processes``: a list of dicts with
+        ``peak_uss``, ``peak_memory`` (USS where it could be read: RSS counts the pages
+        that forked workers share once per process; else RSS), ``interval_s`` and ``processes``: a list of dicts with
         ``pid``, ``role``, ``name``, ``t``, ``cpu`` (% of one core), ``rss``, ``uss``.
         """
         with self._lock:
             if self._run is None:
                 return {**self._columns(np.empty((0, self._cols))), "origin": None, "ended": None,
-                        "processes": [], "peak_rss": 0.0, "peak_uss": 0.0, "interval_s": self.interval_s}
+                        "processes": [], "peak_rss": 0.0, "peak_uss": 0.0, "peak_memory": 0.0,
+                        "interval_s": self.interval_s}
             origin = self._run_started or 0.0
             out: dict[str, Any] = self._columns(self._run.rows(), origin)
             out["processes"] = [
@@ -325,7 +323,8 @@ class Monitor:
                 for s in self._series.values()
             ]
             out.update(origin=origin, ended=self._run_ended, peak_rss=self._peak_rss,
-                       peak_uss=self._peak_uss, interval_s=self.interval_s * self._run.stride)
+                       peak_uss=self._peak_uss, peak_memory=self._peak_uss or self._peak_rss,
+                       interval_s=self.interval_s * self._run.stride)
         return out
 
     def snapshot(self) -> dict[str, float]:
@@ -346,6 +345,23 @@ class Monitor:
             "tree_rss": rows[:, 4], "tree_uss": rows[:, 5],
             "core_user": rows[:, 6 : 6 + n], "core_system": rows[:, 6 + n : 6 + 2 * n], "cores": n,
         }
+
+
+_HELPERS = ("forkserver", "resource_tracker", "semaphore_tracker")
+
+
+def _describe(proc: psutil.Process | None, pid: int, host: int) -> tuple[str, str]:
+    """A process's name and role: multiprocessing's own helpers (children of the host whose
+    command line names them) are not workers; a forkserver's children share its command
+    line but are workers."""
+    if proc is None:
+        return str(pid), "worker"
+    try:
+        name = proc.name()
+        helper = proc.ppid() == host and any(h in " ".join(proc.cmdline()) for h in _HELPERS)
+    except psutil.Error:
+        return str(pid), "worker"
+    return name, "helper" if helper else "worker"
 
 
 def _process_columns(rows: np.ndarray, origin: float) -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -33,11 +33,12 @@ from . import format as fmt
 from . import settings as cfg
 from .bridge import RunBridge
 from .models.results import shown_root
-from .theme import app_icon, stylesheet
+from .run_monitor import RunMonitor
+from .theme import app_icon, derive_hint_colors, stylesheet
 from .widgets.backend_panel import BackendPanel
 from .widgets.cores_panel import CoresPanel, cores_text
 from .widgets.files_panel import FilesPanel
-from .widgets.progress_panel import ProgressPanel
+from .widgets.progress_panel import ProgressPanel, summary_line, was_cancelled
 from .widgets.results_panel import ResultsPanel
 from .widgets.task_panel import TaskPanel
 from .widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
@@ -93,6 +94,11 @@ class MainWindow(QMainWindow):
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.results.export_button.setMenu(self._export_menu())
+        self.cpu_monitor = RunMonitor(self)
+        self.cpu_monitor.recentReady.connect(self.cores.show_recent)
+        self.cpu_monitor.runReady.connect(self._on_run_series)
+        self._job_origin_known = False
+        self._in_process = False
 
         left = QWidget()
         left_lay = QVBoxLayout(left)
@@ -114,6 +120,7 @@ class MainWindow(QMainWindow):
         legend = QLabel(legend_html())
         legend.setProperty("role", "hint")
         legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        legend.setWordWrap(True)
         legend.setToolTip("Each bar is one item: when it ran and on which worker, coloured by status.")
         self.timeline.setToolTip(NAVIGATION_HELP)
         timeline_area = QWidget()
@@ -128,7 +135,7 @@ class MainWindow(QMainWindow):
         self.plots.addWidget(self.timeline_box)
         self.plots.setStretchFactor(0, 2)
         self.plots.setStretchFactor(1, 3)
-        self.plots.setSizes([340, 520])
+        self.plots.setSizes([420, 440])
         self.plots.setChildrenCollapsible(False)
 
         results_box = _group("Results", self.results, stretch=True)
@@ -161,6 +168,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
+        derive_hint_colors()  # before the stylesheet, whose hint labels use it
         sheet = stylesheet()
         if sheet:
             self.setStyleSheet(sheet)
@@ -197,6 +205,9 @@ class MainWindow(QMainWindow):
         self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
         self.export_json_action = QAction("Export Results as JSON…", self)
         self.export_json_action.triggered.connect(lambda: self.choose_export("json"))
+        self.export_trace_action = QAction("Export Timeline…", self)
+        self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
+        self.export_trace_action.triggered.connect(self.choose_export_trace)
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
@@ -207,6 +218,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.addAction(self.export_csv_action)
         menu.addAction(self.export_json_action)
+        menu.addAction(self.export_trace_action)
         return menu
 
     def _make_menus(self) -> None:
@@ -222,6 +234,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.export_csv_action)
         file_menu.addAction(self.export_json_action)
+        file_menu.addAction(self.export_trace_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
@@ -278,6 +291,10 @@ class MainWindow(QMainWindow):
         self.results.model.set_item_root(shown_root(items) if items and isinstance(items[0], str) else "")
         self.results.model.set_value_keys(columns)
         self.timeline.reset(workers)
+        self._in_process = options["backend"] in ("threads", "sequential")
+        self._job_origin_known = False
+        self.cores.run_started()
+        self.cpu_monitor.begin_run()
         self._last_summary = None
         self._run_label = label
         backend = self.backend.info()
@@ -307,17 +324,31 @@ class MainWindow(QMainWindow):
             self.cancel_action.setEnabled(False)
 
     def _on_outcomes(self, batch: list) -> None:
+        if not self._job_origin_known and self.bridge.job is not None:
+            self._job_origin_known = True
+            self.cpu_monitor.set_job_origin(self.bridge.job.started)
         self.results.append(batch)
         self.timeline.add(batch)
 
+    def _on_run_series(self, series: dict) -> None:
+        """The run's CPU and memory: the GIL's mark on the timeline, the per-worker view."""
+        host = next((p for p in series["processes"] if p["role"] == "host"), None)
+        busy = None
+        if self._in_process and host is not None:
+            busy = self.timeline.busy_threads(host["t"], series["interval_s"])
+            self.timeline.set_process_cpu(host["t"], host["cpu"] / 100.0, series["interval_s"])
+        self.cores.show_run(series, busy)
+
     def _on_finished(self, summary: Any) -> None:
-        cancelled = self.bridge.cancel_requested
+        cancelled = was_cancelled(summary, self.bridge.cancel_requested)
         self._last_summary = summary
         self._set_running(False)
+        series = self.cpu_monitor.end_run()
         self.timeline.redraw()
-        self.progress.finish(summary, cancelled=cancelled, label=self._run_label)
+        self.progress.finish(summary, cancelled=cancelled, label=self._run_label,
+                             peak_memory=series.get("peak_memory", 0.0))
         if summary is not None:
-            self._status(("Cancelled: " if cancelled else "Done: ") + summary.line())
+            self._status(("Cancelled: " if cancelled else "Done: ") + summary_line(summary, cancelled=cancelled))
         bad = 0 if summary is None else summary.counts.get("failed", 0) + summary.counts.get("timed_out", 0)
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
@@ -347,6 +378,7 @@ class MainWindow(QMainWindow):
         enabled = not self.bridge.running and len(self.results.model) > 0
         self.export_csv_action.setEnabled(enabled)
         self.export_json_action.setEnabled(enabled)
+        self.export_trace_action.setEnabled(enabled)
         self.results.export_button.setEnabled(enabled)
 
     def _on_plugin(self, plugin: Any) -> None:
@@ -374,6 +406,26 @@ class MainWindow(QMainWindow):
             self._status(f"Could not export: {exc}")
             return 0
         self._status(f"Exported {fmt.count(n)} results to {path}.")
+        return n
+
+    def choose_export_trace(self) -> None:
+        folder = cfg.get_str(self.settings, "export/folder", self.files.last_folder or os.path.expanduser("~"))
+        name = os.path.join(folder, "poolside-trace.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", name, "Chrome trace (*.json)")
+        if path:
+            self.settings.setValue("export/folder", os.path.dirname(path))
+            self.export_trace(path)
+
+    def export_trace(self, path: str) -> int:
+        """Write every result of the run as a Chrome trace, with the CPU and memory counters."""
+        from poolside.trace import write_trace
+
+        try:
+            n = write_trace(path, self.results.model.outcomes(), self.cpu_monitor.run_series())
+        except OSError as exc:
+            self._status(f"Could not export the timeline: {exc}")
+            return 0
+        self._status(f"Exported a trace of {fmt.count(n)} items to {path} (open it in ui.perfetto.dev).")
         return n
 
     # -- drops anywhere in the window go to the files -------------------------
@@ -426,7 +478,7 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(state)
         if not isinstance(s.value("window/main_split"), QByteArray):
             self.main_split.setSizes([400, 880])
-            self.right.setSizes([560, 220])
+            self.right.setSizes([450, 330])  # the CPU views need ~300 px to read
         self.files.last_folder = cfg.get_str(s, "files/last_folder")
         plugin_file = cfg.get_str(s, "task/plugin_file")
         if plugin_file and os.path.isfile(plugin_file):
@@ -442,6 +494,11 @@ class MainWindow(QMainWindow):
             cfg.get_float(s, "backend/timeout", 0.0),
             cfg.get_bool(s, "backend/ordered", False),
         )
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            derive_hint_colors()  # a scheme switch: hints follow the new text colour
+        super().changeEvent(event)
 
     # -- closing ------------------------------------------------------------
     def confirm_close(self) -> bool:
@@ -467,7 +524,7 @@ class MainWindow(QMainWindow):
             if not self.bridge.wait(timeout=30):
                 self._status("The run did not stop in time.")
         self.files.scanner.shutdown()
-        self.cores.plot.stop()
+        self.cpu_monitor.stop()
         self.save_settings()
         event.accept()
         super().closeEvent(event)

@@ -19,18 +19,46 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from poolside.records import STATUS_ORDER, Status
+
 from .. import format as fmt
-from ..theme import STATUS_COLORS
+from ..format import human_bytes
 
 
 def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
     parts = []
-    for key in ("ok", "failed", "timed_out", "cancelled"):
-        n = counts.get(key, 0)
-        if n or all_statuses or key == "ok":
-            dot = f"<span style='color:{STATUS_COLORS[key]}'>●</span>"
-            parts.append(f"{dot} {fmt.count(n)} {fmt.status_label(key)}")
+    for status in STATUS_ORDER:
+        n = counts.get(status.value, 0)
+        if n or all_statuses or status is Status.OK:
+            dot = f"<span style='color:{status.color}'>●</span>"
+            parts.append(f"{dot} {fmt.count(n)} {status.label}")
     return " &nbsp; ".join(parts)
+
+
+def finished_count(summary: Any) -> int:
+    """Items that ran to an end (every status but cancelled)."""
+    return summary.total - summary.counts.get(Status.CANCELLED.value, 0)
+
+
+def was_cancelled(summary: Any, cancel_requested: bool) -> bool:
+    """A run reads as cancelled only if the cancel cancelled something: an Esc that came
+    after the last item (or while the last results were on their way) changed nothing."""
+    if summary is None:
+        return cancel_requested
+    return cancel_requested and summary.counts.get(Status.CANCELLED.value, 0) > 0
+
+
+def summary_line(summary: Any, *, cancelled: bool = False) -> str:
+    """The status bar's line: counts with the words people read ("timed out"), and a rate
+    over the items that finished (cancelled ones never ran: they are not throughput)."""
+    parts = ", ".join(f"{fmt.count(summary.counts.get(s.value, 0))} {s.label}"
+                      for s in STATUS_ORDER if summary.counts.get(s.value, 0))
+    done = finished_count(summary)
+    rate = done / summary.wall_s if summary.wall_s > 0 else 0.0
+    head = (f"{fmt.count(done)} of {fmt.count(summary.total)} items finished" if cancelled
+            else f"{fmt.count(summary.total)} items")
+    return (f"{head} ({parts or 'none'}) in {fmt.human_duration(summary.wall_s)}, "
+            f"{fmt.rate(rate)} on {summary.backend} ×{summary.workers}")
 
 
 class ProgressBar(QProgressBar):
@@ -133,22 +161,33 @@ class ProgressPanel(QWidget):
             parts.append(f"ETA {fmt.clock(eta)}")
         self.stats.setText(" &nbsp;·&nbsp; ".join(parts))
 
-    def finish(self, summary: Any, *, cancelled: bool, label: str) -> None:
+    def finish(self, summary: Any, *, cancelled: bool, label: str, peak_memory: float = 0.0) -> None:
+        """The run's end: ``cancelled`` shows what finished, and a rate over those items only."""
         total = summary.total if summary is not None else 0
+        done = finished_count(summary) if summary is not None else 0
         if self.bar.maximum() == 0:
             self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(self.bar.maximum() if not cancelled else min(total, self.bar.maximum()))
+        if cancelled:
+            self.bar.setFormat("%v / %m finished")
+            self.bar.setValue(min(done, self.bar.maximum()))
+        else:
+            self.bar.setValue(self.bar.maximum())
         if summary is None:
             self.headline.setText(f"{html.escape(label)} ended.")
             return
         label = html.escape(label)
-        verb = "Cancelled" if cancelled else "Done"
+        rate = done / summary.wall_s if summary.wall_s > 0 else 0.0
+        what = (f"{fmt.count(done)} of {fmt.count(total)} items finished" if cancelled
+                else f"{fmt.count(total)} items")
         text = (
-            f"<b>{verb}</b>: {label}: {fmt.count(summary.total)} items in {fmt.human_duration(summary.wall_s)}, "
-            f"<b>{fmt.rate(summary.items_per_s)}</b> on {summary.backend} ×{summary.workers}"
+            f"<b>{'Cancelled' if cancelled else 'Done'}</b>: {label}: {what} in {fmt.human_duration(summary.wall_s)}"
+            f", <b>{fmt.rate(rate)}</b> on {summary.backend} ×{summary.workers}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
+        if peak_memory > 0:
+            text += f", peak memory {human_bytes(peak_memory)}"
         if summary.input_error:
-            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {html.escape(str(summary.input_error))}</span>"
+            error = html.escape(str(summary.input_error))
+            text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {error}</span>"
         self.headline.setText(text)
-        self.stats.setText(counts_html(summary.counts, all_statuses=True))
+        self.stats.setText(counts_html(summary.counts))  # the statuses that happened: fits beside the bar
