@@ -38,10 +38,20 @@ from .theme import app_icon, derive_hint_colors, stylesheet
 from .widgets.backend_panel import BackendPanel
 from .widgets.cores_panel import CoresPanel, cores_text
 from .widgets.files_panel import FilesPanel
-from .widgets.progress_panel import ProgressPanel, summary_line, was_cancelled
-from .widgets.results_panel import ResultsPanel
+from .widgets.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
+from .widgets.results_panel import ResultsPanel, WindowMenu
 from .widgets.task_panel import TaskPanel
 from .widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
+
+
+def _version() -> str:
+    """The installed distribution's version (a checkout that is not installed says so)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("poolside")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _group(title: str, widget: QWidget, *, stretch: bool = False) -> QGroupBox:
@@ -176,6 +186,7 @@ class MainWindow(QMainWindow):
         # -- wiring -----------------------------------------------------------
         self.files.message.connect(self._status)
         self.files.changed.connect(self._update_run_action)
+        self.files.cleared.connect(self._forget_run)
         self.task.message.connect(self._status)
         self.task.pluginChanged.connect(self._on_plugin)
         self.bridge.outcomesReady.connect(self._on_outcomes)
@@ -215,7 +226,7 @@ class MainWindow(QMainWindow):
             self.addAction(a)
 
     def _export_menu(self) -> QMenu:
-        menu = QMenu(self)
+        menu = WindowMenu(self)
         menu.addAction(self.export_csv_action)
         menu.addAction(self.export_json_action)
         menu.addAction(self.export_trace_action)
@@ -281,13 +292,17 @@ class MainWindow(QMainWindow):
             return False
         label = f"{plugin.name} over {fmt.count(len(paths))} file{'s' if len(paths) != 1 else ''}"
         columns = tuple(getattr(plugin, "columns", ()) or ())
-        return self.launch(task, paths, label, columns=columns)
+        started = self.launch(task, paths, label, columns=columns)
+        if started:
+            self.progress.set_output_folder(output_folder(plugin, values))
+        return started
 
     def launch(self, task: Any, items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
         """Start ``task`` over ``items`` with the Backend panel's options (no validation)."""
         options = self.backend.options()
         workers = self.backend.resolved_workers()
         self.results.clear()
+        self.progress.set_output_folder(None)
         self.results.model.set_item_root(shown_root(items) if items and isinstance(items[0], str) else "")
         self.results.model.set_value_keys(columns)
         self.timeline.reset(workers)
@@ -353,6 +368,16 @@ class MainWindow(QMainWindow):
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
         self.runFinished.emit(summary)
+
+    def _forget_run(self) -> None:
+        """Clear: the file list is gone, and so are the last run's results and pictures."""
+        if self.bridge.running:
+            return
+        self.results.clear()
+        self.timeline.reset()
+        self.progress.set_output_folder(None)
+        self._last_summary = None
+        self.progress.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
 
     def _on_start_failed(self, error: BaseException) -> None:
         self._set_running(False)
@@ -537,6 +562,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About Poolside",
-            "<b>Poolside</b><br>Run one task over many files on threads or processes, "
+            f"<b>Poolside {html.escape(_version())}</b><br>Run one task over many files on threads or processes, "
             "watch the cores work, and learn which backend wins.",
         )

@@ -32,6 +32,8 @@ class BackendPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, infos: list[Any] | None = None) -> None:
         super().__init__(parent)
         self._bound = "mixed"
+        self._busy = False
+        self._workers_before = 0  # Workers as chosen before Sequential took it to Auto (1)
         self._infos = infos if infos is not None else _backend_infos()
 
         self.backend = QComboBox(self)
@@ -113,13 +115,28 @@ class BackendPanel(QWidget):
         return default_workers(self.backend_name(), self._bound)
 
     def resolved_workers(self) -> int:
+        if self.single_worker:
+            return 1
         return self.workers.value() or self.auto_workers()
+
+    def _clamp_workers(self) -> None:
+        """Sequential runs one item at a time: Workers shows Auto (1) and cannot be changed;
+        the number chosen for other backends comes back when one is picked again."""
+        single = self.single_worker
+        if single and self.workers.isEnabled():
+            self._workers_before = self.workers.value()
+            self.workers.setValue(0)
+        elif not single and not self.workers.isEnabled() and not self._busy:
+            self.workers.setValue(self._workers_before)
+        self.workers.setEnabled(not single and not self._busy)
+        self.workers.setToolTip("Sequential runs one item at a time in this process." if single else
+                                "How many items run at once. Auto: from the cores and what bounds the task.")
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments for ``poolside.run`` (``bound`` included)."""
         return {
             "backend": self.backend_name(),
-            "workers": self.workers.value() or None,
+            "workers": None if self.single_worker else (self.workers.value() or None),
             "chunk_size": self.chunk.value() or "auto",
             "timeout": self.timeout.value() or None,
             "ordered": self.ordered.isChecked(),
@@ -128,14 +145,23 @@ class BackendPanel(QWidget):
 
     def set_options(self, backend: str, workers: int, chunk: int, timeout: float, ordered: bool) -> None:
         self.set_backend(backend)
-        self.workers.setValue(max(0, workers))
+        if self.single_worker:
+            self._workers_before = max(0, workers)
+        else:
+            self.workers.setValue(max(0, workers))
         self.chunk.setValue(max(0, chunk))
         self.timeout.setValue(max(0.0, timeout))
         self.ordered.setChecked(ordered)
 
     # -- slots --------------------------------------------------------------
+    @property
+    def single_worker(self) -> bool:
+        """The backend runs one item at a time whatever Workers says (sequential)."""
+        return self.backend_name() == "sequential"
+
     def _on_backend(self, *_args) -> None:
         self.backend.setToolTip(self.backend.itemData(self.backend.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
+        self._clamp_workers()
         self._update_auto()
         self._update_hint()
         self.changed.emit()
@@ -159,5 +185,7 @@ class BackendPanel(QWidget):
         self.changed.emit()
 
     def set_busy(self, busy: bool) -> None:
-        for w in (self.backend, self.workers, self.chunk, self.timeout, self.ordered):
+        self._busy = busy
+        for w in (self.backend, self.chunk, self.timeout, self.ordered):
             w.setEnabled(not busy)
+        self.workers.setEnabled(not busy and not self.single_worker)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -33,6 +36,18 @@ def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
             dot = f"<span style='color:{status.color}'>●</span>"
             parts.append(f"{dot} {fmt.count(n)} {status.label}")
     return " &nbsp; ".join(parts)
+
+
+def output_folder(plugin: Any, values: dict[str, Any]) -> str | None:
+    """Where a plugin writes its outputs, as an absolute path: its first folder parameter
+    (a ``Path`` named like out/dir/folder, as the settings form picks folders), resolved
+    against the current directory exactly as the workers will resolve it."""
+    for p in getattr(plugin, "params", ()):
+        if p.type is Path and any(w in p.name.lower() for w in ("out", "dir", "folder")):
+            value = values.get(p.name, p.default)
+            if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+                return os.path.abspath(os.fspath(value))
+    return None
 
 
 def finished_count(summary: Any) -> int:
@@ -136,9 +151,35 @@ class ProgressPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
+        self.output = QLabel(self)
+        self.output.setObjectName("outputFolder")
+        self.output.setTextFormat(Qt.TextFormat.RichText)
+        self.output.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.output.linkActivated.connect(self.open_output_folder)
+        self.output.setVisible(False)
+        self._output_dir: str | None = None
+
         lay.addLayout(row)
         lay.addWidget(self.headline)
+        lay.addWidget(self.output)
         self.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
+
+    def set_output_folder(self, path: str | None) -> None:
+        """Say where the task writes its outputs (None: it writes none), with a link to open it."""
+        self._output_dir = path
+        self.output.setVisible(path is not None)
+        if path is not None:
+            self.output.setText(f"Outputs go to <b>{html.escape(path)}</b> &nbsp; <a href='open'>Open folder</a>")
+            self.output.setToolTip(path)
+            self.output.setAccessibleName(f"Outputs go to {path}")
+
+    def open_output_folder(self, *_args) -> bool:
+        """Open the output folder in the system's file manager (it may not exist yet)."""
+        path = self._output_dir
+        if path is None or not os.path.isdir(path):
+            return False
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def set_idle(self, text: str) -> None:
         self.headline.setText(text)
