@@ -19,12 +19,14 @@ Why these choices, measured on a 2-core Linux box (psutil 7.2):
   (``cpu_percent`` does not), so per-core percentages are computed here from
   the deltas between two samples.
 * one process's ``cpu_times`` + ``memory_info`` in ``oneshot()`` costs ~25 µs;
-  USS (``memory_full_info``, which reads ``smaps``) ~200 µs, so it is read
-  every ``uss_every`` samples only.
+  USS (``memory_full_info``, which parses ``smaps_rollup``) 0.2 ms for a small
+  worker and 1.4 ms for the window's own process, so the USS of one process
+  is read a second, in turn: the tree's USS is at most one round old.
 * finding children (``Process.children(recursive=True)``) scans every pid,
-  ~1.2 ms, so the default pid source refreshes them once a second.
+  ~1.2 ms, so the default pid source refreshes them every 2 s.
 
-At 4 Hz with a host and 8 workers this is well under 1 % of one core
+At 4 Hz with a host and 8 workers this stays under 1 % of one core, and the
+sampler stretches its interval rather than pass ``CPU_BUDGET``
 (``benchmarks/monitor_cost.py`` measures it).
 """
 
@@ -42,6 +44,11 @@ import psutil
 
 #: 4 Hz: smooth enough for a 60 s graph, cheap enough to leave on.
 DEFAULT_INTERVAL_S = 0.25
+#: The most of one core sampling may take: past it, the sampler waits longer between samples
+#: (on a big tree: ~25 µs a process, so 33 processes at 4 Hz would come to ~1 %).
+CPU_BUDGET = 0.008
+#: USS parses smaps_rollup (1.4 ms for the window's own process): one process's a second at most.
+USS_EVERY_S = 1.0
 #: Samples kept for the rolling view: 15 minutes at 4 Hz.
 RECENT_CAPACITY = 3600
 #: Samples kept for one run; past this the run's series is halved in resolution.
@@ -58,7 +65,7 @@ class OwnTree:
     host's and its workers' pids; anything with ``__call__() -> pids`` fits.
     """
 
-    def __init__(self, refresh_s: float = 1.0) -> None:
+    def __init__(self, refresh_s: float = 2.0) -> None:
         self._me = psutil.Process(os.getpid())
         self._refresh_s = refresh_s
         self._next = 0.0
@@ -133,12 +140,14 @@ class Monitor:
         pids: PidSource | None = None,
         *,
         interval_s: float = DEFAULT_INTERVAL_S,
-        uss_every: int = 4,
+        read_uss: bool = True,
     ) -> None:
         self.interval_s = float(interval_s)
         self.cores = len(psutil.cpu_times(percpu=True)) or 1
         self._pids: PidSource = pids or OwnTree()
-        self._uss_every = max(1, int(uss_every))
+        self._read_uss = read_uss
+        self._uss_turn = 0  # which process's USS is read next
+        self._uss_next = 0.0  # when (perf_counter)
         # Columns: t, machine user %, machine system %, tree CPU % of the machine,
         # tree RSS, tree USS, then per core user % and per core system %.
         self._cols = 6 + 2 * self.cores
@@ -209,8 +218,9 @@ class Monitor:
                 self.sample()
             except Exception:  # a sampler must never take the window down; try again next tick
                 pass
-            self.cost_s += thread_cpu() - c0
-            self._stop.wait(self.interval_s)
+            spent = thread_cpu() - c0
+            self.cost_s += spent
+            self._stop.wait(max(self.interval_s, spent / CPU_BUDGET))
 
     def sample(self, now: float | None = None) -> None:
         """Take one sample (the thread calls this; so do ``end_run`` and tests)."""
@@ -258,7 +268,11 @@ class Monitor:
     def _sample_tree(self, now: float) -> list[tuple[int, float, float, float]]:
         """(pid, CPU % of one core, RSS, USS or NaN) for each live process of the tree."""
         wanted = list(dict.fromkeys(self._pids()))
-        read_uss = self._n % self._uss_every == 0
+        uss_pid = None
+        if wanted and self._read_uss and now >= self._uss_next:
+            uss_pid = wanted[self._uss_turn % len(wanted)]
+            self._uss_turn += 1
+            self._uss_next = now + USS_EVERY_S
         out = []
         for pid in wanted:
             proc = self._procs.get(pid)
@@ -269,7 +283,7 @@ class Monitor:
                 with proc.oneshot():
                     cpu = proc.cpu_percent(None)
                     rss = float(proc.memory_info().rss)
-                if read_uss:
+                if pid == uss_pid:
                     try:
                         self._last_uss[pid] = float(proc.memory_full_info().uss)
                     except (psutil.AccessDenied, AttributeError):

@@ -178,7 +178,8 @@ class BackendPanel(QWidget):
     def _update_hint(self, *_args) -> None:
         info = self.info()
         if info is not None and self.timeout.value() > 0 and not info.kills_hung_items:
-            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: it is reported timed out but keeps its worker busy.")
+            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: "
+                              "it is reported timed out but keeps its worker busy.")
         else:
             self.hint.setText("")
         self.hint.setVisible(bool(self.hint.text()))

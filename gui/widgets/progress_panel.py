@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import html
-from typing import Any
-
 import os
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
