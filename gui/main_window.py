@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -32,6 +33,7 @@ from poolside import serialize
 from . import format as fmt
 from . import settings as cfg
 from .bridge import RunBridge
+from .crash_report import CrashDialog, details, log_buffer
 from .models.results import shown_root
 from .run_monitor import RunMonitor
 from .theme import app_icon, derive_hint_colors, stylesheet
@@ -40,6 +42,10 @@ from .widgets.cores_panel import CoresPanel, cores_text
 from .widgets.files_panel import FilesPanel
 from .widgets.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
 from .widgets.results_panel import ResultsPanel, WindowMenu
+
+if TYPE_CHECKING:
+    from poolside.plugins import Plugin
+    from poolside.records import Summary
 from .widgets.task_panel import TaskPanel
 from .widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
 
@@ -79,7 +85,7 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         *,
         plugins: tuple[list, list] | None = None,
-        runner: Any = None,
+        runner: Callable[..., Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
@@ -90,7 +96,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setObjectName("PoolsideMainWindow")
         self._run_label = ""
-        self._last_summary: Any = None
+        self._last_summary: Summary | None = None
+        log_buffer()  # from now on the last log lines are kept for a crash report
 
         self.bridge = RunBridge(self, runner=runner)
         self._make_actions()
@@ -252,6 +259,8 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.run_action)
         run_menu.addAction(self.cancel_action)
         help_menu = bar.addMenu("&Help")
+        self.details_action = help_menu.addAction("Diagnostic details…")
+        self.details_action.triggered.connect(self.show_details)
         about = help_menu.addAction("About Poolside")
         about.triggered.connect(self._about)
 
@@ -297,7 +306,7 @@ class MainWindow(QMainWindow):
             self.progress.set_output_folder(output_folder(plugin, values))
         return started
 
-    def launch(self, task: Any, items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
+    def launch(self, task: Callable[[Any], Any], items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
         """Start ``task`` over ``items`` with the Backend panel's options (no validation)."""
         options = self.backend.options()
         workers = self.backend.resolved_workers()
@@ -354,7 +363,7 @@ class MainWindow(QMainWindow):
             self.timeline.set_process_cpu(host["t"], host["cpu"] / 100.0, series["interval_s"])
         self.cores.show_run(series, busy)
 
-    def _on_finished(self, summary: Any) -> None:
+    def _on_finished(self, summary: Summary) -> None:
         cancelled = was_cancelled(summary, self.bridge.cancel_requested)
         self._last_summary = summary
         self._set_running(False)
@@ -406,7 +415,7 @@ class MainWindow(QMainWindow):
         self.export_trace_action.setEnabled(enabled)
         self.results.export_button.setEnabled(enabled)
 
-    def _on_plugin(self, plugin: Any) -> None:
+    def _on_plugin(self, plugin: Plugin | None) -> None:
         if plugin is None:
             return
         self.backend.set_bound(plugin.bound)
@@ -557,6 +566,12 @@ class MainWindow(QMainWindow):
     # -- misc ---------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def show_details(self) -> CrashDialog:
+        """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""
+        dialog = CrashDialog(details(), crashed=False, parent=self)
+        dialog.open()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(

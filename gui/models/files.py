@@ -102,7 +102,7 @@ class FilesModel(QAbstractTableModel):
             if path in seen:
                 continue
             seen.add(path)
-            shown = entry[2] if len(entry) > 2 else os.path.basename(path)  # type: ignore[misc]
+            shown = entry[2] if len(entry) > 2 else os.path.basename(path)
             self._next += 1
             if not accepted(os.path.basename(path)):
                 self._hidden.append((self._next, path, shown, int(entry[1])))

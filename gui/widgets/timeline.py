@@ -327,11 +327,6 @@ class TimelinePlot(PalettePlot):
             pal.setColor(QPalette.ColorRole.WindowText, hint)
             self._empty.setPalette(pal)
 
-    def counts_by_status(self) -> dict[str, int]:
-        """How many bars of each status the plot holds (for tests)."""
-        codes = self._code[: self._count]
-        return {name: int((codes == c).sum()) for name, c in _CODES.items()}
-
 
 _STATUS_BY_CODE = dict(enumerate(STATUS_ORDER))
 
