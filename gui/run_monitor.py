@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from poolside.monitor import Monitor, OwnTree, PidSource
+from poolside.monitor import DEFAULT_INTERVAL_S, Monitor, OwnTree, PidSource
 
 
 def sampled_pids() -> PidSource:
@@ -39,8 +39,7 @@ class RunMonitor(QObject):
     def __init__(self, parent: QObject | None = None, *, pids: PidSource | None = None,
                  interval_ms: int = 500, sample_s: float | None = None) -> None:
         super().__init__(parent)
-        kwargs = {} if sample_s is None else {"interval_s": sample_s}
-        self.monitor = Monitor(pids or sampled_pids(), **kwargs)
+        self.monitor = Monitor(pids or sampled_pids(), interval_s=sample_s or DEFAULT_INTERVAL_S)
         self._shift = 0.0  # run origin - job origin: puts samples on the items' clock
         self._running = False
         self._timer = QTimer(self)

@@ -211,5 +211,5 @@ def test_cores_panel_keeps_the_run_on_screen_when_it_ends(qtbot):
 def test_usage_text_says_what_is_known():
     assert usage_text({}) == ""
     text = usage_text({"user": 40.0, "system": 9.0, "tree_cpu": 25.0, "memory": 2**30, "peak_memory": 2**31})
-    assert text == "machine 49 % · Poolside 25 % · memory 1.0 GiB (run peak 2.0 GiB)"
+    assert text == "machine 49 % · Poolside 25 % · 1.0 GiB (run peak 2.0 GiB)"
     assert usage_text({"user": np.nan, "system": np.nan, "tree_cpu": np.nan}).startswith("machine – %")

@@ -33,17 +33,18 @@ def cores_text(info=None) -> str:
 
 
 def usage_text(sample: dict[str, Any]) -> str:
-    """``"machine 69 % · Poolside 50 % · memory 180 MiB (run peak 210 MiB)"`` from the latest sample."""
+    """``"machine 69 % · Poolside 50 % · 180.0 MiB (run peak 210.0 MiB)"`` from the latest sample:
+    Poolside's share is of the whole machine, the memory is its process tree's."""
     if not sample:
         return ""
     machine = _pct(sample.get("user", math.nan) + sample.get("system", math.nan))
     parts = [f"machine {machine}", f"Poolside {_pct(sample.get('tree_cpu', math.nan))}"]
-    rss = sample.get("memory", math.nan)
-    if rss == rss and rss > 0:
-        mem = f"memory {human_bytes(rss)}"
+    now = sample.get("memory", math.nan)
+    if now == now and now > 0:
+        mem = human_bytes(now)
         peak = sample.get("peak_memory", 0.0)
         if peak and peak == peak:
-            mem += f" (run peak {human_bytes(peak)})"
+            mem += f" (run peak {human_bytes(max(peak, now))})"
         parts.append(mem)
     return " · ".join(parts)
 
@@ -79,12 +80,14 @@ class CoresPanel(QWidget):
         self.usage = QLabel(self)
         self.usage.setObjectName("coresUsage")
         self.usage.setToolTip("The whole machine's CPU, Poolside's share of it (the window and its workers, "
-                              "summed), and the memory of Poolside's processes.")
+                              "summed), and the memory of Poolside's processes (USS where it can be read, "
+                              "else RSS).")
+        self.usage.setMinimumWidth(40)  # never widens the panel; the tooltip says what it means
         self.mode = QComboBox(self)
         self.mode.addItems([LIVE, RUN])
         self.mode.setAccessibleName("CPU history range")
         self.mode.setToolTip("The last 60 seconds, or the whole of the last run (kept when it ends)")
-        self.mode.model().item(1).setEnabled(False)  # until there is a run
+        self._set_run_choice(False)  # until there is a run
         self.mode.currentTextChanged.connect(self._redraw)
 
         self.machine = MachinePlot(self)
@@ -93,7 +96,7 @@ class CoresPanel(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._with_key(self.machine, self._machine_key()), "Machine")
-        self.tabs.addTab(self._with_key(self.per_core, self._cores_key()), "Per core")
+        self.tabs.addTab(self._with_key(self.per_core, self._cores_key(self.per_core.heatmap)), "Per core")
         self.tabs.addTab(self.workers, "Workers")
         self.tabs.setCornerWidget(self.mode, Qt.Corner.TopRightCorner)
         self.tabs.setAccessibleName("CPU history")
@@ -135,7 +138,10 @@ class CoresPanel(QWidget):
                 f"<span style='color:{SYSTEM_COLOR}'>■</span> of which system")
 
     @staticmethod
-    def _cores_key() -> str:
+    def _cores_key(heatmap: bool) -> str:
+        if heatmap:  # one row per core, the colour says how busy
+            return (f"busy: <span style='color:#a0a0a0'>■</span> 0 % &nbsp; <span style='color:{SHARE_COLOR}'>■</span>"
+                    f" 50 % &nbsp; <span style='color:{SYSTEM_COLOR}'>■</span> 100 % (user + system)")
         return (f"<span style='color:{USER_COLOR}'>■</span> user &nbsp; "
                 f"<span style='color:{SYSTEM_COLOR}'>■</span> system")
 
@@ -154,7 +160,7 @@ class CoresPanel(QWidget):
         """A run's series (``Monitor.series``), during the run and once more when it ends;
         ``busy``: busy threads at the host's sample times, for in-process backends."""
         self._run, self._busy = series, busy
-        self.mode.model().item(1).setEnabled(True)
+        self._set_run_choice(True)
         if series.get("ended") is not None and not self._last_run_shown:
             self._last_run_shown = True
             self.mode.setCurrentText(RUN)  # keep the run on screen once it is over (redraws)
@@ -162,6 +168,10 @@ class CoresPanel(QWidget):
             self._redraw()
         elif self.tabs.currentWidget() is self.workers:
             self.workers.set_series(series, busy)
+
+    def _set_run_choice(self, enabled: bool) -> None:
+        item = self.mode.model().item(1)  # type: ignore[attr-defined]  # a combo box's model is a QStandardItemModel
+        item.setEnabled(enabled)
 
     def run_started(self) -> None:
         self._last_run_shown = False

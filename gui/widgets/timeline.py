@@ -272,11 +272,11 @@ class TimelinePlot(PalettePlot):
         busy = self.busy_threads(t, self._cpu_interval)
         per_thread = np.where(busy > 0, np.nan_to_num(self._cpu_cores) / np.maximum(busy, 1e-9), np.inf)
         bad = (busy >= 1.5) & (per_thread < CONTENDED_BELOW)  # one thread alone cannot contend
-        # Each bar is judged by the sample that covers its middle.
+        # Each bar is judged by the sample that covers its middle; bars newer than the last
+        # sample (it lags by up to a second) by the last one, rather than drawn solid until then.
         mid = self._start[:n] + self._dur[:n] / 2
         k = np.clip(np.searchsorted(t, mid, side="left"), 0, len(t) - 1)
-        covered = mid <= t[-1] + self._cpu_interval
-        return bad[k] & covered
+        return bad[k]
 
     # -- hover ------------------------------------------------------------------
     def bar_at(self, x: float, y: float) -> int | None:
