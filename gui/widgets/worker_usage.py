@@ -61,7 +61,7 @@ class WorkerUsage(QWidget):
             plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.mem.setXLink(self.cpu)
         self.cpu.getPlotItem().setLabel("left", "CPU (cores)")
-        self.mem.getPlotItem().setLabel("left", "memory (MiB)")
+        self.mem.getPlotItem().setLabel("left", "RSS (MiB)")
         for plot in (self.cpu, self.mem):
             plot.getPlotItem().setLabel("bottom", "s since start")
         host_pen = pg.mkPen(QColor(ACCENT), width=2)
