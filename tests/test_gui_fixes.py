@@ -21,6 +21,7 @@ from poolside.gui.theme import derive_hint_colors, hint_color
 from poolside.gui.widgets.backend_panel import BackendPanel
 from poolside.gui.widgets.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
 from poolside.records import Outcome, Status, Summary
+from poolside.spec import JobSpec
 
 WAIT_MS = 60_000
 
@@ -35,7 +36,7 @@ def window(qtbot, tmp_path):
     if w.running:
         w.bridge.cancel()
         assert w.bridge.wait(timeout=60)
-    w.files.scanner.shutdown()
+    w.run_ws.files.scanner.shutdown()
 
 
 def cancelled_summary() -> Summary:
@@ -101,14 +102,15 @@ def test_esc_after_the_last_item_leaves_the_headline_done(qtbot, window):
 
     window.bridge._runner = runner
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS):
-        assert window.launch(lambda x: x, list(range(200)), "numbers")
+        assert window.run_ws.launch(JobSpec("numbers", backend="threads"), lambda x: x, list(range(200)), "numbers")
         qtbot.waitUntil(lambda: window.bridge.job is not None, timeout=WAIT_MS)
-        window.cancel_run()
+        window.run_ws.cancel_run()
         esc_pressed.set()
     for t in threads:
         t.join()
     assert window.bridge.cancel_requested
-    assert "Done" in window.progress.headline.text() and "Cancelled" not in window.progress.headline.text()
+    headline = window.run_ws.progress.headline.text()
+    assert "Done" in headline and "Cancelled" not in headline
 
 
 def test_files_the_task_does_not_accept_are_hidden_kept_and_counted(qtbot, tmp_path):
@@ -131,30 +133,30 @@ def test_files_the_task_does_not_accept_are_hidden_kept_and_counted(qtbot, tmp_p
 def test_switching_the_plugin_refilters_the_list_and_the_footer_says_so(qtbot, window, tmp_path):
     for n in ("a.txt", "photo.jpg"):
         (tmp_path / n).write_bytes(b"one two")
-    assert window.task.select("sha256")  # any file
-    window.files.add_paths([tmp_path / "a.txt", tmp_path / "photo.jpg"])
-    assert len(window.files.model) == 2
-    assert window.task.select("wordcount")  # text only: the JPEG must not run through it
-    assert [os.path.basename(p) for p in window.files.model.paths()] == ["a.txt"]
-    assert "1 hidden" in window.files.footer.text()
-    assert window.task.select("sha256")
-    assert len(window.files.model) == 2 and "hidden" not in window.files.footer.text()
+    assert window.run_ws.task.select("sha256")  # any file
+    window.run_ws.files.add_paths([tmp_path / "a.txt", tmp_path / "photo.jpg"])
+    assert len(window.run_ws.files.model) == 2
+    assert window.run_ws.task.select("wordcount")  # text only: the JPEG must not run through it
+    assert [os.path.basename(p) for p in window.run_ws.files.model.paths()] == ["a.txt"]
+    assert "1 hidden" in window.run_ws.files.footer.text()
+    assert window.run_ws.task.select("sha256")
+    assert len(window.run_ws.files.model) == 2 and "hidden" not in window.run_ws.files.footer.text()
 
 
 def test_the_output_folder_is_resolved_and_shown(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.txt").write_text("hello", encoding="utf-8")
-    assert window.task.select("gzip")
-    plugin = window.task.current_plugin()
+    assert window.run_ws.task.select("gzip")
+    plugin = window.run_ws.task.current_plugin()
     assert output_folder(plugin, {}) == str(tmp_path / "poolside-out" / "gzip")
     assert output_folder(plugin, {"out": Path("elsewhere")}) == str(tmp_path / "elsewhere")
-    window.files.add_paths([tmp_path / "in.txt"])
-    window.backend.set_backend("threads")
+    window.run_ws.files.add_paths([tmp_path / "in.txt"])
+    window.run_ws.backend.set_backend("threads")
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS):
-        assert window.start_run()
-    assert window.progress.output.isVisibleTo(window)
-    assert str(tmp_path / "poolside-out" / "gzip") in window.progress.output.text()
-    assert "Open folder" in window.progress.output.text()
+        assert window.run_ws.start_run()
+    assert window.run_ws.progress.output.isVisibleTo(window)
+    assert str(tmp_path / "poolside-out" / "gzip") in window.run_ws.progress.output.text()
+    assert "Open folder" in window.run_ws.progress.output.text()
 
 
 def test_sequential_holds_workers_at_one_and_gives_the_choice_back(qtbot):
@@ -164,7 +166,7 @@ def test_sequential_holds_workers_at_one_and_gives_the_choice_back(qtbot):
     panel.workers.setValue(8)
     panel.set_backend("sequential")
     assert not panel.workers.isEnabled() and panel.resolved_workers() == 1
-    assert panel.options()["workers"] is None
+    assert panel.spec_fields()["workers"] is None
     panel.set_busy(True)
     panel.set_busy(False)
     assert not panel.workers.isEnabled()  # the end of a run does not unlock it
@@ -174,15 +176,15 @@ def test_sequential_holds_workers_at_one_and_gives_the_choice_back(qtbot):
 
 def test_clear_forgets_the_last_runs_results(qtbot, window, tmp_path):
     (tmp_path / "a.txt").write_text("one two", encoding="utf-8")
-    assert window.task.select("wordcount")
-    window.files.add_paths([tmp_path / "a.txt"])
-    window.backend.set_backend("threads")
+    assert window.run_ws.task.select("wordcount")
+    window.run_ws.files.add_paths([tmp_path / "a.txt"])
+    window.run_ws.backend.set_backend("threads")
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS):
-        assert window.start_run()
-    assert len(window.results.model) == 1 and window.timeline.shown == 1
-    window.files.clear_action.trigger()
-    assert len(window.results.model) == 0 and window.timeline.shown == 0
-    assert "Done" not in window.progress.headline.text()
+        assert window.run_ws.start_run()
+    assert len(window.run_ws.results.model) == 1 and window.run_ws.timeline.shown == 1
+    window.run_ws.files.clear_action.trigger()
+    assert len(window.run_ws.results.model) == 0 and window.run_ws.timeline.shown == 0
+    assert "Done" not in window.run_ws.progress.headline.text()
 
 
 def test_about_names_the_version():
@@ -217,16 +219,16 @@ def test_hint_text_reads_on_a_dark_palette(qtbot):
 
 def test_results_columns_fit_at_1280x800_and_the_export_menu_opens_inside(qtbot, window):
     window.resize(1280, 800)
-    window.results.model.set_value_keys(["output", "action", "bytes_in", "bytes_out"])
-    window.results._size_columns()
-    hh = window.results.view.horizontalHeader()
+    window.run_ws.results.model.set_value_keys(["output", "action", "bytes_in", "bytes_out"])
+    window.run_ws.results._size_columns()
+    hh = window.run_ws.results.view.horizontalHeader()
     total = sum(hh.sectionSize(c) for c in range(hh.count()))
-    bar = window.results.view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-    assert total <= window.results.view.viewport().width() - bar + 2 + (
-        bar if window.results.view.verticalScrollBar().isVisible() else 0)
+    bar = window.run_ws.results.view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    assert total <= window.run_ws.results.view.viewport().width() - bar + 2 + (
+        bar if window.run_ws.results.view.verticalScrollBar().isVisible() else 0)
     assert hh.sectionSize(2) > hh.sectionSize(3)  # the output path gets more room than a word
-    menu = window.results.export_button.menu()
-    button = window.results.export_button
+    menu = window.run_ws.results.export_button.menu()
+    button = window.run_ws.results.export_button
     menu.popup(button.mapToGlobal(QPoint(0, button.height())))
     qtbot.waitUntil(menu.isVisible, timeout=WAIT_MS)
     right = window.mapToGlobal(window.rect().topRight()).x()
@@ -237,15 +239,15 @@ def test_results_columns_fit_at_1280x800_and_the_export_menu_opens_inside(qtbot,
 def test_export_timeline_writes_a_trace_of_the_run(qtbot, window, tmp_path):
     for i in range(6):
         (tmp_path / f"n{i}.txt").write_text("a b c\n", encoding="utf-8")
-    assert window.task.select("wordcount")
-    window.files.add_paths(sorted(tmp_path.glob("*.txt")))
-    window.backend.set_backend("threads")
+    assert window.run_ws.task.select("wordcount")
+    window.run_ws.files.add_paths(sorted(tmp_path.glob("*.txt")))
+    window.run_ws.backend.set_backend("threads")
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS):
-        assert window.start_run()
+        assert window.run_ws.start_run()
     path = tmp_path / "trace.json"
-    assert window.export_trace(str(path)) == 6
+    assert window.run_ws.export_trace(str(path)) == 6
     events = json.loads(path.read_text(encoding="utf-8"))["traceEvents"]
     assert sum(e["ph"] == "X" for e in events) == 6
     assert any(e["ph"] == "C" for e in events) and any(e["ph"] == "M" for e in events)
-    assert window.export_trace_action.isEnabled()
+    assert window.run_ws.export_trace_action.isEnabled()
 

@@ -180,6 +180,10 @@ class ProgressPanel(QWidget):
             return False
         return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
+    def set_headline(self, text: str) -> None:
+        """Say what the run is doing now (rich text), keeping the counts."""
+        self.headline.setText(text)
+
     def set_idle(self, text: str) -> None:
         self.headline.setText(text)
         self.stats.setText("")
@@ -227,7 +231,7 @@ class ProgressPanel(QWidget):
         if peak_memory > 0:
             text += f", peak memory {human_bytes(peak_memory)}"
         if summary.input_error:
-            error = html.escape(str(summary.input_error))
-            text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {error}</span>"
+            why = html.escape(str(summary.input_error))
+            text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {why}</span>"
         self.headline.setText(text)
         self.stats.setText(counts_html(summary.counts))  # the statuses that happened: fits beside the bar

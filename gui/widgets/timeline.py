@@ -18,6 +18,8 @@ again.  Hovering a bar shows its item, status and times.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer
@@ -30,7 +32,11 @@ from poolside.records import STATUS_ORDER
 from .. import format as fmt
 from .plot_base import PalettePlot
 
-_CODES = {s.value: i for i, s in enumerate(STATUS_ORDER)}
+#: Status -> colour code, in core's order (poolside.records.STATUS_ORDER).
+_CODES = {status.value: code for code, status in enumerate(STATUS_ORDER)}
+_UNKNOWN = _CODES["cancelled"]
+_STARTED, _WORKER, _ELAPSED, _STATUS, _ITEM = (
+    attrgetter(f) for f in ("started_s", "worker", "elapsed_s", "status", "item"))
 _BAR_HEIGHT = 0.72
 #: Bars that had less than this many cores per busy thread are drawn pale.  Not 1.0: a
 #: thread that waits a little on I/O or on the engine is not GIL-bound.
@@ -160,21 +166,21 @@ class TimelinePlot(PalettePlot):
         """Add the items of a batch that ran (a start time and a worker)."""
         if not outcomes:
             return
-        # Transpose the batch of tuples in C, then let numpy do the rest:
-        # None (items that never ran) becomes NaN and is dropped.
+        # Read each field by name (attrgetter runs in C), then let numpy do the
+        # rest: None (items that never ran) becomes NaN and is dropped.
         if len(outcomes) > self.capacity:
             self._seen += len(outcomes) - self.capacity
             outcomes = outcomes[-self.capacity :]
-        cols = list(zip(*outcomes))
-        start = np.array(cols[7], dtype=float)
-        worker = np.array(cols[6], dtype=float)
+        start = np.array(list(map(_STARTED, outcomes)), dtype=float)
+        worker = np.array(list(map(_WORKER, outcomes)), dtype=float)
         keep = ~(np.isnan(start) | np.isnan(worker))
         if not keep.any():
             return
-        dur = np.array(cols[5], dtype=float)[keep]
-        codes_of = {s: _CODES.get(str(s), 3) for s in set(cols[2])}
-        code = np.fromiter(map(codes_of.__getitem__, cols[2]), np.int8, len(cols[2]))[keep]
-        items = _objects(cols[1])[keep]
+        dur = np.array(list(map(_ELAPSED, outcomes)), dtype=float)[keep]
+        statuses = list(map(_STATUS, outcomes))
+        codes_of = {s: _CODES.get(str(s), _UNKNOWN) for s in set(statuses)}
+        code = np.fromiter(map(codes_of.__getitem__, statuses), np.int8, len(statuses))[keep]
+        items = _objects(_items_of(outcomes))[keep]
         start, worker = start[keep], worker[keep]
         n = len(start)
         top = int(worker.max()) + 1
@@ -329,6 +335,14 @@ class TimelinePlot(PalettePlot):
 
 
 _STATUS_BY_CODE = dict(enumerate(STATUS_ORDER))
+
+
+def _items_of(outcomes) -> list:
+    """Each record's item, for the tooltip (records that name none, as a study's timings, show "")."""
+    try:
+        return list(map(_ITEM, outcomes))
+    except AttributeError:
+        return [getattr(o, "item", "") for o in outcomes]
 
 
 def _objects(values) -> np.ndarray:
