@@ -1,7 +1,7 @@
 """What watching costs: the CPU the monitor's sampling thread spends, as a share of one core.
 
 Starts ``--workers`` child processes (idle: the cost of sampling a process
-does not depend on how busy it is), runs a :class:`poolside.monitor.Monitor`
+does not depend on how busy it is), runs a :class:`poolside.usage.Monitor`
 over this process and its children at ``--hz`` for ``--seconds``, and reports
 the sampling thread's own CPU time (``time.thread_time``) per second of wall
 time, with the cost per sample.  The target is under 1 % of one core.
@@ -26,7 +26,7 @@ IDLE_CHILD = "import sys; sys.stdin.read()"  # ends when its stdin closes
 
 
 def measure(seconds: float, hz: float, workers: int) -> dict:
-    from poolside.monitor import Monitor
+    from poolside.usage import Monitor
 
     children = [subprocess.Popen([sys.executable, "-c", IDLE_CHILD], stdin=subprocess.PIPE)
                 for _ in range(workers)]

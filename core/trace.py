@@ -4,7 +4,7 @@
 
     outcomes (pid, tid, started_s, elapsed_s) ─► one "X" event per item that ran
                                                ─► "M" events naming each process and thread
-    Monitor.series()  (optional)               ─► "C" counter events: CPU % and memory
+    usage.Monitor.series()  (optional)               ─► "C" counter events: CPU % and memory
 
 Format: https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU
 Times are microseconds since the run started.  A track is one (pid, tid):

@@ -1,4 +1,4 @@
-"""Where the window's CPU and memory numbers come from: a :class:`poolside.monitor.Monitor` on a Qt timer.
+"""Where the window's CPU and memory numbers come from: a :class:`poolside.usage.Monitor` on a Qt timer.
 
 ::
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from poolside.monitor import DEFAULT_INTERVAL_S, Monitor, OwnTree, PidSource
+from poolside.usage import DEFAULT_INTERVAL_S, Monitor, OwnTree, PidSource
 
 
 def sampled_pids() -> PidSource:

@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 from poolside import Outcome, Status, run
-from poolside.monitor import Monitor, busy_threads
 from poolside.trace import trace_events, write_trace
+from poolside.usage import Monitor, busy_threads
 from tests import engine_tasks as tasks
 
 BUSY_CHILD = "import sys\nsys.stdout.write('go\\n'); sys.stdout.flush()\nwhile True: pass\n"

@@ -1,6 +1,6 @@
 """CPU over time: the machine against Poolside's share, and each core.
 
-Both plots take plain arrays (the dicts of :class:`poolside.monitor.Monitor`,
+Both plots take plain arrays (the dicts of :class:`poolside.usage.Monitor`,
 ``recent()`` for the last 60 s, ``series()`` for a run) and know nothing of
 where they came from.  Each colour is one item; data goes into preallocated
 numpy buffers and the items get views of them.

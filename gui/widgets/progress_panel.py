@@ -25,6 +25,7 @@ from poolside.records import STATUS_ORDER, Status
 
 from .. import format as fmt
 from ..format import human_bytes
+from ..insight_words import sentences
 
 
 def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
@@ -228,8 +229,11 @@ class ProgressPanel(QWidget):
             f", <b>{fmt.rate(rate)}</b> on {summary.backend} ×{summary.workers}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
-        if peak_memory > 0:
+        words = sentences(getattr(summary, "insights", None))
+        if peak_memory > 0 and getattr(summary, "insights", None) is None:  # insights say it otherwise
             text += f", peak memory {human_bytes(peak_memory)}"
+        if words:
+            text += "<br>" + html.escape(" ".join(words))
         if summary.input_error:
             why = html.escape(str(summary.input_error))
             text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {why}</span>"

@@ -26,8 +26,8 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QLabel, QToolTip
 
-from poolside.monitor import busy_threads
 from poolside.records import STATUS_ORDER
+from poolside.usage import busy_threads
 
 from .. import format as fmt
 from .plot_base import PalettePlot

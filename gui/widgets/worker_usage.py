@@ -1,7 +1,7 @@
 """Per worker: the CPU and memory of each process of the run, and for threads the GIL made visible.
 
 Takes a run's series (``Monitor.series()``: plain arrays, see
-``poolside.monitor``) and, for in-process backends, the number of busy
+``poolside.usage``) and, for in-process backends, the number of busy
 threads at the same times.  Two plots side by side share the time axis: CPU in cores
 (the host in the accent colour, every worker in one item, busy threads as a
 dashed step line) and memory in MiB (host, workers, the tree's total).
