@@ -104,7 +104,7 @@ class MachinePlot(PalettePlot):
         self.share.setData(xs, share)
         item = self.getPlotItem()
         item.setXRange(x0, x1, padding=0)
-        item.setLabel("bottom", label)
+        self.set_bottom_label(label)
 
     def drawn(self) -> dict[str, np.ndarray]:
         """What each item draws now (for tests)."""
@@ -173,7 +173,7 @@ class CoresPlot(PalettePlot):
         system = np.nan_to_num(np.asarray(data["core_system"], dtype=float).reshape(len(t), -1))
         item = self.getPlotItem()
         item.setXRange(x0, x1, padding=0)
-        item.setLabel("bottom", label)
+        self.set_bottom_label(label)
         if user.shape[1] != self.cores:
             return  # a core went offline: keep the last picture rather than mislabel rows
         if self.heatmap:

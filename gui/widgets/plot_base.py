@@ -31,6 +31,9 @@ class PalettePlot(pg.PlotWidget):
         and with the y grid on that rect has no margin, so "0" and "100" vanish
         at small heights; the grid is off and faint reference lines stand in.
         """
+        if getattr(self, "_y_ticks", None) == (ticks, top):
+            return  # unchanged: re-adding the lines and ticks would re-lay the plot out every redraw
+        self._y_ticks = (list(ticks), top)
         item = self.getPlotItem()
         item.showGrid(y=False)
         item.setYRange(0, top, padding=0)
@@ -52,6 +55,12 @@ class PalettePlot(pg.PlotWidget):
         fg = self.text_color()
         fg.setAlpha(45)
         return pg.mkPen(fg)
+
+    def set_bottom_label(self, text: str) -> None:
+        """The x axis's label, set only when it changes (each set re-lays the plot out)."""
+        if getattr(self, "_bottom_label", None) != text:
+            self._bottom_label = text
+            self.getPlotItem().setLabel("bottom", text)
 
     def text_color(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.WindowText)
