@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from typing import Any
 
 from .backends import get_backend
-from .backends._worker import Chunk, Done
+from .backends._worker import Chunk, Done, describe_error
 from .backends.base import Backend, BackendError, Event, Lost, Retry
 from .chunking import Chunker
 from .records import ErrorInfo, Outcome, Status, Summary
@@ -186,7 +186,8 @@ class Job:
             if not self._finished.is_set():
                 self.cancel()
         if self._input_error is not None:
-            raise InputError(f"reading the input failed: {self._input_error!r}") from self._input_error
+            error = self._input_error
+            raise InputError(f"reading the input failed: {_error_line(error)}") from error
 
     def cancel(self) -> None:
         """Stop: pending items end ``cancelled``, running processes are killed.  Returns at once."""
@@ -265,15 +266,15 @@ class Job:
         except BaseException as exc:
             failure = failure or exc
         if isinstance(failure, BackendError):
-            self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, str(failure)))
+            self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, describe_error(failure)))
         elif failure is not None:
-            self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {failure!r}"))
+            self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {_error_line(failure)}"))
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, _CANCELLED)
         self._summary.wall_s = time.perf_counter() - self._started
         self._summary.done = True
         if self._input_error is not None:
-            self._summary.input_error = repr(self._input_error)
+            self._summary.input_error = _error_line(self._input_error)
         try:
             # on_finish comes after the last outcome and before ``done``: a
             # caller that waits on the job knows on_finish has run.
@@ -487,6 +488,11 @@ class Job:
             self._emit(list(map(_new_outcome, zip(
                 range(first, first + n), items, repeat(status), repeat(None), repeat(error),
                 repeat(0.0), repeat(None), repeat(None)))))
+
+
+def _error_line(exc: BaseException) -> str:
+    """``"OSError: the disk went away"``; never raises, whatever the exception's ``__str__`` does."""
+    return f"{type(exc).__name__}: {describe_error(exc)}"
 
 
 def _stop_quietly(pool: Backend) -> None:

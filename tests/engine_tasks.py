@@ -95,3 +95,25 @@ class Unpicklable:
 
 def identity(x: object) -> object:
     return x
+
+
+class UnprintableError(Exception):
+    """An exception whose ``str()`` raises (a buggy library's error class)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+class UnshowableError(UnprintableError):
+    """An exception whose ``str()`` and ``repr()`` both raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("__repr__ is broken too")
+
+
+def raise_unprintable_on_3(x: int) -> int:
+    if x == 3:
+        raise UnprintableError("hidden")
+    if x == 5:
+        raise UnshowableError("hidden")
+    return x

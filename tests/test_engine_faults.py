@@ -248,3 +248,20 @@ def test_a_parked_worker_takes_the_new_runs_task():
     outcomes = list(run(tasks.fail_on_seven, range(10), backend="processes", workers=2))
     assert {o.item for o in outcomes if not o.ok} == {7}
     assert all(o.value == o.item * o.item for o in outcomes if o.ok)
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threads", "processes",
+                                     "thread-executor", "process-executor", "mp-pool"])
+def test_an_exception_whose_str_raises_fails_its_item_only(backend):
+    job = run(tasks.raise_unprintable_on_3, range(8), backend=backend, workers=2, chunk_size=4)
+    assert job.wait(60), "the run never finished"
+    assert job.summary.counts == {"ok": 6, "failed": 2, "timed_out": 0, "cancelled": 0}
+    outcomes = {o.item: o for o in run(tasks.raise_unprintable_on_3, range(8), backend=backend,
+                                       workers=2, chunk_size=4)}
+    unprintable, unshowable = outcomes[3].error, outcomes[5].error
+    assert unprintable.type == "UnprintableError"
+    assert "UnprintableError('hidden')" in unprintable.message
+    assert "str() raised RuntimeError" in unprintable.message
+    assert unshowable.type == "UnshowableError"
+    assert "repr() raised RuntimeError too" in unshowable.message
+    assert "raise_unprintable_on_3" in unprintable.traceback

@@ -98,12 +98,72 @@ class ChunkUnreadable(NamedTuple):
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
-    """An exception as a picklable record, with the worker's own traceback."""
-    return ErrorInfo(
-        type(exc).__name__,
-        str(exc),
-        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    )
+    """An exception as a picklable record, with the worker's own traceback.
+
+    Never raises: this runs inside a worker's loop, and an error in it would
+    kill the worker (a thread's run would never finish; a process would die
+    and hide the real error behind "worker process died").
+    """
+    return ErrorInfo(type(exc).__name__, describe_error(exc), _safe_traceback(exc))
+
+
+def describe_error(exc: BaseException) -> str:
+    """``str(exc)``, made safe and never empty where that would say nothing.
+
+    An exception's ``__str__`` is the task's code and may itself raise: then
+    its ``repr`` stands in, and if that raises too the message says so.  A
+    ``MemoryError`` usually has no message at all: it gets one that says the
+    task ran out of memory, and under which limit.
+    """
+    try:
+        message = str(exc)
+    except Exception as str_error:
+        try:
+            shown = repr(exc)
+        except Exception as repr_error:
+            return (f"(no message: str() raised {type(str_error).__name__} "
+                    f"and repr() raised {type(repr_error).__name__} too)")
+        return f"{shown} (str() raised {type(str_error).__name__})"
+    if not message and isinstance(exc, MemoryError):
+        return out_of_memory_message()
+    return message
+
+
+def out_of_memory_message() -> str:
+    """What a bare ``MemoryError`` means, with the process's memory limit if one is set."""
+    message = "the task ran out of memory"
+    limits = _memory_limits()
+    return f"{message} ({limits})" if limits else message
+
+
+def _memory_limits() -> str:
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return ""
+    limits = []
+    for name in ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_RSS"):
+        which = getattr(resource, name, None)
+        if which is None:
+            continue
+        try:
+            soft, _hard = resource.getrlimit(which)
+        except (OSError, ValueError):
+            continue
+        if soft != resource.RLIM_INFINITY:
+            limits.append(f"{name} limit {_mebibytes(soft)}")
+    return ", ".join(limits)
+
+
+def _mebibytes(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception as tb_error:
+        return f"(the traceback could not be formatted: {type(tb_error).__name__})"
 
 
 class Outbox:
