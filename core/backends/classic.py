@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._worker import Chunk, Done, call_chunk, error_info
-from .base import Backend, Event
+from .base import Backend, Event, Retry
 from .processes import start_method
 
 _IN_FLIGHT_PER_WORKER = 2
@@ -55,8 +55,13 @@ class PoolAdapter(Backend):
         self._slots: dict[int, int] = {}
 
     @abc.abstractmethod
-    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Done | BaseException], None]) -> None:
-        """Start ``call_chunk(task, chunk, origin)``; call ``finished`` with its result."""
+    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Done | BaseException | Retry], None]) -> None:
+        """Start ``call_chunk(task, chunk, origin)``; call ``finished`` with its result.
+
+        A pool that can lose a call without an answer (Dask, when a worker
+        dies) reports a :class:`Retry` for it instead: the engine runs the
+        chunk's items again.
+        """
 
     def free_slots(self) -> int:
         return self.workers * _IN_FLIGHT_PER_WORKER - len(self._in_flight)
@@ -78,14 +83,16 @@ class PoolAdapter(Backend):
             message = self._done.get(timeout=timeout)
             while True:
                 if message is not None:
-                    events.append(self._as_done(*message))
+                    events.append(self._as_event(*message))
                 message = self._done.get_nowait()
         except queue.Empty:
             pass
         return events
 
-    def _as_done(self, chunk: Chunk, result: Done | BaseException) -> Done:
+    def _as_event(self, chunk: Chunk, result: Done | BaseException | Retry) -> Event:
         self._in_flight.discard(chunk.id)
+        if isinstance(result, Retry):
+            return result
         if isinstance(result, BaseException):
             # The call itself failed (a broken pool, an unpicklable item):
             # every item of the chunk fails with that reason.
