@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import psutil
 import pytest
@@ -265,3 +266,101 @@ def test_an_exception_whose_str_raises_fails_its_item_only(backend):
     assert unshowable.type == "UnshowableError"
     assert "repr() raised RuntimeError too" in unshowable.message
     assert "raise_unprintable_on_3" in unprintable.traceback
+
+
+class Gate:
+    """An input that yields some items, then blocks until the test opens it.
+
+    The wait is bounded only as a hang guard: ``expired`` says it ran out,
+    which means the test waited on the input instead of going on without it.
+    """
+
+    GUARD_S = 10.0
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self.expired = False
+
+    def input(self, first, then=()):
+        yield from first
+        if not self._open.wait(self.GUARD_S):
+            self.expired = True
+        yield from then
+
+    def open(self) -> None:
+        self._open.set()
+
+
+class SizedGate(Gate):
+    """A blocking input with a length (a lazy listing that knows its size)."""
+
+    def __init__(self, first, total):
+        super().__init__()
+        self.first, self.total = first, total
+
+    def __len__(self):
+        return self.total
+
+    def __iter__(self):
+        return self.input(self.first, range(len(self.first), self.total))
+
+
+@pytest.mark.parametrize(("backend", "chunk"), [("threads", 1), ("processes", 1), ("threads", 5)])
+def test_results_stream_while_the_input_is_blocked(backend, chunk):
+    # chunk 5: the three items are read into a batch that never fills
+    gate = Gate()
+    job = run(tasks.square, gate.input([1, 2, 3], then=[4]), backend=backend, workers=2, chunk_size=chunk)
+    it = iter(job)
+    first = sorted(next(it).value for _ in range(3))
+    assert not gate.expired, "results waited for the input"
+    assert first == [1, 4, 9]
+    gate.open()
+    assert [o.value for o in it] == [16]
+    assert job.summary.not_read == 0
+
+
+def test_a_timeout_fires_while_the_input_is_blocked(tmp_path):
+    release = tmp_path / "release"
+
+    def task(item):
+        return tasks.wait_for_file(item) if isinstance(item, str) else tasks.sleep_for(item)
+
+    gate = Gate()
+    job = run(task, gate.input([str(release), 0.0]), backend="threads", workers=2, timeout=0.3, chunk_size=1)
+    it = iter(job)
+    statuses = sorted(str(next(it).status) for _ in range(2))
+    assert not gate.expired, "the timeout waited for the input"
+    assert statuses == ["ok", "timed_out"]
+    gate.open()
+    release.touch()
+    assert list(it) == []
+
+
+@pytest.mark.parametrize("finite", [False, True])
+def test_cancel_does_not_wait_for_a_blocked_input(finite):
+    gate = Gate()
+    job = run(tasks.square, gate.input([1, 2, 3], then=[4, 5]), backend="threads", workers=2,
+              chunk_size=1, finite=finite)
+    it = iter(job)
+    assert sorted(next(it).value for _ in range(3)) == [1, 4, 9]
+    job.cancel()
+    assert list(it) == []
+    assert not gate.expired, "the cancel waited for the input"
+    summary = job.summary
+    assert summary.counts["ok"] == 3 and summary.total == 3
+    assert summary.not_read is None  # a generator cannot say how many it still holds
+    assert "the rest of the input was not read" in summary.line()
+    gate.open()
+
+
+def test_cancel_counts_what_a_blocked_input_of_known_length_did_not_read():
+    gate = SizedGate([0, 1, 2], total=10)
+    job = run(tasks.square, gate, backend="threads", workers=2, chunk_size=1)
+    it = iter(job)
+    assert sorted(next(it).value for _ in range(3)) == [0, 1, 4]
+    job.cancel()
+    assert list(it) == []
+    assert not gate.expired
+    assert job.summary.total == 3 and job.summary.not_read == 7
+    assert "7 items not read" in job.summary.line()
+    gate.open()
