@@ -117,3 +117,18 @@ def raise_unprintable_on_3(x: int) -> int:
     if x == 5:
         raise UnshowableError("hidden")
     return x
+
+
+def spawn_and_hang(pid_file: str, new_session: bool = False) -> None:
+    """Start a child process (as a task running a tool would), note its pid, then hang."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"], start_new_session=new_session)
+    Path(pid_file).write_text(str(child.pid))
+    while True:
+        time.sleep(0.01)  # ok: the hung item itself, not a test waiting
+
+
+def spawn_daemon_and_hang(pid_file: str) -> None:
+    """As spawn_and_hang, but the child leaves the worker's process group (a session of its own)."""
+    spawn_and_hang(pid_file, new_session=True)

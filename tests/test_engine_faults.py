@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import psutil
 import pytest
@@ -364,3 +365,60 @@ def test_cancel_counts_what_a_blocked_input_of_known_length_did_not_read():
     assert job.summary.total == 3 and job.summary.not_read == 7
     assert "7 items not read" in job.summary.line()
     gate.open()
+
+
+def _pid_from(path, limit_s: float = 30.0) -> int:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            return int(path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.01)  # ok: a bounded poll for a file another process writes
+    pytest.fail(f"{path} was never written")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize(("stop", "task"), [("timeout", tasks.spawn_and_hang), ("cancel", tasks.spawn_and_hang),
+                                          ("timeout", tasks.spawn_daemon_and_hang)])
+def test_a_killed_worker_takes_the_processes_its_task_started(tmp_path, stop, task, no_orphans):
+    pid_file = tmp_path / "child.pid"
+    job = run(task, [str(pid_file)], backend="processes", workers=1,
+              timeout=0.5 if stop == "timeout" else None)
+    child = _pid_from(pid_file)
+    assert _alive(child)
+    if stop == "cancel":
+        job.cancel()
+    outcomes = list(job)
+    assert [str(o.status) for o in outcomes] == ["timed_out" if stop == "timeout" else "cancelled"]
+    assert not _alive(child), "the task's child process outlived its killed worker"
+
+
+def test_a_task_child_does_not_hold_the_callers_pipes(tmp_path):
+    """The caller reads our output to its end: a task's orphaned child must not keep it open."""
+    import subprocess
+    import sys
+    import textwrap
+
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "caller.py"
+    script.write_text(textwrap.dedent(f"""
+        from poolside import run
+        from tests.engine_tasks import spawn_and_hang
+        if __name__ == "__main__":
+            job = run(spawn_and_hang, [{str(pid_file)!r}], backend="processes", workers=1, timeout=0.5)
+            print([str(o.status) for o in job])
+    """))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    caller = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    caller.wait(120)  # a hang guard: the script ends by itself once its item times out
+    child = _pid_from(pid_file)
+    assert not _alive(child), "the task's child outlived the run, holding the caller's pipes"
+    out, err = caller.communicate()  # EOF at once: nobody else holds the pipes
+    assert out.strip() == "['timed_out']", err

@@ -337,6 +337,7 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
     # The parent decides when a worker stops; Ctrl-C in a terminal reaches the
     # whole process group and must not turn into a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lead_own_session()
     slot = slots.create_memoryview().cast("d")
 
     # A reader thread drains the task pipe at once, so the parent's send of a
@@ -400,6 +401,30 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
             continue
         assert task is not None, "a chunk came before its task"
         run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
+
+
+def lead_own_session() -> None:
+    """Make this worker the leader of a session (and process group) of its own.
+
+    Whatever a task starts (a tool run with ``subprocess``, and what that
+    starts) joins the worker's group, so the parent's one ``killpg`` at a
+    timeout or a cancel ends them all with the worker: nothing is left holding
+    the caller's pipes open or running on (``poolside.backends.processes.kill_worker``).
+
+    The trade-off: the worker leaves the terminal's session, so job control
+    (Ctrl-Z, a terminal hang-up) reaches the parent only; the parent stops its
+    workers itself (pipes closed, or killed).  A process that starts a session
+    of its own (a daemon) leaves the group; the parent looks for those among
+    the worker's descendants when it kills it.  The alternative, the parent
+    as a child subreaper (``PR_SET_CHILD_SUBREAPER``), would catch daemons too,
+    but is Linux-only and makes the parent, the window or the CLI, the reaper of
+    every orphan below it, which Python's process objects do not expect.
+    """
+    if hasattr(os, "setsid"):  # not on Windows (nothing to kill by group there)
+        try:
+            os.setsid()
+        except OSError:
+            pass  # already a group leader
 
 
 def _load_task(data: Any) -> tuple[int, float, Callable[[Any], Any]]:

@@ -45,6 +45,7 @@ import atexit
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
+import os
 import pickle
 import signal
 import sys
@@ -122,6 +123,45 @@ def _describe_exit(code: int | None) -> str:
     return f"worker process died (exit code {code})"
 
 
+def kill_worker(process: Any) -> None:
+    """SIGKILL a worker process and every process its task started.
+
+    The worker leads a process group of its own (``_worker.lead_own_session``):
+    one ``killpg`` reaches the whole group at once, a task's children and
+    theirs included, even those already orphaned.  Descendants that left the
+    group (a daemon that started its own session) are found in the process
+    tree first, while they are still below the worker, and killed too.
+    """
+    pid = process.pid
+    escaped = _descendants_outside_group(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.kill()  # not a group leader yet (it just started), or no killpg here
+    for child in escaped:
+        try:
+            child.kill()
+        except Exception:
+            pass  # gone already
+
+
+def _descendants_outside_group(pid: int) -> list[Any]:
+    try:
+        import psutil  # the parent has it; workers never import this module
+
+        children = psutil.Process(pid).children(recursive=True)
+    except Exception:
+        return []  # gone, or no process table to read: the group kill is what there is
+    escaped = []
+    for child in children:
+        try:
+            if os.getpgid(child.pid) != pid:
+                escaped.append(child)
+        except OSError:
+            pass  # ended meanwhile
+    return escaped
+
+
 class WorkerStartError(BackendError):
     """Worker processes keep dying before they are ready: the run cannot go on."""
 
@@ -196,7 +236,7 @@ def stop_idle_workers() -> None:
     for proc in procs:
         proc.process.join(_STOP_GRACE_S)
         if proc.process.is_alive():
-            proc.process.kill()
+            kill_worker(proc.process)
             proc.process.join()
         proc.close()
 
@@ -283,7 +323,7 @@ class ProcessBackend(Backend):
         stopping = []
         for proc in self._procs:
             if cancel:
-                proc.process.kill()
+                kill_worker(proc.process)
             elif proc.ready and not proc.assigned and proc.results is not None:
                 _park(proc)  # idle and sound: the next run adopts it
                 continue
@@ -294,7 +334,7 @@ class ProcessBackend(Backend):
         for proc in stopping:
             proc.process.join(max(0.0, deadline - time.monotonic()))
             if proc.process.is_alive():
-                proc.process.kill()
+                kill_worker(proc.process)
                 proc.process.join()
             proc.close()
         with self._wake_lock:
@@ -473,7 +513,7 @@ class ProcessBackend(Backend):
         for proc in list(self._procs):
             if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < self.timeout:
                 continue
-            proc.process.kill()
+            kill_worker(proc.process)
             proc.process.join()
             message = (f"the item ran longer than its {self.timeout:g} s timeout; "
                        "its worker process was killed and replaced")
