@@ -43,6 +43,7 @@ import contextlib
 import functools
 import gc
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -55,6 +56,7 @@ from .backends import get_backend
 from .backends._worker import Chunk, Done, describe_error
 from .backends.base import Backend, BackendError, Event, Lost, Retry
 from .chunking import Chunker
+from .log import get_logger
 from .reader import InputReader
 from .records import ErrorInfo, Outcome, Status, Summary
 from .system import default_workers
@@ -79,9 +81,14 @@ _STEAL_AFTER_S = 0.02
 _CANCEL_STALL_S = 0.25
 
 _PENDING, _SETTLED, _MOVED = 0, 1, 2
+# Builds an Outcome from an iterable of ALL its fields (tuple.__new__ applies no
+# defaults): every zip that feeds it must give one value per field.
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 _CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+
+# Lifecycle only (start, end, retries): never a line per item.
+log = get_logger(__name__)
 
 
 @contextlib.contextmanager
@@ -299,6 +306,10 @@ class Job:
         if self._input_error is not None:
             self._summary.input_error = _error_line(self._input_error)
         self._summary.not_read = self._not_read()
+        if failure is not None:
+            log.error("run failed: %s", _error_line(failure), exc_info=failure)
+        if log.isEnabledFor(logging.INFO):  # the summary line is built only when someone reads it
+            log.info("run ended%s: %s", " (cancelled)" if self._cancel_requested else "", self._summary.line())
         try:
             # on_finish comes after the last outcome and before ``done``: a
             # caller that waits on the job knows on_finish has run.
@@ -334,6 +345,7 @@ class Job:
         """Hand the backend as many chunks as it wants and the reader has ready."""
         backend = self._backend
         while backend.free_slots() > 0 and not self._cancel_requested:
+            chunk: Chunk | None
             if self._retry:
                 chunk = self._retry.popleft()
             elif self._input_done:
@@ -400,6 +412,7 @@ class Job:
                 range(first, first + n), tracked.items[off:off + n], itertools.repeat(Status.OK),
                 done.values, itertools.repeat(None), done.elapsed,
                 itertools.repeat(done.worker), done.starts,
+                itertools.repeat(done.pid), itertools.repeat(done.tid),
             )))
             # ... and the few that raised are patched after.
             failed = 0
@@ -425,7 +438,7 @@ class Job:
             status = Status.OK if error is None else Status.FAILED
             self._counts[status.value] += 1
             out.append(Outcome(first + i, tracked.items[off + i], status, done.values[i], error,
-                               done.elapsed[i], done.worker, done.starts[i]))
+                               done.elapsed[i], done.worker, done.starts[i], done.pid, done.tid))
         if settled:
             self._settled(done.chunk_id, tracked, settled)
 
@@ -436,7 +449,8 @@ class Job:
         tracked.flags[lost.offset] = _SETTLED
         self._counts[lost.status.value] += 1
         out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
-                           None, lost.error, lost.elapsed_s, lost.worker, lost.started_s))
+                           None, lost.error, lost.elapsed_s, lost.worker, lost.started_s,
+                           lost.pid, lost.tid))
         self._settled(lost.chunk_id, tracked, 1)
 
     def _on_retry(self, retry: Retry, out: list[Outcome]) -> None:
@@ -444,6 +458,10 @@ class Job:
         if tracked is None:
             return
         offsets = [i for i, flag in enumerate(tracked.flags) if flag == _PENDING]
+        # Retries follow a dead or killed worker, or a chunk taken back from a slow one (a debug line).
+        log.log(logging.INFO if retry.error else logging.DEBUG, "chunk %d: %d pending items run again%s%s",
+                retry.chunk_id, len(offsets), " one by one" if retry.alone else "",
+                f" ({retry.error})" if retry.error else "")
         if retry.alone and retry.error is not None and len(offsets) == 1:
             # It failed alone: this item is the culprit.
             self._on_lost(Lost(retry.chunk_id, offsets[0], Status.FAILED, retry.error,
@@ -526,7 +544,7 @@ class Job:
             self._counts[status.value] += n
             self._emit(list(map(_new_outcome, zip(
                 range(first, first + n), batch, repeat(status), repeat(None), repeat(error),
-                repeat(0.0), repeat(None), repeat(None)))))
+                repeat(0.0), repeat(None), repeat(None), repeat(None), repeat(None)))))
 
     def _not_read(self) -> int | None:
         """Items of the input that got no outcome: never read.  None: how many is unknown."""
@@ -615,5 +633,8 @@ def run(
     except BaseException:
         _stop_quietly(pool)  # workers started before the failure must not linger
         raise
+    log.info("run started: %s x%d, timeout %s, chunk size %s, %s items", backend, pool.workers,
+             "none" if timeout is None else f"{timeout:g} s", chunk_size,
+             len(items) if isinstance(items, Sized) else "unknown")
     return Job(pool, items, ordered=ordered, chunker=chunker, on_outcomes=on_outcomes,
                on_finish=on_finish, started=started, finite=finite)

@@ -28,6 +28,27 @@ class Status(str, enum.Enum):
     def __str__(self) -> str:  # "ok", not "Status.OK", in f-strings and CSV
         return self.value
 
+    @property
+    def label(self) -> str:
+        """The word people read ("timed out"); ``value`` is what files and code use ("timed_out")."""
+        return _STATUS_LOOK[self][0]
+
+    @property
+    def color(self) -> str:
+        """A mid-tone that reads on light and dark backgrounds, as ``#rrggbb``."""
+        return _STATUS_LOOK[self][1]
+
+
+#: The one place for how statuses look, in the order every view lists them.
+#: Colours are mid-tones so that the same hue reads on light and dark palettes.
+_STATUS_LOOK: dict[Status, tuple[str, str]] = {
+    Status.OK: ("ok", "#2e9e5b"),
+    Status.FAILED: ("failed", "#d94040"),
+    Status.TIMED_OUT: ("timed out", "#e08a14"),
+    Status.CANCELLED: ("cancelled", "#8c919a"),
+}
+STATUS_ORDER: tuple[Status, ...] = tuple(_STATUS_LOOK)
+
 
 class ErrorInfo(NamedTuple):
     """Why an item did not end ``ok``: the exception type, message and traceback.
@@ -51,10 +72,15 @@ class Outcome(NamedTuple):
     ``index`` is the item's position in the input; ``started_s`` is when the
     item started running, in seconds since the job started (``None`` for items
     that never ran); ``worker`` is the worker slot (``0 .. workers-1``) that
-    ran it, stable across replacements of a dead process.
+    ran it, stable across replacements of a dead process; ``pid`` and
+    ``tid`` are the OS process and native thread ids that ran it (``None``
+    for items that never ran): unlike the slot, they tell apart two processes
+    that held the same slot one after the other.
     """
 
-    index: int
+    # Shadows tuple.index(), which nobody calls on an outcome: the field name is
+    # the public record's (files, tests, the window), the method is not.
+    index: int  # type: ignore[assignment]
     item: Any
     status: Status
     value: Any = None
@@ -62,6 +88,8 @@ class Outcome(NamedTuple):
     elapsed_s: float = 0.0
     worker: int | None = None
     started_s: float | None = None
+    pid: int | None = None
+    tid: int | None = None
 
     @property
     def ok(self) -> bool:

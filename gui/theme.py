@@ -14,16 +14,13 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from poolside.records import STATUS_ORDER
 from poolside.resources import resource
 
 log = logging.getLogger("poolside.gui")
 
-STATUS_COLORS: dict[str, str] = {
-    "ok": "#2e9e5b",
-    "failed": "#d94040",
-    "timed_out": "#e08a14",
-    "cancelled": "#8c919a",
-}
+#: Status colours come from the one table in poolside.records (Status.color).
+STATUS_COLORS: dict[str, str] = {status.value: status.color for status in STATUS_ORDER}
 
 #: A colour per status for row backgrounds: translucent, palette shows through.
 _ROW_TINT_ALPHA = {"failed": 46, "timed_out": 46}

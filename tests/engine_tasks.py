@@ -124,7 +124,9 @@ def spawn_and_hang(pid_file: str, new_session: bool = False) -> None:
     import subprocess
 
     child = subprocess.Popen(["sleep", "60"], start_new_session=new_session)
-    Path(pid_file).write_text(str(child.pid))
+    partial = Path(pid_file + ".partial")
+    partial.write_text(str(child.pid))
+    partial.replace(pid_file)  # whole or not at all for the test that reads it
     while True:
         time.sleep(0.01)  # ok: the hung item itself, not a test waiting
 

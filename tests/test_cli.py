@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 import poolside
-from poolside.cli import _Console, main
+from poolside.cli import main
+from poolside.cli.console import Console as _Console
 from poolside.gui.launcher import main as launcher
 from poolside.records import Summary
+from poolside.serialize import FIELDS
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -54,7 +56,7 @@ def test_run_sha256_writes_a_jsonl_record_per_item(samples, tmp_path, capsys):
     files = sorted(p for p in samples.rglob("*") if p.is_file())
     assert sorted(r["item"] for r in records) == sorted(str(p) for p in files)
     for r in records:
-        assert list(r) == ["index", "item", "status", "value", "error", "elapsed_s", "worker"]
+        assert list(r) == list(FIELDS)
         assert r["status"] == "ok" and r["error"] is None and r["worker"] >= 0
         assert r["value"]["sha256"] == hashlib.sha256(Path(r["item"]).read_bytes()).hexdigest()
     err = capsys.readouterr().err
@@ -81,8 +83,7 @@ def test_run_csv_has_the_plugin_columns_and_failures_give_exit_1(samples, tmp_pa
     assert code == 1
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["index", "item", "status", "value", "error", "elapsed_s", "worker",
-                             "output", "action", "width", "height", "bytes"]
+    assert list(rows[0]) == [*FIELDS, "output", "action", "width", "height", "bytes"]
     assert [int(r["index"]) for r in rows] == list(range(len(rows)))  # --ordered
     ok = [r for r in rows if r["status"] == "ok"]
     assert len(ok) == 6 and all(Path(r["output"]).exists() and int(r["width"]) <= 32 for r in ok)
@@ -249,7 +250,7 @@ def test_no_arguments_without_a_display_is_a_clear_error(monkeypatch, capsys):
 def test_no_arguments_opens_the_window(monkeypatch):
     calls = []
     fake = types.ModuleType("poolside.gui.app")
-    fake.main = lambda argv=None: calls.append(argv) or 0
+    fake.main = lambda argv=None, exit_process=False: calls.append(argv) or 0
     monkeypatch.setitem(sys.modules, "poolside.gui.app", fake)
     monkeypatch.setenv("DISPLAY", ":99")
     assert launcher([]) == 0 and calls == [[]]

@@ -74,6 +74,12 @@ class Done(NamedTuple):
     elapsed: Any  # array('d'): seconds, per item
     cpu_s: float
     last: bool  # the worker has finished this chunk
+    # Who ran the chunk: the OS process id and native thread id.  A worker slot
+    # is stable across replacements, so it cannot tell two processes that held
+    # it apart; a trace needs tracks that never overlap, and a monitor needs
+    # pids to sample.  Per batch, not per item: a chunk runs on one thread.
+    pid: int = 0
+    tid: int = 0
 
 
 class Ready(NamedTuple):
@@ -177,7 +183,7 @@ class Outbox:
     """
 
     __slots__ = ("send", "worker", "slot", "base", "lock", "chunk_id", "offset",
-                 "values", "starts", "elapsed", "errors", "sent")
+                 "values", "starts", "elapsed", "errors", "sent", "pid", "tid")
 
     def __init__(self, send: Callable[[Done], None], worker: int, slot: Any, base: int) -> None:
         self.send = send
@@ -185,6 +191,7 @@ class Outbox:
         self.slot = slot
         self.base = base
         self.lock = threading.Lock()
+        self.pid = self.tid = 0
         self._reset(-1, 0)
 
     def _reset(self, chunk_id: int, offset: int) -> None:
@@ -199,7 +206,10 @@ class Outbox:
         self.sent = 0
 
     def begin(self, chunk_id: int) -> None:
+        """Start a chunk on the calling thread (which then runs all of it)."""
         with self.lock:
+            self.pid = os.getpid()
+            self.tid = threading.get_native_id()
             self._reset(chunk_id, 0)
 
     def flush(self, next_offset: int, cpu_s: float, last: bool) -> None:
@@ -225,7 +235,7 @@ class Outbox:
         k = self.sent
         errors = [(i - k, e) for i, e in self.errors if k <= i < end] or None
         self.send(Done(self.worker, self.chunk_id, self.offset + k, self.values[k:end], errors,
-                       self.starts[k:end], self.elapsed[k:end], cpu_s, last))
+                       self.starts[k:end], self.elapsed[k:end], cpu_s, last, self.pid, self.tid))
 
 
 def run_flusher(outboxes: Callable[[], list[Outbox]], stop: threading.Event,

@@ -1,0 +1,118 @@
+"""The ``poolside`` command: run a plugin over files from a terminal, list plugins, show the machine.
+
+    poolside run PATHS... --plugin NAME|FILE.py:FUNCTION [--param K=V]... [options]
+    poolside plugins [FILE.py...]
+    poolside info
+    poolside samples DEST
+    poolside -v|-vv COMMAND ...   (the engine's log on stderr: info, debug)
+    poolside                      (no arguments: the window, through poolside.gui.launcher)
+
+How ``run`` flows::
+
+    argv --parse--> get_plugin --bind(--param)--> task      any problem so far is a
+                    expand(PATHS) --------------> items     usage error: exit 2,
+                                                            one clear line
+    poolside.run(task, items, on_outcomes=...) --engine thread--> _Reporter.take(batch)
+         |                                                     +- --output: a JSONL/CSV
+         |                                                     |  record per item, flushed
+         |                                                     |  per batch
+         |                                                     +- stdout: "item  value" lines
+         |                                                     +- stderr: failures
+    main thread: job.wait(0.1) in a loop, redrawing the progress bar (a TTY only);
+                 Ctrl-C -> job.cancel(), wait, exit 130
+    summary line -> stderr; exit 0 if every item is ok, else 1
+
+Outcomes arrive through ``on_outcomes`` rather than by iterating the job, so
+that after a Ctrl-C the engine still delivers every item's outcome (the
+cancelled ones too) to the output file while the main thread waits.
+
+Nothing here prints a traceback for a mistake of the user's: a usage error is
+one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ..inputs import printable
+from . import listing, run, samples
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
+
+# Each command is a module with add_parser(s)(sub); adding a command is one module and one line here.
+_COMMANDS = (run.add_parser, listing.add_parsers, samples.add_parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``poolside`` command line; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser, commands = _build_parser()
+    if not args:  # the window is poolside.gui.launcher's to open; here, say what there is
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        ns = parser.parse_args(args)
+        if ns.verbose:
+            from ..log import configure
+
+            configure(logging.INFO if ns.verbose == 1 else logging.DEBUG)
+        return ns.handler(ns)
+    except UsageError as e:
+        print(f"{PROG}: error: {printable(str(e))}", file=sys.stderr)
+        command = f"{args[0]} " if args[0] in commands else ""
+        print(f"Try '{PROG} {command}--help' for more.", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as e:  # --help and --version
+        return e.code if isinstance(e.code, int) else EXIT_OK
+    except KeyboardInterrupt:  # before a job started (loading plugins, say)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # "poolside run ... | head": the reader left
+        silence_stdout()
+        return EXIT_OK
+    except Exception as e:  # a bug of ours: one line, the traceback on request
+        if os.environ.get("POOLSIDE_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(e).__name__}: {printable(str(e))} "
+              "(set POOLSIDE_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+_VERBOSE = ("--verbose", "-v")
+_VERBOSE_HELP = "log what the engine does on stderr (workers, retries, run start and end); -vv for more"
+
+
+def _build_parser() -> tuple[Parser, list[str]]:
+    parser = Parser(
+        prog=PROG,
+        description="Run one task over many files on threads or processes.  "
+                    "Without arguments, opens the window; '%(prog)s --install-desktop' "
+                    "adds the window to the desktop's application menu (Linux).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(*_VERBOSE, action="count", default=0, help=_VERBOSE_HELP)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add in _COMMANDS:
+        add(sub)
+    commands = list(sub.choices)
+    for command in sub.choices.values():  # -v after the command too; SUPPRESS keeps one given before
+        command.add_argument(*_VERBOSE, action="count", default=argparse.SUPPRESS, help=_VERBOSE_HELP)
+
+    def no_command(ns: object) -> int:
+        raise UsageError(f"choose a command: {', '.join(commands)}")
+
+    parser.set_defaults(handler=no_command)
+    return parser, commands
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("poolside")
+    except Exception:
+        return "(not installed)"
+

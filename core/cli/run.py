@@ -1,0 +1,225 @@
+"""``poolside run``: a plugin over files, every outcome streamed to the terminal and a record file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..inputs import Expansion
+from ..serialize import OutcomeWriter, open_writer
+from ..spec import JobSpec, SpecError
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    chunk_size,
+    positive_float,
+    positive_int,
+    silence_stdout,
+)
+from .console import Console
+
+# Enough failures on the terminal to see what is going on; all of them go to --output.
+_MAX_FAILURE_LINES = 50
+
+
+def add_parser(sub: Any) -> None:
+    run = sub.add_parser(
+        "run", help="run a plugin over files",
+        description="Run a plugin over files and folders.  Each item ends ok, failed, "
+                    "timed_out or cancelled; exit status 0 when every item is ok, 1 when "
+                    "any is not, 2 for a usage error, 130 after Ctrl-C.",
+        epilog="Example: poolside run --samples --plugin thumbnail --param size=128 --output thumbs.csv")
+    run.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders with --recursive")
+    run.add_argument("--samples", action="store_true",
+                     help="also run over the sample files bundled with Poolside (implies --recursive)")
+    run.add_argument("--plugin", "-p", metavar="NAME|FILE.py:FUNCTION",
+                     help="a plugin name (see 'poolside plugins') or a function in a Python file")
+    run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                     help="a plugin setting; repeat for several")
+    run.add_argument("--backend", "-b", metavar="NAME",
+                     help="where items run (default: processes; see 'poolside info')")
+    run.add_argument("--workers", "-w", type=positive_int, metavar="N",
+                     help="how many workers (default: chosen for the backend and the plugin)")
+    run.add_argument("--chunk-size", type=chunk_size, metavar="N|auto",
+                     help="items sent to a worker at a time (default: auto)")
+    run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                     help="per item; an item running longer ends timed_out")
+    run.add_argument("--ordered", action="store_true", default=None,
+                     help="report outcomes in input order (default: as they finish)")
+    run.add_argument("--recursive", "-r", action="store_true", default=None, help="walk into folders")
+    run.add_argument("--glob", "-g", action="append", default=[], metavar="PATTERN",
+                     help="only files in folders whose names match (repeatable; "
+                          "default: the plugin's own patterns; '*' for every file)")
+    run.add_argument("--output", "-o", metavar="FILE.jsonl|FILE.csv",
+                     help="write a record per item as it finishes")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="print no line per item, only failures and the summary")
+    run.add_argument("--spec", metavar="JOB.toml",
+                     help="read the job (plugin, parameters, inputs, backend...) from a file; "
+                          "options given here override it")
+    run.add_argument("--save-spec", metavar="JOB.toml",
+                     help="also save this job to a file, to run it again with --spec")
+    run.set_defaults(handler=cmd_run)
+
+
+def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpec:
+    """The job the command line describes: a --spec file, with the options given overriding it.
+
+    ``samples``: the bundled samples' folder, when ``--samples`` asks for it.
+    """
+    base = JobSpec.load(ns.spec) if ns.spec else None
+    if base is None and not ns.plugin:
+        raise UsageError("the following arguments are required: --plugin/-p (or --spec JOB.toml)")
+    changes: dict[str, Any] = {
+        "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
+        "timeout": ns.timeout, "ordered": ns.ordered, "recursive": ns.recursive,
+        "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
+    }
+    if samples is not None:
+        changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
+        changes["recursive"] = True
+    changes = {k: v for k, v in changes.items() if v is not None}
+    params = _parse_params(ns.param)
+    if base is None:
+        return JobSpec(params=params, **changes)
+    if params:
+        changes["params"] = {**base.params, **params}
+    return base.replace(**changes)
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    if not ns.samples:
+        return _run(ns)
+    from ..resources import samples
+
+    with samples() as folder:  # a real folder while the run lasts, even from a zipped install
+        return _run(ns, str(folder))
+
+
+def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
+    from .. import backend_names, run
+
+    try:
+        spec = spec_from_args(ns, samples)
+        if spec.backend not in backend_names():
+            raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
+        if not spec.paths:
+            raise SpecError("no input: give the files or folders to run over (or --samples for the bundled ones)")
+        # Never read the record file being written.
+        prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
+        if ns.save_spec:
+            spec.save(ns.save_spec)
+    except SpecError as e:
+        raise UsageError(str(e)) from None
+    plugin, task, items = prepared.plugin, prepared.task, prepared.items
+
+    try:
+        recorder = open_writer(ns.output, plugin.columns) if ns.output else None
+    except ValueError as e:
+        raise UsageError(f"--output {e}") from None
+    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
+                       results_to_stdout=recorder is None)
+    reporter = _Reporter(console, recorder)
+    try:
+        try:
+            job = run(task, items, **prepared.run_options(),
+                      on_outcomes=reporter.take, finite=True)  # a walk ends: Ctrl-C records every file
+        except ValueError as e:  # an unavailable backend, say
+            raise UsageError(str(e)) from None
+        reporter.cancel = job.cancel
+        interrupted = _wait(job, console, items)
+        summary = job.summary
+    finally:
+        if recorder is not None:
+            recorder.close()
+    console.clear_progress()
+    note = items.skipped_note()
+    if note:
+        console.err(f"note: {note}")
+    if summary.input_error:
+        console.err(f"error: reading the input failed: {summary.input_error}")
+    if summary.total == 0 and not interrupted:
+        console.err("note: no items to run" + (" (every file was skipped)" if note else ""))
+    if reporter.failures_hidden:
+        console.err(f"note: {reporter.failures_hidden} more failures not shown"
+                    + (f"; all are in {ns.output}" if ns.output else "; use --output to see all"))
+    if reporter.write_error:
+        console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
+    console.err(summary.line())
+    if interrupted:
+        return EXIT_INTERRUPTED
+    bad = summary.total - summary.counts.get("ok", 0)
+    return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--param {pair!r}: expected KEY=VALUE, e.g. --param size=128")
+        if key in values:
+            raise UsageError(f"--param {key!r} is given twice")
+        values[key] = value
+    return values
+
+
+def _wait(job: Any, console: Console, items: Expansion) -> bool:
+    """Wait for ``job``, drawing progress; return True if Ctrl-C stopped it."""
+    try:
+        while not job.wait(0.1):
+            console.progress(job.summary, items)
+        return False
+    except KeyboardInterrupt:
+        console.clear_progress()
+        console.err("interrupted: cancelling (Ctrl-C again to stop waiting)")
+        job.cancel()
+        try:
+            job.wait()
+        except KeyboardInterrupt:
+            pass
+        return True
+
+
+class _Reporter:
+    """Takes outcome batches on the engine's thread: records, result lines, failures."""
+
+    def __init__(self, console: Console, recorder: OutcomeWriter | None) -> None:
+        self.console = console
+        self.recorder = recorder
+        self.failures_shown = 0
+        self.failures_hidden = 0
+        self.write_error: str | None = None
+        self.cancel: Any = None
+
+    def take(self, batch: list) -> None:
+        # Must not raise: an exception here would be the engine's failure.
+        try:
+            if self.recorder is not None and self.write_error is None:
+                try:
+                    self.recorder.write(batch)
+                except (OSError, ValueError) as e:
+                    self.write_error = str(e)
+                    if self.cancel is not None:
+                        self.cancel()
+            for o in batch:
+                status = str(o.status)
+                if status == "ok":
+                    self.console.result(o)
+                elif status != "cancelled":
+                    if self.failures_shown < _MAX_FAILURE_LINES:
+                        self.failures_shown += 1
+                        self.console.failure(o)
+                    else:
+                        self.failures_hidden += 1
+        except BrokenPipeError:
+            silence_stdout()
+            self.console.quiet = True
+        except Exception as e:
+            self.console.err(f"error: reporting outcomes: {type(e).__name__}: {e}")
+

@@ -1,0 +1,186 @@
+"""One way to write Poolside's records, for every front end and store.
+
+    Outcome ──outcome_record()──► a flat dict of plain values ──┬─► JSON Lines  (CLI --output, streamed)
+                                                                ├─► CSV         (CLI --output, window export)
+                                                                ├─► JSON        (window export)
+                                                                └─► history rows (the database)
+    Summary ──summary_record()──► a dict of plain values (companion summary, JSON export, history)
+
+Every writer goes through :func:`outcome_record`, so a file name with bytes
+that are not UTF-8 (they arrive as surrogate escapes), a value that JSON cannot
+hold (a ``Path``, ``bytes``, ``inf``) or a multi-line error reads the same in
+every file and never raises while writing.  Nothing here formats numbers for
+people: records keep seconds as floats and counts as ints.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from .inputs import display, printable
+
+#: The fields of an outcome record, in the order files show them.  ``error``
+#: is one line ("Type: message"); ``error_type`` and ``traceback`` keep the
+#: rest for whoever needs to dig in.
+FIELDS: tuple[str, ...] = (
+    "index", "item", "status", "value", "error", "elapsed_s", "worker",
+    "started_s", "pid", "tid", "error_type", "traceback",
+)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-able data: paths and other objects as text, no surrogates, no NaN."""
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
+    return display(value)
+
+
+def outcome_record(o: Any) -> dict[str, Any]:
+    """One outcome as a flat dict of plain values (keys: :data:`FIELDS`)."""
+    e = o.error
+    return {
+        "index": o.index,
+        "item": display(o.item),
+        "status": str(o.status),
+        "value": plain(o.value),
+        "error": None if e is None else printable(str(e)),
+        "elapsed_s": round(o.elapsed_s, 6),
+        "worker": o.worker,
+        "started_s": None if o.started_s is None else round(o.started_s, 6),
+        "pid": o.pid,
+        "tid": o.tid,
+        "error_type": None if e is None else printable(e.type),
+        "traceback": None if e is None or not e.traceback else printable(e.traceback),
+    }
+
+
+def summary_record(summary: Any) -> dict[str, Any]:
+    """A run's summary (with its insights, when it has them) as plain data."""
+    is_record = dataclasses.is_dataclass(summary) and not isinstance(summary, type)
+    record = plain(dataclasses.asdict(summary)) if is_record else plain(vars(summary))
+    record["total"] = summary.total
+    record["items_per_s"] = round(summary.items_per_s, 3)
+    return record
+
+
+# -- writers ------------------------------------------------------------------
+
+class OutcomeWriter:
+    """One record per outcome, flushed after every batch: a crash loses no finished record."""
+
+    def __init__(self, stream: IO[str], columns: Sequence[str] = ()) -> None:
+        self.stream = stream
+        self.columns = tuple(columns)
+        self.count = 0
+
+    def write(self, batch: Iterable[Any]) -> None:
+        for o in batch:
+            self._write(outcome_record(o))
+            self.count += 1
+        self.stream.flush()
+
+    def _write(self, record: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+
+
+class JsonLinesWriter(OutcomeWriter):
+    def _write(self, record: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class CsvWriter(OutcomeWriter):
+    """CSV with a column per field of a dict value, as a table shows them.
+
+    The columns are the plugin's declared ones, else the keys of the first
+    dict value seen (known after the first record: a CSV header cannot wait).
+    Keys beyond those go, as JSON, into the ``value`` column.
+    """
+
+    def __init__(self, stream: IO[str], columns: Sequence[str] = ()) -> None:
+        super().__init__(stream, columns)
+        self.writer = csv.writer(stream)
+        self.header: list[str] | None = None
+
+    def _write(self, record: dict[str, Any]) -> None:
+        value = record["value"]
+        if self.header is None:
+            columns = list(self.columns)
+            if not columns and isinstance(value, dict):
+                columns = list(value)
+            self.columns = tuple(c for c in columns if c not in FIELDS)
+            self.header = [*FIELDS, *self.columns]
+            self.writer.writerow(self.header)
+        row = dict(record)
+        if isinstance(value, dict) and self.columns:
+            rest = {k: v for k, v in value.items() if k not in self.columns}
+            for k in self.columns:
+                row[k] = value.get(k)
+            row["value"] = json.dumps(rest, ensure_ascii=False) if rest else None
+        elif isinstance(value, (dict, list)):
+            row["value"] = json.dumps(value, ensure_ascii=False)
+        self.writer.writerow(["" if row.get(c) is None else row.get(c) for c in self.header])
+
+
+_WRITERS: dict[str, type[OutcomeWriter]] = {".jsonl": JsonLinesWriter, ".ndjson": JsonLinesWriter,
+                                            ".csv": CsvWriter}
+
+
+def open_writer(path: str | os.PathLike[str], columns: Sequence[str] = ()) -> OutcomeWriter:
+    """A streaming writer chosen by the file's extension; ``ValueError`` says what is wrong."""
+    kind = _WRITERS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise ValueError(f"{display(path)!r}: the name must end in .jsonl or .csv")
+    try:
+        stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - the writer owns it
+    except OSError as e:
+        raise ValueError(f"{display(path)!r}: cannot write it: {e.strerror or e}") from None
+    return kind(stream, columns)
+
+
+def write_json(path: str | os.PathLike[str], outcomes: Iterable[Any], summary: Any = None) -> int:
+    """Write ``{"summary": …, "results": [...]}`` in one go; return the number of results."""
+    records = [outcome_record(o) for o in outcomes]
+    doc: dict[str, Any] = {"results": records}
+    if summary is not None:
+        doc = {"summary": summary_record(summary), **doc}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+    return len(records)
+
+
+def write_file(path: str | os.PathLike[str], outcomes: Iterable[Any], columns: Sequence[str] = (),
+               summary: Any = None) -> int:
+    """Every outcome to one file, the format by its extension (.json, .jsonl, .csv)."""
+    if Path(path).suffix.lower() == ".json":
+        return write_json(path, outcomes, summary)
+    writer = open_writer(path, columns)
+    try:
+        writer.write(outcomes)
+    finally:
+        writer.close()
+    return writer.count
