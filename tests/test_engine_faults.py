@@ -422,3 +422,13 @@ def test_a_task_child_does_not_hold_the_callers_pipes(tmp_path):
     assert not _alive(child), "the task's child outlived the run, holding the caller's pipes"
     out, err = caller.communicate()  # EOF at once: nobody else holds the pipes
     assert out.strip() == "['timed_out']", err
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_pids_after_the_run_are_none(cancel, no_orphans):
+    job = run(tasks.sleep_for, [30.0 if cancel else 0.0] * 2, backend="processes", workers=2, chunk_size=1)
+    assert len(job.backend.pids()) == 2
+    if cancel:
+        job.cancel()
+    assert job.wait(60)
+    assert job.backend.pids() == []  # the run's workers are gone (or parked: no longer this run's)

@@ -338,8 +338,18 @@ class ProcessBackend(Backend):
             pass  # it died: poll() sees its sentinel
 
     def pids(self) -> list[int]:
-        """The worker processes alive now (for tests and the window)."""
-        return [p.process.pid for p in self._procs if p.process.is_alive()]
+        """The worker processes of this run alive now (for tests and the window); none once it ended.
+
+        Safe from any thread: a worker the dispatcher is replacing may be closed already.
+        """
+        pids = []
+        for proc in list(self._procs):
+            try:
+                if proc.process.is_alive():
+                    pids.append(proc.process.pid)
+            except ValueError:  # "process object is closed": it was just replaced
+                pass
+        return pids
 
     def shutdown(self, cancel: bool) -> None:
         with self._wake_lock:  # a wake() from another thread must not meet a closed pipe
@@ -363,6 +373,7 @@ class ProcessBackend(Backend):
                 kill_worker(proc.process)
                 proc.process.join()
             proc.close()
+        self._procs = []  # stopped, or parked for the next run: none is this run's any more
         with self._wake_lock:
             self._wake_r.close()
             self._wake_w.close()
