@@ -415,3 +415,14 @@ def test_sigterm_and_sighup_are_handled_like_ctrl_c(tmp_path, sig, code):
     status = {Path(r["item"]).name: r["status"] for r in records}
     assert status["slow.txt"] == "cancelled"
     assert f"{len(names)} items (" in err  # the summary line
+
+
+def test_a_name_with_a_newline_stays_on_one_line(tmp_path, capsys):
+    odd = tmp_path / "two\nlines\t.txt"
+    odd.write_text("hello")
+    assert main(["run", str(odd), "-p", "sha256", "-b", "sequential"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out  # one item, one line: scripts split stdout on newlines
+    item, value = out.rstrip("\n").split("\t")  # and on the tab
+    assert item == str(tmp_path / "two\\nlines\\t.txt")
+    assert value.startswith(f"sha256={hashlib.sha256(b'hello').hexdigest()}")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..backends._worker import describe_error
 from ..inputs import Expansion
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
@@ -266,5 +267,5 @@ class _Reporter:
             silence_stdout()
             self.console.quiet = True
         except Exception as e:
-            self.console.err(f"error: reporting outcomes: {type(e).__name__}: {e}")
+            self.console.err(f"error: reporting outcomes: {type(e).__name__}: {describe_error(e)}")
 
