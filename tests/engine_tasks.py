@@ -134,3 +134,10 @@ def spawn_and_hang(pid_file: str, new_session: bool = False) -> None:
 def spawn_daemon_and_hang(pid_file: str) -> None:
     """As spawn_and_hang, but the child leaves the worker's process group (a session of its own)."""
     spawn_and_hang(pid_file, new_session=True)
+
+
+def out_of_memory(x: int) -> int:
+    """Ask for far more memory than there is (or than the process may have): a bare MemoryError."""
+    if x == 1:
+        return len(bytearray(1 << 40))  # 1 TiB
+    return x

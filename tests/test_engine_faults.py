@@ -432,3 +432,38 @@ def test_pids_after_the_run_are_none(cancel, no_orphans):
         job.cancel()
     assert job.wait(60)
     assert job.backend.pids() == []  # the run's workers are gone (or parked: no longer this run's)
+
+
+def test_a_memory_error_says_the_task_ran_out_of_memory():
+    outcomes = {o.item: o for o in run(tasks.out_of_memory, range(3), backend="threads", workers=2)}
+    error = outcomes[1].error
+    assert outcomes[1].status == "failed" and error.type == "MemoryError"
+    assert error.message.startswith("the task ran out of memory")
+    assert outcomes[0].ok and outcomes[2].ok
+
+
+def test_a_memory_error_names_the_limit_the_process_runs_under(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "limited.py"
+    script.write_text(textwrap.dedent("""
+        import resource
+        from poolside import run
+        from tests.engine_tasks import out_of_memory
+        if __name__ == "__main__":
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * resource.getpagesize()
+            limit = used + (512 << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+            outcome = [o for o in run(out_of_memory, [1], backend="sequential")][0]
+            print(f"{limit / 2**20:,.0f}")
+            print(outcome.error.message)
+    """))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    limit_mib, message = done.stdout.splitlines()
+    assert message == (f"the task ran out of memory: the process is limited to {limit_mib} MiB "
+                       "of address space (RLIMIT_AS)"), done.stderr

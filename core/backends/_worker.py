@@ -136,33 +136,30 @@ def describe_error(exc: BaseException) -> str:
 
 
 def out_of_memory_message() -> str:
-    """What a bare ``MemoryError`` means, with the process's memory limit if one is set."""
-    message = "the task ran out of memory"
+    """What a bare ``MemoryError`` means, with the process's memory limits if any are set."""
     limits = _memory_limits()
-    return f"{message} ({limits})" if limits else message
+    return f"the task ran out of memory: {limits}" if limits else "the task ran out of memory"
+
+
+# The limits a process can be given (ulimit -v, -d, -m; a container sets them too).
+_LIMITS = (("RLIMIT_AS", "of address space"), ("RLIMIT_DATA", "of data"), ("RLIMIT_RSS", "resident"))
 
 
 def _memory_limits() -> str:
+    """``"the process is limited to 512 MiB of address space (RLIMIT_AS)"``, or ``""``."""
     try:
         import resource  # Unix only
     except ImportError:
         return ""
     limits = []
-    for name in ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_RSS"):
-        which = getattr(resource, name, None)
-        if which is None:
-            continue
+    for name, what in _LIMITS:
         try:
-            soft, _hard = resource.getrlimit(which)
-        except (OSError, ValueError):
+            soft, _hard = resource.getrlimit(getattr(resource, name))
+        except (AttributeError, OSError, ValueError):
             continue
         if soft != resource.RLIM_INFINITY:
-            limits.append(f"{name} limit {_mebibytes(soft)}")
-    return ", ".join(limits)
-
-
-def _mebibytes(n: int) -> str:
-    return f"{n / 2**20:,.0f} MiB"
+            limits.append(f"{soft / 2**20:,.0f} MiB {what} ({name})")
+    return "the process is limited to " + " and ".join(limits) if limits else ""
 
 
 def _safe_traceback(exc: BaseException) -> str:
