@@ -344,6 +344,7 @@ class Job:
     def _fill(self) -> None:
         """Hand the backend as many chunks as it wants and the reader has ready."""
         backend = self._backend
+        self._reader.allow(self._consumed + self._window())  # the window grows with the chunks
         while backend.free_slots() > 0 and not self._cancel_requested:
             chunk: Chunk | None
             if self._retry:
