@@ -177,7 +177,9 @@ class Job:
         self._input_error: BaseException | None = None
         self._reorder: dict[int, Outcome] = {}
         self._next_index = 0
-        self._reader = InputReader(iter(items), self._batch_size, backend.wake, self._window())
+        # An input already in memory cannot block: it is read inline (see poolside.reader).
+        self._reader = InputReader(iter(items), self._batch_size, backend.wake, self._window(),
+                                   inline=type(items) in (list, tuple, range))
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
         self._cancel_requested = False
