@@ -12,7 +12,9 @@ Two threads per job.  The *reader* (``poolside.reader``) is the only caller of
 the input iterator: an input may block for as long as it likes (a walk on a
 slow disk, a generator waiting on the network) and nothing can interrupt it,
 so it blocks only that thread.  It reads a chunk's worth of items at a time
-and wakes the dispatcher when a batch is ready.  The *dispatcher* does the
+and wakes the dispatcher when a batch is ready.  (An input already in memory,
+a list, a tuple or a range, cannot block: the same reader reads it inline, on
+the dispatcher's thread, and spares the run a thread.)  The *dispatcher* does the
 rest, and never waits on the input: it makes chunks of the reader's batches,
 and is the only writer of the bookkeeping, so none of it needs a lock; results,
 per-item timeouts and ``cancel()`` keep flowing however slow the input is.
