@@ -111,6 +111,13 @@ class InputReader:
         return items
 
     @property
+    def ready(self) -> bool:
+        """Whether a take() now returns a batch without waiting for the input."""
+        if self._inline:
+            return not (self._ended or self._closed)
+        return bool(self._batches)
+
+    @property
     def exhausted(self) -> bool:
         """The whole input was read (or raised) and every item taken."""
         with self._cond:

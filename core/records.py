@@ -114,6 +114,8 @@ class Summary:
     #: read them (a cancel while the input was stuck, or on an input that may
     #: never end); ``None`` when the input cannot say how many (a generator).
     not_read: int | None = 0
+    #: Where the time and memory went (``poolside.insights.Insights``), once done.
+    insights: Any = None
 
     @property
     def total(self) -> int:
