@@ -384,11 +384,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize(("stop", "task"), [("timeout", tasks.spawn_and_hang), ("cancel", tasks.spawn_and_hang),
-                                          ("timeout", tasks.spawn_daemon_and_hang)])
-def test_a_killed_worker_takes_the_processes_its_task_started(tmp_path, stop, task, no_orphans):
+@pytest.mark.parametrize(("stop", "task", "backend"), [
+    ("timeout", tasks.spawn_and_hang, "processes"), ("cancel", tasks.spawn_and_hang, "processes"),
+    ("timeout", tasks.spawn_daemon_and_hang, "processes"), ("timeout", tasks.spawn_and_hang, "process-per-item"),
+])
+def test_a_killed_worker_takes_the_processes_its_task_started(tmp_path, stop, task, backend, no_orphans):
     pid_file = tmp_path / "child.pid"
-    job = run(task, [str(pid_file)], backend="processes", workers=1,
+    job = run(task, [str(pid_file)], backend=backend, workers=1,
               timeout=0.5 if stop == "timeout" else None)
     child = _pid_from(pid_file)
     assert _alive(child)

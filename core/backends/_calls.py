@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import ErrorInfo
-from ._worker import error_info
+from ._worker import error_info, lead_own_session
 
 # -- async def tasks on any backend -------------------------------------------
 
@@ -120,6 +120,8 @@ def call_item(task: Callable[[Any], Any], origin: float, keyed: tuple[int, Any])
 def process_item(conn: Any, task: Callable[[Any], Any], origin: float, key: int, item: Any) -> None:
     """Body of a process started for one item: run it, send the result back, exit."""
     import pickle
+
+    lead_own_session()  # a kill at a timeout or cancel takes what the task started too
 
     result = call_item(task, origin, (key, item))
     # The whole process's CPU, start-up included: it is gone before anyone could sample it.
