@@ -247,11 +247,14 @@ def _wait(job: Any, console: Console, items: Expansion) -> int | None:
         except (KeyboardInterrupt, _Stop) as stop:
             signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
             job.cancel()  # first: after a hang-up, even the message below may fail to print
-            console.clear_progress()
-            if signum == signal.SIGINT:
-                console.err("interrupted: cancelling (Ctrl-C again to stop waiting)")
-            else:
-                console.err(f"{signal.Signals(signum).name}: cancelling (send it again to stop waiting)")
+            try:
+                console.clear_progress()
+                if signum == signal.SIGINT:
+                    console.err("interrupted: cancelling (Ctrl-C again to stop waiting)")
+                else:
+                    console.err(f"{signal.Signals(signum).name}: cancelling (send it again to stop waiting)")
+            except OSError:
+                pass  # the terminal is gone (SIGHUP): the records still get written
             try:
                 job.wait()
             except (KeyboardInterrupt, _Stop):
