@@ -21,10 +21,10 @@ cancel, give an outcome to every item read, though the reader is still blocked
 inside the input.  Items the reader reads after :meth:`close` were read after
 the run ended; it drops them and stops.
 
-Per item this costs nothing over reading the input on the dispatcher: the
-reader takes whole batches with ``islice`` at C speed, and the hand-over is one
-lock per batch.  A second thread still costs something per run (its wake-ups
-compete for the GIL: ~5 % of the parent's CPU on 200,000 tiny items, measured),
+Per item, reading costs what it cost on the dispatcher: whole batches with
+``islice`` at C speed, and one lock per batch to hand them over (never a queue
+item by item).  The thread itself costs a little per run (its wake-ups compete
+for the GIL: up to ~5 % of the parent's CPU on 200,000 tiny items, measured),
 so an input that is already in memory (a list, a tuple, a range), which cannot
 block, is read *inline*: the same batches, taken on the dispatcher's own thread.
 """
@@ -40,7 +40,7 @@ from typing import Any
 
 
 class InputReader:
-    """Reads ``items`` on its own thread; every method is safe from any thread."""
+    """Reads ``items`` on its own thread (or inline, see above); every method is safe from any thread."""
 
     def __init__(self, items: Iterator[Any], batch_size: Callable[[int], int],
                  wake: Callable[[], None], limit: int, inline: bool = False) -> None:
