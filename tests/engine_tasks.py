@@ -194,3 +194,13 @@ class SpinTogether:
             self.local.started = True
             self.barrier.wait(timeout=60)
         return spin(self.n)
+
+
+class UnprintablyUnpicklable:
+    """An item whose pickling raises an exception that cannot even be printed."""
+
+    def __reduce__(self):
+        raise UnprintableError("hidden")
+
+    def __repr__(self) -> str:
+        return "UnprintablyUnpicklable()"

@@ -469,3 +469,12 @@ def test_a_memory_error_names_the_limit_the_process_runs_under(tmp_path):
     limit_mib, message = done.stdout.splitlines()
     assert message == (f"the task ran out of memory: the process is limited to {limit_mib} MiB "
                        "of address space (RLIMIT_AS)"), done.stderr
+
+
+@pytest.mark.parametrize("backend", ["processes", "process-per-item"])
+def test_an_item_that_fails_to_pickle_unprintably_fails_alone(backend):
+    items = [1, tasks.UnprintablyUnpicklable(), 3]
+    outcomes = sorted(run(tasks.identity, items, backend=backend, workers=2), key=lambda o: o.index)
+    assert [str(o.status) for o in outcomes] == ["ok", "failed", "ok"]
+    assert outcomes[1].error.type == "PicklingError"
+    assert "str() raised RuntimeError" in outcomes[1].error.message

@@ -328,7 +328,7 @@ def _picklable_done(done: Done) -> bytes:
                 errors.append((i, ErrorInfo(
                     "PicklingError",
                     f"the task's result ({type(value).__name__}) cannot be sent back "
-                    f"from the worker process: {exc}",
+                    f"from the worker process: {describe_error(exc)}",
                 )))
         errors.sort(key=lambda e: e[0])
         return pickle.dumps(done._replace(values=values, errors=errors or None), PICKLE_PROTOCOL)

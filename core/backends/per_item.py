@@ -35,7 +35,7 @@ from typing import Any
 
 from ..records import ErrorInfo, Status
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
-from ._worker import PICKLE_PROTOCOL, Chunk, Done
+from ._worker import PICKLE_PROTOCOL, Chunk, Done, describe_error
 from .base import Backend, Event, Lost
 from .processes import _describe_exit, kill_worker, start_method
 
@@ -182,7 +182,7 @@ class ProcessPerItemBackend(Backend):
         except Exception as exc:
             raise TypeError(
                 "the task cannot be sent to worker processes: it must be picklable (a function "
-                f"defined at the top level of a module, not a lambda or a nested function): {exc}"
+                f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
         self._ctx: Any = mp.get_context(start_method())
         if start_method() == "forkserver":
@@ -212,7 +212,7 @@ class ProcessPerItemBackend(Backend):
                 result_w.close()
                 self._free.append(slot)
                 events.append(Lost(chunk_id, offset, Status.FAILED, ErrorInfo(
-                    "PicklingError", f"the item cannot be sent to a worker process: {exc}"),
+                    "PicklingError", f"the item cannot be sent to a worker process: {describe_error(exc)}"),
                     slot, None, 0.0))
                 continue
             result_w.close()

@@ -72,6 +72,7 @@ from ._worker import (
     ChunkUnreadable,
     Ready,
     Retracted,
+    describe_error,
     dumps_chunk,
     process_main,
     retract_message,
@@ -292,7 +293,7 @@ class ProcessBackend(Backend):
         except Exception as exc:
             raise TypeError(
                 "the task cannot be sent to worker processes: it must be picklable (a function "
-                f"defined at the top level of a module, not a lambda or a nested function): {exc}"
+                f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
         # get_context(str) is typed as the base context, which has no Process:
         # the two methods used here give contexts that do.
@@ -390,7 +391,7 @@ class ProcessBackend(Backend):
             data = dumps_chunk(chunk)
         except Exception as exc:
             return [Retry(chunk.id, alone=True, error=ErrorInfo(
-                "PicklingError", f"the item cannot be sent to a worker process: {exc}"))]
+                "PicklingError", f"the item cannot be sent to a worker process: {describe_error(exc)}"))]
         proc = min(self._procs, key=lambda p: len(p.assigned))
         proc.assigned.append(chunk.id)
         try:
