@@ -112,7 +112,6 @@ class DaskBackend(PoolAdapter):
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
         future = self._client.submit(call_chunk, self.task, chunk, self.origin, pure=False)
         self._futures.add(future)
-
         future.add_done_callback(lambda f: finished(chunk, self._outcome(f, chunk)))
 
     def _outcome(self, future: Any, chunk: Chunk) -> Done | BaseException | Retry:
