@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from poolside import run
-from poolside.backends.threads import idle_thread_count, stop_idle_threads, wait_idle_threads
+from poolside.backends.threads import idle_thread_count, idle_thread_ids, stop_idle_threads, wait_idle_threads
 from tests import engine_tasks as tasks
 
 
@@ -17,9 +17,11 @@ def test_a_finished_threads_run_parks_its_threads_and_the_next_run_adopts_them()
     stop_idle_threads()
     first = {o.value for o in run(_tid, range(30), backend="threads", workers=3, chunk_size=1)}
     assert wait_idle_threads(len(first), timeout=30)
+    parked = idle_thread_ids()
+    assert first <= parked  # the run's threads wait for the next run
     second = list(run(tasks.square, range(30), backend="threads", workers=3, chunk_size=1))
     assert sorted(o.value for o in second) == [x * x for x in range(30)]  # the new run's task
-    assert {o.tid for o in second} <= first  # on the same threads
+    assert {o.tid for o in second} <= parked  # on parked threads, none started anew
     assert wait_idle_threads(len(first), timeout=30)
     stop_idle_threads()
     assert idle_thread_count() == 0

@@ -110,6 +110,12 @@ def idle_thread_count() -> int:
         return len(_idle)
 
 
+def idle_thread_ids() -> set[int]:
+    """The native ids of the threads parked now."""
+    with _idle_lock:
+        return {entry.thread.native_id for entry in _idle if entry.thread.native_id is not None}
+
+
 def wait_idle_threads(count: int, timeout: float) -> bool:
     """Wait until at least ``count`` threads are parked; False if ``timeout`` passed first."""
     with _idle_changed:
