@@ -51,7 +51,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
 from .backends import get_backend
@@ -225,9 +225,12 @@ class Job:
                 batch = self._queue.get()
                 if batch is None:
                     break
-                self._took(_count(batch))
-                for part in batch:
-                    yield part if type(part) is OutcomeBatch else (part,)
+                # Each part counts as taken when the consumer starts on it, not
+                # the whole queued batch at once: the reader reads ahead of what
+                # the consumer really holds by no more than the window.
+                for part in _parts_of(batch):
+                    self._took(len(part))
+                    yield part
         finally:
             # Leaving the loop early (break, an exception) cancels the rest,
             # as closing Executor.map's iterator does.
@@ -607,6 +610,21 @@ class Job:
 def _error_line(exc: BaseException) -> str:
     """``"OSError: the disk went away"``; never raises, whatever the exception's ``__str__`` does."""
     return f"{type(exc).__name__}: {describe_error(exc)}"
+
+
+def _parts_of(batch: list) -> Iterator[Sequence[Outcome] | OutcomeBatch]:
+    """A queued batch as its OutcomeBatches and lists of the Outcomes between them."""
+    run: list[Outcome] = []
+    for part in batch:
+        if type(part) is OutcomeBatch:
+            if run:
+                yield run
+                run = []
+            yield part
+        else:
+            run.append(part)
+    if run:
+        yield run
 
 
 def _count(batch: list) -> int:

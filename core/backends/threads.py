@@ -102,6 +102,7 @@ def _thread_main(mailbox: queue.SimpleQueue, backend: ThreadBackend | None, work
         if job is None:
             return
         backend, worker = job
+        job = None  # only the run's own references keep its backend alive
 
 
 def idle_thread_count() -> int:
