@@ -131,11 +131,12 @@ def default_method() -> str:
     """How this process starts its workers now: ``zygote`` if it can, else :func:`start_method`.
 
     The zygote (``poolside.backends._zygote``) is forked from this process while
-    it runs one thread, and forks every worker after that.  It hides the
-    start-up: on 1,000 files of sha256 (~50 ms of work), a cold run measured
-    0.30x the plain loop's speed with the forkserver (a fresh interpreter
-    first) and 0.83-1.1x with the zygote, in the same conditions
-    (``python -m benchmarks.fastpath``, a loaded 2-core machine).
+    it runs one thread, and forks every worker after that (start() forks the
+    first ones itself while it can).  It hides the start-up: a cold sha256 run
+    of 1,000 files (one CLI call's work, ~50 ms of it) measured 0.29x the plain
+    loop's speed with the forkserver (a fresh interpreter first) and 0.62-0.86x
+    with the zygote on a machine loaded 4-11 deep, where Pool.map (fork) made
+    0.56-0.80x in the same runs (``python -m benchmarks.fastpath``).
     """
     if _zygote.available():
         return "zygote"
