@@ -1,0 +1,251 @@
+"""One engine run of the sample, measured: the only place a study touches the engine.
+
+    measure(task, sample, config) ──poolside.run(...)──► outcomes (counted, item times summed)
+                                 ──summary──► insights(summary) ──► RunNumbers
+                                 (peak memory: the run's insights, else a psutil sampler,
+                                  switched on only for untimed warm-ups so it never
+                                  perturbs a timed repeat)
+
+:func:`insights` is the single adapter between the engine's run insights (issue
+9, being added on another branch) and the study: whatever their final field
+names, only this function reads them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .plan import Config
+from .record import RunNumbers
+
+# The warm-up's memory sampler: often enough to catch a peak in a one-second run,
+# rarely enough (a psutil walk of the tree costs ~1 ms) to stay out of its way.
+_SAMPLE_EVERY_S = 0.05
+# Threads busy at once for the GIL signal: two or more, as issue 9 defines it.
+_GIL_MIN_BUSY = 1.5
+_GIL_MAX_CORES = 1.25
+
+
+def insights(summary: Any) -> dict[str, Any]:
+    """The run insights a study uses, read from ``summary.insights`` when the engine has them.
+
+    Keys returned (any may be missing): ``startup_s``, ``peak_mb``, ``cpu_s``
+    (of the whole process tree), ``gil`` (bool).  The lead wires the final
+    field names here at merge; nothing else in the study reads insights.
+    """
+    raw = getattr(summary, "insights", None)
+    if raw is None:
+        return {}
+    get = raw.get if isinstance(raw, dict) else (lambda k, d=None: getattr(raw, k, d))
+    out: dict[str, Any] = {}
+    for key, names in (("startup_s", ("startup_s", "startup")), ("cpu_s", ("tree_cpu_s", "cpu_tree_s")),
+                       ("gil", ("gil_signal", "gil")), ("peak_mb", ("peak_rss_mb", "peak_mb"))):
+        for name in names:
+            value = get(name)
+            if value is not None:
+                out[key] = value
+                break
+    peak_bytes = get("peak_rss_bytes")
+    if "peak_mb" not in out and peak_bytes is not None:
+        out["peak_mb"] = peak_bytes / 1e6
+    return out
+
+
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+_sched_ok: list[bool] = []
+
+
+def sched_clocks() -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one) of the calling thread; None off Linux.
+
+    The second number is what tells a starved thread from a blocked one: on a
+    shared machine a CPU-bound thread waits on the run queue, while a thread
+    waiting for the GIL, the disk or a sleep is not runnable at all.
+    """
+    if _sched_ok and not _sched_ok[0]:
+        return None
+    try:
+        fd = os.open(_SCHEDSTAT, os.O_RDONLY)
+        try:
+            fields = os.read(fd, 128).split()
+        finally:
+            os.close(fd)
+        clocks = int(fields[0]) / 1e9, int(fields[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        _sched_ok[:] = [False]
+        return None
+    _sched_ok[:] = [True]
+    return clocks
+
+
+class _Clocked:
+    """The task, with each item's on-CPU and run-queue time read around it (the GIL probe only).
+
+    Reading /proc twice costs ~10 us an item, which is why engine runs never do it.
+    """
+
+    def __init__(self, task: Callable[[Any], Any]) -> None:
+        self.task = task
+        self.cpu_s = 0.0
+        self.runnable_s = 0.0  # wall time minus run-queue wait: when the item could have used a core
+
+    def __call__(self, item: Any) -> Any:
+        start, before = time.perf_counter(), sched_clocks()
+        try:
+            return self.task(item)
+        finally:
+            after, wall = sched_clocks(), time.perf_counter() - start
+            if before is not None and after is not None:
+                self.cpu_s += after[0] - before[0]  # one float add each: atomic enough under the GIL
+                self.runnable_s += wall - (after[1] - before[1])
+
+    @property
+    def oncpu(self) -> float | None:
+        return self.cpu_s / self.runnable_s if self.runnable_s > 0 else None
+
+
+class Current:
+    """The job running now, so that a cancel from another thread reaches it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._job: Any = None
+        self.cancelled = False
+
+    def set(self, job: Any) -> None:
+        with self._lock:
+            self._job = job
+            if self.cancelled and job is not None:
+                job.cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            if self._job is not None:
+                self._job.cancel()
+
+
+def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *, timeout: float | None,
+            in_process: bool, current: Current, sample_memory: bool = False) -> RunNumbers:
+    """Run ``sample`` once under ``config`` and return what it cost."""
+    from ..engine import run
+
+    busy = [0.0]
+    first_start: list[float] = []
+
+    def take(batch: list) -> None:
+        busy[0] += sum(o.elapsed_s for o in batch)
+        starts = [o.started_s for o in batch if o.started_s is not None]
+        if starts:
+            first_start.append(min(starts))
+
+    options: dict[str, Any] = {}
+    if config.method is not None:
+        options["backend_options"] = {"method": config.method}
+    sampler = _PeakSampler() if sample_memory else None
+    job = run(task, sample, backend=config.backend, workers=config.workers, timeout=timeout,
+              chunk_size=config.chunk_size, on_outcomes=take, **options)
+    current.set(job)
+    if sampler is not None:
+        sampler.start()
+    try:
+        job.wait()
+    finally:
+        current.set(None)
+        if sampler is not None:
+            sampler.stop()
+    summary = job.summary
+    found = insights(summary)
+    numbers = RunNumbers(summary.wall_s, found.get("cpu_s", summary.cpu_s), busy[0], dict(summary.counts),
+                         found.get("startup_s", min(first_start) if first_start else None),
+                         found.get("peak_mb", sampler.peak_mb if sampler is not None else None))
+    # The warm-up's memory sampler and clocks are its own: timed repeats never carry them.
+    if "gil" in found:
+        numbers.gil = bool(found["gil"])
+    elif in_process and config.workers >= 2:
+        numbers.gil = numbers.busy_workers >= _GIL_MIN_BUSY and numbers.cores_used <= _GIL_MAX_CORES
+    return numbers
+
+
+# Threads in the GIL probe.  Held by the GIL, N threads each run ~1/N of the time
+# they could; four separate that from free-running C code on any core count
+# (on 2 cores, measured: 2 threads 0.55-0.83 vs 0.82-1.0 overlap; 4 threads
+# 0.30-0.43 vs 0.94-0.99 do not; 8 threads start to starve even GIL-free code).
+GIL_PROBE_THREADS = 4
+
+
+def gil_probe(task: Callable[[Any], Any], items: Sequence[Any], current: Current,
+              threads: int = GIL_PROBE_THREADS) -> float | None:
+    """On-CPU share of runnable time when ``threads`` plain threads run ``items``: ~1 free, ~1/threads held.
+
+    Plain threads, not an engine run: the engine's own Python (the dispatcher,
+    the flusher) competes for the GIL and would blur the signal (measured: a
+    GIL-free hashlib task read 0.96-0.99 here and 0.75-0.8 through the engine).
+    Read per item around the task, so a machine busy with other programs does
+    not count: their time shows as run-queue wait.  None off Linux.
+    """
+    if sched_clocks() is None or not items:
+        return None
+    clocked = _Clocked(task)
+    feed = iter(items)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while not current.cancelled:
+            with lock:
+                item = next(feed, _END)
+            if item is _END:
+                return
+            try:
+                clocked(item)
+            except Exception:
+                pass
+
+    pool = [threading.Thread(target=work, name="poolside-study-gil", daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return clocked.oncpu
+
+
+_END = object()
+
+
+class _PeakSampler:
+    """Peak RSS of this process and its descendants (forkserver workers are grandchildren), in MB."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="poolside-study-memory", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while True:
+            total = 0
+            try:
+                procs = [me, *me.children(recursive=True)]
+            except psutil.Error:
+                procs = [me]
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_mb = max(self.peak_mb, total / 1e6)
+            if self._stop.wait(_SAMPLE_EVERY_S):
+                return
