@@ -27,8 +27,8 @@ from .record import ConfigResult, Diagnosis
 
 # Threads are "held" when their on-CPU share of runnable time falls below this
 # fraction of the sequential one.  Four threads sharing one GIL read ~1/4
-# (measured 0.30-0.43 for a pure-Python loop on a 2-core machine at load 6),
-# a hashlib task that releases it 0.94-0.99: the line sits between them.
+# (measured 0.19-0.27 for a pure-Python loop on a 2-core machine at load 6-7),
+# a hashlib task that releases it 0.89-0.98: the line sits between them.
 GIL_ONCPU_SHARE = 0.65
 # Fallback without schedstat: threads used at most this many cores while
 # processes, in the same study, used this much more.

@@ -82,32 +82,6 @@ def sched_clocks() -> tuple[float, float] | None:
     return clocks
 
 
-class _Clocked:
-    """The task, with each item's on-CPU and run-queue time read around it (the GIL probe only).
-
-    Reading /proc twice costs ~10 us an item, which is why engine runs never do it.
-    """
-
-    def __init__(self, task: Callable[[Any], Any]) -> None:
-        self.task = task
-        self.cpu_s = 0.0
-        self.runnable_s = 0.0  # wall time minus run-queue wait: when the item could have used a core
-
-    def __call__(self, item: Any) -> Any:
-        start, before = time.perf_counter(), sched_clocks()
-        try:
-            return self.task(item)
-        finally:
-            after, wall = sched_clocks(), time.perf_counter() - start
-            if before is not None and after is not None:
-                self.cpu_s += after[0] - before[0]  # one float add each: atomic enough under the GIL
-                self.runnable_s += wall - (after[1] - before[1])
-
-    @property
-    def oncpu(self) -> float | None:
-        return self.cpu_s / self.runnable_s if self.runnable_s > 0 else None
-
-
 class Current:
     """The job running now, so that a cancel from another thread reaches it."""
 
@@ -172,9 +146,9 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
 
 
 # Threads in the GIL probe.  Held by the GIL, N threads each run ~1/N of the time
-# they could; four separate that from free-running C code on any core count
-# (on 2 cores, measured: 2 threads 0.55-0.83 vs 0.82-1.0 overlap; 4 threads
-# 0.30-0.43 vs 0.94-0.99 do not; 8 threads start to starve even GIL-free code).
+# they could; four separate that from free-running C code on any core count.
+# Measured on 2 cores at load 6-7, pure-Python loop vs hashlib over 4 MB:
+# 2 threads 0.39-0.60 vs 0.98-1.0; 4 threads 0.19-0.27 vs 0.89-0.98.
 GIL_PROBE_THREADS = 4
 
 
@@ -183,34 +157,42 @@ def gil_probe(task: Callable[[Any], Any], items: Sequence[Any], current: Current
     """On-CPU share of runnable time when ``threads`` plain threads run ``items``: ~1 free, ~1/threads held.
 
     Plain threads, not an engine run: the engine's own Python (the dispatcher,
-    the flusher) competes for the GIL and would blur the signal (measured: a
-    GIL-free hashlib task read 0.96-0.99 here and 0.75-0.8 through the engine).
-    Read per item around the task, so a machine busy with other programs does
-    not count: their time shows as run-queue wait.  None off Linux.
+    the flusher) competes for the GIL and would blur the signal (measured, per
+    item: a GIL-free hashlib task read 0.96-0.99 on plain threads, 0.75-0.8
+    through the engine).
+    Each thread reads its clocks (/proc/thread-self/schedstat, ~5 us) at its
+    start and end; a machine busy with other programs does not count, since
+    their time shows as run-queue wait.  None off Linux.
     """
     if sched_clocks() is None or not items:
         return None
-    clocked = _Clocked(task)
     feed = iter(items)
     lock = threading.Lock()
+    totals: list[tuple[float, float]] = []  # per thread: (on-CPU s, runnable s)
 
     def work() -> None:
+        # Clocked per thread, not per item: a GIL wait between two items counts too.
+        start, before = time.perf_counter(), sched_clocks()
         while not current.cancelled:
             with lock:
                 item = next(feed, _END)
             if item is _END:
-                return
+                break
             try:
-                clocked(item)
+                task(item)
             except Exception:
                 pass
+        after, wall = sched_clocks(), time.perf_counter() - start
+        if before is not None and after is not None:
+            totals.append((after[0] - before[0], wall - (after[1] - before[1])))
 
     pool = [threading.Thread(target=work, name="poolside-study-gil", daemon=True) for _ in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    return clocked.oncpu
+    runnable = sum(r for _, r in totals)
+    return sum(c for c, _ in totals) / runnable if runnable > 0 else None
 
 
 _END = object()

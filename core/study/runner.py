@@ -115,10 +115,7 @@ class Study:
             self._sample = self._pick_sample()
             self.result.items = len(self._sample)
             self._oncpu = self._gil_probe()
-            if self.configs is None:
-                chosen = self._explore()
-            else:
-                chosen = [self._warm(c) for c in self.configs]
+            chosen = self._explore() if self.configs is None else [self._warm(c) for c in self.configs]
             self._repeat([c for c in chosen if c.error is None])
         except _Cancelled:
             self.result.cancelled = True
@@ -302,7 +299,7 @@ class Study:
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:
             res.notes.append({"code": "significance", "repeats": res.lead.repeats,
                               "p_min": 1 / math.comb(2 * res.lead.repeats, res.lead.repeats)})
-        if res.mode == "auto" and res.elapsed_s > res.budget_s * 1.1 and not res.cancelled:
+        if res.mode == "auto" and res.budget_s and res.elapsed_s > res.budget_s * 1.1 and not res.cancelled:
             res.notes.append({"code": "over-budget", "elapsed_s": res.elapsed_s, "budget_s": res.budget_s})
         return res
 
