@@ -26,10 +26,13 @@ from .plan import Nature
 from .record import ConfigResult, Diagnosis
 
 # Threads are "held" when their on-CPU share of runnable time falls below this
-# fraction of the sequential one.  Four threads sharing one GIL read ~1/4
-# (measured 0.19-0.27 for a pure-Python loop on a 2-core machine at load 6-7),
-# a hashlib task that releases it 0.89-0.98: the line sits between them.
-GIL_ONCPU_SHARE = 0.65
+# fraction of the sequential one, and run "freely" above the second.  Four
+# threads sharing one GIL read ~1/4 (measured 0.19-0.27 for a pure-Python loop
+# on a 2-core machine at load 6-7), a hashlib task that releases it 0.89-0.98;
+# between the lines the task holds the GIL part of the time (image decoding
+# with Python around it): mixed.
+GIL_HELD_BELOW = 0.5
+GIL_FREE_ABOVE = 0.8
 # Fallback without schedstat: threads used at most this many cores while
 # processes, in the same study, used this much more.
 GIL_MAX_CORES = 1.25
@@ -68,7 +71,9 @@ def _kind(sequential: Nature, oncpu: float | None, threads: ConfigResult | None,
     if sequential.waiting:
         return "waiting"
     if oncpu is not None:
-        return "cpu-gil" if oncpu < GIL_ONCPU_SHARE * sequential.cpu_ratio else "cpu-parallel"
+        if oncpu < GIL_HELD_BELOW * sequential.cpu_ratio:
+            return "cpu-gil"
+        return "cpu-parallel" if oncpu > GIL_FREE_ABOVE * sequential.cpu_ratio else "mixed"
     if threads is None:
         return "mixed"
     if threads.cores_used <= GIL_MAX_CORES and procs is not None \

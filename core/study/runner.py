@@ -21,6 +21,7 @@ any thread stops the run in progress and the study returns what it has, marked
 
 from __future__ import annotations
 
+import itertools
 import math
 import platform
 import random
@@ -174,8 +175,10 @@ class Study:
         item_s = self._calibration.wall_s / self._calibration.items
         count = max(GIL_PROBE_ITEMS, math.ceil(GIL_PROBE_S / max(item_s, 1e-9)))
         self._progress("gil-probe", None)
+        # Untimed, so a small sample may be gone through more than once.
+        items = list(itertools.islice(itertools.cycle(self._sample), count))
         with self._scratch.task() as task:
-            share = gil_probe(task, self._sample[:count], self._current)
+            share = gil_probe(task, items, self._current)
         if self._current.cancelled:
             raise _Cancelled
         return share
