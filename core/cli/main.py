@@ -2,6 +2,7 @@
 
     poolside run PATHS... --plugin NAME|FILE.py:FUNCTION [--param K=V]... [options]
     poolside compare PATHS... --plugin NAME [--budget S] [--backends a,b] [--workers 1,2] [--json FILE]
+    poolside history [show ID | prune]
     poolside plugins [FILE.py...]
     poolside info
     poolside                      (no arguments: the window, through poolside.gui.launcher)
@@ -36,11 +37,11 @@ import sys
 from collections.abc import Sequence
 
 from ..inputs import printable
-from . import compare, listing, run
+from . import compare, history, listing, run
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
 
 # Each command is a module with add_parser(s)(sub); adding a command is one module and one line here.
-_COMMANDS = (run.add_parser, compare.add_parser, listing.add_parsers)
+_COMMANDS = (run.add_parser, compare.add_parser, history.add_parser, listing.add_parsers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

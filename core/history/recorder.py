@@ -1,0 +1,222 @@
+"""Recording a run as it goes: any runner calls two methods, the writing happens on another thread.
+
+    RunRecorder(spec, task)          the run's row is written now (its id is known at once)
+    .on_outcomes(batch)  ──put──►  queue ──► writer thread: drains what is queued, turns it into
+      (the engine's thread:                   columns (items, status bytes, float32 times),
+       one put, no I/O)                       one INSERT + the failures in full, COMMIT
+    .finish(summary)     ──put──►  the writer ends: counts, times, insights; the size cap
+
+The engine's dispatcher never waits on the disk: ``on_outcomes`` only queues
+the batch.  Each commit is durable against a killed process (WAL), so a run
+killed at any moment keeps every outcome committed before it; ``poolside run
+--resume`` runs the rest.  With ``POOLSIDE_HISTORY=off`` every method is a no-op.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import importlib.util
+import itertools
+import json
+import os
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+from . import store
+
+# One batch row holds at most this many outcomes: a 200,000-item run written in
+# big rows costs little, and a row stays a few hundred KB whatever the run.
+_MAX_ROW = 20_000
+_STATUS_BYTE = {name: bytes([code]) for name, code in store.STATUS_CODES.items()}
+
+
+class RunRecorder:
+    """Record one run in the history.  ``on_outcomes`` is safe on the engine's thread; call ``finish`` once."""
+
+    def __init__(self, spec: Any, task: Any = None, *, kind: str = "run", parent_id: int | None = None,
+                 study: Mapping[str, Any] | None = None) -> None:
+        self.run_id: int | None = None
+        self.error: str | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        if not store.enabled():
+            return
+        try:
+            conn = store.connect()
+        except (store.HistoryError, OSError) as e:
+            self.error = str(e)  # a history that cannot be written never stops a run
+            return
+        try:
+            self.run_id = _insert_run(conn, spec, task, kind, parent_id, study)
+        finally:
+            conn.close()
+        if kind == "run":
+            self._thread = threading.Thread(target=self._write, name="poolside-history", daemon=True)
+            self._thread.start()
+
+    def on_outcomes(self, batch: list) -> None:
+        if self._thread is not None:
+            self._queue.put(batch)
+
+    def finish(self, summary: Any = None, *, interrupted: bool = False) -> None:
+        """The run ended (or was stopped): its counts, times and insights; waits for the writer."""
+        if self._thread is None:
+            return
+        self._queue.put(("finish", summary, interrupted))
+        self._thread.join()
+        self._thread = None
+
+    # -- the writer thread ----------------------------------------------------------
+
+    def _write(self) -> None:
+        conn = store.connect()
+        seq = itertools.count()
+        try:
+            while True:
+                pending = [self._queue.get()]
+                size = len(pending[0])
+                while size < _MAX_ROW and not isinstance(pending[-1], tuple):
+                    try:
+                        pending.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                    size += len(pending[-1])
+                end = pending.pop() if isinstance(pending[-1], tuple) else None
+                if pending:
+                    _write_batch(conn, self.run_id, next(seq), [o for batch in pending for o in batch])
+                if end is not None:
+                    _finish_run(conn, self.run_id, end[1], end[2])
+                    return
+        except Exception as e:  # a full disk: the run goes on, unrecorded from here
+            self.error = f"{type(e).__name__}: {e}"
+            while not isinstance(self._queue.get(), tuple):
+                pass
+        finally:
+            conn.close()
+
+
+def _insert_run(conn: Any, spec: Any, task: Any, kind: str, parent_id: int | None,
+                study: Mapping[str, Any] | None) -> int:
+    data = recordable_spec(spec, task)
+    with store.transaction(conn):
+        cursor = conn.execute(
+            "INSERT INTO runs (kind, parent_id, started_at, finished_at, state, plugin, plugin_hash, spec, cwd, "
+            "pid, backend, workers, study, poolside) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, parent_id, time.time(), time.time() if study is not None else None,
+             "running" if study is None else "finished", spec.plugin, fingerprint(spec),
+             json.dumps(data, ensure_ascii=False), os.getcwd(), os.getpid(), spec.backend, spec.workers,
+             None if study is None else json.dumps(study, ensure_ascii=False), _version()))
+    return int(cursor.lastrowid)
+
+
+def _write_batch(conn: Any, run_id: int | None, seq: int, outcomes: list) -> None:
+    _index, items, statuses, _value, errors, elapsed, *_ = zip(*outcomes)
+    try:
+        names = b"\0".join(map(os.fsencode, items))  # paths (str or Path): the common case, at C speed
+    except TypeError:
+        names = b"\0".join(_encode(i) for i in items)
+    codes = b"".join(map(_STATUS_BYTE.__getitem__, statuses))
+    failed = [o for o, code in zip(outcomes, codes) if code in (1, 2)] if codes.count(0) != len(codes) else []
+    with store.transaction(conn):
+        conn.execute("INSERT INTO batches (run_id, seq, n, items, status, elapsed) VALUES (?, ?, ?, ?, ?, ?)",
+                     (run_id, seq, len(outcomes), zlib.compress(names, 1), codes,
+                      array.array("f", elapsed).tobytes()))
+        if failed:
+            conn.executemany(
+                "INSERT INTO failures (run_id, item, status, error_type, message, traceback, elapsed_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, _encode(o.item).decode("utf-8", "backslashreplace"), str(o.status),
+                  o.error.type if o.error else None, o.error.message if o.error else None,
+                  o.error.traceback if o.error else None, o.elapsed_s) for o in failed])
+
+
+def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) -> None:
+    from ..serialize import summary_record
+
+    counts = store.recorded_counts(conn, run_id) if run_id is not None else {}
+    record = summary_record(summary) if summary is not None else None
+    with store.transaction(conn):
+        conn.execute(
+            "UPDATE runs SET finished_at = ?, state = ?, total = ?, ok = ?, failed = ?, timed_out = ?, "
+            "cancelled = ?, wall_s = ?, cpu_s = ?, summary = ?, workers = coalesce(?, workers) WHERE id = ?",
+            (time.time(), "interrupted" if interrupted else "finished", counts.get("total"), counts.get("ok"),
+             counts.get("failed"), counts.get("timed_out"), counts.get("cancelled"),
+             getattr(summary, "wall_s", None), getattr(summary, "cpu_s", None),
+             None if record is None else json.dumps(record, ensure_ascii=False),
+             getattr(summary, "workers", None), run_id))
+    store.prune(conn, limit_bytes=store.max_bytes(), spare=(run_id,) if run_id is not None else ())
+
+
+def record_study(spec: Any, study: Mapping[str, Any]) -> int | None:
+    """Keep a finished study (its record is the JSON ``poolside compare --json`` writes)."""
+    return RunRecorder(spec, kind="study", study=study).run_id
+
+
+# -- what identifies a job ------------------------------------------------------------
+
+def recordable_spec(spec: Any, task: Any = None) -> dict[str, Any]:
+    """The spec as plain data with every path absolute, so a resume from another folder means the same files."""
+    data = spec.to_dict()
+    if data.get("paths"):
+        data["paths"] = [os.path.abspath(p) for p in data["paths"]]
+    kwargs = getattr(task, "kwargs", None) or {}
+    params = dict(data.get("params", {}))
+    for name in params:
+        if isinstance(kwargs.get(name), PurePath):  # bound values: already absolute
+            params[name] = os.fsdecode(kwargs[name])
+    if params:
+        data["params"] = params
+    return data
+
+
+def fingerprint(spec: Any) -> str | None:
+    """``sha256:…`` of the plugin's source file (a module's or a user's file); None if it has none."""
+    path = _plugin_file(spec.plugin)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return "sha256:" + hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _plugin_file(name: str) -> str | None:
+    try:
+        from ..plugins import get_plugin
+
+        target = get_plugin(name).target
+    except Exception:
+        return None
+    if target is None:
+        return None
+    if target[0] == "file":
+        return target[1]
+    try:
+        found = importlib.util.find_spec(target[1])
+    except (ImportError, ValueError):
+        return None
+    return found.origin if found is not None else None
+
+
+def _encode(item: Any) -> bytes:
+    if isinstance(item, (str, PurePath)):
+        return os.fsencode(item)
+    if isinstance(item, bytes):
+        return item
+    return str(item).encode("utf-8", "backslashreplace")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("poolside")
+    except Exception:
+        return "unknown"
