@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..inputs import Expansion
+from ..inputs import Expansion, printable
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from .common import (
@@ -62,6 +62,9 @@ def add_parser(sub: Any) -> None:
                           "options given here override it")
     run.add_argument("--save-spec", metavar="JOB.toml",
                      help="also save this job to a file, to run it again with --spec")
+    run.add_argument("--resume", metavar="ID|last",
+                     help="run only the items of a recorded run that are not ok yet (see 'poolside history')")
+    run.add_argument("--force", action="store_true", help="with --resume: resume even if the plugin changed")
     run.set_defaults(handler=cmd_run)
 
 
@@ -87,14 +90,18 @@ def spec_from_args(ns: argparse.Namespace) -> JobSpec:
 def cmd_run(ns: argparse.Namespace) -> int:
     from .. import backend_names, run
 
+    parent_id = None
     try:
-        spec = spec_from_args(ns)
+        if ns.resume:
+            spec, prepared, parent_id = _resumed(ns)
+        else:
+            spec = spec_from_args(ns)
         if spec.backend not in backend_names():
             raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
         if not spec.paths:
             raise SpecError("no input: give the files or folders to run over (try resources/samples --recursive)")
-        # Never read the record file being written.
-        prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
+        if not ns.resume:  # never read the record file being written
+            prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
         if ns.save_spec:
             spec.save(ns.save_spec)
     except SpecError as e:
@@ -107,7 +114,11 @@ def cmd_run(ns: argparse.Namespace) -> int:
         raise UsageError(f"--output {e}") from None
     console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
                        results_to_stdout=recorder is None)
-    reporter = _Reporter(console, recorder)
+    from ..history import RunRecorder
+
+    history = RunRecorder(spec, task, parent_id=parent_id)
+    reporter = _Reporter(console, recorder, history.on_outcomes)
+    interrupted, summary = True, None
     try:
         try:
             job = run(task, items, **prepared.run_options(),
@@ -118,6 +129,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         interrupted = _wait(job, console, items)
         summary = job.summary
     finally:
+        history.finish(summary, interrupted=interrupted)
         if recorder is not None:
             recorder.close()
     console.clear_progress()
@@ -134,10 +146,39 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
     console.err(summary.line())
+    if history.run_id is not None and summary.counts.get("ok", 0) < summary.total:
+        console.err(f"note: recorded as run {history.run_id}; to run what is not ok yet: "
+                    f"poolside run --resume {history.run_id}")
     if interrupted:
         return EXIT_INTERRUPTED
     bad = summary.total - summary.counts.get("ok", 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
+    """The recorded job with only the items not ok yet; the run it continues."""
+    from ..history import ResumeError, plan_resume
+    from ..spec import Prepared
+
+    if ns.plugin or ns.paths or ns.param or ns.spec:
+        raise UsageError("--resume takes the plugin, its parameters and the inputs from the run it resumes")
+    try:
+        plan = plan_resume(ns.resume, force=ns.force)
+    except ResumeError as e:
+        raise UsageError(str(e)) from None
+    changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout}
+    spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
+    prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, plan.items)
+    lines = [f"resuming run {plan.parent_id}: {plan.already_ok:,} items already ok, {len(plan.items):,} to run"]
+    if plan.new:
+        lines.append(f"{plan.new:,} new items joined")
+    if plan.vanished:
+        shown = ", ".join(printable(v) for v in plan.vanished[:5]) + (" ..." if len(plan.vanished) > 5 else "")
+        lines.append(f"{len(plan.vanished):,} recorded items are gone: {shown}")
+    if plan.plugin_changed:
+        lines.append("the plugin changed since (--force)")
+    print("note: " + "; ".join(lines), file=sys.stderr)
+    return spec, prepared, plan.parent_id
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
@@ -173,9 +214,11 @@ def _wait(job: Any, console: Console, items: Expansion) -> bool:
 class _Reporter:
     """Takes outcome batches on the engine's thread: records, result lines, failures."""
 
-    def __init__(self, console: Console, recorder: OutcomeWriter | None) -> None:
+    def __init__(self, console: Console, recorder: OutcomeWriter | None,
+                 history: Any = None) -> None:
         self.console = console
         self.recorder = recorder
+        self.history = history  # the history's on_outcomes: it only queues the batch
         self.failures_shown = 0
         self.failures_hidden = 0
         self.write_error: str | None = None
@@ -184,6 +227,8 @@ class _Reporter:
     def take(self, batch: list) -> None:
         # Must not raise: an exception here would be the engine's failure.
         try:
+            if self.history is not None:
+                self.history(batch)
             if self.recorder is not None and self.write_error is None:
                 try:
                     self.recorder.write(batch)
