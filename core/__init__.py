@@ -38,8 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .backends import backend_info, backend_names
     from .backends.processes import stop_idle_workers
     from .engine import Job, run
-    from .study import compare
     from .records import ErrorInfo, Outcome, Status, Summary
+    from .study import compare
     from .system import default_workers, system_info
 
 
