@@ -168,8 +168,12 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
         raise UsageError(str(e)) from None
     changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout}
     spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
-    prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, plan.items)
+    # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
+    items: Any = plan.items
+    prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, items)
     lines = [f"resuming run {plan.parent_id}: {plan.already_ok:,} items already ok, {len(plan.items):,} to run"]
+    if str(plan.parent_id) != ns.resume and ns.resume != "last":
+        lines[0] += f" (run {ns.resume} was continued by run {plan.parent_id} already)"
     if plan.new:
         lines.append(f"{plan.new:,} new items joined")
     if plan.vanished:
