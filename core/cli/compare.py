@@ -181,6 +181,7 @@ def print_study(result: StudyResult, out: Any) -> None:
                   file=out)
     for n in result.notes:
         print(f"note: {say.note(n)}", file=out)
+    _print_scaling(result.scaling, out)
     if result.diagnosis is not None:
         print(f"diagnosis: {result.diagnosis.kind} ({say.kind(result.diagnosis.kind)})", file=out)
     if result.cancelled:
@@ -190,6 +191,20 @@ def print_study(result: StudyResult, out: Any) -> None:
         return
     print(f"use: {say.label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
     print(f"why: {rec.why}", file=out)
+
+
+def _print_scaling(scaling: dict[str, Any], out: Any) -> None:
+    """One line per backend whose workers varied: speed-up (efficiency) per worker count, serial fraction."""
+    physical = scaling.get("physical_cores")
+    for name, points in scaling.get("series", {}).items():
+        cells = []
+        for p in points:
+            mark = "|" if physical and p["workers"] == physical else ""
+            cells.append(f"{mark}{p['workers']}: {p['speedup']:.2f}× ({p['efficiency']:.0%})")
+        fractions = [p["serial_fraction"] for p in points if p["serial_fraction"] is not None]
+        serial = f"; serial fraction ≈ {sorted(fractions)[len(fractions) // 2]:.2f}" if fractions else ""
+        print(f"scaling, {name}: " + ", ".join(cells) + serial
+              + (f"  (|: the {physical} physical cores)" if physical else ""), file=out)
 
 
 def _names(text: str) -> list[str]:
