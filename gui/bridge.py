@@ -19,9 +19,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+if TYPE_CHECKING:  # the engine is imported when a run starts, not with the window
+    from poolside.engine import Job
+    from poolside.records import Summary
 
 _NOT_CLOSED = object()
 
@@ -197,10 +201,10 @@ class _JobHandle:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.job: Any = None
+        self.job: Job | None = None
         self._cancel = False
 
-    def attach(self, job: Any) -> None:
+    def attach(self, job: Job) -> None:
         with self._lock:
             self.job = job
             cancel = self._cancel
@@ -219,9 +223,9 @@ class RunBridge(QObject):
     """Starts one engine job at a time and re-emits what it does as signals.
 
     * ``started(int)``: the number of items (or -1 when unknown)
-    * ``outcomesReady(list)``: a batch of :class:`core.Outcome`, in arrival order
+    * ``outcomesReady(list)``: a batch of :class:`poolside.Outcome`, in arrival order
     * ``progressChanged(object)``: a :class:`Progress` after each batch
-    * ``finished(object)``: the engine's final :class:`core.Summary`, after the
+    * ``finished(object)``: the engine's final :class:`poolside.Summary`, after the
       last ``outcomesReady``
     * ``startFailed(object)``: ``poolside.run`` raised (bad options): the exception
 
@@ -263,7 +267,7 @@ class RunBridge(QObject):
         return self._job is not None
 
     @property
-    def job(self) -> Any:
+    def job(self) -> Job | None:
         """The engine's job (``None`` while it is still starting, or when idle)."""
         return None if self._job is None else self._job.job
 
@@ -282,7 +286,9 @@ class RunBridge(QObject):
             raise RuntimeError("a run is already in progress")
         runner = self._runner
         if runner is None:
-            from poolside import run as runner  # the engine never imports Qt
+            from poolside import run  # imported at the first run: the window opens faster
+
+            runner = run
         try:
             total = len(items)  # type: ignore[arg-type]
         except TypeError:
@@ -295,7 +301,7 @@ class RunBridge(QObject):
         ended = self._ended = threading.Event()
         handle = self._job = _JobHandle()
 
-        def on_finish(summary: Any) -> None:
+        def on_finish(summary: Summary) -> None:
             close(summary)
             ended.set()
 
@@ -341,7 +347,7 @@ class RunBridge(QObject):
         self.outcomesReady.emit(batch)
         self.progressChanged.emit(self._progress)
 
-    def _on_drained(self, summary: Any) -> None:
+    def _on_drained(self, summary: Summary | StartFailed | None) -> None:
         self._job = None
         if self._starter is not None:
             self._starter.join()  # it has returned from run(), or is just returning
@@ -350,7 +356,7 @@ class RunBridge(QObject):
             self.startFailed.emit(summary.error)
             return
         self._progress.elapsed_s = time.monotonic() - self._t0
-        if summary is not None and getattr(summary, "wall_s", 0):
+        if summary is not None and summary.wall_s:
             self._progress.elapsed_s = summary.wall_s
         self.progressChanged.emit(self._progress)
         self.finished.emit(summary)

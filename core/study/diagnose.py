@@ -86,14 +86,14 @@ def _kind(sequential: Nature, oncpu: float | None, threads: ConfigResult | None,
 
 def _best(configs: Sequence[ConfigResult], *, in_process: bool) -> ConfigResult | None:
     """The fastest configuration of one kind (threads in this process, or worker processes)."""
-    from ..backends import get_backend
+    from .measure import in_process as local
 
     kind = []
     for c in configs:
         try:
-            pickles = get_backend(c.config.backend).pickles
+            same = local(c.config.backend) == in_process
         except ValueError:
             continue
-        if pickles != in_process and c.config.workers >= 2:
+        if same and c.config.workers >= 2:
             kind.append(c)
     return max(kind, key=lambda c: c.speedup, default=None)

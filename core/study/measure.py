@@ -82,6 +82,22 @@ def sched_clocks() -> tuple[float, float] | None:
     return clocks
 
 
+# Backends whose workers are threads of this process, by name, for backends that do not
+# declare their kind yet (issue 9 adds ``Backend.kind``: threads, processes, async, cluster).
+_IN_PROCESS = frozenset({"sequential", "threads", "thread-executor", "mp-thread-pool", "thread-per-item",
+                         "asyncio"})
+
+
+def in_process(backend: str) -> bool:
+    """Whether ``backend`` runs items on threads of this process (where the GIL is shared)."""
+    from ..backends import get_backend
+
+    kind = getattr(get_backend(backend), "kind", None)
+    if isinstance(kind, str):
+        return kind in ("threads", "async")
+    return backend in _IN_PROCESS
+
+
 class Current:
     """The job running now, so that a cancel from another thread reaches it."""
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .measure import Current, gil_probe, measure, sched_clocks
+from .measure import Current, gil_probe, in_process, measure, sched_clocks
 from .plan import BASELINE, Config, Probe, first_round, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
 from .scratch import Scratch
@@ -193,15 +193,13 @@ class Study:
                                       max(self._planned, self._runs_done + 1), time.perf_counter() - self._t0))
 
     def _measure(self, config: Config, *, warm: bool = False) -> RunNumbers:
-        from ..backends import get_backend
-
-        in_process = not get_backend(config.backend).pickles
-        if warm and not in_process:
+        local = in_process(config.backend)
+        if warm and not local:
             from ..backends.processes import stop_idle_workers
 
             stop_idle_workers()  # cold: this warm-up's start-up is the one reported
         with self._scratch.task() as task:
-            numbers = measure(task, self._sample, config, timeout=self.timeout, in_process=in_process,
+            numbers = measure(task, self._sample, config, timeout=self.timeout, in_process=local,
                               current=self._current, sample_memory=warm)
         self._runs_done += 1
         if self._current.cancelled:
