@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from typing import Any
 
 from ..history import store
+from ..inputs import printable
 from .common import EXIT_OK, UsageError, positive_float, positive_int
 
 
@@ -90,7 +92,12 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
     if run is None:
         raise UsageError(f"history has no run {ref!r} (see 'poolside history')")
     run["failures"] = store.failures(conn, run["id"], limit=None if as_json else 20)
+    if isinstance(run.get("cwd"), bytes):
+        run["cwd"] = os.fsdecode(run["cwd"])
     if as_json:
+        from ..serialize import plain
+
+        run = plain(run)
         print(json.dumps(run, indent=1, ensure_ascii=False))
         return EXIT_OK
     print(_line(run))
@@ -98,7 +105,8 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
     print(f"  plugin   {spec['plugin']}  {run['plugin_hash'] or ''}")
     if spec.get("params"):
         print("  params   " + ", ".join(f"{k}={v}" for k, v in spec["params"].items()))
-    print("  inputs   " + " ".join(spec.get("paths", [])) + ("  (recursive)" if spec.get("recursive") else ""))
+    inputs = " ".join(printable(p) for p in spec.get("paths", []))
+    print("  inputs   " + inputs + ("  (recursive)" if spec.get("recursive") else ""))
     if run["kind"] == "run":
         print("  counts   " + ", ".join(f"{run.get(k) or 0:,} {k}" for k in store.STATUS_CODES))
         if run["cpu_s"] is not None:

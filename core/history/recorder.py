@@ -132,8 +132,10 @@ def _insert_run(conn: Any, spec: Any, task: Any, kind: str, parent_id: int | Non
             "pid, backend, workers, study, poolside) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (kind, parent_id, time.time(), time.time() if study is not None else None,
              "running" if study is None else "finished", spec.plugin, fingerprint(spec),
-             json.dumps(data, ensure_ascii=False), os.getcwd(), os.getpid(), spec.backend, spec.workers,
-             None if study is None else json.dumps(study, ensure_ascii=False), _version()))
+             # ASCII JSON: a file name that is not UTF-8 (surrogate escapes) round-trips exactly;
+             # the folder as bytes for the same reason.
+             json.dumps(data), os.fsencode(os.getcwd()), os.getpid(), spec.backend, spec.workers,
+             None if study is None else json.dumps(study), _version()))
     return int(cursor.lastrowid)
 
 
@@ -157,8 +159,8 @@ def _write_batch(conn: Any, run_id: int | None, seq: int, batches: list) -> None
                 "INSERT INTO failures (run_id, item, status, error_type, message, traceback, elapsed_s) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, _encode(o.item).decode("utf-8", "backslashreplace"), str(o.status),
-                  o.error.type if o.error else None, o.error.message if o.error else None,
-                  o.error.traceback if o.error else None, o.elapsed_s) for o in failed])
+                  _text(o.error.type if o.error else None), _text(o.error.message if o.error else None),
+                  _text(o.error.traceback if o.error else None), o.elapsed_s) for o in failed])
 
 
 def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) -> None:
@@ -173,7 +175,7 @@ def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) 
             (time.time(), "interrupted" if interrupted else "finished", counts.get("total"), counts.get("ok"),
              counts.get("failed"), counts.get("timed_out"), counts.get("cancelled"),
              getattr(summary, "wall_s", None), getattr(summary, "cpu_s", None),
-             None if record is None else json.dumps(record, ensure_ascii=False),
+             None if record is None else json.dumps(record),
              getattr(summary, "workers", None), run_id))
     store.prune(conn, limit_bytes=store.max_bytes(), spare=(run_id,) if run_id is not None else ())
 
@@ -228,6 +230,12 @@ def _plugin_file(name: str) -> str | None:
     except (ImportError, ValueError):
         return None
     return found.origin if found is not None else None
+
+
+def _text(value: str | None) -> str | None:
+    from ..inputs import printable
+
+    return None if value is None else printable(value)
 
 
 def _encode(item: Any) -> bytes:

@@ -74,7 +74,7 @@ def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
         ok: set[bytes] = set()
         seen: set[bytes] = set()
         for member in members:
-            cwd = conn.execute("SELECT cwd FROM runs WHERE id = ?", (member,)).fetchone()[0] or ""
+            cwd = conn.execute("SELECT cwd FROM runs WHERE id = ?", (member,)).fetchone()[0] or b""
             for name, status in store.outcomes(conn, member):
                 key = _key(name, cwd)
                 seen.add(key)
@@ -93,7 +93,7 @@ def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
                           "may differ from the ones kept: add --force to resume anyway")
     todo, walked = [], set()
     for item in prepared.items:
-        key = _key(os.fsencode(item), "")
+        key = _key(os.fsencode(item), b"")
         walked.add(key)
         if key not in ok:
             todo.append(item)
@@ -115,6 +115,6 @@ def _resolve(conn: Any, ref: str) -> int:
         raise ResumeError(f"--resume takes a run number or 'last', not {ref!r}") from None
 
 
-def _key(name: bytes, cwd: str) -> bytes:
+def _key(name: bytes, cwd: bytes | str) -> bytes:
     """An item's identity: its absolute, normalised path."""
     return os.path.normpath(os.path.join(os.fsencode(cwd), name))
