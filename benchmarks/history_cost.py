@@ -80,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         items = [f"item-{i}" for i in range(args.tiny)]  # text items: what a path-like record costs
         rows.append(_case(f"tiny items (x*x), {args.tiny:,}, threads x{cores}", _square_text, items,
                           "threads", cores, tiny_spec, args.repeats))
-    print(f"{'case':<52} {'plain':>9} {'recorded':>9} {'overhead':>9}")
+    print(f"{'case':<52} {'plain':>9} {'recorded':>9} {'overhead':>9}   {'(fastest: plain / recorded)'}")
     for r in rows:
-        print(f"{r['case']:<52} {r['plain_s']:>8.3f}s {r['recorded_s']:>8.3f}s {r['overhead']:>+8.1%}")
+        print(f"{r['case']:<52} {r['plain_s']:>8.3f}s {r['recorded_s']:>8.3f}s {r['overhead']:>+8.1%}   "
+              f"{r['plain_min']:.3f}s / {r['recorded_min']:.3f}s")
     print(f"(medians of {args.repeats} alternating runs each; python {sys.version.split()[0]})")
     return 0
 
