@@ -190,3 +190,20 @@ def test_auto_mode_doubles_waiting_workers_while_it_pays():
     assert next_round(waiting, [base, two, proc, four, eight], 1000) == []
     cpu = Nature(cpu_ratio=0.98, item_s=0.01)
     assert next_round(cpu, [base, two, proc], 1000) == []
+
+
+def test_a_tie_within_noise_goes_to_what_the_diagnosis_favours():
+    from poolside.study.record import ConfigResult, Diagnosis, RunNumbers
+    from poolside.study.recommend import tie_break
+
+    def result(config, times):
+        return ConfigResult(config, [RunNumbers(t, t, t, {"ok": 10}) for t in times])
+
+    threads = result(Config("threads", 2), [1.00, 1.02, 0.99])
+    procs = result(Config("processes", 2), [1.01, 1.00, 1.03])
+    slow = result(Config("processes", 4), [1.5, 1.6, 1.55])
+    configs = [threads, procs, slow]
+    assert tie_break(configs, Diagnosis("cpu-gil", {})) is procs
+    assert tie_break(configs, Diagnosis("waiting", {})) is threads
+    clear = result(Config("threads", 2), [0.5, 0.51, 0.52])  # clearly faster: no tie to break
+    assert tie_break([clear, procs], Diagnosis("cpu-gil", {})) is clear

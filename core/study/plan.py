@@ -15,7 +15,7 @@ budget; nothing here runs anything, so the decisions are testable on numbers.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,9 @@ DOUBLING_GAIN = 1.10
 # More workers than this are never tried by doubling: 256 threads already hide
 # a 100 ms wait behind 2.5 ms of work; past it, memory and switching cost more.
 MAX_WORKERS = 256
+# A waiting task that still spends this share of its time on the CPU gets its
+# process workers doubled too: that CPU part may hold the GIL.
+MIXED_CPU_RATIO = 0.2
 # Chunk sizes auto mode tries for tiny items, besides the engine's "auto".
 TINY_CHUNKS: tuple[int, ...] = (16, 256)
 
@@ -139,24 +142,39 @@ def first_round(task_nature: Nature, cores: int, sample_size: int) -> list[Confi
     return configs
 
 
-def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int) -> list[Config]:
-    """Waiting-bound: double the leader's workers while the last doubling gained more than 10 %."""
+def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
+               in_process: Callable[[str], bool] = lambda name: name == "threads") -> list[Config]:
+    """Waiting-bound: double the workers while the last doubling gained more than 10 %.
+
+    Threads are doubled (cheap to start, nothing copied) unless processes led by more
+    than 10 %; processes are doubled too when the task also spends a fifth of its time
+    on the CPU, since that part may hold the GIL and only processes would scale it.
+    """
     if not task_nature.waiting:
         return []
     parallel = [p for p in probes if not p.config.sequential]
-    if not parallel:
-        return []
-    leader = min(parallel, key=lambda p: p.wall_s).config
-    same = {p.config.workers: p for p in parallel
+    local = [p for p in parallel if in_process(p.config.backend)]
+    remote = [p for p in parallel if not in_process(p.config.backend)]
+    best_local = min(local, key=lambda p: p.wall_s, default=None)
+    best_remote = min(remote, key=lambda p: p.wall_s, default=None)
+    leaders = []
+    if best_local is not None and (best_remote is None or best_local.wall_s <= best_remote.wall_s * DOUBLING_GAIN):
+        leaders.append(best_local.config)
+    if best_remote is not None and (not leaders or task_nature.cpu_ratio >= MIXED_CPU_RATIO):
+        leaders.append(best_remote.config)
+    return [c for c in (_doubled(leader, parallel, sample_size) for leader in leaders) if c is not None]
+
+
+def _doubled(leader: Config, probes: Sequence[Probe], sample_size: int) -> Config | None:
+    """The leader's family with twice the workers, if the last doubling still paid."""
+    same = {p.config.workers: p for p in probes
             if (p.config.backend, p.config.chunk_size, p.config.method)
             == (leader.backend, leader.chunk_size, leader.method)}
     most = max(same)
-    if most != leader.workers:
-        return []  # the leader is not the widest: doubling already stopped paying
     below = [w for w in same if w < most]
     if below and same[max(below)].wall_s < same[most].wall_s * DOUBLING_GAIN:
-        return []  # the last doubling gained 10 % or less
+        return None  # the last doubling gained 10 % or less
     doubled = most * 2
     if doubled > MAX_WORKERS or doubled > sample_size:
-        return []
-    return [Config(leader.backend, doubled, leader.chunk_size, leader.method)]
+        return None
+    return Config(leader.backend, doubled, leader.chunk_size, leader.method)

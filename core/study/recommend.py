@@ -39,16 +39,45 @@ def winner_and_lead(configs: Sequence[ConfigResult]) -> tuple[ConfigResult | Non
     return first, second, lead(first.wall_s, second.wall_s)
 
 
+# Configurations this close to the fastest median, and not significantly slower,
+# are a tie: the diagnosis then picks (noise on a busy machine easily moves 5 %).
+TIE = 1.05
+
+
+def tie_break(configs: Sequence[ConfigResult], diagnosis: Diagnosis) -> ConfigResult | None:
+    """The fastest, unless another is as fast within noise and suits the diagnosis better.
+
+    Pure-Python CPU work prefers processes (threads cannot scale it, whatever one noisy
+    run said); waiting and GIL-free work prefer threads (nothing copied, nothing to
+    start); tiny items prefer this process; fewer workers first after that.
+    """
+    from .measure import in_process
+
+    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    if not ranked:
+        return None
+    fastest = ranked[0]
+    tied = [c for c in ranked if c is fastest or (
+        c.median_s <= fastest.median_s * TIE and not lead(fastest.wall_s, c.wall_s).significant)]
+    want_local = {"cpu-gil": False, "waiting": True, "cpu-parallel": True, "overhead": True}.get(diagnosis.kind)
+    if want_local is None or len(tied) == 1:
+        return fastest
+    return min(tied, key=lambda c: (in_process(c.config.backend) != want_local, c.config.workers, c.median_s))
+
+
 def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int) -> Recommendation | None:
     from .words import why
 
-    first, second, the_lead = winner_and_lead(configs)
-    if first is None:
+    fastest, second, the_lead = winner_and_lead(configs)
+    first = tie_break(configs, diagnosis)
+    if first is None or fastest is None:
         return None
     reasons: dict[str, Any] = {"diagnosis": diagnosis.kind, **diagnosis.evidence,
                                "winner": first.config.to_dict(), "winner_speedup": round(first.speedup, 3),
                                "winner_cores": round(first.cores_used, 3)}
-    if second is not None and the_lead is not None:
+    if first is not fastest:
+        reasons.update(fastest=fastest.config.to_dict(), fastest_ratio=round(first.median_s / fastest.median_s, 4))
+    elif second is not None and the_lead is not None:
         reasons.update(runner_up=second.config.to_dict(), lead_ratio=round(the_lead.ratio, 4),
                        significant=the_lead.significant, p_value=round(the_lead.p_value, 4),
                        repeats=the_lead.repeats)

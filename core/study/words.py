@@ -62,6 +62,9 @@ def why(r: dict[str, Any]) -> str:
         text = "; ".join(parts) + ": no parallel configuration beat sequential"
     else:
         text = "; ".join(parts) + f": {winner} ran {r['winner_speedup']:.2f}× faster than sequential"
+    if "fastest" in r:
+        text += (f"; {label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
+                 f"within noise, and suits {kind(d)} less")
     if "runner_up" in r:
         ahead = (r["lead_ratio"] - 1) * 100
         if r["significant"]:
