@@ -246,9 +246,13 @@ class Study:
         task_nature = nature(self._calibration)
         cores = self._system.usable_cores
         todo = first_round(task_nature, cores, len(self._sample))
+        # Threads and processes at the core count are always measured: without both, no
+        # recommendation means much.  The budget governs what auto mode adds to them (it sized
+        # the sample so that these fit).
+        mandatory = set(todo[:2])
         while todo:
             for config in todo:
-                if not self._affordable():
+                if config not in mandatory and not self._affordable():
                     return self._fit_budget()
                 self._warm(config, probe=True)
             probes = [self._calibration] + [
@@ -273,7 +277,7 @@ class Study:
         chosen = [c for c in self.result.configs if c.error is None and c.probe_s is not None]
         spent = time.perf_counter() - self._t0
         dropped: list[ConfigResult] = []
-        while len(chosen) > 2 and spent + self._measure_estimate(chosen) > self.budget_s:
+        while len(chosen) > 3 and spent + self._measure_estimate(chosen) > self.budget_s:
             slowest = max((c for c in chosen if not c.config.sequential), key=lambda c: c.probe_s or 0.0)
             chosen.remove(slowest)
             dropped.append(slowest)
