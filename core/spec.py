@@ -129,11 +129,10 @@ class JobSpec:
             "backend": self.backend, "workers": self.resolved_workers(bound), "timeout": self.timeout,
             "ordered": self.ordered, "chunk_size": self.chunk_size, "bound": bound,
         }
-        backend_options = dict(self.backend_options)
         if self.method is not None:
-            backend_options["method"] = self.method
-        if backend_options:
-            options["backend_options"] = backend_options
+            options["method"] = self.method  # run() says clearly when a backend has none
+        if self.backend_options:
+            options["backend_options"] = dict(self.backend_options)
         return options
 
     # -- plain data, files -----------------------------------------------------

@@ -18,7 +18,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -257,6 +257,7 @@ class RunBridge(QObject):
         self._progress = Progress(total=0)
         self._t0 = 0.0
         self._cancelled = False
+        self._spec: Any = None
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
         self._pump.drained.connect(self._on_drained)
@@ -279,7 +280,29 @@ class RunBridge(QObject):
     def cancel_requested(self) -> bool:
         return self._cancelled
 
+    @property
+    def spec(self) -> Any:
+        """The :class:`~poolside.spec.JobSpec` of the run started with ``start_spec`` (else ``None``)."""
+        return self._spec
+
     # -- control ------------------------------------------------------------
+    def start_spec(self, spec: Any, *, task: Callable | None = None, items: Iterable | None = None,
+                   bound: str = "mixed") -> None:
+        """Start the job a :class:`~poolside.spec.JobSpec` describes.
+
+        ``task`` and ``items``: what the caller has already bound and listed (the
+        window holds its file list); without them the spec is prepared here and
+        :class:`~poolside.spec.SpecError` says what is wrong with it.  The run
+        host will take the spec alone, in another process.
+        """
+        if task is None or items is None:
+            prepared = spec.prepare()
+            task = prepared.task if task is None else task
+            items = list(prepared.items) if items is None else items
+            bound = prepared.plugin.bound
+        self.start(task, items, **spec.run_options(bound))
+        self._spec = spec
+
     def start(self, task: Callable, items: Iterable, **options: Any) -> None:
         """Start ``task`` over ``items``; ``options`` go to ``poolside.run`` as they are."""
         if self._job is not None:
@@ -295,6 +318,7 @@ class RunBridge(QObject):
             total = -1
         self._progress = Progress(total=total)
         self._cancelled = False
+        self._spec = None
         self._pump.start()
         self._t0 = time.monotonic()
         push, close = self._pump.sink()
@@ -340,7 +364,7 @@ class RunBridge(QObject):
     # -- pump slots ---------------------------------------------------------
     def _on_batch(self, batch: list) -> None:
         counts = self._progress.counts
-        for status, n in Counter(map(itemgetter(2), batch)).items():  # Outcome.status
+        for status, n in Counter(map(attrgetter("status"), batch)).items():
             key = str(status)
             counts[key] = counts.get(key, 0) + n
         self._progress.elapsed_s = time.monotonic() - self._t0

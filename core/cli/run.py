@@ -46,6 +46,9 @@ def add_parser(sub: Any) -> None:
                      help="how many workers (default: chosen for the backend and the plugin)")
     run.add_argument("--chunk-size", type=chunk_size, metavar="N|auto",
                      help="items sent to a worker at a time (default: auto)")
+    run.add_argument("--method", metavar="NAME",
+                     help="how a classic pool is called: submit, map, imap, imap_unordered "
+                          "(joblib: generator_unordered, generator, list; see 'poolside info')")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="per item; an item running longer ends timed_out")
     run.add_argument("--ordered", action="store_true", default=None,
@@ -56,6 +59,8 @@ def add_parser(sub: Any) -> None:
                           "default: the plugin's own patterns; '*' for every file)")
     run.add_argument("--output", "-o", metavar="FILE.jsonl|FILE.csv",
                      help="write a record per item as it finishes")
+    run.add_argument("--insights", action=argparse.BooleanOptionalAction, default=None,
+                     help="after the run, print where its time went (default: when stderr is a terminal)")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="print no line per item, only failures and the summary")
     run.add_argument("--spec", metavar="JOB.toml",
@@ -79,7 +84,7 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
         raise UsageError("the following arguments are required: --plugin/-p (or --spec JOB.toml)")
     changes: dict[str, Any] = {
         "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
-        "timeout": ns.timeout, "ordered": ns.ordered, "recursive": ns.recursive,
+        "timeout": ns.timeout, "ordered": ns.ordered, "method": ns.method, "recursive": ns.recursive,
         "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
     }
     if samples is not None:
@@ -165,6 +170,11 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     if history.run_id is not None and summary.counts.get("ok", 0) < summary.total:
         console.err(f"note: recorded as run {history.run_id}; to run what is not ok yet: "
                     f"poolside run --resume {history.run_id}")
+    show = console.tty if ns.insights is None else ns.insights
+    if show and summary.insights is not None:
+        console.insights(summary.insights)
+    if ns.output and not reporter.write_error:
+        _write_companion(Path(ns.output), summary, console)
     if interrupted:
         return EXIT_INTERRUPTED
     bad = summary.total - summary.counts.get("ok", 0)
@@ -182,7 +192,8 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
         plan = plan_resume(ns.resume, force=ns.force)
     except ResumeError as e:
         raise UsageError(str(e)) from None
-    changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout}
+    changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout,
+               "method": getattr(ns, "method", None)}
     spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
     # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
     items: Any = plan.items
@@ -199,6 +210,23 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
         lines.append("the plugin changed since (--force)")
     print("note: " + "; ".join(lines), file=sys.stderr)
     return spec, prepared, plan.parent_id
+
+
+def companion_path(output: Path) -> Path:
+    """Where the summary of ``--output FILE`` goes: ``FILE`` with ``.summary.json`` for its suffix."""
+    return output.with_name(output.stem + ".summary.json")
+
+
+def _write_companion(output: Path, summary: Any, console: Console) -> None:
+    import json
+
+    from ..serialize import summary_record
+
+    path = companion_path(output)
+    try:
+        path.write_text(json.dumps(summary_record(summary), indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        console.err(f"error: writing the summary to {path} failed: {e}")
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:

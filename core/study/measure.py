@@ -34,25 +34,15 @@ def insights(summary: Any) -> dict[str, Any]:
     """The run insights a study uses, read from ``summary.insights`` when the engine has them.
 
     Keys returned (any may be missing): ``startup_s``, ``peak_mb``, ``cpu_s``
-    (of the whole process tree), ``gil`` (bool).  The lead wires the final
-    field names here at merge; nothing else in the study reads insights.
+    (of the whole process tree), ``gil`` (bool).  Nothing else in the study
+    reads insights (``poolside.insights.Insights``).
     """
     raw = getattr(summary, "insights", None)
     if raw is None:
         return {}
-    get = raw.get if isinstance(raw, dict) else (lambda k, d=None: getattr(raw, k, d))
-    out: dict[str, Any] = {}
-    for key, names in (("startup_s", ("startup_s", "startup")), ("cpu_s", ("tree_cpu_s", "cpu_tree_s")),
-                       ("gil", ("gil_signal", "gil")), ("peak_mb", ("peak_rss_mb", "peak_mb"))):
-        for name in names:
-            value = get(name)
-            if value is not None:
-                out[key] = value
-                break
-    peak_bytes = get("peak_rss_bytes")
-    if "peak_mb" not in out and peak_bytes is not None:
-        out["peak_mb"] = peak_bytes / 1e6
-    return out
+    found = {"startup_s": raw.startup_s, "cpu_s": raw.cpu_s, "gil": raw.gil_bound,
+             "peak_mb": raw.peak_rss_bytes / 1e6 if raw.peak_rss_bytes else None}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 _SCHEDSTAT = "/proc/thread-self/schedstat"
