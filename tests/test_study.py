@@ -193,8 +193,8 @@ def test_auto_mode_doubles_waiting_workers_while_it_pays():
 
 
 def test_a_tie_within_noise_goes_to_what_the_diagnosis_favours():
-    from poolside.study.record import ConfigResult, Diagnosis, RunNumbers
     from poolside.study.recommend import tie_break
+    from poolside.study.record import ConfigResult, Diagnosis, RunNumbers
 
     def result(config, times):
         return ConfigResult(config, [RunNumbers(t, t, t, {"ok": 10}) for t in times])

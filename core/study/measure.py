@@ -2,13 +2,11 @@
 
     measure(task, sample, config) ──poolside.run(...)──► outcomes (counted, item times summed)
                                  ──summary──► insights(summary) ──► RunNumbers
-                                 (peak memory: the run's insights, else a psutil sampler,
-                                  switched on only for untimed warm-ups so it never
-                                  perturbs a timed repeat)
+                                 (start-up, the tree's CPU, peak memory, the GIL signal:
+                                  the engine's run insights)
 
-:func:`insights` is the single adapter between the engine's run insights (issue
-9, being added on another branch) and the study: whatever their final field
-names, only this function reads them.
+:func:`insights` is the single adapter between the engine's run insights and
+the study: only this function reads them.
 """
 
 from __future__ import annotations
@@ -22,9 +20,6 @@ from typing import Any
 from .plan import Config
 from .record import RunNumbers
 
-# The warm-up's memory sampler: often enough to catch a peak in a one-second run,
-# rarely enough (a psutil walk of the tree costs ~1 ms) to stay out of its way.
-_SAMPLE_EVERY_S = 0.05
 # Threads busy at once for the GIL signal: two or more, as issue 9 defines it.
 _GIL_MIN_BUSY = 1.5
 _GIL_MAX_CORES = 1.25
@@ -110,7 +105,7 @@ class Current:
 
 
 def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *, timeout: float | None,
-            in_process: bool, current: Current, sample_memory: bool = False) -> RunNumbers:
+            in_process: bool, current: Current) -> RunNumbers:
     """Run ``sample`` once under ``config`` and return what it cost."""
     from ..engine import run
 
@@ -126,24 +121,18 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
     options: dict[str, Any] = {}
     if config.method is not None:
         options["backend_options"] = {"method": config.method}
-    sampler = _PeakSampler() if sample_memory else None
     job = run(task, sample, backend=config.backend, workers=config.workers, timeout=timeout,
               chunk_size=config.chunk_size, on_outcomes=take, **options)
     current.set(job)
-    if sampler is not None:
-        sampler.start()
     try:
         job.wait()
     finally:
         current.set(None)
-        if sampler is not None:
-            sampler.stop()
     summary = job.summary
     found = insights(summary)
     numbers = RunNumbers(summary.wall_s, found.get("cpu_s", summary.cpu_s), busy[0], dict(summary.counts),
                          found.get("startup_s", min(first_start) if first_start else None),
-                         found.get("peak_mb", sampler.peak_mb if sampler is not None else None))
-    # The warm-up's memory sampler and clocks are its own: timed repeats never carry them.
+                         found.get("peak_mb"))
     if "gil" in found:
         numbers.gil = bool(found["gil"])
     elif in_process and config.workers >= 2:
@@ -202,38 +191,3 @@ def gil_probe(task: Callable[[Any], Any], items: Sequence[Any], current: Current
 
 
 _END = object()
-
-
-class _PeakSampler:
-    """Peak RSS of this process and its descendants (forkserver workers are grandchildren), in MB."""
-
-    def __init__(self) -> None:
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="poolside-study-memory", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        import psutil
-
-        me = psutil.Process()
-        while True:
-            total = 0
-            try:
-                procs = [me, *me.children(recursive=True)]
-            except psutil.Error:
-                procs = [me]
-            for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak_mb = max(self.peak_mb, total / 1e6)
-            if self._stop.wait(_SAMPLE_EVERY_S):
-                return

@@ -12,9 +12,10 @@
     speed-ups ─► diagnosis ─► winner, lead, why ─► scaling ─► StudyResult
 
 Every run goes through :func:`~poolside.study.measure.measure` (the engine,
-with outcomes counted and item times summed).  A warm-up is untimed: it starts
-the configuration's workers cold (parked processes are stopped first, so
-start-up is measured on its own) and samples peak memory.  ``cancel()`` from
+with outcomes counted and item times summed, and the run's insights).  A
+warm-up is untimed: it starts the configuration's workers (the study begins
+with none parked, so the first process warm-up is a cold start, reported on
+its own) and reads the sample once more.  ``cancel()`` from
 any thread stops the run in progress and the study returns what it has, marked
 ``cancelled``.  ``on_progress`` is called in the study's thread before every run.
 """
@@ -193,14 +194,14 @@ class Study:
             self.on_progress(Progress(phase, config, repeat, self.repeats, self._runs_done,
                                       max(self._planned, self._runs_done + 1), time.perf_counter() - self._t0))
 
-    def _measure(self, config: Config, *, warm: bool = False) -> RunNumbers:
+    def _measure(self, config: Config) -> RunNumbers:
         # The study starts with no parked workers, so the first process warm-up starts cold;
         # later ones adopt what is parked and start only the extra workers (stopping them
         # for each warm-up cost seconds per configuration: 16 processes took 5.6 s here).
         local = in_process(config.backend)
         with self._scratch.task() as task:
             numbers = measure(task, self._sample, config, timeout=self.timeout, in_process=local,
-                              current=self._current, sample_memory=warm)
+                              current=self._current)
         self._runs_done += 1
         if self._current.cancelled:
             raise _Cancelled
@@ -212,7 +213,7 @@ class Study:
         self._planned += 1 + probe + self.repeats
         self._progress("warm-up", config)
         try:
-            result.warmup = self._measure(config, warm=True)
+            result.warmup = self._measure(config)
             if probe:
                 self._progress("probe", config)
                 result.probe_s = self._measure(config).wall_s
