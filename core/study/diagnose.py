@@ -32,7 +32,7 @@ from .record import ConfigResult, Diagnosis
 # between the lines the task holds the GIL part of the time (image decoding
 # with Python around it): mixed.
 GIL_HELD_BELOW = 0.5
-GIL_FREE_ABOVE = 0.8
+GIL_FREE_ABOVE = 0.7
 # Fallback without schedstat: threads used at most this many cores while
 # processes, in the same study, used this much more.
 GIL_MAX_CORES = 1.25
