@@ -48,6 +48,7 @@ class RunRecorder:
                  study: Mapping[str, Any] | None = None) -> None:
         self.run_id: int | None = None
         self.error: str | None = None
+        self.writer_cpu_s = 0.0  #: CPU the writer thread used (benchmarks/history_cost.py reports it)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         if not store.enabled():
@@ -87,6 +88,7 @@ class RunRecorder:
     # -- the writer thread ----------------------------------------------------------
 
     def _write(self) -> None:
+        cpu_start = time.thread_time()
         conn = store.connect()
         seq = itertools.count()
         try:
@@ -104,7 +106,7 @@ class RunRecorder:
                 pass
         finally:
             conn.close()
-
+            self.writer_cpu_s = time.thread_time() - cpu_start
 
     def _gather(self) -> list:
         """Batches queued within _GATHER_S of the first (or up to _MAX_ROW outcomes, or the finish)."""
