@@ -35,7 +35,7 @@ from typing import Any
 from ..records import ErrorInfo, Status
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
 from ._worker import PICKLE_PROTOCOL, Chunk, Done, describe_error
-from .base import Backend, Event, Lost
+from .base import Backend, Event, Lost, drain
 from .processes import _describe_exit, kill_worker, worker_context
 
 # Items waiting to start beyond those running: enough that a finished item's
@@ -120,15 +120,7 @@ class ThreadPerItemBackend(Backend):
         self._events.put(None)
 
     def poll(self, timeout: float) -> list[Event]:
-        events: list[Event] = []
-        try:
-            event = self._events.get(timeout=timeout)
-            while True:
-                if event is not None:
-                    events.append(event)
-                event = self._events.get_nowait()
-        except queue.Empty:
-            pass
+        events: list[Event] = drain(self._events, timeout)
         return events
 
     def shutdown(self, cancel: bool) -> None:
