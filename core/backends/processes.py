@@ -207,33 +207,54 @@ def kill_worker(process: Any) -> None:
     if pid is None:  # never started: nothing below it
         process.kill()
         return
-    escaped = _descendants_outside_group(pid)
+    below = _descendants(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, AttributeError):
         process.kill()  # not a group leader yet (it just started), or no killpg here
-    for child in escaped:
+    for child in below:
         try:
-            child.kill()
+            if os.getpgid(child.pid) != pid:  # it left the group (a daemon): the killpg missed it
+                child.kill()
         except Exception:
             pass  # gone already
+    _wait_dead(below)
 
 
-def _descendants_outside_group(pid: int) -> list[Any]:
+def _descendants(pid: int) -> list[Any]:
     try:
         import psutil  # the parent has it; workers never import this module
 
-        children = psutil.Process(pid).children(recursive=True)
+        return psutil.Process(pid).children(recursive=True)
     except Exception:
         return []  # gone, or no process table to read: the group kill is what there is
-    escaped = []
-    for child in children:
-        try:
-            if os.getpgid(child.pid) != pid:
-                escaped.append(child)
-        except OSError:
-            pass  # ended meanwhile
-    return escaped
+
+
+# SIGKILL is delivered when the killed process next runs; on a loaded machine
+# a task's child could still be listed as running for some milliseconds after
+# the worker is gone.  The run must not end before its processes have, so the
+# kill waits for them (dead or a zombie awaiting its reaper), up to this long.
+_KILL_WAIT_S = 1.0
+
+
+def _wait_dead(procs: list[Any]) -> None:
+    if not procs:
+        return
+    import psutil
+
+    deadline = time.monotonic() + _KILL_WAIT_S
+    pending = list(procs)
+    while pending and time.monotonic() < deadline:
+        alive = []
+        for p in pending:
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.Error:
+                pass  # gone
+        pending = alive
+        if pending:
+            time.sleep(0.002)
 
 
 class WorkerStartError(BackendError):
