@@ -1,0 +1,115 @@
+"""What crosses the pipe between a run host and its client: small plain records.
+
+    client                                   host
+      StartRun(run_id, spec, items, task) ──►  engine.run(...)
+      CancelRun(run_id)                   ──►  job.cancel()
+      Shutdown()                          ──►  parked workers end, the host exits
+                                          ◄──  Ready(pid)
+                                          ◄──  Started(run_id, workers)
+                                          ◄──  Outcomes(run_id, [Outcome, ...])   (many)
+                                          ◄──  Finished(run_id, Summary)
+                                          ◄──  RunFailed(run_id, error)          (could not start)
+
+Every message is one pickle (``send_bytes``/``recv_bytes`` framing of
+``multiprocessing.connection``).  Outcome batches are capped in count and in
+bytes so that decoding one message holds the window process's GIL for a
+millisecond or two at most: the reader thread that decodes them shares that
+GIL with the event loop.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from ..records import Outcome, Summary
+from ..spec import JobSpec
+
+PICKLE_PROTOCOL = 5
+
+# Outcomes per message: ~1 µs each to decode, so ~2 ms of GIL in the window's
+# process per message at most, and a window tick never waits on a long decode.
+MAX_OUTCOMES_PER_MESSAGE = 2_000
+# A batch that pickles larger than this (big values) is split in halves: a
+# message the window reads in one go stays small whatever the task returns.
+MAX_MESSAGE_BYTES = 1 << 20
+
+
+# -- client -> host -----------------------------------------------------------
+
+class StartRun(NamedTuple):
+    """Run ``spec`` over ``items`` (or the spec's own walk when ``items`` is ``None``).
+
+    ``task`` replaces the spec's plugin when the caller has a picklable
+    callable rather than a plugin reference (the Python API's ``run(task,
+    items)`` form, benchmarks); ``bound`` picks the default worker count then.
+    ``marks`` is the path of the file in which the host marks each item as it
+    starts and ends (see :mod:`poolside.host.marks`); empty: no marks.
+    """
+
+    run_id: int
+    spec: JobSpec
+    items: Sequence[Any] | None
+    task: Callable[[Any], Any] | None = None
+    bound: str = "mixed"
+    marks: str = ""
+
+
+class CancelRun(NamedTuple):
+    run_id: int
+
+
+class Shutdown(NamedTuple):
+    pass
+
+
+# -- host -> client -----------------------------------------------------------
+
+class Ready(NamedTuple):
+    """The host is up (sent once, after its imports and warm-up)."""
+
+    pid: int
+
+
+class Started(NamedTuple):
+    """The engine is running this run with ``workers`` workers."""
+
+    run_id: int
+    workers: int
+
+
+class Outcomes(NamedTuple):
+    run_id: int
+    outcomes: list[Outcome]
+
+
+class Finished(NamedTuple):
+    """The last message of a run: every outcome was sent before it."""
+
+    run_id: int
+    summary: Summary
+
+
+class RunFailed(NamedTuple):
+    """The run could not start (a bad spec, an unpicklable task): nothing else follows."""
+
+    run_id: int
+    error: BaseException
+
+
+def dumps(message: Any) -> bytes:
+    return pickle.dumps(message, PICKLE_PROTOCOL)
+
+
+def loads(data: bytes) -> Any:
+    return pickle.loads(data)
+
+
+def portable_error(exc: BaseException) -> BaseException:
+    """``exc`` if it survives a round trip through pickle, else a RuntimeError that says what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc, PICKLE_PROTOCOL))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
