@@ -215,6 +215,14 @@ class Prepared:
         return self.spec.run_options(self.plugin.bound)
 
 
+def plugin_ref(plugin: Plugin) -> str:
+    """What a spec's ``plugin`` field says to find ``plugin`` again: its name, or ``FILE.py:FUNCTION``."""
+    target = plugin.target
+    if target is not None and target[0] == "file":
+        return f"{target[1]}:{target[2]}"
+    return plugin.name
+
+
 def _toml_key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
 

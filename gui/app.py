@@ -31,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     window = MainWindow()
     window.show()
+    window.bridge.warm()  # the run host starts while the person picks files
     return int(app.exec())
 
 

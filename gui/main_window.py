@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from poolside import serialize
+from poolside.spec import JobSpec, plugin_ref
 
 from . import format as fmt
 from . import settings as cfg
@@ -261,11 +262,12 @@ class MainWindow(QMainWindow):
             self._status(problems[0] if problems else "Choose a task first.")
             return False
         try:
-            task = plugin.bind(values)
+            plugin.bind(values)  # the same check the run host makes, said here at once
         except Exception as exc:
             self.task.show_problems([str(exc)])
             self._status(str(exc))
             return False
+        task = JobSpec(plugin=plugin_ref(plugin), params=values)  # what crosses to the run host
         label = f"{plugin.name} over {fmt.count(len(paths))} file{'s' if len(paths) != 1 else ''}"
         columns = tuple(getattr(plugin, "columns", ()) or ())
         return self.launch(task, paths, label, columns=columns)
@@ -466,6 +468,7 @@ class MainWindow(QMainWindow):
             # callbacks never wait on this thread, so waiting here cannot deadlock.
             if not self.bridge.wait(timeout=30):
                 self._status("The run did not stop in time.")
+        self.bridge.shutdown()  # the run host and its workers end with the window
         self.files.scanner.shutdown()
         self.cores.plot.stop()
         self.save_settings()
