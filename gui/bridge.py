@@ -372,7 +372,7 @@ class RunBridge(QObject):
         else:
             try:
                 spec, callable_task, bound = _spec_and_task(task, options)
-                run = self._client.run(spec, list(items), task=callable_task, bound=bound,
+                run = self._client.run(spec, items, task=callable_task, bound=bound,
                                        on_outcomes=push, on_finish=on_finish, on_error=on_error)
             except Exception as exc:
                 on_error(exc)

@@ -32,6 +32,7 @@ import itertools
 import logging
 import mmap
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -100,15 +101,15 @@ class HostRun:
         self.run_id = run_id
         self.backend = spec.backend
         self.workers = spec.workers or 0
-        self.items = items
+        self.items = list(items)
         self.on_outcomes = on_outcomes
         self.on_finish = on_finish
         self.on_error = on_error
-        self.got = bytearray(len(items))
+        self.got = bytearray(len(self.items))
         self.counts: Counter[str] = Counter()
         self.repaired = 0
         self.started = time.perf_counter()
-        self.marks_path, self.marks = marks_file.create(len(items))
+        self.marks_path, self.marks = marks_file.create(len(self.items))
         self.cancel_requested = False
         self.done = threading.Event()
 
@@ -184,7 +185,12 @@ class HostRun:
 
 
 class _Process:
-    """One host process: its pipe, its reader thread, the run it is doing."""
+    """One host process: its pipe, its reader and writer threads, the run it is doing.
+
+    Messages go out on a writer thread: a run's items (200,000 of them are a
+    few megabytes) fill the socket until the host has read them, and the
+    caller (the GUI thread) must not wait on that.
+    """
 
     def __init__(self, proc: subprocess.Popen, conn: Connection) -> None:
         self.proc = proc
@@ -195,15 +201,33 @@ class _Process:
         self.exit_code: int | None = None
         self.gone = threading.Event()
         self.closing = False
-        self.send_lock = threading.Lock()
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, name=f"poolside-host-writer-{proc.pid}", daemon=True)
+        self._writer.start()
 
-    def send(self, message: Any) -> bool:
-        with self.send_lock:
+    def send(self, message: Any, run: HostRun | None = None) -> None:
+        """Queue ``message``; if it cannot be pickled, ``run`` fails with the reason."""
+        self._outbox.put((message, run))
+
+    def _write(self) -> None:
+        while True:
+            message, run = self._outbox.get()
+            if message is None:
+                return
             try:
-                self.conn.send_bytes(dumps(message))
-                return True
+                data = dumps(message)
+            except Exception as exc:
+                if run is not None and self.run is run:
+                    self.run = None
+                    run.fail(TypeError(f"the run cannot be sent to the run host: {exc}"))
+                continue
+            try:
+                self.conn.send_bytes(data)
             except OSError:
-                return False
+                return  # it is gone: the reader settles the run
+
+    def stop_writer(self) -> None:
+        self._outbox.put((None, None))
 
 
 _clients: weakref.WeakSet[HostClient] = weakref.WeakSet()
@@ -274,7 +298,8 @@ class HostClient:
         if host.run is not None:
             host.run.cancel_requested = True
         host.closing = True
-        if grace > 0 and host.run is None and host.send(Shutdown()):
+        if grace > 0 and host.run is None:
+            host.send(Shutdown())
             host.gone.wait(grace)
         _end_tree(host)
         host.gone.wait()
@@ -296,17 +321,7 @@ class HostClient:
             raise RuntimeError("the run host is already running a job")
         run = HostRun(self, next(self._run_ids), spec, items, on_outcomes, on_finish, on_error)
         host.run = run
-        try:
-            message = dumps(StartRun(run.run_id, spec, list(items), task, bound, run.marks_path))
-        except Exception as exc:
-            host.run = None
-            run._end()
-            raise TypeError(f"the run cannot be sent to the run host: {exc}") from exc
-        with host.send_lock:
-            try:
-                host.conn.send_bytes(message)
-            except OSError:
-                pass  # it died just now: the reader settles the run
+        host.send(StartRun(run.run_id, spec, run.items, task, bound, run.marks_path), run)
         return run
 
     def _cancel(self, run: HostRun) -> None:
@@ -343,6 +358,7 @@ class HostClient:
                 self._dispatch(host, loads(data))
             except Exception:  # a bug here must not leave the run without an end
                 log.exception("run host %d: a message could not be handled", host.pid)
+        host.stop_writer()
         host.conn.close()
         if host.closing:  # asked to shut down: let it finish exiting before the sweep
             try:

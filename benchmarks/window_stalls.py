@@ -1,0 +1,206 @@
+"""How long the window's event loop stalls while a run goes on, in the window's process or in the run host.
+
+A 10 ms heartbeat ``QTimer`` in the real window (offscreen) records how late
+each beat comes; the worst lateness is the longest stall a person would feel
+(the issue's target: under 50 ms, goal 33 ms).  Every scenario runs twice:
+
+* ``in-process``: the engine in the window's process (``MainWindow(runner=poolside.run)``,
+  what the window did before the run host);
+* ``host``: the window as it ships, the run in a warm run host.
+
+Scenarios, per backend (sequential, threads x8, processes):
+
+* ``stream``: 200,000 tiny results (``abs`` over integers) stream into the table;
+* ``cpu``: pure-Python items (``primes``) keep the workers busy (8 threads on threads).
+
+And the first-outcome latency of a small run (12 files, ``wordcount``), warm,
+median of 7: in-process vs host.
+
+    python -m benchmarks.window_stalls [--items 200000] [--cpu-items 96] [--limit 30000]
+                                       [--only stream,cpu,latency] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+HEARTBEAT_MS = 10
+TARGET_MS = 50.0
+BACKENDS = (("sequential", 1), ("threads", 8), ("processes", None))
+
+
+def _window(mode: str) -> Any:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    import poolside
+    from poolside.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "poolside.ini"), QSettings.Format.IniFormat)
+    runner = poolside.run if mode == "in-process" else None
+    window = MainWindow(settings, plugins=([], []), runner=runner)
+    window.resize(1280, 800)
+    window.show()
+    window.bridge.warm()
+    if mode == "host":
+        window.bridge._client.wait_ready(30)
+    app.processEvents()
+    return app, window
+
+
+def _run_with_heartbeat(app: Any, window: Any, task: Any, items: list, label: str) -> dict:
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    gaps: list[float] = []
+    last = [0.0]
+
+    big: list[tuple[int, float]] = []  # (ms after launch, stall ms) of stalls over 20 ms
+
+    def beat() -> None:
+        now = time.perf_counter()
+        gap = (now - last[0]) * 1000 - HEARTBEAT_MS
+        gaps.append(gap)
+        if gap > 20:
+            big.append((round((last[0] - t0) * 1000), round(gap, 1)))
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(beat)
+    done: list = []
+    loop = QEventLoop()
+    window.runFinished.connect(done.append)
+    window.runFinished.connect(lambda _s: loop.quit())
+    t0 = time.perf_counter()
+    last[0] = t0
+    heartbeat.start()
+    if not window.launch(task, items, label):
+        raise SystemExit("could not start the run")
+    if not done:
+        loop.exec()
+    heartbeat.stop()
+    wall = time.perf_counter() - t0
+    window.runFinished.disconnect()
+    app.processEvents()
+    summary = done[0]
+    gaps.sort()
+    return {
+        "rows": len(window.results.model), "ok": summary.counts.get("ok", 0), "wall_s": round(wall, 2),
+        "worst_stall_ms": round(gaps[-1], 1) if gaps else None,
+        "p99_stall_ms": round(gaps[int(len(gaps) * 0.99)], 1) if gaps else None,
+        "beats": len(gaps), "stalls_over_20ms": big,
+    }
+
+
+def stalls(mode: str, scenario: str, backend: str, workers: int | None, args: argparse.Namespace) -> dict:
+    from poolside.plugins import get_plugin
+
+    app, window = _window(mode)
+    window.backend.set_backend(backend)
+    window.backend.workers.setValue(workers or 0)
+    if scenario == "stream":
+        task, items = abs, list(range(args.items))
+    else:
+        task, items = get_plugin("primes").bind({"limit": args.limit}), [f"n{i}" for i in range(args.cpu_items)]
+    try:
+        result = _run_with_heartbeat(app, window, task, items, f"{scenario} on {backend}")
+    finally:
+        window.close()
+    return {"mode": mode, "scenario": scenario, "backend": backend,
+            "workers": window.backend.resolved_workers(), **result}
+
+
+def first_outcome_latency(mode: str, backend: str, repeats: int) -> dict:
+    """Launch -> first row, and launch -> finished, of a warm 12-file wordcount run."""
+    from PySide6.QtCore import QEventLoop
+
+    from poolside.plugins import get_plugin
+
+    folder = tempfile.mkdtemp()
+    paths = []
+    for i in range(12):
+        path = os.path.join(folder, f"note{i}.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("hello world\n" * (i + 1))
+        paths.append(path)
+    app, window = _window(mode)
+    window.backend.set_backend(backend)
+    window.backend.workers.setValue(2)
+    task = get_plugin("wordcount").bind({})
+    firsts, totals = [], []
+    try:
+        for i in range(repeats + 1):
+            t0 = time.perf_counter()
+            first: list[float] = []
+            loop = QEventLoop()
+
+            def on_rows(_batch: list, first: list[float] = first) -> None:
+                if not first:
+                    first.append(time.perf_counter())
+
+            window.bridge.outcomesReady.connect(on_rows)
+            window.runFinished.connect(lambda _s, loop=loop: loop.quit())
+            window.launch(task, paths, "wordcount")
+            loop.exec()
+            end = time.perf_counter()
+            window.bridge.outcomesReady.disconnect(on_rows)
+            window.runFinished.disconnect()
+            if i:  # the first run warms the workers up
+                firsts.append((first[0] - t0) * 1000)
+                totals.append((end - t0) * 1000)
+    finally:
+        window.close()
+    return {"mode": mode, "backend": backend, "first_row_ms": round(statistics.median(firsts), 1),
+            "finished_ms": round(statistics.median(totals), 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, default=200_000)
+    ap.add_argument("--cpu-items", type=int, default=96)
+    ap.add_argument("--limit", type=int, default=30_000, help="primes' limit: the size of a CPU item")
+    ap.add_argument("--only", default="stream,cpu,latency")
+    ap.add_argument("--modes", default="in-process,host")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    modes = args.modes.split(",")
+    rows = []
+    for scenario in ("stream", "cpu"):
+        if scenario not in only:
+            continue
+        for backend, workers in BACKENDS:
+            for mode in modes:
+                row = stalls(mode, scenario, backend, workers, args)
+                rows.append(row)
+                print(json.dumps(row) if args.json else _line(row), flush=True)
+    if "latency" in only:
+        for backend in ("threads", "processes"):
+            for mode in modes:
+                row = first_outcome_latency(mode, backend, 7)
+                print(json.dumps(row) if args.json else
+                      f"12-file run on {backend:<10} {mode:<10}: first row {row['first_row_ms']:6.1f} ms, "
+                      f"finished {row['finished_ms']:6.1f} ms (median of 7, warm)", flush=True)
+    worst = [r["worst_stall_ms"] for r in rows if r["mode"] == "host" and r["worst_stall_ms"] is not None]
+    return 1 if worst and max(worst) >= TARGET_MS else 0
+
+
+def _line(r: dict) -> str:
+    return (f"{r['scenario']:<6} {r['backend']:<10} x{r['workers']:<2} {r['mode']:<10}: worst stall "
+            f"{r['worst_stall_ms']:7.1f} ms, p99 {r['p99_stall_ms']:6.1f} ms ({r['beats']} beats, "
+            f"{r['wall_s']} s, {r['rows']:,} rows); over 20 ms at (ms, stall): {r['stalls_over_20ms'][:8]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
