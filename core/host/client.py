@@ -128,7 +128,7 @@ class HostRun:
         got = self.got
         for o in batch:
             got[o[0]] = 1
-        self.counts.update(map(str, map(itemgetter(2), batch)))
+        self.counts.update(map(itemgetter(2), batch))  # Status keys (equal to their str values)
         self.on_outcomes(batch)
 
     def finish(self, summary: Summary) -> None:
@@ -167,8 +167,7 @@ class HostRun:
             rest.append(Outcome(i, self.items[i], status, None, error))
         if rest:
             self.take(rest)
-        counts = {s.value: 0 for s in Status}
-        counts.update(self.counts)
+        counts = {s.value: self.counts.get(s, 0) for s in Status}
         counts["ok"] -= self.repaired
         counts["failed"] += self.repaired
         summary = Summary(backend=self.backend, workers=self.workers, counts=counts,
@@ -263,7 +262,13 @@ class HostClient:
         try:
             proc = subprocess.Popen(
                 [self._python, "-m", "poolside.host", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                # A process group of its own (one killpg ends the host and all it
+                # started), but not a session of its own: Linux's autogroup
+                # scheduler shares the CPU fairly between *sessions* and applies
+                # nice only within one, so a host in a new session would compete
+                # with the window as an equal whatever its nice value.
+                process_group=0,
             )
         finally:
             theirs.close()

@@ -28,9 +28,10 @@ from ..spec import JobSpec
 
 PICKLE_PROTOCOL = 5
 
-# Outcomes per message: ~1 µs each to decode, so ~2 ms of GIL in the window's
-# process per message at most, and a window tick never waits on a long decode.
-MAX_OUTCOMES_PER_MESSAGE = 2_000
+# Outcomes per message: ~1 µs each to decode, so ~1 ms of GIL in the window's
+# process per message at most (one pickle.loads is one uninterruptible C
+# call): the event loop never waits long on the reader thread.
+MAX_OUTCOMES_PER_MESSAGE = 1_000
 # A batch that pickles larger than this (big values) is split in halves: a
 # message the window reads in one go stays small whatever the task returns.
 MAX_MESSAGE_BYTES = 1 << 20

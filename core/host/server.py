@@ -8,7 +8,7 @@
     client pipe ◄─────────────────────────────────────────────────────┘ Outcomes ... Finished
 
 It never imports Qt.  It is its own process group (the client starts it with
-``start_new_session``), so the client can end it and everything it started
+``process_group=0``, in the window's session), so the client can end it and everything it started
 (workers, forkserver, resource tracker, a task's own children) in one
 ``killpg``; it runs at a lower scheduling priority that its workers inherit,
 so on a small machine the window keeps the CPU it needs; and it ends when its
