@@ -180,3 +180,12 @@ def test_a_host_killed_mid_run_fails_its_running_items_and_cancels_the_rest():
     assert [o.error.message for o in failed] == [
         "run host died (exit code -9, SIGKILL) while running this item and 1 other"] * 2
     assert sorted(o.index for o in got) == list(range(5))
+
+
+def test_a_result_the_window_cannot_unpickle_ends_failed_and_says_why(qtbot):
+    summary, rows = run_in_bridge(qtbot, JobSpec(plugin=f"{TASKS}:foreign", backend="threads", workers=2),
+                                  ["a", "odd", "b"])
+    assert summary.counts == {"ok": 2, "failed": 1, "timed_out": 0, "cancelled": 0}
+    bad = next(o for o in rows if o.item == "odd")
+    assert bad.status == "failed" and bad.value is None
+    assert "cannot be read in the window" in bad.error.message and "made_in_the_host.Thing" in bad.error.message

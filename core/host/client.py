@@ -61,6 +61,8 @@ from .protocol import (
     StartRun,
     dumps,
     loads,
+    loads_lenient,
+    unreadable_in,
 )
 
 log = logging.getLogger("poolside.host")
@@ -360,7 +362,7 @@ class HostClient:
             except (EOFError, OSError):
                 break
             try:
-                self._dispatch(host, loads(data))
+                self._dispatch(host, *_decode(data))
             except Exception:  # a bug here must not leave the run without an end
                 log.exception("run host %d: a message could not be handled", host.pid)
         host.stop_writer()
@@ -381,7 +383,7 @@ class HostClient:
             run.settle_after_death(host.exit_code)
         log.info("run host %d ended (%s)", host.pid, describe_exit(host.exit_code))
 
-    def _dispatch(self, host: _Process, message: Any) -> None:
+    def _dispatch(self, host: _Process, message: Any, unreadable: int = 0) -> None:
         run = host.run
         kind = type(message)
         if kind is Ready:
@@ -390,6 +392,7 @@ class HostClient:
         if run is None or getattr(message, "run_id", None) != run.run_id or run.done.is_set():
             return  # a late message of a run that ended otherwise
         if kind is Outcomes:
+            run.repaired += unreadable  # the host counted them ok
             run.take(message.outcomes)
         elif kind is Started:
             run.workers = message.workers
@@ -399,6 +402,28 @@ class HostClient:
         elif kind is RunFailed:
             host.run = None
             run.fail(message.error)
+
+
+def _decode(data: bytes) -> tuple[Any, int]:
+    """A message, and how many ok outcomes in it end failed: their results cannot be read here."""
+    try:
+        return loads(data), 0
+    except Exception as exc:
+        message = loads_lenient(data)
+        if type(message) is not Outcomes:
+            raise
+        outcomes = [_readable(o, exc) for o in message.outcomes]
+        repaired = sum(1 for new, old in zip(outcomes, message.outcomes) if new is not old and old.ok)
+        return message._replace(outcomes=outcomes), repaired
+
+
+def _readable(outcome: Outcome, exc: BaseException) -> Outcome:
+    stand_in = unreadable_in(outcome.value)
+    if stand_in is None:
+        return outcome
+    return outcome._replace(status=Status.FAILED, value=None, error=ErrorInfo(
+        "UnpicklingError", f"the result cannot be read in the window: its class {stand_in.missing} "
+        f"does not import here ({type(exc).__name__}: {exc})"))
 
 
 def _descendants(pid: int) -> list[Any]:

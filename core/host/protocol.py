@@ -19,6 +19,7 @@ GIL with the event loop.
 
 from __future__ import annotations
 
+import io
 import pickle
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -105,6 +106,42 @@ def dumps(message: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     return pickle.loads(data)
+
+
+class Unreadable:
+    """Stands in for an object whose class cannot be imported where the message is read."""
+
+    missing = "?"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<unreadable {self.missing}>"
+
+
+class _Lenient(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return super().find_class(module, name)
+        except Exception:
+            return type(name, (Unreadable,), {"missing": f"{module}.{name}"})
+
+
+def loads_lenient(data: bytes) -> Any:
+    """``loads``, with objects of classes this process cannot import as :class:`Unreadable`."""
+    return _Lenient(io.BytesIO(data)).load()
+
+
+def unreadable_in(value: Any) -> Unreadable | None:
+    """The first :class:`Unreadable` in ``value`` or one level inside it (the shapes results take)."""
+    if isinstance(value, Unreadable):
+        return value
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((v for v in inner if isinstance(v, Unreadable)), None)
 
 
 def portable_error(exc: BaseException) -> BaseException:

@@ -29,3 +29,16 @@ def spin(item, seconds: float = 0.5) -> int:
 def lock_on(item, marker: str = "lock") -> object:
     """Return a lock (which does not pickle) for items whose names contain the marker."""
     return threading.Lock() if marker in str(item) else str(item)
+
+
+@plugin
+def foreign(item) -> object:
+    """Return an object of a class that exists only in the process that ran the task."""
+    import sys
+    import types
+
+    module = sys.modules.get("made_in_the_host")
+    if module is None:
+        module = sys.modules["made_in_the_host"] = types.ModuleType("made_in_the_host")
+        module.Thing = type("Thing", (), {"__module__": "made_in_the_host"})
+    return module.Thing() if item == "odd" else str(item)
