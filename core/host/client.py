@@ -30,26 +30,19 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import mmap
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 import weakref
-from collections import Counter
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from operator import itemgetter
 from typing import Any
 
-from ..inputs import display
-from ..records import ErrorInfo, Outcome, Status, Summary
+from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
-from . import marks as marks_file
 from .protocol import (
     CancelRun,
     Finished,
@@ -64,6 +57,8 @@ from .protocol import (
     loads_lenient,
     unreadable_in,
 )
+from .run import Callback, HostRun
+from .tree import descendants, describe_exit, end_tree
 
 log = logging.getLogger("poolside.host")
 
@@ -75,115 +70,6 @@ _UNSTOPPABLE = frozenset({"threads", "sequential"})
 CANCEL_GRACE_S = 0.3
 # How long a host asked to shut down may take before it is killed.
 SHUTDOWN_GRACE_S = 1.0
-
-_CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
-
-
-def describe_exit(code: int | None) -> str:
-    """``exit code -11, SIGSEGV`` for a process ended by a signal."""
-    if code is None:
-        return "exit code unknown"
-    if code < 0:
-        try:
-            return f"exit code {code}, {signal.Signals(-code).name}"
-        except ValueError:
-            pass
-    return f"exit code {code}"
-
-
-Callback = Callable[[Any], None]
-
-
-class HostRun:
-    """One run in a host, as the client sees it: what arrived, and how to end it."""
-
-    def __init__(self, client: HostClient, run_id: int, spec: JobSpec, items: Sequence[Any],
-                 on_outcomes: Callback, on_finish: Callback, on_error: Callback) -> None:
-        self.client = client
-        self.run_id = run_id
-        self.backend = spec.backend
-        self.workers = spec.workers or 0
-        self.items = list(items)
-        self.on_outcomes = on_outcomes
-        self.on_finish = on_finish
-        self.on_error = on_error
-        self.got = bytearray(len(self.items))
-        self.counts: Counter[str] = Counter()
-        self.repaired = 0
-        self.started = time.perf_counter()
-        self.marks_path, self.marks = marks_file.create(len(self.items))
-        self.cancel_requested = False
-        self.done = threading.Event()
-
-    def cancel(self) -> None:
-        """End the run: within half a second, every item without an outcome ends ``cancelled``."""
-        if self.done.is_set() or self.cancel_requested:
-            return
-        self.cancel_requested = True
-        self.client._cancel(self)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.done.wait(timeout)
-
-    # -- the reader thread ----------------------------------------------------
-    def take(self, batch: list[Outcome]) -> None:
-        got = self.got
-        for o in batch:
-            got[o[0]] = 1
-        self.counts.update(map(itemgetter(2), batch))  # Status keys (equal to their str values)
-        self.on_outcomes(batch)
-
-    def finish(self, summary: Summary) -> None:
-        if self.repaired:
-            summary.counts["ok"] -= self.repaired
-            summary.counts["failed"] += self.repaired
-        self._end()
-        self.on_finish(summary)
-
-    def fail(self, error: BaseException) -> None:
-        self._end()
-        self.on_error(error)
-
-    def settle_after_death(self, exit_code: int | None) -> None:
-        """The host is gone: give every item without an outcome its outcome, then finish."""
-        cancelled = self.cancel_requested
-        marks = self.marks[:]  # one copy, then read as bytes
-        missing = [i for i, g in enumerate(self.got) if not g]
-        running = [i for i in missing if marks[i] == marks_file.RUNNING]
-        cause = f"run host died ({describe_exit(exit_code)})"
-        rest: list[Outcome] = []
-        for i in missing:
-            if cancelled:
-                status, error = Status.CANCELLED, _CANCELLED
-            elif marks[i] == marks_file.RUNNING:
-                others = len(running) - 1
-                where = f"while running {display(self.items[i])}" if not others else (
-                    f"while running this item and {others} other{'s' if others > 1 else ''}")
-                status, error = Status.FAILED, ErrorInfo("HostDied", f"{cause} {where}")
-            elif marks[i] == marks_file.ENDED:
-                status, error = Status.FAILED, ErrorInfo(
-                    "HostDied", f"{cause} before this item's result reached the window")
-            else:
-                status, error = Status.CANCELLED, ErrorInfo(
-                    "HostDied", f"{cause} before this item started")
-            rest.append(Outcome(i, self.items[i], status, None, error))
-        if rest:
-            self.take(rest)
-        counts = {s.value: self.counts.get(s, 0) for s in Status}
-        counts["ok"] -= self.repaired
-        counts["failed"] += self.repaired
-        summary = Summary(backend=self.backend, workers=self.workers, counts=counts,
-                          wall_s=time.perf_counter() - self.started, done=True)
-        if running and not cancelled:
-            log.warning("%s; %d item(s) were running", cause, len(running))
-        self._end()
-        self.on_finish(summary)
-
-    def _end(self) -> None:
-        marks_file.remove(self.marks_path, self.marks)
-        self.marks = mmap.mmap(-1, 1)  # a late reader finds an empty, harmless map
-        self.done.set()
-
 
 class _Process:
     """One host process: its pipe, its reader and writer threads, the run it is doing.
@@ -213,13 +99,14 @@ class _Process:
     def _write(self) -> None:
         while True:
             message, run = self._outbox.get()
+            run = run if isinstance(run, HostRun) else None
             if message is None:
                 return
             try:
                 data = dumps(message)
             except Exception as exc:
                 if run is not None and self.run is run:
-                    self.run = None
+                    self.run = None  # before fail(): a new run may start from its callback
                     run.fail(TypeError(f"the run cannot be sent to the run host: {exc}"))
                 continue
             try:
@@ -229,6 +116,11 @@ class _Process:
 
     def stop_writer(self) -> None:
         self._outbox.put((None, None))
+
+    def end(self) -> None:
+        """Kill it and everything under it; return once the reader has reaped it."""
+        end_tree(self.pid)
+        self.gone.wait(5.0)
 
 
 _clients: weakref.WeakSet[HostClient] = weakref.WeakSet()
@@ -290,7 +182,7 @@ class HostClient:
         pid = self.host_pid
         if pid is None:
             return set()
-        return {pid, *(p.pid for p in _descendants(pid))}
+        return {pid, *(p.pid for p in descendants(pid))}
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         host = self._host
@@ -308,7 +200,7 @@ class HostClient:
         if grace > 0 and host.run is None:
             host.send(Shutdown())
             host.gone.wait(grace)
-        _end_tree(host)
+        host.end()
         host.gone.wait()
 
     # -- runs -------------------------------------------------------------------
@@ -352,7 +244,7 @@ class HostClient:
         with self._lock:
             if self._host is host:
                 self._host = None  # the next run starts a fresh host
-        _end_tree(host)
+        host.end()
 
     # -- the reader thread ------------------------------------------------------
     def _read(self, host: _Process) -> None:
@@ -372,7 +264,7 @@ class HostClient:
                 host.proc.wait(SHUTDOWN_GRACE_S)
             except subprocess.TimeoutExpired:
                 pass
-        _end_tree(host, reap=False)
+        end_tree(host.pid)
         host.exit_code = host.proc.wait()
         with self._lock:
             if self._host is host:
@@ -426,55 +318,3 @@ def _readable(outcome: Outcome, exc: BaseException) -> Outcome:
         f"does not import here ({type(exc).__name__}: {exc})"))
 
 
-def _descendants(pid: int) -> list[Any]:
-    import psutil  # sampled only when asked: the client itself does not need it
-
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return []
-
-
-def _end_tree(host: _Process, reap: bool = True) -> None:
-    """SIGKILL the host's process group and every process under it; wait until they are gone."""
-    import psutil
-
-    procs = _descendants(host.pid)
-    try:
-        procs.append(psutil.Process(host.pid))
-    except psutil.Error:
-        pass
-    try:
-        os.killpg(host.pid, signal.SIGKILL)  # the group: what the tree no longer shows (orphans)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for p in procs:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-    _wait_dead([p for p in procs if p.pid != host.pid], timeout=2.0)
-    if reap:
-        host.gone.wait(5.0)
-
-
-def _wait_dead(procs: list[Any], timeout: float) -> None:
-    """Until every process in ``procs`` is gone or a zombie (what is left is its parent's to reap).
-
-    Not ``psutil.wait_procs``: orphans belong to PID 1 and, in a container
-    whose PID 1 does not reap, stay zombies that it would wait on for ever.
-    """
-    import psutil
-
-    deadline = time.monotonic() + timeout
-    while procs and time.monotonic() < deadline:
-        alive = []
-        for p in procs:
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(p)
-            except psutil.Error:
-                pass
-        procs = alive
-        if procs:
-            time.sleep(0.005)  # SIGKILL was sent: the kernel takes a moment to end them

@@ -250,6 +250,8 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
     """The task, the items and ``run`` options a request asks for (raises with a clear message)."""
     spec = request.spec
     if request.task is not None:
+        if request.items is None:
+            raise ValueError("a task given as a callable needs its items")
         task, options, items = request.task, spec.run_options(request.bound), request.items
     elif request.items is not None:  # the caller listed the items (the window's files)
         from ..backends import get_backend

@@ -1,0 +1,83 @@
+"""A run host's process tree: list it, end it, say how its root ended.
+
+The host leads a process group of its own, so one ``killpg`` reaches it and
+everything it started that stayed in the group (workers, forkserver, resource
+tracker, a task's children); the tree, listed first, also reaches what left
+the group.  psutil is imported only here, when a tree is listed or ended.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+
+def describe_exit(code: int | None) -> str:
+    """``exit code -11, SIGSEGV`` for a process ended by a signal."""
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"exit code {code}, {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+def descendants(pid: int) -> list[Any]:
+    """``psutil.Process`` objects of every process under ``pid`` (none if it is gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def end_tree(pid: int) -> None:
+    """SIGKILL ``pid``, its process group and every process under it; return once the others are gone.
+
+    ``pid`` itself is left for its parent to reap (``Popen.wait``): until
+    then its number cannot be reused, so the group it names stays ours.
+    """
+    import psutil
+
+    procs = descendants(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the group: orphans the tree no longer shows
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    wait_dead(procs, timeout=2.0)
+
+
+def wait_dead(procs: list[Any], timeout: float) -> None:
+    """Until every process in ``procs`` is gone or a zombie (what is left is its parent's to reap).
+
+    Not ``psutil.wait_procs``: orphans belong to PID 1 and, in a container
+    whose PID 1 does not reap, stay zombies that it would wait on for ever.
+    """
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while procs and time.monotonic() < deadline:
+        alive = []
+        for p in procs:
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.Error:
+                pass
+        procs = alive
+        if procs:
+            time.sleep(0.005)  # SIGKILL was sent: the kernel takes a moment to end them
