@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -172,12 +173,40 @@ def first_outcome_latency(mode: str, backend: str, repeats: int) -> dict:
             "finished_ms": round(statistics.median(totals), 1)}
 
 
+def cancel_latency(mode: str, backend: str, workers: int | None) -> dict:
+    """Esc 0.3 s into a run of endless pure-Python items -> the run's end, in ms."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from poolside.plugins import get_plugin
+
+    app, window = _window(mode)
+    window.backend.set_backend(backend)
+    window.backend.workers.setValue(workers or 0)
+    task = get_plugin("primes").bind({"limit": 100_000_000})  # minutes an item
+    ended: list[float] = []
+    loop = QEventLoop()
+    window.runFinished.connect(lambda _s: (ended.append(time.perf_counter()), loop.quit()))
+    asked: list[float] = []
+
+    def cancel() -> None:
+        asked.append(time.perf_counter())
+        window.cancel_run()
+
+    try:
+        window.launch(task, [f"n{i}" for i in range(16)], "endless")
+        QTimer.singleShot(300, cancel)
+        loop.exec()
+    finally:
+        window.close()
+    return {"mode": mode, "backend": backend, "cancel_ms": round((ended[0] - asked[0]) * 1000, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--items", type=int, default=200_000)
     ap.add_argument("--cpu-items", type=int, default=96)
     ap.add_argument("--limit", type=int, default=30_000, help="primes' limit: the size of a CPU item")
-    ap.add_argument("--only", default="stream,cpu,latency")
+    ap.add_argument("--only", default="stream,cpu,latency,cancel")
     ap.add_argument("--modes", default="in-process,host")
     ap.add_argument("--repeats", type=int, default=3, help="rounds; modes and backends take turns in each")
     ap.add_argument("--renice", type=int, default=None,
@@ -185,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                          "10 below it: on a machine shared with other work, this isolates the window's "
                          "own stalls from the other tenants' load")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--one-cancel", default="", help=argparse.SUPPRESS)  # MODE,BACKEND,WORKERS: one, in this process
     args = ap.parse_args(argv)
     if args.renice is not None:
         os.setpriority(os.PRIO_PROCESS, 0, args.renice)
@@ -193,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                 f.write(str(args.renice))
         except OSError:
             pass
-    print(f"window at nice {os.getpriority(os.PRIO_PROCESS, 0)}; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores", flush=True)
+    if not args.one_cancel:
+        print(f"window at nice {os.getpriority(os.PRIO_PROCESS, 0)}; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores", flush=True)
     only = set(args.only.split(","))
     modes = args.modes.split(",")
     rows = []
@@ -216,6 +247,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row) if args.json else
                       f"12-file run on {backend:<10} {mode:<10}: first row {row['first_row_ms']:6.1f} ms, "
                       f"finished {row['finished_ms']:6.1f} ms (median of 7, warm)", flush=True)
+    if args.one_cancel:
+        mode, backend, workers = args.one_cancel.split(",")
+        print(json.dumps(cancel_latency(mode, backend, int(workers) or None)))
+        return 0
+    if "cancel" in only:
+        for backend, workers in BACKENDS:
+            for mode in modes:
+                # A fresh process each: an in-process threads cancel leaves its
+                # busy threads running, which would slow every later measurement.
+                child = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.window_stalls", "--one-cancel",
+                     f"{mode},{backend},{workers or 0}"], capture_output=True, text=True, check=True)
+                row = json.loads(child.stdout.strip().splitlines()[-1])
+                print(json.dumps(row) if args.json else
+                      f"Esc during endless items on {backend:<10} {mode:<10}: run ended after "
+                      f"{row['cancel_ms']:6.1f} ms", flush=True)
     worst = [r["worst_stall_ms"] for r in rows if r["mode"] == "host" and r["worst_stall_ms"] is not None]
     return 1 if worst and statistics.median(worst) >= TARGET_MS else 0
 

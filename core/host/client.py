@@ -58,7 +58,7 @@ from .protocol import (
     unreadable_in,
 )
 from .run import Callback, HostRun
-from .tree import descendants, describe_exit, end_tree
+from .tree import descendants, describe_exit, end_tree, kill_tree
 
 log = logging.getLogger("poolside.host")
 
@@ -241,10 +241,12 @@ class HostClient:
             self._kill(host)
 
     def _kill(self, host: _Process) -> None:
+        """End ``host`` now (signals only: its reader thread reaps it and settles the run)."""
         with self._lock:
             if self._host is host:
                 self._host = None  # the next run starts a fresh host
-        host.end()
+        if not host.gone.is_set():
+            kill_tree(host.pid)
 
     # -- the reader thread ------------------------------------------------------
     def _read(self, host: _Process) -> None:

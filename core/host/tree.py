@@ -37,11 +37,16 @@ def descendants(pid: int) -> list[Any]:
 
 
 def end_tree(pid: int) -> None:
-    """SIGKILL ``pid``, its process group and every process under it; return once the others are gone.
+    """:func:`kill_tree`, then wait until the processes under ``pid`` are gone.
 
     ``pid`` itself is left for its parent to reap (``Popen.wait``): until
     then its number cannot be reused, so the group it names stays ours.
     """
+    wait_dead(kill_tree(pid), timeout=2.0)
+
+
+def kill_tree(pid: int) -> list[Any]:
+    """SIGKILL ``pid``, its process group and every process under it, and return at once (the killed)."""
     import psutil
 
     procs = descendants(pid)
@@ -58,7 +63,7 @@ def end_tree(pid: int) -> None:
             p.kill()
         except psutil.Error:
             pass
-    wait_dead(procs, timeout=2.0)
+    return procs
 
 
 def wait_dead(procs: list[Any], timeout: float) -> None:
