@@ -1,4 +1,4 @@
-"""``python -m core`` is the ``poolside`` command.
+"""``python -m poolside`` is the ``poolside`` command (its command line; no arguments print the help).
 
 The import is inside the guard: a spawned worker re-imports the main module
 under the name ``__mp_main__`` and must not run the command line again.

@@ -31,6 +31,7 @@ import contextlib
 import functools
 import gc
 import itertools
+import logging
 import queue
 import threading
 import time
@@ -43,6 +44,7 @@ from .backends import get_backend
 from .backends._worker import Chunk, Done
 from .backends.base import Backend, BackendError, Event, Lost, Retry
 from .chunking import Chunker
+from .log import get_logger
 from .records import ErrorInfo, Outcome, Status, Summary
 from .system import default_workers
 
@@ -63,6 +65,9 @@ _PENDING, _SETTLED, _MOVED = 0, 1, 2
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 _CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+
+# Lifecycle only (start, end, retries): never a line per item.
+log = get_logger(__name__)
 
 
 @contextlib.contextmanager
@@ -276,6 +281,10 @@ class Job:
         self._summary.done = True
         if self._input_error is not None:
             self._summary.input_error = repr(self._input_error)
+        if failure is not None:
+            log.error("run failed: %r", failure, exc_info=failure)
+        if log.isEnabledFor(logging.INFO):  # the summary line is built only when someone reads it
+            log.info("run ended%s: %s", " (cancelled)" if self._cancel_requested else "", self._summary.line())
         try:
             # on_finish comes after the last outcome and before ``done``: a
             # caller that waits on the job knows on_finish has run.
@@ -307,6 +316,7 @@ class Job:
         backend = self._backend
         self._window_blocked = False
         while backend.free_slots() > 0 and not self._cancel_requested:
+            chunk: Chunk | None
             if self._retry:
                 chunk = self._retry.popleft()
             elif self._input_done:
@@ -421,6 +431,10 @@ class Job:
         if tracked is None:
             return
         offsets = [i for i, flag in enumerate(tracked.flags) if flag == _PENDING]
+        # Retries follow a dead or killed worker, or a chunk taken back from a slow one (a debug line).
+        log.log(logging.INFO if retry.error else logging.DEBUG, "chunk %d: %d pending items run again%s%s",
+                retry.chunk_id, len(offsets), " one by one" if retry.alone else "",
+                f" ({retry.error})" if retry.error else "")
         if retry.alone and retry.error is not None and len(offsets) == 1:
             # It failed alone: this item is the culprit.
             self._on_lost(Lost(retry.chunk_id, offsets[0], Status.FAILED, retry.error,
@@ -566,5 +580,8 @@ def run(
     except BaseException:
         _stop_quietly(pool)  # workers started before the failure must not linger
         raise
+    log.info("run started: %s x%d, timeout %s, chunk size %s, %s items", backend, pool.workers,
+             "none" if timeout is None else f"{timeout:g} s", chunk_size,
+             len(items) if isinstance(items, Sized) else "unknown")
     return Job(pool, items, ordered=ordered, chunker=chunker, on_outcomes=on_outcomes,
                on_finish=on_finish, started=started, finite=finite)

@@ -78,7 +78,9 @@ class Outcome(NamedTuple):
     that held the same slot one after the other.
     """
 
-    index: int
+    # Shadows tuple.index(), which nobody calls on an outcome: the field name is
+    # the public record's (files, tests, the window), the method is not.
+    index: int  # type: ignore[assignment]
     item: Any
     status: Status
     value: Any = None

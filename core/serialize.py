@@ -75,7 +75,8 @@ def outcome_record(o: Any) -> dict[str, Any]:
 
 def summary_record(summary: Any) -> dict[str, Any]:
     """A run's summary (with its insights, when it has them) as plain data."""
-    record = plain(dataclasses.asdict(summary)) if dataclasses.is_dataclass(summary) else plain(vars(summary))
+    is_record = dataclasses.is_dataclass(summary) and not isinstance(summary, type)
+    record = plain(dataclasses.asdict(summary)) if is_record else plain(vars(summary))
     record["total"] = summary.total
     record["items_per_s"] = round(summary.items_per_s, 3)
     return record

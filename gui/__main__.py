@@ -1,4 +1,4 @@
-"""``python -m gui`` opens the window.
+"""``python -m poolside.gui`` opens the window (what the desktop entry runs).
 
 The import is inside the guard: a spawned worker re-imports the main module
 under the name ``__mp_main__`` and must not pull Qt in with it.
@@ -7,6 +7,6 @@ under the name ``__mp_main__`` and must not pull Qt in with it.
 if __name__ == "__main__":
     import sys
 
-    from .app import main
+    from .launcher import open_window
 
-    sys.exit(main())
+    sys.exit(open_window())

@@ -5,23 +5,32 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Open the Poolside window; return the event loop's exit code."""
+def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> int:
+    """Open the Poolside window; return the event loop's exit code.
+
+    With ``exit_process`` (the ``poolside`` command) the process ends as soon
+    as the window has closed: see :func:`exit_now`.
+    """
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from . import settings
+    from .crash_report import install_excepthook
     from .main_window import MainWindow
     from .theme import app_icon
 
     args = list(sys.argv[:1] if argv is None else ["poolside", *argv])
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(args)
     app.setOrganizationName(settings.ORGANIZATION)
@@ -30,9 +39,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("poolside")
     app.setWindowIcon(app_icon())
     window = MainWindow()
+    previous_hook = install_excepthook(lambda: window)
     window.show()
     window.bridge.warm()  # the run host starts while the person picks files
-    return int(app.exec())
+    try:
+        code = int(app.exec())
+    finally:
+        sys.excepthook = previous_hook
+    if exit_process:
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process now that the window has closed and saved its settings.
+
+    The exit handlers run first (parked workers are stopped, all at once; the
+    log is flushed), then ``os._exit`` skips the interpreter's teardown: freeing
+    every Qt object, pyqtgraph's scene and a results model that may hold a
+    million outcomes one by one, which is where quitting spent its time
+    (measured offscreen, idle: 90-150 ms from Quit to exit before, 11-13 ms
+    after; the teardown grows with what the window holds).  pyqtgraph's own
+    ``exit()`` does the same.
+    """
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()  # the handlers registered with atexit, last first
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass  # a closed or missing stream (pythonw)
+        os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,11 +30,16 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from poolside.spec import JobSpec
+
+if TYPE_CHECKING:  # the engine is imported when a run starts, not with the window
+    from poolside.engine import Job
+    from poolside.host import HostRun
+    from poolside.records import Summary
 
 _NOT_CLOSED = object()
 
@@ -211,10 +216,10 @@ class _JobHandle:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.job: Any = None
+        self.job: HostRun | Job | None = None
         self._cancel = False
 
-    def attach(self, job: Any) -> None:
+    def attach(self, job: HostRun | Job) -> None:
         with self._lock:
             self.job = job
             cancel = self._cancel
@@ -252,9 +257,9 @@ class RunBridge(QObject):
     """Starts one run at a time and re-emits what it does as signals.
 
     * ``started(int)``: the number of items (or -1 when unknown)
-    * ``outcomesReady(list)``: a batch of :class:`core.Outcome`, in arrival order
+    * ``outcomesReady(list)``: a batch of :class:`poolside.Outcome`, in arrival order
     * ``progressChanged(object)``: a :class:`Progress` after each batch
-    * ``finished(object)``: the final :class:`core.Summary`, after the last
+    * ``finished(object)``: the final :class:`poolside.Summary`, after the last
       ``outcomesReady``
     * ``startFailed(object)``: the run could not start (bad options): the exception
 
@@ -305,7 +310,7 @@ class RunBridge(QObject):
         return self._job is not None
 
     @property
-    def job(self) -> Any:
+    def job(self) -> HostRun | Job | None:
         """The running job (a host run, or the engine's job), ``None`` while starting or idle."""
         return None if self._job is None else self._job.job
 
@@ -359,7 +364,7 @@ class RunBridge(QObject):
         ended = self._ended = threading.Event()
         handle = self._job = _JobHandle()
 
-        def on_finish(summary: Any) -> None:
+        def on_finish(summary: Summary) -> None:
             close(summary)
             ended.set()
 
@@ -424,7 +429,7 @@ class RunBridge(QObject):
         self.outcomesReady.emit(batch)
         self.progressChanged.emit(self._progress)
 
-    def _on_drained(self, summary: Any) -> None:
+    def _on_drained(self, summary: Summary | StartFailed | None) -> None:
         self._job = None
         if self._starter is not None:
             self._starter.join()  # it has returned from run(), or is just returning
@@ -438,7 +443,7 @@ class RunBridge(QObject):
             self.startFailed.emit(summary.error)
             return
         self._progress.elapsed_s = time.monotonic() - self._t0
-        if summary is not None and getattr(summary, "wall_s", 0):
+        if summary is not None and summary.wall_s:
             self._progress.elapsed_s = summary.wall_s
         self.progressChanged.emit(self._progress)
         self.finished.emit(summary)

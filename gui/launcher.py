@@ -18,6 +18,10 @@ EXIT_USAGE = 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--install-desktop"]:
+        from .desktop import main as install_desktop
+
+        return install_desktop()
     if args:
         from poolside.cli import main as cli_main
 
@@ -33,9 +37,15 @@ def open_window() -> int:
         print(f"{PROG}: cannot open the window: no display (DISPLAY is not set). {hint}",
               file=sys.stderr)
         return EXIT_USAGE
+    from .platform_check import install_hint, missing_xcb_libraries, platform_is_xcb
+
+    # Qt aborts inside QApplication() when its X11 plugin cannot load: ask first.
+    if platform_is_xcb() and (missing := missing_xcb_libraries()):
+        print(f"{PROG}: {install_hint(missing)}\n{hint}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         from .app import main as window_main
     except ImportError as e:
         print(f"{PROG}: the window is not available ({e}). {hint}", file=sys.stderr)
         return EXIT_USAGE
-    return int(window_main([]) or 0)
+    return int(window_main([], exit_process=True) or 0)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -33,6 +34,7 @@ from poolside.spec import JobSpec, plugin_ref
 from . import format as fmt
 from . import settings as cfg
 from .bridge import RunBridge
+from .crash_report import CrashDialog, details, log_buffer
 from .models.results import shown_root
 from .theme import app_icon, stylesheet
 from .widgets.backend_panel import BackendPanel
@@ -40,6 +42,10 @@ from .widgets.cores_panel import CoresPanel, cores_text
 from .widgets.files_panel import FilesPanel
 from .widgets.progress_panel import ProgressPanel
 from .widgets.results_panel import ResultsPanel
+
+if TYPE_CHECKING:
+    from poolside.plugins import Plugin
+    from poolside.records import Summary
 from .widgets.task_panel import TaskPanel
 from .widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
 
@@ -69,7 +75,7 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         *,
         plugins: tuple[list, list] | None = None,
-        runner: Any = None,
+        runner: Callable[..., Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
@@ -80,7 +86,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setObjectName("PoolsideMainWindow")
         self._run_label = ""
-        self._last_summary: Any = None
+        self._last_summary: Summary | None = None
+        log_buffer()  # from now on the last log lines are kept for a crash report
 
         self.bridge = RunBridge(self, runner=runner)
         self._make_actions()
@@ -229,6 +236,8 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.run_action)
         run_menu.addAction(self.cancel_action)
         help_menu = bar.addMenu("&Help")
+        self.details_action = help_menu.addAction("Diagnostic details…")
+        self.details_action.triggered.connect(self.show_details)
         about = help_menu.addAction("About Poolside")
         about.triggered.connect(self._about)
 
@@ -272,7 +281,7 @@ class MainWindow(QMainWindow):
         columns = tuple(getattr(plugin, "columns", ()) or ())
         return self.launch(task, paths, label, columns=columns)
 
-    def launch(self, task: Any, items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
+    def launch(self, task: Callable[[Any], Any], items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
         """Start ``task`` over ``items`` with the Backend panel's options (no validation)."""
         options = self.backend.options()
         workers = self.backend.resolved_workers()
@@ -312,7 +321,7 @@ class MainWindow(QMainWindow):
         self.results.append(batch)
         self.timeline.add(batch)
 
-    def _on_finished(self, summary: Any) -> None:
+    def _on_finished(self, summary: Summary) -> None:
         cancelled = self.bridge.cancel_requested
         self._last_summary = summary
         self._set_running(False)
@@ -351,7 +360,7 @@ class MainWindow(QMainWindow):
         self.export_json_action.setEnabled(enabled)
         self.results.export_button.setEnabled(enabled)
 
-    def _on_plugin(self, plugin: Any) -> None:
+    def _on_plugin(self, plugin: Plugin | None) -> None:
         if plugin is None:
             return
         self.backend.set_bound(plugin.bound)
@@ -478,6 +487,12 @@ class MainWindow(QMainWindow):
     # -- misc ---------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def show_details(self) -> CrashDialog:
+        """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""
+        dialog = CrashDialog(details(), crashed=False, parent=self)
+        dialog.open()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -2,7 +2,8 @@
 
 A plain ``threading.Thread`` walks the folders with :func:`poolside.inputs.walk`
 (recursively, symlinked folders not followed, names matched against glob
-patterns, exactly as the command line does) and pushes ``(path, size, shown)`` entries into a :class:`~poolside.gui.bridge.BatchPump`;
+patterns, exactly as the command line does) and pushes ``(path, size, shown)``
+entries into a :class:`~poolside.gui.bridge.BatchPump`;
 the GUI thread receives them in batches.  A scan can be cancelled and is
 always joined: ``shutdown`` before the window goes away.
 """
@@ -59,7 +60,9 @@ class Walk:
             yield path, size, display(os.path.relpath(path, self._base))
 
 
-def walk(root: str, patterns: Sequence[str] = (), cancelled: threading.Event | None = None) -> Iterator[tuple[str, int, str]]:
+def walk(
+    root: str, patterns: Sequence[str] = (), cancelled: threading.Event | None = None
+) -> Iterator[tuple[str, int, str]]:
     """``iter(Walk(root, patterns, cancelled))``."""
     return iter(Walk(root, patterns, cancelled))
 

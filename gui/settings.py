@@ -32,16 +32,22 @@ def get_str(s: QSettings, key: str, default: str = "") -> str:
 
 
 def get_int(s: QSettings, key: str, default: int = 0) -> int:
+    v = s.value(key, default)  # an INI file gives back strings
+    if not isinstance(v, (int, float, str)):
+        return default
     try:
-        return int(s.value(key, default))
-    except (TypeError, ValueError):
+        return int(v)
+    except ValueError:
         return default
 
 
 def get_float(s: QSettings, key: str, default: float = 0.0) -> float:
+    v = s.value(key, default)
+    if not isinstance(v, (int, float, str)):
+        return default
     try:
-        return float(s.value(key, default))
-    except (TypeError, ValueError):
+        return float(v)
+    except ValueError:
         return default
 
 

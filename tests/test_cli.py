@@ -250,7 +250,7 @@ def test_no_arguments_without_a_display_is_a_clear_error(monkeypatch, capsys):
 def test_no_arguments_opens_the_window(monkeypatch):
     calls = []
     fake = types.ModuleType("poolside.gui.app")
-    fake.main = lambda argv=None: calls.append(argv) or 0
+    fake.main = lambda argv=None, exit_process=False: calls.append(argv) or 0
     monkeypatch.setitem(sys.modules, "poolside.gui.app", fake)
     monkeypatch.setenv("DISPLAY", ":99")
     assert launcher([]) == 0 and calls == [[]]

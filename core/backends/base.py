@@ -3,7 +3,7 @@
 The engine owns the items and their bookkeeping; a backend only runs chunks::
 
     engine --submit(Chunk)--> backend --runs--> workers
-    engine <--poll() -> [Done | Lost | Retry | ChunkUnreadable]-- backend
+    engine <--poll() -> [Done | Lost | Retry]-- backend
 
 ``Done`` batches come from the workers themselves (``poolside.backends._worker``).
 ``Lost`` and ``Retry`` are the backend's own reports when it had to stop a
@@ -22,10 +22,10 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple, Union
+from typing import Any, ClassVar, NamedTuple
 
 from ..records import ErrorInfo, Status
-from ._worker import Chunk, ChunkUnreadable, Done
+from ._worker import Chunk, Done
 
 
 class BackendError(RuntimeError):
@@ -63,7 +63,7 @@ class Retry(NamedTuple):
     worker: int | None = None
 
 
-Event = Union[Done, Lost, Retry, ChunkUnreadable]
+Event = Done | Lost | Retry
 
 
 class Backend(abc.ABC):
@@ -78,8 +78,6 @@ class Backend(abc.ABC):
     #: Whether an item that exceeds its timeout is really stopped (its worker
     #: killed and replaced) rather than only reported and left to finish.
     kills_hung_items: ClassVar[bool] = False
-    #: Whether items and results cross a process boundary (must be picklable).
-    pickles: ClassVar[bool] = False
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float) -> None:

@@ -105,7 +105,6 @@ class ProcessExecutorBackend(PoolAdapter):
         "pool. Parallel like Processes, but a worker that dies breaks the whole pool (every "
         "pending item fails), and it has no per-item timeout."
     )
-    pickles = True
 
     def start(self) -> None:
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(start_method()))
@@ -152,7 +151,6 @@ class MultiprocessingPoolBackend(PoolAdapter):
         "but a worker that dies loses its chunk for good (the run waits until you cancel) and "
         "there is no per-item timeout."
     )
-    pickles = True
 
     def start(self) -> None:
         self._pool = mp.get_context(start_method()).Pool(self.workers)

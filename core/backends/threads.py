@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..log import get_logger
 from ..records import ErrorInfo, Status
 from ._worker import (
     IDLE,
@@ -35,6 +36,8 @@ from ._worker import (
     run_flusher,
 )
 from .base import Backend, Event, Lost, Retry
+
+log = get_logger(__name__)
 
 # Chunks queued per worker beyond the one it runs: enough that a worker never
 # waits for the engine between chunks, few enough to keep the tail balanced.
@@ -62,7 +65,6 @@ class ThreadBackend(Backend):
         "is reported at its timeout but cannot be stopped."
     )
     kills_hung_items = False
-    pickles = False
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float) -> None:
@@ -164,6 +166,8 @@ class ThreadBackend(Backend):
             worker.retired = True
             worker.slot[SLOT_STATE] = IDLE
             self._workers[i] = self._spawn(worker.index)
+            log.info("worker %d: an item ran past the %g s timeout; its thread is left to finish "
+                     "it in the background and a new thread takes its place", worker.index, self.timeout)
             self._in_flight.discard(int(chunk_id))
             events.append(Lost(
                 int(chunk_id), int(offset), Status.TIMED_OUT,

@@ -45,8 +45,8 @@ def cmd_plugins(ns: argparse.Namespace) -> int:
             if param.help:
                 out.write(f"        {param.help}\n")
         out.write("\n")
-    for e in errors:
-        out.write(f"broken: {printable(str(e))}\n")
+    for error in errors:
+        out.write(f"broken: {printable(str(error))}\n")
     out.flush()
     return EXIT_FAILED if errors and ns.files else EXIT_OK
 

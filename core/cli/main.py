@@ -3,6 +3,8 @@
     poolside run PATHS... --plugin NAME|FILE.py:FUNCTION [--param K=V]... [options]
     poolside plugins [FILE.py...]
     poolside info
+    poolside samples DEST
+    poolside -v|-vv COMMAND ...   (the engine's log on stderr: info, debug)
     poolside                      (no arguments: the window, through poolside.gui.launcher)
 
 How ``run`` flows::
@@ -30,16 +32,18 @@ one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from ..inputs import printable
-from . import listing, run
+from . import listing, run, samples
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
 
 # Each command is a module with add_parser(s)(sub); adding a command is one module and one line here.
-_COMMANDS = (run.add_parser, listing.add_parsers)
+_COMMANDS = (run.add_parser, listing.add_parsers, samples.add_parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         ns = parser.parse_args(args)
+        if ns.verbose:
+            from ..log import configure
+
+            configure(logging.INFO if ns.verbose == 1 else logging.DEBUG)
         return ns.handler(ns)
     except UsageError as e:
         print(f"{PROG}: error: {printable(str(e))}", file=sys.stderr)
@@ -73,17 +81,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+_VERBOSE = ("--verbose", "-v")
+_VERBOSE_HELP = "log what the engine does on stderr (workers, retries, run start and end); -vv for more"
+
+
 def _build_parser() -> tuple[Parser, list[str]]:
     parser = Parser(
         prog=PROG,
         description="Run one task over many files on threads or processes.  "
-                    "Without arguments, opens the window.",
+                    "Without arguments, opens the window; '%(prog)s --install-desktop' "
+                    "adds the window to the desktop's application menu (Linux).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(*_VERBOSE, action="count", default=0, help=_VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add in _COMMANDS:
         add(sub)
     commands = list(sub.choices)
+    for command in sub.choices.values():  # -v after the command too; SUPPRESS keeps one given before
+        command.add_argument(*_VERBOSE, action="count", default=argparse.SUPPRESS, help=_VERBOSE_HELP)
 
     def no_command(ns: object) -> int:
         raise UsageError(f"choose a command: {', '.join(commands)}")

@@ -32,9 +32,10 @@ def add_parser(sub: Any) -> None:
         description="Run a plugin over files and folders.  Each item ends ok, failed, "
                     "timed_out or cancelled; exit status 0 when every item is ok, 1 when "
                     "any is not, 2 for a usage error, 130 after Ctrl-C.",
-        epilog="Example: poolside run resources/samples --recursive --plugin thumbnail "
-               "--param size=128 --output thumbs.csv")
+        epilog="Example: poolside run --samples --plugin thumbnail --param size=128 --output thumbs.csv")
     run.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders with --recursive")
+    run.add_argument("--samples", action="store_true",
+                     help="also run over the sample files bundled with Poolside (implies --recursive)")
     run.add_argument("--plugin", "-p", metavar="NAME|FILE.py:FUNCTION",
                      help="a plugin name (see 'poolside plugins') or a function in a Python file")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -65,8 +66,11 @@ def add_parser(sub: Any) -> None:
     run.set_defaults(handler=cmd_run)
 
 
-def spec_from_args(ns: argparse.Namespace) -> JobSpec:
-    """The job the command line describes: a --spec file, with the options given overriding it."""
+def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpec:
+    """The job the command line describes: a --spec file, with the options given overriding it.
+
+    ``samples``: the bundled samples' folder, when ``--samples`` asks for it.
+    """
     base = JobSpec.load(ns.spec) if ns.spec else None
     if base is None and not ns.plugin:
         raise UsageError("the following arguments are required: --plugin/-p (or --spec JOB.toml)")
@@ -75,6 +79,9 @@ def spec_from_args(ns: argparse.Namespace) -> JobSpec:
         "timeout": ns.timeout, "ordered": ns.ordered, "recursive": ns.recursive,
         "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
     }
+    if samples is not None:
+        changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
+        changes["recursive"] = True
     changes = {k: v for k, v in changes.items() if v is not None}
     params = _parse_params(ns.param)
     if base is None:
@@ -85,14 +92,23 @@ def spec_from_args(ns: argparse.Namespace) -> JobSpec:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    if not ns.samples:
+        return _run(ns)
+    from ..resources import samples
+
+    with samples() as folder:  # a real folder while the run lasts, even from a zipped install
+        return _run(ns, str(folder))
+
+
+def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     from .. import backend_names, run
 
     try:
-        spec = spec_from_args(ns)
+        spec = spec_from_args(ns, samples)
         if spec.backend not in backend_names():
             raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
         if not spec.paths:
-            raise SpecError("no input: give the files or folders to run over (try resources/samples --recursive)")
+            raise SpecError("no input: give the files or folders to run over (or --samples for the bundled ones)")
         # Never read the record file being written.
         prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
         if ns.save_spec:

@@ -26,6 +26,7 @@ an input is never overwritten, whatever the policy.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from pathlib import Path
@@ -118,7 +119,7 @@ def check_input(path: str | os.PathLike[str]) -> os.stat_result:
     raise InputError(f"{_kind(st.st_mode)}, not a regular file (left unopened)")
 
 
-def open_input(path: str | os.PathLike[str]) -> BinaryIO:
+def open_input(path: str | os.PathLike[str]) -> io.BufferedReader:
     """Open a regular file for reading; never blocks on a FIFO or device."""
     check_input(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
@@ -158,8 +159,8 @@ def safe_filename(name: str, fallback: str = "file") -> str:
     # Most filesystems allow 255 bytes per name; keep the suffix if we cut.
     if len(os.fsencode(name)) > 200:
         stem, suffix = split_name(name)
-        stem = os.fsencode(stem)[: 200 - len(os.fsencode(suffix)[:40])]
-        name = os.fsdecode(stem) + suffix[:40]
+        cut = os.fsencode(stem)[: 200 - len(os.fsencode(suffix)[:40])]
+        name = os.fsdecode(cut) + suffix[:40]
     return name
 
 

@@ -29,12 +29,12 @@ import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import Any, Union
+from typing import Any
 
 from ._files import check_input
 
 #: ("module", module_name, qualname) or ("file", absolute_path, function_name, mtime_ns)
-TaskRef = Union[tuple[str, str, str], tuple[str, str, str, int]]
+TaskRef = tuple[str, str, str] | tuple[str, str, str, int]
 
 _lock = threading.RLock()
 _resolved: dict[tuple, Callable[..., Any]] = {}
@@ -82,7 +82,7 @@ def resolve(target: TaskRef) -> Callable[..., Any]:
             kind, where, name = target[0], target[1], target[2]
             if kind == "module":
                 obj: Any = importlib.import_module(where)
-            elif kind == "file":
+            elif kind == "file" and len(target) == 4:
                 obj = load_module_file(where, reload=False)
                 if getattr(obj, "__poolside_mtime__", None) != target[3]:
                     # A long-lived worker that saw an older version of the file.
@@ -122,9 +122,11 @@ def load_module_file(path: str, *, reload: bool) -> Any:
             raise ImportError(f"cannot import {path!r} as Python")
         module = importlib.util.module_from_spec(spec)
         try:
-            module.__poolside_mtime__ = os.stat(path).st_mtime_ns
+            mtime: int | None = os.stat(path).st_mtime_ns
         except OSError:
-            module.__poolside_mtime__ = None
+            mtime = None
+        # What resolve() compares with a task's reference to spot an edited file.
+        setattr(module, "__poolside_mtime__", mtime)  # noqa: B010 (a module has no declared attributes)
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)

@@ -212,9 +212,6 @@ class Plugin:
         raise ParamError(name, f"unknown parameter for plugin {self.name!r} "
                                f"(it has: {_names(self.params)})")
 
-    def defaults(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params if not p.required}
-
     def bind(self, values: Mapping[str, Any] = types.MappingProxyType({})) -> BoundTask:
         """Check ``values`` and return the task the engine runs: ``task(item)``.
 

@@ -92,7 +92,7 @@ class FilesModel(QAbstractTableModel):
             seen.add(path)
             new_paths.append(path)
             new_sizes.append(int(entry[1]))
-            new_shown.append(entry[2] if len(entry) > 2 else os.path.basename(path))  # type: ignore[misc]
+            new_shown.append(entry[2] if len(entry) > 2 else os.path.basename(path))
         if not new_paths:
             return 0
         first = len(self._paths)

@@ -1,6 +1,6 @@
 """Streamed outcomes as a table, and the sorting/filtering proxy over it.
 
-The model keeps the engine's :class:`~core.Outcome` tuples as they are and
+The model keeps the engine's :class:`~poolside.Outcome` tuples as they are and
 formats cells only when the view asks for them (a few dozen visible rows), so
 appending a batch costs a list ``extend`` and a scan for new value fields.
 
@@ -14,7 +14,7 @@ import gc
 import os
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -28,6 +28,9 @@ from PySide6.QtCore import (
 
 from .. import format as fmt
 from ..theme import row_tint, status_icon
+
+if TYPE_CHECKING:
+    from poolside.records import Outcome
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -43,7 +46,7 @@ _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
 SortRole = Qt.ItemDataRole.UserRole.value + 10
 #: The status as its plain string (``"ok"``, ``"failed"``…), for filtering.
 StatusRole = Qt.ItemDataRole.UserRole.value + 11
-#: The whole :class:`~core.Outcome` of the row.
+#: The whole :class:`~poolside.Outcome` of the row.
 OutcomeRole = Qt.ItemDataRole.UserRole.value + 12
 #: All of a row's text in one string (item, status, values, error), for the text filter.
 SearchRole = Qt.ItemDataRole.UserRole.value + 13
@@ -160,7 +163,7 @@ class ResultsModel(QAbstractTableModel):
             return None
         return self._data(self._row(index.row()), index.column(), role)
 
-    def _data(self, o: Any, col: int, role: int) -> Any:
+    def _data(self, o: Outcome, col: int, role: int) -> Any:
         nkeys = len(self._keys)
         if role == _DISPLAY:
             if col == 0:
@@ -379,7 +382,7 @@ class ResultsModel(QAbstractTableModel):
             return lambda o: -1 if o.worker is None else o.worker
         name = field[1]
 
-        def value_key(o: Any) -> tuple:
+        def value_key(o: Outcome) -> tuple:
             v = o.value
             if type(v) is dict:
                 v = v.get(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -17,8 +17,11 @@ from PySide6.QtWidgets import (
 
 from poolside.system import default_workers
 
+if TYPE_CHECKING:
+    from poolside.backends import BackendInfo
 
-def _backend_infos() -> list[Any]:
+
+def _backend_infos() -> list[BackendInfo]:
     from poolside import backend_info
 
     return list(backend_info())
@@ -29,7 +32,7 @@ class BackendPanel(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, infos: list[Any] | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, infos: list[BackendInfo] | None = None) -> None:
         super().__init__(parent)
         self._bound = "mixed"
         self._infos = infos if infos is not None else _backend_infos()
@@ -95,7 +98,7 @@ class BackendPanel(QWidget):
     def backend_name(self) -> str:
         return self.backend.currentData() or "threads"
 
-    def info(self) -> Any | None:
+    def info(self) -> BackendInfo | None:
         name = self.backend_name()
         return next((i for i in self._infos if i.name == name), None)
 
@@ -152,7 +155,8 @@ class BackendPanel(QWidget):
     def _update_hint(self, *_args) -> None:
         info = self.info()
         if info is not None and self.timeout.value() > 0 and not info.kills_hung_items:
-            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: it is reported timed out but keeps its worker busy.")
+            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: "
+                              "it is reported timed out but keeps its worker busy.")
         else:
             self.hint.setText("")
         self.hint.setVisible(bool(self.hint.text()))

@@ -48,9 +48,6 @@ class CpuPlot(PalettePlot):
     def cores(self) -> int:
         return self._n
 
-    def heights(self) -> np.ndarray:
-        return self._heights.copy()
-
     def sample(self) -> None:
         values = psutil.cpu_percent(percpu=True)
         if len(values) != self._n:  # a core went offline or came back

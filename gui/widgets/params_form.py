@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import pathlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -30,15 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+if TYPE_CHECKING:
+    from poolside.plugins import Param
+
 _INT_MIN, _INT_MAX = -(2**31) + 1, 2**31 - 1
 _FLOAT_LIMIT = 1e15
 
 
-def _is_required(param: Any) -> bool:
-    required = getattr(param, "required", None)
-    if isinstance(required, bool):
-        return required
-    return repr(param.default) == "REQUIRED"
+def _is_required(param: Param) -> bool:
+    return param.required
 
 
 def label_for(name: str) -> str:
@@ -91,7 +91,7 @@ class ParamsForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._params: list[Any] = []
+        self._params: list[Param] = []
         self._editors: dict[str, QWidget] = {}
         self._layout = QFormLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -102,7 +102,7 @@ class ParamsForm(QWidget):
         self._layout.addRow(self._empty)
 
     # -- building -----------------------------------------------------------
-    def set_params(self, params: Sequence[Any], values: Mapping[str, Any] | None = None) -> None:
+    def set_params(self, params: Sequence[Param], values: Mapping[str, Any] | None = None) -> None:
         """Rebuild the form for ``params``, starting from ``values`` where they fit."""
         while self._layout.rowCount():
             self._layout.removeRow(0)  # deletes the row's widgets
@@ -126,41 +126,42 @@ class ParamsForm(QWidget):
             self._layout.addRow(label, editor)
         self.reset(values or {})
 
-    def _make_editor(self, p: Any) -> QWidget:
+    def _make_editor(self, p: Param) -> QWidget:
         ptype = p.type
+        w: QWidget
         if p.choices:
-            w = QComboBox()
+            combo = w = QComboBox()
             for c in p.choices:
-                w.addItem(str(c), c)
-            w.currentIndexChanged.connect(self.changed)
+                combo.addItem(str(c), c)
+            combo.currentIndexChanged.connect(self.changed)
         elif ptype is bool:
-            w = QCheckBox()
-            w.toggled.connect(self.changed)
+            check = w = QCheckBox()
+            check.toggled.connect(self.changed)
         elif ptype is int:
-            w = QSpinBox()
-            w.setRange(
+            spin = w = QSpinBox()
+            spin.setRange(
                 _INT_MIN if p.minimum is None else int(math.ceil(p.minimum)),
                 _INT_MAX if p.maximum is None else int(math.floor(p.maximum)),
             )
-            w.setGroupSeparatorShown(True)
-            w.valueChanged.connect(self.changed)
+            spin.setGroupSeparatorShown(True)
+            spin.valueChanged.connect(self.changed)
         elif ptype is float:
-            w = QDoubleSpinBox()
-            w.setDecimals(_decimals_for(p.default))
-            w.setRange(
+            dspin = w = QDoubleSpinBox()
+            dspin.setDecimals(_decimals_for(p.default))
+            dspin.setRange(
                 -_FLOAT_LIMIT if p.minimum is None else float(p.minimum),
                 _FLOAT_LIMIT if p.maximum is None else float(p.maximum),
             )
-            w.setSingleStep(_step_for(p))
-            w.valueChanged.connect(self.changed)
+            dspin.setSingleStep(_step_for(p))
+            dspin.valueChanged.connect(self.changed)
         elif isinstance(ptype, type) and issubclass(ptype, pathlib.PurePath):
-            w = PathEdit(p.name)
-            w.textChanged.connect(self.changed)
+            path_edit = w = PathEdit(p.name)
+            path_edit.textChanged.connect(self.changed)
         else:
-            w = QLineEdit()
+            line = w = QLineEdit()
             if _is_required(p):
-                w.setPlaceholderText("required")
-            w.textChanged.connect(self.changed)
+                line.setPlaceholderText("required")
+            line.textChanged.connect(self.changed)
         if isinstance(w, QAbstractSpinBox):
             w.setKeyboardTracking(False)
             w.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.UpDownArrows)
@@ -170,7 +171,7 @@ class ParamsForm(QWidget):
 
     # -- values -------------------------------------------------------------
     @property
-    def params(self) -> list[Any]:
+    def params(self) -> list[Param]:
         return list(self._params)
 
     def editor(self, name: str) -> QWidget:
@@ -267,7 +268,7 @@ def _decimals_for(default: Any) -> int:
     return 2
 
 
-def _step_for(p: Any) -> float:
+def _step_for(p: Param) -> float:
     lo, hi = p.minimum, p.maximum
     if lo is not None and hi is not None and hi > lo:
         return max(10 ** math.floor(math.log10((hi - lo) / 100)), 10 ** -_decimals_for(p.default))

@@ -149,6 +149,7 @@ class ProgressPanel(QWidget):
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
         if summary.input_error:
-            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {html.escape(str(summary.input_error))}</span>"
+            error = html.escape(str(summary.input_error))
+            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {error}</span>"
         self.headline.setText(text)
         self.stats.setText(counts_html(summary.counts, all_statuses=True))

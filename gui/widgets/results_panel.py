@@ -115,7 +115,8 @@ class ResultsPanel(QWidget):
         self.model.columnsInserted.connect(self._size_columns)
         self.model.modelReset.connect(self._size_columns)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
-        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset, self.proxy.layoutChanged):
+        proxy = self.proxy
+        for signal in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
             signal.connect(self._update_shown)
 
         self.details = QPlainTextEdit(self)

@@ -203,8 +203,3 @@ class TimelinePlot(PalettePlot):
             hint.setAlpha(140)
             pal.setColor(QPalette.ColorRole.WindowText, hint)
             self._empty.setPalette(pal)
-
-    def counts_by_status(self) -> dict[str, int]:
-        """How many bars of each status the plot holds (for tests)."""
-        codes = self._code[: self._count]
-        return {name: int((codes == c).sum()) for name, c in _CODES.items()}

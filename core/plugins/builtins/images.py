@@ -58,7 +58,9 @@ def thumbnail(
         thumb = ImageOps.exif_transpose(img)
         thumb.thumbnail((size, size))
         # Each format stores only some modes (JPEG: no alpha; PNG: no CMYK).
-        if pil_format == "JPEG" and thumb.mode not in ("RGB", "L", "CMYK") or pil_format != "JPEG" and thumb.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        jpeg_cannot = pil_format == "JPEG" and thumb.mode not in ("RGB", "L", "CMYK")
+        others_cannot = pil_format != "JPEG" and thumb.mode in ("CMYK", "YCbCr", "LAB", "HSV")
+        if jpeg_cannot or others_cannot:
             thumb = thumb.convert("RGB")
         options = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {}
         with output as target:
