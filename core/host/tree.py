@@ -45,11 +45,29 @@ def end_tree(pid: int) -> None:
     wait_dead(kill_tree(pid), timeout=2.0)
 
 
-def kill_tree(pid: int) -> list[Any]:
-    """SIGKILL ``pid``, its process group and every process under it, and return at once (the killed)."""
+def group(pgid: int) -> list[Any]:
+    """The processes in process group ``pgid``: orphans too, which no tree shows any more."""
     import psutil
 
-    procs = descendants(pid)
+    members = []
+    for p in psutil.process_iter():
+        try:
+            if os.getpgid(p.pid) == pgid:
+                members.append(p)
+        except (OSError, psutil.Error):
+            pass
+    return members
+
+
+def kill_tree(pid: int) -> list[Any]:
+    """SIGKILL ``pid``, its process group and every process under it, and return at once (the others).
+
+    Run at a host's end, so the few milliseconds of listing every process
+    for its group are paid once.
+    """
+    import psutil
+
+    procs = {p.pid: p for p in [*descendants(pid), *group(pid)] if p.pid != pid}.values()
     try:
         os.killpg(pid, signal.SIGKILL)  # the group: orphans the tree no longer shows
     except (ProcessLookupError, PermissionError):
@@ -63,7 +81,7 @@ def kill_tree(pid: int) -> list[Any]:
             p.kill()
         except psutil.Error:
             pass
-    return procs
+    return list(procs)
 
 
 def wait_dead(procs: list[Any], timeout: float) -> None:
