@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..log import ENV_VAR, LOGGER, get_logger
 from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
 from .protocol import (
@@ -60,7 +61,7 @@ from .protocol import (
 from .run import Callback, HostRun
 from .tree import descendants, describe_exit, end_tree, kill_tree
 
-log = logging.getLogger("poolside.host")
+log = get_logger("poolside.host")
 
 # Backends whose running items cannot be stopped inside the host (threads):
 # a cancel ends the host itself, so no busy thread lingers into the next run.
@@ -153,10 +154,14 @@ class HostClient:
 
     def _spawn(self) -> _Process:
         mine, theirs = socket.socketpair()
+        env = dict(os.environ)
+        level = logging.getLogger(LOGGER).getEffectiveLevel()
+        if ENV_VAR not in env and level < logging.WARNING:
+            env[ENV_VAR] = logging.getLevelName(level).lower()  # the host logs as this process does
         try:
             proc = subprocess.Popen(
                 [self._python, "-m", "poolside.host", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
                 # A process group of its own (one killpg ends the host and all it
                 # started), but not a session of its own: Linux's autogroup
                 # scheduler shares the CPU fairly between *sessions* and applies

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import logging
 import mmap
 import threading
 import time
@@ -22,6 +21,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..inputs import display
+from ..log import get_logger
 from ..records import ErrorInfo, Outcome, Status, Summary
 from ..spec import JobSpec
 from . import marks as marks_file
@@ -30,7 +30,7 @@ from .tree import describe_exit
 if TYPE_CHECKING:  # pragma: no cover
     from .client import HostClient
 
-log = logging.getLogger("poolside.host")
+log = get_logger("poolside.host")
 
 _CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
 

@@ -24,7 +24,6 @@ summary counts it there.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import pickle
 import signal
@@ -35,6 +34,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..log import get_logger
 from ..records import ErrorInfo, Outcome, Status, Summary
 from .marks import Indexed, Marked
 from .protocol import (
@@ -52,7 +52,7 @@ from .protocol import (
     portable_error,
 )
 
-log = logging.getLogger("poolside.host")
+log = get_logger("poolside.host")
 
 # How much lower the host runs than the window: at nice 10 the kernel gives a
 # nice-0 process ~9 times the host's share of a contended core (CFS weights
@@ -305,9 +305,6 @@ def main(argv: list[str]) -> int:
         os.nice(HOST_NICE)
     except OSError:
         pass
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("POOLSIDE_HOST_LOG", "WARNING").upper(),
-                            format="%(name)s[%(process)d]: %(message)s")
     conn = Connection(fd)
     log.info("run host %d started (nice %d)", os.getpid(), os.nice(0))
     _warm_up()
