@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import logging
 import os
 import queue
 import socket
@@ -41,12 +40,13 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ..log import ENV_VAR, LOGGER, get_logger
+from ..log import get_logger
 from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
 from .protocol import (
     CancelRun,
     Finished,
+    ItemFrames,
     Outcomes,
     Ready,
     RunFailed,
@@ -54,6 +54,7 @@ from .protocol import (
     Started,
     StartRun,
     dumps,
+    item_frames,
     loads,
     loads_lenient,
     unreadable_in,
@@ -104,16 +105,25 @@ class _Process:
             if message is None:
                 return
             try:
-                data = dumps(message)
+                frames = self._frames(message)
             except Exception as exc:
                 if run is not None and self.run is run:
                     self.run = None  # before fail(): a new run may start from its callback
                     run.fail(TypeError(f"the run cannot be sent to the run host: {exc}"))
                 continue
             try:
-                self.conn.send_bytes(data)
+                for frame in frames:
+                    self.conn.send_bytes(frame)
             except OSError:
                 return  # it is gone: the reader settles the run
+
+    @staticmethod
+    def _frames(message: Any) -> list[bytes]:
+        """``message`` as frames: a StartRun's items go in frames of their own, pickled a slice at a time."""
+        if type(message) is StartRun and message.items is not None:
+            items = item_frames(message.items)
+            return [dumps(message._replace(items=ItemFrames(len(items)))), *items]
+        return [dumps(message)]
 
     def stop_writer(self) -> None:
         self._outbox.put((None, None))
@@ -154,14 +164,10 @@ class HostClient:
 
     def _spawn(self) -> _Process:
         mine, theirs = socket.socketpair()
-        env = dict(os.environ)
-        level = logging.getLogger(LOGGER).getEffectiveLevel()
-        if ENV_VAR not in env and level < logging.WARNING:
-            env[ENV_VAR] = logging.getLevelName(level).lower()  # the host logs as this process does
         try:
             proc = subprocess.Popen(
                 [self._python, "-m", "poolside.host", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                 # A process group of its own (one killpg ends the host and all it
                 # started), but not a session of its own: Linux's autogroup
                 # scheduler shares the CPU fairly between *sessions* and applies

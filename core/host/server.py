@@ -42,6 +42,7 @@ from .protocol import (
     MAX_OUTCOMES_PER_MESSAGE,
     CancelRun,
     Finished,
+    ItemFrames,
     Outcomes,
     Ready,
     RunFailed,
@@ -206,6 +207,8 @@ class Host:
                 self.stop()
                 return True
             if isinstance(message, StartRun):
+                if isinstance(message.items, ItemFrames):
+                    message = message._replace(items=self._read_items(message.items.frames))
                 self.start(message)
             elif isinstance(message, CancelRun):
                 if self.job is not None and message.run_id == self.run_id:
@@ -213,6 +216,12 @@ class Host:
             elif isinstance(message, Shutdown):
                 self.stop()
                 return False
+
+    def _read_items(self, frames: int) -> list[Any]:
+        items: list[Any] = []
+        for _ in range(frames):
+            items.extend(pickle.loads(self.conn.recv_bytes()))
+        return items
 
     def start(self, request: StartRun) -> None:
         self.finish_previous()
