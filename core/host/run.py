@@ -45,7 +45,7 @@ class HostRun:
         self.client = client
         self.run_id = run_id
         self.backend = spec.backend
-        self.workers = spec.resolved_workers()  # until the host says (Started)
+        self.workers = spec.workers or 0  # the host says how many (Started)
         self.items = list(items)
         self.on_outcomes = on_outcomes
         self.on_finish = on_finish
