@@ -115,6 +115,7 @@ class Outbox:
         self._pending: list[Outcome] = []
         self._final: Summary | None = None
         self.repaired = 0  # ok outcomes turned failed: their results did not pickle
+        self._abandoned = False
         self._thread = threading.Thread(target=self._send_loop, name="poolside-host-outbox", daemon=True)
         self._thread.start()
 
@@ -134,13 +135,21 @@ class Outbox:
     def join(self) -> None:
         self._thread.join()
 
+    def abandon(self) -> None:
+        """The run never started: end the sender thread without a word."""
+        with self._cond:
+            self._abandoned = True
+            self._cond.notify()
+
     # -- the sender thread -------------------------------------------------------
     def _send_loop(self) -> None:
         last = 0.0
         while True:
             with self._cond:
-                while not self._pending and self._final is None:
+                while not self._pending and self._final is None and not self._abandoned:
                     self._cond.wait()
+                if self._abandoned:
+                    return
                 wait = last + COALESCE_S - time.monotonic()
                 if wait > 0 and self._final is None and len(self._pending) < MAX_OUTCOMES_PER_MESSAGE:
                     self._cond.wait(wait)  # let more arrive: fewer, fuller messages
@@ -224,7 +233,7 @@ class Host:
         return items
 
     def start(self, request: StartRun) -> None:
-        self.finish_previous()
+        self.finish_previous()  # (the client starts a run only after the last one's Finished)
         self.run_id = request.run_id
         try:
             task, items, options = _prepare(request)
@@ -232,7 +241,9 @@ class Host:
             self.job = _run(task, items, options, outbox.push, outbox.finish)
         except BaseException as exc:
             log.info("run %d could not start: %s", request.run_id, exc)
-            self.job = None
+            if self.outbox is not None:
+                self.outbox.abandon()
+            self.job = self.outbox = None
             self.wire.send(RunFailed(request.run_id, portable_error(exc)))
             return
         log.info("run %d started: %s on %s x%d", request.run_id, request.spec.plugin,
