@@ -327,7 +327,10 @@ def main(argv: list[str]) -> int:
         pass
     conn = Connection(fd)
     log.info("run host %d started (nice %d)", os.getpid(), os.nice(0))
-    _warm_up()
+    try:
+        _warm_up()
+    except Exception as exc:  # the first run pays, and says what is wrong if it still is
+        log.warning("run host %d could not warm up: %s", os.getpid(), exc)
     host = Host(conn)
     try:
         orphaned = host.serve()
