@@ -281,7 +281,9 @@ class MainWindow(QMainWindow):
         columns = tuple(getattr(plugin, "columns", ()) or ())
         return self.launch(task, paths, label, columns=columns)
 
-    def launch(self, task: Callable[[Any], Any], items: list, label: str, *, columns: tuple[str, ...] = ()) -> bool:
+    def launch(
+        self, task: JobSpec | Callable[[Any], Any], items: list, label: str, *, columns: tuple[str, ...] = ()
+    ) -> bool:
         """Start ``task`` over ``items`` with the Backend panel's options (no validation)."""
         options = self.backend.options()
         workers = self.backend.resolved_workers()
