@@ -43,6 +43,7 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
 
     import poolside
     from poolside.gui.main_window import MainWindow
+    from poolside.spec import JobSpec
 
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "poolside.ini"), QSettings.Format.IniFormat)
@@ -61,13 +62,13 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
     window = MainWindow(settings, plugins=([], []), runner=runner)
     window.resize(1280, 800)
     window.show()
-    window.backend.set_backend(backend)
-    window.backend.workers.setValue(workers or 0)
+    window.run_ws.backend.set_backend(backend)
+    window.run_ws.backend.workers.setValue(workers or 0)
     if sort:
-        window.results.view.sortByColumn(window.results.model.time_column, Qt.SortOrder.DescendingOrder)
+        window.run_ws.results.view.sortByColumn(window.run_ws.results.model.time_column, Qt.SortOrder.DescendingOrder)
     if text:
-        window.results.text_filter.setText(text)
-        window.results.proxy.set_text(text)
+        window.run_ws.results.text_filter.setText(text)
+        window.run_ws.results.proxy.set_text(text)
     app.processEvents()
 
     stalls: list[float] = []
@@ -88,7 +89,7 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
     heartbeat.timeout.connect(beat)
 
     last_row_at = [0.0]
-    model = window.results.model
+    model = window.run_ws.results.model
 
     def rows_in(*_args) -> None:
         if model.rowCount() == items:
@@ -101,7 +102,8 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
     t0 = time.perf_counter()
     heartbeat.start()
     last_beat[0] = time.perf_counter()
-    if not window.launch(abs, list(range(items)), f"abs over {items:,} integers"):
+    spec = JobSpec("abs", backend=backend, workers=workers or None)
+    if not window.run_ws.launch(spec, abs, list(range(items)), f"abs over {items:,} integers"):
         raise SystemExit("could not start the run")
     loop = QEventLoop()
     window.runFinished.connect(lambda _s: loop.quit())

@@ -44,9 +44,11 @@ from .backends import get_backend
 from .backends._worker import Chunk, Done
 from .backends.base import Backend, BackendError, Event, Lost, Retry
 from .chunking import Chunker
+from .insights import InsightsRecorder
 from .log import get_logger
+from .monitor import TreeSampler
 from .records import ErrorInfo, Outcome, Status, Summary
-from .system import default_workers
+from .system import default_workers, system_info
 
 # How long the dispatcher waits for events before it looks at its flags again.
 # It is woken at once for results, cancel and a consumer that frees the
@@ -58,6 +60,11 @@ _WINDOW_CHUNKS_PER_WORKER = 3
 # Outcomes for a cancelled remainder are made in batches of this size, so a
 # cancel of a million listed items streams rather than stalls.
 _CANCEL_BATCH = 10_000
+# For a backend that takes the whole input (``Pool.map``, ``joblib``), the
+# engine's chunks are only its bookkeeping: blocks this big keep that to a few
+# bytes an item, and the engine reads this many items between two polls.
+_INPUT_BLOCK = 1_000
+_UNBOUNDED = 1 << 62
 
 _PENDING, _SETTLED, _MOVED = 0, 1, 2
 # Builds an Outcome from an iterable of ALL its fields (tuple.__new__ applies no
@@ -146,6 +153,9 @@ class Job:
         self._on_finish = on_finish
         self._started = started
         self._summary = Summary(backend=backend.name, workers=backend.workers)
+        self._sampler = TreeSampler()
+        self._insights = InsightsRecorder(backend.workers, system_info().usable_cores,
+                                          backend.kind in ("threads", "async"), self._sampler)
         self._counts = self._summary.counts
 
         self._tracked: dict[int, _Tracked] = {}
@@ -158,6 +168,7 @@ class Job:
         self._reorder: dict[int, Outcome] = {}
         self._next_index = 0
         self._window_blocked = False
+        self._told_end = False
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
         self._cancel_requested = False
@@ -242,7 +253,7 @@ class Job:
         s = self._summary
         snapshot = Summary(
             backend=s.backend, workers=s.workers, counts=dict(self._counts), cpu_s=s.cpu_s,
-            done=s.done, input_error=s.input_error,
+            done=s.done, input_error=s.input_error, insights=s.insights,
             wall_s=s.wall_s if s.done else time.perf_counter() - self._started,
         )
         return snapshot
@@ -267,6 +278,7 @@ class Job:
             self._loop()
         except BaseException as exc:
             failure = exc
+        self._sampler.end()  # memory as the work ends, before the workers go
         try:
             self._backend.shutdown(cancel=failure is not None or self._cancel_requested)
         except BaseException as exc:
@@ -278,6 +290,8 @@ class Job:
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, _CANCELLED)
         self._summary.wall_s = time.perf_counter() - self._started
+        self._insights.library_chunks = self._backend.library_chunk_sizes()
+        self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
         self._summary.done = True
         if self._input_error is not None:
             self._summary.input_error = repr(self._input_error)
@@ -300,14 +314,21 @@ class Job:
         backend = self._backend
         while not self._cancel_requested:
             self._fill()
+            if backend.takes_input and self._input_done and not self._told_end:
+                self._told_end = True
+                self._handle(backend.end_of_input())
             if self._input_done and not self._tracked:
                 return
-            events = backend.poll(_POLL_S)
+            # A backend that takes the whole input is read on without a pause.
+            reading = backend.takes_input and not self._input_done
+            events = backend.poll(0.0 if reading else _POLL_S)
             if events:
                 with _gc_paused():
                     self._handle(events)
 
     def _window(self) -> int:
+        if self._backend.takes_input:
+            return _UNBOUNDED  # the library reads its whole input itself (see backends.base)
         chunk = self._chunker.fixed or self._chunker.size
         return max(chunk * self._backend.workers * _WINDOW_CHUNKS_PER_WORKER, 4)
 
@@ -346,6 +367,7 @@ class Job:
         chunk = Chunk(next(self._chunk_ids), items)
         self._tracked[chunk.id] = _Tracked(self._read, items)
         self._read += len(items)
+        self._insights.chunks[len(items)] += 1
         return chunk
 
     def _handle(self, events: list[Event]) -> None:
@@ -371,7 +393,11 @@ class Job:
     def _on_done(self, done: Done, out: list[Outcome]) -> None:
         self._summary.cpu_s += done.cpu_s
         n = len(done.values)
-        self._chunker.observe(sum(done.elapsed), n)
+        busy = sum(done.elapsed)
+        self._chunker.observe(busy, n)
+        if n:
+            self._insights.ran(done.worker, n, busy, done.starts[0],
+                               done.starts[-1] + done.elapsed[-1], done.cpu_s, done.pid)
         tracked = self._tracked.get(done.chunk_id)
         if tracked is None:
             return  # a late report for a chunk that was settled otherwise
@@ -421,6 +447,9 @@ class Job:
             return  # its result arrived first: a result always wins
         tracked.flags[lost.offset] = _SETTLED
         self._counts[lost.status.value] += 1
+        if lost.started_s is not None:
+            self._insights.ran(lost.worker, 1, lost.elapsed_s, lost.started_s,
+                               lost.started_s + lost.elapsed_s, 0.0, lost.pid)
         out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
                            None, lost.error, lost.elapsed_s, lost.worker, lost.started_s,
                            lost.pid, lost.tid))
@@ -450,6 +479,7 @@ class Job:
         self._settled(retry.chunk_id, tracked, len(offsets))
 
     def _emit(self, out: list[Outcome]) -> None:
+        self._insights.outcome_out(time.perf_counter() - self._started)
         if self._ordered:
             buffer = self._reorder
             for outcome in out:
@@ -524,6 +554,25 @@ def _contiguous_runs(offsets: list[int]) -> list[list[int]]:
     return runs
 
 
+def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,
+                     method: str | None) -> dict[str, Any]:
+    merged = dict(options or {})
+    if method is not None:
+        if not backend_cls.methods:
+            raise ValueError(f"the {backend_cls.name} backend has no method option; the classic "
+                             "pools have one (mp-pool, mp-thread-pool, process-executor, "
+                             "thread-executor), and joblib")
+        if "method" in merged and merged["method"] != method:
+            raise ValueError(f"method={method!r} and backend_options['method']="
+                             f"{merged['method']!r} disagree")
+        merged["method"] = method
+    # (The processes backend's own "method" option is its start method.)
+    if backend_cls.methods and "method" in merged and merged["method"] not in backend_cls.methods:
+        raise ValueError(f"the {backend_cls.name} backend has no method {merged['method']!r}; "
+                         f"choose one of: {', '.join(backend_cls.methods)}")
+    return merged
+
+
 def run(
     task: Callable[[Any], Any],
     items: Iterable[Any],
@@ -538,6 +587,7 @@ def run(
     bound: str = "mixed",
     backend_options: Mapping[str, Any] | None = None,
     finite: bool | None = None,
+    method: str | None = None,
 ) -> Job:
     """Run ``task`` over ``items`` on ``backend`` and return the running :class:`Job`.
 
@@ -550,6 +600,9 @@ def run(
     ``on_finish`` receives the final :class:`Summary` there too.  ``bound``
     (``cpu``, ``io`` or ``mixed``) picks the default worker count;
     ``backend_options`` go to the backend (say, a Dask scheduler ``address``).
+    ``method`` is how a classic pool is called (``map``, ``imap``,
+    ``imap_unordered``, ``submit``; see ``poolside.backends.classic``), the
+    same as ``backend_options={"method": ...}``.
 
     On cancel, every item of a *finite* input still gets its ``cancelled``
     outcome, including those not read yet, so the counts add up to the input;
@@ -564,6 +617,7 @@ def run(
     except TypeError:
         raise TypeError(f"items must be iterable, not {type(items).__name__}") from None
     backend_cls = get_backend(backend)
+    options = _backend_options(backend_cls, backend_options, method)
     if workers is None:
         workers = default_workers(backend, bound)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -573,8 +627,10 @@ def run(
             raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
         timeout = float(timeout)
     started = time.perf_counter()
-    pool = backend_cls(task, workers, timeout=timeout, origin=started, **(backend_options or {}))
-    chunker = Chunker(chunk_size, pool.workers)
+    chunker = Chunker(chunk_size, workers)  # checks chunk_size before any worker starts
+    pool = backend_cls(task, workers, timeout=timeout, origin=started, **options)
+    pool.chunk_size = chunk_size
+    chunker = Chunker(_INPUT_BLOCK if pool.takes_input else chunk_size, pool.workers)
     try:
         pool.start()
     except BaseException:

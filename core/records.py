@@ -110,6 +110,8 @@ class Summary:
     done: bool = False
     #: Set when the input iterable itself raised: what it said.
     input_error: str | None = None
+    #: Where the time and memory went (``poolside.insights.Insights``), once done.
+    insights: Any = None
 
     @property
     def total(self) -> int:

@@ -129,11 +129,10 @@ class JobSpec:
             "backend": self.backend, "workers": self.resolved_workers(bound), "timeout": self.timeout,
             "ordered": self.ordered, "chunk_size": self.chunk_size, "bound": bound,
         }
-        backend_options = dict(self.backend_options)
         if self.method is not None:
-            backend_options["method"] = self.method
-        if backend_options:
-            options["backend_options"] = backend_options
+            options["method"] = self.method  # run() says clearly when a backend has none
+        if self.backend_options:
+            options["backend_options"] = dict(self.backend_options)
         return options
 
     # -- plain data, files -----------------------------------------------------
@@ -213,14 +212,6 @@ class Prepared:
 
     def run_options(self) -> dict[str, Any]:
         return self.spec.run_options(self.plugin.bound)
-
-
-def plugin_ref(plugin: Plugin) -> str:
-    """What a spec's ``plugin`` field says to find ``plugin`` again: its name, or ``FILE.py:FUNCTION``."""
-    target = plugin.target
-    if target is not None and target[0] == "file":
-        return f"{target[1]}:{target[2]}"
-    return plugin.name
 
 
 def _toml_key(key: str) -> str:

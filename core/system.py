@@ -63,17 +63,29 @@ def system_info() -> SystemInfo:
 # memory and context switching modest.  CPU work gains nothing past the cores
 # it may use, and pure-Python CPU work on threads gains nothing at all (the GIL).
 _IO_THREADS_CAP = 32
+# Waits in flight on one event loop cost a few KB each and no thread, so an
+# async backend keeps many more of them going than threads would.
+_IO_ASYNC_IN_FLIGHT = 128
 
 
 def default_workers(backend: str, bound: str = "mixed") -> int:
     """A sensible worker count for ``backend`` and a task that is ``bound``.
 
-    ``bound`` is ``"cpu"``, ``"io"`` or ``"mixed"`` (what a plugin declares).
+    It follows from the backend's *kind* (threads, processes, async, cluster),
+    not its name.  ``bound`` is ``"cpu"``, ``"io"`` or ``"mixed"`` (what a
+    plugin declares).  An unknown backend is a ``ValueError``.
     """
+    from .backends import get_backend
+
+    cls = get_backend(backend)
     cores = system_info().usable_cores
-    if backend == "sequential":
-        return 1
-    if backend in ("threads", "threadpool", "thread-executor") or backend.startswith("thread"):
+    if cls.max_workers is not None:
+        return cls.max_workers
+    if cls.kind == "async":
+        if bound == "io":
+            return _IO_ASYNC_IN_FLIGHT
+        return cores if bound == "cpu" else min(_IO_THREADS_CAP, cores + 4)
+    if cls.kind == "threads":
         if bound == "io":
             return min(_IO_THREADS_CAP, cores * 8)
         if bound == "cpu":

@@ -29,7 +29,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -300,6 +300,7 @@ class RunBridge(QObject):
         self._t0 = 0.0
         self._cancelled = False
         self._closed = False
+        self._spec: Any = None
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
         self._pump.drained.connect(self._on_drained)
@@ -321,6 +322,11 @@ class RunBridge(QObject):
     @property
     def cancel_requested(self) -> bool:
         return self._cancelled
+
+    @property
+    def spec(self) -> Any:
+        """The :class:`~poolside.spec.JobSpec` of the run started with ``start_spec`` (else ``None``)."""
+        return self._spec
 
     def host_pids(self) -> set[int]:
         """The run host and the processes under it (workers, forkserver), for CPU and memory sampling."""
@@ -347,8 +353,59 @@ class RunBridge(QObject):
         if not self._closed and self._client is not None:
             self._client.start()
 
+    def start_spec(self, spec: JobSpec, *, task: Callable | None = None, items: Iterable | None = None,
+                   bound: str = "mixed") -> None:
+        """Start the job a :class:`~poolside.spec.JobSpec` describes.
+
+        ``items``: what the caller has already listed (the window holds its file
+        list); without them the spec is prepared here and
+        :class:`~poolside.spec.SpecError` says what is wrong with it.  In the run
+        host only the spec and the items cross: the host binds the spec's plugin
+        itself (``task``, bound by the caller to check the parameters, is used
+        only when running in this process).
+        """
+        if task is None or items is None:
+            prepared = spec.prepare()
+            task = prepared.task if task is None else task
+            items = list(prepared.items) if items is None else items
+            bound = prepared.plugin.bound
+        if self._client is None:
+            self.start(task, items, **spec.run_options(bound))
+        else:
+            self._start_in_host(spec, items, None, bound)
+        self._spec = spec
+
     def start(self, task: Any, items: Iterable, **options: Any) -> None:
         """Start ``task`` (a job spec, or a picklable callable) over ``items`` with ``poolside.run``'s options."""
+        if self._client is None:
+            runner = self._runner
+            assert runner is not None  # no host client: a runner was given
+            push, on_finish, on_error, handle = self._begin(items)
+            self._start_here(runner, task, items, options, push, on_finish, on_error, handle)
+            self.started.emit(self._progress.total)
+            return
+        try:
+            spec, callable_task, bound = _spec_and_task(task, options)
+        except Exception as exc:  # bad options come as startFailed, as they always have
+            _, _, on_error, _ = self._begin(items)
+            on_error(exc)
+            self.started.emit(self._progress.total)
+            return
+        self._start_in_host(spec, items, callable_task, bound)
+
+    def _start_in_host(self, spec: JobSpec, items: Iterable, task: Callable | None, bound: str) -> None:
+        push, on_finish, on_error, handle = self._begin(items)
+        try:
+            run = self._client.run(spec, items, task=task, bound=bound,
+                                   on_outcomes=push, on_finish=on_finish, on_error=on_error)
+        except Exception as exc:
+            on_error(exc)
+        else:
+            handle.attach(run)
+        self.started.emit(self._progress.total)
+
+    def _begin(self, items: Iterable) -> tuple[Callable, Callable, Callable, _JobHandle]:
+        """A new run's progress and pump generation: ``(push, on_finish, on_error, handle)``."""
         if self._job is not None:
             raise RuntimeError("a run is already in progress")
         self._closed = False
@@ -358,6 +415,7 @@ class RunBridge(QObject):
             total = -1
         self._progress = Progress(total=total)
         self._cancelled = False
+        self._spec = None
         self._pump.start()
         self._t0 = time.monotonic()
         push, close = self._pump.sink()
@@ -372,18 +430,7 @@ class RunBridge(QObject):
             close(StartFailed(exc))
             ended.set()
 
-        if self._runner is not None:
-            self._start_here(self._runner, task, items, options, push, on_finish, on_error, handle)
-        else:
-            try:
-                spec, callable_task, bound = _spec_and_task(task, options)
-                run = self._client.run(spec, items, task=callable_task, bound=bound,
-                                       on_outcomes=push, on_finish=on_finish, on_error=on_error)
-            except Exception as exc:
-                on_error(exc)
-            else:
-                handle.attach(run)
-        self.started.emit(total)
+        return push, on_finish, on_error, handle
 
     def _start_here(self, runner: Runner, task: Any, items: Iterable, options: dict[str, Any],
                     push: Callable, on_finish: Callable, on_error: Callable, handle: _JobHandle) -> None:
@@ -422,7 +469,7 @@ class RunBridge(QObject):
     # -- pump slots ---------------------------------------------------------
     def _on_batch(self, batch: list) -> None:
         counts = self._progress.counts
-        for status, n in Counter(map(itemgetter(2), batch)).items():  # Outcome.status
+        for status, n in Counter(map(attrgetter("status"), batch)).items():
             key = str(status)
             counts[key] = counts.get(key, 0) + n
         self._progress.elapsed_s = time.monotonic() - self._t0

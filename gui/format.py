@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from poolside.records import STATUS_ORDER
+
 
 def human_bytes(n: float) -> str:
     """``1536`` -> ``"1.5 KiB"``; bytes below 1 KiB read as bytes."""
@@ -68,12 +70,8 @@ def cell(value: Any, limit: int = 300) -> str:
     return text.replace("\n", " ⏎ ") if "\n" in text else text
 
 
-STATUS_LABELS = {
-    "ok": "ok",
-    "failed": "failed",
-    "timed_out": "timed out",
-    "cancelled": "cancelled",
-}
+#: The words people read, from the one table in poolside.records (Status.label).
+STATUS_LABELS = {status.value: status.label for status in STATUS_ORDER}
 
 
 def status_label(status: Any) -> str:

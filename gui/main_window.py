@@ -1,71 +1,51 @@
-"""The Poolside window: pick files and a task, see the cores, run, watch results stream in.
+"""The Poolside window: a shell of menus, workspace tabs and a status bar.
 
-The window only composes panels and wires them to the :class:`~poolside.gui.bridge.RunBridge`;
-each panel lives in its own module under ``poolside.gui.widgets``.
+    MainWindow ── QTabWidget ── RunWorkspace      (files, task, backend → a run)
+       │                    ├─ CompareWorkspace  (the same job under many configurations → a verdict)
+       │                    └─ HistoryWorkspace  (past runs and studies: reopen, compare, resume, export)
+       ├── menus: File (files, plugin file, Open/Save job, export, Quit), Run, Help
+       ├── status bar ◄── every workspace's ``message``
+       └── close: a busy workspace is asked to stop first
+
+The window never reaches into a panel: it asks a workspace for what the
+workspace offers (actions, ``job_spec``, ``apply_spec``, settings, ``stop``).
 """
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QGroupBox,
-    QLabel,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QScrollArea,
-    QSizePolicy,
-    QSplitter,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
-from poolside import serialize
-from poolside.spec import JobSpec, plugin_ref
+from poolside.spec import JobSpec, SpecError
 
-from . import format as fmt
 from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
-from .models.results import shown_root
+from .notify import Notifier
 from .theme import app_icon, stylesheet
-from .widgets.backend_panel import BackendPanel
-from .widgets.cores_panel import CoresPanel, cores_text
-from .widgets.files_panel import FilesPanel
-from .widgets.progress_panel import ProgressPanel
-from .widgets.results_panel import ResultsPanel
-
-if TYPE_CHECKING:
-    from poolside.plugins import Plugin
-    from poolside.records import Summary
-from .widgets.task_panel import TaskPanel
-from .widgets.timeline import NAVIGATION_HELP, TimelinePlot, legend_html
+from .widgets.cores_panel import cores_text
+from .workspaces.base import Workspace
+from .workspaces.compare.client import ProcessStudyClient, StudyClient
+from .workspaces.compare.record import config_label
+from .workspaces.compare.workspace import CompareWorkspace
+from .workspaces.history.api import HistoryReader, open_history
+from .workspaces.history.workspace import HistoryWorkspace
+from .workspaces.run import RunWorkspace
 
 
-def _group(title: str, widget: QWidget, *, stretch: bool = False) -> QGroupBox:
-    """A titled section; the title is bold, the contents keep the normal font."""
-    box = QGroupBox(title)
-    font = box.font()
-    font.setBold(False)  # explicitly, or the contents would inherit the bold title
-    widget.setFont(font)
-    font.setBold(True)
-    box.setFont(font)
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(8, 6, 8, 8)
-    lay.addWidget(widget, 1 if stretch else 0)
-    return box
+def _backend_infos() -> list[Any]:
+    from poolside import backend_info
+
+    return list(backend_info())
 
 
 class MainWindow(QMainWindow):
-    """The workbench.  ``runFinished(summary)`` follows every run, cancelled or not."""
+    """The workbench.  ``runFinished(summary)`` follows every run of the Run workspace, cancelled or not."""
 
     runStarted = Signal()
     runFinished = Signal(object)
@@ -76,350 +56,174 @@ class MainWindow(QMainWindow):
         *,
         plugins: tuple[list, list] | None = None,
         runner: Callable[..., Any] | None = None,
+        study_client: StudyClient | None = None,
+        history: HistoryReader | None | bool = True,
         parent: QWidget | None = None,
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
-        ``runner``: a stand-in for ``poolside.run`` (both for tests)."""
+        ``runner``: a stand-in for ``poolside.run``; ``study_client``: where studies run
+        (a :class:`ProcessStudyClient` unless given; tests pass a fake); ``history``: what the
+        History tab reads (``True``: the user's history, ``None``: none)."""
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
         self.setWindowTitle("Poolside")
         self.setWindowIcon(app_icon())
         self.setObjectName("PoolsideMainWindow")
-        self._run_label = ""
-        self._last_summary: Summary | None = None
         log_buffer()  # from now on the last log lines are kept for a crash report
-
         self.bridge = RunBridge(self, runner=runner)
-        self._make_actions()
 
-        # -- panels -----------------------------------------------------------
-        self.files = FilesPanel(self)
-        self.task = TaskPanel(self)
-        self.backend = BackendPanel(self)
-        self.cores = CoresPanel(self)
-        self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
-        self.results = ResultsPanel(self)
-        self.timeline = TimelinePlot(self)
-        self.results.export_button.setMenu(self._export_menu())
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.run_ws = RunWorkspace(self.bridge, self._load_plugins(plugins), self)
+        self.workspaces: list[Workspace] = []
+        self.add_workspace(self.run_ws)
+        self.run_ws.runStarted.connect(self.runStarted)
+        self.run_ws.runFinished.connect(self.runFinished)
+        client = study_client if study_client is not None else ProcessStudyClient(self)
+        self.compare_ws = CompareWorkspace(self.run_ws, client, _backend_infos(), self)
+        self.add_workspace(self.compare_ws)
+        self.compare_ws.settingsUsed.connect(self._on_settings_used)
+        self.history_ws = HistoryWorkspace(open_history() if history is True else history or None, self)
+        self.add_workspace(self.history_ws)
+        self.history_ws.useSettings.connect(self.compare_ws.use_settings)
+        self.history_ws.rerunRequested.connect(self._on_rerun)
+        self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
+        self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh())
+        self.notifier = Notifier(self)
+        for w in self.workspaces:
+            self.notifier.watch(w)
 
-        left = QWidget()
-        left_lay = QVBoxLayout(left)
-        left_lay.setContentsMargins(0, 0, 4, 0)
-        left_lay.setSpacing(8)
-        self.files_box = _group("Files", self.files, stretch=True)
-        left_lay.addWidget(self.files_box, 1)
-        left_lay.addWidget(_group("Task", self.task))
-        left_lay.addWidget(_group("Backend", self.backend))
-        self.files_box.setMinimumHeight(200)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(340)
-
-        self.cores_box = _group("Cores", self.cores, stretch=True)
-        legend = QLabel(legend_html())
-        legend.setProperty("role", "hint")
-        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        legend.setToolTip("Each bar is one item: when it ran and on which worker, coloured by status.")
-        self.timeline.setToolTip(NAVIGATION_HELP)
-        timeline_area = QWidget()
-        timeline_lay = QVBoxLayout(timeline_area)
-        timeline_lay.setContentsMargins(0, 0, 0, 0)
-        timeline_lay.setSpacing(2)
-        timeline_lay.addWidget(legend)
-        timeline_lay.addWidget(self.timeline, 1)
-        self.timeline_box = _group("Worker timeline", timeline_area, stretch=True)
-        self.plots = QSplitter(Qt.Orientation.Horizontal)
-        self.plots.addWidget(self.cores_box)
-        self.plots.addWidget(self.timeline_box)
-        self.plots.setStretchFactor(0, 2)
-        self.plots.setStretchFactor(1, 3)
-        self.plots.setSizes([340, 520])
-        self.plots.setChildrenCollapsible(False)
-
-        results_box = _group("Results", self.results, stretch=True)
-        top = QWidget()
-        top_lay = QVBoxLayout(top)
-        top_lay.setContentsMargins(4, 0, 0, 0)
-        top_lay.setSpacing(8)
-        top_lay.addWidget(self.progress)
-        top_lay.addWidget(results_box, 1)
-
-        self.right = QSplitter(Qt.Orientation.Vertical)
-        self.right.addWidget(top)
-        self.right.addWidget(self.plots)
-        self.right.setStretchFactor(0, 3)
-        self.right.setStretchFactor(1, 1)
-        self.right.setChildrenCollapsible(False)
-
-        self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(scroll)
-        self.main_split.addWidget(self.right)
-        self.main_split.setStretchFactor(0, 0)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setChildrenCollapsible(False)
-
-        central = QWidget()
-        central_lay = QVBoxLayout(central)
-        central_lay.setContentsMargins(8, 8, 8, 4)
-        central_lay.addWidget(self.main_split)
-        self.setCentralWidget(central)
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
         sheet = stylesheet()
         if sheet:
             self.setStyleSheet(sheet)
-
-        # -- wiring -----------------------------------------------------------
-        self.files.message.connect(self._status)
-        self.files.changed.connect(self._update_run_action)
-        self.task.message.connect(self._status)
-        self.task.pluginChanged.connect(self._on_plugin)
-        self.bridge.outcomesReady.connect(self._on_outcomes)
-        self.bridge.progressChanged.connect(self.progress.update_progress)
-        self.bridge.finished.connect(self._on_finished)
-        self.bridge.startFailed.connect(self._on_start_failed)
-        self.results.model.modelReset.connect(self._update_export)
-        self.results.model.rowsInserted.connect(self._update_export)
-
-        self._load_plugins(plugins)
         self.restore_settings()
-        self._set_running(False)
 
-    # -- construction -------------------------------------------------------
-    def _make_actions(self) -> None:
-        style = self.style()
-        self.run_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Run", self)
-        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.run_action.setToolTip("Run the task over every file (Ctrl+R)")
-        self.run_action.triggered.connect(self.start_run)
-        self.cancel_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Cancel", self)
-        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.cancel_action.setToolTip("Stop the run: items not yet started end as cancelled (Esc)")
-        self.cancel_action.triggered.connect(self.cancel_run)
-        self.export_csv_action = QAction("Export Results as CSV…", self)
-        self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
-        self.export_json_action = QAction("Export Results as JSON…", self)
-        self.export_json_action.triggered.connect(lambda: self.choose_export("json"))
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
-        for a in (self.run_action, self.cancel_action, self.quit_action):
-            self.addAction(a)
+    def add_workspace(self, workspace: Workspace) -> None:
+        self.workspaces.append(workspace)
+        self.tabs.addTab(workspace, workspace.title)
+        workspace.message.connect(self._status)
 
-    def _export_menu(self) -> QMenu:
-        menu = QMenu(self)
-        menu.addAction(self.export_csv_action)
-        menu.addAction(self.export_json_action)
-        return menu
+    def _load_plugins(self, given: tuple[list, list] | None) -> tuple[list, list]:
+        if given is not None:
+            return given
+        try:
+            from poolside.plugins import discover
+
+            return discover()
+        except Exception as exc:  # the window still opens, and says why it has no tasks
+            self._status(f"Could not load the plugins: {exc}")
+            return [], []
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.files.add_files_action)
-        file_menu.addAction(self.files.add_folder_action)
-        file_menu.addAction(self.files.remove_action)
-        file_menu.addAction(self.files.clear_action)
+        file_menu.addActions(self.run_ws.file_actions())
         file_menu.addSeparator()
-        load = file_menu.addAction("Load Plugin File…")
-        load.triggered.connect(self.task.choose_plugin_file)
+        file_menu.addAction("Load Plugin File…").triggered.connect(self.run_ws.choose_plugin_file)
         file_menu.addSeparator()
-        file_menu.addAction(self.export_csv_action)
-        file_menu.addAction(self.export_json_action)
+        self.open_job_action = file_menu.addAction("Open Job…")
+        self.open_job_action.triggered.connect(self.choose_open_job)
+        self.save_job_action = file_menu.addAction("Save Job…")
+        self.save_job_action.triggered.connect(self.choose_save_job)
         file_menu.addSeparator()
+        file_menu.addActions([self.run_ws.export_csv_action, self.run_ws.export_json_action])
+        file_menu.addSeparator()
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut("Ctrl+Q")
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
-        run_menu.addAction(self.run_action)
-        run_menu.addAction(self.cancel_action)
+        run_menu.addActions([self.run_ws.run_action, self.run_ws.cancel_action])
         help_menu = bar.addMenu("&Help")
         self.details_action = help_menu.addAction("Diagnostic details…")
         self.details_action.triggered.connect(self.show_details)
-        about = help_menu.addAction("About Poolside")
-        about.triggered.connect(self._about)
+        help_menu.addAction("About Poolside").triggered.connect(self._about)
 
-    def _load_plugins(self, given: tuple[list, list] | None) -> None:
-        if given is None:
-            try:
-                from poolside.plugins import discover
-
-                given = discover()
-            except Exception as exc:  # the window still opens, and says why it has no tasks
-                self._status(f"Could not load the plugins: {exc}")
-                given = ([], [])
-        plugins, errors = given
-        self.task.add_plugins(list(plugins), list(errors))
-
-    # -- running ------------------------------------------------------------
+    # -- the run workspace, as the menus and tests see it ---------------------
     @property
     def running(self) -> bool:
-        return self.bridge.running
+        return any(w.is_busy() for w in self.workspaces)
 
-    def start_run(self) -> bool:
-        """Validate everything, then start; False (and why, in the panel) if it cannot."""
-        if self.bridge.running:
-            return False
-        plugin, values, problems = self.task.validate()
-        paths = self.files.model.paths()
-        if not paths:
-            problems = ["Add some files first.", *problems]
-            self.task.show_problems(problems)
-        if problems or plugin is None:
-            self._status(problems[0] if problems else "Choose a task first.")
+    def _on_settings_used(self, config: Any) -> None:
+        self.tabs.setCurrentWidget(self.run_ws)
+        self._status(f"The Run tab now uses {config_label(config)}.")
+
+    def _on_rerun(self, run: Any, items: list) -> None:
+        """History's Resume / Re-run failed: the Run tab runs those items with the run's settings."""
+        try:
+            spec = JobSpec.from_dict(run.get("spec") or {})
+        except SpecError as exc:
+            self._status(f"Cannot run it again: {exc}")
+            return
+        self.tabs.setCurrentWidget(self.run_ws)
+        self.run_ws.rerun(spec, list(items))
+
+    # -- job files ------------------------------------------------------------
+    def choose_save_job(self) -> None:
+        folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save job", os.path.join(folder, "job.toml"), "Job files (*.toml)")
+        if path:
+            self.settings.setValue("job/folder", os.path.dirname(path))
+            self.save_job(path)
+
+    def save_job(self, path: str) -> bool:
+        """Write the Run workspace's job as TOML (``poolside run --spec`` reads it)."""
+        spec, problems = self.run_ws.job_spec()
+        if spec is None:
+            self._status(f"Cannot save the job: {problems[0]}")
             return False
         try:
-            plugin.bind(values)  # the same check the run host makes, said here at once
-        except Exception as exc:
-            self.task.show_problems([str(exc)])
+            spec.save(path)
+        except SpecError as exc:
             self._status(str(exc))
             return False
-        task = JobSpec(plugin=plugin_ref(plugin), params=values)  # what crosses to the run host
-        label = f"{plugin.name} over {fmt.count(len(paths))} file{'s' if len(paths) != 1 else ''}"
-        columns = tuple(getattr(plugin, "columns", ()) or ())
-        return self.launch(task, paths, label, columns=columns)
-
-    def launch(
-        self, task: JobSpec | Callable[[Any], Any], items: list, label: str, *, columns: tuple[str, ...] = ()
-    ) -> bool:
-        """Start ``task`` over ``items`` with the Backend panel's options (no validation)."""
-        options = self.backend.options()
-        workers = self.backend.resolved_workers()
-        self.results.clear()
-        self.results.model.set_item_root(shown_root(items) if items and isinstance(items[0], str) else "")
-        self.results.model.set_value_keys(columns)
-        self.timeline.reset(workers)
-        self._last_summary = None
-        self._run_label = label
-        backend = self.backend.info()
-        backend_label = backend.label if backend is not None and backend.label else options["backend"]
-        self.progress.start(
-            len(items), f"Running <b>{html.escape(label)}</b> on {html.escape(backend_label)} ×{workers}…"
-        )
-        self._status(f"Running {label} on {backend_label} ×{workers}…")
-        self._set_running(True)
-        self.save_settings()
-        # Paint the running state now, before the engine's threads start
-        # competing with this one for the GIL.
-        self.repaint()
-        try:
-            self.bridge.start(task, items, **options)
-        except Exception as exc:  # a bug, not bad options (those come as startFailed)
-            self._on_start_failed(exc)
-            return False
-        self.runStarted.emit()
+        self._status(f"Saved the job to {path}.")
         return True
 
-    def cancel_run(self) -> None:
-        if self.bridge.running and not self.bridge.cancel_requested:
-            self.bridge.cancel()
-            self.progress.headline.setText(f"Cancelling <b>{html.escape(self._run_label)}</b>…")
-            self._status("Cancelling: pending items end as cancelled…")
-            self.cancel_action.setEnabled(False)
-
-    def _on_outcomes(self, batch: list) -> None:
-        self.results.append(batch)
-        self.timeline.add(batch)
-
-    def _on_finished(self, summary: Summary) -> None:
-        cancelled = self.bridge.cancel_requested
-        self._last_summary = summary
-        self._set_running(False)
-        self.timeline.redraw()
-        self.progress.finish(summary, cancelled=cancelled, label=self._run_label)
-        if summary is not None:
-            self._status(("Cancelled: " if cancelled else "Done: ") + summary.line())
-        bad = 0 if summary is None else summary.counts.get("failed", 0) + summary.counts.get("timed_out", 0)
-        if bad and self.results.current_outcome() is None:
-            self.results.select_first()
-        self.runFinished.emit(summary)
-
-    def _on_start_failed(self, error: BaseException) -> None:
-        self._set_running(False)
-        self.task.show_problems([f"Could not start: {error}"])
-        self.progress.set_idle(f"Could not start <b>{html.escape(self._run_label)}</b>: {html.escape(str(error))}")
-        self._status(f"Could not start: {error}")
-        self.runFinished.emit(None)
-
-    def _set_running(self, running: bool) -> None:
-        self.files.set_busy(running)
-        self.task.set_busy(running)
-        self.backend.set_busy(running)
-        self.cancel_action.setEnabled(running)
-        # From the flag, not the bridge: the bridge reports running only once
-        # the engine has started, after this is called.
-        self.run_action.setEnabled(not running)
-        self._update_export()
-
-    def _update_run_action(self, *_args) -> None:
-        self.run_action.setEnabled(not self.bridge.running)
-
-    def _update_export(self, *_args) -> None:
-        enabled = not self.bridge.running and len(self.results.model) > 0
-        self.export_csv_action.setEnabled(enabled)
-        self.export_json_action.setEnabled(enabled)
-        self.results.export_button.setEnabled(enabled)
-
-    def _on_plugin(self, plugin: Plugin | None) -> None:
-        if plugin is None:
-            return
-        self.backend.set_bound(plugin.bound)
-        self.files.set_patterns(plugin.accepts)
-
-    # -- export -------------------------------------------------------------
-    def choose_export(self, kind: str) -> None:
-        folder = cfg.get_str(self.settings, "export/folder", self.files.last_folder or os.path.expanduser("~"))
-        name = os.path.join(folder, f"poolside-results.{kind}")
-        filters = "CSV files (*.csv)" if kind == "csv" else "JSON files (*.json)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", name, filters)
+    def choose_open_job(self) -> None:
+        folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
+        path, _ = QFileDialog.getOpenFileName(self, "Open job", folder, "Job files (*.toml *.json)")
         if path:
-            self.settings.setValue("export/folder", os.path.dirname(path))
-            self.export_results(path)
+            self.settings.setValue("job/folder", os.path.dirname(path))
+            self.open_job(path)
 
-    def export_results(self, path: str) -> int:
-        """Write the rows the table shows (filtered, in its order) to CSV or JSON by extension."""
-        outcomes = self.results.proxy.visible_outcomes()
+    def open_job(self, path: str) -> bool:
+        """Show a saved job in the Run workspace."""
         try:
-            n = serialize.write_file(path, outcomes, self.results.model.value_keys, self._last_summary)
-        except (OSError, ValueError) as exc:
-            self._status(f"Could not export: {exc}")
-            return 0
-        self._status(f"Exported {fmt.count(n)} results to {path}.")
-        return n
+            spec = JobSpec.load(path)
+        except SpecError as exc:
+            self._status(str(exc))
+            return False
+        self.tabs.setCurrentWidget(self.run_ws)
+        if not self.run_ws.apply_spec(spec):
+            return False
+        self._status(f"Opened the job {path}.")
+        return True
 
-    # -- drops anywhere in the window go to the files -------------------------
+    # -- drops anywhere in the window go to the Run workspace's files ----------
     def dragEnterEvent(self, event) -> None:
-        self.files.dragEnterEvent(event)
+        self.run_ws.drop_target().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:
-        self.files.dragMoveEvent(event)
+        self.run_ws.drop_target().dragMoveEvent(event)
 
     def dropEvent(self, event) -> None:
-        self.files.dropEvent(event)
+        self.tabs.setCurrentWidget(self.run_ws)
+        self.run_ws.drop_target().dropEvent(event)
 
     # -- settings -----------------------------------------------------------
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("window/main_split", self.main_split.saveState())
-        s.setValue("window/right_split", self.right.saveState())
-        s.setValue("window/plots_split", self.plots.saveState())
-        s.setValue("files/last_folder", self.files.last_folder)
-        plugin = self.task.current_plugin()
-        if plugin is not None:
-            s.setValue("task/plugin", plugin.name)
-            kind_file = plugin.source if os.path.isfile(str(plugin.source or "")) else ""
-            s.setValue("task/plugin_file", kind_file)
-        cfg.set_json(s, "task/params", self.task.stored_values())
-        opts = self.backend
-        s.setValue("backend/name", opts.backend_name())
-        s.setValue("backend/workers", opts.workers.value())
-        s.setValue("backend/chunk", opts.chunk.value())
-        s.setValue("backend/timeout", opts.timeout.value())
-        s.setValue("backend/ordered", opts.ordered.isChecked())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        for w in self.workspaces:
+            w.save_settings(s)
         s.sync()
 
     def restore_settings(self) -> None:
@@ -429,59 +233,34 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        for key, splitter in (
-            ("window/main_split", self.main_split),
-            ("window/right_split", self.right),
-            ("window/plots_split", self.plots),
-        ):
-            state = s.value(key)
-            if isinstance(state, QByteArray) and not state.isEmpty():
-                splitter.restoreState(state)
-        if not isinstance(s.value("window/main_split"), QByteArray):
-            self.main_split.setSizes([400, 880])
-            self.right.setSizes([560, 220])
-        self.files.last_folder = cfg.get_str(s, "files/last_folder")
-        plugin_file = cfg.get_str(s, "task/plugin_file")
-        if plugin_file and os.path.isfile(plugin_file):
-            self.task.load_plugin_file(plugin_file)
-        self.task.set_stored_values(cfg.get_json(s, "task/params", {}) or {})
-        name = cfg.get_str(s, "task/plugin")
-        if name:
-            self.task.select(name, plugin_file or None) or self.task.select(name)
-        self.backend.set_options(
-            cfg.get_str(s, "backend/name", "processes"),
-            cfg.get_int(s, "backend/workers", 0),
-            cfg.get_int(s, "backend/chunk", 0),
-            cfg.get_float(s, "backend/timeout", 0.0),
-            cfg.get_bool(s, "backend/ordered", False),
-        )
+        for w in self.workspaces:
+            w.restore_settings(s)
+        self.tabs.setCurrentIndex(min(max(0, cfg.get_int(s, "window/tab", 0)), self.tabs.count() - 1))
 
     # -- closing ------------------------------------------------------------
     def confirm_close(self) -> bool:
-        """Ask before closing during a run (tests replace this)."""
+        """Ask before closing while something runs (tests replace this)."""
+        busy = " ".join(w.busy_text() for w in self.workspaces if w.is_busy())
         answer = QMessageBox.question(
             self,
-            "Stop the run?",
-            f"{self._run_label} is still running.\nCancel it and close Poolside?",
+            "Stop and close?",
+            f"{busy}\nCancel it and close Poolside?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.bridge.running:
+        if self.running:
             if not self.confirm_close():
                 event.ignore()
                 return
-            self._status("Cancelling before closing…")
-            self.bridge.cancel()
-            # The engine's cancel is prompt (process workers are killed), and its
-            # callbacks never wait on this thread, so waiting here cannot deadlock.
-            if not self.bridge.wait(timeout=30):
-                self._status("The run did not stop in time.")
+            for w in self.workspaces:
+                if w.is_busy() and not w.stop(timeout=30):
+                    self._status(f"{w.title}: did not stop in time.")
+        for w in self.workspaces:
+            w.shutdown()
         self.bridge.shutdown()  # the run host and its workers end with the window
-        self.files.scanner.shutdown()
-        self.cores.plot.stop()
         self.save_settings()
         event.accept()
         super().closeEvent(event)

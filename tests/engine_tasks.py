@@ -33,6 +33,10 @@ def exit_on_50(x: int) -> int:
     return exit_on(x, 50)
 
 
+def exit_on_20(x: int) -> int:
+    return exit_on(x, 20)
+
+
 def segfault_on_3(x: int) -> int:
     if x == 3:
         ctypes.string_at(0)  # reads address 0: SIGSEGV
@@ -95,3 +99,52 @@ class Unpicklable:
 
 def identity(x: object) -> object:
     return x
+
+
+async def async_sleep_for(seconds: float) -> float:
+    """An ``async def`` task: it waits without holding a thread."""
+    import asyncio
+
+    await asyncio.sleep(seconds)  # ok: the item's own simulated I/O
+    return seconds
+
+
+async def async_fail_on_seven(x: int) -> int:
+    if x == 7:
+        raise ValueError(f"item {x} is unlucky")
+    return x * x
+
+
+def wait_or_pass(x: object) -> object:
+    """A path waits (bounded) until that file exists; anything else returns at once."""
+    if isinstance(x, str):
+        wait_for_file(x)
+    return x
+
+
+def spin(n: int) -> int:
+    """Pure-Python CPU work: it holds the GIL the whole time."""
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+class SpinTogether:
+    """``spin(n)``, but each thread's first item waits until ``parties`` threads have one.
+
+    Threads start one after another, and a thread that already spins holds the
+    GIL against those still starting; the barrier makes every worker busy at
+    once, which is the situation the GIL signal is about.
+    """
+
+    def __init__(self, parties: int, n: int) -> None:
+        self.barrier = threading.Barrier(parties)
+        self.n = n
+        self.local = threading.local()
+
+    def __call__(self, item: object) -> int:
+        if not getattr(self.local, "started", False):
+            self.local.started = True
+            self.barrier.wait(timeout=60)
+        return spin(self.n)

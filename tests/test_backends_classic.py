@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from poolside import run
@@ -36,24 +34,17 @@ def test_process_executor_breaks_on_a_dead_worker_as_it_does_in_the_stdlib():
     outcomes = list(job)
     assert len(outcomes) == 100
     broken = [o for o in outcomes if not o.ok]
-    assert len(broken) > 1
+    # The culprit and whatever was pending when the executor noticed the death
+    # (how many depends on timing: the other worker may have finished the rest).
+    assert 50 in {o.item for o in broken}
     assert all(o.error.type == "BrokenProcessPool" for o in broken)
 
 
-def test_mp_pool_cancel_terminates_a_pool_that_lost_a_chunk():
+def test_mp_pool_ends_the_call_it_lost_instead_of_waiting_forever():
+    # multiprocessing.Pool itself would wait forever for the chunk holding item 50.
     job = run(tasks.exit_on_50, range(100), backend="mp-pool", workers=2, chunk_size=10)
-    it = iter(job)
-    first = [next(it) for _ in range(40)]
-    job.cancel()  # the chunk holding item 50 never comes back: Pool would wait forever
-    rest = list(it)
-    assert len(first) + len(rest) == 100
-    assert job.summary.counts["cancelled"] >= 10
-
-
-@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs poolside[dask]")
-def test_dask_local_cluster():
-    job = run(tasks.fail_on_seven, range(200), backend="dask", workers=1)
     outcomes = list(job)
-    assert sorted(o.index for o in outcomes) == list(range(200))
-    assert job.summary.counts["ok"] == 199 and job.summary.counts["failed"] == 1
-    assert all(o.started_s is not None and o.started_s >= -1 for o in outcomes)
+    assert len(outcomes) == 100 and not job.cancelled
+    lost = sorted(o.item for o in outcomes if not o.ok)
+    assert lost == list(range(50, 60))
+    assert all(o.error.type == "WorkerDied" for o in outcomes if not o.ok)

@@ -52,7 +52,7 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(w)
     w.show()
     yield w
-    w.files.scanner.shutdown()
+    w.run_ws.files.shutdown()
 
 
 def test_help_menu_shows_the_details_and_copies_them(qtbot, window):

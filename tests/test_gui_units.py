@@ -315,3 +315,28 @@ def test_installed_qt_bindings_keep_their_references_to_none_and_true(qtbot):
         o.setObjectName("x")
         o.objectNameChanged.emit("x")
     assert sys.getrefcount(None) > 1_000 and sys.getrefcount(True) > 1_000
+
+
+def test_insight_sentences_name_the_gil_the_waits_and_held_back_results():
+    from poolside.gui.insight_words import sentences
+    from poolside.insights import Insights
+
+    def insights(**changes):
+        base = dict(wall_s=2.0, workers=8, cores=2, in_process=True, items=100, cpu_user_s=1.0,
+                    cpu_system_s=0.0, cpu_workers_s=0.0, peak_rss_bytes=50 * 2**20, peak_uss_bytes=None,
+                    end_uss_bytes=None, startup_s=0.01, first_outcome_s=0.05, drain_s=0.0, busy_s=14.0,
+                    busy_share=0.9, cpu_utilisation=0.25, busy_threads=7.6, process_cores=1.0,
+                    free_cores=2.0, gil_bound=True, chunk_min=1, chunk_median=1, chunk_max=1,
+                    overhead_per_item_s=1e-4)
+        base.update(changes)
+        return Insights(**base)
+
+    gil = " ".join(sentences(insights()))
+    assert "8 threads were busy but the process used 1.0 core: the GIL serialised them — try processes." in gil
+    waits = " ".join(sentences(insights(gil_bound=False, cpu_utilisation=0.02, process_cores=0.04)))
+    assert "mostly waited" in waits and "GIL" not in waits
+    held = " ".join(sentences(insights(gil_bound=None, first_outcome_s=1.9)))
+    assert "held results back" in held
+    slow_start = " ".join(sentences(insights(gil_bound=None, startup_s=0.9)))
+    assert "Start-up took 900.0 ms" in slow_start
+    assert sentences(None) == []

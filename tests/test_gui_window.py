@@ -48,7 +48,7 @@ def make_window(qtbot, settings_file):
         if w.running:
             w.bridge.cancel()
             assert w.bridge.wait(timeout=60)
-        w.files.scanner.shutdown()
+        w.run_ws.files.shutdown()
 
 
 @pytest.fixture
@@ -94,180 +94,181 @@ def drop(widget, paths) -> QDropEvent:
 
 
 def add_folder(qtbot, window, path) -> None:
-    with qtbot.waitSignal(window.files.scanner.finished, timeout=WAIT_MS):
-        window.files.add_paths([path])
+    with qtbot.waitSignal(window.run_ws.files.scanner.finished, timeout=WAIT_MS):
+        window.run_ws.files.add_paths([path])
 
 
 def run_and_wait(qtbot, window) -> object:
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.start_run(), window.task.problems.text()
-        assert not window.run_action.isEnabled()  # no second run while one is going
-        assert window.cancel_action.isEnabled()
-    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
+        assert window.run_ws.start_run(), window.run_ws.task.problems.text()
+        assert not window.run_ws.run_action.isEnabled()  # no second run while one is going
+        assert window.run_ws.cancel_action.isEnabled()
+    assert window.run_ws.run_action.isEnabled() and not window.run_ws.cancel_action.isEnabled()
     return blocker.args[0]
 
 
 def test_drop_a_folder_pick_a_plugin_set_a_parameter_and_run_on_threads(qtbot, window, folder):
-    window.files.add_paths([folder / "note0.txt"])
-    assert window.task.select("wordcount")
-    assert window.files.patterns()[:2] == ["*.txt", "*.md"]  # preset from the plugin
-    with qtbot.waitSignal(window.files.scanner.finished, timeout=WAIT_MS):
+    window.run_ws.files.add_paths([folder / "note0.txt"])
+    assert window.run_ws.task.select("wordcount")
+    assert window.run_ws.files.patterns()[:2] == ["*.txt", "*.md"]  # preset from the plugin
+    with qtbot.waitSignal(window.run_ws.files.scanner.finished, timeout=WAIT_MS):
         event = drop(window, [folder])
     assert event.isAccepted()
-    assert len(window.files.model) == 12  # note0.txt once; picture.png filtered out
-    assert "12 files" in window.files.footer.text()
-    window.task.form.editor("encoding").setCurrentText("latin-1")
-    window.backend.set_backend("threads")
-    window.backend.workers.setValue(3)
+    assert len(window.run_ws.files.model) == 12  # note0.txt once; picture.png filtered out
+    assert "12 files" in window.run_ws.files.footer.text()
+    window.run_ws.task.form.editor("encoding").setCurrentText("latin-1")
+    window.run_ws.backend.set_backend("threads")
+    window.run_ws.backend.workers.setValue(3)
 
     summary = run_and_wait(qtbot, window)
 
     assert summary.counts["ok"] == 12 and summary.backend == "threads" and summary.workers == 3
-    model = window.results.model
+    model = window.run_ws.results.model
     assert len(model) == 12
     assert model.column_names() == ["Status", "Item", "lines", "words", "chars", "bytes", "Time", "Worker"]
     rows = {os.path.basename(o.item): o.value for o in model.outcomes()}
     assert rows["note2.txt"]["lines"] == 3 and rows["deep0.md"]["words"] == 3
-    assert "Done" in window.progress.headline.text()
-    assert window.progress.bar.value() == 12
+    assert "Done" in window.run_ws.progress.headline.text()
+    assert window.run_ws.progress.bar.value() == 12
     assert "12 ok" in window.statusBar().currentMessage() or "12 items" in window.statusBar().currentMessage()
-    assert window.timeline.shown == 12
-    assert window.run_action.isEnabled() and not window.cancel_action.isEnabled()
+    assert window.run_ws.timeline.shown == 12
+    assert window.run_ws.run_action.isEnabled() and not window.run_ws.cancel_action.isEnabled()
 
 
 def test_run_sha256_on_processes_with_a_parameter(qtbot, window, folder):
     add_folder(qtbot, window, folder)
-    assert window.task.select("sha256")
-    window.task.form.editor("chunk_kb").setValue(64)
-    window.backend.set_backend("processes")
-    window.backend.workers.setValue(2)
+    assert window.run_ws.task.select("sha256")
+    window.run_ws.task.form.editor("chunk_kb").setValue(64)
+    window.run_ws.backend.set_backend("processes")
+    window.run_ws.backend.workers.setValue(2)
 
     summary = run_and_wait(qtbot, window)
 
     assert summary.backend == "processes" and summary.counts["ok"] == 13
-    for o in window.results.model.outcomes():
+    for o in window.run_ws.results.model.outcomes():
         with open(o.item, "rb") as f:
             assert o.value["sha256"] == hashlib.sha256(f.read()).hexdigest()
-    assert {o.worker for o in window.results.model.outcomes()} <= {0, 1}
+    assert {o.worker for o in window.run_ws.results.model.outcomes()} <= {0, 1}
 
 
 def slow_run_on_processes(qtbot, window, folder, *, extra: int, ms: float) -> None:
     """Set up a run long enough to interrupt: the folder plus ``extra`` names, ``ms`` each."""
     add_folder(qtbot, window, folder)
-    window.files.model.add((str(folder / f"virtual{i}.txt"), 0) for i in range(extra))
-    assert window.task.select("latency")
-    window.task.form.editor("ms").setValue(ms)
-    window.backend.set_backend("processes")
-    window.backend.workers.setValue(2)
+    window.run_ws.files.model.add((str(folder / f"virtual{i}.txt"), 0) for i in range(extra))
+    assert window.run_ws.task.select("latency")
+    window.run_ws.task.form.editor("ms").setValue(ms)
+    window.run_ws.backend.set_backend("processes")
+    window.run_ws.backend.workers.setValue(2)
 
 
 def test_cancel_mid_run_ends_pending_items_as_cancelled(qtbot, window, folder):
     slow_run_on_processes(qtbot, window, folder, extra=300, ms=50.0)
-    window.backend.chunk.setValue(1)
+    window.run_ws.backend.chunk.setValue(1)
 
     with qtbot.waitSignal(window.bridge.outcomesReady, timeout=WAIT_MS):
-        assert window.start_run()
-    assert window.running and window.cancel_action.isEnabled()
+        assert window.run_ws.start_run()
+    assert window.running and window.run_ws.cancel_action.isEnabled()
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_Escape)  # the Cancel shortcut
     summary = blocker.args[0]
 
     assert summary.total == 313 and summary.counts["cancelled"] > 0
-    assert "Cancelled" in window.progress.headline.text()
-    window.results.status_filter.setCurrentIndex(window.results.status_filter.findText("cancelled"))
-    assert window.results.proxy.rowCount() == summary.counts["cancelled"]
+    assert "Cancelled" in window.run_ws.progress.headline.text()
+    window.run_ws.results.status_filter.setCurrentIndex(window.run_ws.results.status_filter.findText("cancelled"))
+    assert window.run_ws.results.proxy.rowCount() == summary.counts["cancelled"]
 
 
 def test_a_failing_item_stands_out_and_shows_its_error(qtbot, window, folder):
     add_folder(qtbot, window, folder)
     (folder / "note3.txt").unlink()  # gone by the time the task reads it
-    assert window.task.select("sha256")
-    window.backend.set_backend("threads")
+    assert window.run_ws.task.select("sha256")
+    window.run_ws.backend.set_backend("threads")
 
     summary = run_and_wait(qtbot, window)
 
     assert summary.counts["failed"] == 1
-    failed = window.results.current_outcome()  # the first problem is selected
+    failed = window.run_ws.results.current_outcome()  # the first problem is selected
     assert failed is not None and failed.item.endswith("note3.txt")
-    details = window.results.details.toPlainText()
+    details = window.run_ws.results.details.toPlainText()
     assert "note3.txt" in details and failed.error.type in details and failed.error.message in details
-    row = next(r for r in range(window.results.proxy.rowCount()) if window.results.proxy.outcome(r) is failed)
-    assert window.results.proxy.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
-    window.results.status_filter.setCurrentIndex(1)  # Problems
-    assert window.results.proxy.rowCount() == 1
+    proxy = window.run_ws.results.proxy
+    row = next(r for r in range(proxy.rowCount()) if proxy.outcome(r) is failed)
+    assert proxy.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    window.run_ws.results.status_filter.setCurrentIndex(1)  # Problems
+    assert window.run_ws.results.proxy.rowCount() == 1
 
 
 def test_export_round_trips_through_csv_and_json(qtbot, window, folder, tmp_path):
     add_folder(qtbot, window, folder)
-    assert window.task.select("sha256")
-    window.backend.set_backend("threads")
+    assert window.run_ws.task.select("sha256")
+    window.run_ws.backend.set_backend("threads")
     run_and_wait(qtbot, window)
-    outcomes = sorted(window.results.model.outcomes(), key=lambda o: o.index)
+    outcomes = sorted(window.run_ws.results.model.outcomes(), key=lambda o: o.index)
 
-    assert window.export_results(str(tmp_path / "out.csv")) == 13
+    assert window.run_ws.export_results(str(tmp_path / "out.csv")) == 13
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: int(r["index"]))
     assert [(r["item"], r["status"], r["sha256"], int(r["bytes"])) for r in rows] == [
         (o.item, "ok", o.value["sha256"], o.value["bytes"]) for o in outcomes
     ]
 
-    assert window.export_results(str(tmp_path / "out.json")) == 13
+    assert window.run_ws.export_results(str(tmp_path / "out.json")) == 13
     doc = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     back = sorted(doc["results"], key=lambda r: r["index"])
     assert [(r["item"], r["value"]) for r in back] == [(o.item, o.value) for o in outcomes]
     assert doc["summary"]["counts"]["ok"] == 13
 
-    window.results.text_filter.setText("sub")  # exports what the table shows
-    window.results.proxy.set_text("sub")
-    assert window.export_results(str(tmp_path / "sub.json")) == 3
+    window.run_ws.results.text_filter.setText("sub")  # exports what the table shows
+    window.run_ws.results.proxy.set_text("sub")
+    assert window.run_ws.export_results(str(tmp_path / "sub.json")) == 3
 
 
 def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
     first = make_window()
-    first.files.last_folder = str(folder)
-    assert first.task.select("thumbnail")
-    first.task.form.editor("size").setValue(128)
-    first.task.form.editor("format").setCurrentText("png")
-    assert first.task.select("wordcount")  # another plugin's values are kept too
-    first.backend.set_backend("threads")
-    first.backend.workers.setValue(3)
-    first.backend.timeout.setValue(5.0)
-    first.backend.ordered.setChecked(True)
+    first.run_ws.files.last_folder = str(folder)
+    assert first.run_ws.task.select("thumbnail")
+    first.run_ws.task.form.editor("size").setValue(128)
+    first.run_ws.task.form.editor("format").setCurrentText("png")
+    assert first.run_ws.task.select("wordcount")  # another plugin's values are kept too
+    first.run_ws.backend.set_backend("threads")
+    first.run_ws.backend.workers.setValue(3)
+    first.run_ws.backend.timeout.setValue(5.0)
+    first.run_ws.backend.ordered.setChecked(True)
     first.resize(760, 560)  # within the offscreen screen (800x600): restoreGeometry clamps to it
     first.close()
 
     second = make_window()
-    assert second.task.current_plugin().name == "wordcount"
-    assert second.task.select("thumbnail")
-    assert second.task.form.raw_values()["size"] == 128
-    assert second.task.form.raw_values()["format"] == "png"
-    assert second.files.last_folder == str(folder)
-    assert second.backend.options() == {
+    assert second.run_ws.task.current_plugin().name == "wordcount"
+    assert second.run_ws.task.select("thumbnail")
+    assert second.run_ws.task.form.raw_values()["size"] == 128
+    assert second.run_ws.task.form.raw_values()["format"] == "png"
+    assert second.run_ws.files.last_folder == str(folder)
+    assert second.run_ws.backend.spec_fields() == {
         "backend": "threads",
         "workers": 3,
         "chunk_size": "auto",
         "timeout": 5.0,
         "ordered": True,
-        "bound": "cpu",
+        "method": None,
     }
     assert (second.width(), second.height()) == (760, 560)
 
 
 def test_run_is_refused_with_clear_reasons(qtbot, window, folder):
-    assert not window.start_run()
-    assert "Add some files first." in window.task.problems.text()
-    window.files.add_paths([folder / "note0.txt"])
-    assert window.task.select("thumbnail")
-    window.task.form.editor("out").setText("   ")
-    assert not window.start_run()
-    assert "out" in window.task.problems.text() and not window.running
+    assert not window.run_ws.start_run()
+    assert "Add some files first." in window.run_ws.task.problems.text()
+    window.run_ws.files.add_paths([folder / "note0.txt"])
+    assert window.run_ws.task.select("thumbnail")
+    window.run_ws.task.form.editor("out").setText("   ")
+    assert not window.run_ws.start_run()
+    assert "out" in window.run_ws.task.problems.text() and not window.running
 
 
 def test_closing_during_a_run_asks_then_cancels_and_leaves_no_worker(qtbot, window, folder):
     slow_run_on_processes(qtbot, window, folder, extra=200, ms=100.0)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     with qtbot.waitSignal(window.bridge.outcomesReady, timeout=WAIT_MS):
-        assert window.start_run()
+        assert window.run_ws.start_run()
     workers = {p.pid for p in psutil.Process().children(recursive=True)} - before
 
     window.confirm_close = lambda: False
@@ -292,11 +293,11 @@ def test_load_plugin_file(qtbot, window, tmp_path):
         "    return {'shout': str(path).upper() * times}\n",
         encoding="utf-8",
     )
-    loaded = window.task.load_plugin_file(str(path))
+    loaded = window.run_ws.task.load_plugin_file(str(path))
     assert [p.name for p in loaded] == ["shout"]
-    assert window.task.current_plugin().name == "shout"
-    assert window.task.form.raw_values() == {"times": 2}
-    assert "file" in window.task.combo.currentText()
+    assert window.run_ws.task.current_plugin().name == "shout"
+    assert window.run_ws.task.form.raw_values() == {"times": 2}
+    assert "file" in window.run_ws.task.combo.currentText()
 
 
 def test_main_opens_the_window_and_returns_the_exit_code(qtbot, monkeypatch, settings_file):

@@ -23,6 +23,11 @@ _REGISTRY: dict[str, str] = {
     "process-executor": "poolside.backends.classic:ProcessExecutorBackend",
     "thread-executor": "poolside.backends.classic:ThreadExecutorBackend",
     "mp-pool": "poolside.backends.classic:MultiprocessingPoolBackend",
+    "mp-thread-pool": "poolside.backends.classic:MultiprocessingThreadPoolBackend",
+    "thread-per-item": "poolside.backends.per_item:ThreadPerItemBackend",
+    "process-per-item": "poolside.backends.per_item:ProcessPerItemBackend",
+    "joblib": "poolside.backends.joblib_loky:JoblibBackend",
+    "asyncio": "poolside.backends.aio:AsyncioBackend",
     "dask": "poolside.backends.dask:DaskBackend",
 }
 
@@ -56,5 +61,6 @@ def backend_info() -> list[BackendInfo]:
         except ValueError as exc:
             infos.append(BackendInfo(name, name, "", False, False, str(exc)))
             continue
-        infos.append(BackendInfo(cls.name, cls.label, cls.description, cls.kills_hung_items, True))
+        infos.append(BackendInfo(cls.name, cls.label, cls.description, cls.kills_hung_items, True,
+                                 kind=cls.kind, wins=cls.wins, methods=cls.methods))
     return infos

@@ -13,6 +13,24 @@ the still-pending items of a chunk back to the engine to run again, ``alone``
 Because the engine decides which items are still pending, a report that comes
 late or twice can never give an item a second outcome.
 
+Most backends are fed through the engine's bounded window: the engine reads
+a few chunks ahead of the consumer and hands them over as the backend frees
+slots.  A backend that calls a library the way the tutorials do
+(``Pool.map``, ``imap``, ``joblib.Parallel``) cannot be fed that way: the
+library reads its whole input itself, and ``map`` holds back every result
+until the last one is done, so a window that waits for results would wait
+forever.  Such a backend sets ``takes_input``::
+
+    engine --submit(Chunk) for every item, as fast as it reads--> backend
+    engine --end_of_input()--> backend    (the library may now see the end)
+    engine <--poll() -> Done | Lost----------------------------  backend
+
+The engine still reads the input (it alone does) and keeps its bookkeeping per
+chunk, so exactly-once, ordering and cancel work as for every backend; it
+only stops holding the input back.  Its chunks are then blocks of
+bookkeeping, not units of work: the library batches items its own way, with
+``chunk_size`` as its ``chunksize``.
+
 Adding a backend is one module: subclass :class:`Backend`, register it in
 ``poolside.backends``.
 """
@@ -22,9 +40,10 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from ..records import ErrorInfo, Status
+from ._calls import sync_task
 from ._worker import Chunk, Done
 
 
@@ -43,7 +62,7 @@ class Lost(NamedTuple):
     offset: int
     status: Status
     error: ErrorInfo
-    worker: int
+    worker: int | None
     started_s: float | None
     elapsed_s: float
     pid: int | None = None  # the process that hung or died, when the backend knows it
@@ -65,6 +84,11 @@ class Retry(NamedTuple):
 
 Event = Done | Lost | Retry
 
+#: Where a backend's workers run; the default worker count follows from it
+#: (``poolside.system.default_workers``).
+Kind = Literal["threads", "processes", "async", "cluster"]
+KINDS: tuple[Kind, ...] = ("threads", "processes", "async", "cluster")
+
 
 class Backend(abc.ABC):
     """Runs chunks of items on some workers and reports what happened."""
@@ -75,13 +99,33 @@ class Backend(abc.ABC):
     label: ClassVar[str]
     #: When this backend wins, in a sentence or two (the window's tooltip).
     description: ClassVar[str]
+    #: When it wins, in one short line (``poolside info``).
+    wins: ClassVar[str] = ""
+    #: Where its workers run: threads, processes, async (one event loop) or cluster.
+    kind: ClassVar[Kind]
+    #: A ceiling on workers whatever the caller asks (the sequential baseline: 1).
+    max_workers: ClassVar[int | None] = None
+    #: The ways of calling the library it offers (``backend_options={"method": ...}``),
+    #: the default first; empty when it has only one.
+    methods: ClassVar[tuple[str, ...]] = ()
     #: Whether an item that exceeds its timeout is really stopped (its worker
     #: killed and replaced) rather than only reported and left to finish.
     kills_hung_items: ClassVar[bool] = False
 
+    #: Whether it takes every item as the engine reads it, past the engine's
+    #: window (see the module docstring).  Set per instance: it may depend on
+    #: the ``method``.
+    takes_input: bool = False
+    #: The caller's ``chunk_size`` ("auto" or a number), set by the engine
+    #: before ``start``: a backend that batches the library's way uses it as
+    #: the library's ``chunksize``.
+    chunk_size: int | str = "auto"
+
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float) -> None:
-        self.task = task
+        # The one place an ``async def`` task is adapted: every worker thread,
+        # in any process, then runs it on an event loop of its own.
+        self.task = sync_task(task)
         self.workers = workers
         self.timeout = timeout
         self.origin = origin
@@ -109,6 +153,18 @@ class Backend(abc.ABC):
         This is also where a backend enforces per-item timeouts, so it returns
         early enough to meet the nearest deadline.
         """
+
+    def library_chunk_sizes(self) -> tuple[int, ...] | None:
+        """The chunk sizes the library used, when it batched the items itself.
+
+        ``None``: the engine's chunks were the units of work (they are counted
+        as they are read).  An empty tuple: the library chose, unseen.
+        """
+        return None
+
+    def end_of_input(self) -> list[Event]:
+        """The engine has read the whole input (called once, for ``takes_input`` backends only)."""
+        return []
 
     def running_since(self) -> list[float]:
         """When the item each busy worker is running started (``perf_counter``)."""
@@ -143,3 +199,7 @@ class BackendInfo(NamedTuple):
     available: bool
     #: Why it is not available (a missing optional package), or "".
     reason: str = ""
+    kind: str = ""
+    #: When it wins, in one line.
+    wins: str = ""
+    methods: tuple[str, ...] = ()

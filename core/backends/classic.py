@@ -1,36 +1,75 @@
 """The classic ways to write a parallel for-loop, behind the same interface.
 
 They are here for comparison: the window runs the same batch on
-``multiprocessing.Pool`` or ``concurrent.futures`` so that a user sees what
-Poolside's own backends do better, and by how much.  Each gets chunks from
-the engine's auto-chunking (so the comparison is about the pool, not the
-batching) and runs a chunk as one call (``poolside.backends._worker.call_chunk``).
+``multiprocessing.Pool``, ``ThreadPool`` or ``concurrent.futures`` so that a
+user sees what each costs.  Each is called the ways the tutorials call it,
+the ``method`` option (``run(..., method="imap")``):
 
-What they cannot do, they do not pretend to: no per-item timeout, no streaming
-from inside a chunk, and a dead worker does what it does in the library itself
-(``ProcessPoolExecutor`` breaks and fails every pending item;
-``multiprocessing.Pool`` loses the chunk, so the run waits until cancelled).
+=================  ==========================================================
+``submit``         (default) one call per chunk (``apply_async`` /
+                   ``Executor.submit``), chunks sized by the engine's
+                   auto-chunking (the tutorials' "grouper" batching, with
+                   ``chunk_size`` as the group) and fed through the engine's
+                   bounded window: results stream as calls complete
+                   (``as_completed``), memory stays flat.
+``map``            ``Pool.map`` / ``Executor.map`` over the whole input,
+                   ``chunk_size`` as the library's ``chunksize``.
+                   ``Pool.map`` reads everything first and delivers nothing
+                   until the last result is in; ``Executor.map`` submits
+                   everything first, then yields in input order.
+``imap``           ``Pool.imap``: the pool reads the input as fast as it can,
+                   results come back in input order.
+``imap_unordered`` ``Pool.imap_unordered``: the same, in completion order.
+=================  ==========================================================
+
+For ``map``/``imap`` the backend takes the whole input (``takes_input``, see
+``poolside.backends.base``) and a :class:`~poolside.backends._feed.Feed`
+tracks it; each item runs through ``call_item``, the tutorials'
+``try``/``except`` wrapper, so one failing item does not end a ``map``.
+
+What the libraries cannot do, they do not pretend to: no per-item timeout and
+no stopping a hung call.  A worker that dies does what it does in the library:
+``ProcessPoolExecutor`` breaks and fails every pending item;
+``multiprocessing.Pool`` replaces the worker and waits forever for the lost
+call.  Poolside notices that death instead (:mod:`poolside.backends._poolwatch`)
+and ends what the library would have held forever ``failed``, saying so: the
+batch that died (``submit``, ``imap_unordered``), everything from it on
+(``imap``, which yields in order) or the whole input (``map``).
 
 Data flow::
 
-    engine --submit(chunk)--> pool.submit(call_chunk) --future--> done queue
-    engine <--poll() -> Done------------------------------------------+
+    submit:  engine --chunk--> pool.apply_async/submit(call_chunk) --Done--> messages
+    map...:  engine --chunk--> Feed --(key, item)--> pool.map/imap(call_item) --results--> messages
+    engine <--poll() -> Done | Lost---------------------------------------------- messages
 """
 
 from __future__ import annotations
 
 import abc
 import concurrent.futures as cf
+import functools
+import itertools
 import multiprocessing as mp
+import multiprocessing.pool as mpp
 import queue
-from collections.abc import Callable
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar
 
+from ..records import ErrorInfo, Status
+from ._calls import call_chunk_marked, call_item, call_items
+from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
+from ._poolwatch import Died, PoolWatch
 from ._worker import Chunk, Done, call_chunk, error_info
-from .base import Backend, Event
+from .base import Backend, Event, Lost
 from .processes import start_method
 
 _IN_FLIGHT_PER_WORKER = 2
+# How long a thread that reads an ``imap`` iterator waits before it looks
+# whether the run was stopped.  Only a cancelled or broken run waits on it.
+_STOP_CHECK_S = 0.05
+# Results a reader thread gathers into one message when they are ready at once.
+_BATCH = 1_000
 
 
 def _result_of(future: cf.Future) -> Any:
@@ -50,8 +89,8 @@ class PoolAdapter(Backend):
             raise ValueError(f"the {self.name} backend has no per-item timeout; "
                              "use the processes or threads backend for one")
         super().__init__(task, workers, timeout=timeout, origin=origin)
-        self._done: queue.SimpleQueue = queue.SimpleQueue()
-        self._in_flight: set[int] = set()
+        self._messages: queue.SimpleQueue = queue.SimpleQueue()
+        self._in_flight: dict[int, Chunk] = {}
         self._slots: dict[int, int] = {}
 
     @abc.abstractmethod
@@ -62,30 +101,36 @@ class PoolAdapter(Backend):
         return self.workers * _IN_FLIGHT_PER_WORKER - len(self._in_flight)
 
     def submit(self, chunk: Chunk) -> list[Event]:
-        self._in_flight.add(chunk.id)
+        self._in_flight[chunk.id] = chunk
         try:
-            self._submit(chunk, lambda c, result: self._done.put((c, result)))
+            self._submit(chunk, lambda c, result: self._messages.put((c, result)))
         except Exception as exc:
-            self._done.put((chunk, exc))
+            self._messages.put((chunk, exc))
         return []
 
     def wake(self) -> None:
-        self._done.put(None)
+        self._messages.put(None)
 
-    def poll(self, timeout: float) -> list[Event]:
-        events: list[Event] = []
+    def _take(self, timeout: float) -> list[Any]:
+        messages: list[Any] = []
         try:
-            message = self._done.get(timeout=timeout)
+            message = self._messages.get(timeout=timeout)
             while True:
                 if message is not None:
-                    events.append(self._as_done(*message))
-                message = self._done.get_nowait()
+                    messages.append(message)
+                message = self._messages.get_nowait()
         except queue.Empty:
             pass
-        return events
+        return messages
+
+    def poll(self, timeout: float) -> list[Event]:
+        return self._events(self._take(timeout))
+
+    def _events(self, messages: list[Any]) -> list[Event]:
+        return [self._as_done(*m) for m in messages]
 
     def _as_done(self, chunk: Chunk, result: Done | BaseException) -> Done:
-        self._in_flight.discard(chunk.id)
+        self._in_flight.pop(chunk.id, None)
         if isinstance(result, BaseException):
             # The call itself failed (a broken pool, an unpicklable item):
             # every item of the chunk fails with that reason.
@@ -97,72 +142,349 @@ class PoolAdapter(Backend):
         return result._replace(worker=slot)
 
 
-class ProcessExecutorBackend(PoolAdapter):
-    name = "process-executor"
-    label = "ProcessPoolExecutor"
-    description = (
-        "concurrent.futures.ProcessPoolExecutor, for comparison: the standard library's process "
-        "pool. Parallel like Processes, but a worker that dies breaks the whole pool (every "
-        "pending item fails), and it has no per-item timeout."
-    )
+class ClassicPool(PoolAdapter):
+    """A library pool called one of the tutorials' ways (see the module docstring)."""
+
+    methods: ClassVar[tuple[str, ...]] = ("submit", "map", "imap", "imap_unordered")
+
+    def __init__(self, task: Callable[[Any], Any], workers: int, *,
+                 timeout: float | None, origin: float, method: str = "submit") -> None:
+        super().__init__(task, workers, timeout=timeout, origin=origin)
+        if method not in self.methods:
+            raise ValueError(f"the {self.name} backend has no method {method!r}; "
+                             f"choose one of: {', '.join(self.methods)}")
+        self.method = method
+        self.takes_input = method != "submit"
+        self._feed = Feed(workers)
+        self._fed_since_poll = 0
+        self._stopping = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._library_chunksize = 1
+        self._library_known = True  # False where the library sizes its batches unseen (joblib "auto")
+        self._lost_work = False  # the library holds a call that will never end
+
+    # -- the library, per pool ---------------------------------------------------
+
+    @abc.abstractmethod
+    def _start_pool(self) -> None: ...
+
+    @abc.abstractmethod
+    def _stop_pool(self, cancel: bool) -> None: ...
+
+    @abc.abstractmethod
+    def _library_call(self, function: Callable[[Any], Any], items: Iterable[Any],
+                      chunksize: int) -> Iterator[Any]:
+        """The library's own ``map``/``imap``/``imap_unordered`` over ``items``."""
+
+    def _default_chunksize(self, total: int) -> int:
+        return 1  # imap's and Executor.map's own default
+
+    # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> None:
-        self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(start_method()))
+        self._start_pool()
+        if self.takes_input and self.method != "map":
+            self._start_reader(self._library_chunksize_for(None))
 
-    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
-        future = self._pool.submit(call_chunk, self.task, chunk, self.origin)
-        future.add_done_callback(lambda f: finished(chunk, _result_of(f)))
+    def _library_chunksize_for(self, total: int | None) -> int:
+        if isinstance(self.chunk_size, int):
+            size = self.chunk_size
+        else:
+            size = self._default_chunksize(total or 0) if total is not None else 1
+        self._library_chunksize = size
+        return size
+
+    def _start_reader(self, chunksize: int) -> None:
+        function = functools.partial(call_item, self.task, self.origin)
+        self._reader = threading.Thread(
+            target=self._read, args=(function, self._feed.keyed(), chunksize),
+            name=f"poolside-{self.name}-{self.method}", daemon=True)
+        self._reader.start()
+
+    def _read(self, function: Callable[[Any], Any], items: Iterable[Any], chunksize: int) -> None:
+        """Body of the reader thread: post the library's results as they are delivered."""
+        post = self._messages.put
+        try:
+            for batch in self._batches(self._library_call(function, items, chunksize)):
+                post(batch)
+        except BaseException as exc:
+            post(ended(exc))
+            return
+        post(ended(None))
+
+    def _batches(self, results: Iterator[Any]) -> Iterator[list]:
+        for result in results:
+            yield [result]
 
     def shutdown(self, cancel: bool) -> None:
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._stopping.set()
+        # A pool's task thread reading the input must not wait on it; on a
+        # cancel, the library must not go on taking what was fed either.
+        self._feed.close(stop=cancel)
+        self._stop_pool(cancel or self._lost_work)
+        if self._reader is not None and not cancel:
+            self._reader.join()
+
+    # -- the engine's side ---------------------------------------------------------
+
+    def library_chunk_sizes(self) -> tuple[int, ...] | None:
+        if not self.takes_input:
+            return None
+        return (self._library_chunksize,) if self._library_known else ()
+
+    def free_slots(self) -> int:
+        if not self.takes_input:
+            return super().free_slots()
+        return BLOCKS_PER_POLL - self._fed_since_poll
+
+    def submit(self, chunk: Chunk) -> list[Event]:
+        if not self.takes_input:
+            return super().submit(chunk)
+        self._fed_since_poll += 1
+        return self._feed.add(chunk)
+
+    def end_of_input(self) -> list[Event]:
+        if self.method == "map":
+            chunksize = self._library_chunksize_for(self._feed.total)
+            self._feed.close()
+            self._start_reader(chunksize)
+        else:
+            self._feed.close()
+        return []
+
+    def poll(self, timeout: float) -> list[Event]:
+        self._fed_since_poll = 0
+        return super().poll(timeout)
+
+    def _events(self, messages: list[Any]) -> list[Event]:
+        events: list[Event] = []
+        rest: list[Any] = []
+        for message in messages:
+            if type(message) is tuple:
+                events.append(self._as_done(*message))
+            elif isinstance(message, Died):
+                events.extend(self._on_death(message))
+            else:
+                rest.append(message)
+        events.extend(self._feed.events(rest))
+        return events
+
+    def _on_death(self, died: Died) -> list[Event]:
+        """A worker died: end ``failed`` what the library would have waited for forever."""
+        if not self.takes_input:
+            chunk = self._in_flight.pop(died.key, None)
+            if chunk is None:
+                return []  # it died between calls: the library lost nothing
+            self._lost_work = True
+            error = ErrorInfo("WorkerDied", f"{died.reason} while running this item's call; "
+                              "multiprocessing.Pool would have waited for its result forever")
+            return [Lost(chunk.id, i, Status.FAILED, error, None, None, 0.0)
+                    for i in range(len(chunk.items))]
+        size = self._library_chunksize
+        first = died.key - died.key % size
+        if died.key < 0 or not self._feed.unanswered(first, first + size):
+            return []
+        self._lost_work = True
+        if self.method == "map":
+            error = ErrorInfo("WorkerDied", f"{died.reason}; Pool.map would have waited forever "
+                              "and returned none of its results")
+            return self._feed.lost(0, None, error)
+        batch = f"{died.reason} while running items {first}-{first + size - 1}"
+        if self.method == "imap":  # it yields in order: nothing after the gap comes out
+            error = ErrorInfo("WorkerDied", f"{batch}; Pool.imap yields in input order, so it "
+                              f"would have waited forever at item {first}")
+            return self._feed.events([LostKeys(first, None, error)])
+        error = ErrorInfo("WorkerDied", f"{batch}; Pool.imap_unordered would have waited "
+                          "forever for their results")
+        return self._feed.events([LostKeys(first, first + size, error)])
+
+
+def _grouped(items: Iterable[Any], size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+class _MultiprocessingPool(ClassicPool):
+    """``multiprocessing.Pool`` and ``ThreadPool``: one interface, two kinds of workers."""
+
+    _pool: Any
+
+    def _library_call(self, function: Callable[[Any], Any], items: Iterable[Any],
+                      chunksize: int) -> Iterator[Any]:
+        if self.method == "map":
+            return self._when_ready(self._pool.map_async(function, list(items), chunksize))
+        call = self._pool.imap if self.method == "imap" else self._pool.imap_unordered
+        if chunksize == 1:
+            return self._next_until_stopped(call(function, items, 1))
+        # With a chunksize, imap returns a plain generator over its iterator, which
+        # has no timeout; so batch here exactly as Pool does inside (a task maps
+        # the function over a list of items) and flatten the lists as it does.
+        batches = call(functools.partial(call_items, function), _grouped(items, chunksize), 1)
+        return itertools.chain.from_iterable(self._next_until_stopped(batches))
+
+    def _when_ready(self, result: Any) -> Iterator[Any]:
+        # A map that lost a result never ends: look at the stop flag now and then.
+        while not result.ready():
+            if self._stopping.is_set():
+                return
+            result.wait(_STOP_CHECK_S)
+        yield from result.get()
+
+    def _next_until_stopped(self, results: Any) -> Iterator[Any]:
+        # An iterator that lost a result never ends: look at the stop flag now and then.
+        while True:
+            try:
+                yield results.next(_STOP_CHECK_S)
+            except mp.TimeoutError:
+                if self._stopping.is_set():
+                    return
+
+    def _batches(self, results: Iterator[Any]) -> Iterator[list]:
+        if self.method == "map":
+            yield list(results)  # map gives everything at once
+            return
+        yield from super()._batches(results)
+
+    def _default_chunksize(self, total: int) -> int:
+        if self.method != "map":
+            return 1
+        # Pool.map's own rule: about four chunks per worker.
+        size, extra = divmod(total, self.workers * 4)
+        return max(1, size + bool(extra))
+
+    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
+        self._pool.apply_async(call_chunk_marked, (self.task, chunk, self.origin),
+                               callback=lambda r: finished(chunk, r),
+                               error_callback=lambda e: finished(chunk, e))
+
+    def _stop_pool(self, cancel: bool) -> None:
         if cancel:
-            for process in processes:  # the executor has no way to stop a running call
-                process.kill()
-        self._pool.shutdown(wait=True, cancel_futures=cancel)
-        for process in processes:
-            process.join()
+            self._pool.terminate()  # Pool.join would wait forever for a lost call
+        else:
+            self._pool.close()
+        self._pool.join()
 
 
-class ThreadExecutorBackend(PoolAdapter):
-    name = "thread-executor"
-    label = "ThreadPoolExecutor"
-    description = (
-        "concurrent.futures.ThreadPoolExecutor, for comparison: threads like the Threads backend "
-        "(the same GIL limits), without per-item timeouts or streaming inside a chunk."
-    )
-
-    def start(self) -> None:
-        self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="poolside-tpe")
-
-    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
-        future = self._pool.submit(call_chunk, self.task, chunk, self.origin)
-        future.add_done_callback(lambda f: finished(chunk, _result_of(f)))
-
-    def shutdown(self, cancel: bool) -> None:
-        # Running calls cannot be stopped; do not wait for them on a cancel.
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-
-
-class MultiprocessingPoolBackend(PoolAdapter):
+class MultiprocessingPoolBackend(_MultiprocessingPool):
     name = "mp-pool"
     label = "multiprocessing.Pool"
+    kind = "processes"
+    wins = "tiny items in bulk with map/imap; the oldest process pool, fast but fragile"
     description = (
         "multiprocessing.Pool, for comparison: the oldest process pool. Fast for tiny items, "
-        "but a worker that dies loses its chunk for good (the run waits until you cancel) and "
-        "there is no per-item timeout."
+        "but a worker that dies loses its call for good: the library would wait forever "
+        "(Poolside ends those items failed instead), and there is no per-item timeout."
     )
 
-    def start(self) -> None:
-        self._pool = mp.get_context(start_method()).Pool(self.workers)
+    def _start_pool(self) -> None:
+        ctx = mp.get_context(start_method())
+        self._watch = PoolWatch(ctx, self.workers, self._messages.put)
+        self._pool = ctx.Pool(self.workers, initializer=self._watch.initializer,
+                              initargs=self._watch.initargs)
+        self._watch.start(self._pool)
+
+    def _stop_pool(self, cancel: bool) -> None:
+        self._watch.stop()
+        super()._stop_pool(cancel)
+
+
+class MultiprocessingThreadPoolBackend(_MultiprocessingPool):
+    name = "mp-thread-pool"
+    label = "multiprocessing ThreadPool"
+    kind = "threads"
+    wins = "I/O waits, with the Pool API (map/imap) on threads"
+    description = (
+        "multiprocessing.pool.ThreadPool, for comparison: Pool's API on threads in this "
+        "process. Like Threads, it wins for I/O and for C code that releases the GIL; "
+        "pure-Python CPU work does not speed up. No per-item timeout; a hung call keeps "
+        "its thread."
+    )
+
+    def _start_pool(self) -> None:
+        self._pool = mpp.ThreadPool(self.workers)
+
+    def _stop_pool(self, cancel: bool) -> None:
+        if cancel:
+            # Threads inside a call cannot be stopped, and ThreadPool.join would
+            # wait for them: they finish that call in the background.
+            self._pool.terminate()
+        else:
+            self._pool.close()
+            self._pool.join()
 
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
         self._pool.apply_async(call_chunk, (self.task, chunk, self.origin),
                                callback=lambda r: finished(chunk, r),
                                error_callback=lambda e: finished(chunk, e))
 
-    def shutdown(self, cancel: bool) -> None:
+
+class _Executor(ClassicPool):
+    """``concurrent.futures``: ``submit`` + ``as_completed``, or ``map``."""
+
+    methods = ("submit", "map")
+    _pool: cf.Executor
+
+    def _library_call(self, function: Callable[[Any], Any], items: Iterable[Any],
+                      chunksize: int) -> Iterator[Any]:
+        return self._pool.map(function, items, chunksize=chunksize)
+
+    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
+        future = self._pool.submit(call_chunk, self.task, chunk, self.origin)
+        future.add_done_callback(lambda f: finished(chunk, _result_of(f)))
+
+
+class ProcessExecutorBackend(_Executor):
+    name = "process-executor"
+    label = "ProcessPoolExecutor"
+    kind = "processes"
+    wins = "CPU-bound Python with the standard library's modern API; breaks on a crash"
+    description = (
+        "concurrent.futures.ProcessPoolExecutor, for comparison: the standard library's process "
+        "pool. Parallel like Processes, but a worker that dies breaks the whole pool (every "
+        "pending item fails), and it has no per-item timeout."
+    )
+
+    def _start_pool(self) -> None:
+        self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(start_method()))
+
+    def _stop_pool(self, cancel: bool) -> None:
+        pool: Any = self._pool
+        # The executor's own table of its processes (shutdown forgets it); a
+        # map still submitting may add to it until shutdown refuses new calls.
+        table = pool._processes if pool._processes is not None else {}  # the same dict, even empty
+        manager = getattr(pool, "_executor_manager_thread", None)
         if cancel:
-            self._pool.terminate()
-        else:
-            self._pool.close()
-        self._pool.join()
+            # Refuse new calls first, then kill what runs: the executor has no
+            # way to stop a running call.
+            pool.shutdown(wait=False, cancel_futures=True)
+            killed = list(table.values())
+            for process in killed:
+                process.kill()
+            for process in killed:
+                process.join()
+            if manager is not None:
+                manager.join()
+            return
+        processes = list(table.values())
+        pool.shutdown(wait=True)
+        for process in processes:
+            process.join()
+
+
+class ThreadExecutorBackend(_Executor):
+    name = "thread-executor"
+    label = "ThreadPoolExecutor"
+    kind = "threads"
+    wins = "I/O waits with the standard library's modern API"
+    description = (
+        "concurrent.futures.ThreadPoolExecutor, for comparison: threads like the Threads backend "
+        "(the same GIL limits), without per-item timeouts or streaming inside a chunk."
+    )
+
+    def _start_pool(self) -> None:
+        self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="poolside-tpe")
+
+    def _stop_pool(self, cancel: bool) -> None:
+        # Running calls cannot be stopped; do not wait for them on a cancel.
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)

@@ -35,6 +35,8 @@ class DaskBackend(PoolAdapter):
         "to its scheduler), or on a local cluster of processes to compare. Wins when one machine "
         "is not enough; on one machine its scheduler costs more than Processes."
     )
+    kind = "cluster"
+    wins = "a job that outgrows one machine"
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float, address: str | None = None) -> None:

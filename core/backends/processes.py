@@ -225,6 +225,8 @@ class ProcessBackend(Backend):
         "crashing item costs only itself (its worker is killed and replaced). Items and "
         "results are pickled, so it loses to threads when items are tiny and the work is I/O."
     )
+    kind = "processes"
+    wins = "CPU-bound Python; a hung or crashing item costs only itself"
     kills_hung_items = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,

@@ -64,6 +64,8 @@ class ThreadBackend(Backend):
         "compression, images). Pure-Python CPU work does not speed up (the GIL). A hung item "
         "is reported at its timeout but cannot be stopped."
     )
+    kind = "threads"
+    wins = "I/O waits and C code that releases the GIL; nothing to copy, no start-up"
     kills_hung_items = False
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
@@ -185,6 +187,8 @@ class SequentialBackend(ThreadBackend):
 
     name = "sequential"
     label = "Sequential"
+    wins = "the baseline; wins only for a handful of tiny items"
+    max_workers = 1
     description = (
         "One item after another, no parallelism: the baseline every other backend is "
         "measured against. Wins only when items are so few or so tiny that any pool's "

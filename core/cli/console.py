@@ -91,6 +91,50 @@ class Console:
             self._bar_shown = True
 
 
+    def insights(self, ins: Any) -> None:
+        """A short block on where the run's time went (``poolside.insights.Insights``)."""
+        lines = [
+            f"insights: start-up {_secs(ins.startup_s)}, first outcome {_secs(ins.first_outcome_s)}, "
+            f"drain {_secs(ins.drain_s)}",
+            f"  workers busy {ins.busy_share:.0%} of their time; CPU {ins.cpu_utilisation:.0%} of "
+            f"{ins.cores} cores ({ins.cpu_s:.2f} s: this process {ins.cpu_user_s:.2f} user + "
+            f"{ins.cpu_system_s:.2f} system, worker processes {ins.cpu_workers_s:.2f})",
+            f"  memory: peak {_bytes(ins.peak_rss_bytes)} RSS; USS {_bytes(ins.peak_uss_bytes)} at the "
+            f"peak, {_bytes(ins.end_uss_bytes)} at the end",
+        ]
+        if ins.chunk_min is not None:
+            lines.append(f"  chunks of {ins.chunk_min:,} / {ins.chunk_median:,.0f} / {ins.chunk_max:,} "
+                         "items (min / median / max)"
+                         + (f"; overhead {_secs(ins.overhead_per_item_s)} an item"
+                            if ins.overhead_per_item_s is not None else ""))
+        if ins.gil_bound:
+            lines.append(f"  GIL: {ins.busy_threads:.1f} threads were busy on average but the process "
+                         f"used {ins.process_cores:.1f} core; try processes")
+        shares = sorted(w.share for w in ins.per_worker)
+        if shares:
+            lines.append(f"  per worker: busy {shares[0]:.0%} to {shares[-1]:.0%} of the run, "
+                         f"{min(w.items for w in ins.per_worker):,} to "
+                         f"{max(w.items for w in ins.per_worker):,} items")
+        for line in lines:
+            self.err(line)
+
+
+def _secs(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.0f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 2**20:,.1f} MB"
+
+
 def _short(value: Any) -> str:
     if isinstance(value, dict):
         return "  ".join(f"{k}={display(v)}" for k, v in value.items())

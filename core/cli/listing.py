@@ -63,15 +63,17 @@ def cmd_info(ns: argparse.Namespace) -> int:
     out.write(f"memory          {info.memory_bytes / 2**30:.1f} GiB\n")
     out.write(f"platform        {info.platform}\n")
     out.write(f"python          {sys.version.split()[0]}\n\n")
-    out.write("default workers per backend, for cpu / io / mixed-bound plugins:\n")
+    out.write("backends: their kind, default workers for cpu / io / mixed-bound plugins, "
+              "and when each wins\n")
     infos = backend_info()
     width = max((len(b.name) for b in infos), default=10) + 2
     for b in infos:
         if b.available:
             counts = " / ".join(str(default_workers(b.name, bound)) for bound in ("cpu", "io", "mixed"))
-            out.write(f"  {b.name:<{width}}{counts:<14}{b.label}\n")
+            methods = f" (--method {'|'.join(b.methods)})" if b.methods else ""
+            out.write(f"  {b.name:<{width}}{b.kind:<11}{counts:<14}{b.wins}{methods}\n")
         else:
-            out.write(f"  {b.name:<{width}}{'-':<14}not available: {b.reason}\n")
+            out.write(f"  {b.name:<{width}}{'':<11}{'-':<14}not available: {b.reason}\n")
     out.flush()
     return EXIT_OK
 

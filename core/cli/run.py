@@ -46,6 +46,9 @@ def add_parser(sub: Any) -> None:
                      help="how many workers (default: chosen for the backend and the plugin)")
     run.add_argument("--chunk-size", type=chunk_size, metavar="N|auto",
                      help="items sent to a worker at a time (default: auto)")
+    run.add_argument("--method", metavar="NAME",
+                     help="how a classic pool is called: submit, map, imap, imap_unordered "
+                          "(joblib: generator_unordered, generator, list; see 'poolside info')")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="per item; an item running longer ends timed_out")
     run.add_argument("--ordered", action="store_true", default=None,
@@ -56,6 +59,8 @@ def add_parser(sub: Any) -> None:
                           "default: the plugin's own patterns; '*' for every file)")
     run.add_argument("--output", "-o", metavar="FILE.jsonl|FILE.csv",
                      help="write a record per item as it finishes")
+    run.add_argument("--insights", action=argparse.BooleanOptionalAction, default=None,
+                     help="after the run, print where its time went (default: when stderr is a terminal)")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="print no line per item, only failures and the summary")
     run.add_argument("--spec", metavar="JOB.toml",
@@ -76,7 +81,7 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
         raise UsageError("the following arguments are required: --plugin/-p (or --spec JOB.toml)")
     changes: dict[str, Any] = {
         "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
-        "timeout": ns.timeout, "ordered": ns.ordered, "recursive": ns.recursive,
+        "timeout": ns.timeout, "ordered": ns.ordered, "method": ns.method, "recursive": ns.recursive,
         "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
     }
     if samples is not None:
@@ -150,10 +155,32 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
     console.err(summary.line())
+    show = console.tty if ns.insights is None else ns.insights
+    if show and summary.insights is not None:
+        console.insights(summary.insights)
+    if ns.output and not reporter.write_error:
+        _write_companion(Path(ns.output), summary, console)
     if interrupted:
         return EXIT_INTERRUPTED
     bad = summary.total - summary.counts.get("ok", 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def companion_path(output: Path) -> Path:
+    """Where the summary of ``--output FILE`` goes: ``FILE`` with ``.summary.json`` for its suffix."""
+    return output.with_name(output.stem + ".summary.json")
+
+
+def _write_companion(output: Path, summary: Any, console: Console) -> None:
+    import json
+
+    from ..serialize import summary_record
+
+    path = companion_path(output)
+    try:
+        path.write_text(json.dumps(summary_record(summary), indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        console.err(f"error: writing the summary to {path} failed: {e}")
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:

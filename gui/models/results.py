@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -25,6 +25,8 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
+
+from poolside.records import STATUS_ORDER, Status
 
 from .. import format as fmt
 from ..theme import row_tint, status_icon
@@ -55,7 +57,11 @@ _ROLES = frozenset(
     {_DISPLAY, _DECORATION, _TOOLTIP, _BACKGROUND, _ALIGN, SortRole, StatusRole, OutcomeRole, SearchRole}
 )
 
-_STATUS_ORDER = {"failed": 0, "timed_out": 1, "cancelled": 2, "ok": 3}
+#: Problems sort first: core's order (poolside.records.STATUS_ORDER) with ok moved to the end.
+_STATUS_ORDER = {
+    status.value: rank
+    for rank, status in enumerate(sorted(STATUS_ORDER, key=lambda s: s is Status.OK))
+}
 
 #: Name of the single value column used when values are not dicts.
 SCALAR_KEY = "value"
@@ -408,7 +414,7 @@ class ResultsModel(QAbstractTableModel):
 
     def _add_keys(self, batch: Sequence) -> None:
         # The common cases stay in C: one value type, one set of dict keys.
-        values = list(map(itemgetter(3), batch))  # Outcome.value
+        values = list(map(attrgetter("value"), batch))
         kinds = set(map(type, values))
         new: list[str] = []
         if kinds - {dict, type(None)} and SCALAR_KEY not in self._key_set:

@@ -1,10 +1,15 @@
-"""The Backend panel: how the task runs (backend, workers, chunks, timeout, order)."""
+"""The Backend panel: how the task runs (backend, workers, chunks, method, timeout, order).
+
+It offers its values as the backend fields of a :class:`poolside.spec.JobSpec`
+(``spec_fields``), takes settings back (``apply``: what a study recommends, or
+an opened job file) and keeps its own settings (``save_settings``).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,7 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from poolside.system import default_workers
+from poolside.spec import JobSpec
+
+from .. import settings as cfg
+
+#: The calls a classic pool can make, per backend (first: its default).  The
+#: other backends have one way to hand out items, so Method is off for them.
+POOL_METHODS: dict[str, tuple[str, ...]] = {
+    "process-executor": ("submit", "map"),
+    "thread-executor": ("submit", "map"),
+    "mp-pool": ("imap_unordered", "imap", "map"),
+}
 
 if TYPE_CHECKING:
     from poolside.backends import BackendInfo
@@ -37,18 +52,7 @@ class BackendPanel(QWidget):
         self._bound = "mixed"
         self._infos = infos if infos is not None else _backend_infos()
 
-        self.backend = QComboBox(self)
-        for info in self._infos:
-            self.backend.addItem(info.label or info.name, info.name)
-            row = self.backend.count() - 1
-            tip = info.description or info.name
-            available = getattr(info, "available", True)
-            if not available:
-                tip = f"Not available: {getattr(info, 'reason', '')}"
-                item = self.backend.model().item(row)  # type: ignore[attr-defined]
-                if item is not None:
-                    item.setEnabled(False)
-            self.backend.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        self.backend = self._backend_combo()
         self.backend.currentIndexChanged.connect(self._on_backend)
 
         self.workers = QSpinBox(self)
@@ -75,6 +79,10 @@ class BackendPanel(QWidget):
         self.timeout.setToolTip("Per-item time limit; an item past it ends as timed out.")
         self.timeout.valueChanged.connect(self._update_hint)
 
+        self.method = QComboBox(self)
+        self.method.setToolTip("How a classic pool is called (map, imap, submit…); only the classic pools have one.")
+        self.method.currentIndexChanged.connect(self.changed)
+
         self.ordered = QCheckBox("Keep input order", self)
         self.ordered.setToolTip("Deliver results in input order (a slow item holds back the ones after it).")
         self.ordered.toggled.connect(self.changed)
@@ -82,17 +90,34 @@ class BackendPanel(QWidget):
         self.hint = QLabel(self)
         self.hint.setProperty("role", "hint")
         self.hint.setWordWrap(True)
+        self._lay_out()
+        self._on_backend()
 
+    def _backend_combo(self) -> QComboBox:
+        combo = QComboBox(self)
+        for info in self._infos:
+            combo.addItem(info.label or info.name, info.name)
+            row = combo.count() - 1
+            tip = info.description or info.name
+            if not getattr(info, "available", True):
+                tip = f"Not available: {getattr(info, 'reason', '')}"
+                item = combo.model().item(row)  # type: ignore[attr-defined]
+                if item is not None:
+                    item.setEnabled(False)
+            combo.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        return combo
+
+    def _lay_out(self) -> None:
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Backend", self.backend)
         form.addRow("Workers", self.workers)
         form.addRow("Chunk size", self.chunk)
+        form.addRow("Method", self.method)
         form.addRow("Timeout", self.timeout)
         form.addRow("", self.ordered)
         form.addRow(self.hint)
-        self._on_backend()
 
     # -- values -------------------------------------------------------------
     def backend_name(self) -> str:
@@ -113,33 +138,74 @@ class BackendPanel(QWidget):
         self._update_auto()
 
     def auto_workers(self) -> int:
-        return default_workers(self.backend_name(), self._bound)
+        """What Auto means now: the spec's own default for this backend and kind of work."""
+        return JobSpec("-", backend=self.backend_name()).resolved_workers(self._bound)
 
     def resolved_workers(self) -> int:
-        return self.workers.value() or self.auto_workers()
+        """The count the run will use, worked out where every front end does (JobSpec)."""
+        fields = self.spec_fields()
+        return JobSpec("-", backend=fields["backend"], workers=fields["workers"]).resolved_workers(self._bound)
 
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``poolside.run`` (``bound`` included)."""
+    def method_name(self) -> str | None:
+        return self.method.currentData() if self.backend_name() in POOL_METHODS else None
+
+    def spec_fields(self) -> dict[str, Any]:
+        """The backend fields of a :class:`~poolside.spec.JobSpec`, as the panel shows them."""
         return {
             "backend": self.backend_name(),
             "workers": self.workers.value() or None,
             "chunk_size": self.chunk.value() or "auto",
             "timeout": self.timeout.value() or None,
             "ordered": self.ordered.isChecked(),
-            "bound": self._bound,
+            "method": self.method_name(),
         }
 
-    def set_options(self, backend: str, workers: int, chunk: int, timeout: float, ordered: bool) -> None:
-        self.set_backend(backend)
-        self.workers.setValue(max(0, workers))
-        self.chunk.setValue(max(0, chunk))
-        self.timeout.setValue(max(0.0, timeout))
-        self.ordered.setChecked(ordered)
+    def apply(self, *, backend: str | None = None, workers: int | None = None, chunk_size: int | str | None = None,
+              method: str | None = None, timeout: float | None = None, ordered: bool | None = None) -> None:
+        """Show these settings (``None``: leave as is, except Auto for workers and chunk size given as such)."""
+        if backend is not None:
+            self.set_backend(backend)
+        if workers is not None:
+            self.workers.setValue(max(0, int(workers)))
+        if chunk_size is not None:
+            self.chunk.setValue(0 if chunk_size == "auto" else max(0, int(chunk_size)))
+        if method is not None:
+            i = self.method.findData(method)
+            if i >= 0:
+                self.method.setCurrentIndex(i)
+        if timeout is not None:
+            self.timeout.setValue(max(0.0, float(timeout)))
+        if ordered is not None:
+            self.ordered.setChecked(bool(ordered))
+
+    def apply_spec(self, spec: JobSpec) -> None:
+        self.apply(backend=spec.backend, workers=spec.workers or 0, chunk_size=spec.chunk_size,
+                   method=spec.method, timeout=spec.timeout or 0.0, ordered=spec.ordered)
+
+    # -- settings -----------------------------------------------------------
+    def save_settings(self, s: QSettings) -> None:
+        s.setValue("backend/name", self.backend_name())
+        s.setValue("backend/workers", self.workers.value())
+        s.setValue("backend/chunk", self.chunk.value())
+        s.setValue("backend/method", self.method_name() or "")
+        s.setValue("backend/timeout", self.timeout.value())
+        s.setValue("backend/ordered", self.ordered.isChecked())
+
+    def restore_settings(self, s: QSettings) -> None:
+        self.apply(
+            backend=cfg.get_str(s, "backend/name", "processes"),
+            workers=cfg.get_int(s, "backend/workers", 0),
+            chunk_size=cfg.get_int(s, "backend/chunk", 0),
+            method=cfg.get_str(s, "backend/method") or None,
+            timeout=cfg.get_float(s, "backend/timeout", 0.0),
+            ordered=cfg.get_bool(s, "backend/ordered", False),
+        )
 
     # -- slots --------------------------------------------------------------
     def _on_backend(self, *_args) -> None:
         self.backend.setToolTip(self.backend.itemData(self.backend.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
         self._update_auto()
+        self._update_methods()
         self._update_hint()
         self.changed.emit()
 
@@ -151,6 +217,20 @@ class BackendPanel(QWidget):
             self.workers.setValue(1)
             self.workers.setValue(0)
             self.workers.blockSignals(False)
+
+    def _update_methods(self) -> None:
+        methods = POOL_METHODS.get(self.backend_name(), ())
+        keep = self.method.currentData()
+        self.method.blockSignals(True)
+        self.method.clear()
+        for m in methods:
+            self.method.addItem(m, m)
+        if not methods:
+            self.method.addItem("—", None)
+        i = self.method.findData(keep)
+        self.method.setCurrentIndex(max(0, i))
+        self.method.blockSignals(False)
+        self.method.setEnabled(bool(methods) and self.backend.isEnabled())
 
     def _update_hint(self, *_args) -> None:
         info = self.info()
@@ -165,3 +245,4 @@ class BackendPanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         for w in (self.backend, self.workers, self.chunk, self.timeout, self.ordered):
             w.setEnabled(not busy)
+        self.method.setEnabled(not busy and self.backend_name() in POOL_METHODS)

@@ -42,3 +42,7 @@ class CoresPanel(QWidget):
 
     def _on_sample(self, mean: float) -> None:
         self.counts.setText(f"{self._counts_text} · {mean:.0f} % busy")
+
+    def stop(self) -> None:
+        """Stop sampling the cores (the window is closing)."""
+        self.plot.stop()

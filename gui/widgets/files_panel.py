@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import format as fmt
+from .. import settings as cfg
 from ..models.files import FilesModel
 from ..scanner import FolderScanner, parse_patterns
 from .hint_view import HintTableView
@@ -91,11 +92,13 @@ class FilesPanel(QWidget):
         filter_row.setSpacing(6)
         filter_label = QLabel("Folder filter:")
         filter_label.setBuddy(self.filter_edit)
+        self.filter_edit.setAccessibleName("Folder filter")
         filter_row.addWidget(filter_label)
         filter_row.addWidget(self.filter_edit, 1)
 
         self.view = HintTableView("No files yet.\nAdd files or a folder, or drop them here.", self)
         self.view.setModel(self.model)
+        self.view.setAccessibleName("Files")
         self.view.addAction(self.remove_action)
         hh = self.view.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -226,3 +229,17 @@ class FilesPanel(QWidget):
         self.footer.setText(text)
         self._update_actions()
         self.changed.emit(n, total)
+
+    # -- what the workspace asks of it ----------------------------------------
+    def paths(self) -> list[str]:
+        return self.model.paths()
+
+    def shutdown(self) -> None:
+        """Stop a folder scan in progress (the window is closing)."""
+        self.scanner.shutdown()
+
+    def save_settings(self, s: QSettings) -> None:
+        s.setValue("files/last_folder", self.last_folder)
+
+    def restore_settings(self, s: QSettings) -> None:
+        self.last_folder = cfg.get_str(s, "files/last_folder")

@@ -118,6 +118,7 @@ class ParamsForm(QWidget):
             self._editors[p.name] = editor
             label = QLabel(label_for(p.name) + ("*" if _is_required(p) else ""))
             label.setBuddy(editor)
+            _name(editor, label_for(p.name))
             tip = p.help or ""
             if _is_required(p):
                 tip = (tip + "\n" if tip else "") + "Required."
@@ -223,8 +224,8 @@ class ParamsForm(QWidget):
                 out[name] = w.text()  # type: ignore[attr-defined]
         return out
 
-    def validate(self) -> tuple[dict[str, Any], list[str]]:
-        """Typed values and the problems found (empty when all is well)."""
+    def validate(self, *, mark: bool = True) -> tuple[dict[str, Any], list[str]]:
+        """Typed values and the problems found (empty when all is well); ``mark`` flags bad fields."""
         values: dict[str, Any] = {}
         problems: list[str] = []
         raw = self.raw_values()
@@ -233,15 +234,18 @@ class ParamsForm(QWidget):
             v = raw[p.name]
             if _is_required(p) and isinstance(v, str) and not v.strip():
                 problems.append(f"{label_for(p.name)} is required.")
-                _mark(w, True)
+                if mark:
+                    _mark(w, True)
                 continue
             try:
                 values[p.name] = p.convert(v)
             except Exception as exc:  # ParamError names the parameter itself
                 problems.append(str(exc) if hasattr(exc, "name") else f"{label_for(p.name)}: {exc}")
-                _mark(w, True)
+                if mark:
+                    _mark(w, True)
             else:
-                _mark(w, False)
+                if mark:
+                    _mark(w, False)
         return values, problems
 
     def storable_values(self) -> dict[str, Any]:
@@ -250,6 +254,14 @@ class ParamsForm(QWidget):
         for k, v in self.raw_values().items():
             out[k] = v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
         return out
+
+
+def _name(editor: QWidget, label: str) -> None:
+    """The editor's accessible name is its row's label (a path editor's line too)."""
+    editor.setAccessibleName(label)
+    if isinstance(editor, PathEdit):
+        editor.line.setAccessibleName(label)
+        editor.button.setAccessibleName(f"Browse for {label}")
 
 
 def _mark(w: QWidget, invalid: bool) -> None:

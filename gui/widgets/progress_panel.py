@@ -19,17 +19,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from poolside.records import STATUS_ORDER, Status
+
 from .. import format as fmt
-from ..theme import STATUS_COLORS
+from ..insight_words import sentences
 
 
 def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
     parts = []
-    for key in ("ok", "failed", "timed_out", "cancelled"):
-        n = counts.get(key, 0)
-        if n or all_statuses or key == "ok":
-            dot = f"<span style='color:{STATUS_COLORS[key]}'>●</span>"
-            parts.append(f"{dot} {fmt.count(n)} {fmt.status_label(key)}")
+    for status in STATUS_ORDER:
+        n = counts.get(status.value, 0)
+        if n or all_statuses or status is Status.OK:
+            dot = f"<span style='color:{status.color}'>●</span>"
+            parts.append(f"{dot} {fmt.count(n)} {status.label}")
     return " &nbsp; ".join(parts)
 
 
@@ -112,6 +114,10 @@ class ProgressPanel(QWidget):
         lay.addWidget(self.headline)
         self.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
 
+    def set_headline(self, text: str) -> None:
+        """Say what the run is doing now (rich text), keeping the counts."""
+        self.headline.setText(text)
+
     def set_idle(self, text: str) -> None:
         self.headline.setText(text)
         self.stats.setText("")
@@ -148,8 +154,11 @@ class ProgressPanel(QWidget):
             f"<b>{fmt.rate(summary.items_per_s)}</b> on {summary.backend} ×{summary.workers}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
+        words = sentences(getattr(summary, "insights", None))
+        if words:
+            text += "<br>" + html.escape(" ".join(words))
         if summary.input_error:
-            error = html.escape(str(summary.input_error))
-            text += f"<br><span style='color:{STATUS_COLORS['failed']}'>The input failed: {error}</span>"
+            why = html.escape(str(summary.input_error))
+            text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {why}</span>"
         self.headline.setText(text)
         self.stats.setText(counts_html(summary.counts, all_statuses=True))

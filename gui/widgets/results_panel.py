@@ -20,18 +20,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from poolside.records import STATUS_ORDER, Status
+
 from .. import format as fmt
-from ..models.results import ResultsModel, ResultsProxy
+from ..models.results import ResultsModel, ResultsProxy, shown_root
 from .hint_view import HintTableView
 
 #: (label, statuses shown or None for all)
+_PROBLEMS = (Status.FAILED, Status.TIMED_OUT)
+_PROBLEM_VALUES = tuple(s.value for s in _PROBLEMS)
 STATUS_FILTERS: list[tuple[str, tuple[str, ...] | None]] = [
     ("All results", None),
-    ("Problems (failed, timed out)", ("failed", "timed_out")),
-    ("ok", ("ok",)),
-    ("failed", ("failed",)),
-    ("timed out", ("timed_out",)),
-    ("cancelled", ("cancelled",)),
+    (f"Problems ({', '.join(s.label for s in _PROBLEMS)})", _PROBLEM_VALUES),
+    *((status.label, (status.value,)) for status in STATUS_ORDER),
 ]
 
 
@@ -62,21 +63,27 @@ class ResultsPanel(QWidget):
 
     #: The outcome now selected (or ``None``).
     selectionChanged = Signal(object)
+    #: Rows were added or the table was emptied.
+    rowsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ResultsModel(self, freeze_gc=True)
+        self.model.modelReset.connect(lambda: self.rowsChanged.emit())
+        self.model.rowsInserted.connect(lambda *_: self.rowsChanged.emit())
         self.proxy = ResultsProxy(self.model, self)
 
         self.status_filter = QComboBox(self)
         for label, statuses in STATUS_FILTERS:
             self.status_filter.addItem(label, statuses)
         self.status_filter.setToolTip("Show only results with these statuses")
+        self.status_filter.setAccessibleName("Show results")
         self.status_filter.currentIndexChanged.connect(self._apply_status)
 
         self.text_filter = QLineEdit(self)
         self.text_filter.setPlaceholderText("Filter by any text…")
         self.text_filter.setClearButtonEnabled(True)
+        self.text_filter.setAccessibleName("Filter results")
         self._text_timer = QTimer(self)
         self._text_timer.setSingleShot(True)
         self._text_timer.setInterval(200)
@@ -100,6 +107,7 @@ class ResultsPanel(QWidget):
 
         self.view = HintTableView("Results stream in here when you press Run.", self)
         self.view.setModel(self.proxy)
+        self.view.setAccessibleName("Results")
         hh = self.view.horizontalHeader()
         hh.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         hh.setSortIndicatorClearable(True)
@@ -121,6 +129,7 @@ class ResultsPanel(QWidget):
 
         self.details = QPlainTextEdit(self)
         self.details.setReadOnly(True)
+        self.details.setAccessibleName("Result details")
         self.details.setObjectName("details")
         self.details.setPlaceholderText("Select a result to see its value, error and traceback here.")
         self.details.setMinimumHeight(self.fontMetrics().height() * 3)
@@ -152,7 +161,29 @@ class ResultsPanel(QWidget):
         self.details.clear()
         self.model.clear()
 
-    def select_first(self, statuses: tuple[str, ...] = ("failed", "timed_out")) -> bool:
+    def prepare(self, items: list, columns: tuple[str, ...] = ()) -> None:
+        """Empty the table for a run over ``items`` whose values have ``columns``."""
+        self.clear()
+        self.model.set_item_root(shown_root(items) if items and isinstance(items[0], str) else "")
+        self.model.set_value_keys(columns)
+
+    def row_count(self) -> int:
+        return len(self.model)
+
+    def value_keys(self) -> list[str]:
+        return self.model.value_keys
+
+    def visible_outcomes(self) -> list:
+        """The outcomes the table shows (filtered, in its order)."""
+        return self.proxy.visible_outcomes()
+
+    def set_export_menu(self, menu: Any) -> None:
+        self.export_button.setMenu(menu)
+
+    def set_export_enabled(self, enabled: bool) -> None:
+        self.export_button.setEnabled(enabled)
+
+    def select_first(self, statuses: tuple[str, ...] = _PROBLEM_VALUES) -> bool:
         """Select the first visible row with one of ``statuses``; True if found."""
         for row in range(self.proxy.rowCount()):
             if str(self.proxy.outcome(row).status) in statuses:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import settings as cfg
 from .params_form import ParamsForm
 
 BOUND_TEXT = {
@@ -52,6 +53,8 @@ class TaskPanel(QWidget):
     pluginChanged = Signal(object)
     #: A status bar message.
     message = Signal(str)
+    #: A parameter value was edited.
+    valuesChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +64,7 @@ class TaskPanel(QWidget):
 
         self.combo = QComboBox(self)
         self.combo.setToolTip("The task to run over every file")
+        self.combo.setAccessibleName("Task")
         self.combo.currentIndexChanged.connect(self._on_index)
         self.load_button = QPushButton("Load plugin file…", self)
         self.load_button.setToolTip("Load the plugins defined in a Python file")
@@ -87,6 +91,7 @@ class TaskPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.hide()
         self.form.changed.connect(self._clear_problems)
+        self.form.changed.connect(self.valuesChanged)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -192,15 +197,17 @@ class TaskPanel(QWidget):
         if plugin is not None:
             self.form.reset(self._stored.get(plugin.name, {}))
 
-    def validate(self) -> tuple[Any | None, dict[str, Any], list[str]]:
-        """``(plugin, typed values, problems)``; problems are also shown in the panel."""
+    def validate(self, *, show: bool = True) -> tuple[Any | None, dict[str, Any], list[str]]:
+        """``(plugin, typed values, problems)``; problems are also shown in the panel if ``show``."""
         plugin = self.current_plugin()
         if plugin is None:
             problems = ["Choose a task first."]
-            self.show_problems(problems)
+            if show:
+                self.show_problems(problems)
             return None, {}, problems
-        values, problems = self.form.validate()
-        self.show_problems(problems)
+        values, problems = self.form.validate(mark=show)
+        if show:
+            self.show_problems(problems)
         return plugin, values, problems
 
     def show_problems(self, problems: Sequence[str]) -> None:
@@ -230,6 +237,47 @@ class TaskPanel(QWidget):
             self.facts.setToolTip(f"{why}\nAccepts: {full}")
             self.form.set_params(plugin.params, self._stored.get(plugin.name, {}))
         self.pluginChanged.emit(plugin)
+
+    # -- job specs and settings ------------------------------------------------
+    def plugin_ref(self) -> str:
+        """How a job spec names the current plugin: its name, or ``FILE.py:FUNCTION`` for a file's."""
+        plugin = self.current_plugin()
+        if plugin is None:
+            return ""
+        source = str(plugin.source or "")
+        return f"{source}:{plugin.name}" if os.path.isfile(source) else plugin.name
+
+    def select_ref(self, ref: str) -> bool:
+        """Choose the plugin a job spec names (loading its file if need be)."""
+        path, sep, name = ref.rpartition(":")
+        if sep and os.path.isfile(path):
+            if not self.select(name, path):
+                self.load_plugin_file(path)
+            return self.select(name, path)
+        return self.select(ref)
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show these parameter values for the current plugin."""
+        plugin = self.current_plugin()
+        if plugin is not None:
+            self._stored[plugin.name] = dict(values)
+            self.form.reset(values)
+
+    def save_settings(self, s: QSettings) -> None:
+        plugin = self.current_plugin()
+        if plugin is not None:
+            s.setValue("task/plugin", plugin.name)
+            s.setValue("task/plugin_file", plugin.source if os.path.isfile(str(plugin.source or "")) else "")
+        cfg.set_json(s, "task/params", self.stored_values())
+
+    def restore_settings(self, s: QSettings) -> None:
+        plugin_file = cfg.get_str(s, "task/plugin_file")
+        if plugin_file and os.path.isfile(plugin_file):
+            self.load_plugin_file(plugin_file)
+        self.set_stored_values(cfg.get_json(s, "task/params", {}) or {})
+        name = cfg.get_str(s, "task/plugin")
+        if name:
+            self.select(name, plugin_file or None) or self.select(name)
 
     def set_busy(self, busy: bool) -> None:
         self.combo.setEnabled(not busy)

@@ -10,17 +10,24 @@ visible at any zoom.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel
 
+from poolside.records import STATUS_ORDER
+
 from ..theme import STATUS_COLORS
 from .plot_base import PalettePlot
 
-_CODES = {"ok": 0, "failed": 1, "timed_out": 2, "cancelled": 3}
-_NAMES = ["ok", "failed", "timed out", "cancelled"]
+#: Status -> colour code, in core's order (poolside.records.STATUS_ORDER).
+_CODES = {status.value: code for code, status in enumerate(STATUS_ORDER)}
+_NAMES = [status.label for status in STATUS_ORDER]
+_UNKNOWN = _CODES["cancelled"]
+_STARTED, _WORKER, _ELAPSED, _STATUS = (attrgetter(f) for f in ("started_s", "worker", "elapsed_s", "status"))
 _BAR_HEIGHT = 0.72
 
 
@@ -124,20 +131,20 @@ class TimelinePlot(PalettePlot):
         """Add the items of a batch that ran (a start time and a worker)."""
         if not outcomes:
             return
-        # Transpose the batch of tuples in C, then let numpy do the rest:
-        # None (items that never ran) becomes NaN and is dropped.
+        # Read each field by name (attrgetter runs in C), then let numpy do the
+        # rest: None (items that never ran) becomes NaN and is dropped.
         if len(outcomes) > self.capacity:
             self._seen += len(outcomes) - self.capacity
             outcomes = outcomes[-self.capacity :]
-        cols = list(zip(*outcomes))
-        start = np.array(cols[7], dtype=float)
-        worker = np.array(cols[6], dtype=float)
+        start = np.array(list(map(_STARTED, outcomes)), dtype=float)
+        worker = np.array(list(map(_WORKER, outcomes)), dtype=float)
         keep = ~(np.isnan(start) | np.isnan(worker))
         if not keep.any():
             return
-        dur = np.array(cols[5], dtype=float)[keep]
-        codes_of = {s: _CODES.get(str(s), 3) for s in set(cols[2])}
-        code = np.fromiter(map(codes_of.__getitem__, cols[2]), np.int8, len(cols[2]))[keep]
+        dur = np.array(list(map(_ELAPSED, outcomes)), dtype=float)[keep]
+        statuses = list(map(_STATUS, outcomes))
+        codes_of = {s: _CODES.get(str(s), _UNKNOWN) for s in set(statuses)}
+        code = np.fromiter(map(codes_of.__getitem__, statuses), np.int8, len(statuses))[keep]
         start, worker = start[keep], worker[keep]
         n = len(start)
         top = int(worker.max()) + 1

@@ -1,0 +1,153 @@
+"""Render the window's tabs at 1280x800 offscreen, light and dark, to look at them.
+
+    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real]
+
+The Compare and History tabs are fed a study record and a history from
+``tests/study_fakes.py`` (the shapes issue 10 gives), through the same
+StudyClient and history read API the real engine will use, so the pictures
+show the views exactly as a study drives them: one during the study, one with
+its verdict.  ``--readme`` also writes ``resources/screenshot-compare.png``.
+``--real`` instead runs a real grid study (the study engine in its own
+process: ``primes`` over the bundled samples, sequential, threads and
+processes at 1, 2 and 4 workers) and shoots the Compare and History tabs
+after it; run it on a quiet machine, since the numbers are measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    roles = QPalette.ColorRole
+    for role, rgb in ((roles.Window, (45, 45, 48)), (roles.WindowText, (230, 230, 230)), (roles.Base, (30, 30, 32)),
+                      (roles.AlternateBase, (45, 45, 48)), (roles.Text, (230, 230, 230)), (roles.Button, (55, 55, 58)),
+                      (roles.ButtonText, (230, 230, 230)), (roles.Highlight, (61, 127, 217)),
+                      (roles.PlaceholderText, (150, 150, 150))):
+        p.setColor(role, QColor(*rgb))
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 120))
+    return p
+
+
+def settle(app) -> None:
+    for _ in range(5):
+        app.processEvents()
+
+
+def shoot(out: Path, scheme: str, readme: bool) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+    from tests.study_fakes import FakeHistory, FakeStudyClient, run_record, study
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if scheme == "dark" else app.style().standardPalette())
+    tmp = tempfile.mkdtemp()
+    samples = ROOT / "resources" / "samples"
+    paths = sorted(str(p) for p in samples.rglob("*.txt"))[:8] or [str(ROOT / "README.md")]
+    record, now = study(), time.time()
+    history = FakeHistory()
+    history.add_study("s1", record, started=now - 600)
+    history.add_run("r1", run_record("wordcount", paths, wall=2.0, started=now - 3600))
+    history.add_run("r2", run_record("wordcount", paths, backend="processes", wall=1.04, started=now - 1800,
+                                     status="interrupted", pending=paths[3:]))
+    client = FakeStudyClient()
+    w = MainWindow(QSettings(os.path.join(tmp, "p.ini"), QSettings.Format.IniFormat), study_client=client,
+                   history=history)
+    w.resize(1280, 800)
+    w.show()
+    w.run_ws.files.add_paths(paths)
+    w.run_ws.task.select("wordcount")
+    w.tabs.setCurrentWidget(w.compare_ws)
+    w.compare_ws.start_study()
+    for cfg in record["configs"][:5]:
+        client.result(cfg)
+    client.progress("processes ×4", 2, 13, 24)
+    settle(app)
+    w.grab().save(str(out / f"compare-during-{scheme}.png"))
+    client.finish(record)
+    settle(app)
+    w.grab().save(str(out / f"compare-after-{scheme}.png"))
+    if readme and scheme == "light":
+        w.grab().save(str(ROOT / "resources" / "screenshot-compare.png"))
+    for name, ids in (("history-study", ("s1",)), ("history-runs", ("r1", "r2"))):
+        w.tabs.setCurrentWidget(w.history_ws)
+        w.history_ws.select(*ids)
+        settle(app)
+        w.grab().save(str(out / f"{name}-{scheme}.png"))
+    w.tabs.setCurrentWidget(w.run_ws)
+    settle(app)
+    w.grab().save(str(out / f"run-{scheme}.png"))
+    w.run_ws.files.shutdown()
+    w.close()
+
+
+def shoot_real(out: Path, readme: bool) -> None:
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    home = tempfile.mkdtemp()
+    os.environ["POOLSIDE_HOME"] = home  # a private history: the study is recorded there
+    w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
+    w.resize(1280, 800)
+    w.show()
+    w.run_ws.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
+    w.run_ws.task.select("primes")
+    w.tabs.setCurrentWidget(w.compare_ws)
+    w.compare_ws.form.set_grid(["sequential", "threads", "processes"], workers="1, 2, 4")
+    loop = QEventLoop()
+    w.compare_ws.studyFinished.connect(lambda _record: loop.quit())
+    if w.compare_ws.start_study():
+        loop.exec()
+    settle(app)
+    w.grab().save(str(out / "real-compare.png"))
+    if readme:
+        w.grab().save(str(ROOT / "resources" / "screenshot-compare.png"))
+    w.tabs.setCurrentWidget(w.history_ws)
+    if w.history_ws.model.rowCount():
+        w.history_ws.select(w.history_ws.model.entry(0)["id"])
+    settle(app)
+    w.grab().save(str(out / "real-history.png"))
+    w.run_ws.files.shutdown()
+    w.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="/tmp/shots/window")
+    parser.add_argument("--readme", action="store_true", help="also write resources/screenshot-compare.png")
+    parser.add_argument("--real", action="store_true", help="a real study (needs poolside.study)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.real:
+        shoot_real(out, args.readme)
+        print(f"screenshots in {out}")
+        return 0
+    for scheme in ("light", "dark"):
+        shoot(out, scheme, args.readme)
+    print(f"screenshots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

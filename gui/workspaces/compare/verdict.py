@@ -1,0 +1,107 @@
+"""The verdict: what kind of task this is, what to use, why, and whether the lead is real."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
+
+from .record import DIAGNOSES, config_label, notes_text
+
+
+def _evidence_text(evidence: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in evidence.items():
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return " · ".join(parts)
+
+
+class VerdictPanel(QWidget):
+    """Diagnosis, recommendation and its why; **Use these settings** hands the configuration on."""
+
+    #: The recommended configuration (backend, workers, chunk_size, method).
+    useSettings = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._recommendation: dict[str, Any] | None = None
+        self.diagnosis = QLabel(self)
+        self.recommendation = QLabel(self)
+        self.why = QLabel(self)
+        self.noise = QLabel(self)
+        self.noise.setProperty("role", "warning")
+        self.notes = QLabel(self)
+        self.notes.setProperty("role", "hint")
+        for label in (self.diagnosis, self.recommendation, self.why, self.noise, self.notes):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.use_button = QPushButton("Use these settings", self)
+        self.use_button.setAccessibleName("Use these settings")
+        self.use_button.setToolTip("Set the Run tab's backend, workers, chunk size and method to the recommendation")
+        self.use_button.clicked.connect(self._use)
+        lay = QGridLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setVerticalSpacing(4)
+        lay.addWidget(self.recommendation, 0, 0)
+        lay.addWidget(self.use_button, 0, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        for row, w in enumerate((self.why, self.noise, self.diagnosis, self.notes), start=1):
+            lay.addWidget(w, row, 0, 1, 2)
+        lay.setColumnStretch(0, 1)
+        self.clear()
+
+    def clear(self, text: str = "The verdict appears here when a study ends.") -> None:
+        self._recommendation = None
+        self.recommendation.setText(html.escape(text))
+        for label in (self.why, self.noise, self.diagnosis, self.notes):
+            label.clear()
+            label.hide()
+        self.use_button.setEnabled(False)
+
+    @property
+    def recommended(self) -> dict[str, Any] | None:
+        return None if self._recommendation is None else dict(self._recommendation)
+
+    def text(self) -> str:
+        """Everything the panel says, as plain text (tests, the clipboard)."""
+        labels = (self.recommendation, self.why, self.noise, self.diagnosis, self.notes)
+        return "\n".join(label.text() for label in labels if label.isVisible() or label.text())
+
+    def show_study(self, study: Mapping[str, Any]) -> None:
+        rec = study.get("recommendation") or {}
+        diagnosis = study.get("diagnosis") or {}
+        if not rec:
+            self.clear("The study ended without a recommendation.")
+            return
+        self._recommendation = dict(rec)
+        speedup = float(rec.get("speedup") or 0)
+        if rec.get("backend") == "sequential":
+            self.recommendation.setText("Stay <b>sequential</b>: no parallel configuration ran faster.")
+        else:
+            self.recommendation.setText(
+                f"Use <b>{html.escape(config_label(rec))}</b>: {speedup:.2f}× as fast as sequential.")
+        self._show(self.why, html.escape(str(rec.get("why") or "")))
+        significant = bool(study.get("significant", True))
+        self._show(self.noise, "" if significant else
+                   "<b>Not significant</b>: its lead over the runner-up is within the noise of the repeats; "
+                   "either would do.")
+        kind = str(diagnosis.get("kind") or "")
+        meaning = DIAGNOSES.get(kind, "")
+        self._show(self.diagnosis, f"Diagnosis: <b>{html.escape(kind)}</b>. {html.escape(meaning)}" if kind else "")
+        # The evidence is a dozen numbers: on demand (hover), so the verdict stays three lines.
+        evidence = _evidence_text(diagnosis.get("evidence") or {})
+        self.diagnosis.setToolTip(f"Evidence: {evidence}" if evidence else "")
+        self._show(self.notes, html.escape(" ".join(notes_text(study))))
+        self.use_button.setEnabled(True)
+
+    def _show(self, label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def _use(self) -> None:
+        if self._recommendation is not None:
+            self.useSettings.emit(dict(self._recommendation))

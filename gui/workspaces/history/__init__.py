@@ -1,0 +1,1 @@
+"""The History workspace: past runs and studies, reopened, compared, resumed and exported."""

@@ -1,0 +1,73 @@
+"""What the History workspace reads: a small API over the history database, and its records' shapes.
+
+    HistoryReader.list_entries(plugin=None) ─► [entry], newest first
+    HistoryReader.get_study(id) ─► the study record (the JSON ``poolside compare --json`` writes)
+    HistoryReader.get_run(id)   ─► a run record (below)
+
+An entry (one row of the list)::
+
+    {"id": str, "kind": "run" | "study", "started": float (epoch s), "plugin": str,
+     "status": "done" | "interrupted" | "cancelled" | "failed", "wall_s": float, "summary": str}
+
+A run record::
+
+    {"id", "started", "plugin", "status", "spec": JobSpec.to_dict(),
+     "backend", "workers", "total", "counts": {"ok": n, "failed": n, ...},
+     "wall_s", "cpu_s", "insights": {name: number},
+     "failed_items": [path], "pending_items": [path]}   # what Re-run failed / Resume run
+
+``sqlite_reader.SqliteHistory`` reads ``core/history`` (SQLite, written by
+the CLI, the run host and studies); ``None`` stands for no history (turned
+off, or a Poolside without one); tests pass a fake.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ... import format as fmt
+
+
+class HistoryReader(Protocol):
+    def list_entries(self, plugin: str | None = None) -> list[dict[str, Any]]: ...
+
+    def get_study(self, entry_id: str) -> dict[str, Any]: ...
+
+    def get_run(self, entry_id: str) -> dict[str, Any]: ...
+
+
+def open_history() -> HistoryReader | None:
+    """The user's history (``poolside.history``), or ``None`` when this Poolside has none to read."""
+    from .sqlite_reader import open_sqlite_history
+
+    return open_sqlite_history()
+
+
+def when_text(started: float | None, now: float | None = None) -> str:
+    """``"14:02"`` today, ``"Mon 14:02"`` this week, else ``"2026-11-03 14:02"``."""
+    if not started:
+        return "–"
+    now = time.time() if now is None else now
+    t = time.localtime(started)
+    if now - started < 86_400 and time.localtime(now).tm_yday == t.tm_yday:
+        return time.strftime("%H:%M", t)
+    if now - started < 6 * 86_400:
+        return time.strftime("%a %H:%M", t)
+    return time.strftime("%Y-%m-%d %H:%M", t)
+
+
+def can_resume(run: Mapping[str, Any]) -> bool:
+    return run.get("status") == "interrupted" and bool(run.get("pending_items"))
+
+
+def can_rerun_failed(run: Mapping[str, Any]) -> bool:
+    return bool(run.get("failed_items"))
+
+
+def entry_summary(entry: Mapping[str, Any]) -> str:
+    """The list's one-line description (the reader's own ``summary`` when it gives one)."""
+    if entry.get("summary"):
+        return str(entry["summary"])
+    return f"took {fmt.human_duration(entry.get('wall_s'))}"

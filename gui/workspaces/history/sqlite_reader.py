@@ -1,0 +1,105 @@
+"""The History tab's reader over ``poolside.history`` (SQLite, written by runs and studies).
+
+It turns the store's rows into the entry and run-record shapes of ``api.py``:
+states become statuses (a killed run is *interrupted*: it can be resumed),
+Resume's items come from ``plan_resume`` (the run's inputs walked again, minus
+every item already ok), Re-run failed's from the failures kept in full.  Each
+call opens and closes its own connection: the database is written by other
+processes (the run host, a study, the CLI) while the window reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from ... import format as fmt
+
+_STATES = {"finished": "done", "interrupted": "interrupted", "killed": "interrupted", "running": "running"}
+_PROBLEMS = ("failed", "timed_out")
+
+
+class SqliteHistory:
+    """``list_entries`` / ``get_study`` / ``get_run`` over the user's history database."""
+
+    #: How many entries the list reads (the newest): the database keeps more.
+    LIMIT = 500
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[Any]:
+        conn = self._store.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def list_entries(self, plugin: str | None = None) -> list[dict[str, Any]]:
+        with self._conn() as conn:
+            rows = self._store.list_runs(conn, limit=self.LIMIT)
+        return [_entry(r) for r in rows if plugin is None or r.get("plugin") == plugin]
+
+    def get_study(self, entry_id: str) -> dict[str, Any]:
+        with self._conn() as conn:
+            row = self._store.get_run(conn, int(entry_id))
+        return dict((row or {}).get("study") or {})
+
+    def get_run(self, entry_id: str) -> dict[str, Any]:
+        with self._conn() as conn:
+            row = self._store.get_run(conn, int(entry_id)) or {}
+            failures = self._store.failures(conn, int(entry_id)) if row else []
+        record: dict[str, Any] = _entry(row) if row else {"id": entry_id}
+        summary: dict[str, Any] = row["summary"] if isinstance(row.get("summary"), dict) else {}
+        record.update(
+            spec=row.get("spec") or {}, backend=row.get("backend"), workers=row.get("workers"),
+            total=int(row.get("total") or 0), cpu_s=row.get("cpu_s"),
+            counts={k: int(row.get(k) or 0) for k in ("ok", "failed", "timed_out", "cancelled")},
+            insights=_numbers(summary.get("insights")),
+            failed_items=[f["item"] for f in failures if f.get("status") in _PROBLEMS],
+            pending_items=_pending(entry_id) if record.get("status") == "interrupted" else [],
+        )
+        return record
+
+
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
+    kind = str(row.get("kind") or "run")
+    if kind == "study":
+        summary = "comparison"
+    else:
+        summary = f"{row.get('backend')} ×{row.get('workers')} · {fmt.count(int(row.get('total') or 0))} items"
+    return {"id": str(row.get("id")), "kind": kind, "started": row.get("started_at"), "plugin": row.get("plugin"),
+            "status": _STATES.get(str(row.get("state")), str(row.get("state"))), "wall_s": row.get("wall_s"),
+            "summary": summary}
+
+
+def _numbers(insights: Any) -> dict[str, Any]:
+    """The insights worth a row side by side: plain numbers and words, not nested tables."""
+    if not isinstance(insights, dict):
+        return {}
+    return {k: v for k, v in insights.items() if isinstance(v, (int, float, str, bool)) and v is not None}
+
+
+def _pending(entry_id: str) -> list[str]:
+    """What Resume would run: the inputs walked again, minus the items already ok (empty if it cannot say)."""
+    try:
+        from poolside.history import plan_resume
+
+        plan = plan_resume(entry_id)
+    except Exception:  # a ResumeError (plugin changed, inputs gone): Resume stays off
+        return []
+    return [os.fspath(item) for item in plan.items]
+
+
+def open_sqlite_history() -> SqliteHistory | None:
+    """The user's history, or ``None`` when this Poolside has none or it is turned off."""
+    try:
+        from poolside.history import store
+    except ImportError:
+        return None
+    if not store.enabled():
+        return None
+    return SqliteHistory(store)

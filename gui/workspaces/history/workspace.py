@@ -1,0 +1,215 @@
+"""The History workspace: runs and studies, newest first; open, compare, resume, export.
+
+    HistoryReader ─► HistoryModel ─► the list ─ selection ─┬─ one study ─► StudyModel.load ─► StudyView
+                                                           ├─ one or two runs ─► RunsTable
+                                                           └─ Resume / Re-run failed ─► resumeRequested(run, items)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...a11y import name_controls
+from ..base import Workspace
+from ..compare.model import StudyModel
+from ..compare.view import StudyView
+from ..run.layout import group
+from .api import HistoryReader, can_rerun_failed, can_resume
+from .export import write_study
+from .model import HistoryModel
+from .runs import RunsTable
+
+_ALL = "All tasks"
+
+
+class HistoryWorkspace(Workspace):
+    """Past runs and studies.  ``rerunRequested(run record, items)`` asks the Run tab to run items again."""
+
+    title = "History"
+    rerunRequested = Signal(object, list)
+    #: A reopened study's **Use these settings** (the recommended configuration).
+    useSettings = Signal(object)
+
+    def __init__(self, reader: HistoryReader | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.reader = reader
+        self.model = HistoryModel(reader, self)
+        self.study = StudyModel(self)
+        self._run: dict[str, Any] | None = None
+        self.plugin_filter = QComboBox(self)
+        self.plugin_filter.setAccessibleName("Show")
+        self.plugin_filter.currentIndexChanged.connect(self._apply_filter)
+        self.refresh_button = QPushButton("Refresh", self)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.resume_button = QPushButton("Resume", self)
+        self.resume_button.setToolTip("Run the items of this interrupted run that have no ok outcome yet")
+        self.resume_button.clicked.connect(self.resume)
+        self.rerun_button = QPushButton("Re-run failed", self)
+        self.rerun_button.setToolTip("Run this run's failed and timed-out items again, with the same settings")
+        self.rerun_button.clicked.connect(self.rerun_failed)
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export study")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setMenu(self._export_menu())
+        self.list = QTableView(self)
+        self.list.setAccessibleName("Runs and studies")
+        self.list.setModel(self.model)
+        self.list.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.list.verticalHeader().hide()
+        header = self.list.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # What: the rest of the width
+        self.list.selectionModel().selectionChanged.connect(self._on_selection)
+        self.list.setToolTip("Select a study to see it again, or two runs to compare them side by side")
+        self.study_view = StudyView(self.study, self)
+        self.study_view.useSettings.connect(self.useSettings)
+        self.runs = RunsTable(self)
+        self.note = QLabel(self)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setWordWrap(True)
+        self.note.setProperty("role", "hint")
+        self.pages = QStackedWidget(self)
+        self.runs_box = group("Runs side by side (speed-up against the earlier)", self.runs, stretch=True)
+        for page in (self.note, self.study_view, self.runs_box):
+            self.pages.addWidget(page)
+        self._lay_out()
+        self.refresh()
+        name_controls(self)
+
+    def _export_menu(self) -> QMenu:
+        menu = QMenu(self)
+        for kind, label in (("json", "JSON…"), ("csv", "CSV…"), ("md", "Markdown…")):
+            action = QAction(f"Export study as {label}", self)
+            action.triggered.connect(lambda _=False, k=kind: self.choose_export(k))
+            menu.addAction(action)
+        return menu
+
+    def _lay_out(self) -> None:
+        bar = QHBoxLayout()
+        show = QLabel("Show", self)
+        show.setBuddy(self.plugin_filter)
+        bar.addWidget(show)
+        bar.addWidget(self.plugin_filter)
+        bar.addWidget(self.refresh_button)
+        bar.addStretch(1)
+        for w in (self.resume_button, self.rerun_button, self.export_button):
+            bar.addWidget(w)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(group("Runs and studies", self.list, stretch=True))
+        split.addWidget(self.pages)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
+        split.setSizes([440, 840])
+        split.setChildrenCollapsible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 4)
+        lay.addLayout(bar)
+        lay.addWidget(split, 1)
+
+    # -- the list -----------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the history again (a run or study ended)."""
+        current = self.plugin_filter.currentText()
+        self.plugin_filter.blockSignals(True)
+        self.plugin_filter.clear()
+        self.plugin_filter.addItems([_ALL, *self.model.plugins()])
+        self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
+        self.plugin_filter.blockSignals(False)
+        self._apply_filter()
+
+    def _apply_filter(self, *_args) -> None:
+        text = self.plugin_filter.currentText()
+        self.model.set_plugin(None if text in ("", _ALL) else text)
+        self._on_selection()
+
+    def select(self, *entry_ids: str) -> None:
+        """Select these entries (as a click and a Ctrl-click would)."""
+        sel = self.list.selectionModel()
+        sel.clearSelection()
+        for entry_id in entry_ids:
+            row = self.model.row_of(entry_id)
+            if row >= 0:
+                sel.select(self.model.index(row, 0), sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+
+    def selected(self) -> list[dict[str, Any]]:
+        rows = sorted({i.row() for i in self.list.selectionModel().selectedRows()})
+        return [self.model.entry(r) for r in rows]
+
+    def _on_selection(self, *_args) -> None:
+        entries = self.selected()
+        self._run = None
+        kinds = {e.get("kind") for e in entries}
+        if not self.model.available:
+            self._show_note("No history yet: runs and studies are recorded once the history database is in place.")
+        elif len(entries) == 1 and kinds == {"study"}:
+            self.study.load(self.reader.get_study(str(entries[0]["id"])))  # type: ignore[union-attr]
+            self.pages.setCurrentWidget(self.study_view)
+        elif 1 <= len(entries) <= 2 and kinds == {"run"}:
+            older_first = sorted(entries, key=lambda e: float(e.get("started") or 0))  # the earlier is the baseline
+            runs = [self.reader.get_run(str(e["id"])) for e in older_first]  # type: ignore[union-attr]
+            self._run = runs[0] if len(runs) == 1 else None
+            self.runs.show_runs(runs)
+            self.pages.setCurrentWidget(self.runs_box)
+        else:
+            self._show_note("Select a study to see its charts and verdict again,\nor one or two runs to compare them.")
+        run = self._run or {}
+        self.resume_button.setEnabled(can_resume(run))
+        self.rerun_button.setEnabled(can_rerun_failed(run))
+        self.export_button.setEnabled(self.pages.currentWidget() is self.study_view)
+
+    def _show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.pages.setCurrentWidget(self.note)
+
+    # -- actions ------------------------------------------------------------
+    def resume(self) -> None:
+        if self._run is not None and can_resume(self._run):
+            self.rerunRequested.emit(self._run, list(self._run["pending_items"]))
+
+    def rerun_failed(self) -> None:
+        if self._run is not None and can_rerun_failed(self._run):
+            self.rerunRequested.emit(self._run, list(self._run["failed_items"]))
+
+    def choose_export(self, kind: str) -> None:
+        record = self.study.record
+        if record is None:
+            return
+        name = os.path.join(os.path.expanduser("~"), f"poolside-study-{record.get('plugin', 'study')}.{kind}")
+        filters = {"json": "JSON (*.json)", "csv": "CSV (*.csv)", "md": "Markdown (*.md)"}[kind]
+        path, _ = QFileDialog.getSaveFileName(self, "Export study", name, filters)
+        if path:
+            self.export_study(path)
+
+    def export_study(self, path: str) -> bool:
+        """Write the open study as JSON, CSV or Markdown (by the file's extension)."""
+        record: Mapping[str, Any] | None = self.study.record
+        if record is None:
+            self.message.emit("Open a study to export it.")
+            return False
+        try:
+            write_study(path, record)
+        except (OSError, ValueError) as exc:
+            self.message.emit(f"Could not export the study: {exc}")
+            return False
+        self.message.emit(f"Exported the study to {path}.")
+        return True

@@ -1,0 +1,317 @@
+"""The Run workspace: builds a :class:`~poolside.spec.JobSpec` from its panels and runs it.
+
+    FilesPanel ─┐
+    TaskPanel  ─┼─ job_spec() ─► RunBridge.start_spec ─► outcomesReady ─► ResultsPanel, TimelinePlot
+    BackendPanel┘                                      ─► progressChanged ─► ProgressPanel
+                                                       ─► finished ─► ProgressPanel, runFinished
+
+Every panel is asked through what it offers (signals, small methods), never
+through its children; each keeps its own settings.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QStyle, QWidget
+
+from poolside import serialize
+from poolside.records import Status
+from poolside.spec import JobSpec, SpecError
+
+from ... import format as fmt
+from ... import settings as cfg
+from ...a11y import name_controls
+from ...widgets.backend_panel import BackendPanel
+from ...widgets.cores_panel import CoresPanel
+from ...widgets.files_panel import FilesPanel
+from ...widgets.progress_panel import ProgressPanel
+from ...widgets.results_panel import ResultsPanel
+from ...widgets.task_panel import TaskPanel
+from ...widgets.timeline import TimelinePlot
+from ..base import Workspace
+from .layout import arrange
+
+
+class RunWorkspace(Workspace):
+    """One run at a time over the chosen files.  ``runFinished(summary)`` follows every run."""
+
+    title = "Run"
+    runStarted = Signal()
+    runFinished = Signal(object)
+    #: The files, the task or its parameters changed (what a comparison would run).
+    jobChanged = Signal()
+
+    def __init__(self, bridge: Any, plugins: tuple[list, list], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._label = ""
+        self._summary: Any = None
+        self._busy = False
+        self._settings: QSettings | None = None
+        self._make_actions()
+        self.files = FilesPanel(self)
+        self.task = TaskPanel(self)
+        self.backend = BackendPanel(self)
+        self.cores = CoresPanel(self)
+        self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
+        self.results = ResultsPanel(self)
+        self.timeline = TimelinePlot(self)
+        self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
+                               progress=self.progress, results=self.results, timeline=self.timeline)
+        export_menu = QMenu(self)
+        export_menu.addActions([self.export_csv_action, self.export_json_action])
+        self.results.set_export_menu(export_menu)
+        self._wire()
+        self.task.add_plugins(list(plugins[0]), list(plugins[1]))
+        self._set_busy(False)
+        name_controls(self)
+
+    def _make_actions(self) -> None:
+        style = self.style()
+        self.run_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Run", self)
+        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_action.setToolTip("Run the task over every file (Ctrl+R)")
+        self.run_action.triggered.connect(self.start_run)
+        self.cancel_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Cancel", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.cancel_action.setToolTip("Stop the run: items not yet started end as cancelled (Esc)")
+        self.cancel_action.triggered.connect(self.cancel_run)
+        self.export_csv_action = QAction("Export Results as CSV…", self)
+        self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
+        self.export_json_action = QAction("Export Results as JSON…", self)
+        self.export_json_action.triggered.connect(lambda: self.choose_export("json"))
+        self.addActions([self.run_action, self.cancel_action])
+
+    def _wire(self) -> None:
+        self.files.message.connect(self.message)
+        self.files.changed.connect(lambda *_: self.jobChanged.emit())
+        self.task.message.connect(self.message)
+        self.task.pluginChanged.connect(self._on_plugin)
+        self.task.valuesChanged.connect(self.jobChanged)
+        self.bridge.outcomesReady.connect(self._on_outcomes)
+        self.bridge.progressChanged.connect(self.progress.update_progress)
+        self.bridge.finished.connect(self._on_finished)
+        self.bridge.startFailed.connect(self._on_start_failed)
+        self.results.rowsChanged.connect(self._update_export)
+
+    def choose_plugin_file(self) -> None:
+        self.task.choose_plugin_file()
+
+    def file_actions(self) -> list[QAction]:
+        """The Files panel's actions, for the window's File menu."""
+        f = self.files
+        return [f.add_files_action, f.add_folder_action, f.remove_action, f.clear_action]
+
+    # -- the job --------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.bridge.running
+
+    def is_busy(self) -> bool:
+        return self._busy or self.bridge.running
+
+    def busy_text(self) -> str:
+        return f"{self._label} is still running." if self.is_busy() else ""
+
+    def done_text(self) -> str:
+        s = self._summary
+        return f"{self._label}: {s.line()}" if s is not None else f"{self._label} ended."
+
+    def job_spec(self, *, show: bool = True) -> tuple[JobSpec | None, list[str]]:
+        """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``)."""
+        plugin, values, problems = self.task.validate(show=show)
+        if not self.files.paths():
+            problems = ["Add some files first.", *problems]
+        if show:
+            self.task.show_problems(problems)
+        if problems or plugin is None:
+            return None, problems or ["Choose a task first."]
+        try:
+            spec = JobSpec(self.task.plugin_ref(), paths=tuple(self.files.paths()), params=values,
+                           patterns=tuple(self.files.patterns()), **self.backend.spec_fields())
+        except SpecError as exc:
+            return None, [str(exc)]
+        return spec, []
+
+    def plugin(self) -> Any | None:
+        return self.task.current_plugin()
+
+    def apply_spec(self, spec: JobSpec) -> bool:
+        """Show a saved job: its plugin and parameters, its backend, its files."""
+        if not self.task.select_ref(spec.plugin):
+            self.message.emit(f"The job's task {spec.plugin!r} is not available.")
+            return False
+        self.task.set_values(dict(spec.params))
+        self.backend.apply_spec(spec)
+        self.files.clear_action.trigger()
+        self.files.add_paths(spec.paths)
+        return True
+
+    def use_settings(self, backend: str, workers: int, chunk_size: int | str, method: str | None) -> None:
+        """Take a configuration (a study's recommendation) into the Backend panel."""
+        self.backend.apply(backend=backend, workers=workers, chunk_size=chunk_size, method=method)
+        self.message.emit(f"Run settings: {backend} ×{workers}, chunk size {chunk_size}"
+                          + (f", {method}" if method else "") + ".")
+
+    def rerun(self, spec: JobSpec, items: list[str]) -> bool:
+        """Run ``items`` again with a past run's task and settings (Resume, Re-run failed)."""
+        if self.is_busy() or not self.apply_spec(spec.replace(paths=tuple(items))):
+            return False
+        return self.start_run()
+
+    # -- running ------------------------------------------------------------
+    def start_run(self) -> bool:
+        """Validate everything, then start; False (and why, in the Task panel) if it cannot."""
+        if self.is_busy():
+            return False
+        spec, problems = self.job_spec()
+        plugin = self.task.current_plugin()
+        if spec is None or plugin is None:
+            self.message.emit(problems[0])
+            return False
+        try:
+            task = plugin.bind(spec.params)
+        except Exception as exc:
+            self.task.show_problems([str(exc)])
+            self.message.emit(str(exc))
+            return False
+        n = len(spec.paths)
+        label = f"{plugin.name} over {fmt.count(n)} file{'s' if n != 1 else ''}"
+        return self.launch(spec, task, list(spec.paths), label, bound=plugin.bound,
+                           columns=tuple(getattr(plugin, "columns", ()) or ()))
+
+    def launch(self, spec: JobSpec, task: Any, items: list, label: str, *, bound: str = "mixed",
+               columns: tuple[str, ...] = ()) -> bool:
+        """Start ``spec`` with its task already bound and its items listed (no validation)."""
+        workers = spec.resolved_workers(bound)
+        self.results.prepare(items, columns)
+        self.timeline.reset(workers)
+        self._summary = None
+        self._label = label
+        info = self.backend.info()
+        backend_label = info.label if info is not None and info.label else spec.backend
+        headline = f"Running <b>{html.escape(label)}</b> on {html.escape(backend_label)} ×{workers}…"
+        self.progress.start(len(items), headline)
+        self.message.emit(f"Running {label} on {backend_label} ×{workers}…")
+        self._set_busy(True)
+        # Paint the running state now, before the engine's threads start
+        # competing with this one for the GIL.
+        self.repaint()
+        try:
+            self.bridge.start_spec(spec, task=task, items=items, bound=bound)
+        except Exception as exc:  # a bug, not bad options (those come as startFailed)
+            self._on_start_failed(exc)
+            return False
+        self.runStarted.emit()
+        return True
+
+    def cancel_run(self) -> None:
+        if self.bridge.running and not self.bridge.cancel_requested:
+            self.bridge.cancel()
+            self.progress.set_headline(f"Cancelling <b>{html.escape(self._label)}</b>…")
+            self.message.emit("Cancelling: pending items end as cancelled…")
+            self.cancel_action.setEnabled(False)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        if not self.bridge.running:
+            return True
+        self.message.emit("Cancelling before closing…")
+        self.bridge.cancel()
+        # The engine's cancel is prompt (process workers are killed), and its
+        # callbacks never wait on this thread, so waiting here cannot deadlock.
+        return bool(self.bridge.wait(timeout=timeout))
+
+    def _on_outcomes(self, batch: list) -> None:
+        self.results.append(batch)
+        self.timeline.add(batch)
+
+    def _on_finished(self, summary: Any) -> None:
+        cancelled = self.bridge.cancel_requested
+        self._summary = summary
+        self._set_busy(False)
+        self.timeline.redraw()
+        self.progress.finish(summary, cancelled=cancelled, label=self._label)
+        if summary is not None:
+            self.message.emit(("Cancelled: " if cancelled else "Done: ") + summary.line())
+        problems = (Status.FAILED.value, Status.TIMED_OUT.value)
+        bad = 0 if summary is None else sum(summary.counts.get(k, 0) for k in problems)
+        if bad and self.results.current_outcome() is None:
+            self.results.select_first()
+        self.runFinished.emit(summary)
+
+    def _on_start_failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self.task.show_problems([f"Could not start: {error}"])
+        self.progress.set_idle(f"Could not start <b>{html.escape(self._label)}</b>: {html.escape(str(error))}")
+        self.message.emit(f"Could not start: {error}")
+        self.runFinished.emit(None)
+
+    def _set_busy(self, busy: bool) -> None:
+        changed = busy != self._busy
+        self._busy = busy
+        for panel in (self.files, self.task, self.backend):
+            panel.set_busy(busy)
+        self.cancel_action.setEnabled(busy)
+        self.run_action.setEnabled(not busy)
+        self._update_export()
+        if changed:
+            self.busyChanged.emit(busy)
+
+    def _update_export(self, *_args) -> None:
+        enabled = not self.is_busy() and self.results.row_count() > 0
+        for a in (self.export_csv_action, self.export_json_action):
+            a.setEnabled(enabled)
+        self.results.set_export_enabled(enabled)
+
+    def _on_plugin(self, plugin: Any) -> None:
+        if plugin is not None:
+            self.backend.set_bound(plugin.bound)
+            self.files.set_patterns(plugin.accepts)
+        name_controls(self.task)  # the parameter form was rebuilt
+        self.jobChanged.emit()
+
+    # -- export -------------------------------------------------------------
+    def choose_export(self, kind: str) -> None:
+        s = self._settings if self._settings is not None else cfg.open_settings()
+        folder = cfg.get_str(s, "export/folder", self.files.last_folder or os.path.expanduser("~"))
+        filters = "CSV files (*.csv)" if kind == "csv" else "JSON files (*.json)"
+        name = os.path.join(folder, f"poolside-results.{kind}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", name, filters)
+        if path:
+            s.setValue("export/folder", os.path.dirname(path))
+            self.export_results(path)
+
+    def export_results(self, path: str) -> int:
+        """Write the rows the table shows (filtered, in its order) to CSV or JSON by extension."""
+        try:
+            n = serialize.write_file(path, self.results.visible_outcomes(), self.results.value_keys(), self._summary)
+        except (OSError, ValueError) as exc:
+            self.message.emit(f"Could not export: {exc}")
+            return 0
+        self.message.emit(f"Exported {fmt.count(n)} results to {path}.")
+        return n
+
+    # -- settings and drops ---------------------------------------------------
+    def save_settings(self, s: QSettings) -> None:
+        self.layout_.save(s)
+        for panel in (self.files, self.task, self.backend):
+            panel.save_settings(s)
+
+    def restore_settings(self, s: QSettings) -> None:
+        self._settings = s
+        self.layout_.restore(s)
+        for panel in (self.files, self.task, self.backend):
+            panel.restore_settings(s)
+
+    def shutdown(self) -> None:
+        self.files.shutdown()
+        self.cores.stop()
+
+    def drop_target(self) -> QWidget:
+        return self.files

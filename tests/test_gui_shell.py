@@ -1,0 +1,117 @@
+"""The window is a shell of workspaces; every control is named for screen readers; jobs save and open."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QWidget
+
+from poolside.gui.a11y import is_control, unnamed_controls
+from poolside.gui.main_window import MainWindow
+from poolside.gui.workspaces.run import RunWorkspace
+from poolside.spec import JobSpec
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(QSettings(str(tmp_path / "poolside.ini"), QSettings.Format.IniFormat))
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.run_ws.files.shutdown()
+
+
+def describe(widgets) -> list[str]:
+    return [f"{type(w).__name__}({w.objectName() or w.accessibleName()!r})" for w in widgets]
+
+
+def test_every_control_has_an_accessible_name_equal_to_its_label(window):
+    ws = window.run_ws
+    for name in ("sha256", "thumbnail", "wordcount"):  # parameter forms are rebuilt per plugin
+        assert ws.task.select(name)
+        assert describe(unnamed_controls(window)) == []
+    controls = [w for w in window.findChildren(QWidget) if is_control(w)]
+    names = {w.accessibleName() for w in controls}
+    assert {"Backend", "Workers", "Chunk size", "Method", "Timeout", "Run", "Cancel", "Task"} <= names
+    assert ws.backend.backend.accessibleName() == "Backend"
+    assert ws.task.select("thumbnail")
+    assert ws.task.form.editor("size").accessibleName() == "Size"
+
+
+def test_the_window_is_a_shell_and_the_run_workspace_owns_the_panels(window):
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())][0] == "Run"
+    assert isinstance(window.tabs.widget(0), RunWorkspace)
+    for panel in ("files", "task", "backend", "progress", "results", "timeline", "cores"):
+        assert not hasattr(window, panel), f"the window holds the {panel} panel"
+        assert hasattr(window.run_ws, panel)
+
+
+def test_method_is_offered_only_for_the_classic_pools(window):
+    backend = window.run_ws.backend
+    backend.set_backend("processes")
+    assert not backend.method.isEnabled() and backend.spec_fields()["method"] is None
+    backend.set_backend("mp-pool")
+    assert backend.method.isEnabled()
+    backend.apply(method="imap")
+    assert backend.spec_fields()["method"] == "imap"
+    backend.set_backend("thread-executor")
+    assert backend.spec_fields()["method"] in ("submit", "map")
+
+
+def test_workers_are_resolved_by_the_job_spec(window):
+    backend = window.run_ws.backend
+    for name in ("threads", "processes", "sequential"):
+        backend.set_backend(name)
+        backend.apply(workers=0)
+        assert backend.resolved_workers() == JobSpec("x", backend=name).resolved_workers(backend._bound)
+    backend.set_backend("sequential")
+    backend.apply(workers=5)
+    assert backend.resolved_workers() == 1  # the spec's rule, not the panel's
+
+
+def test_save_job_then_open_it_in_a_new_window(qtbot, window, tmp_path):
+    ws = window.run_ws
+    note = tmp_path / "note.txt"
+    note.write_text("one two\n", encoding="utf-8")
+    ws.files.add_paths([note])
+    assert ws.task.select("wordcount")
+    ws.task.form.editor("encoding").setCurrentText("latin-1")
+    ws.backend.apply(backend="mp-pool", workers=2, chunk_size=8, method="imap")
+    job = tmp_path / "job.toml"
+    assert window.save_job(str(job))
+    spec = JobSpec.load(job)
+    settings = (spec.plugin, spec.backend, spec.workers, spec.chunk_size, spec.method)
+    assert settings == ("wordcount", "mp-pool", 2, 8, "imap")
+    assert spec.params["encoding"] == "latin-1" and spec.paths == (str(note),)
+
+    other = MainWindow(QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(other)
+    assert other.open_job(str(job))
+    back, problems = other.run_ws.job_spec()
+    assert problems == [] and back == spec
+    other.run_ws.files.shutdown()
+
+
+def test_save_job_refuses_an_incomplete_job(window, tmp_path):
+    assert not window.save_job(str(tmp_path / "job.toml"))
+    assert "Add some files first." in window.statusBar().currentMessage()
+    assert not (tmp_path / "job.toml").exists()
+
+
+def test_the_compare_tab_follows_the_run_tabs_job_without_flagging_it(window, tmp_path):
+    ws, compare = window.run_ws, window.compare_ws
+    assert "Add some files first." in compare.job.text()
+    assert ws.task.select("thumbnail")
+    ws.task.form.editor("out").setText("  ")  # required, and empty
+    note = tmp_path / "a.txt"
+    note.write_text("x", encoding="utf-8")
+    ws.files.add_paths([note])
+    assert "out" in compare.job.text() and "empty" in compare.job.text()
+    assert ws.task.problems.isHidden()  # the Run tab says nothing until the person presses Run
+    assert ws.task.form.editor("out").property("invalid") in (None, False)
+    assert ws.task.select("wordcount")
+    assert "wordcount" in compare.job.text() and "1 file." in compare.job.text()
