@@ -55,13 +55,13 @@ def set_up(window, tmp_path, plugin: str, names: list[str], backend: str, worker
         p = tmp_path / name
         p.write_text(name, encoding="utf-8")
         paths.append(str(p))
-    window.files.model.add((p, 1) for p in paths)
-    assert window.task.load_plugin_file(TASKS)
-    assert window.task.select(plugin)
+    window.run_ws.files.model.add((p, 1) for p in paths)
+    assert window.run_ws.task.load_plugin_file(TASKS)
+    assert window.run_ws.task.select(plugin)
     for key, value in params.items():
-        window.task.form.editor(key).setValue(value)
-    window.backend.set_backend(backend)
-    window.backend.workers.setValue(workers)
+        window.run_ws.task.form.editor(key).setValue(value)
+    window.run_ws.backend.set_backend(backend)
+    window.run_ws.backend.workers.setValue(workers)
     return paths
 
 
@@ -78,11 +78,11 @@ def test_a_plugin_that_segfaults_on_threads_leaves_the_window_up_and_names_its_i
     set_up(window, tmp_path, "crash_on", names, "threads", 1)
 
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.start_run()
+        assert window.run_ws.start_run()
     summary = blocker.args[0]
 
     assert window.isVisible() and not window.running
-    outcomes = window.results.model.outcomes()
+    outcomes = window.run_ws.results.model.outcomes()
     assert summary.total == len(names) == len(outcomes)
     assert sorted(o.index for o in outcomes) == list(range(len(names)))
     culprit = next(o for o in outcomes if o.item.endswith("boom.txt"))
@@ -94,16 +94,16 @@ def test_a_plugin_that_segfaults_on_threads_leaves_the_window_up_and_names_its_i
     assert {o.status for o in outcomes if o.index > 4} == {"cancelled"}  # never started
     assert sum(summary.counts.values()) == len(names)
     # The next run gets a fresh host and works.
-    window.task.form.editor("marker").setText("nothing-matches")
+    window.run_ws.task.form.editor("marker").setText("nothing-matches")
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.start_run()
+        assert window.run_ws.start_run()
     assert blocker.args[0].counts["ok"] == len(names)
 
 
 def test_escape_during_a_pure_python_threads_run_ends_it_and_its_host(qtbot, window, tmp_path):
     names = [f"n{i}" for i in range(20)]
     set_up(window, tmp_path, "spin", names, "threads", 8, seconds=60.0)
-    assert window.start_run()
+    assert window.run_ws.start_run()
     old = wait_until_running(qtbot, window, 8)
 
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
@@ -111,11 +111,11 @@ def test_escape_during_a_pure_python_threads_run_ends_it_and_its_host(qtbot, win
     summary = blocker.args[0]
 
     assert summary.total == 20 and summary.counts["cancelled"] == 20
-    assert "Cancelled" in window.progress.headline.text()
+    assert "Cancelled" in window.run_ws.progress.headline.text()
     qtbot.waitUntil(lambda: not alive(old), timeout=WAIT_MS)  # no busy thread lives on
-    window.task.form.editor("seconds").setValue(0.0)
+    window.run_ws.task.form.editor("seconds").setValue(0.0)
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.start_run()
+        assert window.run_ws.start_run()
     assert blocker.args[0].counts["ok"] == 20 and window.bridge.host_pid not in (None, old)
 
 
@@ -123,7 +123,7 @@ def test_escape_during_a_pure_python_threads_run_ends_it_and_its_host(qtbot, win
 def test_closing_the_window_during_a_run_leaves_no_process(qtbot, window, tmp_path, backend):
     before = descendants()
     set_up(window, tmp_path, "spin", [f"n{i}" for i in range(8)], backend, 2, seconds=60.0)
-    assert window.start_run()
+    assert window.run_ws.start_run()
     qtbot.waitUntil(lambda: len(window.bridge.host_pids()) >= (1 if backend == "threads" else 4),
                     timeout=WAIT_MS)
     tree = window.bridge.host_pids()  # host, and on processes its forkserver and workers
