@@ -59,7 +59,19 @@ def _window(mode: str) -> Any:
     return app, window
 
 
-def _run_with_heartbeat(app: Any, window: Any, task: Any, items: list, label: str) -> dict:
+def _launch(window: Any, spec: Any, task: Any, items: list, label: str) -> bool:
+    """Start a run in the window's Run workspace as its Run button would (the task bound already)."""
+    # "cpu": primes is; the other runs give their worker counts.
+    return bool(window.run_ws.launch(spec, task, items, label, bound="cpu"))
+
+
+def _spec(plugin: str, backend: str, workers: int | None, **params: Any) -> Any:
+    from poolside.spec import JobSpec
+
+    return JobSpec(plugin, backend=backend, workers=workers, params=params)
+
+
+def _run_with_heartbeat(app: Any, window: Any, spec: Any, task: Any, items: list, label: str) -> dict:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     gaps: list[float] = []
@@ -92,7 +104,7 @@ def _run_with_heartbeat(app: Any, window: Any, task: Any, items: list, label: st
     t0 = time.perf_counter()
     last[0], last_cpu[0] = t0, time.thread_time()
     heartbeat.start()
-    if not window.launch(task, items, label):
+    if not _launch(window, spec, task, items, label):
         raise SystemExit("could not start the run")
     if not done:
         loop.exec()
@@ -103,7 +115,7 @@ def _run_with_heartbeat(app: Any, window: Any, task: Any, items: list, label: st
     summary = done[0]
     gaps.sort()
     return {
-        "rows": len(window.results.model), "ok": summary.counts.get("ok", 0), "wall_s": round(wall, 2),
+        "rows": len(window.run_ws.results.model), "ok": summary.counts.get("ok", 0), "wall_s": round(wall, 2),
         "worst_stall_ms": round(gaps[-1], 1) if gaps else None,
         "p99_stall_ms": round(gaps[int(len(gaps) * 0.99)], 1) if gaps else None,
         "beats": len(gaps), "stalls_over_20ms": big, "worst_busy_ms": round(max(busy, default=0.0), 1),
@@ -115,18 +127,17 @@ def stalls(mode: str, scenario: str, backend: str, workers: int | None, args: ar
     from poolside.plugins import get_plugin
 
     app, window = _window(mode)
-    window.backend.set_backend(backend)
-    window.backend.workers.setValue(workers or 0)
     if scenario == "stream":
-        task, items = abs, list(range(args.items))
+        spec, task, items = _spec("abs", backend, workers), abs, list(range(args.items))
     else:
+        spec = _spec("primes", backend, workers, limit=args.limit)
         task, items = get_plugin("primes").bind({"limit": args.limit}), [f"n{i}" for i in range(args.cpu_items)]
     try:
-        result = _run_with_heartbeat(app, window, task, items, f"{scenario} on {backend}")
+        result = _run_with_heartbeat(app, window, spec, task, items, f"{scenario} on {backend}")
     finally:
         window.close()
     return {"mode": mode, "scenario": scenario, "backend": backend,
-            "workers": window.backend.resolved_workers(), **result}
+            "workers": spec.resolved_workers("cpu"), **result}
 
 
 def first_outcome_latency(mode: str, backend: str, repeats: int) -> dict:
@@ -143,9 +154,7 @@ def first_outcome_latency(mode: str, backend: str, repeats: int) -> dict:
             f.write("hello world\n" * (i + 1))
         paths.append(path)
     app, window = _window(mode)
-    window.backend.set_backend(backend)
-    window.backend.workers.setValue(2)
-    task = get_plugin("wordcount").bind({})
+    spec, task = _spec("wordcount", backend, 2), get_plugin("wordcount").bind({})
     firsts, totals = [], []
     try:
         for i in range(repeats + 1):
@@ -159,7 +168,7 @@ def first_outcome_latency(mode: str, backend: str, repeats: int) -> dict:
 
             window.bridge.outcomesReady.connect(on_rows)
             window.runFinished.connect(lambda _s, loop=loop: loop.quit())
-            window.launch(task, paths, "wordcount")
+            _launch(window, spec, task, paths, "wordcount")
             loop.exec()
             end = time.perf_counter()
             window.bridge.outcomesReady.disconnect(on_rows)
@@ -180,8 +189,7 @@ def cancel_latency(mode: str, backend: str, workers: int | None) -> dict:
     from poolside.plugins import get_plugin
 
     app, window = _window(mode)
-    window.backend.set_backend(backend)
-    window.backend.workers.setValue(workers or 0)
+    spec = _spec("primes", backend, workers, limit=100_000_000)
     task = get_plugin("primes").bind({"limit": 100_000_000})  # minutes an item
     ended: list[float] = []
     loop = QEventLoop()
@@ -190,10 +198,10 @@ def cancel_latency(mode: str, backend: str, workers: int | None) -> dict:
 
     def cancel() -> None:
         asked.append(time.perf_counter())
-        window.cancel_run()
+        window.run_ws.cancel_run()
 
     try:
-        window.launch(task, [f"n{i}" for i in range(16)], "endless")
+        _launch(window, spec, task, [f"n{i}" for i in range(16)], "endless")
         QTimer.singleShot(300, cancel)
         loop.exec()
     finally:

@@ -359,10 +359,10 @@ class RunBridge(QObject):
 
         ``items``: what the caller has already listed (the window holds its file
         list); without them the spec is prepared here and
-        :class:`~poolside.spec.SpecError` says what is wrong with it.  In the run
-        host only the spec and the items cross: the host binds the spec's plugin
-        itself (``task``, bound by the caller to check the parameters, is used
-        only when running in this process).
+        :class:`~poolside.spec.SpecError` says what is wrong with it.  To the run
+        host only the spec and the items cross when ``task`` is the spec's
+        plugin bound (the host binds it again from the spec); another callable
+        crosses too (it must pickle).
         """
         if task is None or items is None:
             prepared = spec.prepare()
@@ -372,7 +372,11 @@ class RunBridge(QObject):
         if self._client is None:
             self.start(task, items, **spec.run_options(bound))
         else:
-            self._start_in_host(spec, items, None, bound)
+            from poolside.plugins._task import BoundTask
+
+            # A plugin's bound task is what the spec names: the host binds it
+            # from the spec.  Any other callable (a benchmark's) goes as it is.
+            self._start_in_host(spec, items, None if isinstance(task, BoundTask) else task, bound)
         self._spec = spec
 
     def start(self, task: Any, items: Iterable, **options: Any) -> None:
