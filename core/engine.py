@@ -2,15 +2,24 @@
 
 Data flow::
 
-    items ──(read lazily, a bounded window)──► chunks ──► backend.submit()
-                                                           │ workers run them
-    consumer ◄── outcome batches ◄── (reorder, if ordered) ◄┴─ backend.poll():
-      (iteration or on_outcomes)                              Done / Lost / Retry
+    items ──► reader thread ──batches──► dispatcher: chunks ──► backend.submit()
+      (read lazily, at most a window ahead;                      │ workers run them
+       may block: only the reader waits)                         │
+    consumer ◄── outcome batches ◄── (reorder, if ordered) ◄─────┴─ backend.poll():
+      (iteration or on_outcomes)                                   Done / Lost / Retry
 
-One thread per job, the *dispatcher*, does all of it: it is the only reader of
-the input iterator and the only writer of the bookkeeping, so none of it needs
-a lock.  The caller's thread only takes outcome batches from a queue (or gets
-them through ``on_outcomes``) and may ``cancel()`` at any time.
+Two threads per job.  The *reader* (``poolside.reader``) is the only caller of
+the input iterator: an input may block for as long as it likes (a walk on a
+slow disk, a generator waiting on the network) and nothing can interrupt it,
+so it blocks only that thread.  It reads a chunk's worth of items at a time
+and wakes the dispatcher when a batch is ready.  (An input already in memory,
+a list, a tuple or a range, cannot block: the same reader reads it inline, on
+the dispatcher's thread, and spares the run a thread.)  The *dispatcher* does the
+rest, and never waits on the input: it makes chunks of the reader's batches,
+and is the only writer of the bookkeeping, so none of it needs a lock; results,
+per-item timeouts and ``cancel()`` keep flowing however slow the input is.
+The caller's thread only takes outcome batches from a queue (or gets them
+through ``on_outcomes``) and may ``cancel()`` at any time.
 
 Bookkeeping is per chunk: a ``bytearray`` of flags, one per item, that says
 whether the item is still pending, has its outcome, or was handed to another
@@ -19,9 +28,14 @@ flags, so an item gets exactly one outcome whatever arrives late or twice, and
 at the end every item still pending is ``cancelled`` (or ``failed``, should the
 engine itself break): the counts always add up.
 
-Memory stays flat for any input length: the dispatcher stops reading input
+Memory stays flat for any input length: the reader stops reading input
 while more than a window of items (a few chunks per worker) are read but not
 yet taken by the consumer.
+
+At a cancel, every item already read ends at once (those in the reader's hands
+too).  The rest of a *finite* input is still read and ``cancelled`` item by
+item as long as the reader keeps making progress; an input that is stuck is
+left, and the summary says how many items it did not read (``not_read``).
 """
 
 from __future__ import annotations
@@ -41,12 +55,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from typing import Any
 
 from .backends import get_backend
-from .backends._worker import Chunk, Done
+from .backends._worker import Chunk, Done, describe_error
 from .backends.base import Backend, BackendError, Event, Lost, Retry
 from .chunking import Chunker
 from .insights import InsightsRecorder
 from .log import get_logger
 from .monitor import TreeSampler
+from .reader import InputReader
 from .records import ErrorInfo, Outcome, Status, Summary
 from .system import default_workers, system_info
 
@@ -60,6 +75,14 @@ _WINDOW_CHUNKS_PER_WORKER = 3
 # Outcomes for a cancelled remainder are made in batches of this size, so a
 # cancel of a million listed items streams rather than stalls.
 _CANCEL_BATCH = 10_000
+# A batch the reader has been reading this long (a slow input) gives the
+# dispatcher the items it has so far: they run now rather than wait for the
+# batch to fill.  The workers' own flush interval: a fast input never meets it.
+_STEAL_AFTER_S = 0.02
+# At a cancel, a finite input is still listed (each item gets its outcome) as
+# long as the reader brings something new at least this often; past that it
+# counts as stuck, and what it has not read is reported as not read.
+_CANCEL_STALL_S = 0.25
 # For a backend that takes the whole input (``Pool.map``, ``joblib``), the
 # engine's chunks are only its bookkeeping: blocks this big keep that to a few
 # bytes an item, and the engine reads this many items between two polls.
@@ -144,7 +167,6 @@ class Job:
         finite: bool | None = None,
     ) -> None:
         self._backend = backend
-        self._input: Iterator[Any] = iter(items)
         self._input_size = len(items) if isinstance(items, Sized) else None
         self._finite = self._input_size is not None if finite is None else finite
         self._ordered = ordered
@@ -167,7 +189,9 @@ class Job:
         self._input_error: BaseException | None = None
         self._reorder: dict[int, Outcome] = {}
         self._next_index = 0
-        self._window_blocked = False
+        # An input already in memory cannot block: it is read inline (see poolside.reader).
+        self._reader = InputReader(iter(items), self._batch_size, backend.wake, self._window(),
+                                   inline=type(items) in (list, tuple, range))
         self._told_end = False
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
@@ -176,6 +200,7 @@ class Job:
         self._iterating = False
         self._thread = threading.Thread(target=self._dispatch, name="poolside-engine", daemon=True)
         _live_jobs.add(self)
+        self._reader.start()
         self._thread.start()
 
     # -- the caller's side ------------------------------------------------------
@@ -194,9 +219,7 @@ class Job:
                 batch = self._queue.get()
                 if batch is None:
                     break
-                self._consumed += len(batch)
-                if self._window_blocked:
-                    self._backend.wake()
+                self._took(len(batch))
                 yield from batch
         finally:
             # Leaving the loop early (break, an exception) cancels the rest,
@@ -204,7 +227,8 @@ class Job:
             if not self._finished.is_set():
                 self.cancel()
         if self._input_error is not None:
-            raise InputError(f"reading the input failed: {self._input_error!r}") from self._input_error
+            error = self._input_error
+            raise InputError(f"reading the input failed: {_error_line(error)}") from error
 
     def cancel(self) -> None:
         """Stop: pending items end ``cancelled``, running processes are killed.  Returns at once."""
@@ -234,10 +258,13 @@ class Job:
                     return False
                 if batch is None:
                     break
-                self._consumed += len(batch)
-                if self._window_blocked:
-                    self._backend.wake()
+                self._took(len(batch))
         return self._finished.wait(timeout)
+
+    def _took(self, n: int) -> None:
+        """The consumer took ``n`` outcomes: the reader may read that much further."""
+        self._consumed += n
+        self._reader.allow(self._consumed + self._window())
 
     @property
     def done(self) -> bool:
@@ -248,12 +275,17 @@ class Job:
         return self._cancel_requested
 
     @property
+    def started(self) -> float:
+        """When the job started, on the ``time.perf_counter`` clock: outcomes' ``started_s`` count from here."""
+        return self._started
+
+    @property
     def summary(self) -> Summary:
         """Counts so far (final once ``done``), wall and CPU time."""
         s = self._summary
         snapshot = Summary(
             backend=s.backend, workers=s.workers, counts=dict(self._counts), cpu_s=s.cpu_s,
-            done=s.done, input_error=s.input_error, insights=s.insights,
+            done=s.done, input_error=s.input_error, not_read=s.not_read, insights=s.insights,
             wall_s=s.wall_s if s.done else time.perf_counter() - self._started,
         )
         return snapshot
@@ -284,19 +316,21 @@ class Job:
         except BaseException as exc:
             failure = failure or exc
         if isinstance(failure, BackendError):
-            self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, str(failure)))
+            self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, describe_error(failure)))
         elif failure is not None:
-            self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {failure!r}"))
+            self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {_error_line(failure)}"))
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, _CANCELLED)
+        self._reader.close()  # a reader stuck in the input stays so: a daemon, it reads no more
         self._summary.wall_s = time.perf_counter() - self._started
         self._insights.library_chunks = self._backend.library_chunk_sizes()
         self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
         self._summary.done = True
         if self._input_error is not None:
-            self._summary.input_error = repr(self._input_error)
+            self._summary.input_error = _error_line(self._input_error)
+        self._summary.not_read = self._not_read()
         if failure is not None:
-            log.error("run failed: %r", failure, exc_info=failure)
+            log.error("run failed: %s", _error_line(failure), exc_info=failure)
         if log.isEnabledFor(logging.INFO):  # the summary line is built only when someone reads it
             log.info("run ended%s: %s", " (cancelled)" if self._cancel_requested else "", self._summary.line())
         try:
@@ -319,8 +353,9 @@ class Job:
                 self._handle(backend.end_of_input())
             if self._input_done and not self._tracked:
                 return
-            # A backend that takes the whole input is read on without a pause.
-            reading = backend.takes_input and not self._input_done
+            # A backend that takes the whole input is read on without a pause
+            # (while the reader has batches ready; it wakes the poll for more).
+            reading = backend.takes_input and not self._input_done and self._reader.ready
             events = backend.poll(0.0 if reading else _POLL_S)
             if events:
                 with _gc_paused():
@@ -332,38 +367,41 @@ class Job:
         chunk = self._chunker.fixed or self._chunker.size
         return max(chunk * self._backend.workers * _WINDOW_CHUNKS_PER_WORKER, 4)
 
+    def _batch_size(self, read: int) -> int:
+        """On the reader's thread: how many items to read next (the chunk size)."""
+        remaining = None if self._input_size is None else self._input_size - read
+        return self._chunker.next_size(remaining)
+
     def _fill(self) -> None:
-        """Hand the backend as many chunks as it wants and the window allows."""
+        """Hand the backend as many chunks as it wants and the reader has ready."""
         backend = self._backend
-        self._window_blocked = False
+        self._reader.allow(self._consumed + self._window())  # the window grows with the chunks
         while backend.free_slots() > 0 and not self._cancel_requested:
             chunk: Chunk | None
             if self._retry:
                 chunk = self._retry.popleft()
             elif self._input_done:
                 return
-            elif self._read - self._consumed >= self._window():
-                self._window_blocked = True
-                return
             else:
-                chunk = self._read_chunk()
+                chunk = self._next_chunk()
                 if chunk is None:
                     return
             events = backend.submit(chunk)
             if events:
                 self._handle(events)
 
-    def _read_chunk(self) -> Chunk | None:
-        remaining = None if self._input_size is None else self._input_size - self._read
-        items: list = []
-        try:
-            items.extend(itertools.islice(self._input, self._chunker.next_size(remaining)))
-        except BaseException as exc:
-            self._input_error = exc
-            self._input_done = True
-        if not items:
-            self._input_done = True
+    def _next_chunk(self) -> Chunk | None:
+        """A chunk of the next batch the reader has ready; never waits for the input."""
+        reader = self._reader
+        items = reader.take(_STEAL_AFTER_S)
+        if items is None:
+            if reader.exhausted:
+                self._input_done = True
+                self._input_error = reader.error
             return None
+        return self._track(items)
+
+    def _track(self, items: list) -> Chunk:
         chunk = Chunk(next(self._chunk_ids), items)
         self._tracked[chunk.id] = _Tracked(self._read, items)
         self._read += len(items)
@@ -494,7 +532,7 @@ class Job:
                 return
             out = ready
         if self._on_outcomes is not None:
-            self._consumed += len(out)
+            self._took(len(out))
             self._on_outcomes(out)
         else:
             self._queue.put(out)
@@ -516,25 +554,51 @@ class Job:
             self._reorder.clear()
             self._ordered = False
         self._emit(rest)
-        if not self._finite or self._input_error is not None:
-            return  # an input that may never end is not drawn further
-        # A finite input: every item in it gets its outcome, read or not.
-        repeat = itertools.repeat
+        if self._finite and self._input_error is None:
+            self._list_rest(status, error)
+        # What the reader read and the dispatcher never took was read all the
+        # same: it gets its outcome too, though the reader may be stuck now.
+        self._settle_items(self._reader.close(), status, error)
+
+    def _list_rest(self, status: Status, error: ErrorInfo) -> None:
+        """A finite input: read on while it makes progress, so each item gets its outcome."""
+        reader = self._reader
+        reader.drain(_CANCEL_BATCH)
         while True:
-            try:
-                items = list(itertools.islice(self._input, _CANCEL_BATCH))
-            except BaseException as exc:
-                self._input_error = exc
+            items = reader.take(steal_after=0.0)
+            if items is not None:
+                self._settle_items(items, status, error)
+            elif reader.exhausted:
+                self._input_error = reader.error
                 return
-            if not items:
-                return
-            n = len(items)
+            elif not reader.wait_progress(_CANCEL_STALL_S):
+                return  # stuck: what it has not read is counted as not read
+
+    def _settle_items(self, items: list, status: Status, error: ErrorInfo) -> None:
+        """Give items that never ran their outcome, in batches that stream."""
+        repeat = itertools.repeat
+        for start in range(0, len(items), _CANCEL_BATCH):
+            batch = items[start:start + _CANCEL_BATCH]
+            n = len(batch)
             first = self._read
             self._read += n
             self._counts[status.value] += n
             self._emit(list(map(_new_outcome, zip(
-                range(first, first + n), items, repeat(status), repeat(None), repeat(error),
+                range(first, first + n), batch, repeat(status), repeat(None), repeat(error),
                 repeat(0.0), repeat(None), repeat(None), repeat(None), repeat(None)))))
+
+    def _not_read(self) -> int | None:
+        """Items of the input that got no outcome: never read.  None: how many is unknown."""
+        if self._input_done or self._input_error is not None or self._reader.exhausted:
+            return 0
+        if self._input_size is not None:
+            return self._input_size - self._read
+        return None
+
+
+def _error_line(exc: BaseException) -> str:
+    """``"OSError: the disk went away"``; never raises, whatever the exception's ``__str__`` does."""
+    return f"{type(exc).__name__}: {describe_error(exc)}"
 
 
 def _stop_quietly(pool: Backend) -> None:

@@ -110,6 +110,10 @@ class Summary:
     done: bool = False
     #: Set when the input iterable itself raised: what it said.
     input_error: str | None = None
+    #: Items of the input that got no outcome because the run ended before it
+    #: read them (a cancel while the input was stuck, or on an input that may
+    #: never end); ``None`` when the input cannot say how many (a generator).
+    not_read: int | None = 0
     #: Where the time and memory went (``poolside.insights.Insights``), once done.
     insights: Any = None
 
@@ -124,7 +128,12 @@ class Summary:
     def line(self) -> str:
         """One line for a terminal or a status bar."""
         parts = ", ".join(f"{n:,} {k}" for k, n in self.counts.items() if n)
-        return (
+        line = (
             f"{self.total:,} items ({parts or 'none'}) in {self.wall_s:.2f} s, "
             f"{self.items_per_s:,.0f} items/s on {self.backend} x{self.workers}"
         )
+        if self.not_read is None:
+            return line + "; the rest of the input was not read"
+        if self.not_read:
+            return line + f"; {self.not_read:,} items not read"
+        return line

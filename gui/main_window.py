@@ -13,11 +13,12 @@ workspace offers (actions, ``job_spec``, ``apply_spec``, settings, ``stop``).
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -27,7 +28,7 @@ from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
-from .theme import app_icon, stylesheet
+from .theme import app_icon, derive_hint_colors, stylesheet
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
 from .workspaces.compare.client import ProcessStudyClient, StudyClient
@@ -36,6 +37,16 @@ from .workspaces.compare.workspace import CompareWorkspace
 from .workspaces.history.api import HistoryReader, open_history
 from .workspaces.history.workspace import HistoryWorkspace
 from .workspaces.run import RunWorkspace
+
+
+def _version() -> str:
+    """The installed distribution's version (a checkout that is not installed says so)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("poolside")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _backend_infos() -> list[Any]:
@@ -97,6 +108,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
+        derive_hint_colors()  # before the stylesheet, whose hint labels use it
         sheet = stylesheet()
         if sheet:
             self.setStyleSheet(sheet)
@@ -130,7 +142,8 @@ class MainWindow(QMainWindow):
         self.save_job_action = file_menu.addAction("Save Job…")
         self.save_job_action.triggered.connect(self.choose_save_job)
         file_menu.addSeparator()
-        file_menu.addActions([self.run_ws.export_csv_action, self.run_ws.export_json_action])
+        file_menu.addActions([self.run_ws.export_csv_action, self.run_ws.export_json_action,
+                              self.run_ws.export_trace_action])
         file_menu.addSeparator()
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut("Ctrl+Q")
@@ -237,6 +250,11 @@ class MainWindow(QMainWindow):
             w.restore_settings(s)
         self.tabs.setCurrentIndex(min(max(0, cfg.get_int(s, "window/tab", 0)), self.tabs.count() - 1))
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            derive_hint_colors()  # a scheme switch: hints follow the new text colour
+        super().changeEvent(event)
+
     # -- closing ------------------------------------------------------------
     def confirm_close(self) -> bool:
         """Ask before closing while something runs (tests replace this)."""
@@ -279,6 +297,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About Poolside",
-            "<b>Poolside</b><br>Run one task over many files on threads or processes, "
+            f"<b>Poolside {html.escape(_version())}</b><br>Run one task over many files on threads or processes, "
             "watch the cores work, and learn which backend wins.",
         )

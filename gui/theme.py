@@ -12,7 +12,8 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication
 
 from poolside.records import STATUS_ORDER
 from poolside.resources import resource
@@ -26,6 +27,41 @@ STATUS_COLORS: dict[str, str] = {status.value: status.color for status in STATUS
 _ROW_TINT_ALPHA = {"failed": 46, "timed_out": 46}
 
 ACCENT = "#3d7fd9"
+
+
+#: How far a hint's colour goes from the text towards the background: grey enough to read
+#: as secondary, far enough from the background to read at all (about 4.5:1 on both the
+#: default light and a typical dark palette).
+_HINT_MIX = 0.42
+
+
+def hint_color(palette: QPalette) -> QColor:
+    """Secondary text derived from the palette: the text colour moved towards the window's."""
+    fg = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText)
+    bg = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Window)
+    mix = [round(f + (b - f) * _HINT_MIX) for f, b in ((fg.red(), bg.red()), (fg.green(), bg.green()),
+                                                        (fg.blue(), bg.blue()))]
+    return QColor(*mix)
+
+
+def derive_hint_colors() -> None:
+    """Set the application's placeholder-text role (hints, placeholders, the stylesheet's grey
+    labels) from the palette's own text and window colours, so hints read in light and dark
+    schemes alike: a palette that leaves it unset gets a dark grey, unreadable on a dark window.
+
+    Application-wide because the stylesheet's ``palette(placeholder-text)`` resolves against the
+    application's palette, not the window's.
+    """
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    pal = app.palette()
+    color = hint_color(pal)
+    if pal.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText) == color:
+        return  # already derived: setting it again would loop through PaletteChange
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        pal.setColor(group, QPalette.ColorRole.PlaceholderText, color)
+    app.setPalette(pal)
 
 
 def status_color(status: object) -> QColor:

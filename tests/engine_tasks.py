@@ -101,6 +101,52 @@ def identity(x: object) -> object:
     return x
 
 
+class UnprintableError(Exception):
+    """An exception whose ``str()`` raises (a buggy library's error class)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+class UnshowableError(UnprintableError):
+    """An exception whose ``str()`` and ``repr()`` both raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("__repr__ is broken too")
+
+
+def raise_unprintable_on_3(x: int) -> int:
+    if x == 3:
+        raise UnprintableError("hidden")
+    if x == 5:
+        raise UnshowableError("hidden")
+    return x
+
+
+def spawn_and_hang(pid_file: str, new_session: bool = False) -> None:
+    """Start a child process (as a task running a tool would), note its pid, then hang."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"], start_new_session=new_session)
+    partial = Path(pid_file + ".partial")
+    partial.write_text(str(child.pid))
+    partial.replace(pid_file)  # whole or not at all for the test that reads it
+    while True:
+        time.sleep(0.01)  # ok: the hung item itself, not a test waiting
+
+
+def spawn_daemon_and_hang(pid_file: str) -> None:
+    """As spawn_and_hang, but the child leaves the worker's process group (a session of its own)."""
+    spawn_and_hang(pid_file, new_session=True)
+
+
+def out_of_memory(x: int) -> int:
+    """Ask for far more memory than there is (or than the process may have): a bare MemoryError."""
+    if x == 1:
+        return len(bytearray(1 << 40))  # 1 TiB
+    return x
+
+
 async def async_sleep_for(seconds: float) -> float:
     """An ``async def`` task: it waits without holding a thread."""
     import asyncio
@@ -148,3 +194,13 @@ class SpinTogether:
             self.local.started = True
             self.barrier.wait(timeout=60)
         return spin(self.n)
+
+
+class UnprintablyUnpicklable:
+    """An item whose pickling raises an exception that cannot even be printed."""
+
+    def __reduce__(self):
+        raise UnprintableError("hidden")
+
+    def __repr__(self) -> str:
+        return "UnprintablyUnpicklable()"

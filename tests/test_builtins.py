@@ -120,6 +120,8 @@ def test_thumbnail_of_a_non_image_fails_clearly(tmp_path):
     text.write_text("not an image")
     o = run_plugin("thumbnail", [text], "threads", out=str(tmp_path / "t"))[0]
     assert o.status == "failed" and o.error.type == "UnidentifiedImageError"
+    # The file by its name, not Pillow's "<_io.BufferedReader name=7>"
+    assert o.error.message == f"cannot identify image file {str(text)!r}: not an image Pillow can read"
     assert not (tmp_path / "t").exists() or not list((tmp_path / "t").iterdir())
 
 

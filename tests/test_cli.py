@@ -382,3 +382,47 @@ def test_ctrl_c_in_a_real_run(tmp_path):
     assert "Traceback" not in err and "interrupted: cancelling" in err
     status = {Path(r["item"]).name: r["status"] for r in read_jsonl(out)}
     assert status == {"fast.txt": "ok", "slow.txt": "cancelled"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and SIGHUP to a child are POSIX")
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_are_handled_like_ctrl_c(tmp_path, sig, code):
+    """What `timeout`, `kill`, systemd, `docker stop` and CI send: every item recorded, a summary."""
+    names = [f"f{i:03}.txt" for i in range(40)] + ["slow.txt"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    out = tmp_path / "o.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "run", *(str(tmp_path / n) for n in names),
+         "-p", f"{FILES / 'my_tasks.py'}:slow_on", "-b", "threads", "-w", "2", "--chunk-size", "1",
+         "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.read_text().count("\n") >= 5):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.02)  # ok: polling another process's file; no signal to wait on
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and f"{sig.name}: cancelling" in err
+    records = read_jsonl(out)
+    assert sorted(Path(r["item"]).name for r in records) == sorted(names), "every item once"
+    status = {Path(r["item"]).name: r["status"] for r in records}
+    assert status["slow.txt"] == "cancelled"
+    assert f"{len(names)} items (" in err  # the summary line
+
+
+def test_a_name_with_a_newline_stays_on_one_line(tmp_path, capsys):
+    odd = tmp_path / "two\nlines\t.txt"
+    odd.write_text("hello")
+    assert main(["run", str(odd), "-p", "sha256", "-b", "sequential"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out  # one item, one line: scripts split stdout on newlines
+    item, value = out.rstrip("\n").split("\t")  # and on the tab
+    assert item == str(tmp_path / "two\\nlines\\t.txt")
+    assert value.startswith(f"sha256={hashlib.sha256(b'hello').hexdigest()}")

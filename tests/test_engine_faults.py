@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import psutil
 import pytest
@@ -248,3 +250,231 @@ def test_a_parked_worker_takes_the_new_runs_task():
     outcomes = list(run(tasks.fail_on_seven, range(10), backend="processes", workers=2))
     assert {o.item for o in outcomes if not o.ok} == {7}
     assert all(o.value == o.item * o.item for o in outcomes if o.ok)
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threads", "processes",
+                                     "thread-executor", "process-executor", "mp-pool"])
+def test_an_exception_whose_str_raises_fails_its_item_only(backend):
+    job = run(tasks.raise_unprintable_on_3, range(8), backend=backend, workers=2, chunk_size=4)
+    assert job.wait(60), "the run never finished"
+    assert job.summary.counts == {"ok": 6, "failed": 2, "timed_out": 0, "cancelled": 0}
+    outcomes = {o.item: o for o in run(tasks.raise_unprintable_on_3, range(8), backend=backend,
+                                       workers=2, chunk_size=4)}
+    unprintable, unshowable = outcomes[3].error, outcomes[5].error
+    assert unprintable.type == "UnprintableError"
+    assert "UnprintableError('hidden')" in unprintable.message
+    assert "str() raised RuntimeError" in unprintable.message
+    assert unshowable.type == "UnshowableError"
+    assert "repr() raised RuntimeError too" in unshowable.message
+    assert "raise_unprintable_on_3" in unprintable.traceback
+
+
+class Gate:
+    """An input that yields some items, then blocks until the test opens it.
+
+    The wait is bounded only as a hang guard: ``expired`` says it ran out,
+    which means the test waited on the input instead of going on without it.
+    """
+
+    GUARD_S = 10.0
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self.expired = False
+
+    def input(self, first, then=()):
+        yield from first
+        if not self._open.wait(self.GUARD_S):
+            self.expired = True
+        yield from then
+
+    def open(self) -> None:
+        self._open.set()
+
+
+class SizedGate(Gate):
+    """A blocking input with a length (a lazy listing that knows its size)."""
+
+    def __init__(self, first, total):
+        super().__init__()
+        self.first, self.total = first, total
+
+    def __len__(self):
+        return self.total
+
+    def __iter__(self):
+        return self.input(self.first, range(len(self.first), self.total))
+
+
+@pytest.mark.parametrize(("backend", "chunk"), [("threads", 1), ("processes", 1), ("threads", 5)])
+def test_results_stream_while_the_input_is_blocked(backend, chunk):
+    # chunk 5: the three items are read into a batch that never fills
+    gate = Gate()
+    job = run(tasks.square, gate.input([1, 2, 3], then=[4]), backend=backend, workers=2, chunk_size=chunk)
+    it = iter(job)
+    first = sorted(next(it).value for _ in range(3))
+    assert not gate.expired, "results waited for the input"
+    assert first == [1, 4, 9]
+    gate.open()
+    assert [o.value for o in it] == [16]
+    assert job.summary.not_read == 0
+
+
+def test_a_timeout_fires_while_the_input_is_blocked(tmp_path):
+    release = tmp_path / "release"
+
+    def task(item):
+        return tasks.wait_for_file(item) if isinstance(item, str) else tasks.sleep_for(item)
+
+    gate = Gate()
+    job = run(task, gate.input([str(release), 0.0]), backend="threads", workers=2, timeout=0.3, chunk_size=1)
+    it = iter(job)
+    statuses = sorted(str(next(it).status) for _ in range(2))
+    assert not gate.expired, "the timeout waited for the input"
+    assert statuses == ["ok", "timed_out"]
+    gate.open()
+    release.touch()
+    assert list(it) == []
+
+
+@pytest.mark.parametrize("finite", [False, True])
+def test_cancel_does_not_wait_for_a_blocked_input(finite):
+    gate = Gate()
+    job = run(tasks.square, gate.input([1, 2, 3], then=[4, 5]), backend="threads", workers=2,
+              chunk_size=1, finite=finite)
+    it = iter(job)
+    assert sorted(next(it).value for _ in range(3)) == [1, 4, 9]
+    job.cancel()
+    assert list(it) == []
+    assert not gate.expired, "the cancel waited for the input"
+    summary = job.summary
+    assert summary.counts["ok"] == 3 and summary.total == 3
+    assert summary.not_read is None  # a generator cannot say how many it still holds
+    assert "the rest of the input was not read" in summary.line()
+    gate.open()
+
+
+def test_cancel_counts_what_a_blocked_input_of_known_length_did_not_read():
+    gate = SizedGate([0, 1, 2], total=10)
+    job = run(tasks.square, gate, backend="threads", workers=2, chunk_size=1)
+    it = iter(job)
+    assert sorted(next(it).value for _ in range(3)) == [0, 1, 4]
+    job.cancel()
+    assert list(it) == []
+    assert not gate.expired
+    assert job.summary.total == 3 and job.summary.not_read == 7
+    assert "7 items not read" in job.summary.line()
+    gate.open()
+
+
+def _pid_from(path, limit_s: float = 30.0) -> int:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            return int(path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.01)  # ok: a bounded poll for a file another process writes
+    pytest.fail(f"{path} was never written")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize(("stop", "task", "backend"), [
+    ("timeout", tasks.spawn_and_hang, "processes"), ("cancel", tasks.spawn_and_hang, "processes"),
+    ("timeout", tasks.spawn_daemon_and_hang, "processes"), ("timeout", tasks.spawn_and_hang, "process-per-item"),
+])
+def test_a_killed_worker_takes_the_processes_its_task_started(tmp_path, stop, task, backend, no_orphans):
+    pid_file = tmp_path / "child.pid"
+    job = run(task, [str(pid_file)], backend=backend, workers=1,
+              timeout=0.5 if stop == "timeout" else None)
+    child = _pid_from(pid_file)
+    assert _alive(child)
+    if stop == "cancel":
+        job.cancel()
+    outcomes = list(job)
+    assert [str(o.status) for o in outcomes] == ["timed_out" if stop == "timeout" else "cancelled"]
+    assert not _alive(child), "the task's child process outlived its killed worker"
+
+
+def test_a_task_child_does_not_hold_the_callers_pipes(tmp_path):
+    """The caller reads our output to its end: a task's orphaned child must not keep it open."""
+    import subprocess
+    import sys
+    import textwrap
+
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "caller.py"
+    script.write_text(textwrap.dedent(f"""
+        from poolside import run
+        from tests.engine_tasks import spawn_and_hang
+        if __name__ == "__main__":
+            job = run(spawn_and_hang, [{str(pid_file)!r}], backend="processes", workers=1, timeout=0.5)
+            print([str(o.status) for o in job])
+    """))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    caller = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    caller.wait(120)  # a hang guard: the script ends by itself once its item times out
+    child = _pid_from(pid_file)
+    assert not _alive(child), "the task's child outlived the run, holding the caller's pipes"
+    out, err = caller.communicate()  # EOF at once: nobody else holds the pipes
+    assert out.strip() == "['timed_out']", err
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_pids_after_the_run_are_none(cancel, no_orphans):
+    job = run(tasks.sleep_for, [30.0 if cancel else 0.0] * 2, backend="processes", workers=2, chunk_size=1)
+    assert len(job.backend.pids()) == 2
+    if cancel:
+        job.cancel()
+    assert job.wait(60)
+    assert job.backend.pids() == []  # the run's workers are gone (or parked: no longer this run's)
+
+
+def test_a_memory_error_says_the_task_ran_out_of_memory():
+    outcomes = {o.item: o for o in run(tasks.out_of_memory, range(3), backend="threads", workers=2)}
+    error = outcomes[1].error
+    assert outcomes[1].status == "failed" and error.type == "MemoryError"
+    assert error.message.startswith("the task ran out of memory")
+    assert outcomes[0].ok and outcomes[2].ok
+
+
+def test_a_memory_error_names_the_limit_the_process_runs_under(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "limited.py"
+    script.write_text(textwrap.dedent("""
+        import resource
+        from poolside import run
+        from tests.engine_tasks import out_of_memory
+        if __name__ == "__main__":
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * resource.getpagesize()
+            limit = used + (512 << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+            outcome = [o for o in run(out_of_memory, [1], backend="sequential")][0]
+            print(f"{limit / 2**20:,.0f}")
+            print(outcome.error.message)
+    """))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    limit_mib, message = done.stdout.splitlines()
+    assert message == (f"the task ran out of memory: the process is limited to {limit_mib} MiB "
+                       "of address space (RLIMIT_AS)"), done.stderr
+
+
+@pytest.mark.parametrize("backend", ["processes", "process-per-item"])
+def test_an_item_that_fails_to_pickle_unprintably_fails_alone(backend):
+    items = [1, tasks.UnprintablyUnpicklable(), 3]
+    outcomes = sorted(run(tasks.identity, items, backend=backend, workers=2), key=lambda o: o.index)
+    assert [str(o.status) for o in outcomes] == ["ok", "failed", "ok"]
+    assert outcomes[1].error.type == "PicklingError"
+    assert "str() raised RuntimeError" in outcomes[1].error.message

@@ -107,9 +107,11 @@ def test_the_compare_tab_follows_the_run_tabs_job_without_flagging_it(window, tm
     assert "Add some files first." in compare.job.text()
     assert ws.task.select("thumbnail")
     ws.task.form.editor("out").setText("  ")  # required, and empty
-    note = tmp_path / "a.txt"
+    # One file each task accepts: the list shows (and runs) only those the chosen task takes.
+    note, picture = tmp_path / "a.txt", tmp_path / "a.png"
     note.write_text("x", encoding="utf-8")
-    ws.files.add_paths([note])
+    picture.write_bytes(b"x")
+    ws.files.add_paths([note, picture])
     assert "out" in compare.job.text() and "empty" in compare.job.text()
     assert ws.task.problems.isHidden()  # the Run tab says nothing until the person presses Run
     assert ws.task.form.editor("out").property("invalid") in (None, False)

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import ErrorInfo
-from ._worker import error_info
+from ._worker import describe_error, error_info, lead_own_session
 
 # -- async def tasks on any backend -------------------------------------------
 
@@ -121,6 +121,8 @@ def process_item(conn: Any, task: Callable[[Any], Any], origin: float, key: int,
     """Body of a process started for one item: run it, send the result back, exit."""
     import pickle
 
+    lead_own_session()  # a kill at a timeout or cancel takes what the task started too
+
     result = call_item(task, origin, (key, item))
     # The whole process's CPU, start-up included: it is gone before anyone could sample it.
     result = (*result[:CPU], time.process_time(), *result[CPU + 1:])
@@ -128,7 +130,7 @@ def process_item(conn: Any, task: Callable[[Any], Any], origin: float, key: int,
         data = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         error = ErrorInfo("PicklingError", f"the task's result ({type(result[VALUE]).__name__}) "
-                          f"cannot be sent back from the worker process: {exc}")
+                          f"cannot be sent back from the worker process: {describe_error(exc)}")
         data = pickle.dumps((*result[:VALUE], None, error, *result[START:]), pickle.HIGHEST_PROTOCOL)
     conn.send_bytes(data)
     conn.close()

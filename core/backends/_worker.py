@@ -104,12 +104,69 @@ class ChunkUnreadable(NamedTuple):
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
-    """An exception as a picklable record, with the worker's own traceback."""
-    return ErrorInfo(
-        type(exc).__name__,
-        str(exc),
-        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    )
+    """An exception as a picklable record, with the worker's own traceback.
+
+    Never raises: this runs inside a worker's loop, and an error in it would
+    kill the worker (a thread's run would never finish; a process would die
+    and hide the real error behind "worker process died").
+    """
+    return ErrorInfo(type(exc).__name__, describe_error(exc), _safe_traceback(exc))
+
+
+def describe_error(exc: BaseException) -> str:
+    """``str(exc)``, made safe and never empty where that would say nothing.
+
+    An exception's ``__str__`` is the task's code and may itself raise: then
+    its ``repr`` stands in, and if that raises too the message says so.  A
+    ``MemoryError`` usually has no message at all: it gets one that says the
+    task ran out of memory, and under which limit.
+    """
+    try:
+        message = str(exc)
+    except Exception as str_error:
+        try:
+            shown = repr(exc)
+        except Exception as repr_error:
+            return (f"(no message: str() raised {type(str_error).__name__} "
+                    f"and repr() raised {type(repr_error).__name__} too)")
+        return f"{shown} (str() raised {type(str_error).__name__})"
+    if not message and isinstance(exc, MemoryError):
+        return out_of_memory_message()
+    return message
+
+
+def out_of_memory_message() -> str:
+    """What a bare ``MemoryError`` means, with the process's memory limits if any are set."""
+    limits = _memory_limits()
+    return f"the task ran out of memory: {limits}" if limits else "the task ran out of memory"
+
+
+# The limits a process can be given (ulimit -v, -d, -m; a container sets them too).
+_LIMITS = (("RLIMIT_AS", "of address space"), ("RLIMIT_DATA", "of data"), ("RLIMIT_RSS", "resident"))
+
+
+def _memory_limits() -> str:
+    """``"the process is limited to 512 MiB of address space (RLIMIT_AS)"``, or ``""``."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return ""
+    limits = []
+    for name, what in _LIMITS:
+        try:
+            soft, _hard = resource.getrlimit(getattr(resource, name))
+        except (AttributeError, OSError, ValueError):
+            continue
+        if soft != resource.RLIM_INFINITY:
+            limits.append(f"{soft / 2**20:,.0f} MiB {what} ({name})")
+    return "the process is limited to " + " and ".join(limits) if limits else ""
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception as tb_error:
+        return f"(the traceback could not be formatted: {type(tb_error).__name__})"
 
 
 class Outbox:
@@ -271,7 +328,7 @@ def _picklable_done(done: Done) -> bytes:
                 errors.append((i, ErrorInfo(
                     "PicklingError",
                     f"the task's result ({type(value).__name__}) cannot be sent back "
-                    f"from the worker process: {exc}",
+                    f"from the worker process: {describe_error(exc)}",
                 )))
         errors.sort(key=lambda e: e[0])
         return pickle.dumps(done._replace(values=values, errors=errors or None), PICKLE_PROTOCOL)
@@ -287,6 +344,7 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
     # The parent decides when a worker stops; Ctrl-C in a terminal reaches the
     # whole process group and must not turn into a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lead_own_session()
     slot = slots.create_memoryview().cast("d")
 
     # A reader thread drains the task pipe at once, so the parent's send of a
@@ -350,6 +408,30 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
             continue
         assert task is not None, "a chunk came before its task"
         run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
+
+
+def lead_own_session() -> None:
+    """Make this worker the leader of a session (and process group) of its own.
+
+    Whatever a task starts (a tool run with ``subprocess``, and what that
+    starts) joins the worker's group, so the parent's one ``killpg`` at a
+    timeout or a cancel ends them all with the worker: nothing is left holding
+    the caller's pipes open or running on (``poolside.backends.processes.kill_worker``).
+
+    The trade-off: the worker leaves the terminal's session, so job control
+    (Ctrl-Z, a terminal hang-up) reaches the parent only; the parent stops its
+    workers itself (pipes closed, or killed).  A process that starts a session
+    of its own (a daemon) leaves the group; the parent looks for those among
+    the worker's descendants when it kills it.  The alternative, the parent
+    as a child subreaper (``PR_SET_CHILD_SUBREAPER``), would catch daemons too,
+    but is Linux-only and makes the parent, the window or the CLI, the reaper of
+    every orphan below it, which Python's process objects do not expect.
+    """
+    if hasattr(os, "setsid"):  # not on Windows (nothing to kill by group there)
+        try:
+            os.setsid()
+        except OSError:
+            pass  # already a group leader
 
 
 def _load_task(data: Any) -> tuple[int, float, Callable[[Any], Any]]:

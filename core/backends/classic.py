@@ -61,7 +61,7 @@ from ._calls import call_chunk_marked, call_item, call_items
 from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
 from ._poolwatch import Died, PoolWatch
 from ._worker import Chunk, Done, call_chunk, error_info
-from .base import Backend, Event, Lost
+from .base import Backend, Event, Lost, Retry
 from .processes import start_method
 
 _IN_FLIGHT_PER_WORKER = 2
@@ -94,8 +94,13 @@ class PoolAdapter(Backend):
         self._slots: dict[int, int] = {}
 
     @abc.abstractmethod
-    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Done | BaseException], None]) -> None:
-        """Start ``call_chunk(task, chunk, origin)``; call ``finished`` with its result."""
+    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Done | BaseException | Retry], None]) -> None:
+        """Start ``call_chunk(task, chunk, origin)``; call ``finished`` with its result.
+
+        A pool that can lose a call without an answer (Dask, when a worker
+        dies) reports a :class:`Retry` for it instead: the engine runs the
+        chunk's items again.
+        """
 
     def free_slots(self) -> int:
         return self.workers * _IN_FLIGHT_PER_WORKER - len(self._in_flight)
@@ -127,10 +132,12 @@ class PoolAdapter(Backend):
         return self._events(self._take(timeout))
 
     def _events(self, messages: list[Any]) -> list[Event]:
-        return [self._as_done(*m) for m in messages]
+        return [self._as_event(*m) for m in messages]
 
-    def _as_done(self, chunk: Chunk, result: Done | BaseException) -> Done:
+    def _as_event(self, chunk: Chunk, result: Done | BaseException | Retry) -> Event:
         self._in_flight.pop(chunk.id, None)
+        if isinstance(result, Retry):
+            return result
         if isinstance(result, BaseException):
             # The call itself failed (a broken pool, an unpicklable item):
             # every item of the chunk fails with that reason.
@@ -261,7 +268,7 @@ class ClassicPool(PoolAdapter):
         rest: list[Any] = []
         for message in messages:
             if type(message) is tuple:
-                events.append(self._as_done(*message))
+                events.append(self._as_event(*message))
             elif isinstance(message, Died):
                 events.extend(self._on_death(message))
             else:

@@ -11,6 +11,23 @@ chunk is the unit Dask schedules, retries and moves between machines; the
 engine's auto-chunking keeps each around 25 ms of work, well above Dask's own
 per-task overhead (~1 ms).  Per-item timeouts are not offered: Dask cannot
 stop a running task.
+
+A worker that dies costs only its own chunks, as on the processes backend::
+
+    future of a chunk ──finished──► Done
+                      ──lost──────► Retry(chunk): its result died with a worker
+                                    after it ran; the chunk is innocent, run again
+                      ──error: KilledWorker──► Retry(chunk, alone): the scheduler
+                                    already ran it on allowed-failures + 1 workers
+                                    that all died; each item runs again alone
+                      ──error: other──► every item of the chunk fails with it
+
+Naming the culprit needs care: when a worker dies, the scheduler counts the
+death against *every* task it had sent there, the queued ones too, so an
+innocent task can reach ``KilledWorker`` as well.  So the items of such a chunk
+(the *suspects*) run one at a time with nothing else in flight on the cluster,
+and only a suspect that meets ``KilledWorker`` while running alone is failed
+with it.
 """
 
 from __future__ import annotations
@@ -21,7 +38,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._worker import Chunk, Done, call_chunk
+from ..records import ErrorInfo
+from ._worker import Chunk, Done, call_chunk, describe_error
+from .base import Event, Retry
 from .classic import PoolAdapter
 
 ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
@@ -44,13 +63,18 @@ class DaskBackend(PoolAdapter):
         self._address = address or os.environ.get(ADDRESS_VARIABLE) or None
         self._cluster: Any = None
         self._futures: set[Any] = set()
+        # Suspects still to run (see the module docstring), and the chunk ids
+        # that were submitted as one item with nothing else in flight.
+        self._suspects = 0
+        self._isolated: set[int] = set()
 
     def start(self) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, KilledWorker, LocalCluster
         except ImportError as exc:
             raise ValueError("the dask backend needs the 'distributed' package: "
                              "pip install 'poolside[dask]'") from exc
+        self._killed_worker = KilledWorker
         if self._address:
             self._client = Client(self._address, timeout="10s")
             threads = sum(self._client.nthreads().values())
@@ -62,20 +86,56 @@ class DaskBackend(PoolAdapter):
             )
             self._client = Client(self._cluster)
 
+    def free_slots(self) -> int:
+        if self._suspects:
+            return 0 if self._in_flight else 1  # a suspect runs alone on the cluster
+        return super().free_slots()
+
+    def submit(self, chunk: Chunk) -> list[Event]:
+        if self._suspects and len(chunk.items) == 1 and not self._in_flight:
+            self._suspects -= 1
+            self._isolated.add(chunk.id)
+        return super().submit(chunk)
+
+    def _as_event(self, chunk: Chunk, result: Done | BaseException | Retry) -> Event:
+        isolated = chunk.id in self._isolated
+        self._isolated.discard(chunk.id)
+        if isinstance(result, self._killed_worker):
+            if isolated:  # it ran alone and killed its workers: the culprit
+                result = Retry(chunk.id, alone=True, error=ErrorInfo(
+                    "KilledWorker", f"its Dask worker died each time it ran it: {describe_error(result)}"))
+            else:
+                self._suspects += len(chunk.items)
+                result = Retry(chunk.id, alone=True)
+        return super()._as_event(chunk, result)
+
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
         future = self._client.submit(call_chunk, self.task, chunk, self.origin, pure=False)
         self._futures.add(future)
+        future.add_done_callback(lambda f: finished(chunk, self._outcome(f, chunk)))
 
-        def done(f: Any) -> None:
-            self._futures.discard(f)
-            if f.status == "finished":
-                finished(chunk, self._rebase(f.result()))
-            elif f.status == "cancelled":
-                finished(chunk, RuntimeError("the Dask task was cancelled"))
-            else:
-                finished(chunk, f.exception())
-
-        future.add_done_callback(done)
+    def _outcome(self, future: Any, chunk: Chunk) -> Done | BaseException | Retry:
+        """What a future that stopped pending means for its chunk (see the module docstring)."""
+        self._futures.discard(future)
+        status = future.status
+        if status == "finished":
+            try:
+                return self._rebase(future.result())
+            except Exception as exc:
+                if future.status != "lost":
+                    return exc
+                status = "lost"  # its worker died while the result was fetched
+        if status == "cancelled":
+            return RuntimeError("the Dask task was cancelled")
+        if status == "error":
+            return future.exception()  # a KilledWorker is sorted out by _as_event
+        # "lost": it ran, but the worker holding its result died.  Stop the
+        # scheduler from recomputing it (the engine hands the chunk out again).
+        try:
+            future.release()
+        except Exception:
+            pass
+        return Retry(chunk.id, alone=False)
 
     def _rebase(self, done: Done) -> Done:
         """Move remote start times onto this machine's clock.

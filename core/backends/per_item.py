@@ -35,9 +35,9 @@ from typing import Any
 
 from ..records import ErrorInfo, Status
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
-from ._worker import PICKLE_PROTOCOL, Chunk, Done
+from ._worker import PICKLE_PROTOCOL, Chunk, Done, describe_error
 from .base import Backend, Event, Lost
-from .processes import _describe_exit, start_method
+from .processes import _describe_exit, kill_worker, start_method
 
 # Items waiting to start beyond those running: enough that a finished item's
 # place is taken at once, not after a round trip to the engine.
@@ -182,7 +182,7 @@ class ProcessPerItemBackend(Backend):
         except Exception as exc:
             raise TypeError(
                 "the task cannot be sent to worker processes: it must be picklable (a function "
-                f"defined at the top level of a module, not a lambda or a nested function): {exc}"
+                f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
         self._ctx: Any = mp.get_context(start_method())
         if start_method() == "forkserver":
@@ -212,7 +212,7 @@ class ProcessPerItemBackend(Backend):
                 result_w.close()
                 self._free.append(slot)
                 events.append(Lost(chunk_id, offset, Status.FAILED, ErrorInfo(
-                    "PicklingError", f"the item cannot be sent to a worker process: {exc}"),
+                    "PicklingError", f"the item cannot be sent to a worker process: {describe_error(exc)}"),
                     slot, None, 0.0))
                 continue
             result_w.close()
@@ -265,7 +265,7 @@ class ProcessPerItemBackend(Backend):
         for conn, run in list(self._running.items()):
             if now - run.started < self.timeout:
                 continue
-            run.process.kill()
+            kill_worker(run.process)
             run.process.join()
             del self._running[conn]
             conn.close()
@@ -281,7 +281,7 @@ class ProcessPerItemBackend(Backend):
         with self._wake_lock:
             self._closing = True
         for run in self._running.values():
-            run.process.kill()  # only a cancel or an engine failure leaves items running
+            kill_worker(run.process)  # only a cancel or an engine failure leaves items running
         for run in self._running.values():
             run.process.join()
             run.conn.close()

@@ -45,6 +45,7 @@ import atexit
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
+import os
 import pickle
 import signal
 import sys
@@ -71,6 +72,7 @@ from ._worker import (
     ChunkUnreadable,
     Ready,
     Retracted,
+    describe_error,
     dumps_chunk,
     process_main,
     retract_message,
@@ -124,6 +126,48 @@ def _describe_exit(code: int | None) -> str:
         except ValueError:
             pass
     return f"worker process died (exit code {code})"
+
+
+def kill_worker(process: Any) -> None:
+    """SIGKILL a worker process and every process its task started.
+
+    The worker leads a process group of its own (``_worker.lead_own_session``):
+    one ``killpg`` reaches the whole group at once, a task's children and
+    theirs included, even those already orphaned.  Descendants that left the
+    group (a daemon that started its own session) are found in the process
+    tree first, while they are still below the worker, and killed too.
+    """
+    pid = getattr(process, "pid", None)
+    if pid is None:  # never started: nothing below it
+        process.kill()
+        return
+    escaped = _descendants_outside_group(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.kill()  # not a group leader yet (it just started), or no killpg here
+    for child in escaped:
+        try:
+            child.kill()
+        except Exception:
+            pass  # gone already
+
+
+def _descendants_outside_group(pid: int) -> list[Any]:
+    try:
+        import psutil  # the parent has it; workers never import this module
+
+        children = psutil.Process(pid).children(recursive=True)
+    except Exception:
+        return []  # gone, or no process table to read: the group kill is what there is
+    escaped = []
+    for child in children:
+        try:
+            if os.getpgid(child.pid) != pid:
+                escaped.append(child)
+        except OSError:
+            pass  # ended meanwhile
+    return escaped
 
 
 class WorkerStartError(BackendError):
@@ -210,7 +254,7 @@ def stop_idle_workers() -> None:
         proc.process.join(max(0.0, deadline - time.monotonic()))
     stuck = [proc for proc in procs if proc.process.is_alive()]
     for proc in stuck:
-        proc.process.kill()
+        kill_worker(proc.process)
     for proc in procs:
         proc.process.join()
         proc.close()
@@ -249,7 +293,7 @@ class ProcessBackend(Backend):
         except Exception as exc:
             raise TypeError(
                 "the task cannot be sent to worker processes: it must be picklable (a function "
-                f"defined at the top level of a module, not a lambda or a nested function): {exc}"
+                f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
         # get_context(str) is typed as the base context, which has no Process:
         # the two methods used here give contexts that do.
@@ -297,8 +341,18 @@ class ProcessBackend(Backend):
             pass  # it died: poll() sees its sentinel
 
     def pids(self) -> list[int]:
-        """The worker processes alive now (for tests and the window)."""
-        return [p.process.pid for p in self._procs if p.process.is_alive()]
+        """The worker processes of this run alive now (for tests and the window); none once it ended.
+
+        Safe from any thread: a worker the dispatcher is replacing may be closed already.
+        """
+        pids = []
+        for proc in list(self._procs):
+            try:
+                if proc.process.is_alive():
+                    pids.append(proc.process.pid)
+            except ValueError:  # "process object is closed": it was just replaced
+                pass
+        return pids
 
     def shutdown(self, cancel: bool) -> None:
         with self._wake_lock:  # a wake() from another thread must not meet a closed pipe
@@ -306,7 +360,7 @@ class ProcessBackend(Backend):
         stopping = []
         for proc in self._procs:
             if cancel:
-                proc.process.kill()
+                kill_worker(proc.process)
             elif proc.ready and not proc.assigned and proc.results is not None:
                 _park(proc)  # idle and sound: the next run adopts it
                 continue
@@ -319,9 +373,10 @@ class ProcessBackend(Backend):
         for proc in stopping:
             proc.process.join(max(0.0, deadline - time.monotonic()))
             if proc.process.is_alive():
-                proc.process.kill()
+                kill_worker(proc.process)
                 proc.process.join()
             proc.close()
+        self._procs = []  # stopped, or parked for the next run: none is this run's any more
         with self._wake_lock:
             self._wake_r.close()
             self._wake_w.close()
@@ -336,7 +391,7 @@ class ProcessBackend(Backend):
             data = dumps_chunk(chunk)
         except Exception as exc:
             return [Retry(chunk.id, alone=True, error=ErrorInfo(
-                "PicklingError", f"the item cannot be sent to a worker process: {exc}"))]
+                "PicklingError", f"the item cannot be sent to a worker process: {describe_error(exc)}"))]
         proc = min(self._procs, key=lambda p: len(p.assigned))
         proc.assigned.append(chunk.id)
         try:
@@ -503,7 +558,7 @@ class ProcessBackend(Backend):
         for proc in list(self._procs):
             if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < self.timeout:
                 continue
-            proc.process.kill()
+            kill_worker(proc.process)
             proc.process.join()
             log.info("worker %d: process %d killed, its item ran past the %g s timeout",
                      proc.index, proc.process.pid, self.timeout)

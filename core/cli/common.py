@@ -9,6 +9,9 @@ import os
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# A run stopped by a signal exits 128 + its number, as a shell reports a process it killed:
+# 130 Ctrl-C (SIGINT), 143 SIGTERM (kill, timeout, systemd, docker stop), 129 SIGHUP (the terminal closed).
+EXIT_TERMINATED, EXIT_HANGUP = 143, 129
 PROG = "poolside"
 
 

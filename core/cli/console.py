@@ -45,7 +45,7 @@ class Console:
     def result(self, o: Any) -> None:
         if not self.results_to_stdout:
             return
-        line = f"{display(o.item)}\t{_short(o.value)}\n"
+        line = f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n"
         with self._lock:
             if self._bar_shown and _same_terminal(self.out, self.errs):
                 self._clear()
@@ -55,7 +55,7 @@ class Console:
 
     def failure(self, o: Any) -> None:
         label = "TIMED OUT" if str(o.status) == "timed_out" else "FAILED"
-        self.err(f"{label} {display(o.item)}: {o.error}")
+        self.err(f"{label} {one_line(display(o.item))}: {o.error}")
 
     def progress(self, summary: Any, items: Expansion) -> None:
         if not self.tty:
@@ -133,6 +133,17 @@ def _bytes(n: int | None) -> str:
     if n is None:
         return "-"
     return f"{n / 2**20:,.1f} MB"
+
+
+# Characters that would end or split a line of output (a file may be named "a\nb"),
+# shown escaped instead, as Python writes them: \n, \t, \x1b, \u2028.
+_ESCAPES = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F, 0x85]}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks, tabs and other control characters escaped: one field of one line."""
+    return text.translate(_ESCAPES)
 
 
 def _short(value: Any) -> str:

@@ -38,6 +38,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..backends._worker import describe_error
 from ..inputs import printable
 from . import listing, run, samples
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug of ours: one line, the traceback on request
         if os.environ.get("POOLSIDE_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(e).__name__}: {printable(str(e))} "
+        print(f"{PROG}: internal error: {type(e).__name__}: {printable(describe_error(e))} "
               "(set POOLSIDE_DEBUG=1 to see the traceback)", file=sys.stderr)
         return EXIT_FAILED
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..backends._worker import describe_error
 from ..inputs import Expansion
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from .common import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
     chunk_size,
@@ -31,7 +34,8 @@ def add_parser(sub: Any) -> None:
         "run", help="run a plugin over files",
         description="Run a plugin over files and folders.  Each item ends ok, failed, "
                     "timed_out or cancelled; exit status 0 when every item is ok, 1 when "
-                    "any is not, 2 for a usage error, 130 after Ctrl-C.",
+                    "any is not, 2 for a usage error, 130 after Ctrl-C, 143 after SIGTERM, "
+                    "129 after SIGHUP (each cancels the run and records every item first).",
         epilog="Example: poolside run --samples --plugin thumbnail --param size=128 --output thumbs.csv")
     run.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders with --recursive")
     run.add_argument("--samples", action="store_true",
@@ -59,6 +63,9 @@ def add_parser(sub: Any) -> None:
                           "default: the plugin's own patterns; '*' for every file)")
     run.add_argument("--output", "-o", metavar="FILE.jsonl|FILE.csv",
                      help="write a record per item as it finishes")
+    run.add_argument("--trace", metavar="FILE.json",
+                     help="also write the run as Chrome trace-event JSON (open it in ui.perfetto.dev): "
+                          "one bar per item on its worker's track, CPU and memory counters")
     run.add_argument("--insights", action=argparse.BooleanOptionalAction, default=None,
                      help="after the run, print where its time went (default: when stderr is a terminal)")
     run.add_argument("--quiet", "-q", action="store_true",
@@ -128,7 +135,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         raise UsageError(f"--output {e}") from None
     console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
                        results_to_stdout=recorder is None)
-    reporter = _Reporter(console, recorder)
+    reporter = _Reporter(console, recorder, keep=bool(ns.trace))
+    monitor = _start_monitor() if ns.trace else None
     try:
         try:
             job = run(task, items, **prepared.run_options(),
@@ -136,12 +144,18 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel
-        interrupted = _wait(job, console, items)
+        stopped_by = _wait(job, console, items)
+        interrupted = stopped_by is not None
         summary = job.summary
     finally:
         if recorder is not None:
             recorder.close()
+        if monitor is not None:
+            monitor.end_run()
+            monitor.stop()
     console.clear_progress()
+    if ns.trace and monitor is not None:
+        _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
     note = items.skipped_note()
     if note:
         console.err(f"note: {note}")
@@ -160,10 +174,35 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         console.insights(summary.insights)
     if ns.output and not reporter.write_error:
         _write_companion(Path(ns.output), summary, console)
-    if interrupted:
-        return EXIT_INTERRUPTED
+    if stopped_by is not None:
+        return 128 + stopped_by  # common.EXIT_INTERRUPTED, EXIT_TERMINATED or EXIT_HANGUP
     bad = summary.total - summary.counts.get("ok", 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def _start_monitor() -> Any:
+    from ..usage import Monitor
+
+    monitor = Monitor()
+    monitor.begin_run()
+    monitor.start()
+    return monitor
+
+
+def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, console: Console) -> None:
+    from ..trace import write_trace
+
+    series = monitor.series()
+    if origin is not None:  # counters on the engine's clock, as the items are
+        series["t"] = series["t"] + (series["origin"] - origin)
+        for p in series["processes"]:
+            p["t"] = p["t"] + (series["origin"] - origin)
+    try:
+        n = write_trace(path, outcomes, series)
+    except OSError as e:
+        console.err(f"error: writing the trace {path} failed: {e}")
+        return
+    console.err(f"trace: {n:,} items written to {path} (open it in ui.perfetto.dev)")
 
 
 def companion_path(output: Path) -> Path:
@@ -196,28 +235,74 @@ def _parse_params(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _wait(job: Any, console: Console, items: Expansion) -> bool:
-    """Wait for ``job``, drawing progress; return True if Ctrl-C stopped it."""
+class _Stop(BaseException):
+    """SIGTERM or SIGHUP arrived: stop the run as Ctrl-C does (a BaseException, as KeyboardInterrupt is)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# What `kill`, `timeout`, systemd, `docker stop` and CI send (SIGTERM), and a closing terminal
+# (SIGHUP): by default they end the process at once, with no cancelled records and no summary.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """While a run lasts, SIGTERM and SIGHUP raise :class:`_Stop` in the main thread."""
+    def stop(signum: int, frame: Any) -> None:
+        raise _Stop(signum)
+
+    previous = {}
     try:
-        while not job.wait(0.1):
-            console.progress(job.summary, items)
-        return False
-    except KeyboardInterrupt:
-        console.clear_progress()
-        console.err("interrupted: cancelling (Ctrl-C again to stop waiting)")
-        job.cancel()
+        for sig in _STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, stop)
+    except ValueError:  # not the main thread (an embedding caller): leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait(job: Any, console: Console, items: Expansion) -> int | None:
+    """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
+
+    Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
+    outcome to be recorded; the same or another signal again stops waiting.
+    """
+    with _stop_signals_raise():
         try:
-            job.wait()
-        except KeyboardInterrupt:
-            pass
-        return True
+            while not job.wait(0.1):
+                console.progress(job.summary, items)
+            return None
+        except (KeyboardInterrupt, _Stop) as stop:
+            signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
+            job.cancel()  # first: after a hang-up, even the message below may fail to print
+            try:
+                console.clear_progress()
+                if signum == signal.SIGINT:
+                    console.err("interrupted: cancelling (Ctrl-C again to stop waiting)")
+                else:
+                    console.err(f"{signal.Signals(signum).name}: cancelling (send it again to stop waiting)")
+            except OSError:
+                pass  # the terminal is gone (SIGHUP): the records still get written
+            try:
+                job.wait()
+            except (KeyboardInterrupt, _Stop):
+                pass
+            return int(signum)
 
 
 class _Reporter:
     """Takes outcome batches on the engine's thread: records, result lines, failures."""
 
-    def __init__(self, console: Console, recorder: OutcomeWriter | None) -> None:
+    def __init__(self, console: Console, recorder: OutcomeWriter | None, *, keep: bool = False) -> None:
         self.console = console
+        self.keep = keep
+        self.kept: list = []  # every outcome, for --trace
         self.recorder = recorder
         self.failures_shown = 0
         self.failures_hidden = 0
@@ -227,6 +312,8 @@ class _Reporter:
     def take(self, batch: list) -> None:
         # Must not raise: an exception here would be the engine's failure.
         try:
+            if self.keep:
+                self.kept.extend(batch)
             if self.recorder is not None and self.write_error is None:
                 try:
                     self.recorder.write(batch)
@@ -248,5 +335,5 @@ class _Reporter:
             silence_stdout()
             self.console.quiet = True
         except Exception as e:
-            self.console.err(f"error: reporting outcomes: {type(e).__name__}: {e}")
+            self.console.err(f"error: reporting outcomes: {type(e).__name__}: {describe_error(e)}")
 

@@ -134,7 +134,9 @@ def open_input(path: str | os.PathLike[str]) -> io.BufferedReader:
             raise InputError(f"{_kind(st.st_mode)}, not a regular file")
         if flags & getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        raw = io.FileIO(fd, "rb")
+        raw.name = os.fspath(path)  # not the descriptor's number: libraries' messages name the file
+        return io.BufferedReader(raw)
     except BaseException:
         os.close(fd)
         raise

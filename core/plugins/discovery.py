@@ -30,6 +30,7 @@ import os
 import types
 from typing import Any
 
+from ..backends._worker import describe_error
 from ._task import load_module_file
 from .base import Plugin, PluginError, from_function, is_marked
 from .builtins import BUILTINS
@@ -202,5 +203,5 @@ def _unique(plugins: list[Plugin], errors: list[PluginError]):
 
 
 def _exc(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
+    text = describe_error(e).strip().splitlines()  # a plugin's exception may not even print
     return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__

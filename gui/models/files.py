@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from poolside.inputs import matcher
+
 from ..format import human_bytes
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -25,6 +27,9 @@ class FilesModel(QAbstractTableModel):
 
     Columns: the file as shown (relative to the folder it came from, or its
     name) and its size.  ``changed(count, total_bytes)`` follows every change.
+    Files the current task does not accept (``set_accepts``) are hidden from
+    the rows and from ``paths()``, never dropped: another task may accept
+    them, and they come back in their place.
     """
 
     changed = Signal(int, object)  # object: totals pass 2 GiB
@@ -38,6 +43,12 @@ class FilesModel(QAbstractTableModel):
         self._sizes: list[int] = []
         self._seen: set[str] = set()
         self._total = 0
+        self._accepts: tuple[str, ...] = ()
+        self._accepted = matcher(())
+        #: Files hidden because the task does not accept them: (order, path, shown, size).
+        self._hidden: list[tuple[int, str, str, int]] = []
+        self._order: list[int] = []  # each visible row's place in the order files were added
+        self._next = 0
 
     # -- Qt model API -------------------------------------------------------
     def rowCount(self, parent: _Index = _ROOT) -> int:
@@ -84,26 +95,61 @@ class FilesModel(QAbstractTableModel):
         new_paths: list[str] = []
         new_shown: list[str] = []
         new_sizes: list[int] = []
-        seen = self._seen
+        new_order: list[int] = []
+        seen, accepted, hidden = self._seen, self._accepted, 0
         for entry in entries:
             path = os.path.abspath(entry[0])
             if path in seen:
                 continue
             seen.add(path)
+            shown = entry[2] if len(entry) > 2 else os.path.basename(path)
+            self._next += 1
+            if not accepted(os.path.basename(path)):
+                self._hidden.append((self._next, path, shown, int(entry[1])))
+                hidden += 1
+                continue
+            new_order.append(self._next)
             new_paths.append(path)
             new_sizes.append(int(entry[1]))
-            new_shown.append(entry[2] if len(entry) > 2 else os.path.basename(path))
+            new_shown.append(shown)
         if not new_paths:
+            if hidden:
+                self._emit_changed()
             return 0
         first = len(self._paths)
         self.beginInsertRows(_ROOT, first, first + len(new_paths) - 1)
         self._paths.extend(new_paths)
         self._shown.extend(new_shown)
         self._sizes.extend(new_sizes)
+        self._order.extend(new_order)
         self._total += sum(new_sizes)
         self.endInsertRows()
         self._emit_changed()
         return len(new_paths)
+
+    # -- what the task accepts ------------------------------------------------
+    @property
+    def hidden_count(self) -> int:
+        """Files in the list that the current task does not accept."""
+        return len(self._hidden)
+
+    def set_accepts(self, patterns: Sequence[str]) -> None:
+        """Show only files whose names match ``patterns`` (none: every file); hide the rest."""
+        patterns = tuple(patterns)
+        if patterns == self._accepts:
+            return
+        self._accepts, self._accepted = patterns, matcher(patterns)
+        everything = sorted([*zip(self._order, self._paths, self._shown, self._sizes), *self._hidden])
+        keep = [e for e in everything if self._accepted(os.path.basename(e[1]))]
+        self._hidden = [e for e in everything if not self._accepted(os.path.basename(e[1]))]
+        self.beginResetModel()
+        self._order = [e[0] for e in keep]
+        self._paths = [e[1] for e in keep]
+        self._shown = [e[2] for e in keep]
+        self._sizes = [e[3] for e in keep]
+        self._total = sum(self._sizes)
+        self.endResetModel()
+        self._emit_changed()
 
     def add_files(self, paths: Iterable[str | os.PathLike]) -> int:
         """Add single files (stat'ed here; meant for a handful picked by hand)."""
@@ -136,12 +182,13 @@ class FilesModel(QAbstractTableModel):
             self._paths = [self._paths[i] for i in order]
             self._shown = [self._shown[i] for i in order]
             self._sizes = [self._sizes[i] for i in order]
+            self._order = [self._order[i] for i in order]
             self._rebuild_index()
             self.endResetModel()
         else:
             for first, last in reversed(ranges):
                 self.beginRemoveRows(_ROOT, first, last)
-                for lst in (self._paths, self._shown, self._sizes):
+                for lst in (self._paths, self._shown, self._sizes, self._order):
                     del lst[first : last + 1]
                 self.endRemoveRows()
             self._rebuild_index()
@@ -149,16 +196,16 @@ class FilesModel(QAbstractTableModel):
         return len(doomed)
 
     def clear(self) -> None:
-        if not self._paths:
+        if not self._paths and not self._hidden:
             return
         self.beginResetModel()
-        self._paths, self._shown, self._sizes = [], [], []
+        self._paths, self._shown, self._sizes, self._order, self._hidden = [], [], [], [], []
         self._rebuild_index()
         self.endResetModel()
         self._emit_changed()
 
     def _rebuild_index(self) -> None:
-        self._seen = set(self._paths)
+        self._seen = set(self._paths).union(h[1] for h in self._hidden)
         self._total = sum(self._sizes)
 
     def _emit_changed(self) -> None:

@@ -50,6 +50,8 @@ class BackendPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, infos: list[BackendInfo] | None = None) -> None:
         super().__init__(parent)
         self._bound = "mixed"
+        self._busy = False
+        self._workers_before = 0  # Workers as chosen before Sequential took it to Auto (1)
         self._infos = infos if infos is not None else _backend_infos()
 
         self.backend = self._backend_combo()
@@ -153,7 +155,7 @@ class BackendPanel(QWidget):
         """The backend fields of a :class:`~poolside.spec.JobSpec`, as the panel shows them."""
         return {
             "backend": self.backend_name(),
-            "workers": self.workers.value() or None,
+            "workers": None if self.single_worker else (self.workers.value() or None),
             "chunk_size": self.chunk.value() or "auto",
             "timeout": self.timeout.value() or None,
             "ordered": self.ordered.isChecked(),
@@ -165,7 +167,9 @@ class BackendPanel(QWidget):
         """Show these settings (``None``: leave as is, except Auto for workers and chunk size given as such)."""
         if backend is not None:
             self.set_backend(backend)
-        if workers is not None:
+        if workers is not None and self.single_worker:
+            self._workers_before = max(0, int(workers))  # shown again when another backend is picked
+        elif workers is not None:
             self.workers.setValue(max(0, int(workers)))
         if chunk_size is not None:
             self.chunk.setValue(0 if chunk_size == "auto" else max(0, int(chunk_size)))
@@ -202,8 +206,27 @@ class BackendPanel(QWidget):
         )
 
     # -- slots --------------------------------------------------------------
+    @property
+    def single_worker(self) -> bool:
+        """The backend runs one item at a time whatever Workers says (sequential)."""
+        return self.backend_name() == "sequential"
+
+    def _clamp_workers(self) -> None:
+        """Sequential runs one item at a time: Workers shows Auto (1) and cannot be changed;
+        the number chosen for other backends comes back when one is picked again."""
+        single = self.single_worker
+        if single and self.workers.isEnabled():
+            self._workers_before = self.workers.value()
+            self.workers.setValue(0)
+        elif not single and not self.workers.isEnabled() and not self._busy:
+            self.workers.setValue(self._workers_before)
+        self.workers.setEnabled(not single and not self._busy)
+        self.workers.setToolTip("Sequential runs one item at a time in this process." if single else
+                                "How many items run at once. Auto: from the cores and what bounds the task.")
+
     def _on_backend(self, *_args) -> None:
         self.backend.setToolTip(self.backend.itemData(self.backend.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
+        self._clamp_workers()
         self._update_auto()
         self._update_methods()
         self._update_hint()
@@ -243,6 +266,8 @@ class BackendPanel(QWidget):
         self.changed.emit()
 
     def set_busy(self, busy: bool) -> None:
-        for w in (self.backend, self.workers, self.chunk, self.timeout, self.ordered):
+        self._busy = busy
+        for w in (self.backend, self.chunk, self.timeout, self.ordered):
             w.setEnabled(not busy)
+        self.workers.setEnabled(not busy and not self.single_worker)
         self.method.setEnabled(not busy and self.backend_name() in POOL_METHODS)

@@ -45,6 +45,8 @@ class FilesPanel(QWidget):
     changed = Signal(int, object)  # object: totals pass 2 GiB
     #: A status bar message.
     message = Signal(str)
+    #: The user cleared the list (the window forgets the last run's results with it).
+    cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +73,7 @@ class FilesPanel(QWidget):
         self.clear_action = QAction("Clear", self)
         self.clear_action.setToolTip("Remove all files from the list")
         self.clear_action.triggered.connect(self.model.clear)
+        self.clear_action.triggered.connect(self.cleared)
 
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
@@ -126,8 +129,10 @@ class FilesPanel(QWidget):
         return parse_patterns(self.filter_edit.text())
 
     def set_patterns(self, patterns: Sequence[str]) -> None:
+        """The task's accepted files: preset the folder filter, and hide the files it does not take."""
         self.filter_edit.setText("; ".join(patterns))
         self.filter_edit.setCursorPosition(0)  # show the first patterns, not the last
+        self.model.set_accepts(patterns)
 
     # -- adding -------------------------------------------------------------
     def choose_files(self) -> None:
@@ -217,13 +222,18 @@ class FilesPanel(QWidget):
     def _update_actions(self, *_args) -> None:
         if self.add_files_action.isEnabled():
             self.remove_action.setEnabled(self.view.selectionModel().hasSelection())
-            self.clear_action.setEnabled(len(self.model) > 0)
+            self.clear_action.setEnabled(len(self.model) > 0 or self.model.hidden_count > 0)
 
     def _on_changed(self, n: int, total: int) -> None:
         if n == 0 and not self.scanner.busy:
             text = "No files"
         else:
             text = f"{fmt.count(n)} file{'s' if n != 1 else ''} · {fmt.human_bytes(total)}"
+        hidden = self.model.hidden_count
+        if hidden:
+            text += f" · {fmt.count(hidden)} hidden: not accepted by this task"
+        self.footer.setToolTip("Files the chosen task does not accept are kept but left out of the run; "
+                               "choose a task that accepts them to see them again." if hidden else "")
         if self.scanner.busy:
             text += " · scanning…"
         self.footer.setText(text)

@@ -46,7 +46,7 @@ class HintTableView(QTableView):
         model = self.model()
         if self._hint and (model is None or model.rowCount() == 0):
             p = QPainter(self.viewport())
-            p.setPen(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             rect = self.viewport().rect().adjusted(16, 16, -16, -16)
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._hint)
             p.end()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPalette, QPen
 
 
 class PalettePlot(pg.PlotWidget):
@@ -20,8 +20,47 @@ class PalettePlot(pg.PlotWidget):
         item.setMenuEnabled(False)
         item.hideButtons()
         item.showGrid(x=False, y=True, alpha=0.18)
+        item.layout.setContentsMargins(2, 8, 8, 2)  # room for the top tick label and the last x label
         self.setMinimumHeight(120)
         self._apply_palette()
+
+    def set_y_ticks(self, ticks: list[tuple[float, str]], top: float) -> None:
+        """A fixed y axis from 0 to ``top`` whose end labels are always drawn.
+
+        pyqtgraph drops a tick label that pokes out of the axis' bounding rect,
+        and with the y grid on that rect has no margin, so "0" and "100" vanish
+        at small heights; the grid is off and faint reference lines stand in.
+        """
+        if getattr(self, "_y_ticks", None) == (ticks, top):
+            return  # unchanged: re-adding the lines and ticks would re-lay the plot out every redraw
+        self._y_ticks = (list(ticks), top)
+        item = self.getPlotItem()
+        item.showGrid(y=False)
+        item.setYRange(0, top, padding=0)
+        left = item.getAxis("left")
+        left.setTicks([ticks, []])
+        left.setStyle(hideOverlappingLabels=False)
+        lines = getattr(self, "_ref_lines", [])
+        for line in lines:
+            item.removeItem(line)
+        self._ref_lines = []
+        for value, _ in ticks:
+            if value > 0:
+                line = pg.InfiniteLine(pos=value, angle=0, pen=self._ref_pen(), movable=False)
+                line.setZValue(-10)
+                item.addItem(line, ignoreBounds=True)
+                self._ref_lines.append(line)
+
+    def _ref_pen(self) -> QPen:
+        fg = self.text_color()
+        fg.setAlpha(45)
+        return pg.mkPen(fg)
+
+    def set_bottom_label(self, text: str) -> None:
+        """The x axis's label, set only when it changes (each set re-lays the plot out)."""
+        if getattr(self, "_bottom_label", None) != text:
+            self._bottom_label = text
+            self.getPlotItem().setLabel("bottom", text)
 
     def text_color(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.WindowText)
@@ -35,6 +74,8 @@ class PalettePlot(pg.PlotWidget):
             ax = self.getPlotItem().getAxis(name)
             ax.setPen(axis_pen)
             ax.setTextPen(pg.mkPen(fg))
+        for line in getattr(self, "_ref_lines", []):
+            line.setPen(self._ref_pen())
         self.on_palette_changed()
 
     def on_palette_changed(self) -> None:

@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QSplitter,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +36,10 @@ STATUS_FILTERS: list[tuple[str, tuple[str, ...] | None]] = [
     (f"Problems ({', '.join(s.label for s in _PROBLEMS)})", _PROBLEM_VALUES),
     *((status.label, (status.value,)) for status in STATUS_ORDER),
 ]
+
+
+def _is_path_key(key: str) -> bool:
+    return any(w in key.lower() for w in ("output", "path", "file", "dest"))
 
 
 def describe(o: Any) -> str:
@@ -56,6 +62,22 @@ def describe(o: Any) -> str:
         if o.error.traceback:
             lines += ["", o.error.traceback.rstrip()]
     return "\n".join(lines)
+
+
+class WindowMenu(QMenu):
+    """A menu that opens inside its window: a button at the window's right edge would
+    otherwise drop it past the edge (Qt keeps menus on the screen, not in the window)."""
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        window = parent.window()
+        right = window.mapToGlobal(window.rect().topRight()).x()
+        geo = self.geometry()
+        if geo.right() > right:
+            self.move(max(window.mapToGlobal(window.rect().topLeft()).x(), right - geo.width()), geo.y())
 
 
 class ResultsPanel(QWidget):
@@ -233,18 +255,30 @@ class ResultsPanel(QWidget):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         status_w = fm.horizontalAdvance("● timed out") + 28
         time_w = fm.horizontalAdvance("999.9 ms") + 24
-        worker_w = fm.horizontalAdvance("Worker") + 20
+        worker_w = fm.horizontalAdvance("Worker") + 24
         hh.resizeSection(ResultsModel.STATUS, status_w)
         hh.resizeSection(self.model.time_column, time_w)
         hh.resizeSection(self.model.worker_column, worker_w)
         keys = self.model.value_keys
-        room = max(300, self.view.viewport().width() - 2) - status_w - time_w - worker_w
-        item_w = max(fm.horizontalAdvance("x" * 24), int(room * (0.45 if keys else 1.0)))
+        # Everything fits the viewport as it will be once rows arrive (a vertical scroll bar
+        # takes its width), so the Worker column is never pushed behind a horizontal scroll bar.
+        bar = self.view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width = self.view.viewport().width() - (0 if self.view.verticalScrollBar().isVisible() else bar)
+        room = max(300, width - 2) - status_w - time_w - worker_w
+        if not keys:
+            hh.resizeSection(ResultsModel.ITEM, max(fm.horizontalAdvance("x" * 16), room))
+            hh.setStretchLastSection(False)
+            return
+        # Path-like values (an output file) get two shares: elided to "/tmp…t.gz" they say nothing.
+        weights = [2 if _is_path_key(k) else 1 for k in keys]
+        mins = [max(fm.horizontalAdvance("0000000") + 16, fm.horizontalAdvance(k) + 24) for k in keys]
+        item_w = max(fm.horizontalAdvance("x" * 16), int(room * 0.34))
+        share = max(0, room - item_w) / sum(weights)
+        widths = [max(m, int(share * w)) for m, w in zip(mins, weights)]
+        item_w = max(fm.horizontalAdvance("x" * 12), room - sum(widths))
         hh.resizeSection(ResultsModel.ITEM, item_w)
-        if keys:
-            each = max(fm.horizontalAdvance("0000000") + 16, (room - item_w) // len(keys))
-            for k, key in enumerate(keys):
-                hh.resizeSection(2 + k, max(each, fm.horizontalAdvance(key) + 24))
+        for k, w in enumerate(widths):
+            hh.resizeSection(2 + k, w)
         hh.setStretchLastSection(False)
 
     def eventFilter(self, watched, event) -> bool:

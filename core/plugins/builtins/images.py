@@ -7,9 +7,12 @@ function so that workers of other plugins never pay for it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
+from ...inputs import display
 from .._files import AtomicOutput, Collision, open_input
 from ..base import Range, plugin
 
@@ -42,9 +45,9 @@ def thumbnail(
         quality: JPEG and WebP quality (1-100).
         on_collision: when the output name exists: rename (name-1.png), skip, or overwrite.
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
-    with open_input(path) as f, Image.open(f) as img:
+    with open_input(path) as f, _named_failure(UnidentifiedImageError, path), Image.open(f) as img:
         if format == "same":
             pil_format, suffix = _SAME.get(img.format or "", ("PNG", ".png"))
         else:
@@ -68,3 +71,14 @@ def thumbnail(
     return {"output": str(output.path), "action": output.action,
             "width": thumb.width, "height": thumb.height,
             "bytes": output.path.stat().st_size}
+
+
+
+@contextlib.contextmanager
+def _named_failure(unidentified: type[Exception], path: Path) -> Iterator[None]:
+    """Pillow names the file object it was given (``<_io.BufferedReader name=7>``): name the file."""
+    try:
+        yield
+    except unidentified:
+        raise unidentified(f"cannot identify image file {display(path)!r}: "
+                           "not an image Pillow can read") from None

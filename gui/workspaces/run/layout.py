@@ -55,7 +55,7 @@ class RunLayout:
                 restored = splitter.restoreState(state) or restored
         if not restored:
             self.main.setSizes([400, 880])
-            self.right.setSizes([560, 220])
+            self.right.setSizes([450, 330])  # the CPU views need ~300 px to read
 
 
 def _left(files: QWidget, task: QWidget, backend: QWidget) -> QScrollArea:
@@ -81,6 +81,7 @@ def _plots(cores: QWidget, timeline: QWidget) -> QSplitter:
     legend = QLabel(legend_html())
     legend.setProperty("role", "hint")
     legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    legend.setWordWrap(True)
     legend.setToolTip("Each bar is one item: when it ran and on which worker, coloured by status.")
     timeline.setToolTip(NAVIGATION_HELP)
     area = QWidget()
@@ -94,7 +95,7 @@ def _plots(cores: QWidget, timeline: QWidget) -> QSplitter:
     plots.addWidget(group("Worker timeline", area, stretch=True))
     plots.setStretchFactor(0, 2)
     plots.setStretchFactor(1, 3)
-    plots.setSizes([340, 520])
+    plots.setSizes([420, 440])
     plots.setChildrenCollapsible(False)
     return plots
 

@@ -4,6 +4,8 @@
     TaskPanel  ─┼─ job_spec() ─► RunBridge.start_spec ─► outcomesReady ─► ResultsPanel, TimelinePlot
     BackendPanel┘                                      ─► progressChanged ─► ProgressPanel
                                                        ─► finished ─► ProgressPanel, runFinished
+    RunMonitor (CPU, memory) ─► recentReady ─► CoresPanel
+                             ─► runReady ─► CoresPanel, TimelinePlot (GIL-bound bars)
 
 Every panel is asked through what it offers (signals, small methods), never
 through its children; each keeps its own settings.
@@ -17,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QStyle, QWidget
+from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 
 from poolside import serialize
 from poolside.records import Status
@@ -26,11 +28,12 @@ from poolside.spec import JobSpec, SpecError
 from ... import format as fmt
 from ... import settings as cfg
 from ...a11y import name_controls
+from ...run_monitor import RunMonitor
 from ...widgets.backend_panel import BackendPanel
 from ...widgets.cores_panel import CoresPanel
 from ...widgets.files_panel import FilesPanel
-from ...widgets.progress_panel import ProgressPanel
-from ...widgets.results_panel import ResultsPanel
+from ...widgets.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
+from ...widgets.results_panel import ResultsPanel, WindowMenu
 from ...widgets.task_panel import TaskPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
@@ -63,9 +66,12 @@ class RunWorkspace(Workspace):
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
                                progress=self.progress, results=self.results, timeline=self.timeline)
-        export_menu = QMenu(self)
-        export_menu.addActions([self.export_csv_action, self.export_json_action])
+        export_menu = WindowMenu(self)
+        export_menu.addActions([self.export_csv_action, self.export_json_action, self.export_trace_action])
         self.results.set_export_menu(export_menu)
+        self.cpu_monitor = RunMonitor(self)
+        self._in_process = False
+        self._job_origin_known = False
         self._wire()
         self.task.add_plugins(list(plugins[0]), list(plugins[1]))
         self._set_busy(False)
@@ -86,6 +92,9 @@ class RunWorkspace(Workspace):
         self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
         self.export_json_action = QAction("Export Results as JSON…", self)
         self.export_json_action.triggered.connect(lambda: self.choose_export("json"))
+        self.export_trace_action = QAction("Export Timeline…", self)
+        self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
+        self.export_trace_action.triggered.connect(self.choose_export_trace)
         self.addActions([self.run_action, self.cancel_action])
 
     def _wire(self) -> None:
@@ -99,6 +108,9 @@ class RunWorkspace(Workspace):
         self.bridge.finished.connect(self._on_finished)
         self.bridge.startFailed.connect(self._on_start_failed)
         self.results.rowsChanged.connect(self._update_export)
+        self.files.cleared.connect(self._forget_run)
+        self.cpu_monitor.recentReady.connect(self.cores.show_recent)
+        self.cpu_monitor.runReady.connect(self._on_run_series)
 
     def choose_plugin_file(self) -> None:
         self.task.choose_plugin_file()
@@ -183,8 +195,11 @@ class RunWorkspace(Workspace):
             return False
         n = len(spec.paths)
         label = f"{plugin.name} over {fmt.count(n)} file{'s' if n != 1 else ''}"
-        return self.launch(spec, task, list(spec.paths), label, bound=plugin.bound,
-                           columns=tuple(getattr(plugin, "columns", ()) or ()))
+        started = self.launch(spec, task, list(spec.paths), label, bound=plugin.bound,
+                              columns=tuple(getattr(plugin, "columns", ()) or ()))
+        if started:
+            self.progress.set_output_folder(output_folder(plugin, dict(spec.params)))
+        return started
 
     def launch(self, spec: JobSpec, task: Any, items: list, label: str, *, bound: str = "mixed",
                columns: tuple[str, ...] = ()) -> bool:
@@ -192,6 +207,11 @@ class RunWorkspace(Workspace):
         workers = spec.resolved_workers(bound)
         self.results.prepare(items, columns)
         self.timeline.reset(workers)
+        self.progress.set_output_folder(None)
+        self._in_process = spec.backend in ("threads", "sequential")  # items run in this process's threads
+        self._job_origin_known = False
+        self.cores.run_started()
+        self.cpu_monitor.begin_run()
         self._summary = None
         self._label = label
         info = self.backend.info()
@@ -228,22 +248,47 @@ class RunWorkspace(Workspace):
         return bool(self.bridge.wait(timeout=timeout))
 
     def _on_outcomes(self, batch: list) -> None:
+        if not self._job_origin_known and self.bridge.job is not None:
+            self._job_origin_known = True
+            self.cpu_monitor.set_job_origin(self.bridge.job.started)
         self.results.append(batch)
         self.timeline.add(batch)
 
+    def _on_run_series(self, series: dict) -> None:
+        """The run's CPU and memory: the GIL's mark on the timeline, the per-worker view."""
+        host = next((p for p in series["processes"] if p["role"] == "host"), None)
+        busy = None
+        if self._in_process and host is not None:
+            busy = self.timeline.busy_threads(host["t"], series["interval_s"])
+            self.timeline.set_process_cpu(host["t"], host["cpu"] / 100.0, series["interval_s"])
+        self.cores.show_run(series, busy)
+
     def _on_finished(self, summary: Any) -> None:
-        cancelled = self.bridge.cancel_requested
+        cancelled = was_cancelled(summary, self.bridge.cancel_requested)
         self._summary = summary
         self._set_busy(False)
+        series = self.cpu_monitor.end_run()
         self.timeline.redraw()
-        self.progress.finish(summary, cancelled=cancelled, label=self._label)
+        self.progress.finish(summary, cancelled=cancelled, label=self._label,
+                             peak_memory=series.get("peak_memory", 0.0))
         if summary is not None:
-            self.message.emit(("Cancelled: " if cancelled else "Done: ") + summary.line())
+            self.message.emit(("Cancelled: " if cancelled else "Done: ") + summary_line(summary, cancelled=cancelled))
         problems = (Status.FAILED.value, Status.TIMED_OUT.value)
         bad = 0 if summary is None else sum(summary.counts.get(k, 0) for k in problems)
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
         self.runFinished.emit(summary)
+
+    def _forget_run(self) -> None:
+        """Clear: the file list is gone, and so are the last run's results and pictures."""
+        if self.is_busy():
+            return
+        self.results.clear()
+        self.timeline.reset()
+        self.progress.set_output_folder(None)
+        self._summary = None
+        self.progress.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
+        self._update_export()
 
     def _on_start_failed(self, error: BaseException) -> None:
         self._set_busy(False)
@@ -265,7 +310,7 @@ class RunWorkspace(Workspace):
 
     def _update_export(self, *_args) -> None:
         enabled = not self.is_busy() and self.results.row_count() > 0
-        for a in (self.export_csv_action, self.export_json_action):
+        for a in (self.export_csv_action, self.export_json_action, self.export_trace_action):
             a.setEnabled(enabled)
         self.results.set_export_enabled(enabled)
 
@@ -297,6 +342,27 @@ class RunWorkspace(Workspace):
         self.message.emit(f"Exported {fmt.count(n)} results to {path}.")
         return n
 
+    def choose_export_trace(self) -> None:
+        s = self._settings if self._settings is not None else cfg.open_settings()
+        folder = cfg.get_str(s, "export/folder", self.files.last_folder or os.path.expanduser("~"))
+        name = os.path.join(folder, "poolside-trace.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", name, "Chrome trace (*.json)")
+        if path:
+            s.setValue("export/folder", os.path.dirname(path))
+            self.export_trace(path)
+
+    def export_trace(self, path: str) -> int:
+        """Write every result of the run as a Chrome trace, with the CPU and memory counters."""
+        from poolside.trace import write_trace
+
+        try:
+            n = write_trace(path, self.results.model.outcomes(), self.cpu_monitor.run_series())
+        except OSError as exc:
+            self.message.emit(f"Could not export the timeline: {exc}")
+            return 0
+        self.message.emit(f"Exported a trace of {fmt.count(n)} items to {path} (open it in ui.perfetto.dev).")
+        return n
+
     # -- settings and drops ---------------------------------------------------
     def save_settings(self, s: QSettings) -> None:
         self.layout_.save(s)
@@ -311,7 +377,7 @@ class RunWorkspace(Workspace):
 
     def shutdown(self) -> None:
         self.files.shutdown()
-        self.cores.stop()
+        self.cpu_monitor.stop()
 
     def drop_target(self) -> QWidget:
         return self.files

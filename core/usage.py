@@ -1,0 +1,414 @@
+"""What the cores and Poolside's own processes are doing, sampled a few times a second, kept as history.
+
+For the window's CPU views and for traces: a rolling minute and each run's whole series.
+(``poolside.monitor.TreeSampler`` is the engine's own light per-run sampler for a run's
+``Insights``: peak memory and CPU totals, no history.)
+
+::
+
+    sampler thread (every interval_s)                      readers (any thread)
+    ───────────────────────────────────                    ────────────────────
+    psutil.cpu_times(percpu)  ─ deltas ─► per-core user/system %  ┐
+    pids()  ─► psutil.Process per pid ──► CPU % and RSS (USS)     ├─► _Rings ──► recent(seconds)
+                (host + workers, summed as the tree)              │   (numpy,    series()  (the run)
+                                                                  ┘    locked)   snapshot() (now)
+
+Numbers only: percentages of one core or of the machine, bytes, and times in
+``time.perf_counter`` seconds (the engine's clock, so a run's outcomes and its
+samples share one time axis).  Formatting is the front ends' business.
+
+Why these choices, measured on a 2-core Linux box (psutil 7.2):
+
+* ``cpu_times(percpu=True)`` costs ~17 µs and gives user and system apart
+  (``cpu_percent`` does not), so per-core percentages are computed here from
+  the deltas between two samples.
+* one process's ``cpu_times`` + ``memory_info`` in ``oneshot()`` costs ~25 µs;
+  USS (``memory_full_info``, which parses ``smaps_rollup``) 0.2 ms for a small
+  worker and 1.4 ms for the window's own process, so the USS of one process
+  is read a second, in turn: the tree's USS is at most one round old.
+* finding children (``Process.children(recursive=True)``) scans every pid,
+  ~1.2 ms, so the default pid source refreshes them every 2 s.
+
+At 4 Hz with a host and 8 workers this stays under 1 % of one core, and the
+sampler stretches its interval rather than pass ``CPU_BUDGET``
+(``benchmarks/monitor_cost.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psutil
+
+#: 4 Hz: smooth enough for a 60 s graph, cheap enough to leave on.
+DEFAULT_INTERVAL_S = 0.25
+#: The most of one core sampling may take: past it, the sampler waits longer between samples
+#: (on a big tree: ~25 µs a process, so 33 processes at 4 Hz would come to ~1 %).
+CPU_BUDGET = 0.008
+#: USS parses smaps_rollup (1.4 ms for the window's own process): one process's a second at most.
+USS_EVERY_S = 1.0
+#: Samples kept for the rolling view: 15 minutes at 4 Hz.
+RECENT_CAPACITY = 3600
+#: Samples kept for one run; past this the run's series is halved in resolution.
+RUN_CAPACITY = 4096
+
+PidSource = Callable[[], Iterable[int]]
+
+
+class OwnTree:
+    """The default pid source: this process and its descendants.
+
+    Children are looked up at most every ``refresh_s`` (the lookup scans every
+    pid on the machine).  The run host's client will replace this with the
+    host's and its workers' pids; anything with ``__call__() -> pids`` fits.
+    """
+
+    def __init__(self, refresh_s: float = 2.0) -> None:
+        self._me = psutil.Process(os.getpid())
+        self._refresh_s = refresh_s
+        self._next = 0.0
+        self._pids: list[int] = [self._me.pid]
+
+    def __call__(self) -> list[int]:
+        now = time.perf_counter()
+        if now >= self._next:
+            self._next = now + self._refresh_s
+            try:
+                kids = [p.pid for p in self._me.children(recursive=True)]
+            except psutil.Error:
+                kids = []
+            self._pids = [self._me.pid, *kids]
+        return self._pids
+
+
+class _Ring:
+    """Fixed-size rows of floats; the oldest are overwritten (or halved, for a run)."""
+
+    def __init__(self, columns: int, capacity: int, *, decimate: bool = False) -> None:
+        self.data = np.full((capacity, columns), np.nan)
+        self.capacity = capacity
+        self.decimate = decimate
+        self.stride = 1  # a run keeps every stride-th sample once it has been halved
+        self._skip = 0
+        self.pos = 0
+        self.count = 0
+
+    def append(self, row: np.ndarray) -> None:
+        if self.decimate:
+            self._skip = (self._skip + 1) % self.stride
+            if self._skip:
+                return
+            if self.count == self.capacity:  # keep every other sample, in place
+                half = self.capacity // 2
+                self.data[:half] = self.data[0::2][:half]
+                self.data[half:] = np.nan
+                self.count = self.pos = half
+                self.stride *= 2
+        self.data[self.pos] = row
+        self.pos = (self.pos + 1) % self.capacity
+        self.count = min(self.capacity, self.count + 1)
+
+    def rows(self) -> np.ndarray:
+        """A copy, oldest first."""
+        if self.count < self.capacity:
+            return self.data[: self.count].copy()
+        return np.concatenate((self.data[self.pos :], self.data[: self.pos]))
+
+
+@dataclass
+class ProcessSeries:
+    """One sampled process over time: its role, and columns t, cpu %, rss, uss (NaN until read)."""
+
+    pid: int
+    role: str  # "host", "worker", or "helper" (multiprocessing's forkserver or resource tracker)
+    name: str
+    rows: _Ring = field(repr=False, default_factory=lambda: _Ring(4, RUN_CAPACITY, decimate=True))
+
+
+class Monitor:
+    """Samples the cores and a process tree on its own thread.
+
+    ``pids`` gives the pids to sample (the first is the host); the default is
+    :class:`OwnTree`.  ``start()``/``stop()`` the thread; ``begin_run()`` and
+    ``end_run()`` bracket a run, whose series ``series()`` returns afterwards.
+    """
+
+    def __init__(
+        self,
+        pids: PidSource | None = None,
+        *,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        read_uss: bool = True,
+    ) -> None:
+        self.interval_s = float(interval_s)
+        self.cores = len(psutil.cpu_times(percpu=True)) or 1
+        self._pids: PidSource = pids or OwnTree()
+        self._read_uss = read_uss
+        self._uss_turn = 0  # which process's USS is read next
+        self._uss_next = 0.0  # when (perf_counter)
+        # Columns: t, machine user %, machine system %, tree CPU % of the machine,
+        # tree RSS, tree USS, then per core user % and per core system %.
+        self._cols = 6 + 2 * self.cores
+        self._recent = _Ring(self._cols, RECENT_CAPACITY)
+        self._run: _Ring | None = None
+        self._run_started: float | None = None
+        self._run_ended: float | None = None
+        self._procs: dict[int, psutil.Process] = {}
+        self._series: dict[int, ProcessSeries] = {}
+        self._last_uss: dict[int, float] = {}
+        self._prev_times: np.ndarray | None = None
+        self._n = 0
+        self._peak_rss = 0.0
+        self._peak_uss = 0.0
+        self.cost_s = 0.0  # CPU seconds this monitor's own thread has spent sampling
+        self.samples = 0
+        self._lock = threading.Lock()  # guards the buffers, for readers
+        self._sampling = threading.Lock()  # one sample at a time: the thread's, or end_run's
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- control ------------------------------------------------------------
+    def set_pid_source(self, pids: PidSource) -> None:
+        """Sample other processes from now on (the run host's, once it exists)."""
+        self._pids = pids
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="poolside-usage", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def begin_run(self, origin: float | None = None) -> None:
+        """Start keeping a run's series; ``origin`` is its start on the perf_counter clock."""
+        with self._lock:
+            self._run = _Ring(self._cols, RUN_CAPACITY, decimate=True)
+            self._run_started = time.perf_counter() if origin is None else origin
+            self._run_ended = None
+            self._series = {}
+            self._peak_rss = self._peak_uss = 0.0
+
+    def end_run(self) -> None:
+        """Take a last sample (a run shorter than the interval still gets one) and stop adding
+        to the run's series; the rolling view goes on."""
+        if self._run is not None and self._run_ended is None:
+            self.sample()
+        with self._lock:
+            if self._run is not None and self._run_ended is None:
+                self._run_ended = time.perf_counter()
+
+    # -- sampling -----------------------------------------------------------
+    def _loop(self) -> None:
+        thread_cpu = time.thread_time
+        while not self._stop.is_set():
+            c0 = thread_cpu()
+            try:
+                self.sample()
+            except Exception:  # a sampler must never take the window down; try again next tick
+                pass
+            spent = thread_cpu() - c0
+            self.cost_s += spent
+            self._stop.wait(max(self.interval_s, spent / CPU_BUDGET))
+
+    def sample(self, now: float | None = None) -> None:
+        """Take one sample (the thread calls this; so do ``end_run`` and tests)."""
+        with self._sampling:
+            self._sample(time.perf_counter() if now is None else now)
+
+    def _sample(self, now: float) -> None:
+        row = np.full(self._cols, np.nan)
+        row[0] = now
+        self._sample_cores(row)
+        procs = self._sample_tree(now)
+        row[3] = sum(cpu for _, cpu, _, _ in procs) / self.cores
+        row[4] = sum(rss for _, _, rss, _ in procs)
+        uss = [u for _, _, _, u in procs]
+        row[5] = sum(uss) if uss and not any(np.isnan(uss)) else np.nan
+        self._n += 1
+        with self._lock:
+            self._recent.append(row)
+            recording = self._run is not None and self._run_ended is None
+            if recording:
+                assert self._run is not None
+                self._run.append(row)
+                self._peak_rss = max(self._peak_rss, row[4])
+                if not np.isnan(row[5]):
+                    self._peak_uss = max(self._peak_uss, row[5])
+                self._record_processes(now, procs)
+            self.samples += 1
+
+    def _sample_cores(self, row: np.ndarray) -> None:
+        times = np.array([(t.user + t.nice, t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0),
+                           sum(t)) for t in psutil.cpu_times(percpu=True)])
+        if self._prev_times is not None and len(times) == len(self._prev_times) == self.cores:
+            d = times - self._prev_times
+            span = np.where(d[:, 2] > 0, d[:, 2], np.nan)
+            user = np.clip(100.0 * d[:, 0] / span, 0, 100)
+            system = np.clip(100.0 * d[:, 1] / span, 0, 100)
+            n = self.cores
+            row[6 : 6 + n] = user
+            row[6 + n : 6 + 2 * n] = system
+            if np.isfinite(user).any():  # no time passed (two samples in one clock tick): leave NaN
+                row[1] = float(np.nanmean(user))
+                row[2] = float(np.nanmean(system))
+        self._prev_times = times
+
+    def _sample_tree(self, now: float) -> list[tuple[int, float, float, float]]:
+        """(pid, CPU % of one core, RSS, USS or NaN) for each live process of the tree."""
+        wanted = list(dict.fromkeys(self._pids()))
+        uss_pid = None
+        if wanted and self._read_uss and now >= self._uss_next:
+            uss_pid = wanted[self._uss_turn % len(wanted)]
+            self._uss_turn += 1
+            self._uss_next = now + USS_EVERY_S
+        out = []
+        for pid in wanted:
+            proc = self._procs.get(pid)
+            try:
+                if proc is None:
+                    proc = self._procs[pid] = psutil.Process(pid)
+                    proc.cpu_percent(None)  # primes the counter: the first reading is 0 by definition
+                with proc.oneshot():
+                    cpu = proc.cpu_percent(None)
+                    rss = float(proc.memory_info().rss)
+                if pid == uss_pid:
+                    try:
+                        self._last_uss[pid] = float(proc.memory_full_info().uss)
+                    except (psutil.AccessDenied, AttributeError):
+                        self._last_uss[pid] = np.nan
+                out.append((pid, cpu, rss, self._last_uss.get(pid, np.nan)))
+            except psutil.Error:  # ended between the listing and the reading
+                self._procs.pop(pid, None)
+                self._last_uss.pop(pid, None)
+        for pid in set(self._procs) - set(wanted):
+            del self._procs[pid]
+            self._last_uss.pop(pid, None)
+        return out
+
+    def _record_processes(self, now: float, procs: list[tuple[int, float, float, float]]) -> None:
+        for i, (pid, cpu, rss, uss) in enumerate(procs):
+            s = self._series.get(pid)
+            if s is None:
+                name, role = _describe(self._procs.get(pid), pid, procs[0][0])
+                s = self._series[pid] = ProcessSeries(pid, "host" if i == 0 else role, name)
+            s.rows.append(np.array([now, cpu, rss, uss]))
+
+    # -- reading (any thread) -------------------------------------------------
+    def recent(self, seconds: float = 60.0) -> dict[str, np.ndarray]:
+        """The last ``seconds`` of the rolling buffer (see :meth:`series` for the keys)."""
+        with self._lock:
+            rows = self._recent.rows()
+        if len(rows):
+            rows = rows[rows[:, 0] >= rows[-1, 0] - seconds]
+        return self._columns(rows)
+
+    def series(self) -> dict[str, Any]:
+        """The current or last run as plain arrays and dicts, ready for a store or a trace.
+
+        Keys: ``t`` (s since the run's origin), ``user``, ``system``, ``tree_cpu``
+        (% of the machine), ``tree_rss``, ``tree_uss`` (bytes, NaN when unknown),
+        ``core_user``/``core_system`` (samples x cores, %), ``cores``, ``origin``,
+        ``ended`` (both perf_counter, ``ended`` None while running), ``peak_rss``,
+        ``peak_uss``, ``peak_memory`` (USS where it could be read: RSS counts the pages
+        that forked workers share once per process; else RSS), ``interval_s`` and ``processes``: a list of dicts with
+        ``pid``, ``role``, ``name``, ``t``, ``cpu`` (% of one core), ``rss``, ``uss``.
+        """
+        with self._lock:
+            if self._run is None:
+                return {**self._columns(np.empty((0, self._cols))), "origin": None, "ended": None,
+                        "processes": [], "peak_rss": 0.0, "peak_uss": 0.0, "peak_memory": 0.0,
+                        "interval_s": self.interval_s}
+            origin = self._run_started or 0.0
+            out: dict[str, Any] = self._columns(self._run.rows(), origin)
+            out["processes"] = [
+                {"pid": s.pid, "role": s.role, "name": s.name, **_process_columns(s.rows.rows(), origin)}
+                for s in self._series.values()
+            ]
+            out.update(origin=origin, ended=self._run_ended, peak_rss=self._peak_rss,
+                       peak_uss=self._peak_uss, peak_memory=self._peak_uss or self._peak_rss,
+                       interval_s=self.interval_s * self._run.stride)
+        return out
+
+    def snapshot(self) -> dict[str, float]:
+        """The latest sample: machine user/system %, tree CPU % of the machine, tree RSS/USS, run peaks."""
+        with self._lock:
+            rows = self._recent.rows()[-1:]
+            peak_rss, peak_uss = self._peak_rss, self._peak_uss
+        if not len(rows):
+            return {}
+        r = rows[0]
+        return {"t": r[0], "user": r[1], "system": r[2], "tree_cpu": r[3], "tree_rss": r[4], "tree_uss": r[5],
+                "peak_rss": peak_rss, "peak_uss": peak_uss}
+
+    def _columns(self, rows: np.ndarray, origin: float = 0.0) -> dict[str, Any]:
+        n = self.cores
+        return {
+            "t": rows[:, 0] - origin, "user": rows[:, 1], "system": rows[:, 2], "tree_cpu": rows[:, 3],
+            "tree_rss": rows[:, 4], "tree_uss": rows[:, 5],
+            "core_user": rows[:, 6 : 6 + n], "core_system": rows[:, 6 + n : 6 + 2 * n], "cores": n,
+        }
+
+
+_HELPERS = ("forkserver", "resource_tracker", "semaphore_tracker")
+
+
+def _describe(proc: psutil.Process | None, pid: int, host: int) -> tuple[str, str]:
+    """A process's name and role: multiprocessing's own helpers (children of the host whose
+    command line names them) are not workers; a forkserver's children share its command
+    line but are workers."""
+    if proc is None:
+        return str(pid), "worker"
+    try:
+        name = proc.name()
+        helper = proc.ppid() == host and any(h in " ".join(proc.cmdline()) for h in _HELPERS)
+    except psutil.Error:
+        return str(pid), "worker"
+    return name, "helper" if helper else "worker"
+
+
+def _process_columns(rows: np.ndarray, origin: float) -> dict[str, np.ndarray]:
+    return {"t": rows[:, 0] - origin, "cpu": rows[:, 1], "rss": rows[:, 2], "uss": rows[:, 3]}
+
+
+def busy_threads(starts: np.ndarray, durations: np.ndarray, at: np.ndarray, interval_s: float) -> np.ndarray:
+    """The mean number of items running over the interval ending at each time in ``at``.
+
+    Intervals run from the previous time in ``at`` (``interval_s`` before the
+    first) to this one, as a CPU % sample covers the time since the last, so
+    the two can be set side by side: for in-process backends this is the
+    number of busy threads against the process's CPU (8 threads busy but 1.0
+    core used: the GIL).  ``starts`` and ``at`` on one clock; exact, however
+    short the items: it integrates each item's overlap with each interval.
+    """
+    at = np.asarray(at, dtype=float)
+    if not len(at):
+        return np.zeros(0)
+    starts = np.asarray(starts, dtype=float)
+    ends = starts + np.asarray(durations, dtype=float)
+    edges = np.concatenate(([at[0] - interval_s], at))
+    busy = _busy_time_until(np.sort(starts), edges) - _busy_time_until(np.sort(ends), edges)
+    width = np.diff(edges)
+    return np.where(width > 0, np.diff(busy) / np.where(width > 0, width, 1.0), 0.0)
+
+
+def _busy_time_until(sorted_times: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """sum(max(0, x - t)) over ``sorted_times``, for each ``x``: a prefix sum and a search."""
+    k = np.searchsorted(sorted_times, x, side="right")
+    prefix = np.concatenate(([0.0], np.cumsum(sorted_times)))
+    return x * k - prefix[k]
