@@ -336,6 +336,15 @@ class RunBridge(QObject):
     def host_pid(self) -> int | None:
         return None if self._client is None else self._client.host_pid
 
+    def pid_source(self) -> Callable[[], list[int]] | None:
+        """What the CPU monitor samples: the run host first, then its workers (``None`` when runs are in-process)."""
+        if self._client is None or self._runner is not None:
+            return None
+        from poolside.host.tree import HostTree
+
+        client = self._client
+        return HostTree(lambda: client.host_pid)
+
     # -- control ------------------------------------------------------------
     def warm(self) -> None:
         """Start the run host now, so that the first run does not wait for it."""
@@ -369,7 +378,7 @@ class RunBridge(QObject):
             task = prepared.task if task is None else task
             items = list(prepared.items) if items is None else items
             bound = prepared.plugin.bound
-        if self._client is None:
+        if self._runner is not None:
             self.start(task, items, **spec.run_options(bound))
         else:
             from poolside.plugins._task import BoundTask
@@ -381,9 +390,8 @@ class RunBridge(QObject):
 
     def start(self, task: Any, items: Iterable, **options: Any) -> None:
         """Start ``task`` (a job spec, or a picklable callable) over ``items`` with ``poolside.run``'s options."""
-        if self._client is None:
-            runner = self._runner
-            assert runner is not None  # no host client: a runner was given
+        runner = self._runner
+        if runner is not None:  # a stand-in for poolside.run: in this process
             push, on_finish, on_error, handle = self._begin(items)
             self._start_here(runner, task, items, options, push, on_finish, on_error, handle)
             self.started.emit(self._progress.total)

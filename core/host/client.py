@@ -300,7 +300,7 @@ class HostClient:
             run.repaired += unreadable  # the host counted them ok
             run.take(message.outcomes)
         elif kind is Started:
-            run.workers = message.workers
+            run.workers, run.started = message.workers, message.origin
         elif kind is Finished:
             host.run = None
             run.finish(message.summary)

@@ -1,7 +1,7 @@
 """Which items were running when a run host died: one byte per item, in a shared file.
 
     client: creates the file (n bytes of NOT_STARTED), maps it, keeps it
-    host:   feeds the engine (index, item) pairs and wraps the task:
+    host:   feeds the engine a list of (index, item) pairs and wraps the task:
                 marks[i] = RUNNING; task(item); marks[i] = ENDED
             (in the host's threads, or in its worker processes, which map
             the same file the first time they run an item)
@@ -21,7 +21,7 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
 NOT_STARTED, RUNNING, ENDED = 0, 1, 2
@@ -45,22 +45,6 @@ def remove(path: str, mapping: mmap.mmap | None) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-class Indexed(Sequence):
-    """``(i, item)`` pairs over ``items``, lazily (the engine reads its input lazily too)."""
-
-    def __init__(self, items: Sequence[Any]) -> None:
-        self._items = items
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __getitem__(self, i: Any) -> Any:  # pragma: no cover - the engine only iterates
-        return (i, self._items[i])
-
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
-        return enumerate(self._items)
 
 
 class Marked:

@@ -6,7 +6,7 @@
       CancelRun(run_id)                   ──►  job.cancel()
       Shutdown()                          ──►  parked workers end, the host exits
                                           ◄──  Ready(pid)
-                                          ◄──  Started(run_id, workers)
+                                          ◄──  Started(run_id, workers, origin)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
                                           ◄──  Finished(run_id, Summary)
                                           ◄──  RunFailed(run_id, error)          (could not start)
@@ -92,10 +92,17 @@ class Ready(NamedTuple):
 
 
 class Started(NamedTuple):
-    """The engine is running this run with ``workers`` workers."""
+    """The engine is running this run with ``workers`` workers.
+
+    ``origin`` is the engine's start (``Job.started``, ``time.perf_counter``):
+    outcomes' times count from it.  ``perf_counter`` reads the machine's
+    monotonic clock, the same in every process, so the window can put its own
+    samples on the items' clock.
+    """
 
     run_id: int
     workers: int
+    origin: float
 
 
 class Outcomes(NamedTuple):

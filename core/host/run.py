@@ -53,6 +53,7 @@ class HostRun:
         self.got = bytearray(len(self.items))
         self.counts: Counter[str] = Counter()
         self.repaired = 0
+        #: The engine's start in the host once it says (Started), as ``Job.started``.
         self.started = time.perf_counter()
         self.marks_path, self.marks = marks_file.create(len(self.items))
         self.cancel_requested = False

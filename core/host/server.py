@@ -36,7 +36,7 @@ from typing import Any
 
 from ..log import get_logger
 from ..records import ErrorInfo, Outcome, Status, Summary
-from .marks import Indexed, Marked
+from .marks import Marked
 from .protocol import (
     MAX_MESSAGE_BYTES,
     MAX_OUTCOMES_PER_MESSAGE,
@@ -248,7 +248,7 @@ class Host:
             return
         log.info("run %d started: %s on %s x%d", request.run_id, request.spec.plugin,
                  self.job.summary.backend, self.job.summary.workers)
-        self.wire.send(Started(request.run_id, self.job.summary.workers))
+        self.wire.send(Started(request.run_id, self.job.summary.workers, self.job.started))
 
     def finish_previous(self) -> None:
         if self.job is not None:
@@ -291,7 +291,9 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
     else:
         prepared = spec.prepare()
         task, options, items = prepared.task, prepared.run_options(), list(prepared.items)
-    return Marked(task, request.marks), Indexed(items), options
+    # A list, not a lazy view: the engine reads an input in memory inline (no
+    # reader thread), and only a list, tuple or range is known to be one.
+    return Marked(task, request.marks), list(enumerate(items)), options
 
 
 def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -34,6 +35,31 @@ def descendants(pid: int) -> list[Any]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         return []
+
+
+class HostTree:
+    """A pid source for sampling (``poolside.usage.Monitor``): the host first, then the processes under it.
+
+    ``host_pid`` gives the current host's pid (``None`` when there is none);
+    the processes under it are looked up at most every ``refresh_s`` (the
+    lookup scans every process), and at once when the host changes.
+    """
+
+    def __init__(self, host_pid: Callable[[], int | None], refresh_s: float = 2.0) -> None:
+        self._host_pid = host_pid
+        self._refresh_s = refresh_s
+        self._next = 0.0
+        self._host: int | None = None
+        self._pids: list[int] = []
+
+    def __call__(self) -> list[int]:
+        host, now = self._host_pid(), time.perf_counter()
+        if host is None:
+            self._host, self._pids = None, []
+        elif host != self._host or now >= self._next:
+            self._host, self._next = host, now + self._refresh_s
+            self._pids = [host, *(p.pid for p in descendants(host))]
+        return self._pids
 
 
 def end_tree(pid: int) -> None:
