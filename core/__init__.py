@@ -29,6 +29,7 @@ _EXPORTS = {
     "backend_names": "poolside.backends",
     "backend_info": "poolside.backends",
     "stop_idle_workers": "poolside.backends.processes",
+    "compare": "poolside.study",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .backends.processes import stop_idle_workers
     from .engine import Job, run
     from .records import ErrorInfo, Outcome, Status, Summary
+    from .study import compare
     from .system import default_workers, system_info
 
 

@@ -23,10 +23,15 @@ Definitions, so that every view says the same thing:
   task at once, on average.  ``process_cores`` = this process's CPU / wall.
 * ``free_cores`` = usable cores minus what other programs on the machine
   used meanwhile (at least a tenth of one): what the run could have had.
+* ``task_cores`` (in-process backends) = the CPU time the worker threads
+  spent inside items (each thread's own ``thread_time``) / wall.  Unlike the
+  process's CPU, it leaves out the engine, the sampler and the caller, so a
+  run of sleeping threads reads ~0 however busy the rest of the process was.
 * ``gil_bound`` (in-process backends only): two or more threads were busy
-  while the process used at most about one core, and computed while busy (on
-  a machine busy with other work, a GIL-bound process gets less than one).
-  Threads that sleep are busy with almost no CPU; that is waiting, not the GIL.
+  while their items used at most about one core between them, and computed
+  while busy (on a machine busy with other work, a GIL-bound process gets
+  less than one core).  Threads that sleep are busy with almost no CPU of
+  their own; that is waiting, not the GIL.
   With less than 1.5 cores free, threads that release the GIL could not have
   used more than one core either: there the signal says only that the run
   used one core's worth, as a GIL-bound run does (``free_cores`` tells).
@@ -46,13 +51,14 @@ from typing import Any
 GIL_MIN_BUSY_THREADS = 1.5
 # ... while the process used at most about one core ...
 GIL_MAX_CORES = 1.4
-# ... and clearly computed: threads that sleep use ~0.005 s of CPU a busy
-# second (measured: 8 threads in 50 ms sleeps), threads that contend for the
-# GIL at least 0.02 even on a machine so loaded that the process got a tenth
-# of a core (the GIL hand-over waits for the OS to run the next thread, so a
-# GIL-bound process gets less than one core while others compete; the
-# machine-wide idle time cannot tell, since a container sees only part of it).
-GIL_MIN_CPU_PER_BUSY_THREAD = 0.01
+# ... and clearly computed: the items' own threads used at least this many
+# cores.  Sleeping threads use ~0.01 (measured: 8 threads in 50 ms sleeps,
+# 0.003-0.013 with the machine idle or at load 10); GIL-bound threads use
+# ~0.9-1.0 on a quiet machine and, measured at load 10 on 2 cores, no less
+# than 0.2 (the GIL hand-over waits for the OS to run the next thread).  The
+# process's own CPU was the first measure tried: on a loaded machine the
+# engine's and the sampler's share of it made 8 sleeping threads look busy.
+GIL_MIN_TASK_CORES = 0.05
 # ... and clearly less than the busy threads could have used on free cores
 # (which can only be seen with this many cores free).
 GIL_MAX_CORES_PER_THREAD = 0.75
@@ -97,6 +103,7 @@ class Insights:
     busy_threads: float
     process_cores: float
     free_cores: float
+    task_cores: float  #: in-process: the worker threads' own CPU in items / wall (0 for processes)
     gil_bound: bool | None  #: ``None`` for backends whose workers are processes
     chunk_min: int | None
     chunk_median: float | None
@@ -123,6 +130,7 @@ class InsightsRecorder:
         self._last_end: float | None = None
         self._first_outcome: float | None = None
         self._worker_cpu = 0.0
+        self._task_cpu = 0.0  # in-process: the worker threads' own CPU inside items
         self.chunks: Counter[int] = Counter()
         #: The library's own chunk sizes, when the backend batches items itself.
         self.library_chunks: tuple[int, ...] | None = None
@@ -141,7 +149,9 @@ class InsightsRecorder:
             self._first_start = first_start
         if self._last_end is None or last_end > self._last_end:
             self._last_end = last_end
-        if not self.in_process:
+        if self.in_process:
+            self._task_cpu += cpu_s
+        else:
             self._worker_cpu += cpu_s
 
     def outcome_out(self, at_s: float) -> None:
@@ -154,6 +164,7 @@ class InsightsRecorder:
         wall = wall_s if wall_s > 0 else float("nan")
         busy_threads = busy / wall if wall_s > 0 else 0.0
         process_cores = (user + system) / wall if wall_s > 0 else 0.0
+        task_cores = self._task_cpu / wall if wall_s > 0 else 0.0
         tree_cpu = user + system + self._worker_cpu
         machine = self.sampler.machine_cpu_s
         others = 0.0 if machine is None else max(0.0, machine - tree_cpu)
@@ -170,8 +181,8 @@ class InsightsRecorder:
             busy_s=busy,
             busy_share=busy / (self.workers * wall) if wall_s > 0 else 0.0,
             cpu_utilisation=tree_cpu / (wall * self.cores) if wall_s > 0 else 0.0,
-            busy_threads=busy_threads, process_cores=process_cores, free_cores=free,
-            gil_bound=_gil_bound(busy_threads, process_cores, free) if self.in_process else None,
+            busy_threads=busy_threads, process_cores=process_cores, free_cores=free, task_cores=task_cores,
+            gil_bound=_gil_bound(busy_threads, task_cores, free) if self.in_process else None,
             chunk_min=min(sizes) if sizes else None,
             chunk_median=statistics.median(sizes) if sizes else None,
             chunk_max=max(sizes) if sizes else None,
@@ -181,14 +192,14 @@ class InsightsRecorder:
         )
 
 
-def _gil_bound(busy_threads: float, process_cores: float, free_cores: float) -> bool:
-    """Two or more threads busy while the process used about one core (see the module docstring)."""
+def _gil_bound(busy_threads: float, task_cores: float, free_cores: float) -> bool:
+    """Two or more threads busy while their items used about one core (see the module docstring)."""
     if busy_threads < GIL_MIN_BUSY_THREADS:
         return False
-    if process_cores > GIL_MAX_CORES or process_cores < GIL_MIN_CPU_PER_BUSY_THREAD * busy_threads:
+    if task_cores > GIL_MAX_CORES or task_cores < GIL_MIN_TASK_CORES:
         return False
     if free_cores < GIL_CLEAR_FREE_CORES:
         # No second core was free: threads that release the GIL could not have
         # shown it either.  One core's worth is what a GIL-bound run uses.
         return True
-    return process_cores < GIL_MAX_CORES_PER_THREAD * min(busy_threads, free_cores)
+    return task_cores < GIL_MAX_CORES_PER_THREAD * min(busy_threads, free_cores)

@@ -17,7 +17,10 @@ from tests import engine_tasks as tasks
 
 def descendants() -> set[int]:
     """Our live child processes, not counting multiprocessing's long-lived helpers."""
+    from poolside.backends.processes import helper_pids
+
     me = psutil.Process()
+    helpers = set(helper_pids())
     pids = set()
     for child in me.children(recursive=True):
         try:
@@ -26,9 +29,9 @@ def descendants() -> set[int]:
             cmdline = " ".join(child.cmdline())
         except psutil.NoSuchProcess:
             continue
-        # The forkserver and the resource tracker live as long as this process,
-        # by design; the workers they fork are what must not outlive a run.
-        if "forkserver" in cmdline or "resource_tracker" in cmdline:
+        # The forkserver, the resource tracker and the zygote live as long as this
+        # process, by design; the workers they fork are what must not outlive a run.
+        if "forkserver" in cmdline or "resource_tracker" in cmdline or child.pid in helpers:
             continue
         pids.add(child.pid)
     return pids
@@ -204,25 +207,40 @@ def test_pid_is_a_real_worker_process():
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
-def test_workers_that_cannot_start_fail_the_run_with_the_reason(tmp_path):
-    """A script that starts a run without a __main__ guard: workers die as they start."""
+def _unguarded_script(tmp_path, method: str | None) -> list[str]:
+    """Run a script that starts a run without a __main__ guard; its RESULT line."""
     import subprocess
     import sys
     import textwrap
 
+    options = f"backend_options={{'method': {method!r}}}" if method else ""
     script = tmp_path / "unguarded.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(textwrap.dedent(f"""
         from poolside import run
         from tests.engine_tasks import square
-        job = run(square, range(16), backend="processes", workers=2)
+        job = run(square, range(16), backend="processes", workers=2, {options})
         outcomes = list(job)
-        print("RESULT", job.summary.counts["failed"], sorted({o.error.type for o in outcomes}))
+        print("RESULT", job.summary.counts["failed"],
+              sorted({{o.error.type if o.error else "ok" for o in outcomes}}))
     """))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
-    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
-    assert result == ["RESULT 16 ['WorkerStartError']"], done.stdout + done.stderr
+    return [line for line in done.stdout.splitlines() if line.startswith("RESULT")] or [done.stderr]
+
+
+def test_workers_that_cannot_start_fail_the_run_with_the_reason(tmp_path):
+    """Forkserver workers re-import an unguarded script and die as they start: a clear error."""
+    assert _unguarded_script(tmp_path, "forkserver") == ["RESULT 16 ['WorkerStartError']"]
+
+
+def test_zygote_workers_need_no_main_guard(tmp_path):
+    """Workers forked by the zygote never re-import the script, as fork children do not."""
+    from poolside.backends import _zygote
+
+    if not _zygote.supported():
+        pytest.skip("the zygote needs Linux")
+    assert _unguarded_script(tmp_path, None) == ["RESULT 0 ['ok']"]
 
 
 def test_a_finished_run_parks_its_workers_and_the_next_run_adopts_them(no_orphans):

@@ -325,7 +325,7 @@ def test_insight_sentences_name_the_gil_the_waits_and_held_back_results():
         base = dict(wall_s=2.0, workers=8, cores=2, in_process=True, items=100, cpu_user_s=1.0,
                     cpu_system_s=0.0, cpu_workers_s=0.0, peak_rss_bytes=50 * 2**20, peak_uss_bytes=None,
                     end_uss_bytes=None, startup_s=0.01, first_outcome_s=0.05, drain_s=0.0, busy_s=14.0,
-                    busy_share=0.9, cpu_utilisation=0.25, busy_threads=7.6, process_cores=1.0,
+                    busy_share=0.9, cpu_utilisation=0.25, busy_threads=7.6, process_cores=1.0, task_cores=0.95,
                     free_cores=2.0, gil_bound=True, chunk_min=1, chunk_median=1, chunk_max=1,
                     overhead_per_item_s=1e-4)
         base.update(changes)

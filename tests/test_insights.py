@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from poolside import run
@@ -9,6 +11,10 @@ from tests import engine_tasks as tasks
 
 
 def insights_of(task, items, **kwargs):
+    # Collect what earlier tests left first: a full collection of it during a
+    # 0.4 s run of sleeps cost ~20 ms of this process's CPU, which the bars
+    # below (a hundredth of a core per busy thread) count as the run's.
+    gc.collect()
     job = run(task, items, **kwargs)
     outcomes = list(job)
     assert job.summary.done
@@ -21,6 +27,7 @@ def test_sleeps_on_many_threads_are_busy_but_use_little_cpu():
     assert ins.busy_share > 0.6  # the threads spent their time inside the task ...
     assert ins.cpu_utilisation < 0.25  # ... waiting, not computing
     assert ins.busy_threads > 4
+    assert ins.task_cores < 0.05  # the threads' own CPU: asleep, whatever else the process did
     assert ins.gil_bound is False  # sleeping threads are not the GIL
 
 
@@ -29,7 +36,7 @@ def test_a_pure_python_loop_on_threads_shows_the_gil():
     ins, _ = insights_of(tasks.SpinTogether(4, 100_000), range(48), backend="threads", workers=4,
                          chunk_size=12)
     assert ins.busy_threads >= 1.5
-    assert ins.process_cores <= 1.4
+    assert 0.05 <= ins.task_cores <= 1.4
     assert ins.gil_bound is True
 
 
@@ -84,14 +91,14 @@ def test_the_cli_prints_insights_on_request_and_writes_the_companion_summary(tmp
     assert "insights:" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("busy_threads, process_cores, free_cores, expected", [
-    (7.5, 0.04, 2.0, False),  # eight threads sleeping: busy, but waiting, not the GIL
+@pytest.mark.parametrize("busy_threads, task_cores, free_cores, expected", [
+    (7.5, 0.01, 2.0, False),  # eight threads sleeping: busy, but waiting, not the GIL
     (4.0, 1.0, 2.0, True),  # four threads computing, one core used: the GIL
     (2.0, 1.9, 2.0, False),  # two threads in C code that releases the GIL: both cores
     (1.9, 0.15, 1.0, True),  # the GIL on a loaded machine: less than a core, still computing
     (1.2, 1.0, 2.0, False),  # one thread busy at a time: nothing to serialise
 ])
-def test_the_gil_signal_on_its_cases(busy_threads, process_cores, free_cores, expected):
+def test_the_gil_signal_on_its_cases(busy_threads, task_cores, free_cores, expected):
     from poolside.insights import _gil_bound
 
-    assert _gil_bound(busy_threads, process_cores, free_cores) is expected
+    assert _gil_bound(busy_threads, task_cores, free_cores) is expected

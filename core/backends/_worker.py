@@ -49,6 +49,16 @@ FLUSH_S = 0.02
 
 PICKLE_PROTOCOL = pickle.HIGHEST_PROTOCOL
 
+# Without a timeout, the slot is rewritten at most this often instead of before
+# every item.  The two writes to shared memory cost ~47 ns an item; with the
+# check that replaces them, the worker loop went from 185-205 to 161-167 ns an
+# item around a 25 ns task (benchmarks.probes stages).  What still reads the
+# slot then (the flusher's "stuck on an item", the parent's work stealing, both
+# at 20-50 ms) may be 1 ms early.  A timeout needs every item's exact start, so
+# it keeps the exact path; a crash names its culprit by rerunning the chunk's
+# pending items one per chunk, where the slot is exact (ProcessBackend._bury).
+SLOT_REFRESH_S = 0.001
+
 
 class Chunk(NamedTuple):
     """A run of consecutive input items sent to one worker as one message."""
@@ -253,11 +263,14 @@ def run_chunk(
     cpu_clock: Callable[[], float],
     flush_s: float = FLUSH_S,
     retired: Callable[[], bool] | None = None,
+    exact: bool = True,
 ) -> None:
     """Run every item of ``chunk`` through ``task`` and send the results.
 
     ``retired`` lets a thread worker that the parent gave up on (a timeout)
-    stop between items.
+    stop between items.  ``exact`` writes the slot before every item (a
+    timeout needs it); without it the slot is refreshed every
+    ``SLOT_REFRESH_S`` and its offset is the first item the worker may be in.
     """
     clock = time.perf_counter
     items = chunk.items
@@ -276,10 +289,13 @@ def run_chunk(
     flushed_at = t0 = clock()
     last = len(items) - 1
     add_value, add_start, add_elapsed = values.append, starts.append, elapsed.append
+    refresh_s = 0.0 if exact else SLOT_REFRESH_S
+    written = t0
     for offset, item in enumerate(items):
         # One clock read per item: an item starts when the one before it ended.
-        slot[start_index] = t0
-        slot[offset_index] = offset
+        if t0 - written >= refresh_s:
+            slot[start_index] = written = t0
+            slot[offset_index] = offset
         try:
             value = task(item)
         except BaseException as exc:
@@ -298,9 +314,11 @@ def run_chunk(
             box.flush(offset + 1, cpu_now - cpu_mark, False)
             values, starts, elapsed, errors = box.values, box.starts, box.elapsed, box.errors
             add_value, add_start, add_elapsed = values.append, starts.append, elapsed.append
+            flushed_at = t0 = clock()
+            slot[start_index] = written = t0
+            slot[offset_index] = offset + 1
             slot[base + SLOT_STATE] = RUNNING
             cpu_mark = cpu_now
-            flushed_at = t0 = clock()
     slot[base + SLOT_STATE] = SENDING
     box.flush(len(items), cpu_clock() - cpu_mark, True)
     slot[base + SLOT_STATE] = IDLE
@@ -390,6 +408,7 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
 
     task: Callable[[Any], Any] | None = None
     origin = 0.0
+    exact = True
     cpu_clock = time.process_time
     while True:
         with arrived:
@@ -398,7 +417,7 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
             message = inbox.popleft()
         kind = message[:1]
         if kind == TASK:
-            box.worker, origin, task = _load_task(memoryview(message)[9:])
+            box.worker, origin, exact, task = _load_task(memoryview(message)[9:])
             send_message(Ready(box.worker))
             continue
         try:
@@ -407,7 +426,7 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
             send_message(ChunkUnreadable(box.worker, _frame_id(message), error_info(exc)))
             continue
         assert task is not None, "a chunk came before its task"
-        run_chunk(task, chunk, box, origin, cpu_clock, flush_s)
+        run_chunk(task, chunk, box, origin, cpu_clock, flush_s, exact=exact)
 
 
 def lead_own_session() -> None:
@@ -434,18 +453,19 @@ def lead_own_session() -> None:
             pass  # already a group leader
 
 
-def _load_task(data: Any) -> tuple[int, float, Callable[[Any], Any]]:
-    """A run's task message: this worker's number in the run, its clock origin, the task."""
-    worker, origin, task_bytes = pickle.loads(data)
+def _load_task(data: Any) -> tuple[int, float, bool, Callable[[Any], Any]]:
+    """A run's task message: this worker's number in the run, its clock origin, whether
+    the slot must be exact (the run has a timeout), the task."""
+    worker, origin, exact, task_bytes = pickle.loads(data)
     try:
-        return worker, origin, pickle.loads(task_bytes)
+        return worker, origin, exact, pickle.loads(task_bytes)
     except BaseException as exc:
         load_error = error_info(exc)
 
         def task(item: Any, _e: ErrorInfo = load_error) -> Any:
             raise RuntimeError(f"the task could not be loaded in the worker process: {_e}")
 
-        return worker, origin, task
+        return worker, origin, exact, task
 
 
 # Messages on a task pipe are framed: one byte of kind, eight of chunk id, then
@@ -472,8 +492,8 @@ def retract_message(chunk_id: int) -> bytes:
     return RETRACT + chunk_id.to_bytes(8, "little")
 
 
-def task_message(worker: int, origin: float, task_bytes: bytes) -> bytes:
-    return TASK + bytes(8) + pickle.dumps((worker, origin, task_bytes), PICKLE_PROTOCOL)
+def task_message(worker: int, origin: float, task_bytes: bytes, exact: bool = True) -> bytes:
+    return TASK + bytes(8) + pickle.dumps((worker, origin, exact, task_bytes), PICKLE_PROTOCOL)
 
 
 def dumps_chunk(chunk: Chunk) -> bytes:
@@ -491,5 +511,6 @@ def call_chunk(task: Callable[[Any], Any], chunk: Chunk, origin: float) -> Done:
     sent: list[Done] = []
     key = hash((os.getpid(), threading.get_ident()))
     box = Outbox(sent.append, key, [0.0] * SLOT_WIDTH, 0)
-    run_chunk(task, chunk, box, origin, time.thread_time, flush_s=float("inf"))
+    # Nobody reads this slot (a classic pool cannot see it): never exact.
+    run_chunk(task, chunk, box, origin, time.thread_time, flush_s=float("inf"), exact=False)
     return sent[-1]

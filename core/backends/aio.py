@@ -35,7 +35,7 @@ from typing import Any
 from ..records import ErrorInfo, Status
 from ._calls import async_function, call_item
 from ._worker import Chunk, Done, error_info
-from .base import Backend, Event, Lost
+from .base import Backend, Event, Lost, drain
 
 # Chunks in flight per worker: the chunker sizes a chunk at ~25 ms of work, so
 # two per worker keep every coroutine fed between the engine's rounds.
@@ -161,15 +161,7 @@ class AsyncioBackend(Backend):
         self._events.put(None)
 
     def poll(self, timeout: float) -> list[Event]:
-        events: list[Event] = []
-        try:
-            event = self._events.get(timeout=timeout)
-            while True:
-                if event is not None:
-                    events.append(event)
-                event = self._events.get_nowait()
-        except queue.Empty:
-            pass
+        events: list[Event] = drain(self._events, timeout)
         for event in events:
             left = self._remaining.get(event.chunk_id, 0) - 1
             if left > 0:

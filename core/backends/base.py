@@ -38,6 +38,7 @@ Adding a backend is one module: subclass :class:`Backend`, register it in
 from __future__ import annotations
 
 import abc
+import queue
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -45,6 +46,21 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from ..records import ErrorInfo, Status
 from ._calls import sync_task
 from ._worker import Chunk, Done
+
+
+def drain(inbox: queue.Queue[Any], timeout: float) -> list[Any]:
+    """Everything in ``inbox``: wait up to ``timeout`` for the first entry, then take the rest
+    without waiting.  ``None`` entries are wake-ups (``Backend.wake``), not messages, and are dropped."""
+    taken: list[Any] = []
+    try:
+        entry = inbox.get(timeout=timeout)
+        while True:
+            if entry is not None:
+                taken.append(entry)
+            entry = inbox.get_nowait()
+    except queue.Empty:
+        pass
+    return taken
 
 
 class BackendError(RuntimeError):

@@ -61,7 +61,7 @@ from ._calls import call_chunk_marked, call_item, call_items
 from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
 from ._poolwatch import Died, PoolWatch
 from ._worker import Chunk, Done, call_chunk, error_info
-from .base import Backend, Event, Lost, Retry
+from .base import Backend, Event, Lost, Retry, drain
 from .processes import start_method
 
 _IN_FLIGHT_PER_WORKER = 2
@@ -116,20 +116,8 @@ class PoolAdapter(Backend):
     def wake(self) -> None:
         self._messages.put(None)
 
-    def _take(self, timeout: float) -> list[Any]:
-        messages: list[Any] = []
-        try:
-            message = self._messages.get(timeout=timeout)
-            while True:
-                if message is not None:
-                    messages.append(message)
-                message = self._messages.get_nowait()
-        except queue.Empty:
-            pass
-        return messages
-
     def poll(self, timeout: float) -> list[Event]:
-        return self._events(self._take(timeout))
+        return self._events(drain(self._messages, timeout))
 
     def _events(self, messages: list[Any]) -> list[Event]:
         return [self._as_event(*m) for m in messages]

@@ -22,7 +22,6 @@ item alone.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import multiprocessing.connection as mpc
 import pickle
 import queue
@@ -36,8 +35,8 @@ from typing import Any
 from ..records import ErrorInfo, Status
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
 from ._worker import PICKLE_PROTOCOL, Chunk, Done, describe_error
-from .base import Backend, Event, Lost
-from .processes import _describe_exit, kill_worker, start_method
+from .base import Backend, Event, Lost, drain
+from .processes import _describe_exit, kill_worker, worker_context
 
 # Items waiting to start beyond those running: enough that a finished item's
 # place is taken at once, not after a round trip to the engine.
@@ -121,15 +120,7 @@ class ThreadPerItemBackend(Backend):
         self._events.put(None)
 
     def poll(self, timeout: float) -> list[Event]:
-        events: list[Event] = []
-        try:
-            event = self._events.get(timeout=timeout)
-            while True:
-                if event is not None:
-                    events.append(event)
-                event = self._events.get_nowait()
-        except queue.Empty:
-            pass
+        events: list[Event] = drain(self._events, timeout)
         return events
 
     def shutdown(self, cancel: bool) -> None:
@@ -184,9 +175,10 @@ class ProcessPerItemBackend(Backend):
                 "the task cannot be sent to worker processes: it must be picklable (a function "
                 f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
-        self._ctx: Any = mp.get_context(start_method())
-        if start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["poolside.backends._worker"])
+        # A process per item: from the zygote when it runs (a fork of about a
+        # millisecond), else from the forkserver (see processes.worker_context).
+        self._ctx: Any = worker_context()
+        self._wake_r: mpc.Connection
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
 
     def free_slots(self) -> int:

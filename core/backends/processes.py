@@ -24,11 +24,20 @@ finished items out of a chunk that is still running.  The machinery needed for
 that is the slot and per-worker pipes here; the process start-up, pipes and
 shared memory are the standard library's own (``multiprocessing``).
 
-Workers start with ``forkserver`` on Linux (``spawn`` elsewhere): never
-``fork``, because the caller (the Qt window, the engine's own thread) runs
-threads, and forking a process that runs threads can deadlock the child.
-Forkserver children are forked from a small server that has imported only
-``poolside.backends._worker``, so a worker starts in milliseconds with no Qt in it.
+Workers are never forked from a process that runs threads (the caller may be
+the Qt window; the engine runs a dispatcher thread): forking such a process can
+deadlock the child on a lock another thread held.  On Linux they are forked by
+the *zygote* (``poolside.backends._zygote``): a copy of the caller forked while
+it still ran one thread, which never starts one, so every fork it makes is
+safe, and a worker starts in about a millisecond with the caller's imports
+already loaded.  While the caller itself still runs one thread (in start(),
+before the dispatcher starts), the first workers are forked from it directly,
+as Pool does; every fork closes its copies of the workers' pipes at once
+(``_parent_ends``).  A caller that already runs threads when it first needs workers
+(and has not called :func:`prestart` earlier) uses ``forkserver`` instead: a
+small server that has imported only ``poolside.backends._worker``, ~110 ms to
+start once.  Elsewhere, ``spawn``.  No Qt is ever in a worker: the window
+imports Qt only after its zygote is forked, or uses the forkserver.
 
 Workers outlive a run that ends normally: they are *parked*, and the next run
 on this backend adopts them and sends them its task, so a run of a few
@@ -51,13 +60,14 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
-from multiprocessing.context import ForkServerContext, SpawnContext
-from typing import Any, cast
+from typing import Any
 
 from ..log import get_logger
 from ..records import ErrorInfo, Status
+from . import _zygote
 from ._worker import (
     FLUSH_S,
     IDLE,
@@ -115,6 +125,62 @@ def start_method() -> str:
     if "forkserver" in methods and sys.platform.startswith("linux"):
         return "forkserver"
     return "spawn"
+
+
+def default_method() -> str:
+    """How this process starts its workers now: ``zygote`` if it can, else :func:`start_method`.
+
+    The zygote (``poolside.backends._zygote``) is forked from this process while
+    it runs one thread, and forks every worker after that (start() forks the
+    first ones itself while it can).  It hides the start-up: a cold sha256 run
+    of 1,000 files (one CLI call's work, ~50 ms of it) measured 0.29x the plain
+    loop's speed with the forkserver (a fresh interpreter first) and 0.62-0.86x
+    with the zygote on a machine loaded 4-11 deep, where Pool.map (fork) made
+    0.56-0.80x in the same runs (``python -m benchmarks.fastpath``).
+    """
+    if _zygote.available():
+        return "zygote"
+    return start_method()
+
+
+def worker_context(method: str | None = None) -> Any:
+    """The multiprocessing context worker processes start from (``method``: default_method()).
+
+    For ``zygote`` the zygote is forked now if it is not running, so call this
+    while the caller still runs one thread (a backend's start()).
+    """
+    method = method or default_method()
+    if method == "zygote":
+        _zygote.ensure_running()
+        return _zygote.ZygoteContext()
+    ctx = mp.get_context(method)
+    if method == "forkserver":
+        # Workers fork from a server that has imported only the worker loop.
+        # Only takes effect when the server starts (once per process).
+        ctx.set_forkserver_preload(["poolside.backends._worker"])
+    return ctx
+
+
+def prestart() -> bool:
+    """Fork the zygote now, while this process runs one thread; whether it is running.
+
+    A program that starts threads later (a window, a server) calls this first
+    thing, so that its runs get the zygote's fast start; without it they use
+    the forkserver, which is safe at any time.
+    """
+    if not _zygote.supported():
+        return False
+    try:
+        _zygote.ensure_running()
+    except _zygote.ZygoteUnavailable:
+        return False
+    return True
+
+
+def helper_pids() -> list[int]:
+    """Long-lived helper processes of this one that are not workers: the zygote, if running."""
+    pid = _zygote.pid()
+    return [pid] if pid is not None else []
 
 
 def _describe_exit(code: int | None) -> str:
@@ -200,7 +266,29 @@ class _Proc:
         self.process.close()
         for conn in (self.tasks, self.results):
             if conn is not None:
+                _parent_ends.discard(conn)
                 conn.close()
+
+
+# This process's ends of every worker's pipes.  A process forked from this one
+# (a worker forked directly, the zygote, a user's own fork) closes its copies
+# at once: a copy of a task pipe's write end would keep that worker from ever
+# seeing the end of its pipe, which is how it is told to stop and how it
+# learns that this process died.
+_parent_ends: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _close_parent_ends() -> None:
+    for conn in list(_parent_ends):
+        try:
+            conn.close()
+        except OSError:
+            pass
+    _parent_ends.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_parent_ends)
 
 
 # Workers between runs, by start method.
@@ -277,13 +365,17 @@ class ProcessBackend(Backend):
                  timeout: float | None, origin: float,
                  method: str | None = None, flush_s: float = FLUSH_S) -> None:
         super().__init__(task, workers, timeout=timeout, origin=origin)
-        self._method = method or start_method()
+        self._requested = method
+        self._method = ""  # how workers start; decided in start()
         self._flush_s = flush_s
         self._procs: list[_Proc] = []
         self._closing = False
         self._start_failures = 0
         self._wake_lock = threading.Lock()
         self._wake_pending = False
+        # Items per chunk sent and not finished: without a timeout the slot
+        # names an item exactly only in a one-item chunk (see _bury).
+        self._sizes: dict[int, int] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -295,16 +387,21 @@ class ProcessBackend(Backend):
                 "the task cannot be sent to worker processes: it must be picklable (a function "
                 f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
-        # get_context(str) is typed as the base context, which has no Process:
-        # the two methods used here give contexts that do.
-        self._ctx = cast("ForkServerContext | SpawnContext", mp.get_context(self._method))
-        if self._method == "forkserver":
-            # Workers fork from a server that has imported only the worker loop.
-            # Only takes effect when the server starts (once per process).
-            self._ctx.set_forkserver_preload(["poolside.backends._worker"])
+        self._method = self._requested or default_method()
+        self._ctx = self._context(self._method)
+        self._wake_r: mpc.Connection
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         procs = _unpark(self._method, self.workers)
         adopted = len(procs)
+        if self._method == "zygote" and _zygote.threads_running() == 1:
+            # This process runs one thread right now (the dispatcher starts
+            # after this): fork the first workers directly, as Pool does, and
+            # leave the zygote for replacements once the dispatcher runs.
+            # Through the zygote, each start waits for it to be scheduled: on
+            # a loaded machine that made a cold sha256 run of 1,000 files take
+            # ~15-20 ms in start() alone, against ~2 ms of direct forks.
+            fork = mp.get_context("fork")
+            procs += [self._launch_with(fork) for _ in range(self.workers - len(procs))]
         procs += [self._launch() for _ in range(self.workers - len(procs))]
         log.debug("%d worker processes (%s): %d adopted from the last run, %d started",
                   self.workers, self._method, adopted, self.workers - adopted)
@@ -312,31 +409,61 @@ class ProcessBackend(Backend):
         for index, proc in enumerate(procs):
             self._hire(proc, index)
 
+    @staticmethod
+    def _context(method: str) -> Any:
+        return worker_context(method)
+
     def _launch(self) -> _Proc:
+        try:
+            return self._launch_with(self._ctx)
+        except (_zygote.ZygoteUnavailable, OSError):
+            if self._method != "zygote":
+                raise
+        # The zygote is gone (killed), and this process runs threads now (the
+        # dispatcher at least), so it is never forked again from here: the
+        # forkserver is safe at any time.
+        self._method = start_method()
+        self._ctx = self._context(self._method)
+        return self._launch_with(self._ctx)
+
+    def _launch_with(self, ctx: Any) -> _Proc:
         # Shared memory for the slot: the raw buffer multiprocessing shares
         # between processes (a RawArray without ctypes, which a worker would
         # otherwise import just to read it: ~1.5 MB each).
         slots = multiprocessing.heap.BufferWrapper(SLOT_WIDTH * 8)
-        task_r, task_w = self._ctx.Pipe(duplex=False)
-        result_r, result_w = self._ctx.Pipe(duplex=False)
-        process = self._ctx.Process(
+        task_r, task_w = ctx.Pipe(duplex=False)
+        result_r, result_w = ctx.Pipe(duplex=False)
+        process = ctx.Process(
             target=process_main,
             args=(task_r, result_w, slots, self._flush_s, IDLE_EXIT_S),
             name="poolside-worker",
             daemon=True,
         )
-        process.start()
-        log.debug("worker process %d started", process.pid)
-        task_r.close()
-        result_w.close()
+        _parent_ends.add(task_w)
+        _parent_ends.add(result_r)
+        try:
+            process.start()
+        except BaseException:
+            for conn in (task_w, result_r):
+                _parent_ends.discard(conn)
+                conn.close()
+            raise
+        finally:
+            task_r.close()
+            result_w.close()
         return _Proc(self._method, process, task_w, result_r, slots)
 
     def _hire(self, proc: _Proc, index: int) -> None:
         """Make ``proc`` worker ``index`` of this run and send it the task."""
+        # Before anything waits on its sentinel: a zygote child reports its pid
+        # there first (start() launches every worker before it reads one).
+        pid = proc.process.pid
+        log.debug("worker process %d is worker %d", pid, index)
         proc.adopt(index)
         self._procs.append(proc)
         try:
-            proc.tasks.send_bytes(task_message(index, self.origin, self._task_bytes))
+            proc.tasks.send_bytes(task_message(index, self.origin, self._task_bytes,
+                                               exact=self.timeout is not None))
         except OSError:
             pass  # it died: poll() sees its sentinel
 
@@ -394,6 +521,7 @@ class ProcessBackend(Backend):
                 "PicklingError", f"the item cannot be sent to a worker process: {describe_error(exc)}"))]
         proc = min(self._procs, key=lambda p: len(p.assigned))
         proc.assigned.append(chunk.id)
+        self._sizes[chunk.id] = len(chunk.items)
         try:
             proc.tasks.send_bytes(data)
         except OSError:
@@ -475,16 +603,19 @@ class ProcessBackend(Backend):
                 if isinstance(message, Retracted):
                     proc.assigned.remove(message.chunk_id)
                     proc.retracting.discard(message.chunk_id)
+                    self._sizes.pop(message.chunk_id, None)
                     events.append(Retry(message.chunk_id, alone=False))
                     continue
                 if isinstance(message, ChunkUnreadable):
                     # Some item of the chunk cannot be unpickled here: find it alone.
                     proc.assigned.remove(message.chunk_id)
+                    self._sizes.pop(message.chunk_id, None)
                     events.append(Retry(message.chunk_id, alone=True, error=message.error,
                                         worker=proc.index))
                     continue
                 if message.last and proc.assigned and proc.assigned[0] == message.chunk_id:
                     proc.retracting.discard(proc.assigned.popleft())
+                    self._sizes.pop(message.chunk_id, None)
                 events.append(message)
         except (EOFError, OSError):
             conn.close()
@@ -512,7 +643,14 @@ class ProcessBackend(Backend):
             running = False  # it moved on just before the kill: nobody to blame
         if proc.assigned:
             head = proc.assigned.popleft()
-            if running and chunk_id == head:
+            # Without a timeout the worker keeps its slot only roughly (the
+            # offset is where it was up to 1 ms ago): in a chunk of several
+            # items the culprit is found by running them one by one, each in a
+            # chunk of its own, where the slot is exact again.
+            exact = self.timeout is not None or self._sizes.get(head) == 1
+            if running and chunk_id == head and not exact and not timed_out:
+                events.append(Retry(head, alone=True, error=error, worker=proc.index))
+            elif running and chunk_id == head:
                 status = Status.TIMED_OUT if timed_out else Status.FAILED
                 events.append(Lost(head, offset, status, error, proc.index,
                                    started - self.origin, now - started, proc.process.pid))
@@ -524,12 +662,16 @@ class ProcessBackend(Backend):
                 # one, and the one that kills a worker alone is the culprit.
                 events.append(Retry(head, alone=True, error=error, worker=proc.index))
             events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+            for cid in (head, *proc.assigned):
+                self._sizes.pop(cid, None)
         self._replace(proc)
 
     def _start_failed(self, proc: _Proc, error: ErrorInfo, events: list[Event]) -> None:
         """A worker died before it was ready: its chunks are innocent; maybe nothing can start."""
         self._start_failures += 1
         events.extend(Retry(cid, alone=False) for cid in proc.assigned)
+        for cid in proc.assigned:
+            self._sizes.pop(cid, None)
         proc.assigned.clear()
         log.warning("worker process %d died before it was ready (%s)", proc.process.pid, error.message)
         if self._start_failures >= _START_FAILURES_TOLERATED:

@@ -10,6 +10,14 @@ A thread cannot be killed.  When an item passes its timeout, its worker is
 runs on a fresh thread, and the old thread is left to finish the hung call in
 the background and then exit without reporting.  A task that never returns
 keeps its thread (a daemon) until the interpreter exits.
+
+Threads outlive a run that ends normally: they are *parked*, and the next run
+adopts them, as ThreadPoolExecutor keeps its threads between calls.  Measured
+on 400 sleeps of 20 ms on 64 threads (140 ms ideal): starting 64 threads spread
+the first round over ~4 ms and joining them added ~2.5 ms at the end, which put
+a run at 93-95 % of ideal where ThreadPoolExecutor reached 97-98 %.  A parked
+thread ends after ``IDLE_EXIT_S`` unused or at :func:`stop_idle_threads`; a
+retired thread (cancel, timeout) is never parked.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..log import get_logger
 from ..records import ErrorInfo, Status
@@ -43,6 +51,11 @@ log = get_logger(__name__)
 # waits for the engine between chunks, few enough to keep the tail balanced.
 PREFETCH_PER_WORKER = 1
 
+# How long a parked thread waits for another run before it ends: a parked
+# thread costs its stack only, but a program that stopped running should not
+# keep 64 of them for long.
+IDLE_EXIT_S = 60.0
+
 
 class _Worker:
     """One thread and the slot through which the engine watches it."""
@@ -53,6 +66,72 @@ class _Worker:
         self.outbox = Outbox(send, index, self.slot, 0)
         self.retired = False
         self.thread: threading.Thread | None = None
+
+
+class _Parked(NamedTuple):
+    """A thread between runs, and where to send it its next run's worker."""
+
+    mailbox: queue.SimpleQueue
+    thread: threading.Thread
+
+
+_idle: list[_Parked] = []
+_idle_lock = threading.Lock()
+_idle_changed = threading.Condition(_idle_lock)
+
+
+def _thread_main(mailbox: queue.SimpleQueue, backend: ThreadBackend | None, worker: _Worker | None) -> None:
+    """Run workers of successive runs: between them, park (wait in ``_idle`` for the next)."""
+    me = _Parked(mailbox, threading.current_thread())
+    while backend is not None and worker is not None:
+        backend._work(worker)
+        if worker.retired:
+            return  # cancelled or given up on: it never serves another run
+        backend = worker = None  # hold nothing of the finished run while parked
+        with _idle_changed:
+            _idle.append(me)
+            _idle_changed.notify_all()
+        try:
+            job = mailbox.get(timeout=IDLE_EXIT_S)
+        except queue.Empty:
+            with _idle_lock:
+                if me in _idle:
+                    _idle.remove(me)
+                    return
+            job = mailbox.get()  # adopted just now: the job is on its way
+        if job is None:
+            return
+        backend, worker = job
+        job = None  # only the run's own references keep its backend alive
+
+
+def idle_thread_count() -> int:
+    """Threads parked between runs (for tests and the window)."""
+    with _idle_lock:
+        return len(_idle)
+
+
+def idle_thread_ids() -> set[int]:
+    """The native ids of the threads parked now."""
+    with _idle_lock:
+        return {entry.thread.native_id for entry in _idle if entry.thread.native_id is not None}
+
+
+def wait_idle_threads(count: int, timeout: float) -> bool:
+    """Wait until at least ``count`` threads are parked; False if ``timeout`` passed first."""
+    with _idle_changed:
+        return _idle_changed.wait_for(lambda: len(_idle) >= count, timeout)
+
+
+def stop_idle_threads() -> None:
+    """End every parked thread now and wait for them."""
+    with _idle_lock:
+        parked = list(_idle)
+        _idle.clear()
+    for entry in parked:
+        entry.mailbox.put(None)
+    for entry in parked:
+        entry.thread.join()
 
 
 class ThreadBackend(Backend):
@@ -93,8 +172,15 @@ class ThreadBackend(Backend):
 
     def _spawn(self, index: int) -> _Worker:
         worker = _Worker(index, self._events.put)
+        with _idle_lock:
+            parked = _idle.pop() if _idle else None
+        if parked is not None:
+            worker.thread = parked.thread
+            parked.mailbox.put((self, worker))
+            return worker
         worker.thread = threading.Thread(
-            target=self._work, args=(worker,), name=f"poolside-{self.name}-{index}", daemon=True
+            target=_thread_main, args=(queue.SimpleQueue(), self, worker),
+            name=f"poolside-{self.name}-{index}", daemon=True,
         )
         worker.thread.start()
         return worker
@@ -105,19 +191,18 @@ class ThreadBackend(Backend):
             chunk = self._inbox.get()
             if chunk is None:
                 return
-            run_chunk(self.task, chunk, worker.outbox, self.origin, time.thread_time, retired=retired)
+            run_chunk(self.task, chunk, worker.outbox, self.origin, time.thread_time, retired=retired,
+                      exact=self.timeout is not None)
 
     def shutdown(self, cancel: bool) -> None:
         self._stop_flusher.set()
         for worker in self._workers:
             worker.retired = worker.retired or cancel
             self._inbox.put(None)
-        if not cancel:
-            for worker in self._workers:
-                assert worker.thread is not None
-                worker.thread.join()
-        # On cancel, threads inside a task finish that call in the background
-        # and exit without reporting: there is no way to stop them sooner.
+        # Not joined: after a normal end every chunk has reported, so each
+        # thread only takes its None and parks.  On cancel, threads inside a
+        # task finish that call in the background and exit without reporting:
+        # there is no way to stop them sooner.
 
     # -- engine side ----------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """The ``poolside`` command: run a plugin over files from a terminal, list plugins, show the machine.
 
     poolside run PATHS... --plugin NAME|FILE.py:FUNCTION [--param K=V]... [options]
+    poolside compare PATHS... --plugin NAME [--budget S] [--backends a,b] [--workers 1,2] [--json FILE]
+    poolside history [show ID | prune]
     poolside plugins [FILE.py...]
     poolside info
     poolside samples DEST
@@ -40,11 +42,11 @@ from collections.abc import Sequence
 
 from ..backends._worker import describe_error
 from ..inputs import printable
-from . import listing, run, samples
+from . import compare, history, listing, run, samples
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
 
 # Each command is a module with add_parser(s)(sub); adding a command is one module and one line here.
-_COMMANDS = (run.add_parser, listing.add_parsers, samples.add_parser)
+_COMMANDS = (run.add_parser, compare.add_parser, history.add_parser, listing.add_parsers, samples.add_parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends._worker import describe_error
-from ..inputs import Expansion
+from ..inputs import Expansion, printable
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from .common import (
@@ -75,6 +75,9 @@ def add_parser(sub: Any) -> None:
                           "options given here override it")
     run.add_argument("--save-spec", metavar="JOB.toml",
                      help="also save this job to a file, to run it again with --spec")
+    run.add_argument("--resume", metavar="ID|last",
+                     help="run only the items of a recorded run that are not ok yet (see 'poolside history')")
+    run.add_argument("--force", action="store_true", help="with --resume: resume even if the plugin changed")
     run.set_defaults(handler=cmd_run)
 
 
@@ -115,14 +118,18 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     from .. import backend_names, run
 
+    parent_id = None
     try:
-        spec = spec_from_args(ns, samples)
+        if ns.resume:
+            spec, prepared, parent_id = _resumed(ns)
+        else:
+            spec = spec_from_args(ns, samples)
         if spec.backend not in backend_names():
             raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
         if not spec.paths:
             raise SpecError("no input: give the files or folders to run over (or --samples for the bundled ones)")
-        # Never read the record file being written.
-        prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
+        if not ns.resume:  # never read the record file being written
+            prepared = spec.prepare(extra_exclude=(Path(ns.output),) if ns.output else ())
         if ns.save_spec:
             spec.save(ns.save_spec)
     except SpecError as e:
@@ -135,8 +142,12 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         raise UsageError(f"--output {e}") from None
     console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
                        results_to_stdout=recorder is None)
-    reporter = _Reporter(console, recorder, keep=bool(ns.trace))
+    from ..history import RunRecorder
+
+    history = RunRecorder(spec, task, parent_id=parent_id)
+    reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
     monitor = _start_monitor() if ns.trace else None
+    interrupted, summary = True, None
     try:
         try:
             job = run(task, items, **prepared.run_options(),
@@ -148,6 +159,7 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         interrupted = stopped_by is not None
         summary = job.summary
     finally:
+        history.finish(summary, interrupted=interrupted)
         if recorder is not None:
             recorder.close()
         if monitor is not None:
@@ -169,6 +181,9 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
     console.err(summary.line())
+    if history.run_id is not None and summary.counts.get("ok", 0) < summary.total:
+        console.err(f"note: recorded as run {history.run_id}; to run what is not ok yet: "
+                    f"poolside run --resume {history.run_id}")
     show = console.tty if ns.insights is None else ns.insights
     if show and summary.insights is not None:
         console.insights(summary.insights)
@@ -178,6 +193,37 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         return 128 + stopped_by  # common.EXIT_INTERRUPTED, EXIT_TERMINATED or EXIT_HANGUP
     bad = summary.total - summary.counts.get("ok", 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+
+
+def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
+    """The recorded job with only the items not ok yet; the run it continues."""
+    from ..history import ResumeError, plan_resume
+    from ..spec import Prepared
+
+    if ns.plugin or ns.paths or ns.param or ns.spec or ns.samples:
+        raise UsageError("--resume takes the plugin, its parameters and the inputs from the run it resumes")
+    try:
+        plan = plan_resume(ns.resume, force=ns.force)
+    except ResumeError as e:
+        raise UsageError(str(e)) from None
+    changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout,
+               "method": getattr(ns, "method", None)}
+    spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
+    # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
+    items: Any = plan.items
+    prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, items)
+    lines = [f"resuming run {plan.parent_id}: {plan.already_ok:,} items already ok, {len(plan.items):,} to run"]
+    if str(plan.parent_id) != ns.resume and ns.resume != "last":
+        lines[0] += f" (run {ns.resume} was continued by run {plan.parent_id} already)"
+    if plan.new:
+        lines.append(f"{plan.new:,} new items joined")
+    if plan.vanished:
+        shown = ", ".join(printable(v) for v in plan.vanished[:5]) + (" ..." if len(plan.vanished) > 5 else "")
+        lines.append(f"{len(plan.vanished):,} recorded items are gone: {shown}")
+    if plan.plugin_changed:
+        lines.append("the plugin changed since (--force)")
+    print("note: " + "; ".join(lines), file=sys.stderr)
+    return spec, prepared, plan.parent_id
 
 
 def _start_monitor() -> Any:
@@ -299,11 +345,13 @@ def _wait(job: Any, console: Console, items: Expansion) -> int | None:
 class _Reporter:
     """Takes outcome batches on the engine's thread: records, result lines, failures."""
 
-    def __init__(self, console: Console, recorder: OutcomeWriter | None, *, keep: bool = False) -> None:
+    def __init__(self, console: Console, recorder: OutcomeWriter | None, history: Any = None, *,
+                 keep: bool = False) -> None:
         self.console = console
         self.keep = keep
         self.kept: list = []  # every outcome, for --trace
         self.recorder = recorder
+        self.history = history  # the history's on_outcomes: it only queues the batch
         self.failures_shown = 0
         self.failures_hidden = 0
         self.write_error: str | None = None
@@ -312,6 +360,8 @@ class _Reporter:
     def take(self, batch: list) -> None:
         # Must not raise: an exception here would be the engine's failure.
         try:
+            if self.history is not None:
+                self.history(batch)
             if self.keep:
                 self.kept.extend(batch)
             if self.recorder is not None and self.write_error is None:

@@ -304,19 +304,24 @@ def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],
 
 
 def _warm_up() -> None:
-    """What every first run would otherwise pay: the engine, the plugins, the forkserver."""
-    from ..engine import run  # noqa: F401
-    from ..plugins import discover
+    """What every first run would otherwise pay: the workers' start, the engine, the plugins.
 
-    discover()
-    from ..backends.processes import start_method
+    Called while the host still runs one thread: the zygote (a copy of this
+    process that forks every worker in about a millisecond) can be forked only
+    then; without it, the forkserver is started instead.
+    """
+    from ..backends.processes import prestart, start_method
 
-    if start_method() == "forkserver":
+    if not prestart() and start_method() == "forkserver":
         import multiprocessing as mp
         from multiprocessing import forkserver
 
         mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._worker"])
         forkserver.ensure_running()
+    from ..engine import run  # noqa: F401
+    from ..plugins import discover
+
+    discover()
 
 
 def main(argv: list[str]) -> int:

@@ -57,6 +57,7 @@ _EXPORTS = {
     "ParamError": "poolside.plugins.base",
     "PluginError": "poolside.plugins.base",
     "Range": "poolside.plugins.base",
+    "Output": "poolside.plugins.base",
     "plugin": "poolside.plugins.base",
     "from_function": "poolside.plugins.base",
     "discover": "poolside.plugins.discovery",
@@ -77,7 +78,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from ._files import AtomicOutput, Collision, InputError, OutputError, check_input, open_input
     from ._task import BoundTask
-    from .base import REQUIRED, Param, ParamError, Plugin, PluginError, Range, from_function, plugin
+    from .base import REQUIRED, Output, Param, ParamError, Plugin, PluginError, Range, from_function, plugin
     from .discovery import ENTRY_POINT_GROUP, discover, get_plugin, load_plugin_file
 
 

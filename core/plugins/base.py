@@ -100,6 +100,16 @@ class Range:
     maximum: float | None = None
 
 
+class Output:
+    """Marks the setting a plugin writes its results into: ``out: Annotated[Path, Output] = Path("out")``.
+
+    A comparison runs the plugin many times over the same items; it points the
+    marked settings at a scratch folder that it deletes afterwards, so it never
+    writes into the user's output folder.  (A class used bare, like ``Range``'s
+    instances: ``Output`` and ``Output()`` both work.)
+    """
+
+
 @dataclass(frozen=True)
 class Param:
     """One setting of a plugin: everything a form field or ``--param`` needs."""
@@ -111,6 +121,8 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    #: The plugin writes its results here (``Annotated[Path, Output]``).
+    output: bool = False
 
     @property
     def required(self) -> bool:
@@ -204,6 +216,13 @@ class Plugin:
     target: TaskRef | None = field(default=None, repr=False, compare=False)
     #: The item parameter is a ``Path``: text items are turned into paths.
     takes_path: bool = field(default=False, repr=False, compare=False)
+    #: What running it does beyond writing its outputs (``fetch``: downloads), or "".
+    side_effects: str = ""
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The settings marked :class:`Output`: where the plugin writes."""
+        return tuple(p.name for p in self.params if p.output)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -248,20 +267,24 @@ class PluginMeta:
     bound: str = "mixed"
     accepts: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
+    side_effects: str = ""
 
 
 def plugin(fn: Callable | None = None, *, name: str | None = None,
            description: str | None = None, bound: str = "mixed",
            accepts: tuple[str, ...] | list[str] | str = (),
-           columns: tuple[str, ...] | list[str] = ()) -> Any:
+           columns: tuple[str, ...] | list[str] = (), side_effects: str = "") -> Any:
     """Mark a function as a plugin and say what its signature cannot.
 
     Use bare (``@plugin``) or with metadata (``@plugin(bound="cpu",
-    accepts=("*.png",))``).  The function is returned unchanged.
+    accepts=("*.png",))``).  ``side_effects`` says, in a few words, what a run
+    does beyond writing its :class:`Output` settings (``"downloads every listed
+    URL"``): a comparison, which repeats the run, warns and asks first.
+    The function is returned unchanged.
     """
     if isinstance(accepts, str):
         accepts = (accepts,)
-    meta = PluginMeta(name, description, bound, tuple(accepts), tuple(columns))
+    meta = PluginMeta(name, description, bound, tuple(accepts), tuple(columns), side_effects)
 
     def mark(f: Callable) -> Callable:
         f.__poolside__ = meta  # type: ignore[attr-defined]
@@ -337,7 +360,8 @@ def from_function(fn: Callable, *, source: str, target: TaskRef | None = None) -
         target = ("module", fn.__module__, qualname)
     return Plugin(name=name, description=description.strip(), bound=meta.bound,
                   accepts=meta.accepts, params=tuple(params), source=source,
-                  columns=meta.columns, target=target, takes_path=takes_path)
+                  columns=meta.columns, target=target, takes_path=takes_path,
+                  side_effects=meta.side_effects)
 
 
 def _param(p: inspect.Parameter, hint: Any, help_text: str,
@@ -345,10 +369,13 @@ def _param(p: inspect.Parameter, hint: Any, help_text: str,
     default = REQUIRED if p.default is inspect.Parameter.empty else p.default
     minimum = maximum = None
     choices: tuple | None = None
+    output = False
     if typing.get_origin(hint) is typing.Annotated:
         hint, *extras = typing.get_args(hint)
         for extra in extras:
-            if isinstance(extra, Range):
+            if extra is Output or isinstance(extra, Output):
+                output = True
+            elif isinstance(extra, Range):
                 minimum, maximum = extra.minimum, extra.maximum
             elif isinstance(extra, str) and not help_text:
                 help_text = extra
@@ -374,11 +401,13 @@ def _param(p: inspect.Parameter, hint: Any, help_text: str,
                   f"a setting must be one of {words}, or a Literal of choices")
     if (minimum is not None or maximum is not None) and hint not in (int, float):
         raise bad(f"setting {p.name!r}: a Range needs an int or float setting")
-    param = Param(p.name, hint, default, choices, minimum, maximum, " ".join(help_text.split()))
+    if output and hint is not Path:
+        raise bad(f"setting {p.name!r}: Output marks a Path setting (the folder or file written)")
+    param = Param(p.name, hint, default, choices, minimum, maximum, " ".join(help_text.split()), output)
     if default is not REQUIRED:
         try:
             param = Param(p.name, hint, param.convert(default), choices, minimum, maximum,
-                          param.help)
+                          param.help, output)
         except ParamError as e:
             raise bad(f"its default does not fit: {e}") from None
     return param

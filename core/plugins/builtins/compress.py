@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from .._files import AtomicOutput, Collision, open_input
-from ..base import Range, plugin
+from ..base import Output, Range, plugin
 
 _CHUNK = 1 << 20
 
@@ -21,7 +21,7 @@ _CHUNK = 1 << 20
 @plugin(name="gzip", bound="mixed", columns=("output", "action", "bytes_in", "bytes_out"))
 def gzip_file(
     path: Path,
-    out: Path = Path("poolside-out/gzip"),
+    out: Annotated[Path, Output] = Path("poolside-out/gzip"),
     mode: Literal["auto", "compress", "decompress"] = "auto",
     level: Annotated[int, Range(1, 9)] = 6,
     on_collision: Collision = "rename",

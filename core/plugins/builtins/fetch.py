@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated
 
 from .._files import AtomicOutput, Collision, open_input, safe_filename
-from ..base import Range, plugin
+from ..base import Output, Range, plugin
 
 _CHUNK = 1 << 16
 # A line longer than this is not a URL; reading stops there (a huge file
@@ -34,10 +34,11 @@ class FetchError(Exception):
 
 
 @plugin(bound="io", accepts=("*.txt", "*.urls", "*.list"),
-        columns=("urls", "downloaded", "skipped", "bytes"))
+        columns=("urls", "downloaded", "skipped", "bytes"),
+        side_effects="downloads every listed URL from its server")
 def fetch(
     path: Path,
-    out: Path = Path("poolside-out/downloads"),
+    out: Annotated[Path, Output] = Path("poolside-out/downloads"),
     timeout_s: Annotated[float, Range(0.1, 3600)] = 30.0,
     max_mb: Annotated[float, Range(0.001, 100_000)] = 100.0,
     on_collision: Collision = "rename",

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from ...inputs import display
 from .._files import AtomicOutput, Collision, open_input
-from ..base import Range, plugin
+from ..base import Output, Range, plugin
 
 IMAGE_PATTERNS = ("*.png", "*.jpg", "*.jpeg", "*.webp", "*.gif", "*.bmp", "*.tif", "*.tiff")
 # Pillow's format names, and the suffix each output gets.
@@ -30,7 +30,7 @@ _SAME = {"JPEG": ("JPEG", ".jpg"), "MPO": ("JPEG", ".jpg"), "PNG": ("PNG", ".png
         columns=("output", "action", "width", "height", "bytes"))
 def thumbnail(
     path: Path,
-    out: Path = Path("poolside-out/thumbnails"),
+    out: Annotated[Path, Output] = Path("poolside-out/thumbnails"),
     size: Annotated[int, Range(8, 8192)] = 256,
     format: Literal["same", "png", "jpeg", "webp"] = "same",
     quality: Annotated[int, Range(1, 100)] = 85,

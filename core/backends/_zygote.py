@@ -1,0 +1,279 @@
+"""The zygote: a single-threaded copy of the caller that forks worker processes on demand.
+
+Data flow::
+
+    caller, while it runs ONE thread (its first processes run, or prestart())
+      │ os.fork()                                   (about a millisecond)
+      ▼
+    zygote: multiprocessing.forkserver.main() on an inherited socket; it never
+      │     starts a thread, so every fork it makes is from a one-thread process
+      │ fork per worker, and per replacement after a crash or a timeout kill
+      ▼
+    worker: spawn._main(): unpickles process_main and its pipes, runs it
+
+Why: a worker must never be forked from a process that runs threads (the
+window, the engine's own dispatcher: a lock held by another thread at the fork
+stays held in the child forever).  The forkserver start method is safe, but
+starting it costs a fresh interpreter: ~110 ms measured here before the first
+worker exists, for a CLI call whose work may be 60 ms.  ``fork`` from a process
+that runs one thread is safe (the forkserver and Android's zygote rely on it),
+so when the caller runs one thread, *it* becomes the server: one fork, and the
+workers it forks later inherit the caller's imports (the task's module
+included), so a cold run starts its workers in a few milliseconds.
+
+"One thread" is checked in ``/proc/self/task``, which counts native threads too
+(Qt's, a BLAS pool's), not only Python's.  When the caller runs threads, the
+zygote is not made and the backend uses the forkserver as before.
+
+The protocol, the server loop and the exit-status reporting are the standard
+library's forkserver (``multiprocessing.forkserver``): only how the server
+starts differs (``os.fork`` instead of exec'ing a new interpreter), so a worker
+forked here is a forkserver child in every other way (pipes passed as file
+descriptors, its exit code read from a sentinel pipe, ``kill()``, ``join()``).
+
+What it costs: the zygote and its workers share the caller's memory pages
+copy-on-write, but RSS counts them in every process; and they inherit the
+caller's open file descriptors, as ``fork`` children do (they end with the
+caller: the zygote when its "alive" pipe closes, workers when their task pipe
+does).  The zygote drops the resource tracker: workers start one only if a
+task needs it, as ``fork`` children of a caller without one do.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import socket
+import sys
+import threading
+from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn
+from typing import Any
+
+# The forkserver's internals this module builds on, untyped in typeshed.
+_connection: Any = __import__("multiprocessing.connection", fromlist=["_"])
+_util: Any = __import__("multiprocessing.util", fromlist=["_"])
+_forkserver: Any = forkserver
+
+
+class ZygoteUnavailable(RuntimeError):
+    """The zygote is not running and cannot be forked now (the caller runs threads)."""
+
+
+def threads_running() -> int:
+    """How many threads this process runs, native ones included (Linux); Python's elsewhere."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return max(threading.active_count(), 2)  # unknown: assume "not alone", never fork blind
+
+
+def supported() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and reduction.HAVE_SEND_HANDLE
+
+
+class _Zygote(forkserver.ForkServer):
+    """The standard library's fork server, started by forking the caller instead of exec'ing Python."""
+
+    _lock: threading.Lock
+    _forkserver_address: Any
+    _forkserver_alive_fd: Any
+    _forkserver_pid: int | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._preload_modules: list[str] = []
+
+    @property
+    def pid(self) -> int | None:
+        return self._forkserver_pid
+
+    def running(self) -> bool:
+        with self._lock:
+            return self._alive_unlocked()
+
+    def _alive_unlocked(self) -> bool:
+        if self._forkserver_pid is None:
+            return False
+        pid, _ = os.waitpid(self._forkserver_pid, os.WNOHANG)
+        if not pid:
+            return True
+        os.close(self._forkserver_alive_fd)  # it died (killed): forget it
+        self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
+        return False
+
+    def available(self) -> bool:
+        """Running, or it can be forked now."""
+        return supported() and (self.running() or threads_running() == 1)
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self._alive_unlocked():
+                return
+            if not supported() or threads_running() != 1:
+                raise ZygoteUnavailable("the zygote can only be forked from a process that runs one thread")
+            self._fork_unlocked()
+
+    def _fork_unlocked(self) -> None:
+        address = _connection.arbitrary_address("AF_UNIX")
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(address)
+            if not _util.is_abstract_socket_namespace(address):
+                os.chmod(address, 0o600)
+            listener.listen()
+            alive_r, alive_w = os.pipe()
+            _util._flush_std_streams()  # else the zygote's copy of a buffer is written twice
+            pid = os.fork()
+            if pid == 0:
+                _zygote_main(listener.fileno(), alive_r, alive_w)  # never returns
+            os.close(alive_r)
+        self._forkserver_address = address
+        self._forkserver_alive_fd = alive_w
+        self._forkserver_pid = pid
+
+    def connect_to_new_process(self, fds: Any) -> tuple[int, int]:
+        """As the standard library's, minus starting a resource tracker (see _serve_one below)."""
+        self.ensure_running()
+        if len(fds) + 4 >= forkserver.MAXFDS_TO_SEND:
+            raise ValueError("too many fds")
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(self._forkserver_address)
+            parent_r, child_w = os.pipe()
+            child_r, parent_w = os.pipe()
+            # The fourth fd is the resource tracker's in the standard protocol;
+            # the zygote drops it (a placeholder: the alive fd again).
+            allfds = [child_r, child_w, self._forkserver_alive_fd, self._forkserver_alive_fd, *fds]
+            try:
+                reduction.sendfds(client, allfds)
+                return parent_r, parent_w
+            except BaseException:
+                os.close(parent_r)
+                os.close(parent_w)
+                raise
+            finally:
+                os.close(child_r)
+                os.close(child_w)
+
+    def stop(self) -> None:
+        """End the zygote (tests; a caller that wants its memory back)."""
+        with self._lock:
+            if self._forkserver_pid is not None:
+                os.close(self._forkserver_alive_fd)
+                os.waitpid(self._forkserver_pid, 0)
+                self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
+
+
+def _zygote_main(listener_fd: int, alive_r: int, alive_w: int) -> None:
+    """The zygote's whole life: serve fork requests until the caller goes away."""
+    code = 0
+    try:
+        os.close(alive_w)  # else it never sees the caller's end close
+        # Objects inherited from the caller are never collected here or in the
+        # workers: a finaliser of the caller's (a file, a socket) must not run
+        # in a copy and close a descriptor number the copy reuses.
+        gc.freeze()
+        original = _forkserver._serve_one
+
+        def serve_one(child_r: int, fds: list[int], unused: list[int], handlers: dict) -> int:
+            os.close(fds[1])  # the placeholder; keep whatever tracker the caller had when forked
+            from multiprocessing import resource_tracker
+
+            tracker: Any = resource_tracker._resource_tracker
+            fds = [fds[0], tracker._fd, *fds[2:]]
+            return original(child_r, fds, unused, handlers)
+
+        _forkserver._serve_one = serve_one
+        forkserver.main(listener_fd, alive_r, [])
+    except SystemExit:
+        pass  # main()'s way of saying the caller is gone
+    except BaseException:
+        code = 1
+        sys.excepthook(*sys.exc_info())
+    finally:
+        os._exit(code)
+
+
+_zygote = _Zygote()
+
+
+class _Popen(popen_forkserver.Popen):
+    """A forkserver child whose server is the zygote."""
+
+    method = "zygote"
+
+    def _launch(self, process_obj: Any) -> None:
+        # As popen_forkserver.Popen._launch, with the zygote for the server.
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        buf = io.BytesIO()
+        context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            context.set_spawning_popen(None)
+        self.sentinel, w = _zygote.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        _parent_w = os.dup(w)
+        self.finalizer = _util.Finalize(self, _util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        # The pid is read when first asked for, not here: a backend that starts
+        # several workers sends every request before it waits on the zygote's
+        # first fork (pid_known() says when it has been read).
+        self._pid: int | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._pid is None:
+            self._pid = forkserver.read_signed(self.sentinel)
+        return self._pid
+
+    @pid.setter
+    def pid(self, value: int) -> None:
+        self._pid = value
+
+    def poll(self, flag: int = os.WNOHANG) -> int | None:
+        _ = self.pid  # the pid comes first on the sentinel pipe, then the exit code
+        return super().poll(flag)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        _ = self.pid
+        return super().wait(timeout)
+
+
+class ZygoteProcess(context.ForkServerProcess):
+    # What the child sets as its own default start method: a zygote child is a
+    # forkserver child in every way, and a pool it starts itself uses the
+    # real forkserver, safe whatever threads it runs.
+    _start_method = "forkserver"
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
+
+
+class ZygoteContext(context.ForkServerContext):
+    """A multiprocessing context whose processes are forked by the zygote."""
+
+    _name = "zygote"
+    Process = ZygoteProcess
+
+
+def ensure_running() -> None:
+    """Fork the zygote now if it is not running; :class:`ZygoteUnavailable` if threads run."""
+    _zygote.ensure_running()
+
+
+def available() -> bool:
+    return _zygote.available()
+
+
+def running() -> bool:
+    return _zygote.running()
+
+
+def pid() -> int | None:
+    return _zygote.pid if _zygote.running() else None
+
+
+def stop() -> None:
+    _zygote.stop()

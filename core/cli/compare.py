@@ -1,0 +1,223 @@
+"""``poolside compare``: which backend, how many workers, what chunk size for this job, and why.
+
+    argv ──► JobSpec ──prepare_study()──► Study ──run() in a thread──► StudyResult
+                                            │ on_progress ──► one live line on stderr (a TTY)
+    main thread: join(0.2) in a loop; Ctrl-C ──► study.cancel(): what was measured is still shown
+    StudyResult ──► ranked table (stdout) + verdict ──► --json FILE (StudyResult.to_dict())
+                └─► the history (one row per study)
+
+The numbers come from ``poolside.study``; the sentences from ``poolside.study.words``;
+only the table's layout is made here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from typing import Any
+
+from ..spec import JobSpec, SpecError
+from ..study import Progress, StudyError, StudyResult, prepare_study
+from ..study import words as say
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, chunk_size, positive_float, positive_int
+from .run import _parse_params
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "compare", help="find the fastest way to run a plugin over your files, and why",
+        description="Run the job on a sample of the items under several configurations (backend x workers "
+                    "x chunk size), repeats interleaved, and recommend the fastest with the reason.  Without "
+                    "--backends/--workers/--chunk-size/--methods, auto mode decides what to try within --budget.",
+        epilog="Example: poolside compare resources/samples --recursive --plugin sha256 --json study.json")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, and folders with --recursive")
+    p.add_argument("--plugin", "-p", required=True, metavar="NAME|FILE.py:FUNCTION")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a plugin setting")
+    p.add_argument("--recursive", "-r", action="store_true", help="walk into folders")
+    p.add_argument("--glob", "-g", action="append", default=[], metavar="PATTERN",
+                   help="only files in folders whose names match (repeatable)")
+    p.add_argument("--sample", type=positive_int, metavar="N",
+                   help="items to run per configuration (default: about 2 s of sequential work, at least 20)")
+    p.add_argument("--budget", type=positive_float, default=60.0, metavar="SECONDS",
+                   help="auto mode's time budget (default: 60)")
+    p.add_argument("--repeats", type=positive_int, default=3, metavar="N", help="timed runs per configuration")
+    p.add_argument("--backends", type=_names, metavar="A,B", help="backends to compare (an explicit grid)")
+    p.add_argument("--workers", type=_ints, metavar="1,2,8", help="worker counts to compare")
+    p.add_argument("--chunk-size", type=_chunks, metavar="auto,1,64", help="chunk sizes to compare")
+    p.add_argument("--methods", type=_names, metavar="map,imap", help="the classic pools' calls to compare")
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="per item")
+    p.add_argument("--json", metavar="FILE", help="write the study as JSON")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="run a plugin with side effects (fetch downloads) without asking")
+    p.set_defaults(handler=cmd_compare)
+
+
+def cmd_compare(ns: argparse.Namespace) -> int:
+    spec = JobSpec(ns.plugin, paths=tuple(ns.paths), params=_parse_params(ns.param), recursive=ns.recursive,
+                   patterns=tuple(ns.glob), timeout=ns.timeout)
+    from ..backends import backend_names
+
+    unknown = [b for b in ns.backends or () if b not in backend_names()]
+    if unknown:
+        raise UsageError(f"unknown backend {unknown[0]!r}; choose from: {', '.join(backend_names())}")
+    try:
+        plugin = spec.load_plugin()
+        allow = ns.yes or (bool(plugin.side_effects) and _confirm(plugin.name, plugin.side_effects))
+        study = prepare_study(spec, sample=ns.sample, budget_s=ns.budget, repeats=ns.repeats,
+                              backends=ns.backends, workers=ns.workers, chunk_sizes=ns.chunk_size,
+                              methods=ns.methods, allow_side_effects=allow, on_progress=_Line().show)
+    except (SpecError, StudyError) as e:
+        raise UsageError(str(e)) from None
+    result = _run(study)
+    _Line.clear()
+    print_study(result, sys.stdout)
+    if ns.json:
+        try:
+            with open(ns.json, "w", encoding="utf-8") as f:
+                json.dump(result.to_dict(), f, ensure_ascii=False, indent=1)
+        except OSError as e:
+            print(f"error: cannot write {ns.json}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_FAILED
+    _record(spec, result)
+    if result.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.recommendation is not None else EXIT_FAILED
+
+
+def _run(study: Any) -> StudyResult:
+    """The study in a thread, so Ctrl-C lands here and cancels it cleanly."""
+    box: list[Any] = []
+    thread = threading.Thread(target=lambda: box.append(study.run()), name="poolside-study", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        _Line.clear()
+        print("interrupted: stopping the study (what was measured is shown)", file=sys.stderr)
+        study.cancel()
+        thread.join()
+    if not box:
+        raise RuntimeError("the study ended without a result")
+    return box[0]
+
+
+def _record(spec: JobSpec, result: StudyResult) -> None:
+    try:
+        from ..history import record_study
+
+        record_study(spec, result.to_dict())
+    except ImportError:  # pragma: no cover - the history module is optional while it is being built
+        pass
+
+
+def _confirm(name: str, effects: str) -> bool:
+    question = f"plugin {name!r} {effects}, and a comparison repeats that for every run. Go ahead? [y/N] "
+    if not sys.stdin.isatty():
+        raise UsageError(f"plugin {name!r} {effects}; a comparison repeats that for every run: add --yes")
+    try:
+        answer = input(question)
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UsageError("not confirmed; nothing was run")
+    return True
+
+
+class _Line:
+    """One progress line on a terminal's stderr, redrawn in place."""
+
+    shown = False
+
+    def show(self, p: Progress) -> None:
+        if not sys.stderr.isatty():
+            return
+        what = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}.get(p.phase)
+        if what is None:
+            step = f"repeat {p.repeat}/{p.repeats}" if p.phase == "repeat" else p.phase
+            what = f"{step}: {say.label(p.config) if p.config else ''}"
+        text = f"[{p.runs_done}/{p.runs_planned}] {what}  {p.elapsed_s:.0f} s"
+        sys.stderr.write("\r" + text[:100].ljust(100))
+        sys.stderr.flush()
+        _Line.shown = True
+
+    @staticmethod
+    def clear() -> None:
+        if _Line.shown:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.flush()
+            _Line.shown = False
+
+
+def print_study(result: StudyResult, out: Any) -> None:
+    """The ranked table, the warnings and notes, the diagnosis and the verdict."""
+    rec = result.recommendation
+    head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory")
+    rows = [head]
+    marks: list[str] = []
+    for c in result.ranked():
+        if not c.runs:
+            why = c.error or (f"probe {c.probe_s:.3f} s, left out of the repeats" if c.probe_s else "not run")
+            rows.append((say.label(c.config), "-", "-", "-", "-", "-", why))
+            marks.append(" ")
+            continue
+        rows.append((say.label(c.config), f"{c.median_s:.3f} s", f"{c.spread.mad:.3f}", f"{c.speedup:.2f}×",
+                     f"{c.efficiency:.0%}", f"{c.cores_used:.1f} cores",
+                     "-" if c.peak_mb is None else f"{c.peak_mb:,.0f} MB"))
+        marks.append("*" if rec is not None and c.config == rec.config else " ")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    print(f"{result.items} of {result.total_items} items, {result.repeats} repeats each "
+          f"({result.mode} mode, {result.elapsed_s:.0f} s)", file=out)
+    for mark, row in zip([" ", *marks], rows):
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        print(f"{mark} " + "  ".join(cells), file=out)
+    for c in result.ranked():
+        for code in c.warnings():
+            print(f"warning: {say.label(c.config)}: {say.warning(code)}", file=out)
+        if c.startup_s is not None and c.startup_s > 0.05:
+            print(f"note: {say.label(c.config)} takes {c.startup_s:.2f} s to start cold (not in the times above)",
+                  file=out)
+    for n in result.notes:
+        print(f"note: {say.note(n)}", file=out)
+    _print_scaling(result.scaling, out)
+    if result.diagnosis is not None:
+        print(f"diagnosis: {result.diagnosis.kind} ({say.kind(result.diagnosis.kind)})", file=out)
+    if result.cancelled:
+        print("the study was interrupted: these numbers are partial", file=out)
+    if rec is None:
+        print("no recommendation: no configuration ran every item ok", file=out)
+        return
+    print(f"use: {say.label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
+    print(f"why: {rec.why}", file=out)
+
+
+def _print_scaling(scaling: dict[str, Any], out: Any) -> None:
+    """One line per backend whose workers varied: speed-up (efficiency) per worker count, serial fraction."""
+    physical = scaling.get("physical_cores")
+    for name, points in scaling.get("series", {}).items():
+        cells = []
+        for p in points:
+            mark = "|" if physical and p["workers"] == physical else ""
+            cells.append(f"{mark}{p['workers']}: {p['speedup']:.2f}× ({p['efficiency']:.0%})")
+        fractions = [p["serial_fraction"] for p in points if p["serial_fraction"] is not None]
+        serial = f"; serial fraction ≈ {sorted(fractions)[len(fractions) // 2]:.2f}" if fractions else ""
+        print(f"scaling, {name}: " + ", ".join(cells) + serial
+              + (f"  (|: the {physical} physical cores)" if physical else ""), file=out)
+
+
+def _names(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected names separated by commas")
+    return names
+
+
+def _ints(text: str) -> list[int]:
+    return [positive_int(t) for t in _names(text)]
+
+
+def _chunks(text: str) -> list[int | str]:
+    return [chunk_size(t) for t in _names(text)]
+

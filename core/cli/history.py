@@ -1,0 +1,126 @@
+"""``poolside history``: past runs and studies, newest first; one in detail; pruning.
+
+    poolside history [--json] [--limit N]
+    poolside history show ID|last [--json]
+    poolside history prune [--max-mb MB] [--keep N] [--older-than DAYS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from typing import Any
+
+from ..history import store
+from ..inputs import printable
+from .common import EXIT_OK, UsageError, positive_float, positive_int
+
+
+def add_parser(sub: Any) -> None:
+    h = sub.add_parser("history", help="past runs and studies (resume one with 'poolside run --resume ID')",
+                       description="Runs and studies recorded in the history database, newest first.  "
+                                   "POOLSIDE_HISTORY=off stops recording; POOLSIDE_HOME moves the database.")
+    h.add_argument("--json", action="store_true", help="print JSON")
+    h.add_argument("--limit", type=positive_int, default=30, metavar="N", help="how many (default 30)")
+    actions = h.add_subparsers(dest="action", metavar="ACTION")
+    show = actions.add_parser("show", help="one run or study in detail")
+    show.add_argument("run", metavar="ID|last")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    prune = actions.add_parser("prune", help="delete old runs")
+    prune.add_argument("--max-mb", type=positive_float, metavar="MB",
+                       help=f"shrink to this size (default: the cap, {store.DEFAULT_MAX_MB:g} MB, "
+                            "or POOLSIDE_HISTORY_MAX_MB)")
+    prune.add_argument("--keep", type=positive_int, metavar="N", help="keep only the newest N")
+    prune.add_argument("--older-than", type=positive_float, metavar="DAYS", help="delete runs older than this")
+    h.set_defaults(handler=cmd_history)
+
+
+def cmd_history(ns: argparse.Namespace) -> int:
+    try:
+        conn = store.connect()
+    except store.HistoryError as e:
+        raise UsageError(str(e)) from None
+    try:
+        if ns.action == "show":
+            return _show(conn, ns.run, ns.json)
+        if ns.action == "prune":
+            limit = int(ns.max_mb * 1e6) if ns.max_mb else None
+            if limit is None and ns.keep is None and ns.older_than is None:
+                limit = store.max_bytes()
+            n = store.prune(conn, limit_bytes=limit, keep=ns.keep,
+                            older_than_s=None if ns.older_than is None else ns.older_than * 86400)
+            print(f"pruned {n} run{'s' if n != 1 else ''}; the history holds "
+                  f"{store.live_bytes(conn) / 1e6:.1f} MB", file=sys.stderr)
+            return EXIT_OK
+        runs = store.list_runs(conn, ns.limit)
+    finally:
+        conn.close()
+    if ns.json:
+        print(json.dumps(runs, indent=1))
+        return EXIT_OK
+    if not runs:
+        print("no runs recorded yet", file=sys.stderr)
+        return EXIT_OK
+    for run in runs:
+        print(_line(run))
+    return EXIT_OK
+
+
+def _line(run: dict[str, Any]) -> str:
+    when = _when(run["started_at"])
+    what = f"#{run['id']:<4} {when}  {run['kind']:<5} {run['plugin']:<12}"
+    if run["kind"] == "study":
+        return what + "  comparison"
+    counts = f"{run.get('ok') or 0:,}/{run.get('total') or 0:,} ok"
+    wall = "" if run["wall_s"] is None else f"  {run['wall_s']:.2f} s"
+    cont = f"  (continues #{run['parent_id']})" if run["parent_id"] else ""
+    return f"{what}  {run['backend'] or '':<10} {counts:>14}  {run['state']}{wall}{cont}"
+
+
+def _show(conn: Any, ref: str, as_json: bool) -> int:
+    if ref == "last":
+        found = conn.execute("SELECT max(id) FROM runs").fetchone()[0]
+    else:
+        try:
+            found = int(ref)
+        except ValueError:
+            raise UsageError(f"expected a run number or 'last', not {ref!r}") from None
+    run = store.get_run(conn, found) if found is not None else None
+    if run is None:
+        raise UsageError(f"history has no run {ref!r} (see 'poolside history')")
+    run["failures"] = store.failures(conn, run["id"], limit=None if as_json else 20)
+    if isinstance(run.get("cwd"), bytes):
+        run["cwd"] = os.fsdecode(run["cwd"])
+    if as_json:
+        from ..serialize import plain
+
+        run = plain(run)
+        print(json.dumps(run, indent=1, ensure_ascii=False))
+        return EXIT_OK
+    print(_line(run))
+    spec = run["spec"]
+    print(f"  plugin   {spec['plugin']}  {run['plugin_hash'] or ''}")
+    if spec.get("params"):
+        print("  params   " + ", ".join(f"{k}={v}" for k, v in spec["params"].items()))
+    inputs = " ".join(printable(p) for p in spec.get("paths", []))
+    print("  inputs   " + inputs + ("  (recursive)" if spec.get("recursive") else ""))
+    if run["kind"] == "run":
+        print("  counts   " + ", ".join(f"{run.get(k) or 0:,} {k}" for k in store.STATUS_CODES))
+        if run["cpu_s"] is not None:
+            print(f"  time     {run['wall_s']:.2f} s wall, {run['cpu_s']:.2f} s CPU")
+    study = run.get("study")
+    if study and study.get("recommendation"):
+        from ..study.words import label
+
+        rec = study["recommendation"]
+        print(f"  verdict  {label(rec)} ({rec['speedup']:.2f}× sequential): {rec['why']}")
+    for f in run["failures"]:
+        print(f"  {f['status']}: {f['item']}: {f['error_type']}: {f['message']}")
+    return EXIT_OK
+
+
+def _when(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")

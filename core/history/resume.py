@@ -1,0 +1,120 @@
+"""Resume: run again only what has no ``ok`` outcome yet, as a continuation of the interrupted run.
+
+    --resume ID|last ──► the run's family (the run, what it continued, what continued it)
+        ├─ ok items of every member, by absolute path ─────────────┐
+        ├─ the spec recorded (paths absolute) ──prepare()──► walk ──┼─► to run: walked, not ok
+        │                                                           ├─► new: walked, never recorded
+        │                                                           └─► vanished: recorded, not walked
+        └─ plugin fingerprint now != then ──► ResumeError unless force
+
+Items are identified by their absolute path (a folder is walked again, so new
+files join and vanished ones are reported).  An item recorded ``ok`` anywhere
+in the family is never run again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import store
+from .recorder import fingerprint
+
+
+class ResumeError(Exception):
+    """The run cannot be resumed as asked: the message says why and what to do."""
+
+
+@dataclass
+class ResumeItems:
+    """The items to run, with what the CLI's progress and notes read from a walk."""
+
+    items: list[Any]
+    note: str = ""
+    yielded: int = field(init=False)
+    done: bool = True
+
+    def __post_init__(self) -> None:
+        self.yielded = len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def skipped_note(self) -> str:
+        return self.note
+
+
+@dataclass
+class ResumePlan:
+    parent_id: int  #: the newest run of the family: the new run continues it
+    spec: Any  #: the JobSpec recorded
+    prepared: Any  #: the spec prepared again (plugin, task), items walked afresh
+    items: ResumeItems
+    already_ok: int
+    new: int
+    vanished: list[str]
+    plugin_changed: bool
+
+
+def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
+    from ..spec import JobSpec, SpecError
+
+    conn = store.connect()
+    try:
+        run_id = _resolve(conn, ref)
+        run = store.get_run(conn, run_id)
+        if run is None or run["kind"] != "run":
+            raise ResumeError(f"history has no run {ref!r} (see 'poolside history')")
+        members = store.family(conn, run_id)
+        ok: set[bytes] = set()
+        seen: set[bytes] = set()
+        for member in members:
+            cwd = conn.execute("SELECT cwd FROM runs WHERE id = ?", (member,)).fetchone()[0] or b""
+            for name, status in store.outcomes(conn, member):
+                key = _key(name, cwd)
+                seen.add(key)
+                if status == "ok":
+                    ok.add(key)
+    finally:
+        conn.close()
+    try:
+        spec = JobSpec.from_dict(run["spec"])
+        prepared = spec.prepare()
+    except SpecError as e:
+        raise ResumeError(f"run {run_id} cannot be prepared again: {e}") from None
+    changed = run["plugin_hash"] is not None and fingerprint(spec) != run["plugin_hash"]
+    if changed and not force:
+        raise ResumeError(f"the plugin {spec.plugin!r} changed since run {run_id} was recorded; its results "
+                          "may differ from the ones kept: add --force to resume anyway")
+    todo, walked = [], set()
+    for item in prepared.items:
+        key = _key(os.fsencode(item), b"")
+        walked.add(key)
+        if key not in ok:
+            todo.append(item)
+    vanished = sorted(os.fsdecode(k) for k in seen - walked)
+    items = ResumeItems(todo, prepared.items.skipped_note())
+    return ResumePlan(max(members), spec, prepared, items, len(ok & walked), len(walked - seen), vanished,
+                      changed)
+
+
+def _resolve(conn: Any, ref: str) -> int:
+    if ref == "last":
+        found = store.last_run_id(conn, "run")
+        if found is None:
+            raise ResumeError("the history has no run yet")
+        return found
+    try:
+        return int(ref)
+    except ValueError:
+        raise ResumeError(f"--resume takes a run number or 'last', not {ref!r}") from None
+
+
+def _key(name: bytes, cwd: bytes | str) -> bytes:
+    """An item's identity: its absolute, normalised path."""
+    return os.path.normpath(os.path.join(os.fsencode(cwd), name))

@@ -1,0 +1,96 @@
+"""Compare ways of running one job on the user's own items, and say which wins and why.
+
+    from poolside import compare
+    study = compare(JobSpec("sha256", paths=("photos",), recursive=True))   # auto mode, 60 s budget
+    study.recommendation.why        # "CPU work in code that releases the GIL; ..."
+    study.to_dict()                 # what `poolside compare --json` writes
+
+    plan.py       configurations; the explicit grid; auto mode's decisions (pure functions)
+    runner.py     the study: sample, warm-ups, interleaved repeats, budget, cancel
+    measure.py    one engine run measured; the run-insights adapter
+    scratch.py    outputs redirected to a scratch folder, deleted after each run
+    stats.py      median, MAD, warnings, the winner's lead (Mann-Whitney, bootstrap)
+    diagnose.py   cpu-gil / cpu-parallel / waiting / overhead / mixed, with evidence
+    recommend.py  speed-ups, the winner, scaling (Karp-Flatt)
+    words.py      the one place numbers become sentences
+    record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .plan import BASELINE, Config, grid
+from .record import ConfigResult, StudyResult
+from .runner import Progress, Study, StudyError
+
+__all__ = ["BASELINE", "Config", "ConfigResult", "Progress", "Study", "StudyError", "StudyResult", "compare",
+           "grid", "prepare_study"]
+
+
+def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, sample: int | None = None,
+                  budget_s: float = 60.0, repeats: int = 3, backends: Sequence[str] | None = None,
+                  workers: Sequence[int] | None = None, chunk_sizes: Sequence[int | str] | None = None,
+                  methods: Sequence[str | None] | None = None, timeout: float | None = None,
+                  allow_side_effects: bool = False, seed: int = 0,
+                  on_progress: Callable[[Progress], None] | None = None) -> Study:
+    """A :class:`Study` ready to ``run()`` (and to ``cancel()`` from another thread).
+
+    ``task_or_spec`` is a :class:`~poolside.spec.JobSpec` (its inputs are walked
+    unless ``items`` is given), a bound plugin task, or any picklable callable.
+    Give ``backends``, ``workers``, ``chunk_sizes`` or ``methods`` for an explicit
+    grid; otherwise auto mode decides within ``budget_s`` seconds.  A plugin that
+    declares side effects (``fetch`` downloads) needs ``allow_side_effects=True``:
+    a study repeats them a dozen times.
+    """
+    from ..spec import JobSpec
+
+    plugin = None
+    params: dict[str, Any] = {}
+    task = task_or_spec
+    if isinstance(task_or_spec, JobSpec):
+        prepared = task_or_spec.prepare()
+        plugin, task, params = prepared.plugin, prepared.task, dict(task_or_spec.params)
+        timeout = task_or_spec.timeout if timeout is None else timeout
+        if items is None:
+            items = prepared.items
+    else:
+        plugin = _plugin_of(task)
+    if items is None:
+        raise StudyError("no items: give the items to compare on")
+    if plugin is not None and plugin.side_effects and not allow_side_effects:
+        raise StudyError(f"plugin {plugin.name!r} {plugin.side_effects}: a comparison repeats that for every "
+                         "run; confirm with allow_side_effects=True (--yes)")
+    configs = None
+    if any(x is not None for x in (backends, workers, chunk_sizes, methods)):
+        from ..system import system_info
+
+        configs = grid(backends or ("threads", "processes"), workers or (max(2, system_info().usable_cores),),
+                       chunk_sizes or ("auto",), methods or (None,))
+    return Study(task, list(items), configs=configs, repeats=repeats, sample=sample, budget_s=budget_s,
+                 timeout=timeout, outputs=plugin.outputs if plugin is not None else (),
+                 plugin=plugin.name if plugin is not None else "", params=params, seed=seed,
+                 on_progress=on_progress)
+
+
+def compare(task_or_spec: Any, items: Iterable[Any] | None = None, **options: Any) -> StudyResult:
+    """Run a study and return its record (``.to_dict()`` is the JSON ``poolside compare --json`` writes).
+
+    Options as :func:`prepare_study`.
+    """
+    return prepare_study(task_or_spec, items, **options).run()
+
+
+def _plugin_of(task: Any) -> Any:
+    """The plugin behind a bound task, to learn its outputs and side effects; None for a plain callable."""
+    target = getattr(task, "target", None)
+    if target is None:
+        return None
+    try:
+        from ..plugins import from_function
+        from ..plugins._task import resolve
+
+        return from_function(resolve(target), source=str(target[1]), target=target)
+    except Exception:
+        return None

@@ -1,0 +1,193 @@
+"""One engine run of the sample, measured: the only place a study touches the engine.
+
+    measure(task, sample, config) ──poolside.run(...)──► outcomes (counted, item times summed)
+                                 ──summary──► insights(summary) ──► RunNumbers
+                                 (start-up, the tree's CPU, peak memory, the GIL signal:
+                                  the engine's run insights)
+
+:func:`insights` is the single adapter between the engine's run insights and
+the study: only this function reads them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .plan import Config
+from .record import RunNumbers
+
+# Threads busy at once for the GIL signal: two or more, as issue 9 defines it.
+_GIL_MIN_BUSY = 1.5
+_GIL_MAX_CORES = 1.25
+
+
+def insights(summary: Any) -> dict[str, Any]:
+    """The run insights a study uses, read from ``summary.insights`` when the engine has them.
+
+    Keys returned (any may be missing): ``startup_s``, ``peak_mb``, ``cpu_s``
+    (of the whole process tree), ``gil`` (bool).  Nothing else in the study
+    reads insights (``poolside.insights.Insights``).
+    """
+    raw = getattr(summary, "insights", None)
+    if raw is None:
+        return {}
+    found = {"startup_s": raw.startup_s, "cpu_s": raw.cpu_s, "gil": raw.gil_bound,
+             "peak_mb": raw.peak_rss_bytes / 1e6 if raw.peak_rss_bytes else None}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+_sched_ok: list[bool] = []
+
+
+def sched_clocks() -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one) of the calling thread; None off Linux.
+
+    The second number is what tells a starved thread from a blocked one: on a
+    shared machine a CPU-bound thread waits on the run queue, while a thread
+    waiting for the GIL, the disk or a sleep is not runnable at all.
+    """
+    if _sched_ok and not _sched_ok[0]:
+        return None
+    try:
+        fd = os.open(_SCHEDSTAT, os.O_RDONLY)
+        try:
+            fields = os.read(fd, 128).split()
+        finally:
+            os.close(fd)
+        clocks = int(fields[0]) / 1e9, int(fields[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        _sched_ok[:] = [False]
+        return None
+    _sched_ok[:] = [True]
+    return clocks
+
+
+# Backends whose workers are threads of this process, by name, for backends that do not
+# declare their kind yet (issue 9 adds ``Backend.kind``: threads, processes, async, cluster).
+_IN_PROCESS = frozenset({"sequential", "threads", "thread-executor", "mp-thread-pool", "thread-per-item",
+                         "asyncio"})
+
+
+def in_process(backend: str) -> bool:
+    """Whether ``backend`` runs items on threads of this process (where the GIL is shared)."""
+    from ..backends import get_backend
+
+    kind = getattr(get_backend(backend), "kind", None)
+    if isinstance(kind, str):
+        return kind in ("threads", "async")
+    return backend in _IN_PROCESS
+
+
+class Current:
+    """The job running now, so that a cancel from another thread reaches it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._job: Any = None
+        self.cancelled = False
+
+    def set(self, job: Any) -> None:
+        with self._lock:
+            self._job = job
+            if self.cancelled and job is not None:
+                job.cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            if self._job is not None:
+                self._job.cancel()
+
+
+def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *, timeout: float | None,
+            in_process: bool, current: Current) -> RunNumbers:
+    """Run ``sample`` once under ``config`` and return what it cost."""
+    from ..engine import run
+
+    busy = [0.0]
+    first_start: list[float] = []
+
+    def take(batch: list) -> None:
+        busy[0] += sum(o.elapsed_s for o in batch)
+        starts = [o.started_s for o in batch if o.started_s is not None]
+        if starts:
+            first_start.append(min(starts))
+
+    options: dict[str, Any] = {}
+    if config.method is not None:
+        options["backend_options"] = {"method": config.method}
+    job = run(task, sample, backend=config.backend, workers=config.workers, timeout=timeout,
+              chunk_size=config.chunk_size, on_outcomes=take, **options)
+    current.set(job)
+    try:
+        job.wait()
+    finally:
+        current.set(None)
+    summary = job.summary
+    found = insights(summary)
+    numbers = RunNumbers(summary.wall_s, found.get("cpu_s", summary.cpu_s), busy[0], dict(summary.counts),
+                         found.get("startup_s", min(first_start) if first_start else None),
+                         found.get("peak_mb"))
+    if "gil" in found:
+        numbers.gil = bool(found["gil"])
+    elif in_process and config.workers >= 2:
+        numbers.gil = numbers.busy_workers >= _GIL_MIN_BUSY and numbers.cores_used <= _GIL_MAX_CORES
+    return numbers
+
+
+# Threads in the GIL probe.  Held by the GIL, N threads each run ~1/N of the time
+# they could; four separate that from free-running C code on any core count.
+# Measured on 2 cores at load 6-7, pure-Python loop vs hashlib over 4 MB:
+# 2 threads 0.39-0.60 vs 0.98-1.0; 4 threads 0.19-0.27 vs 0.89-0.98.
+GIL_PROBE_THREADS = 4
+
+
+def gil_probe(task: Callable[[Any], Any], items: Sequence[Any], current: Current,
+              threads: int = GIL_PROBE_THREADS) -> float | None:
+    """On-CPU share of runnable time when ``threads`` plain threads run ``items``: ~1 free, ~1/threads held.
+
+    Plain threads, not an engine run: the engine's own Python (the dispatcher,
+    the flusher) competes for the GIL and would blur the signal (measured, per
+    item: a GIL-free hashlib task read 0.96-0.99 on plain threads, 0.75-0.8
+    through the engine).
+    Each thread reads its clocks (/proc/thread-self/schedstat, ~5 us) at its
+    start and end; a machine busy with other programs does not count, since
+    their time shows as run-queue wait.  None off Linux.
+    """
+    if sched_clocks() is None or not items:
+        return None
+    feed = iter(items)
+    lock = threading.Lock()
+    totals: list[tuple[float, float]] = []  # per thread: (on-CPU s, runnable s)
+
+    def work() -> None:
+        # Clocked per thread, not per item: a GIL wait between two items counts too.
+        start, before = time.perf_counter(), sched_clocks()
+        while not current.cancelled:
+            with lock:
+                item = next(feed, _END)
+            if item is _END:
+                break
+            try:
+                task(item)
+            except Exception:
+                pass
+        after, wall = sched_clocks(), time.perf_counter() - start
+        if before is not None and after is not None:
+            totals.append((after[0] - before[0], wall - (after[1] - before[1])))
+
+    pool = [threading.Thread(target=work, name="poolside-study-gil", daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    runnable = sum(r for _, r in totals)
+    return sum(c for c, _ in totals) / runnable if runnable > 0 else None
+
+
+_END = object()

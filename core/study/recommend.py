@@ -1,0 +1,107 @@
+"""The winner, its expected speed-up, the lead's significance, and the scaling picture.
+
+    ConfigResult[] ──speed-ups vs the baseline──► winner (fastest median, every item ok)
+                   ──lead(winner, runner-up)────► significant?
+                   ──scaling(): per backend, speed-up and efficiency against workers,
+                                Karp-Flatt serial fraction, the physical core count
+    diagnosis + numbers ──words.why()──► the sentence (the one place words are built)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .record import ConfigResult, Diagnosis, Recommendation
+from .stats import Lead, karp_flatt, lead, speedup
+
+
+def fill_speedups(configs: Sequence[ConfigResult]) -> None:
+    """Speed-up against the sequential baseline measured in the same study; efficiency per worker."""
+    baseline = next((c for c in configs if c.config.sequential and c.runs), None)
+    for c in configs:
+        if baseline is None or not c.runs:
+            c.speedup = c.efficiency = 0.0
+            continue
+        c.speedup = speedup(baseline.median_s, c.median_s)
+        c.efficiency = c.speedup / c.config.workers
+
+
+def winner_and_lead(configs: Sequence[ConfigResult]) -> tuple[ConfigResult | None, ConfigResult | None,
+                                                              Lead | None]:
+    """The fastest complete configuration, the next one, and how sure the lead is."""
+    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    if not ranked:
+        return None, None, None
+    if len(ranked) == 1:
+        return ranked[0], None, None
+    first, second = ranked[0], ranked[1]
+    return first, second, lead(first.wall_s, second.wall_s)
+
+
+# Configurations this close to the fastest median, and not significantly slower,
+# are a tie: the diagnosis then picks (noise on a busy machine easily moves 5 %).
+TIE = 1.05
+
+
+def tie_break(configs: Sequence[ConfigResult], diagnosis: Diagnosis) -> ConfigResult | None:
+    """The fastest, unless another is as fast within noise and suits the diagnosis better.
+
+    Pure-Python CPU work prefers processes (threads cannot scale it, whatever one noisy
+    run said); waiting and GIL-free work prefer threads (nothing copied, nothing to
+    start); tiny items prefer this process; fewer workers first after that.
+    """
+    from .measure import in_process
+
+    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    if not ranked:
+        return None
+    fastest = ranked[0]
+    tied = [c for c in ranked if c is fastest or (
+        c.median_s <= fastest.median_s * TIE and not lead(fastest.wall_s, c.wall_s).significant)]
+    want_local = {"cpu-gil": False, "waiting": True, "cpu-parallel": True, "overhead": True}.get(diagnosis.kind)
+    if want_local is None or len(tied) == 1:
+        return fastest
+    return min(tied, key=lambda c: (in_process(c.config.backend) != want_local, c.config.workers, c.median_s))
+
+
+def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int) -> Recommendation | None:
+    from .words import why
+
+    fastest, second, the_lead = winner_and_lead(configs)
+    first = tie_break(configs, diagnosis)
+    if first is None or fastest is None:
+        return None
+    reasons: dict[str, Any] = {"diagnosis": diagnosis.kind, **diagnosis.evidence,
+                               "winner": first.config.to_dict(), "winner_speedup": round(first.speedup, 3),
+                               "winner_cores": round(first.cores_used, 3)}
+    if first is not fastest:
+        reasons.update(fastest=fastest.config.to_dict(), fastest_ratio=round(first.median_s / fastest.median_s, 4))
+    elif second is not None and the_lead is not None:
+        reasons.update(runner_up=second.config.to_dict(), lead_ratio=round(the_lead.ratio, 4),
+                       significant=the_lead.significant, p_value=round(the_lead.p_value, 4),
+                       repeats=the_lead.repeats)
+    return Recommendation(first.config, first.speedup, why(reasons), reasons)
+
+
+def scaling(configs: Sequence[ConfigResult], physical_cores: int) -> dict[str, Any]:
+    """Where the workers were varied (two counts or more of one backend): the curve, with e = serial fraction."""
+    series: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[tuple, list[ConfigResult]] = {}
+    for c in configs:
+        if c.runs and not c.config.sequential:
+            key = (c.config.backend, c.config.chunk_size, c.config.method)
+            groups.setdefault(key, []).append(c)
+    for (backend, chunk, method), members in groups.items():
+        if len({c.config.workers for c in members}) < 2:
+            continue
+        name = backend + ("" if chunk == "auto" else f" chunk {chunk}") + (f" {method}" if method else "")
+        series[name] = [
+            {"workers": c.config.workers, "speedup": round(c.speedup, 4), "efficiency": round(c.efficiency, 4),
+             "serial_fraction": _round(karp_flatt(c.speedup, c.config.workers))}
+            for c in sorted(members, key=lambda c: c.config.workers)]
+    return {"physical_cores": physical_cores, "series": series} if series else {}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)

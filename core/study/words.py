@@ -1,0 +1,101 @@
+"""The one place a study's numbers become words: the *why*, the warnings, the notes.
+
+The record carries numbers (``Diagnosis.evidence``, ``Recommendation.reasons``,
+warning and note codes); the sentence in the JSON's ``why`` is built here, and
+the CLI and the window use these same functions, so a study reads the same
+everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .plan import Config
+
+
+def label(config: Config | dict[str, Any]) -> str:
+    """``processes ×4``, ``threads ×8, chunk 64``, ``mp-pool ×2 imap``, ``sequential``."""
+    c = Config.from_dict(config) if isinstance(config, dict) else config
+    if c.sequential:
+        return "sequential"
+    text = f"{c.backend} ×{c.workers}"
+    if c.method:
+        text += f" {c.method}"
+    if c.chunk_size != "auto":
+        text += f", chunk {c.chunk_size}"
+    return text
+
+
+_KIND = {
+    "cpu-gil": "pure-Python CPU work",
+    "cpu-parallel": "CPU work in code that releases the GIL",
+    "waiting": "mostly waiting (I/O or sleeps)",
+    "overhead": "items so small that handing them to workers costs more than the work",
+    "mixed": "a mix of CPU and waiting",
+}
+
+
+def kind(diagnosis: str) -> str:
+    return _KIND.get(diagnosis, diagnosis)
+
+
+def why(r: dict[str, Any]) -> str:
+    """The recommendation's reason, from :func:`recommend`'s numbers."""
+    parts = [kind(r["diagnosis"])[0].upper() + kind(r["diagnosis"])[1:]]
+    d = r["diagnosis"]
+    if d == "cpu-gil" and "threads_oncpu" in r:
+        parts.append(f"threads ran only {r['threads_oncpu']:.0%} of the time they could (the GIL lets one "
+                     f"run at a time); on threads the process used {r['threads_cores']:.1f} core of {r['cores']}"
+                     if "threads_cores" in r else
+                     f"threads ran only {r['threads_oncpu']:.0%} of the time they could (the GIL)")
+    elif d == "cpu-gil" and "threads_cores" in r:
+        parts.append(f"on threads the process used {r['threads_cores']:.1f} core of {r['cores']} (the GIL)")
+    elif d == "cpu-parallel" and "threads_cores" in r:
+        parts.append(f"on {r['threads_workers']} threads the process used {r['threads_cores']:.1f} cores")
+    elif d == "waiting":
+        parts.append(f"sequentially the CPU was busy {r['baseline_cpu_ratio']:.0%} of the time, "
+                     "so more workers than cores pay")
+    elif d == "overhead":
+        parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
+    winner = label(r["winner"])
+    if r["winner"]["backend"] == "sequential":
+        text = "; ".join(parts) + ": no parallel configuration beat sequential"
+    else:
+        text = "; ".join(parts) + f": {winner} ran {r['winner_speedup']:.2f}× faster than sequential"
+    if "fastest" in r:
+        text += (f"; {label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
+                 f"within noise, and suits {kind(d)} less")
+    if "runner_up" in r:
+        ahead = (r["lead_ratio"] - 1) * 100
+        if r["significant"]:
+            text += f", {ahead:.0f} % ahead of {label(r['runner_up'])}"
+        else:
+            text += (f"; its {ahead:.0f} % lead over {label(r['runner_up'])} is within noise "
+                     f"(not significant after {r['repeats']} repeats)")
+    return text + "."
+
+
+def warning(code: str) -> str:
+    return {
+        "noisy": "noisy: the repeats differ by more than a quiet machine would; other programs may be running",
+        "slow-first": "the first repeat was much slower than the rest (cold workers or caches)",
+    }.get(code, code)
+
+
+def note(n: dict[str, Any]) -> str:
+    code = n.get("code")
+    if code == "sample-shrunk":
+        return (f"the {n['budget_s']:g} s budget allows about {n['target_s']:.2f} s of sequential work per run: "
+                f"the sample is {n['items']} items instead of the usual ~2 s")
+    if code == "sample":
+        return f"sample: {n['items']} of {n['total']} items, about {n['sequential_s']:.2f} s of sequential work"
+    if code == "dropped":
+        return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
+                f"once and left out of the repeats: {', '.join(label(c) for c in n['configs'])}")
+    if code == "over-budget":
+        return f"the study took {n['elapsed_s']:.0f} s, more than the {n['budget_s']:g} s budget"
+    if code == "significance":
+        return (f"with {n['repeats']} repeats the strongest possible evidence is p = {n['p_min']:.2f} "
+                "(every repeat of the winner faster than every repeat of the runner-up); "
+                "use more repeats for a firmer answer")
+    return str(n)

@@ -1,0 +1,42 @@
+"""``poolside compare``: the table, the verdict and the JSON record; usage errors in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from poolside.cli import main
+
+
+def _files(folder: Path, n: int = 24) -> Path:
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"f{i:02}.txt").write_text("word " * (50 + i))
+    return folder
+
+
+def test_compare_prints_a_ranked_table_and_writes_the_study(tmp_path: Path, capsys):
+    data = _files(tmp_path / "data")
+    out = tmp_path / "study.json"
+    code = main(["compare", str(data), "-r", "--plugin", "sha256", "--backends", "threads",
+                 "--workers", "1,2", "--repeats", "2", "--json", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "configuration" in text and "speed-up" in text and "use: " in text and "why: " in text
+    record = json.loads(out.read_text())
+    assert record["plugin"] == "sha256" and record["items"] == 24
+    assert {(c["backend"], c["workers"]) for c in record["configs"]} == {
+        ("sequential", 1), ("threads", 1), ("threads", 2)}
+    assert all(len(c["wall_s"]) == 2 and c["ok"] == 24 for c in record["configs"])
+    assert record["recommendation"]["why"]
+    assert record["scaling"]["series"]["threads"][0]["workers"] == 1  # workers varied: a scaling curve
+
+
+def test_compare_usage_errors(tmp_path: Path, capsys):
+    data = _files(tmp_path / "data", 3)
+    assert main(["compare", str(data), "-r", "--plugin", "sha256", "--backends", "nope"]) == 2
+    assert "unknown backend 'nope'" in capsys.readouterr().err
+    urls = tmp_path / "urls.txt"
+    urls.write_text("http://127.0.0.1:9/x\n")
+    assert main(["compare", str(urls), "--plugin", "fetch"]) == 2  # stdin is not a terminal: --yes needed
+    assert "--yes" in capsys.readouterr().err

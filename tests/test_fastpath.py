@@ -1,0 +1,75 @@
+"""The fast paths keep every guarantee: one outcome per item, the culprit named, timeouts acting."""
+
+from __future__ import annotations
+
+import psutil
+
+from poolside import Outcome, Status, run
+from tests import engine_tasks as tasks
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_crash_inside_a_big_chunk_without_timeout_names_its_culprit():
+    # No timeout: the worker keeps its slot only roughly; the culprit must still be found.
+    job = run(tasks.exit_on_50, range(300), backend="processes", workers=2, chunk_size=200)
+    outcomes = list(job)
+    assert sorted(o.index for o in outcomes) == list(range(300))  # exactly one outcome each
+    failed = [o for o in outcomes if not o.ok]
+    assert [(o.item, o.error.type) for o in failed] == [(50, "WorkerDied")]
+    culprit = failed[0]
+    assert culprit.pid is not None and _gone(culprit.pid)  # the process it killed
+    assert culprit.started_s is not None and culprit.worker is not None
+    assert all(o.value == o.item for o in outcomes if o.ok)
+    assert job.summary.counts == {"ok": 299, "failed": 1, "timed_out": 0, "cancelled": 0}
+
+
+def test_a_timeout_inside_a_big_chunk_acts_on_the_exact_item():
+    job = run(tasks.hang_on_5, range(60), backend="processes", workers=2, chunk_size=30, timeout=0.5)
+    outcomes = list(job)
+    assert sorted(o.index for o in outcomes) == list(range(60))
+    timed_out = [o for o in outcomes if o.status is Status.TIMED_OUT]
+    assert [o.item for o in timed_out] == [5]
+    assert timed_out[0].elapsed_s >= 0.5
+    assert job.summary.counts["ok"] == 59
+
+
+def test_thread_items_keep_exact_times_without_a_timeout():
+    outcomes = sorted(run(tasks.sleep_for, [0.002] * 20, backend="threads", workers=1, chunk_size=20),
+                      key=lambda o: o.started_s)
+    assert all(o.elapsed_s >= 0.002 for o in outcomes)
+    # One thread: each item starts when (or just after) the one before it ended, never inside it.
+    for a, b in zip(outcomes, outcomes[1:]):
+        assert b.started_s >= a.started_s + a.elapsed_s - 1e-9
+
+
+def test_iteration_yields_one_full_outcome_per_item_with_failures_in_place():
+    job = run(tasks.fail_on_seven, range(5000), backend="processes", workers=2, chunk_size=1000)
+    outcomes = list(job)
+    assert all(type(o) is Outcome for o in outcomes)
+    assert sorted(o.index for o in outcomes) == list(range(5000))
+    by_index = {o.index: o for o in outcomes}
+    assert by_index[7].status is Status.FAILED and by_index[7].error.type == "ValueError"
+    assert by_index[7].value is None and by_index[7].item == 7
+    ok = [o for o in outcomes if o.index != 7]
+    assert all(o.status is Status.OK and o.value == o.item * o.item and o.error is None for o in ok)
+    assert all(o.worker in (0, 1) and o.pid and o.started_s is not None and o.elapsed_s >= 0 for o in outcomes)
+    assert job.summary.counts == {"ok": 4999, "failed": 1, "timed_out": 0, "cancelled": 0}
+
+
+def test_on_outcomes_receives_lists_of_outcomes():
+    batches = []
+    job = run(tasks.square, range(5000), backend="processes", workers=2, on_outcomes=batches.append)
+    assert job.wait(60)
+    assert all(type(b) is list and all(type(o) is Outcome for o in b) for b in batches)
+    assert sorted(o.index for b in batches for o in b) == list(range(5000))
+
+
+def test_ordered_iteration_of_tiny_items_is_in_input_order():
+    outcomes = list(run(tasks.square, range(20_000), backend="processes", workers=2, ordered=True))
+    assert [o.index for o in outcomes] == list(range(20_000))
