@@ -303,6 +303,26 @@ def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],
     return run(task, items, on_outcomes=on_outcomes, on_finish=on_finish, **options)
 
 
+def _not_in_forks(fd: int) -> None:
+    """Close the client's socket in every process forked from this one (the zygote, its workers).
+
+    A fork inherits every descriptor: a worker that held the socket would keep
+    the client from seeing EOF when this host dies, for as long as its item
+    runs.  Closed once, in the first fork (a flag the later forks inherit), so
+    a later fork never closes an unrelated descriptor that reused the number.
+    """
+    held = [fd]
+
+    def drop() -> None:
+        if held:
+            try:
+                os.close(held.pop())
+            except OSError:
+                pass
+
+    os.register_at_fork(after_in_child=drop)
+
+
 def _warm_up() -> None:
     """What every first run would otherwise pay: the workers' start, the engine, the plugins.
 
@@ -333,6 +353,7 @@ def main(argv: list[str]) -> int:
     except OSError:
         pass
     conn = Connection(fd)
+    _not_in_forks(fd)
     log.info("run host %d started (nice %d)", os.getpid(), os.nice(0))
     try:
         _warm_up()
