@@ -48,7 +48,7 @@ from ._calls import sync_task
 from ._worker import Chunk, Done
 
 
-def drain(inbox: queue.Queue[Any], timeout: float) -> list[Any]:
+def drain(inbox: queue.Queue[Any] | queue.SimpleQueue[Any], timeout: float) -> list[Any]:
     """Everything in ``inbox``: wait up to ``timeout`` for the first entry, then take the rest
     without waiting.  ``None`` entries are wake-ups (``Backend.wake``), not messages, and are dropped."""
     taken: list[Any] = []
