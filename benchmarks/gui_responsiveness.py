@@ -12,9 +12,12 @@ table shows its last row.
 ``--backend all`` measures processes and threads one after the other.  Exit
 status 1 when a worst stall is 100 ms or more, or rows went missing.
 
-On threads, the engine's worker threads run the (pure Python) task in this
-process and share the GIL with the GUI thread, so stalls there are the GIL's
-as much as the window's.
+The run executes in this process (the window's ``runner`` stand-in for
+``poolside.run``, which times the engine's last outcome), as the window did
+before the run host; ``window_stalls.py`` compares this with the window as it
+ships, its runs in a run host.  On threads, the engine's worker threads run
+the (pure Python) task in this process and share the GIL with the GUI thread,
+so stalls there are the GIL's as much as the window's.
 """
 
 from __future__ import annotations

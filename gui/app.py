@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> in
     window = MainWindow()
     previous_hook = install_excepthook(lambda: window)
     window.show()
+    window.bridge.warm()  # the run host starts while the person picks files
     try:
         code = int(app.exec())
     finally:

@@ -1,14 +1,25 @@
-"""The one place where engine callbacks become Qt signals.
+"""The one place where a run's callbacks become Qt signals.
 
-The engine calls ``on_outcomes`` and ``on_finish`` from its own thread.  Those
-callbacks only append to a lock-protected buffer (:class:`BatchPump`); a
-``QTimer`` in the GUI thread drains it and emits *one signal per batch*, never
-one per row, so a model can insert each batch with a single
-``beginInsertRows``.  The pump sizes its batches so that the slots connected to
-it stay within a time budget per tick, which keeps the event loop responsive
-however fast results arrive.
+    run host process ══ pipe ══► HostClient reader thread ─┐ on_outcomes / on_finish
+    (or, with ``runner``, the engine in this process) ─────┴──► BatchPump buffer (a lock)
+                                          QTimer tick (GUI thread) ─► batchReady ─► RunBridge signals
 
-No ``QThread`` is involved: the engine owns its thread, the GUI owns its timer.
+Runs execute in a run host (:mod:`poolside.host`): a pure-Python task on
+threads would otherwise share this process's GIL with the event loop, and a
+task that crashes its process would take the window with it.  The host
+client's reader thread decodes the host's messages and calls ``on_outcomes``
+and ``on_finish``; those only append to a lock-protected buffer
+(:class:`BatchPump`); a ``QTimer`` in the GUI thread drains it and emits *one
+signal per batch*, never one per row, so a model can insert each batch with a
+single ``beginInsertRows``.  The pump sizes its batches so that the slots
+connected to it stay within a time budget per tick (8 ms), which keeps the
+event loop responsive however fast results arrive.
+
+Why a reader thread rather than a ``QSocketNotifier``: a blocked read
+releases the GIL, a host's death (EOF) is noticed at once even while the
+GUI thread is busy, decoding stays off the GUI thread, and the pump already is
+the thread-safe hand-off the engine's own thread used.  No ``QThread`` is
+involved: the client owns its thread, the GUI owns its timer.
 """
 
 from __future__ import annotations
@@ -23,8 +34,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from poolside.spec import JobSpec
+
 if TYPE_CHECKING:  # the engine is imported when a run starts, not with the window
     from poolside.engine import Job
+    from poolside.host import HostRun
     from poolside.records import Summary
 
 _NOT_CLOSED = object()
@@ -52,7 +66,7 @@ class BatchPump(QObject):
         *,
         interval_ms: int = 50,
         budget_ms: float = 30.0,
-        min_batch: int = 200,
+        min_batch: int = 20,
         max_batch: int = 50_000,
     ) -> None:
         super().__init__(parent)
@@ -64,7 +78,7 @@ class BatchPump(QObject):
         self._budget_s = budget_ms / 1000.0
         self._min_batch = min_batch
         self._max_batch = max_batch
-        self._cap = max(min_batch, 2_000)
+        self._cap = max(min_batch, 500)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
@@ -155,12 +169,13 @@ class BatchPump(QObject):
         return bool(batch)
 
     def _learn(self, n: int, seconds: float) -> None:
-        # Next cap: as many items as fit the budget at the cost just measured,
-        # moving halfway there so one slow tick does not swing it wildly.
+        # Next cap: as many items as fit the budget at the cost just measured.
+        # Down at once when a tick overran (the next must not overrun too), up
+        # halfway there so that one cheap tick does not swing it wildly.
         per_item = seconds / n if n else 0.0
         target = self._max_batch if per_item <= 0 else int(self._budget_s / per_item)
         target = max(self._min_batch, min(self._max_batch, target))
-        self._cap = max(self._min_batch, (self._cap + target) // 2)
+        self._cap = target if target < self._cap else max(self._min_batch, (self._cap + target) // 2)
 
 
 @dataclass
@@ -201,10 +216,10 @@ class _JobHandle:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.job: Job | None = None
+        self.job: HostRun | Job | None = None
         self._cancel = False
 
-    def attach(self, job: Job) -> None:
+    def attach(self, job: HostRun | Job) -> None:
         with self._lock:
             self.job = job
             cancel = self._cancel
@@ -219,20 +234,42 @@ class _JobHandle:
             job.cancel()
 
 
+#: The options of ``poolside.run`` that a job spec holds as fields of its own.
+_SPEC_OPTIONS = ("backend", "workers", "chunk_size", "timeout", "ordered", "method", "backend_options")
+
+
+def _spec_and_task(task: Any, options: dict[str, Any]) -> tuple[JobSpec, Any, str]:
+    """The job spec the host runs, the callable it runs instead of the spec's plugin (or None), and ``bound``."""
+    options = dict(options)
+    bound = options.pop("bound", "mixed")
+    unknown = sorted(set(options) - set(_SPEC_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown run option{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+    if isinstance(task, JobSpec):
+        return task.replace(**options), None, bound
+    if not callable(task):
+        raise TypeError(f"task must be a job spec or callable, not {type(task).__name__}")
+    label = getattr(task, "name", None) or getattr(task, "__name__", None) or type(task).__name__
+    return JobSpec(plugin=str(label), **options), task, bound
+
+
 class RunBridge(QObject):
-    """Starts one engine job at a time and re-emits what it does as signals.
+    """Starts one run at a time and re-emits what it does as signals.
 
     * ``started(int)``: the number of items (or -1 when unknown)
     * ``outcomesReady(list)``: a batch of :class:`poolside.Outcome`, in arrival order
     * ``progressChanged(object)``: a :class:`Progress` after each batch
-    * ``finished(object)``: the engine's final :class:`poolside.Summary`, after the
-      last ``outcomesReady``
-    * ``startFailed(object)``: ``poolside.run`` raised (bad options): the exception
+    * ``finished(object)``: the final :class:`poolside.Summary`, after the last
+      ``outcomesReady``
+    * ``startFailed(object)``: the run could not start (bad options): the exception
 
-    ``poolside.run`` is called on a short-lived helper thread, so starting worker
-    processes (a forkserver, or spawning on macOS and Windows) never blocks the
-    event loop.  ``runner`` is :func:`poolside.run` unless given (tests and
-    benchmarks may pass a stand-in with the same signature).
+    Runs execute in a warm run host (``warm`` starts it ahead of the first
+    run); ``start`` takes a :class:`~poolside.spec.JobSpec` (the window's
+    runs) or a picklable callable, and the items.  If the host dies, the run
+    still finishes: its items end ``failed`` or ``cancelled`` saying so, and
+    the next run starts a fresh host.  With ``runner`` (a stand-in for
+    :func:`poolside.run`, for benchmarks that compare) runs execute in this
+    process instead, started on a helper thread.
     """
 
     started = Signal(int)
@@ -246,17 +283,23 @@ class RunBridge(QObject):
         parent: QObject | None = None,
         *,
         runner: Runner | None = None,
-        interval_ms: int = 50,
-        budget_ms: float = 25.0,
+        interval_ms: int = 20,
+        budget_ms: float = 8.0,
     ) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._client: Any = None
+        if runner is None:
+            from poolside.host import HostClient
+
+            self._client = HostClient()
         self._job: _JobHandle | None = None
         self._starter: threading.Thread | None = None
         self._ended = threading.Event()
         self._progress = Progress(total=0)
         self._t0 = 0.0
         self._cancelled = False
+        self._closed = False
         self._spec: Any = None
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
@@ -268,8 +311,8 @@ class RunBridge(QObject):
         return self._job is not None
 
     @property
-    def job(self) -> Job | None:
-        """The engine's job (``None`` while it is still starting, or when idle)."""
+    def job(self) -> HostRun | Job | None:
+        """The running job (a host run, or the engine's job), ``None`` while starting or idle."""
         return None if self._job is None else self._job.job
 
     @property
@@ -285,33 +328,99 @@ class RunBridge(QObject):
         """The :class:`~poolside.spec.JobSpec` of the run started with ``start_spec`` (else ``None``)."""
         return self._spec
 
+    def host_pids(self) -> set[int]:
+        """The run host and the processes under it (workers, forkserver), for CPU and memory sampling."""
+        return set() if self._client is None else self._client.pids()
+
+    @property
+    def host_pid(self) -> int | None:
+        return None if self._client is None else self._client.host_pid
+
+    def pid_source(self) -> Callable[[], list[int]] | None:
+        """What the CPU monitor samples: the run host first, then its workers (``None`` when runs are in-process)."""
+        if self._client is None or self._runner is not None:
+            return None
+        from poolside.host.tree import HostTree
+
+        client = self._client
+        return HostTree(lambda: client.host_pid)
+
     # -- control ------------------------------------------------------------
-    def start_spec(self, spec: Any, *, task: Callable | None = None, items: Iterable | None = None,
+    def warm(self) -> None:
+        """Start the run host now, so that the first run does not wait for it."""
+        self._closed = False
+        if self._client is not None:
+            self._client.start()
+
+    def shutdown(self) -> None:
+        """End the run host and everything under it (the window is closing); a run ends cancelled."""
+        self._closed = True
+        if self._client is not None:
+            self._client.shutdown()
+
+    def _rewarm(self) -> None:
+        if not self._closed and self._client is not None:
+            self._client.start()
+
+    def start_spec(self, spec: JobSpec, *, task: Callable | None = None, items: Iterable | None = None,
                    bound: str = "mixed") -> None:
         """Start the job a :class:`~poolside.spec.JobSpec` describes.
 
-        ``task`` and ``items``: what the caller has already bound and listed (the
-        window holds its file list); without them the spec is prepared here and
-        :class:`~poolside.spec.SpecError` says what is wrong with it.  The run
-        host will take the spec alone, in another process.
+        ``items``: what the caller has already listed (the window holds its file
+        list); without them the spec is prepared here and
+        :class:`~poolside.spec.SpecError` says what is wrong with it.  To the run
+        host only the spec and the items cross when ``task`` is the spec's
+        plugin bound (the host binds it again from the spec); another callable
+        crosses too (it must pickle).
         """
         if task is None or items is None:
             prepared = spec.prepare()
             task = prepared.task if task is None else task
             items = list(prepared.items) if items is None else items
             bound = prepared.plugin.bound
-        self.start(task, items, **spec.run_options(bound))
+        if self._runner is not None:
+            self.start(task, items, **spec.run_options(bound))
+        else:
+            from poolside.plugins._task import BoundTask
+
+            # A plugin's bound task is what the spec names: the host binds it
+            # from the spec.  Any other callable (a benchmark's) goes as it is.
+            self._start_in_host(spec, items, None if isinstance(task, BoundTask) else task, bound)
         self._spec = spec
 
-    def start(self, task: Callable, items: Iterable, **options: Any) -> None:
-        """Start ``task`` over ``items``; ``options`` go to ``poolside.run`` as they are."""
+    def start(self, task: Any, items: Iterable, **options: Any) -> None:
+        """Start ``task`` (a job spec, or a picklable callable) over ``items`` with ``poolside.run``'s options."""
+        runner = self._runner
+        if runner is not None:  # a stand-in for poolside.run: in this process
+            push, on_finish, on_error, handle = self._begin(items)
+            self._start_here(runner, task, items, options, push, on_finish, on_error, handle)
+            self.started.emit(self._progress.total)
+            return
+        try:
+            spec, callable_task, bound = _spec_and_task(task, options)
+        except Exception as exc:  # bad options come as startFailed, as they always have
+            _, _, on_error, _ = self._begin(items)
+            on_error(exc)
+            self.started.emit(self._progress.total)
+            return
+        self._start_in_host(spec, items, callable_task, bound)
+
+    def _start_in_host(self, spec: JobSpec, items: Iterable, task: Callable | None, bound: str) -> None:
+        push, on_finish, on_error, handle = self._begin(items)
+        try:
+            run = self._client.run(spec, items, task=task, bound=bound,
+                                   on_outcomes=push, on_finish=on_finish, on_error=on_error)
+        except Exception as exc:
+            on_error(exc)
+        else:
+            handle.attach(run)
+        self.started.emit(self._progress.total)
+
+    def _begin(self, items: Iterable) -> tuple[Callable, Callable, Callable, _JobHandle]:
+        """A new run's progress and pump generation: ``(push, on_finish, on_error, handle)``."""
         if self._job is not None:
             raise RuntimeError("a run is already in progress")
-        runner = self._runner
-        if runner is None:
-            from poolside import run  # imported at the first run: the window opens faster
-
-            runner = run
+        self._closed = False
         try:
             total = len(items)  # type: ignore[arg-type]
         except TypeError:
@@ -329,29 +438,37 @@ class RunBridge(QObject):
             close(summary)
             ended.set()
 
+        def on_error(exc: BaseException) -> None:
+            close(StartFailed(exc))
+            ended.set()
+
+        return push, on_finish, on_error, handle
+
+    def _start_here(self, runner: Runner, task: Any, items: Iterable, options: dict[str, Any],
+                    push: Callable, on_finish: Callable, on_error: Callable, handle: _JobHandle) -> None:
+        """Run in this process, as before the run host (benchmarks compare the two)."""
+
         def launch() -> None:
             try:
                 job = runner(task, items, on_outcomes=push, on_finish=on_finish, **options)
             except BaseException as exc:
-                close(StartFailed(exc))
-                ended.set()
+                on_error(exc)
                 return
             handle.attach(job)
 
         self._starter = threading.Thread(target=launch, name="poolside-start", daemon=True)
         self._starter.start()
-        self.started.emit(total)
 
     def cancel(self) -> None:
-        """Ask the engine to stop; ``finished`` still follows, promptly."""
+        """Ask the run to stop; ``finished`` still follows, promptly."""
         if self._job is not None and not self._cancelled:
             self._cancelled = True
             self._job.cancel()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job ends, then deliver what is left; True if it ended.
+        """Block until the run ends, then deliver what is left; True if it ended.
 
-        For shutdown only: the engine's callbacks never wait for the GUI thread,
+        For shutdown only: the run's callbacks never wait for the GUI thread,
         so blocking here cannot deadlock.
         """
         if self._job is None:
@@ -376,6 +493,11 @@ class RunBridge(QObject):
         if self._starter is not None:
             self._starter.join()  # it has returned from run(), or is just returning
             self._starter = None
+        if self._client is not None and self._client.host_pid is None:
+            # The host was ended (a cancel on threads) or died: have a fresh one
+            # warm, once the slots of this run's end have run (and unless the
+            # window is closing by then).
+            QTimer.singleShot(0, self._rewarm)
         if isinstance(summary, StartFailed):
             self.startFailed.emit(summary.error)
             return

@@ -278,6 +278,7 @@ class MainWindow(QMainWindow):
                     self._status(f"{w.title}: did not stop in time.")
         for w in self.workspaces:
             w.shutdown()
+        self.bridge.shutdown()  # the run host and its workers end with the window
         self.save_settings()
         event.accept()
         super().closeEvent(event)

@@ -7,9 +7,9 @@
                                         │                                              items' clock
                                    sampled_pids(): which processes are Poolside's
 
-The views subscribe to the signals and never see the monitor.  Sampling the
-pids is one small function so that the run host (another process) can be
-switched in when it exists: today it is this process and its children.
+The views subscribe to the signals and never see the monitor.  The Run
+workspace samples the run host and its workers (``RunBridge.pid_source``);
+without a host (runs in this process) it is this process and its children.
 """
 
 from __future__ import annotations
@@ -22,11 +22,7 @@ from poolside.usage import DEFAULT_INTERVAL_S, Monitor, OwnTree, PidSource
 
 
 def sampled_pids() -> PidSource:
-    """The processes that are Poolside's: this one and its descendants (the workers).
-
-    Switch here when runs move to a host process: return a callable giving the
-    host's pid first, then its workers'.
-    """
+    """This process and its descendants: what runs in this process use (the run host has its own)."""
     return OwnTree()
 
 

@@ -83,11 +83,32 @@ def test_pump_sizes_batches_to_fit_its_time_budget(qtbot):
     assert pump._cap > 40_000
 
 
-# -- RunBridge with the real engine ----------------------------------------------
+def test_pump_takes_a_tick_that_overran_its_budget_down_at_once(qtbot):
+    pump = BatchPump(budget_ms=8, min_batch=10, max_batch=50_000)
+    for _ in range(40):
+        pump._learn(1_000, 0.000001)  # cheap rows: the cap grows to its ceiling
+    pump._learn(pump._cap, pump._cap * 0.0001)  # then rows cost 0.1 ms each (a sorted table)
+    assert pump._cap == 80  # 8 ms of them at once, not halfway there
 
 
-def test_bridge_streams_a_real_run_in_order_of_arrival_and_finishes(qtbot):
-    bridge = RunBridge(interval_ms=10)
+# -- RunBridge with the real engine (in a run host) ------------------------------
+
+
+@pytest.fixture
+def make_bridge():
+    made: list[RunBridge] = []
+
+    def make(**kwargs) -> RunBridge:
+        made.append(RunBridge(**kwargs))
+        return made[-1]
+
+    yield make
+    for bridge in made:
+        bridge.shutdown()  # its run host ends with it
+
+
+def test_bridge_streams_a_real_run_in_order_of_arrival_and_finishes(qtbot, make_bridge):
+    bridge = make_bridge(interval_ms=10)
     rows: list = []
     bridge.outcomesReady.connect(rows.extend)
     with qtbot.waitSignal(bridge.finished) as blocker:
@@ -100,8 +121,8 @@ def test_bridge_streams_a_real_run_in_order_of_arrival_and_finishes(qtbot):
     assert not bridge.running
 
 
-def test_bridge_start_refuses_a_second_run_and_reports_bad_options(qtbot):
-    bridge = RunBridge(interval_ms=10)
+def test_bridge_start_refuses_a_second_run_and_reports_bad_options(qtbot, make_bridge):
+    bridge = make_bridge(interval_ms=10)
     with qtbot.waitSignal(bridge.startFailed) as blocker:
         bridge.start(abs, [1], backend="no-such-backend")
     assert isinstance(blocker.args[0], ValueError) and "no-such-backend" in str(blocker.args[0])
@@ -112,8 +133,8 @@ def test_bridge_start_refuses_a_second_run_and_reports_bad_options(qtbot):
             bridge.start(abs, [1], backend="threads")
 
 
-def test_bridge_wait_delivers_the_rest_and_finishes(qtbot):
-    bridge = RunBridge(interval_ms=10_000)  # the timer alone would not get there
+def test_bridge_wait_delivers_the_rest_and_finishes(qtbot, make_bridge):
+    bridge = make_bridge(interval_ms=10_000)  # the timer alone would not get there
     rows: list = []
     finished: list = []
     bridge.outcomesReady.connect(rows.extend)

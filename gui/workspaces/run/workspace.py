@@ -69,7 +69,7 @@ class RunWorkspace(Workspace):
         export_menu = WindowMenu(self)
         export_menu.addActions([self.export_csv_action, self.export_json_action, self.export_trace_action])
         self.results.set_export_menu(export_menu)
-        self.cpu_monitor = RunMonitor(self)
+        self.cpu_monitor = RunMonitor(self, pids=bridge.pid_source())  # the run host's processes
         self._in_process = False
         self._job_origin_known = False
         self._wire()

@@ -1,0 +1,177 @@
+"""What crosses the pipe between a run host and its client: small plain records.
+
+    client                                   host
+      StartRun(run_id, spec, ItemFrames(n), task) ──► engine.run(...)
+      n frames of items (5,000 a frame)   ──►
+      CancelRun(run_id)                   ──►  job.cancel()
+      Shutdown()                          ──►  parked workers end, the host exits
+                                          ◄──  Ready(pid)
+                                          ◄──  Started(run_id, workers, origin)
+                                          ◄──  Outcomes(run_id, [Outcome, ...])   (many)
+                                          ◄──  Finished(run_id, Summary)
+                                          ◄──  RunFailed(run_id, error)          (could not start)
+
+Every message is one pickle (``send_bytes``/``recv_bytes`` framing of
+``multiprocessing.connection``).  Outcome batches are capped in count and in
+bytes so that decoding one message holds the window process's GIL for a
+millisecond or two at most: the reader thread that decodes them shares that
+GIL with the event loop.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from ..records import Outcome, Summary
+from ..spec import JobSpec
+
+PICKLE_PROTOCOL = 5
+
+# Outcomes per message: ~1 µs each to decode, so ~1 ms of GIL in the window's
+# process per message at most (one pickle.loads is one uninterruptible C
+# call): the event loop never waits long on the reader thread.
+MAX_OUTCOMES_PER_MESSAGE = 1_000
+# A batch that pickles larger than this (big values) is split in halves: a
+# message the window reads in one go stays small whatever the task returns.
+MAX_MESSAGE_BYTES = 1 << 20
+
+
+# Items per frame of a StartRun's items: pickling is one C call that holds the
+# GIL, and 200,000 file paths take 40-80 ms to pickle in one go; 5,000 take
+# 1-2 ms, so the client's writer thread never holds the event loop up longer.
+ITEMS_PER_FRAME = 5_000
+
+
+# -- client -> host -----------------------------------------------------------
+
+class StartRun(NamedTuple):
+    """Run ``spec`` over ``items`` (or the spec's own walk when ``items`` is ``None``).
+
+    ``task`` replaces the spec's plugin when the caller has a picklable
+    callable rather than a plugin reference (the Python API's ``run(task,
+    items)`` form, benchmarks); ``bound`` picks the default worker count then.
+    ``marks`` is the path of the file in which the host marks each item as it
+    starts and ends (see :mod:`poolside.host.marks`); empty: no marks.
+    """
+
+    run_id: int
+    spec: JobSpec
+    items: Sequence[Any] | None
+    task: Callable[[Any], Any] | None = None
+    bound: str = "mixed"
+    marks: str = ""
+
+
+class ItemFrames(NamedTuple):
+    """In a StartRun's ``items``: they follow in ``frames`` frames, each a pickled list."""
+
+    frames: int
+
+
+def item_frames(items: Sequence[Any]) -> list[bytes]:
+    return [dumps(list(items[i:i + ITEMS_PER_FRAME])) for i in range(0, len(items), ITEMS_PER_FRAME)]
+
+
+class CancelRun(NamedTuple):
+    run_id: int
+
+
+class Shutdown(NamedTuple):
+    pass
+
+
+# -- host -> client -----------------------------------------------------------
+
+class Ready(NamedTuple):
+    """The host is up (sent once, after its imports and warm-up)."""
+
+    pid: int
+
+
+class Started(NamedTuple):
+    """The engine is running this run with ``workers`` workers.
+
+    ``origin`` is the engine's start (``Job.started``, ``time.perf_counter``):
+    outcomes' times count from it.  ``perf_counter`` reads the machine's
+    monotonic clock, the same in every process, so the window can put its own
+    samples on the items' clock.
+    """
+
+    run_id: int
+    workers: int
+    origin: float
+
+
+class Outcomes(NamedTuple):
+    run_id: int
+    outcomes: list[Outcome]
+
+
+class Finished(NamedTuple):
+    """The last message of a run: every outcome was sent before it."""
+
+    run_id: int
+    summary: Summary
+
+
+class RunFailed(NamedTuple):
+    """The run could not start (a bad spec, an unpicklable task): nothing else follows."""
+
+    run_id: int
+    error: BaseException
+
+
+def dumps(message: Any) -> bytes:
+    return pickle.dumps(message, PICKLE_PROTOCOL)
+
+
+def loads(data: bytes) -> Any:
+    return pickle.loads(data)
+
+
+class Unreadable:
+    """Stands in for an object whose class cannot be imported where the message is read."""
+
+    missing = "?"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<unreadable {self.missing}>"
+
+
+class _Lenient(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return super().find_class(module, name)
+        except Exception:
+            return type(name, (Unreadable,), {"missing": f"{module}.{name}"})
+
+
+def loads_lenient(data: bytes) -> Any:
+    """``loads``, with objects of classes this process cannot import as :class:`Unreadable`."""
+    return _Lenient(io.BytesIO(data)).load()
+
+
+def unreadable_in(value: Any) -> Unreadable | None:
+    """The first :class:`Unreadable` in ``value`` or one level inside it (the shapes results take)."""
+    if isinstance(value, Unreadable):
+        return value
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((v for v in inner if isinstance(v, Unreadable)), None)
+
+
+def portable_error(exc: BaseException) -> BaseException:
+    """``exc`` if it survives a round trip through pickle, else a RuntimeError that says what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc, PICKLE_PROTOCOL))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")

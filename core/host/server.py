@@ -1,0 +1,372 @@
+"""The run host: a process that runs jobs with the engine and streams their outcomes back.
+
+    client pipe ──► main thread: StartRun / CancelRun / Shutdown
+                      │ poolside.run(Marked(task), Indexed(items), on_outcomes=outbox.push)
+                      ▼
+                    engine thread ──► Outbox (a lock and a list) ──► sender thread
+                                                                      │ coalesce, cap, pickle
+    client pipe ◄─────────────────────────────────────────────────────┘ Outcomes ... Finished
+
+It never imports Qt.  It is its own process group (the client starts it with
+``process_group=0``, in the window's session), so the client can end it and everything it started
+(workers, forkserver, resource tracker, a task's own children) in one
+``killpg``; it runs at a lower scheduling priority that its workers inherit,
+so on a small machine the window keeps the CPU it needs; and it ends when its
+pipe closes, or by ``PR_SET_PDEATHSIG`` when its parent dies, whatever holds
+its GIL.
+
+The outbox coalesces the engine's batches (one message per ~10 ms at most,
+unless a full message is waiting) and checks that every result pickles: a
+result that does not becomes a ``failed`` outcome that says so, and the run's
+summary counts it there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..log import get_logger
+from ..records import ErrorInfo, Outcome, Status, Summary
+from .marks import Marked
+from .protocol import (
+    MAX_MESSAGE_BYTES,
+    MAX_OUTCOMES_PER_MESSAGE,
+    CancelRun,
+    Finished,
+    ItemFrames,
+    Outcomes,
+    Ready,
+    RunFailed,
+    Shutdown,
+    Started,
+    StartRun,
+    dumps,
+    portable_error,
+)
+
+log = get_logger("poolside.host")
+
+# How much lower the host runs than the window: at nice 10 the kernel gives a
+# nice-0 process ~9 times the host's share of a contended core (CFS weights
+# 1024 vs 110), so on 2 cores a run that keeps every core busy still leaves
+# the event loop its few milliseconds a frame.
+HOST_NICE = 10
+# At most one outcome message per this many seconds (unless a full one is
+# waiting): 10 ms keeps the first result prompt and the message count low.
+COALESCE_S = 0.01
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL when the parent (thread) that started us ends, even if our GIL is held."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the prctl took effect
+        os._exit(1)
+
+
+class _Wire:
+    """The host's end of the pipe: whole messages, from any thread."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: Any) -> bool:
+        data = message if isinstance(message, bytes) else dumps(message)
+        with self._lock:
+            try:
+                self.conn.send_bytes(data)
+                return True
+            except OSError:  # the client is gone; the main loop sees EOF and ends
+                return False
+
+
+def _unpicklable(outcome: Outcome, exc: BaseException) -> Outcome:
+    what = type(outcome.value).__name__
+    error = ErrorInfo("PicklingError", f"the result ({what}) cannot be sent to the window: it does not "
+                      f"pickle ({type(exc).__name__}: {exc}); return plain data (numbers, text, "
+                      "lists, dicts) or a picklable object")
+    return outcome._replace(status=Status.FAILED, value=None, error=error)
+
+
+class Outbox:
+    """Outcome batches from the engine's thread, sent as capped messages by a thread of its own."""
+
+    def __init__(self, wire: _Wire, run_id: int) -> None:
+        self._wire = wire
+        self._run_id = run_id
+        self._cond = threading.Condition()
+        self._pending: list[Outcome] = []
+        self._final: Summary | None = None
+        self.repaired = 0  # ok outcomes turned failed: their results did not pickle
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._send_loop, name="poolside-host-outbox", daemon=True)
+        self._thread.start()
+
+    # -- the engine's thread ---------------------------------------------------
+    def push(self, batch: list[Outcome]) -> None:
+        # Items travel as (index, item) pairs (see marks): give back the item.
+        batch = [tuple.__new__(Outcome, (o[0], o[1][1], *o[2:])) for o in batch]
+        with self._cond:
+            self._pending.extend(batch)
+            self._cond.notify()
+
+    def finish(self, summary: Summary) -> None:
+        with self._cond:
+            self._final = summary
+            self._cond.notify()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def abandon(self) -> None:
+        """The run never started: end the sender thread without a word."""
+        with self._cond:
+            self._abandoned = True
+            self._cond.notify()
+
+    # -- the sender thread -------------------------------------------------------
+    def _send_loop(self) -> None:
+        last = 0.0
+        while True:
+            with self._cond:
+                while not self._pending and self._final is None and not self._abandoned:
+                    self._cond.wait()
+                if self._abandoned:
+                    return
+                wait = last + COALESCE_S - time.monotonic()
+                if wait > 0 and self._final is None and len(self._pending) < MAX_OUTCOMES_PER_MESSAGE:
+                    self._cond.wait(wait)  # let more arrive: fewer, fuller messages
+                batch = self._pending[:MAX_OUTCOMES_PER_MESSAGE]
+                del self._pending[:MAX_OUTCOMES_PER_MESSAGE]
+                final = self._final if not self._pending else None
+            if batch:
+                self._send_outcomes(batch)
+                last = time.monotonic()
+            if final is not None:
+                summary = self._settled(final)
+                log.info("run %d ended: %s", self._run_id, summary.line())
+                self._wire.send(Finished(self._run_id, summary))
+                return
+
+    def _send_outcomes(self, batch: list[Outcome]) -> None:
+        try:
+            data = dumps(Outcomes(self._run_id, batch))
+        except Exception:
+            batch = [self._checked(o) for o in batch]
+            data = dumps(Outcomes(self._run_id, batch))
+        if len(data) > MAX_MESSAGE_BYTES and len(batch) > 1:
+            half = len(batch) // 2
+            self._send_outcomes(batch[:half])
+            self._send_outcomes(batch[half:])
+            return
+        self._wire.send(data)
+
+    def _checked(self, outcome: Outcome) -> Outcome:
+        try:
+            pickle.dumps(outcome, 5)
+            return outcome
+        except Exception as exc:
+            if outcome.status is Status.OK:
+                self.repaired += 1
+                return _unpicklable(outcome, exc)
+            return outcome._replace(item=repr(outcome.item), value=None)
+
+    def _settled(self, summary: Summary) -> Summary:
+        if self.repaired:
+            summary.counts["ok"] -= self.repaired
+            summary.counts["failed"] += self.repaired
+        return summary
+
+
+class Host:
+    """One run at a time, on the commands of one client."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.wire = _Wire(conn)
+        self.conn = conn
+        self.job: Any = None
+        self.run_id = -1
+        self.outbox: Outbox | None = None
+
+    def serve(self) -> bool:
+        """Serve until told to shut down (False) or the client is gone (True)."""
+        self.wire.send(Ready(os.getpid()))
+        while True:
+            try:
+                message = pickle.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                log.info("run host %d: the client is gone", os.getpid())
+                self.stop()
+                return True
+            if isinstance(message, StartRun):
+                if isinstance(message.items, ItemFrames):
+                    message = message._replace(items=self._read_items(message.items.frames))
+                self.start(message)
+            elif isinstance(message, CancelRun):
+                if self.job is not None and message.run_id == self.run_id:
+                    self.job.cancel()
+            elif isinstance(message, Shutdown):
+                self.stop()
+                return False
+
+    def _read_items(self, frames: int) -> list[Any]:
+        items: list[Any] = []
+        for _ in range(frames):
+            items.extend(pickle.loads(self.conn.recv_bytes()))
+        return items
+
+    def start(self, request: StartRun) -> None:
+        self.finish_previous()  # (the client starts a run only after the last one's Finished)
+        self.run_id = request.run_id
+        try:
+            task, items, options = _prepare(request)
+            outbox = self.outbox = Outbox(self.wire, request.run_id)
+            self.job = _run(task, items, options, outbox.push, outbox.finish)
+        except BaseException as exc:
+            log.info("run %d could not start: %s", request.run_id, exc)
+            if self.outbox is not None:
+                self.outbox.abandon()
+            self.job = self.outbox = None
+            self.wire.send(RunFailed(request.run_id, portable_error(exc)))
+            return
+        log.info("run %d started: %s on %s x%d", request.run_id, request.spec.plugin,
+                 self.job.summary.backend, self.job.summary.workers)
+        self.wire.send(Started(request.run_id, self.job.summary.workers, self.job.started))
+
+    def finish_previous(self) -> None:
+        if self.job is not None:
+            self.job.wait()
+            if self.outbox is not None:
+                self.outbox.join()
+        self.job = self.outbox = None
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.job.wait(5.0)
+        from ..backends.processes import stop_idle_workers
+
+        stop_idle_workers()
+
+
+def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, Any]]:
+    """The task, the items and ``run`` options a request asks for (raises with a clear message)."""
+    spec = request.spec
+    if request.task is not None:
+        if request.items is None:
+            raise ValueError("a task given as a callable needs its items")
+        task, options, items = request.task, spec.run_options(request.bound), request.items
+    elif request.items is not None:  # the caller listed the items (the window's files)
+        from ..backends import get_backend
+        from ..plugins import ParamError
+        from ..spec import SpecError
+
+        try:
+            get_backend(spec.backend)
+        except ValueError as e:
+            raise SpecError(str(e)) from None
+        plugin = spec.load_plugin()
+        try:
+            task = plugin.bind(spec.params)
+        except ParamError as e:
+            raise SpecError(str(e)) from None
+        options, items = spec.run_options(plugin.bound), request.items
+    else:
+        prepared = spec.prepare()
+        task, options, items = prepared.task, prepared.run_options(), list(prepared.items)
+    # A list, not a lazy view: the engine reads an input in memory inline (no
+    # reader thread), and only a list, tuple or range is known to be one.
+    return Marked(task, request.marks), list(enumerate(items)), options
+
+
+def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],
+         on_outcomes: Callable[[list[Outcome]], None], on_finish: Callable[[Summary], None]) -> Any:
+    from ..engine import run
+
+    return run(task, items, on_outcomes=on_outcomes, on_finish=on_finish, **options)
+
+
+def _not_in_forks(fd: int) -> None:
+    """Close the client's socket in every process forked from this one (the zygote, its workers).
+
+    A fork inherits every descriptor: a worker that held the socket would keep
+    the client from seeing EOF when this host dies, for as long as its item
+    runs.  Closed once, in the first fork (a flag the later forks inherit), so
+    a later fork never closes an unrelated descriptor that reused the number.
+    """
+    held = [fd]
+
+    def drop() -> None:
+        if held:
+            try:
+                os.close(held.pop())
+            except OSError:
+                pass
+
+    os.register_at_fork(after_in_child=drop)
+
+
+def _warm_up() -> None:
+    """What every first run would otherwise pay: the workers' start, the engine, the plugins.
+
+    Called while the host still runs one thread: the zygote (a copy of this
+    process that forks every worker in about a millisecond) can be forked only
+    then; without it, the forkserver is started instead.
+    """
+    from ..backends.processes import prestart, start_method
+
+    if not prestart() and start_method() == "forkserver":
+        import multiprocessing as mp
+        from multiprocessing import forkserver
+
+        mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._worker"])
+        forkserver.ensure_running()
+    from ..engine import run  # noqa: F401
+    from ..plugins import discover
+
+    discover()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m poolside.host FD PARENT_PID``: serve the client on the inherited socket ``FD``."""
+    fd, parent = int(argv[0]), int(argv[1])
+    _die_with_parent(parent)
+    try:
+        os.nice(HOST_NICE)
+    except OSError:
+        pass
+    conn = Connection(fd)
+    _not_in_forks(fd)
+    log.info("run host %d started (nice %d)", os.getpid(), os.nice(0))
+    try:
+        _warm_up()
+    except Exception as exc:  # the first run pays, and says what is wrong if it still is
+        log.warning("run host %d could not warm up: %s", os.getpid(), exc)
+    host = Host(conn)
+    try:
+        orphaned = host.serve()
+    finally:
+        log.info("run host %d ends", os.getpid())
+        conn.close()
+    if orphaned and os.getpgid(0) == os.getpid():  # only a group of our own
+        # Nobody will sweep up after us: end what our tasks started too
+        # (our process group), and ourselves with it.
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    return 0
