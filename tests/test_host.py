@@ -189,3 +189,24 @@ def test_a_result_the_window_cannot_unpickle_ends_failed_and_says_why(qtbot):
     bad = next(o for o in rows if o.item == "odd")
     assert bad.status == "failed" and bad.value is None
     assert "cannot be read in the window" in bad.error.message and "made_in_the_host.Thing" in bad.error.message
+
+
+def test_a_window_run_is_recorded_in_the_history_by_its_host(qtbot, window, tmp_path):
+    from poolside.history import store
+
+    names = [f"h{i}.txt" for i in range(5)] + ["boom.txt"]
+    set_up(window, tmp_path, "crash_on", names, "processes", 2)  # on processes a crash costs one item
+    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
+        assert window.run_ws.start_run()
+    summary = blocker.args[0]
+
+    conn = store.connect()
+    try:
+        [run] = store.list_runs(conn)
+        assert run["kind"] == "run" and run["state"] != "running"
+        assert store.recorded_counts(conn, run["id"])["ok"] == summary.counts["ok"] == 5
+        [failure] = store.failures(conn, run["id"])
+        assert str(failure["item"]).endswith("boom.txt")
+        assert store.get_run(conn, run["id"])["spec"]["plugin"].endswith("crash_on")
+    finally:
+        conn.close()

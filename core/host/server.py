@@ -108,9 +108,10 @@ def _unpicklable(outcome: Outcome, exc: BaseException) -> Outcome:
 class Outbox:
     """Outcome batches from the engine's thread, sent as capped messages by a thread of its own."""
 
-    def __init__(self, wire: _Wire, run_id: int) -> None:
+    def __init__(self, wire: _Wire, run_id: int, history: Any = None) -> None:
         self._wire = wire
         self._run_id = run_id
+        self._history = history  # a RunRecorder: the window's runs go into the history as the CLI's do
         self._cond = threading.Condition()
         self._pending: list[Outcome] = []
         self._final: Summary | None = None
@@ -123,11 +124,15 @@ class Outbox:
     def push(self, batch: list[Outcome]) -> None:
         # Items travel as (index, item) pairs (see marks): give back the item.
         batch = [tuple.__new__(Outcome, (o[0], o[1][1], *o[2:])) for o in batch]
+        if self._history is not None:
+            self._history.on_outcomes(batch)
         with self._cond:
             self._pending.extend(batch)
             self._cond.notify()
 
     def finish(self, summary: Summary) -> None:
+        if self._history is not None:
+            self._history.finish(summary, interrupted=summary.counts.get("cancelled", 0) > 0)
         with self._cond:
             self._final = summary
             self._cond.notify()
@@ -237,7 +242,7 @@ class Host:
         self.run_id = request.run_id
         try:
             task, items, options = _prepare(request)
-            outbox = self.outbox = Outbox(self.wire, request.run_id)
+            outbox = self.outbox = Outbox(self.wire, request.run_id, _history_for(request, task))
             self.job = _run(task, items, options, outbox.push, outbox.finish)
         except BaseException as exc:
             log.info("run %d could not start: %s", request.run_id, exc)
@@ -294,6 +299,15 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
     # A list, not a lazy view: the engine reads an input in memory inline (no
     # reader thread), and only a list, tuple or range is known to be one.
     return Marked(task, request.marks), list(enumerate(items)), options
+
+
+def _history_for(request: StartRun, task: Any) -> Any:
+    """A recorder for a plugin run (what the window starts); a bare callable (benchmarks) is not a job."""
+    if request.task is not None:
+        return None
+    from ..history import RunRecorder
+
+    return RunRecorder(request.spec, getattr(task, "task", task))
 
 
 def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],
