@@ -44,13 +44,8 @@ def open_window() -> int:
         print(f"{PROG}: {install_hint(missing)}\n{hint}", file=sys.stderr)
         return EXIT_USAGE
 
-    # Fork the engine's zygote now, while this process runs one thread: the
-    # window starts threads (Qt's, the engine's), and workers must never be
-    # forked from a threaded process.  With it, a run's workers start in a
-    # millisecond instead of waiting ~110 ms for a forkserver, and carry no Qt.
-    from poolside.backends.processes import prestart
-
-    prestart()
+    # No zygote here: the window runs no task in its own process.  Runs go to the
+    # run host (poolside.host), which forks its own zygote before it starts a thread.
     try:
         from .app import main as window_main
     except ImportError as e:
