@@ -21,12 +21,11 @@ per-item timeouts and ``cancel()`` keep flowing however slow the input is.
 The caller's thread only takes outcome batches from a queue (or gets them
 through ``on_outcomes``) and may ``cancel()`` at any time.
 
-Bookkeeping is per chunk: a ``bytearray`` of flags, one per item, that says
-whether the item is still pending, has its outcome, or was handed to another
-chunk to run again.  Every report from a backend is checked against those
-flags, so an item gets exactly one outcome whatever arrives late or twice, and
-at the end every item still pending is ``cancelled`` (or ``failed``, should the
-engine itself break): the counts always add up.
+Bookkeeping is per chunk, in the job's ``Ledger`` (``poolside.ledger``): a
+flag per item checked against every report from a backend, so an item gets
+exactly one outcome whatever arrives late or twice, and at the end every item
+still pending is ``cancelled`` (or ``failed``, should the engine itself
+break): the counts always add up.
 
 Memory stays flat for any input length: the reader stops reading input
 while more than a window of items (a few chunks per worker) are read but not
@@ -50,16 +49,16 @@ import queue
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
 from .backends import get_backend
-from .backends._worker import Chunk, Done, describe_error
-from .backends.base import Backend, BackendError, Event, Lost, Retry
+from .backends._worker import Chunk, describe_error
+from .backends.base import Backend, BackendError
 from .batches import OutcomeBatch
 from .chunking import Chunker
 from .insights import InsightsRecorder
+from .ledger import Ledger
 from .log import get_logger
 from .monitor import TreeSampler
 from .reader import InputReader
@@ -90,7 +89,6 @@ _CANCEL_STALL_S = 0.25
 _INPUT_BLOCK = 1_000
 _UNBOUNDED = 1 << 62
 
-_PENDING, _SETTLED, _MOVED = 0, 1, 2
 # Builds an Outcome from an iterable of ALL its fields (tuple.__new__ applies no
 # defaults): every zip that feeds it must give one value per field.
 _new_outcome = functools.partial(tuple.__new__, Outcome)
@@ -126,18 +124,6 @@ class InputError(RuntimeError):
     """The input iterable raised; the items read before it were run normally."""
 
 
-class _Tracked:
-    """A chunk the engine is waiting on."""
-
-    __slots__ = ("first", "items", "flags", "pending")
-
-    def __init__(self, first: int, items: list) -> None:
-        self.first = first
-        self.items = items
-        self.flags = bytearray(len(items))
-        self.pending = len(items)
-
-
 _live_jobs: weakref.WeakSet[Job] = weakref.WeakSet()
 
 
@@ -170,7 +156,6 @@ class Job:
         self._backend = backend
         self._input_size = len(items) if isinstance(items, Sized) else None
         self._finite = self._input_size is not None if finite is None else finite
-        self._ordered = ordered
         self._chunker = chunker
         self._on_outcomes = on_outcomes
         self._on_finish = on_finish
@@ -181,15 +166,13 @@ class Job:
                                           backend.kind in ("threads", "async"), self._sampler)
         self._counts = self._summary.counts
 
-        self._tracked: dict[int, _Tracked] = {}
-        self._retry: deque[Chunk] = deque()
-        self._chunk_ids = itertools.count()
+        self._ledger = Ledger(self._summary, self._insights, chunker, ordered=ordered,
+                              callbacks=on_outcomes is not None, started=started,
+                              deliver=self._deliver)
         self._read = 0  # items taken from the input
         self._consumed = 0  # outcomes taken by the consumer
         self._input_done = False
         self._input_error: BaseException | None = None
-        self._reorder: dict[int, Outcome] = {}
-        self._next_index = 0
         # An input already in memory cannot block: it is read inline (see poolside.reader).
         self._reader = InputReader(iter(items), self._batch_size, backend.wake, self._window(),
                                    inline=type(items) in (list, tuple, range))
@@ -360,8 +343,8 @@ class Job:
             self._fill()
             if backend.takes_input and self._input_done and not self._told_end:
                 self._told_end = True
-                self._handle(backend.end_of_input())
-            if self._input_done and not self._tracked:
+                self._ledger.handle(backend.end_of_input())
+            if self._input_done and not self._ledger.tracked:
                 return
             # A backend that takes the whole input is read on without a pause
             # (while the reader has batches ready; it wakes the poll for more).
@@ -369,7 +352,7 @@ class Job:
             events = backend.poll(0.0 if reading else _POLL_S)
             if events:
                 with _gc_paused():
-                    self._handle(events)
+                    self._ledger.handle(events)
 
     def _window(self) -> int:
         if self._backend.takes_input:
@@ -385,11 +368,12 @@ class Job:
     def _fill(self) -> None:
         """Hand the backend as many chunks as it wants and the reader has ready."""
         backend = self._backend
+        retry = self._ledger.retry
         self._reader.allow(self._consumed + self._window())  # the window grows with the chunks
         while backend.free_slots() > 0 and not self._cancel_requested:
             chunk: Chunk | None
-            if self._retry:
-                chunk = self._retry.popleft()
+            if retry:
+                chunk = retry.popleft()
             elif self._input_done:
                 return
             else:
@@ -398,7 +382,7 @@ class Job:
                     return
             events = backend.submit(chunk)
             if events:
-                self._handle(events)
+                self._ledger.handle(events)
 
     def _next_chunk(self) -> Chunk | None:
         """A chunk of the next batch the reader has ready; never waits for the input."""
@@ -412,136 +396,13 @@ class Job:
         return self._track(items)
 
     def _track(self, items: list) -> Chunk:
-        chunk = Chunk(next(self._chunk_ids), items)
-        self._tracked[chunk.id] = _Tracked(self._read, items)
+        chunk = self._ledger.track(self._read, items)
         self._read += len(items)
         self._insights.chunks[len(items)] += 1
         return chunk
 
-    def _handle(self, events: list[Event]) -> None:
-        out: list[Outcome] = []
-        for event in events:
-            kind = type(event)
-            if kind is Done:
-                self._on_done(event, out)  # type: ignore[arg-type]
-            elif kind is Lost:
-                self._on_lost(event, out)  # type: ignore[arg-type]
-            elif kind is Retry:
-                self._on_retry(event, out)  # type: ignore[arg-type]
-            else:  # pragma: no cover - a backend bug
-                raise TypeError(f"unknown event from the backend: {event!r}")
-        if out:
-            self._emit(out)
-
-    def _settled(self, chunk_id: int, tracked: _Tracked, count: int) -> None:
-        tracked.pending -= count
-        if tracked.pending == 0:
-            del self._tracked[chunk_id]
-
-    def _on_done(self, done: Done, out: list[Outcome]) -> None:
-        self._summary.cpu_s += done.cpu_s
-        n = len(done.values)
-        busy = sum(done.elapsed)
-        self._chunker.observe(busy, n)
-        if n:
-            self._insights.ran(done.worker, n, busy, done.starts[0],
-                               done.starts[-1] + done.elapsed[-1], done.cpu_s, done.pid)
-        tracked = self._tracked.get(done.chunk_id)
-        if tracked is None:
-            return  # a late report for a chunk that was settled otherwise
-        off = done.offset
-        flags = tracked.flags
-        first = tracked.first + off
-        if flags.count(_PENDING, off, off + n) == n:
-            # The common case: every item of the batch is still pending.  Its
-            # outcomes stay columns (an OutcomeBatch) until the consumer takes
-            # them: building 2,500 Outcomes here cost ~120 ns an item on this
-            # thread and the collector ~35 more; built one by one by the
-            # consumer's iteration they cost the dispatcher nothing (parent CPU
-            # on 200,000 x*x: ~400 -> ~290 ns an item; poolside.batches).
-            flags[off:off + n] = b"\x01" * n
-            batch = OutcomeBatch(first, tracked.items[off:off + n], done.values,
-                                 dict(done.errors) if done.errors else None,
-                                 done.elapsed, done.starts, done.worker, done.pid, done.tid)
-            failed = batch.count_failed()
-            self._counts["ok"] += n - failed
-            self._counts["failed"] += failed
-            if self._ordered or self._on_outcomes is not None:
-                out.extend(batch)  # the reorder buffer and callbacks take Outcomes
-            else:
-                # Queued as it is: _parts() hands it to the consumer's chain.
-                out.append(batch)  # type: ignore[arg-type]
-            self._settled(done.chunk_id, tracked, n)
-            return
-        # Some of these items were settled already (timed out just as they
-        # finished, or moved to a retry): keep only the pending ones.
-        errors = dict(done.errors or ())
-        settled = 0
-        for i in range(n):
-            if flags[off + i] != _PENDING:
-                continue
-            flags[off + i] = _SETTLED
-            settled += 1
-            error = errors.get(i)
-            status = Status.OK if error is None else Status.FAILED
-            self._counts[status.value] += 1
-            out.append(Outcome(first + i, tracked.items[off + i], status, done.values[i], error,
-                               done.elapsed[i], done.worker, done.starts[i], done.pid, done.tid))
-        if settled:
-            self._settled(done.chunk_id, tracked, settled)
-
-    def _on_lost(self, lost: Lost, out: list[Outcome]) -> None:
-        tracked = self._tracked.get(lost.chunk_id)
-        if tracked is None or tracked.flags[lost.offset] != _PENDING:
-            return  # its result arrived first: a result always wins
-        tracked.flags[lost.offset] = _SETTLED
-        self._counts[lost.status.value] += 1
-        if lost.started_s is not None:
-            self._insights.ran(lost.worker, 1, lost.elapsed_s, lost.started_s,
-                               lost.started_s + lost.elapsed_s, 0.0, lost.pid)
-        out.append(Outcome(tracked.first + lost.offset, tracked.items[lost.offset], lost.status,
-                           None, lost.error, lost.elapsed_s, lost.worker, lost.started_s,
-                           lost.pid, lost.tid))
-        self._settled(lost.chunk_id, tracked, 1)
-
-    def _on_retry(self, retry: Retry, out: list[Outcome]) -> None:
-        tracked = self._tracked.get(retry.chunk_id)
-        if tracked is None:
-            return
-        offsets = [i for i, flag in enumerate(tracked.flags) if flag == _PENDING]
-        # Retries follow a dead or killed worker, or a chunk taken back from a slow one (a debug line).
-        log.log(logging.INFO if retry.error else logging.DEBUG, "chunk %d: %d pending items run again%s%s",
-                retry.chunk_id, len(offsets), " one by one" if retry.alone else "",
-                f" ({retry.error})" if retry.error else "")
-        if retry.alone and retry.error is not None and len(offsets) == 1:
-            # It failed alone: this item is the culprit.
-            self._on_lost(Lost(retry.chunk_id, offsets[0], Status.FAILED, retry.error,
-                               retry.worker if retry.worker is not None else -1, None, 0.0), out)
-            return
-        for i in offsets:
-            tracked.flags[i] = _MOVED
-        runs = [[i] for i in offsets] if retry.alone else _contiguous_runs(offsets)
-        for run in runs:
-            chunk = Chunk(next(self._chunk_ids), tracked.items[run[0]:run[-1] + 1])
-            self._tracked[chunk.id] = _Tracked(tracked.first + run[0], chunk.items)
-            self._retry.append(chunk)
-        self._settled(retry.chunk_id, tracked, len(offsets))
-
-    def _emit(self, out: list[Outcome]) -> None:
-        self._insights.outcome_out(time.perf_counter() - self._started)
-        if self._ordered:
-            buffer = self._reorder
-            for outcome in out:
-                buffer[outcome.index] = outcome
-            ready = []
-            i = self._next_index
-            while i in buffer:
-                ready.append(buffer.pop(i))
-                i += 1
-            self._next_index = i
-            if not ready:
-                return
-            out = ready
+    def _deliver(self, out: list[Outcome]) -> None:
+        """The ledger's outcomes, in order if ordered, to the callback or the consumer's queue."""
         if self._on_outcomes is not None:
             self._took(len(out))
             self._on_outcomes(out)
@@ -550,21 +411,7 @@ class Job:
 
     def _settle_rest(self, status: Status, error: ErrorInfo) -> None:
         """End every item that has no outcome yet: the counts must add up."""
-        rest: list[Outcome] = []
-        for tracked in self._tracked.values():
-            for i, flag in enumerate(tracked.flags):
-                if flag == _PENDING:
-                    rest.append(Outcome(tracked.first + i, tracked.items[i], status, None, error))
-        self._tracked.clear()
-        self._retry.clear()
-        rest.sort(key=lambda o: o.index)
-        self._counts[status.value] += len(rest)
-        if self._ordered:
-            # Finished items that waited for an earlier one go out in order too.
-            rest = sorted([*self._reorder.values(), *rest], key=lambda o: o.index)
-            self._reorder.clear()
-            self._ordered = False
-        self._emit(rest)
+        self._ledger.settle_rest(status, error)
         if self._finite and self._input_error is None:
             self._list_rest(status, error)
         # What the reader read and the dispatcher never took was read all the
@@ -594,7 +441,7 @@ class Job:
             first = self._read
             self._read += n
             self._counts[status.value] += n
-            self._emit(list(map(_new_outcome, zip(
+            self._ledger.emit(list(map(_new_outcome, zip(
                 range(first, first + n), batch, repeat(status), repeat(None), repeat(error),
                 repeat(0.0), repeat(None), repeat(None), repeat(None), repeat(None)))))
 
@@ -637,16 +484,6 @@ def _stop_quietly(pool: Backend) -> None:
         pool.shutdown(cancel=True)
     except Exception:
         pass
-
-
-def _contiguous_runs(offsets: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for i in offsets:
-        if runs and runs[-1][-1] == i - 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return runs
 
 
 def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,
