@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from poolside.backends import processes
+from poolside.backends import _parking, processes
 from poolside.gui import desktop, platform_check
 from poolside.gui.launcher import main as launcher
 from poolside.resources import resource
@@ -162,14 +162,14 @@ class _StuckWorker:
 
 def test_stop_idle_workers_waits_for_all_at_once_not_one_after_another(monkeypatch):
     clock = [0.0]
-    monkeypatch.setattr(processes, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(_parking, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     stuck = [_StuckWorker(clock) for _ in range(4)]
-    monkeypatch.setitem(processes._parked, "fake", list(stuck))
+    monkeypatch.setitem(_parking._parked, "fake", list(stuck))
     processes.stop_idle_workers()
     assert all(w.killed for w in stuck)
     # One grace period for all four, not four in a row.
-    assert clock[0] == pytest.approx(processes._STOP_GRACE_S)
-    assert "fake" not in processes._parked
+    assert clock[0] == pytest.approx(_parking._STOP_GRACE_S)
+    assert "fake" not in _parking._parked
 
 
 def test_the_window_command_ends_the_process_once_the_window_closed(qtbot, monkeypatch, tmp_path):

@@ -45,12 +45,12 @@ milliseconds of work does not pay ~20 ms of process start-up each time (what
 loky's reusable executor does too).  A parked worker ends by itself after
 ``IDLE_EXIT_S`` unused, when this process exits, or at
 :func:`stop_idle_workers`.  A cancelled run kills its workers: they are never
-parked.
+parked.  The parked pool is ``poolside.backends._parking``; killing a worker and
+the processes its task started is ``poolside.backends._kill``.
 """
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
@@ -68,6 +68,15 @@ from typing import Any
 from ..log import get_logger
 from ..records import ErrorInfo, Status
 from . import _zygote
+
+# Parking and killing live in their own modules; their public names are
+# re-exported here, where callers and tests have always imported them.
+from ._kill import _STOP_GRACE_S
+from ._kill import kill_worker as kill_worker
+from ._parking import IDLE_EXIT_S as IDLE_EXIT_S
+from ._parking import _park, _unpark
+from ._parking import parked_pids as parked_pids
+from ._parking import stop_idle_workers as stop_idle_workers
 from ._worker import (
     FLUSH_S,
     IDLE,
@@ -105,14 +114,6 @@ _STEAL_AFTER_S = 0.05
 # in between: the workers cannot start at all (a script that starts a run
 # without an ``if __name__ == "__main__":`` guard, a broken environment).
 _START_FAILURES_TOLERATED = 3
-
-# How long a parked worker waits for another run before it ends itself: long
-# enough for a user who runs, looks, tweaks and runs again; short enough not
-# to hold ~20 MB a worker for long after the last run.
-IDLE_EXIT_S = 120.0
-
-# How long a worker asked to stop may take before it is killed instead.
-_STOP_GRACE_S = 2.0
 
 
 def start_method() -> str:
@@ -194,69 +195,6 @@ def _describe_exit(code: int | None) -> str:
     return f"worker process died (exit code {code})"
 
 
-def kill_worker(process: Any) -> None:
-    """SIGKILL a worker process and every process its task started.
-
-    The worker leads a process group of its own (``_worker.lead_own_session``):
-    one ``killpg`` reaches the whole group at once, a task's children and
-    theirs included, even those already orphaned.  Descendants that left the
-    group (a daemon that started its own session) are found in the process
-    tree first, while they are still below the worker, and killed too.
-    """
-    pid = getattr(process, "pid", None)
-    if pid is None:  # never started: nothing below it
-        process.kill()
-        return
-    below = _descendants(pid)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        process.kill()  # not a group leader yet (it just started), or no killpg here
-    for child in below:
-        try:
-            if os.getpgid(child.pid) != pid:  # it left the group (a daemon): the killpg missed it
-                child.kill()
-        except Exception:
-            pass  # gone already
-    _wait_dead(below)
-
-
-def _descendants(pid: int) -> list[Any]:
-    try:
-        import psutil  # the parent has it; workers never import this module
-
-        return psutil.Process(pid).children(recursive=True)
-    except Exception:
-        return []  # gone, or no process table to read: the group kill is what there is
-
-
-# SIGKILL is delivered when the killed process next runs; on a loaded machine
-# a task's child could still be listed as running for some milliseconds after
-# the worker is gone.  The run must not end before its processes have, so the
-# kill waits for them (dead or a zombie awaiting its reaper), up to this long.
-_KILL_WAIT_S = 1.0
-
-
-def _wait_dead(procs: list[Any]) -> None:
-    if not procs:
-        return
-    import psutil
-
-    deadline = time.monotonic() + _KILL_WAIT_S
-    pending = list(procs)
-    while pending and time.monotonic() < deadline:
-        alive = []
-        for p in pending:
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(p)
-            except psutil.Error:
-                pass  # gone
-        pending = alive
-        if pending:
-            time.sleep(0.002)
-
-
 class WorkerStartError(BackendError):
     """Worker processes keep dying before they are ready: the run cannot go on."""
 
@@ -310,64 +248,6 @@ def _close_parent_ends() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_close_parent_ends)
-
-
-# Workers between runs, by start method.
-_parked: dict[str, list[_Proc]] = {}
-_parked_lock = threading.Lock()
-
-
-def _unpark(method: str, count: int) -> list[_Proc]:
-    taken: list[_Proc] = []
-    with _parked_lock:
-        pool = _parked.get(method, [])
-        while pool and len(taken) < count:
-            proc = pool.pop()
-            if proc.process.is_alive():
-                taken.append(proc)
-            else:  # it ended itself while parked
-                proc.process.join()
-                proc.close()
-    return taken
-
-
-def _park(proc: _Proc) -> None:
-    with _parked_lock:
-        _parked.setdefault(proc.method, []).append(proc)
-
-
-def parked_pids() -> list[int]:
-    """The worker processes waiting for the next run."""
-    with _parked_lock:
-        return [p.process.pid for pool in _parked.values() for p in pool if p.process.is_alive()]
-
-
-@atexit.register
-def stop_idle_workers() -> None:
-    """End every parked worker now, all at once (the window calls this when it quits).
-
-    Every worker is told first and then all are awaited against one deadline,
-    so ending N workers takes as long as the slowest, not the sum: ~1.5 ms for
-    2 workers, ~12 ms for 16 (measured), and at most ``_STOP_GRACE_S`` for any
-    number that do not answer (they are then killed together).
-    """
-    with _parked_lock:
-        procs = [p for pool in _parked.values() for p in pool]
-        _parked.clear()
-    if not procs:
-        return
-    for proc in procs:
-        proc.tasks.close()  # EOF: the worker ends itself
-    deadline = time.monotonic() + _STOP_GRACE_S
-    for proc in procs:
-        proc.process.join(max(0.0, deadline - time.monotonic()))
-    stuck = [proc for proc in procs if proc.process.is_alive()]
-    for proc in stuck:
-        kill_worker(proc.process)
-    for proc in procs:
-        proc.process.join()
-        proc.close()
-    log.debug("%d parked workers stopped (%d killed after %g s)", len(procs), len(stuck), _STOP_GRACE_S)
 
 
 class ProcessBackend(Backend):
