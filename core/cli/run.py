@@ -12,6 +12,7 @@ from typing import Any
 
 from ..backends._worker import describe_error
 from ..inputs import Expansion, printable
+from ..records import Summary
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from .common import (
@@ -116,7 +117,30 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
-    from .. import backend_names, run
+    spec, prepared, parent_id = _prepare(ns, samples)
+    plugin, task, items = prepared.plugin, prepared.task, prepared.items
+
+    try:
+        recorder = open_writer(ns.output, plugin.columns) if ns.output else None
+    except ValueError as e:
+        raise UsageError(f"--output {e}") from None
+    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
+                       results_to_stdout=recorder is None)
+    from ..history import RunRecorder
+
+    history = RunRecorder(spec, task, parent_id=parent_id)
+    reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
+    monitor = _start_monitor() if ns.trace else None
+    job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor)
+    console.clear_progress()
+    if ns.trace and monitor is not None:
+        _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
+    return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by)
+
+
+def _prepare(ns: argparse.Namespace, samples: str | None) -> tuple[JobSpec, Any, int | None]:
+    """The job to run (from the arguments, or the run it resumes), checked; the run it continues."""
+    from .. import backend_names
 
     parent_id = None
     try:
@@ -134,19 +158,15 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
             spec.save(ns.save_spec)
     except SpecError as e:
         raise UsageError(str(e)) from None
-    plugin, task, items = prepared.plugin, prepared.task, prepared.items
+    return spec, prepared, parent_id
 
-    try:
-        recorder = open_writer(ns.output, plugin.columns) if ns.output else None
-    except ValueError as e:
-        raise UsageError(f"--output {e}") from None
-    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
-                       results_to_stdout=recorder is None)
-    from ..history import RunRecorder
 
-    history = RunRecorder(spec, task, parent_id=parent_id)
-    reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
-    monitor = _start_monitor() if ns.trace else None
+def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
+             recorder: OutcomeWriter | None, monitor: Any) -> tuple[Any, Summary, int | None]:
+    """Run the job to its end (or a signal's); the history, the record file and the monitor are closed."""
+    from .. import run
+
+    task, items = prepared.task, prepared.items
     interrupted, summary = True, None
     try:
         try:
@@ -165,9 +185,13 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         if monitor is not None:
             monitor.end_run()
             monitor.stop()
-    console.clear_progress()
-    if ns.trace and monitor is not None:
-        _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
+    return job, summary, stopped_by
+
+
+def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Reporter,
+            run_id: int | None, console: Console, stopped_by: int | None) -> int:
+    """The notes after a run, the insights and the companion file; the exit code."""
+    interrupted = stopped_by is not None
     note = items.skipped_note()
     if note:
         console.err(f"note: {note}")
@@ -181,9 +205,9 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
     console.err(summary.line())
-    if history.run_id is not None and summary.counts.get("ok", 0) < summary.total:
-        console.err(f"note: recorded as run {history.run_id}; to run what is not ok yet: "
-                    f"poolside run --resume {history.run_id}")
+    if run_id is not None and summary.counts.get("ok", 0) < summary.total:
+        console.err(f"note: recorded as run {run_id}; to run what is not ok yet: "
+                    f"poolside run --resume {run_id}")
     show = console.tty if ns.insights is None else ns.insights
     if show and summary.insights is not None:
         console.insights(summary.insights)
