@@ -364,7 +364,14 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lead_own_session()
     slot = slots.create_memoryview().cast("d")
+    inbox, arrived, send_message, box = _start_inbox(task_conn, result_conn, slot, flush_s)
+    _serve(inbox, arrived, send_message, box, flush_s, idle_exit_s)
 
+
+def _start_inbox(
+    task_conn: Any, result_conn: Any, slot: Any, flush_s: float,
+) -> tuple[deque[bytes], threading.Condition, Callable[[Any], None], Outbox]:
+    """Start the worker's two threads: the task pipe's reader and the outbox's flusher."""
     # A reader thread drains the task pipe at once, so the parent's send of a
     # large chunk never blocks while this worker is busy and may itself be
     # blocked sending results (the classic two-pipe deadlock).  It also answers
@@ -405,7 +412,12 @@ def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
     threading.Thread(target=read_tasks, name="poolside-inbox", daemon=True).start()
     threading.Thread(target=run_flusher, args=(lambda: [box], threading.Event(), flush_s),
                      name="poolside-flusher", daemon=True).start()
+    return inbox, arrived, send_message, box
 
+
+def _serve(inbox: deque[bytes], arrived: threading.Condition, send_message: Callable[[Any], None],
+           box: Outbox, flush_s: float, idle_exit_s: float) -> None:
+    """The worker's loop: load each run's task, run each chunk; end after ``idle_exit_s`` idle."""
     task: Callable[[Any], Any] | None = None
     origin = 0.0
     exact = True
