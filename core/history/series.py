@@ -11,9 +11,11 @@
 Why npz of float32 and not zlib'd JSON: measured on a 4,096-sample series of random
 values (worst case for compression), 2 cores + 3 processes: npz 0.32 MB in 29 ms,
 JSON+zlib 0.36 MB in 63 ms; 16 cores + 17 processes: npz 1.24 MB in 138 ms, JSON 1.32 MB
-in 242 ms (both float64).  float32 halves that again and keeps 7 digits: CPU % to
-0.00001, bytes to 10 in 100 MB, times to 0.1 ms over an hour.  Saving can take
-a tenth of a second: callers in the window save off the GUI thread.
+in 242 ms (both float64).  float32 keeps 7 digits (CPU % to 0.00001, bytes to 10 in
+100 MB, times to 0.1 ms over an hour) and brings it to 0.17 MB in 7 ms (2 cores) and
+0.86 MB in 39 ms (16 cores); reading back takes 2 and 9 ms.  Real series (idle cores,
+flat memory) compress further.  Saving can take tens of ms: the window saves off its
+GUI thread.
 """
 
 from __future__ import annotations
