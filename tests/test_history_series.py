@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poolside.history import RunRecorder, get_series, save_series, store
-from poolside.spec import JobSpec
+from poolside.history import get_series, save_series, store
 
 
 def _series(samples: int = 4096, cores: int = 2) -> dict:
