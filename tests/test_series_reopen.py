@@ -37,8 +37,8 @@ def test_a_window_run_leaves_its_series_in_the_history(qtbot, window, tmp_path):
         conn.close()
     assert stored is not None and len(stored["t"]) == len(shown["t"]) >= 1
     assert stored["core_user"].shape == shown["core_user"].shape
-    roles = {p["role"] for p in stored["processes"]}
-    assert "host" in roles and "worker" in roles
+    # Every process the window sampled, with all its samples (a short run may end before a worker's first).
+    assert "host" in {p["role"] for p in stored["processes"]}
     assert [(p["pid"], p["role"], len(p["cpu"])) for p in stored["processes"]] == \
         [(p["pid"], p["role"], len(p["cpu"])) for p in shown["processes"]]
 
