@@ -51,7 +51,9 @@ def encode(series: dict[str, Any]) -> bytes:
                 scalars[key] = value
         meta["processes"].append(scalars)
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{_META: np.frombuffer(json.dumps(meta).encode(), np.uint8)}, **arrays)
+    arrays[_META] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    save: Any = np.savez_compressed  # numpy's stubs read **arrays as its allow_pickle flag
+    save(buf, **arrays)
     return buf.getvalue()
 
 
