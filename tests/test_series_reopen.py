@@ -60,6 +60,7 @@ def test_the_history_tab_reopens_a_run_s_cpu_views_and_exports_its_counters(qtbo
             view.cores.tabs.setCurrentIndex(tab)
             QApplication.processEvents()  # lay out and paint the tab before the grab
             window.grab().save(os.path.join(os.environ["POOLSIDE_SHOTS"], f"history-cpu-{tab}.png"))
+        _grab_dark(window, os.path.join(os.environ["POOLSIDE_SHOTS"], "history-cpu-dark.png"))
 
     out = tmp_path / "old.json"
     assert view.export_trace(str(out))
@@ -75,3 +76,23 @@ def test_the_history_tab_reopens_a_run_s_cpu_views_and_exports_its_counters(qtbo
     h.select(str(history_id))
     assert view.series is None and not view.export_button.isEnabled()
     assert "No CPU history was stored" in view.note.text()
+
+
+def _grab_dark(window, path: str) -> None:  # noqa: F811
+    from PySide6.QtGui import QColor, QPalette
+
+    from poolside.gui.theme import derive_hint_colors
+
+    app = QApplication.instance()
+    saved = app.palette()
+    dark = QPalette(saved)
+    for role, color in (("Window", "#202124"), ("WindowText", "#e8eaed"), ("Base", "#17181a"), ("Text", "#e8eaed"),
+                        ("Button", "#2d2e31"), ("ButtonText", "#e8eaed"), ("AlternateBase", "#26272a")):
+        dark.setColor(getattr(QPalette.ColorRole, role), QColor(color))
+    try:
+        app.setPalette(dark)
+        derive_hint_colors()
+        QApplication.processEvents()
+        window.grab().save(path)
+    finally:
+        app.setPalette(saved)
