@@ -62,6 +62,9 @@ def measure(items: int, backend: str, workers: int | None, sort: bool, text: str
     window = MainWindow(settings, plugins=([], []), runner=runner)
     window.resize(1280, 800)
     window.show()
+    from poolside.gui.app import freeze_startup_heap
+
+    freeze_startup_heap()  # as the window's main() does
     window.run_ws.backend.set_backend(backend)
     window.run_ws.backend.workers.setValue(workers or 0)
     cores = getattr(window.run_ws.cores, "tabs", None)  # the CPU history views (Machine, Per core, Workers)

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from poolside.gui.app import freeze_startup_heap
     from poolside.gui.main_window import MainWindow
     from poolside.gui.workspaces.compare.client import ProcessStudyClient
 
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                    study_client=client, history=None)
     w.resize(1280, 800)
     w.show()
+    freeze_startup_heap()  # as the window's main() does
     w.run_ws.files.add_paths([str(ROOT / "README.md")])
     w.run_ws.task.select("wordcount")
     w.tabs.setCurrentWidget(w.compare_ws)

@@ -52,6 +52,9 @@ def _window(mode: str) -> Any:
     window = MainWindow(settings, plugins=([], []), runner=runner)
     window.resize(1280, 800)
     window.show()
+    from poolside.gui.app import freeze_startup_heap
+
+    freeze_startup_heap()  # as the window's main() does
     window.bridge.warm()
     if mode == "host":
         window.bridge._client.wait_ready(30)

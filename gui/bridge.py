@@ -301,6 +301,7 @@ class RunBridge(QObject):
         self._cancelled = False
         self._closed = False
         self._spec: Any = None
+        self._history_id: int | None = None
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
         self._pump.drained.connect(self._on_drained)
@@ -327,6 +328,12 @@ class RunBridge(QObject):
     def spec(self) -> Any:
         """The :class:`~poolside.spec.JobSpec` of the run started with ``start_spec`` (else ``None``)."""
         return self._spec
+
+    @property
+    def history_id(self) -> int | None:
+        """The history database's id of the run that ran last (set when it ends; ``None``: not recorded,
+        or run in this process)."""
+        return self._history_id
 
     def host_pids(self) -> set[int]:
         """The run host and the processes under it (workers, forkserver), for CPU and memory sampling."""
@@ -432,6 +439,7 @@ class RunBridge(QObject):
         self._t0 = time.monotonic()
         push, close = self._pump.sink()
         ended = self._ended = threading.Event()
+        self._history_id = None
         handle = self._job = _JobHandle()
 
         def on_finish(summary: Summary) -> None:
@@ -489,6 +497,7 @@ class RunBridge(QObject):
         self.progressChanged.emit(self._progress)
 
     def _on_drained(self, summary: Summary | StartFailed | None) -> None:
+        self._history_id = getattr(self.job, "history_id", None)
         self._job = None
         if self._starter is not None:
             self._starter.join()  # it has returned from run(), or is just returning

@@ -100,7 +100,7 @@ def test_a_study_from_the_compare_tab_reopens_in_history_with_the_same_numbers(w
 def test_two_runs_side_by_side(window):
     h = window.history_ws
     h.select("r1", "r2")
-    assert h.pages.currentWidget() is h.runs_box
+    assert h.pages.currentWidget() is h.runs_page
     assert h.runs.columnCount() == 2
     assert h.runs.cell_text("Speed-up", 1).startswith("2.00×")  # 2 s then 1 s
     assert h.runs.cell_text("Backend", 1) == "processes ×2"

@@ -147,3 +147,11 @@ def test_cli_run_writes_a_trace(tmp_path):
     xs = [e for e in doc["traceEvents"] if e["ph"] == "X"]
     assert len(xs) == 12 and all(e["name"].startswith("f") for e in xs)
     assert any(e["ph"] == "C" for e in doc["traceEvents"])
+    from poolside.history import get_series, store  # the series is kept with the run, as the window's are
+
+    conn = store.connect()
+    try:
+        stored = get_series(conn, store.last_run_id(conn))
+    finally:
+        conn.close()
+    assert stored is not None and len(stored["t"]) >= 1 and stored["processes"]

@@ -167,7 +167,11 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
             monitor.stop()
     console.clear_progress()
     if ns.trace and monitor is not None:
-        _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
+        series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
+        if history.run_id is not None:  # kept with the run, as the window's are
+            from ..history import record_series
+
+            record_series(history.run_id, series)
     note = items.skipped_note()
     if note:
         console.err(f"note: {note}")
@@ -235,7 +239,9 @@ def _start_monitor() -> Any:
     return monitor
 
 
-def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, console: Console) -> None:
+def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
+                 console: Console) -> dict[str, Any]:
+    """Write the trace; returns the series it drew its counters from."""
     from ..trace import write_trace
 
     series = monitor.series()
@@ -247,8 +253,9 @@ def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, 
         n = write_trace(path, outcomes, series)
     except OSError as e:
         console.err(f"error: writing the trace {path} failed: {e}")
-        return
+        return series
     console.err(f"trace: {n:,} items written to {path} (open it in ui.perfetto.dev)")
+    return series
 
 
 def companion_path(output: Path) -> Path:

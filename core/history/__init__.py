@@ -2,6 +2,7 @@
 
     store.py     the database: schema and migrations, reading, pruning (sqlite3, WAL)
     recorder.py  RunRecorder(spec, task).on_outcomes(batch) / .finish(summary): any runner records a run
+    series.py    save_series / get_series: a run's CPU and memory samples, one compressed blob
     resume.py    plan_resume("last"): what is left to run, as a continuation
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from .recorder import RunRecorder, fingerprint, record_study
 from .resume import ResumeError, ResumePlan, plan_resume
+from .series import get_series, record_series, save_series
 from .store import HistoryError, enabled
 
-__all__ = ["HistoryError", "ResumeError", "ResumePlan", "RunRecorder", "enabled", "fingerprint", "plan_resume",
-           "record_study"]
+__all__ = ["HistoryError", "ResumeError", "ResumePlan", "RunRecorder", "enabled", "fingerprint", "get_series",
+           "plan_resume", "record_series", "record_study", "save_series"]

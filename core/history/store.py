@@ -5,6 +5,7 @@
     batches   a run's outcomes in columns, one row per batch written: item paths
               (NUL-joined, zlib), status codes (one byte each), item times (float32)
     failures  every failed or timed-out item in full: error type, message, traceback
+    run_series  a run's CPU and memory samples (machine, cores, each process), one npz blob
 
 Why columns in blobs: a row per item costs ~2.5 us to insert, more than a tiny
 item itself; a batch of 10,000 outcomes becomes three blobs and one INSERT.
@@ -71,6 +72,14 @@ _MIGRATIONS: tuple[str, ...] = (
         error_type TEXT, message TEXT, traceback TEXT, elapsed_s REAL
     );
     CREATE INDEX failures_run ON failures(run_id);
+    """,
+    # 2: a run's CPU and memory series (usage.Monitor.series()), one compressed blob (see series.py)
+    """
+    CREATE TABLE run_series (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        samples INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)

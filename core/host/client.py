@@ -300,7 +300,7 @@ class HostClient:
             run.repaired += unreadable  # the host counted them ok
             run.take(message.outcomes)
         elif kind is Started:
-            run.workers, run.started = message.workers, message.origin
+            run.workers, run.started, run.history_id = message.workers, message.origin, message.history_id
         elif kind is Finished:
             host.run = None
             run.finish(message.summary)

@@ -6,7 +6,7 @@
       CancelRun(run_id)                   ──►  job.cancel()
       Shutdown()                          ──►  parked workers end, the host exits
                                           ◄──  Ready(pid)
-                                          ◄──  Started(run_id, workers, origin)
+                                          ◄──  Started(run_id, workers, origin, history_id)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
                                           ◄──  Finished(run_id, Summary)
                                           ◄──  RunFailed(run_id, error)          (could not start)
@@ -97,12 +97,15 @@ class Started(NamedTuple):
     ``origin`` is the engine's start (``Job.started``, ``time.perf_counter``):
     outcomes' times count from it.  ``perf_counter`` reads the machine's
     monotonic clock, the same in every process, so the window can put its own
-    samples on the items' clock.
+    samples on the items' clock.  ``history_id`` is the run's row in the
+    history database (``None`` when the history is off or cannot be opened):
+    the window stores the run's CPU and memory series under it.
     """
 
     run_id: int
     workers: int
     origin: float
+    history_id: int | None = None
 
 
 class Outcomes(NamedTuple):

@@ -55,6 +55,8 @@ class HostRun:
         self.repaired = 0
         #: The engine's start in the host once it says (Started), as ``Job.started``.
         self.started = time.perf_counter()
+        #: The run's row in the history database, once the host says (Started); None: not recorded.
+        self.history_id: int | None = None
         self.marks_path, self.marks = marks_file.create(len(self.items))
         self.cancel_requested = False
         self.done = threading.Event()

@@ -111,7 +111,7 @@ class Outbox:
     def __init__(self, wire: _Wire, run_id: int, history: Any = None) -> None:
         self._wire = wire
         self._run_id = run_id
-        self._history = history  # a RunRecorder: the window's runs go into the history as the CLI's do
+        self.history = history  # a RunRecorder: the window's runs go into the history as the CLI's do
         self._cond = threading.Condition()
         self._pending: list[Outcome] = []
         self._final: Summary | None = None
@@ -124,15 +124,15 @@ class Outbox:
     def push(self, batch: list[Outcome]) -> None:
         # Items travel as (index, item) pairs (see marks): give back the item.
         batch = [tuple.__new__(Outcome, (o[0], o[1][1], *o[2:])) for o in batch]
-        if self._history is not None:
-            self._history.on_outcomes(batch)
+        if self.history is not None:
+            self.history.on_outcomes(batch)
         with self._cond:
             self._pending.extend(batch)
             self._cond.notify()
 
     def finish(self, summary: Summary) -> None:
-        if self._history is not None:
-            self._history.finish(summary, interrupted=summary.counts.get("cancelled", 0) > 0)
+        if self.history is not None:
+            self.history.finish(summary, interrupted=summary.counts.get("cancelled", 0) > 0)
         with self._cond:
             self._final = summary
             self._cond.notify()
@@ -253,7 +253,8 @@ class Host:
             return
         log.info("run %d started: %s on %s x%d", request.run_id, request.spec.plugin,
                  self.job.summary.backend, self.job.summary.workers)
-        self.wire.send(Started(request.run_id, self.job.summary.workers, self.job.started))
+        history_id = getattr(outbox.history, "run_id", None)
+        self.wire.send(Started(request.run_id, self.job.summary.workers, self.job.started, history_id))
 
     def finish_previous(self) -> None:
         if self.job is not None:

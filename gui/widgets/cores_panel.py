@@ -49,6 +49,17 @@ def usage_text(sample: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def run_text(series: dict[str, Any]) -> str:
+    """``"4 cores · 12.0 s sampled every 0.25 s · peak 210.0 MiB"`` for a stored run."""
+    t = series.get("t", ())
+    if not len(t):
+        return "No CPU samples in this run."
+    span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
+    text = f"{int(series.get('cores', 0))} cores · {span:.1f} s sampled every {float(series['interval_s']):.2f} s"
+    peak = float(series.get("peak_memory") or 0.0)
+    return text + (f" · peak {human_bytes(peak)}" if peak else "")
+
+
 def _pct(x: float) -> str:
     return "– %" if x != x else f"{x:.0f} %"
 
@@ -65,10 +76,14 @@ def _last(data: dict[str, Any]) -> dict[str, float]:
 
 
 class CoresPanel(QWidget):
-    """Core counts, CPU model, the use line and the CPU history tabs."""
+    """Core counts, CPU model, the use line and the CPU history tabs.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    ``live=False``: a stored run only (the History tab), without the last 60 s.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, live: bool = True) -> None:
         super().__init__(parent)
+        self._live = live
         info = system_info()
         self.counts = QLabel(cores_text(info))
         self.counts.setObjectName("coresCounts")
@@ -116,6 +131,10 @@ class CoresPanel(QWidget):
         self._run: dict[str, Any] | None = None
         self._busy: np.ndarray | None = None
         self._last_run_shown = False
+        if not live:
+            self._set_run_choice(True)
+            self.mode.setCurrentText(RUN)
+            self.mode.hide()
 
     @staticmethod
     def _with_key(plot: QWidget, key: str) -> QWidget:
@@ -161,6 +180,10 @@ class CoresPanel(QWidget):
         ``busy``: busy threads at the host's sample times, for in-process backends."""
         self._run, self._busy = series, busy
         self._set_run_choice(True)
+        if not self._live:
+            self.usage.setText(run_text(series))
+            self._redraw()
+            return
         if series.get("ended") is not None and not self._last_run_shown:
             self._last_run_shown = True
             self.mode.setCurrentText(RUN)  # keep the run on screen once it is over (redraws)

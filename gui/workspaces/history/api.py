@@ -3,6 +3,7 @@
     HistoryReader.list_entries(plugin=None) ─► [entry], newest first
     HistoryReader.get_study(id) ─► the study record (the JSON ``poolside compare --json`` writes)
     HistoryReader.get_run(id)   ─► a run record (below)
+    HistoryReader.get_series(id) ─► the run's CPU and memory series (usage.Monitor.series()), or None
 
 An entry (one row of the list)::
 
@@ -36,6 +37,8 @@ class HistoryReader(Protocol):
     def get_study(self, entry_id: str) -> dict[str, Any]: ...
 
     def get_run(self, entry_id: str) -> dict[str, Any]: ...
+
+    def get_series(self, entry_id: str) -> dict[str, Any] | None: ...
 
 
 def open_history() -> HistoryReader | None:

@@ -22,7 +22,7 @@ _PROBLEMS = ("failed", "timed_out")
 
 
 class SqliteHistory:
-    """``list_entries`` / ``get_study`` / ``get_run`` over the user's history database."""
+    """``list_entries`` / ``get_study`` / ``get_run`` / ``get_series`` over the user's history database."""
 
     #: How many entries the list reads (the newest): the database keeps more.
     LIMIT = 500
@@ -63,6 +63,12 @@ class SqliteHistory:
             pending_items=_pending(entry_id) if record.get("status") == "interrupted" else [],
         )
         return record
+
+    def get_series(self, entry_id: str) -> dict[str, Any] | None:
+        from poolside.history import get_series
+
+        with self._conn() as conn:
+            return get_series(conn, int(entry_id))
 
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:

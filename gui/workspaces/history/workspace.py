@@ -2,6 +2,7 @@
 
     HistoryReader ─► HistoryModel ─► the list ─ selection ─┬─ one study ─► StudyModel.load ─► StudyView
                                                            ├─ one or two runs ─► RunsTable
+                                                           ├─ one run ─► get_series ─► RunCpuView (CPU, memory)
                                                            └─ Resume / Re-run failed ─► resumeRequested(run, items)
 """
 
@@ -35,6 +36,7 @@ from ..compare.model import StudyModel
 from ..compare.view import StudyView
 from ..run.layout import group
 from .api import HistoryReader, can_rerun_failed, can_resume
+from .cpu import RunCpuView
 from .export import write_study
 from .model import HistoryModel
 from .runs import RunsTable
@@ -90,7 +92,15 @@ class HistoryWorkspace(Workspace):
         self.note.setProperty("role", "hint")
         self.pages = QStackedWidget(self)
         self.runs_box = group("Runs side by side (speed-up against the earlier)", self.runs, stretch=True)
-        for page in (self.note, self.study_view, self.runs_box):
+        self.cpu_view = RunCpuView(self)
+        self.cpu_view.message.connect(self.message)
+        self.cpu_box = group("CPU and memory of this run", self.cpu_view, stretch=True)
+        self.runs_page = QSplitter(Qt.Orientation.Vertical)
+        self.runs_page.addWidget(self.runs_box)
+        self.runs_page.addWidget(self.cpu_box)
+        self.runs_page.setStretchFactor(1, 3)
+        self.runs_page.setChildrenCollapsible(False)
+        for page in (self.note, self.study_view, self.runs_page):
             self.pages.addWidget(page)
         self._lay_out()
         self.refresh()
@@ -169,13 +179,22 @@ class HistoryWorkspace(Workspace):
             runs = [self.reader.get_run(str(e["id"])) for e in older_first]  # type: ignore[union-attr]
             self._run = runs[0] if len(runs) == 1 else None
             self.runs.show_runs(runs)
-            self.pages.setCurrentWidget(self.runs_box)
+            self._show_series(str(older_first[0]["id"]) if len(runs) == 1 else None)
+            self.pages.setCurrentWidget(self.runs_page)
         else:
             self._show_note("Select a study to see its charts and verdict again,\nor one or two runs to compare them.")
         run = self._run or {}
         self.resume_button.setEnabled(can_resume(run))
         self.rerun_button.setEnabled(can_rerun_failed(run))
         self.export_button.setEnabled(self.pages.currentWidget() is self.study_view)
+
+    def _show_series(self, entry_id: str | None) -> None:
+        """One run: its stored CPU history below the table; two: the table alone."""
+        self.cpu_box.setVisible(entry_id is not None)
+        if entry_id is None:
+            return
+        reader = getattr(self.reader, "get_series", None)  # a reader without series has none to show
+        self.cpu_view.show_run(entry_id, reader(entry_id) if reader is not None else None)
 
     def _show_note(self, text: str) -> None:
         self.note.setText(text)

@@ -5,6 +5,7 @@
     BackendPanel┘                                      ─► progressChanged ─► ProgressPanel
                                                        ─► finished ─► ProgressPanel, runFinished
     RunMonitor (CPU, memory) ─► recentReady ─► CoresPanel
+                             ─► end_run() ─► SeriesStore (into the history, with the run)
                              ─► runReady ─► CoresPanel, TimelinePlot (GIL-bound bars)
 
 Every panel is asked through what it offers (signals, small methods), never
@@ -29,6 +30,7 @@ from ... import format as fmt
 from ... import settings as cfg
 from ...a11y import name_controls
 from ...run_monitor import RunMonitor
+from ...series_store import SeriesStore
 from ...widgets.backend_panel import BackendPanel
 from ...widgets.cores_panel import CoresPanel
 from ...widgets.files_panel import FilesPanel
@@ -70,6 +72,7 @@ class RunWorkspace(Workspace):
         export_menu.addActions([self.export_csv_action, self.export_json_action, self.export_trace_action])
         self.results.set_export_menu(export_menu)
         self.cpu_monitor = RunMonitor(self, pids=bridge.pid_source())  # the run host's processes
+        self.series_store = SeriesStore()  # each run's series, kept with the run in the history
         self._in_process = False
         self._job_origin_known = False
         self._wire()
@@ -268,6 +271,7 @@ class RunWorkspace(Workspace):
         self._summary = summary
         self._set_busy(False)
         series = self.cpu_monitor.end_run()
+        self.series_store.save(getattr(self.bridge, "history_id", None), series)
         self.timeline.redraw()
         self.progress.finish(summary, cancelled=cancelled, label=self._label,
                              peak_memory=series.get("peak_memory", 0.0))
@@ -378,6 +382,7 @@ class RunWorkspace(Workspace):
     def shutdown(self) -> None:
         self.files.shutdown()
         self.cpu_monitor.stop()
+        self.series_store.close()
 
     def drop_target(self) -> QWidget:
         return self.files
