@@ -9,8 +9,8 @@ show the views exactly as a study drives them: one during the study, one with
 its verdict.  ``--readme`` also writes ``resources/screenshot-compare.png``.
 ``--real`` instead runs a real grid study (the study engine in its own
 process: ``primes`` over the bundled samples, sequential, threads and
-processes at 1, 2 and 4 workers) and shoots the Compare and History tabs
-after it; run it on a quiet machine, since the numbers are measured.
+processes at 1, 2 and 4 workers) and shoots the Compare tab after it, light
+and dark, and the History tab; run it on a quiet machine, since the numbers are measured.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def shoot_real(out: Path, readme: bool) -> None:
 
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
+    app.setPalette(app.style().standardPalette())  # the README's picture is the light one
     home = tempfile.mkdtemp()
     os.environ["POOLSIDE_HOME"] = home  # a private history: the study is recorded there
     w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
@@ -122,6 +123,10 @@ def shoot_real(out: Path, readme: bool) -> None:
     w.grab().save(str(out / "real-compare.png"))
     if readme:
         w.grab().save(str(ROOT / "resources" / "screenshot-compare.png"))
+    app.setPalette(dark_palette())  # the same study in the dark scheme, to look at (not for the README)
+    settle(app)
+    w.grab().save(str(out / "real-compare-dark.png"))
+    app.setPalette(app.style().standardPalette())
     w.tabs.setCurrentWidget(w.history_ws)
     if w.history_ws.model.rowCount():
         w.history_ws.select(w.history_ws.model.entry(0)["id"])

@@ -55,9 +55,9 @@ class FakeStudyClient:
     def running(self) -> bool:
         return self._callbacks is not None
 
-    def start(self, plan, on_progress, on_result, on_finished) -> None:
+    def start(self, plan, on_progress, on_result, on_finished, on_round=None) -> None:
         self.plans.append(plan)
-        self._callbacks = (on_progress, on_result, on_finished)
+        self._callbacks = (on_progress, on_result, on_finished, on_round)
 
     def cancel(self) -> None:
         self.cancels += 1
@@ -67,6 +67,9 @@ class FakeStudyClient:
 
     def result(self, cfg: dict[str, Any]) -> None:
         self._callbacks[1](cfg)
+
+    def round(self, n: int, configs: list[dict[str, Any]], repeats: int = 3) -> None:
+        self._callbacks[3]({"round": n, "repeats": repeats, "configs": configs})
 
     def finish(self, record: dict[str, Any] | None, error: str | None = None) -> None:
         callbacks, self._callbacks = self._callbacks, None

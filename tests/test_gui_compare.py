@@ -173,3 +173,41 @@ def test_a_task_with_side_effects_is_compared_only_when_confirmed(window, client
     compare.confirm_side_effects = lambda name, effects: True
     assert compare.start_study() and client.plans[0]["allow_side_effects"] is True
     assert asked == ["downloads every URL"]
+
+
+def _so_far(cfg: dict, n: int, base_median: float) -> dict:
+    """A configuration's record after ``n`` rounds (what the study's on_round sends)."""
+    walls = sorted(cfg["wall_s"][:n])
+    median = walls[len(walls) // 2]
+    return {**cfg, "wall_s": walls, "median_s": median, "min_s": walls[0], "max_s": walls[-1],
+            "speedup": base_median / median, "efficiency": base_median / median / cfg["workers"]}
+
+
+def _speedups(chart) -> dict[str, float]:
+    return {config_label(c): round(float(c["speedup"]), 6) for c in chart._configs}
+
+
+def test_the_chart_and_table_fill_in_round_by_round_and_the_record_replaces_them(qtbot, window, client):
+    compare, view = window.compare_ws, window.compare_ws.view
+    assert compare.start_study()
+    record = study_fakes.study()
+    resets: list = []
+    view.table_model.modelReset.connect(lambda: resets.append(1))
+    for n in (1, 2):
+        base = record["configs"][0]["wall_s"][0] if n == 1 else sorted(record["configs"][0]["wall_s"][:2])[1]
+        partial = [_so_far(c, n, base) for c in record["configs"]]
+        client.round(n, partial)
+        qtbot.waitUntil(lambda p=partial: _speedups(view.chart) == _speedups_of(p))
+        assert view.chart.bar_count == len(record["configs"])  # bars before the study ends
+        assert view.table_model.rowCount() == len(record["configs"])
+        top = view.table_model.config(0)
+        assert len(top["wall_s"]) == n and window.running
+    assert len(resets) == 1  # the first round adds the rows; later rounds update them in place
+    client.finish(record)
+    assert not window.running
+    assert _speedups(view.chart) == _speedups_of(record["configs"])  # the final record replaces the partial bars
+    assert [len(view.table_model.config(r)["wall_s"]) for r in range(view.table_model.rowCount())] == [3] * 8
+
+
+def _speedups_of(configs) -> dict[str, float]:
+    return {config_label(c): round(float(c["speedup"]), 6) for c in configs}

@@ -39,10 +39,14 @@ def test_a_grid_study_fills_the_chart_and_reopens_from_history(qtbot, window):
     compare = window.compare_ws
     compare.form.set_grid(["sequential", "threads"], workers="2")
     compare.form.repeats.setValue(2)
+    live: list[int] = []  # bars drawn while the study had no record yet (its rounds)
+    compare.study.configsChanged.connect(
+        lambda: live.append(compare.view.chart.bar_count) if compare.study.record is None else None)
     with qtbot.waitSignal(compare.studyFinished, timeout=WAIT_MS) as blocker:
         assert compare.start_study()
     record = blocker.args[0]
     assert record is not None and not record.get("cancelled"), compare.line.text()
+    assert max(live, default=0) >= 1, "a bar before the study finished"
     labels = compare.view.chart.labels()
     assert sorted(labels) == ["sequential", "threads ×2"]  # one bar per configuration measured
     assert compare.view.verdict.use_button.isEnabled()

@@ -207,3 +207,30 @@ def test_a_tie_within_noise_goes_to_what_the_diagnosis_favours():
     assert tie_break(configs, Diagnosis("waiting", {})) is threads
     clear = result(Config("threads", 2), [0.5, 0.51, 0.52])  # clearly faster: no tie to break
     assert tie_break([clear, procs], Diagnosis("cpu-gil", {})) is clear
+
+
+def test_each_round_reports_every_configurations_numbers_so_far():
+    events: list = []
+    study = compare(trivial, range(100), sample=20, repeats=3, on_progress=lambda p: events.append(p),
+                    on_round=lambda r: events.append(r), **IN_PROCESS)
+    rounds = [e for e in events if hasattr(e, "round")]
+    assert [r.round for r in rounds] == [1, 2, 3] and all(r.repeats == 3 for r in rounds)
+    # Each round is told right after its last repeat, before the next round's first.
+    phases = [("round", e.round) if hasattr(e, "round") else (e.phase, e.repeat) for e in events]
+    for r in (1, 2, 3):
+        at = phases.index(("round", r))
+        assert phases[at - 1] == ("repeat", r)
+        assert all(p != ("repeat", r) for p in phases[at + 1:])
+    names = [(c["backend"], c["workers"]) for c in rounds[0].configs]
+    assert names == [("sequential", 1), ("threads", 2), ("thread-executor", 2)]  # the baseline first
+    for r in rounds:
+        assert [(c["backend"], c["workers"]) for c in r.configs] == names
+        base = r.configs[0]
+        assert base["speedup"] == 1.0
+        for c in r.configs:
+            walls = c["wall_s"]
+            assert len(walls) == r.round  # the repeats so far
+            assert c["min_s"] == min(walls) and c["max_s"] == max(walls) and min(walls) <= c["median_s"] <= max(walls)
+            assert c["speedup"] == pytest.approx(base["median_s"] / c["median_s"], rel=1e-3)
+    final = {(c["backend"], c["workers"]): c for c in study.to_dict()["configs"]}
+    assert all(final[n]["wall_s"] == c["wall_s"] for n, c in zip(names, rounds[-1].configs))

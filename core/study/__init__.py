@@ -23,9 +23,9 @@ from typing import Any
 
 from .plan import BASELINE, Config, grid
 from .record import ConfigResult, StudyResult
-from .runner import Progress, Study, StudyError
+from .runner import Progress, Round, Study, StudyError
 
-__all__ = ["BASELINE", "Config", "ConfigResult", "Progress", "Study", "StudyError", "StudyResult", "compare",
+__all__ = ["BASELINE", "Config", "ConfigResult", "Progress", "Round", "Study", "StudyError", "StudyResult", "compare",
            "grid", "prepare_study"]
 
 
@@ -34,7 +34,8 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
                   workers: Sequence[int] | None = None, chunk_sizes: Sequence[int | str] | None = None,
                   methods: Sequence[str | None] | None = None, timeout: float | None = None,
                   allow_side_effects: bool = False, seed: int = 0,
-                  on_progress: Callable[[Progress], None] | None = None) -> Study:
+                  on_progress: Callable[[Progress], None] | None = None,
+                  on_round: Callable[[Round], None] | None = None) -> Study:
     """A :class:`Study` ready to ``run()`` (and to ``cancel()`` from another thread).
 
     ``task_or_spec`` is a :class:`~poolside.spec.JobSpec` (its inputs are walked
@@ -71,7 +72,7 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     return Study(task, list(items), configs=configs, repeats=repeats, sample=sample, budget_s=budget_s,
                  timeout=timeout, outputs=plugin.outputs if plugin is not None else (),
                  plugin=plugin.name if plugin is not None else "", params=params, seed=seed,
-                 on_progress=on_progress)
+                 on_progress=on_progress, on_round=on_round)
 
 
 def compare(task_or_spec: Any, items: Iterable[Any] | None = None, **options: Any) -> StudyResult:

@@ -17,7 +17,9 @@ warm-up is untimed: it starts the configuration's workers (the study begins
 with none parked, so the first process warm-up is a cold start, reported on
 its own) and reads the sample once more.  ``cancel()`` from
 any thread stops the run in progress and the study returns what it has, marked
-``cancelled``.  ``on_progress`` is called in the study's thread before every run.
+``cancelled``.  ``on_progress`` is called in the study's thread before every run;
+``on_round`` after every interleaved round (each configuration measured once
+more) with the partial numbers so far, so a front end can draw them as they come.
 """
 
 from __future__ import annotations
@@ -71,6 +73,20 @@ class Progress:
     elapsed_s: float
 
 
+@dataclass(frozen=True)
+class Round:
+    """The repeats so far, told after each interleaved round (every configuration measured once more).
+
+    ``configs`` are configuration records (``ConfigResult.to_dict()``) of the
+    configurations being repeated, baseline first: median, min, max and the
+    speed-up against the baseline's median *so far*.  The final record replaces them.
+    """
+
+    round: int  #: 1-based
+    repeats: int
+    configs: list[dict[str, Any]]
+
+
 class Study:
     """Compare configurations of one job on a sample of its items.  ``run()`` blocks; ``cancel()`` is safe anywhere."""
 
@@ -78,7 +94,8 @@ class Study:
                  repeats: int = 3, sample: int | None = None, budget_s: float = 60.0,
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
                  params: dict[str, Any] | None = None, seed: int = 0,
-                 on_progress: Callable[[Progress], None] | None = None) -> None:
+                 on_progress: Callable[[Progress], None] | None = None,
+                 on_round: Callable[[Round], None] | None = None) -> None:
         if not items:
             raise StudyError("no items to compare on")
         if repeats < 1:
@@ -86,7 +103,7 @@ class Study:
         self.items = list(items)
         self.configs = None if configs is None else list(dict.fromkeys([BASELINE, *configs]))
         self.repeats, self.sample_size, self.budget_s = repeats, sample, budget_s
-        self.timeout, self.seed, self.on_progress = timeout, seed, on_progress
+        self.timeout, self.seed, self.on_progress, self.on_round = timeout, seed, on_progress, on_round
         self._scratch = Scratch(task, outputs)
         self._current = Current()
         self._results: dict[Config, ConfigResult] = {}
@@ -228,6 +245,15 @@ class Study:
             for result in chosen:
                 self._progress("repeat", result.config, r)
                 result.runs.append(self._measure(result.config))
+            self._tell_round(r, chosen)
+
+    def _tell_round(self, r: int, chosen: list[ConfigResult]) -> None:
+        if self.on_round is None:
+            return
+        from .recommend import fill_speedups
+
+        fill_speedups(chosen)  # against the baseline's median so far; _finish computes them again
+        self.on_round(Round(r, self.repeats, [c.to_dict() for c in chosen]))
 
     def _rewarm_processes(self, chosen: list[ConfigResult]) -> None:
         """Leave the most process workers any configuration needs parked, so no repeat pays a start."""

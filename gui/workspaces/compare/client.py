@@ -12,8 +12,10 @@ A plan::
      "sample": int | None, "repeats": int, "budget_s": float}
 
 Callbacks: ``on_progress({"label", "repeat", "repeats", "done", "total"})``,
-``on_result(config record)`` after each configuration, and once at the end
-``on_finished(study record or None, error text or None)``.
+``on_result(config record)`` after each configuration,
+``on_round({"round", "repeats", "configs": [config record, ...]})`` after each
+interleaved round (the numbers so far; optional: without it each record goes to
+``on_result``), and once at the end ``on_finished(study record or None, error text or None)``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PySide6.QtCore import QObject, QTimer
 Progress = Callable[[dict[str, Any]], None]
 Result = Callable[[dict[str, Any]], None]
 Finished = Callable[[dict[str, Any] | None, str | None], None]
+RoundDone = Callable[[dict[str, Any]], None]
 
 
 #: The settings a study process takes from the window's environment when it starts.
@@ -43,7 +46,8 @@ class StudyClient(Protocol):
     @property
     def running(self) -> bool: ...
 
-    def start(self, plan: Mapping[str, Any], on_progress: Progress, on_result: Result, on_finished: Finished) -> None:
+    def start(self, plan: Mapping[str, Any], on_progress: Progress, on_result: Result, on_finished: Finished,
+              on_round: RoundDone | None = None) -> None:
         ...
 
     def cancel(self) -> None: ...
@@ -69,6 +73,7 @@ class ProcessStudyClient(QObject):
         self._events: Any = None
         self._cancel: Any = None
         self._callbacks: tuple[Progress, Result, Finished] | None = None
+        self._on_round: RoundDone | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._drain)
@@ -80,7 +85,8 @@ class ProcessStudyClient(QObject):
     def running(self) -> bool:
         return self._callbacks is not None
 
-    def start(self, plan: Mapping[str, Any], on_progress: Progress, on_result: Result, on_finished: Finished) -> None:
+    def start(self, plan: Mapping[str, Any], on_progress: Progress, on_result: Result, on_finished: Finished,
+              on_round: RoundDone | None = None) -> None:
         if self.running:
             raise RuntimeError("a study is already running")
         from poolside.backends.processes import start_method
@@ -91,6 +97,7 @@ class ProcessStudyClient(QObject):
         ctx: Any = mp.get_context(start_method())
         self._events, self._cancel = ctx.Queue(), ctx.Event()
         self._callbacks = (on_progress, on_result, on_finished)
+        self._on_round = on_round
         # The forkserver keeps the environment it started with: the study gets this process's own now.
         plan = {**plan, "env": {k: os.environ.get(k) for k in ENVIRONMENT}, "window_pid": os.getpid()}
         # Not a daemon: a study starts worker processes of its own, which a daemon may not.
@@ -155,6 +162,12 @@ class ProcessStudyClient(QObject):
             on_progress(event[1])
         elif kind == "result":
             on_result(event[1])
+        elif kind == "round":
+            if self._on_round is not None:
+                self._on_round(event[1])
+            else:
+                for config in event[1]["configs"]:
+                    on_result(config)
         elif kind == "finished":
             self._end(event[1], event[2])
 

@@ -1,6 +1,6 @@
 """The study being watched: configurations as they are measured, where the study stands, its verdict.
 
-    StudyClient callbacks ─► StudyModel.add_config / set_progress / finish ─► signals ─► views
+    StudyClient callbacks ─► StudyModel.set_round / add_config / set_progress / finish ─► signals ─► views
     a record from History  ─► StudyModel.load ──────────────────────────────┘
 
 The model holds plain study-record dicts (``record.py``) and knows nothing of
@@ -32,6 +32,7 @@ class StudyModel(QObject):
         self._configs: dict[tuple, dict[str, Any]] = {}
         self._record: dict[str, Any] | None = None
         self._progress: dict[str, Any] = {}
+        self._round = (0, 0)
 
     # -- reading ------------------------------------------------------------
     def configs(self) -> list[dict[str, Any]]:
@@ -59,6 +60,7 @@ class StudyModel(QObject):
         self._configs.clear()
         self._record = None
         self._progress = {}
+        self._round = (0, 0)
         self.cleared.emit()
         self.configsChanged.emit()
 
@@ -66,6 +68,21 @@ class StudyModel(QObject):
         """A configuration measured (or measured again: the newer numbers replace the older)."""
         self._configs[config_key(config)] = dict(config)
         self.configsChanged.emit()
+
+    def set_round(self, rnd: Mapping[str, Any]) -> None:
+        """The numbers so far after one more interleaved round: one change for all its configurations.
+
+        Views re-sort on each change, so bars move at most once per round (not per repeat).
+        """
+        for config in rnd.get("configs", ()):
+            self._configs[config_key(config)] = dict(config)
+        self._round = (int(rnd.get("round") or 0), int(rnd.get("repeats") or 0))
+        self.configsChanged.emit()
+
+    @property
+    def round(self) -> tuple[int, int]:
+        """(rounds done, repeats planned) of a live study; (0, 0) before the first round."""
+        return self._round
 
     def set_progress(self, progress: Mapping[str, Any]) -> None:
         self._progress = dict(progress)
@@ -135,9 +152,16 @@ class StudyTableModel(QAbstractTableModel):
         study.configsChanged.connect(self._reload)
 
     def _reload(self) -> None:
+        rows = ranked(self._study.configs())
+        cells = [_cells(c) for c in rows]
+        if [config_key(c) for c in rows] == [config_key(c) for c in self._rows] and rows:
+            # The same configurations in the same order (most rounds of a live study):
+            # new numbers in place, so the selection and the scroll position stay.
+            self._rows, self._cells = rows, cells
+            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(_HEADERS) - 1))
+            return
         self.beginResetModel()
-        self._rows = ranked(self._study.configs())
-        self._cells = [_cells(c) for c in self._rows]
+        self._rows, self._cells = rows, cells
         self.endResetModel()
 
     def config(self, row: int) -> Mapping[str, Any]:

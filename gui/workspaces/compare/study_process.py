@@ -2,7 +2,8 @@
 
     window process                           study process (forkserver/spawn)
     ProcessStudyClient ── plan ────────────► study_main(plan, events, cancel)
-          ▲            ◄── events queue ──── ("progress", p) ("result", config) ("finished", record, error)
+          ▲            ◄── events queue ──── ("progress", p) ("round", r) ("result", config)
+          │                                                                        ("finished", record, error)
           └─ cancel (an Event) ────────────► a watcher thread calls Study.cancel()
 
 A study never runs in the window's process: its workers, its timing and its
@@ -44,6 +45,11 @@ def progress_event(p: Any) -> dict[str, Any]:
             "done": p.runs_done, "total": p.runs_planned, "elapsed_s": p.elapsed_s}
 
 
+def round_event(r: Any) -> dict[str, Any]:
+    """A study's ``Round``: the numbers so far of every configuration being repeated (plain data)."""
+    return {"round": r.round, "repeats": r.repeats, "configs": r.configs}
+
+
 def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     """Run one study; every message goes to ``events``, the last one always ``("finished", record, error)``."""
     _apply_environment(plan.get("env") or {})
@@ -61,7 +67,8 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
             repeats=int(plan.get("repeats", 3)), backends=plan.get("backends") if grid else None,
             workers=plan.get("workers") if grid else None, chunk_sizes=plan.get("chunk_sizes") if grid else None,
             methods=plan.get("methods") if grid else None, allow_side_effects=bool(plan.get("allow_side_effects")),
-            on_progress=lambda p: events.put(("progress", progress_event(p))))
+            on_progress=lambda p: events.put(("progress", progress_event(p))),
+            on_round=lambda r: events.put(("round", round_event(r))))
     except Exception as exc:  # a SpecError or StudyError says what is wrong in one line
         events.put(("finished", None, str(exc)))
         return
@@ -73,8 +80,7 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     except BaseException as exc:  # the window must hear why, whatever it was
         events.put(("finished", None, f"{type(exc).__name__}: {exc}"))
         return
-    for config in record.get("configs", ()):
-        events.put(("result", config))
+    # No "result" per configuration at the end: the rounds drew them, the record replaces them.
     if not record.get("cancelled"):
         _record(spec, record)
     events.put(("finished", record, None))

@@ -105,6 +105,9 @@ class StudyView(QWidget):
         lay.addWidget(split, 1)
 
     def _schedule_redraw(self) -> None:
+        if self.chart.bar_count == 0 and self.study.configs():
+            self._redraw()  # the first bars at once: the wait for a study's first numbers is long enough
+            return
         if not self._redraw_timer.isActive():  # a throttle, not a debounce: a steady stream still draws
             self._redraw_timer.start()
 

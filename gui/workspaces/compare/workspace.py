@@ -2,7 +2,9 @@
 
     RunWorkspace.job_spec() ─┐
     CompareForm.plan_fields()┴─► plan ─► StudyClient.start ─► on_progress ─► progress line
-                                                           ─► on_result ───► StudyModel ─► StudyView
+                                                           ─► on_round ────► StudyModel ─► StudyView
+                                                              (each round's numbers so far, re-sorted once a round)
+                                                           ─► on_result ───► StudyModel
                                                            ─► on_finished ─► StudyModel.finish, studyFinished
     StudyView.useSettings ─► RunWorkspace.use_settings (backend, workers, chunk size, method)
 
@@ -167,7 +169,7 @@ class CompareWorkspace(Workspace):
         self._set_busy(True)
         self._say(f"Starting a comparison of {html.escape(self._label)}…")
         try:
-            self.client.start(plan, self._on_progress, self._on_result, self._on_finished)
+            self.client.start(plan, self._on_progress, self._on_result, self._on_finished, self._on_round)
         except Exception as exc:
             self._on_finished(None, f"could not start: {exc}")
             return False
@@ -206,6 +208,9 @@ class CompareWorkspace(Workspace):
 
     def _on_result(self, config: Mapping[str, Any]) -> None:
         self.study.add_config(config)
+
+    def _on_round(self, rnd: Mapping[str, Any]) -> None:
+        self.study.set_round(rnd)
 
     def _on_finished(self, record: Mapping[str, Any] | None, error: str | None) -> None:
         self._set_busy(False)
