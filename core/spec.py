@@ -94,10 +94,9 @@ class JobSpec:
         except PluginError as e:
             raise SpecError(str(e)) from None
 
-    def prepare(self, *, extra_exclude: tuple[str | PurePath, ...] = ()) -> Prepared:
-        """The plugin, its bound task and a lazy walk of the inputs; :class:`SpecError` if any is wrong."""
+    def bind(self) -> tuple[Plugin, BoundTask]:
+        """The plugin and its task bound to the parameters, on a backend that exists; :class:`SpecError` if not."""
         from .backends import get_backend
-        from .inputs import InputUsageError, expand
         from .plugins import ParamError
 
         try:
@@ -106,9 +105,15 @@ class JobSpec:
             raise SpecError(str(e)) from None
         plugin = self.load_plugin()
         try:
-            task = plugin.bind(self.params)
+            return plugin, plugin.bind(self.params)
         except ParamError as e:
             raise SpecError(str(e)) from None
+
+    def prepare(self, *, extra_exclude: tuple[str | PurePath, ...] = ()) -> Prepared:
+        """The plugin, its bound task and a lazy walk of the inputs; :class:`SpecError` if any is wrong."""
+        from .inputs import InputUsageError, expand
+
+        plugin, task = self.bind()
         if not self.paths:
             raise SpecError("no input: give the files or folders to run over")
         patterns = self.patterns or plugin.accepts

@@ -30,7 +30,7 @@ def remember(item: int) -> int:
 
 
 def sleepy(item: int) -> int:
-    time.sleep(0.004)
+    time.sleep(0.004)  # ok: the item's own work (a wait), not a test waiting
     return item
 
 

@@ -280,19 +280,7 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
             raise ValueError("a task given as a callable needs its items")
         task, options, items = request.task, spec.run_options(request.bound), request.items
     elif request.items is not None:  # the caller listed the items (the window's files)
-        from ..backends import get_backend
-        from ..plugins import ParamError
-        from ..spec import SpecError
-
-        try:
-            get_backend(spec.backend)
-        except ValueError as e:
-            raise SpecError(str(e)) from None
-        plugin = spec.load_plugin()
-        try:
-            task = plugin.bind(spec.params)
-        except ParamError as e:
-            raise SpecError(str(e)) from None
+        plugin, task = spec.bind()
         options, items = spec.run_options(plugin.bound), request.items
     else:
         prepared = spec.prepare()
