@@ -11,27 +11,25 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QStyle
 
-from poolside.gui.main_window import MainWindow, _version
+from poolside.gui.main_window import _version
 from poolside.gui.models.files import FilesModel
 from poolside.gui.theme import derive_hint_colors, hint_color
 from poolside.gui.widgets.backend_panel import BackendPanel
 from poolside.gui.widgets.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
 from poolside.records import Outcome, Status, Summary
 from poolside.spec import JobSpec
+from tests.gui_helpers import open_window
 
 WAIT_MS = 60_000
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "poolside.ini"), QSettings.Format.IniFormat))
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
+    w = open_window(qtbot, tmp_path)
     yield w
     if w.running:
         w.bridge.cancel()

@@ -13,14 +13,12 @@ from poolside.gui.a11y import is_control, unnamed_controls
 from poolside.gui.main_window import MainWindow
 from poolside.gui.workspaces.run import RunWorkspace
 from poolside.spec import JobSpec
+from tests.gui_helpers import open_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "poolside.ini"), QSettings.Format.IniFormat))
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
+    w = open_window(qtbot, tmp_path)
     yield w
     w.run_ws.files.shutdown()
 

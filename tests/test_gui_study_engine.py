@@ -13,20 +13,16 @@ pytest.importorskip("PySide6")
 pytest.importorskip("poolside.study")
 pytest.importorskip("poolside.history")
 
-from PySide6.QtCore import QSettings
 
-from poolside.gui.main_window import MainWindow
 from poolside.resources import resource
+from tests.gui_helpers import open_window
 
 WAIT_MS = 120_000
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "poolside.ini"), QSettings.Format.IniFormat))
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
+    w = open_window(qtbot, tmp_path)
     texts = resource("samples", "texts")
     w.run_ws.files.add_paths([str(texts / name) for name in ("fable.txt", "haiku.txt", "notes.md")])
     assert w.run_ws.task.select("wordcount")

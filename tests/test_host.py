@@ -17,14 +17,15 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from poolside.gui.bridge import RunBridge
-from poolside.gui.main_window import MainWindow
 from poolside.host import HostClient
 from poolside.spec import JobSpec
 
 TASKS = str(Path(__file__).parent / "plugin_files" / "host_tasks.py")
+from tests.gui_helpers import open_window  # noqa: E402
+
 WAIT_MS = 60_000
 
 
@@ -41,10 +42,7 @@ def descendants() -> set[int]:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "poolside.ini"), QSettings.Format.IniFormat))
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
+    w = open_window(qtbot, tmp_path)
     yield w
     w.close()  # ends the run host too
 
