@@ -24,16 +24,18 @@ worker process to import:
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..records import ErrorInfo
+
+if TYPE_CHECKING:
+    import asyncio  # imported when an async task first runs: ~15 ms every CLI call would pay
 from ._worker import describe_error, error_info, lead_own_session
 
 # -- async def tasks on any backend -------------------------------------------
@@ -45,6 +47,8 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
     """This thread's own event loop, made on first use and closed with the thread."""
     loop = getattr(_loops, "loop", None)
     if loop is None:
+        import asyncio
+
         loop = _loops.loop = asyncio.new_event_loop()
         weakref.finalize(threading.current_thread(), loop.close)
     return loop

@@ -127,6 +127,9 @@ class Backend(abc.ABC):
     #: Whether an item that exceeds its timeout is really stopped (its worker
     #: killed and replaced) rather than only reported and left to finish.
     kills_hung_items: ClassVar[bool] = False
+    #: Whether its workers fork from the zygote (``poolside.backends._zygote``):
+    #: a program about to start threads calls ``prestart()`` first for these.
+    uses_zygote: ClassVar[bool] = False
 
     #: Whether it takes every item as the engine reads it, past the engine's
     #: window (see the module docstring).  Set per instance: it may depend on

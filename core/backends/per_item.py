@@ -150,6 +150,7 @@ class ProcessPerItemBackend(Backend):
     name = "process-per-item"
     label = "A process per item"
     kind = "processes"
+    uses_zygote = True
     wins = "a few long items that may crash or hang: each is isolated and killable"
     description = (
         "multiprocessing.Process started for every item, at most `workers` alive at once; the "

@@ -259,6 +259,7 @@ class ProcessBackend(Backend):
         "results are pickled, so it loses to threads when items are tiny and the work is I/O."
     )
     kind = "processes"
+    uses_zygote = True
     wins = "CPU-bound Python; a hung or crashing item costs only itself"
     kills_hung_items = True
 

@@ -16,13 +16,17 @@ import argparse
 import json
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..spec import JobSpec, SpecError
-from ..study import Progress, StudyError, StudyResult, prepare_study
-from ..study import words as say
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, chunk_size, positive_float, positive_int
 from .run import _parse_params
+
+if TYPE_CHECKING:
+    from ..study import Progress, StudyResult
+
+# ``poolside.study`` (numpy, scipy: ~50 ms) is imported when a study is made or
+# shown, not with the parser: every ``poolside run`` builds this command's parser.
 
 
 def add_parser(sub: Any) -> None:
@@ -58,6 +62,7 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     spec = JobSpec(ns.plugin, paths=tuple(ns.paths), params=_parse_params(ns.param), recursive=ns.recursive,
                    patterns=tuple(ns.glob), timeout=ns.timeout)
     from ..backends import backend_names
+    from ..study import StudyError, prepare_study
 
     unknown = [b for b in ns.backends or () if b not in backend_names()]
     if unknown:
@@ -137,6 +142,8 @@ class _Line:
         what = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}.get(p.phase)
         if what is None:
             step = f"repeat {p.repeat}/{p.repeats}" if p.phase == "repeat" else p.phase
+            from ..study import words as say
+
             what = f"{step}: {say.label(p.config) if p.config else ''}"
         text = f"[{p.runs_done}/{p.runs_planned}] {what}  {p.elapsed_s:.0f} s"
         sys.stderr.write("\r" + text[:100].ljust(100))
@@ -153,6 +160,8 @@ class _Line:
 
 def print_study(result: StudyResult, out: Any) -> None:
     """The ranked table, the warnings and notes, the diagnosis and the verdict."""
+    from ..study import words as say
+
     rec = result.recommendation
     head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory")
     rows = [head]

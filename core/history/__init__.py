@@ -8,10 +8,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 from .recorder import RunRecorder, fingerprint, record_study
 from .resume import ResumeError, ResumePlan, plan_resume
-from .series import get_series, record_series, save_series
 from .store import HistoryError, enabled
+
+# The series need numpy (~60 ms to import): only what reads or writes one pays for it,
+# not every ``poolside run``.
+__getattr__ = lazy_exports(__name__, {name: f"{__name__}.series"
+                                      for name in ("get_series", "record_series", "save_series")})
+
+if TYPE_CHECKING:
+    from .series import get_series, record_series, save_series
 
 __all__ = ["HistoryError", "ResumeError", "ResumePlan", "RunRecorder", "enabled", "fingerprint", "get_series",
            "plan_resume", "record_series", "record_study", "save_series"]
