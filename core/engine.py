@@ -63,7 +63,7 @@ from .log import get_logger
 from .monitor import TreeSampler
 from .reader import InputReader
 from .records import ErrorInfo, Outcome, Status, Summary
-from .system import default_workers, system_info
+from .system import default_workers, usable_cores
 
 # How long the dispatcher waits for events before it looks at its flags again.
 # It is woken at once for results, cancel and a consumer that frees the
@@ -162,7 +162,7 @@ class Job:
         self._started = started
         self._summary = Summary(backend=backend.name, workers=backend.workers)
         self._sampler = TreeSampler()
-        self._insights = InsightsRecorder(backend.workers, system_info().usable_cores,
+        self._insights = InsightsRecorder(backend.workers, usable_cores(),
                                           backend.kind in ("threads", "async"), self._sampler)
         self._counts = self._summary.counts
 
@@ -350,6 +350,7 @@ class Job:
             # (while the reader has batches ready; it wakes the poll for more).
             reading = backend.takes_input and not self._input_done and self._reader.ready
             events = backend.poll(0.0 if reading else _POLL_S)
+            self._sampler.tick()
             if events:
                 with _gc_paused():
                     self._ledger.handle(events)

@@ -37,11 +37,18 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def _usable_cores(logical: int) -> int:
+@functools.lru_cache(maxsize=1)
+def usable_cores() -> int:
+    """Cores this process may run on: what a run's default worker count and its insights need.
+
+    Apart from :func:`system_info` because that one is dear the first time (~2 ms: the
+    physical core count globs sysfs, the model reads /proc/cpuinfo), and a cold
+    ``run()`` needs only this.
+    """
     try:
-        return len(os.sched_getaffinity(0)) or logical
+        return len(os.sched_getaffinity(0)) or os.cpu_count() or 1
     except (AttributeError, OSError):
-        return logical
+        return os.cpu_count() or 1
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,7 +58,7 @@ def system_info() -> SystemInfo:
     return SystemInfo(
         logical_cores=logical,
         physical_cores=physical,
-        usable_cores=_usable_cores(logical),
+        usable_cores=min(usable_cores(), logical),
         cpu_model=_cpu_model(),
         memory_bytes=psutil.virtual_memory().total,
         platform=f"{platform.system()} {platform.release()} ({platform.machine()})",
@@ -78,7 +85,7 @@ def default_workers(backend: str, bound: str = "mixed") -> int:
     from .backends import get_backend
 
     cls = get_backend(backend)
-    cores = system_info().usable_cores
+    cores = usable_cores()
     if cls.max_workers is not None:
         return cls.max_workers
     if cls.kind == "async":
