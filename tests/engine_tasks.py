@@ -204,3 +204,13 @@ class UnprintablyUnpicklable:
 
     def __repr__(self) -> str:
         return "UnprintablyUnpicklable()"
+
+
+def nap_or_fail_on_seven(item: tuple[int, float]) -> float:
+    """``(index, seconds)``: sleep that long (0: return at once); item 7 raises."""
+    index, seconds = item
+    if index == 7:
+        raise ValueError("item 7 is unlucky")
+    if seconds:
+        time.sleep(seconds)
+    return seconds

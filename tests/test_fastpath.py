@@ -73,3 +73,25 @@ def test_on_outcomes_receives_lists_of_outcomes():
 def test_ordered_iteration_of_tiny_items_is_in_input_order():
     outcomes = list(run(tasks.square, range(20_000), backend="processes", workers=2, ordered=True))
     assert [o.index for o in outcomes] == list(range(20_000))
+
+
+def test_the_loop_without_a_timeout_keeps_every_item_time_exact_and_back_to_back():
+    # The stretch loop (no timeout) writes the slot once per stretch, never per
+    # item: item times must still be each item's own, every item starting when
+    # the one before it ended, and a raising item must keep its place.
+    from poolside.backends._worker import SLOT_WIDTH, Chunk, Outbox, run_chunk
+
+    sent = []
+    box = Outbox(sent.append, 0, [0.0] * SLOT_WIDTH, 0)
+    items = [(i, 0.02 if i == 300 else 0.0) for i in range(601)]  # one slow item among fast ones
+    run_chunk(tasks.nap_or_fail_on_seven, Chunk(1, items), box, 0.0, lambda: 0.0, flush_s=0.005, exact=False)
+    assert sent[-1].last and sum(len(d.values) for d in sent) == len(items)
+    assert [d.offset for d in sent] == [sum(len(d.values) for d in sent[:k]) for k in range(len(sent))]
+    elapsed = [e for d in sent for e in d.elapsed]
+    assert elapsed[300] >= 0.02 and all(e < 0.02 for i, e in enumerate(elapsed) if i != 300)
+    for d in sent:
+        assert d.busy_s is not None and abs(d.busy_s - sum(d.elapsed)) < 1e-9
+        for k in range(1, len(d.values)):  # back to back inside a batch: no time lost, none shared
+            assert abs(d.starts[k] - (d.starts[k - 1] + d.elapsed[k - 1])) < 1e-12
+    assert [(d.offset + i, e.type) for d in sent for i, e in (d.errors or [])] == [(7, "ValueError")]
+    assert [v for d in sent for v in d.values][6:9] == [0.0, None, 0.0]
