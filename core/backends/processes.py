@@ -77,6 +77,7 @@ from ._parking import IDLE_EXIT_S as IDLE_EXIT_S
 from ._parking import _park, _unpark
 from ._parking import parked_pids as parked_pids
 from ._parking import stop_idle_workers as stop_idle_workers
+from ._pipes import FrameReader, Poller
 from ._worker import (
     FLUSH_S,
     IDLE,
@@ -89,6 +90,7 @@ from ._worker import (
     SLOT_WIDTH,
     Chunk,
     ChunkUnreadable,
+    Done,
     Ready,
     Retracted,
     describe_error,
@@ -209,6 +211,7 @@ class _Proc:
         self.results: Any = results  # None once it reached EOF
         self.slots = slots  # the shared buffer (kept alive while the worker is)
         self.slot = slots.create_memoryview().cast("d")
+        self.frames = FrameReader(results)  # the result pipe is read through it only
         self.index = -1  # its number in the current run
         self.assigned: deque[int] = deque()
         self.retracting: set[int] = set()
@@ -293,6 +296,8 @@ class ProcessBackend(Backend):
         self._ctx = self._context(self._method)
         self._wake_r: mpc.Connection
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        self._wake_frames = FrameReader(self._wake_r)
+        self._poller = Poller()
         procs = _unpark(self._method, self.workers)
         adopted = len(procs)
         if self._method == "zygote" and _zygote.threads_running() == 1:
@@ -444,14 +449,13 @@ class ProcessBackend(Backend):
             if proc.results is not None:
                 by_handle[proc.results] = proc
             by_handle[proc.process.sentinel] = proc
-        ready = mpc.wait([*by_handle, self._wake_r], wait)
+        ready = self._poller.wait([*by_handle, self._wake_r], wait)
         events: list[Event] = []
         dead: list[_Proc] = []
         for handle in ready:
             if handle is self._wake_r:
                 with self._wake_lock:
-                    while self._wake_r.poll():
-                        self._wake_r.recv_bytes()
+                    self._wake_frames.read()  # every wake-up written so far: they say the same
                     self._wake_pending = False
                 continue
             proc = by_handle[handle]
@@ -493,34 +497,35 @@ class ProcessBackend(Backend):
     # -- results, deaths and deadlines -----------------------------------------
 
     def _drain(self, proc: _Proc, events: list[Event]) -> None:
-        """Take every message the worker has written so far."""
-        conn = proc.results
+        """Take every message the worker has written so far (one read: see poolside.backends._pipes)."""
         try:
-            while conn.poll():
-                message = pickle.loads(conn.recv_bytes())
-                if isinstance(message, Ready):
-                    proc.ready = True
-                    self._start_failures = 0
-                    continue
-                if isinstance(message, Retracted):
-                    proc.assigned.remove(message.chunk_id)
-                    proc.retracting.discard(message.chunk_id)
-                    self._sizes.pop(message.chunk_id, None)
-                    events.append(Retry(message.chunk_id, alone=False))
-                    continue
-                if isinstance(message, ChunkUnreadable):
-                    # Some item of the chunk cannot be unpickled here: find it alone.
-                    proc.assigned.remove(message.chunk_id)
-                    self._sizes.pop(message.chunk_id, None)
-                    events.append(Retry(message.chunk_id, alone=True, error=message.error,
-                                        worker=proc.index))
-                    continue
+            messages, eof = proc.frames.read()
+        except OSError:
+            messages, eof = [], True
+        for data in messages:
+            message = pickle.loads(data)
+            kind = type(message)
+            if kind is Done:
                 if message.last and proc.assigned and proc.assigned[0] == message.chunk_id:
                     proc.retracting.discard(proc.assigned.popleft())
                     self._sizes.pop(message.chunk_id, None)
                 events.append(message)
-        except (EOFError, OSError):
-            conn.close()
+            elif kind is Ready:
+                proc.ready = True
+                self._start_failures = 0
+            elif kind is Retracted:
+                proc.assigned.remove(message.chunk_id)
+                proc.retracting.discard(message.chunk_id)
+                self._sizes.pop(message.chunk_id, None)
+                events.append(Retry(message.chunk_id, alone=False))
+            elif kind is ChunkUnreadable:
+                # Some item of the chunk cannot be unpickled here: find it alone.
+                proc.assigned.remove(message.chunk_id)
+                self._sizes.pop(message.chunk_id, None)
+                events.append(Retry(message.chunk_id, alone=True, error=message.error, worker=proc.index))
+        if eof:
+            _parent_ends.discard(proc.results)
+            proc.results.close()
             proc.results = None  # the sentinel tells the rest
 
     def _bury(self, proc: _Proc, error: ErrorInfo, events: list[Event],
