@@ -88,17 +88,36 @@ class Poolside(Contender):
         backend = self.opts.get("backend", "processes")
         job = run(self.task, items, backend=backend, workers=self.workers,
                   chunk_size=self.opts.get("chunk_size", "auto"))
-        count = total = bad = 0
         numeric = self.consume is _consume_numbers
-        for outcome in job:
-            count += 1
-            if outcome.status != "ok":
-                bad += 1
-            elif numeric:
-                total += outcome.value
+        if self.opts.get("batches"):
+            count, total, bad = _take_batches(job, numeric)
+        else:
+            count = total = bad = 0
+            for outcome in job:
+                count += 1
+                if outcome.status != "ok":
+                    bad += 1
+                elif numeric:
+                    total += outcome.value
         if bad:
             raise RuntimeError(f"Poolside: {bad} of {count} outcomes were not ok: {job.summary.line()}")
         return count, total
+
+
+def _take_batches(job: Any, numeric: bool) -> tuple[int, int, int]:
+    """Every outcome through ``job.batches()``: each one's status checked and value summed, as columns."""
+    from poolside import Status
+
+    count = total = bad = 0
+    for batch in job.batches():
+        n = len(batch)
+        count += n
+        ok = batch.count(Status.OK)
+        bad += n - ok
+        if numeric:
+            values = batch.values
+            total += sum(values) if ok == n else sum(v for v, s in zip(values, batch.statuses) if s == "ok")
+    return count, total, bad
 
 
 class MPPool(Contender):

@@ -147,6 +147,7 @@ def tiny(cfg: Config, out: list[Row], details: list[str]) -> dict:
     w = cfg.workers
     entries = [
         Entry("poolside", f"Poolside processes x{w}", "poolside"),
+        Entry("poolside-batches", f"Poolside processes x{w}, job.batches()", "poolside", {"batches": True}),
         Entry("poolside-threads", f"Poolside threads x{w}", "poolside", {"backend": "threads"}),
         Entry("pool-map", "Pool.map (eager)", "mp_pool", {"method": "map"}),
         Entry("pool-imap", "Pool.imap_unordered(1000)", "mp_pool",
@@ -166,11 +167,12 @@ def tiny(cfg: Config, out: list[Row], details: list[str]) -> dict:
         return m.n / s if s else None
 
     for hero, label, peers in (("poolside", "processes", ["pool-map", "pool-imap"]),
+                               ("poolside-batches", "processes, job.batches()", ["pool-map", "pool-imap"]),
                                ("poolside-threads", "threads", ["threadpool"])):
         peer, peer_label = _best(got, peers, rate, True)
         out.append(Row(f"tiny-{label}", f"{n:,} x*x warm, {label}, items/s", "/s",
                        rate(got[hero]), peer, peer_label, True,
-                       target=0.5 if label == "processes" else None))
+                       target=0.5 if label.startswith("processes") else None))
     out.append(Row("tiny-joblib", f"{n:,} x*x warm, processes vs joblib", "/s", rate(got["poolside"]),
                    rate(got["joblib"]), "joblib (loky)", True, target=3.5))
     details += _detail(f"tiny: {n:,} x*x, items/s", entries, got,

@@ -19,6 +19,16 @@ collector never sees a young generation fill up.
 Iterating gives exactly the outcomes the eager path built, in the same order,
 every time (a batch may be iterated more than once: each pass builds new
 tuples).
+
+A consumer that wants throughput more than objects takes the batches
+themselves (``Job.batches()``) and reads their columns: ``values``,
+``statuses``, ``indices``, ``items``, ``errors``, ``elapsed``, ``starts``.
+Every item's whole outcome is there, and no ``Outcome`` is built unless the
+consumer iterates: measured on 200,000 tiny items, building and dropping an
+Outcome is ~100 ns an item on the caller's thread, the thread that bounds a
+run of tiny items.  Outcomes that come one by one (a failure the engine
+reports, a timeout, a cancel, the ordered mode's reordering) come as an
+:class:`OutcomeList`, which offers the same columns.
 """
 
 from __future__ import annotations
@@ -103,3 +113,82 @@ class OutcomeBatch:
 
     def count_failed(self) -> int:
         return len(self.errors) if self.errors else 0
+
+    # -- columns (Job.batches()) ------------------------------------------------
+
+    @property
+    def indices(self) -> range:
+        """Each outcome's position in the input."""
+        return range(self.first, self.first + len(self.values))
+
+    @property
+    def statuses(self) -> list[Status]:
+        """Each outcome's status: ``ok``, or ``failed`` where the task raised."""
+        statuses = [Status.OK] * len(self.values)
+        for i in self.errors or ():
+            statuses[i] = Status.FAILED
+        return statuses
+
+    def count(self, status: Status | str) -> int:
+        """How many outcomes of the batch have ``status``."""
+        failed = self.count_failed()
+        if status == Status.FAILED:
+            return failed
+        return len(self.values) - failed if status == Status.OK else 0
+
+    @property
+    def workers(self) -> list[int | None]:
+        return [self.worker] * len(self.values)
+
+
+class OutcomeList:
+    """Outcomes that came one by one, with the columns of an :class:`OutcomeBatch`."""
+
+    __slots__ = ("outcomes",)
+
+    def __init__(self, outcomes: Sequence[Outcome]) -> None:
+        self.outcomes = outcomes
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    def _column(self, field: int) -> list[Any]:
+        return [o[field] for o in self.outcomes]
+
+    @property
+    def indices(self) -> list[int]:
+        return self._column(0)
+
+    @property
+    def items(self) -> list[Any]:
+        return self._column(1)
+
+    @property
+    def statuses(self) -> list[Status]:
+        return self._column(2)
+
+    @property
+    def values(self) -> list[Any]:
+        return self._column(3)
+
+    @property
+    def errors(self) -> dict[int, ErrorInfo] | None:
+        return {i: o.error for i, o in enumerate(self.outcomes) if o.error is not None} or None
+
+    @property
+    def elapsed(self) -> list[float]:
+        return self._column(5)
+
+    @property
+    def workers(self) -> list[int | None]:
+        return self._column(6)
+
+    @property
+    def starts(self) -> list[float | None]:
+        return self._column(7)
+
+    def count(self, status: Status | str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)

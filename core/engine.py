@@ -55,7 +55,7 @@ from typing import Any
 from .backends import get_backend
 from .backends._worker import Chunk, describe_error
 from .backends.base import Backend, BackendError
-from .batches import OutcomeBatch
+from .batches import OutcomeBatch, OutcomeList
 from .chunking import Chunker
 from .insights import InsightsRecorder
 from .ledger import Ledger
@@ -196,6 +196,24 @@ class Job:
             raise RuntimeError("a job can be iterated only once")
         self._iterating = True
         return self._stream()
+
+    def batches(self) -> Iterator[OutcomeBatch | OutcomeList]:
+        """The outcomes in batches as they come, for a consumer that wants throughput.
+
+        Each batch is a sequence of the run's outcomes (iterate it for
+        :class:`Outcome` objects) that also offers them as columns:
+        ``values``, ``statuses``, ``indices``, ``items``, ``errors``,
+        ``elapsed``, ``starts``, ``workers`` and ``count(status)`` (see
+        ``poolside.batches``).  Reading the columns builds no Outcome, which
+        is most of what a tiny item costs the caller.  Like iterating the job,
+        it can be done once, and leaving early cancels the rest.
+        """
+        if self._on_outcomes is not None:
+            raise TypeError("this job streams to on_outcomes; it cannot also be iterated")
+        if self._iterating:
+            raise RuntimeError("a job can be iterated only once")
+        self._iterating = True
+        return (part if type(part) is OutcomeBatch else OutcomeList(part) for part in self._parts())
 
     def _stream(self) -> Iterator[Outcome]:
         # Outcomes are made per item by C code (chain -> map -> zip) as the

@@ -95,3 +95,47 @@ def test_the_loop_without_a_timeout_keeps_every_item_time_exact_and_back_to_back
             assert abs(d.starts[k] - (d.starts[k - 1] + d.elapsed[k - 1])) < 1e-12
     assert [(d.offset + i, e.type) for d in sent for i, e in (d.errors or [])] == [(7, "ValueError")]
     assert [v for d in sent for v in d.values][6:9] == [0.0, None, 0.0]
+
+
+def _columns_match(batch) -> None:
+    outcomes = list(batch)
+    assert len(batch) == len(outcomes)
+    assert list(batch.indices) == [o.index for o in outcomes]
+    assert list(batch.items) == [o.item for o in outcomes]
+    assert list(batch.statuses) == [o.status for o in outcomes]
+    assert list(batch.values) == [o.value for o in outcomes]
+    assert list(batch.elapsed) == [o.elapsed_s for o in outcomes]
+    assert list(batch.starts) == [o.started_s for o in outcomes]
+    assert list(batch.workers) == [o.worker for o in outcomes]
+    assert (batch.errors or {}) == {i: o.error for i, o in enumerate(outcomes) if o.error is not None}
+    for status in Status:
+        assert batch.count(status) == sum(1 for o in outcomes if o.status is status)
+
+
+def test_batches_give_every_outcome_as_columns_without_building_them():
+    job = run(tasks.fail_on_seven, range(5000), backend="processes", workers=2)
+    seen = []
+    for batch in job.batches():
+        _columns_match(batch)
+        seen += batch.indices
+    assert sorted(seen) == list(range(5000))
+    assert job.summary.counts == {"ok": 4999, "failed": 1, "timed_out": 0, "cancelled": 0}
+
+
+def test_batches_carry_timeouts_and_the_ordered_mode_as_the_same_columns():
+    job = run(tasks.hang_on_5, range(12), backend="processes", workers=2, timeout=0.5, ordered=True)
+    batches = list(job.batches())
+    for batch in batches:
+        _columns_match(batch)
+    statuses = [s for b in batches for s in b.statuses]
+    assert [i for b in batches for i in b.indices] == list(range(12))  # ordered
+    assert statuses.count(Status.TIMED_OUT) == 1 and statuses.count(Status.OK) == 11
+
+
+def test_a_job_is_taken_once_either_way():
+    import pytest
+
+    job = run(tasks.square, range(10), backend="threads", workers=2)
+    assert sum(len(b) for b in job.batches()) == 10
+    with pytest.raises(RuntimeError):
+        iter(job)
