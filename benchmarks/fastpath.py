@@ -188,6 +188,8 @@ def lazy(cfg: Config, out: list[Row], details: list[str]) -> dict:
         Entry("poolside", f"Poolside processes x{w}", "poolside"),
         Entry("pool-imap", "Pool.imap_unordered(1000)", "mp_pool",
               {"method": "imap_unordered", "chunksize": 1000}),
+        Entry("poolside-batches", f"Poolside processes x{cfg.workers}, job.batches()", "poolside",
+              {"batches": True}),
         Entry("sequential", "sequential loop", "sequential"),
     ]
     cfg.log(f"lazy: {n:,} items from a generator")
@@ -198,6 +200,8 @@ def lazy(cfg: Config, out: list[Row], details: list[str]) -> dict:
     ps, peer = got["poolside"], got["pool-imap"]
     out.append(Row("lazy-time", f"{n:,} lazy items, wall (cold)", "s", ps.cold_s, peer.cold_s,
                    peer.entry.label, False, target=0.5))
+    out.append(Row("lazy-time-batches", f"{n:,} lazy items, wall (cold), job.batches()", "s",
+                   got["poolside-batches"].cold_s, peer.cold_s, peer.entry.label, False, target=0.5))
     rss = {k: statistics.median(m.peak_rss) / 2**20 if m.peak_rss else None for k, m in got.items()}
     out.append(Row("lazy-memory", f"{n:,} lazy items, peak RSS of the process tree", "MB",
                    rss["poolside"], rss["pool-imap"], peer.entry.label, False))
