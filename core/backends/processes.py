@@ -74,7 +74,7 @@ from . import _zygote
 from ._kill import _STOP_GRACE_S
 from ._kill import kill_worker as kill_worker
 from ._parking import IDLE_EXIT_S as IDLE_EXIT_S
-from ._parking import _park, _unpark
+from ._parking import _park, _unpark, release_idle_workers
 from ._parking import parked_pids as parked_pids
 from ._parking import stop_idle_workers as stop_idle_workers
 from ._pipes import FrameReader, Poller
@@ -178,6 +178,17 @@ def prestart() -> bool:
     except _zygote.ZygoteUnavailable:
         return False
     return True
+
+
+def release_workers() -> None:
+    """This process will start no more runs on processes: let its parked workers and its zygote end now.
+
+    Returns at once: they end while the caller finishes (the CLI writes its
+    summary and exits), and are reaped at exit.  A later run still works: it
+    starts new workers (through the forkserver once this process runs threads).
+    """
+    release_idle_workers()
+    _zygote.release()
 
 
 def helper_pids() -> list[int]:

@@ -133,6 +133,7 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
     monitor = _start_monitor() if ns.trace else None
     job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor)
+    _release_workers(spec.backend)
     console.clear_progress()
     if ns.trace and monitor is not None:
         series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
@@ -154,6 +155,16 @@ def _prestart_workers(backend: str) -> None:
         from ..backends.processes import prestart
 
         prestart()
+
+
+def _release_workers(backend: str) -> None:
+    """One run per call: the workers and the zygote end while the summary is written, not after."""
+    from ..backends import get_backend
+
+    if get_backend(backend).uses_zygote:
+        from ..backends.processes import release_workers
+
+        release_workers()
 
 
 def _prepare(ns: argparse.Namespace, samples: str | None) -> tuple[JobSpec, Any, int | None]:
