@@ -213,14 +213,14 @@ class Job:
         if self._iterating:
             raise RuntimeError("a job can be iterated only once")
         self._iterating = True
-        return (part if type(part) is OutcomeBatch else OutcomeList(part) for part in self._parts())
+        return (part if isinstance(part, OutcomeBatch) else OutcomeList(part) for part in self._parts())
 
     def _stream(self) -> Iterator[Outcome]:
         # Outcomes are made per item by C code (chain -> map -> zip) as the
         # consumer takes them; this generator runs once per batch, not per item.
         return itertools.chain.from_iterable(self._parts())
 
-    def _parts(self) -> Iterator[Iterable[Outcome]]:
+    def _parts(self) -> Iterator[Sequence[Outcome] | OutcomeBatch]:
         try:
             while True:
                 batch = self._queue.get()
