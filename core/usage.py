@@ -10,8 +10,16 @@ For the window's CPU views and for traces: a rolling minute and each run's whole
     ───────────────────────────────────                    ────────────────────
     psutil.cpu_times(percpu)  ─ deltas ─► per-core user/system %  ┐
     pids()  ─► psutil.Process per pid ──► CPU % and RSS (USS)     ├─► _Rings ──► recent(seconds)
-                (host + workers, summed as the tree)              │   (numpy,    series()  (the run)
-                                                                  ┘    locked)   snapshot() (now)
+                (host + helpers + workers + their children,       │   (numpy,    series()  (the run)
+                 each with its role: poolside.proctree)           ┘    locked)   snapshot() (now)
+
+What is sampled as Poolside, and which of those processes are a run's
+workers, is :mod:`poolside.proctree`'s business: the pid source (the run
+host's :class:`poolside.host.tree.HostTree` in the window, :class:`OwnTree`
+for runs in this process) looks at the tree at every sample, so a worker
+counts from the first sample after its fork, and one born since the last
+sample is counted with all the CPU it has used (it used it since then), not
+as 0 as a first reading of ``cpu_percent`` would be.
 
 Numbers only: percentages of one core or of the machine, bytes, and times in
 ``time.perf_counter`` seconds (the engine's clock, so a run's outcomes and its
@@ -24,10 +32,14 @@ Why these choices, measured on a 2-core Linux box (psutil 7.2):
   the deltas between two samples.
 * one process's ``cpu_times`` + ``memory_info`` in ``oneshot()`` costs ~25 µs;
   USS (``memory_full_info``, which parses ``smaps_rollup``) 0.2 ms for a small
-  worker and 1.4 ms for the window's own process, so the USS of one process
-  is read a second, in turn: the tree's USS is at most one round old.
-* finding children (``Process.children(recursive=True)``) scans every pid,
-  ~1.2 ms, so the default pid source refreshes them every 2 s.
+  worker and 1.4 ms for the window's own process, so a process's USS is read
+  when it is first seen (the tree's USS then covers a run's workers from
+  their first sample, rather than showing an older, smaller tree's) and
+  then one process's a second, in turn: the tree's USS is at most one round old.
+* finding children with ``Process.children(recursive=True)`` scans every pid,
+  ~1.5 ms: the pid sources keep the tree up to date from the pids that are new
+  since the last sample instead (``psutil.pids()``, ~50 µs; see
+  :mod:`poolside.proctree`).
 
 At 4 Hz with a host and 8 workers this stays under 1 % of one core, and the
 sampler stretches its interval rather than pass ``CPU_BUDGET``
@@ -36,55 +48,59 @@ sampler stretches its interval rather than pass ``CPU_BUDGET``
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import psutil
 
+from .proctree import HELPER, HELPER_COMMANDS, HOST, WORKER, Descendants, RunProcesses, classify
+
 #: 4 Hz: smooth enough for a 60 s graph, cheap enough to leave on.
 DEFAULT_INTERVAL_S = 0.25
 #: The most of one core sampling may take: past it, the sampler waits longer between samples
 #: (on a big tree: ~25 µs a process, so 33 processes at 4 Hz would come to ~1 %).
 CPU_BUDGET = 0.008
-#: USS parses smaps_rollup (1.4 ms for the window's own process): one process's a second at most.
+#: Weight of the latest sample's cost in the running mean the budget is held to (about the last 10).
+COST_SMOOTHING = 0.1
+#: USS parses smaps_rollup (1.4 ms for the window's own process, ~0.2 ms for a worker): one process's
+#: a second, in turn, once each has been read (a new process's is read at its first sample).
 USS_EVERY_S = 1.0
 #: Samples kept for the rolling view: 15 minutes at 4 Hz.
 RECENT_CAPACITY = 3600
 #: Samples kept for one run; past this the run's series is halved in resolution.
 RUN_CAPACITY = 4096
 
-PidSource = Callable[[], Iterable[int]]
+#: What to sample: pids (the first is the host), or {pid: role} (see :mod:`poolside.proctree`).
+PidSource = Callable[[], Iterable[int] | Mapping[int, str]]
 
 
 class OwnTree:
-    """The default pid source: this process and its descendants.
+    """The default pid source: this process (the host: it runs the jobs) and every process under it, with roles.
 
-    Children are looked up at most every ``refresh_s`` (the lookup scans every
-    pid on the machine).  The run host's client will replace this with the
-    host's and its workers' pids; anything with ``__call__() -> pids`` fits.
+    For runs in this process (the CLI's): Poolside's zygote is a helper, every
+    other process this one or a helper started is a worker (a process that
+    runs jobs itself has parked workers only between its runs), and what they
+    start is theirs.  Looked at on every call (see :mod:`poolside.proctree`).
     """
 
-    def __init__(self, refresh_s: float = 2.0) -> None:
-        self._me = psutil.Process(os.getpid())
-        self._refresh_s = refresh_s
-        self._next = 0.0
-        self._pids: list[int] = [self._me.pid]
+    def __init__(self) -> None:
+        self._tree = Descendants(os.getpid())
 
-    def __call__(self) -> list[int]:
-        now = time.perf_counter()
-        if now >= self._next:
-            self._next = now + self._refresh_s
-            try:
-                kids = [p.pid for p in self._me.children(recursive=True)]
-            except psutil.Error:
-                kids = []
-            self._pids = [self._me.pid, *kids]
-        return self._pids
+    def __call__(self) -> dict[int, str]:
+        # The zygote, if this process has one: only a process that imported the backend can (and the
+        # sampling thread does not pay for that import).
+        backend = sys.modules.get(__name__.rpartition(".")[0] + ".backends.processes")
+        helpers = backend.helper_pids() if backend is not None else []
+        parents = self._tree.update()
+        return classify(self._tree.root, parents, self._tree.first_seen, helpers, RunProcesses(begun=-math.inf),
+                        self._tree.command)
 
 
 class _Ring:
@@ -126,7 +142,7 @@ class ProcessSeries:
     """One sampled process over time: its role, and columns t, cpu %, rss, uss (NaN until read)."""
 
     pid: int
-    role: str  # "host", "worker", or "helper" (multiprocessing's forkserver or resource tracker)
+    role: str  # "host", "helper", "worker", "parked" or "child": see poolside.proctree (the latest said)
     name: str
     rows: _Ring = field(repr=False, default_factory=lambda: _Ring(4, RUN_CAPACITY, decimate=True))
 
@@ -160,6 +176,10 @@ class Monitor:
         self._run_started: float | None = None
         self._run_ended: float | None = None
         self._procs: dict[int, psutil.Process] = {}
+        self._cpu_seen: dict[int, tuple[float, float]] = {}  # pid -> (CPU seconds, monotonic time) last read
+        self._listed: set[int] | None = None  # every pid on the machine at the last sample
+        self._last_mono = 0.0
+        self._roles: dict[int, str] = {}
         self._series: dict[int, ProcessSeries] = {}
         self._last_uss: dict[int, float] = {}
         self._prev_times: np.ndarray | None = None
@@ -167,6 +187,7 @@ class Monitor:
         self._peak_rss = 0.0
         self._peak_uss = 0.0
         self.cost_s = 0.0  # CPU seconds this monitor's own thread has spent sampling
+        self._cost_avg = 0.0  # a running mean of one sample's cost
         self.samples = 0
         self._lock = threading.Lock()  # guards the buffers, for readers
         self._sampling = threading.Lock()  # one sample at a time: the thread's, or end_run's
@@ -224,7 +245,10 @@ class Monitor:
                 pass
             spent = thread_cpu() - c0
             self.cost_s += spent
-            self._stop.wait(max(self.interval_s, spent / CPU_BUDGET))
+            # The budget holds on average: one dear sample (the first, ~25 ms; a run's new workers,
+            # their USS read at once) must not leave a gap of seconds just when a run starts.
+            self._cost_avg += COST_SMOOTHING * (spent - self._cost_avg)
+            self._stop.wait(max(self.interval_s, self._cost_avg / CPU_BUDGET))
 
     def sample(self, now: float | None = None) -> None:
         """Take one sample (the thread calls this; so do ``end_run`` and tests)."""
@@ -236,7 +260,8 @@ class Monitor:
         row[0] = now
         self._sample_cores(row)
         procs = self._sample_tree(now)
-        row[3] = sum(cpu for _, cpu, _, _ in procs) / self.cores
+        cpus = [cpu for _, cpu, _, _ in procs]
+        row[3] = np.nansum(cpus) / self.cores if not cpus or not np.isnan(cpus).all() else np.nan
         row[4] = sum(rss for _, _, rss, _ in procs)
         uss = [u for _, _, _, u in procs]
         row[5] = sum(uss) if uss and not any(np.isnan(uss)) else np.nan
@@ -271,42 +296,77 @@ class Monitor:
 
     def _sample_tree(self, now: float) -> list[tuple[int, float, float, float]]:
         """(pid, CPU % of one core, RSS, USS or NaN) for each live process of the tree."""
-        wanted = list(dict.fromkeys(self._pids()))
-        uss_pid = None
-        if wanted and self._read_uss and now >= self._uss_next:
-            uss_pid = wanted[self._uss_turn % len(wanted)]
-            self._uss_turn += 1
-            self._uss_next = now + USS_EVERY_S
+        # Every pid on the machine (~50 µs), listed before the tree is: a process the tree names
+        # that was not listed at the last sample was born since, and all its CPU was used since.
+        mono = time.monotonic()
+        listed, before = set(psutil.pids()), self._listed
+        given = self._pids()
+        self._roles = dict(given) if isinstance(given, Mapping) else {}
+        wanted = list(dict.fromkeys(given))
+        uss_due = self._uss_due(wanted, now)
         out = []
         for pid in wanted:
             proc = self._procs.get(pid)
             try:
                 if proc is None:
                     proc = self._procs[pid] = psutil.Process(pid)
-                    proc.cpu_percent(None)  # primes the counter: the first reading is 0 by definition
                 with proc.oneshot():
-                    cpu = proc.cpu_percent(None)
+                    times = proc.cpu_times()
                     rss = float(proc.memory_info().rss)
-                if pid == uss_pid:
+                born = before is not None and pid not in before
+                cpu = self._cpu_percent(pid, times.user + times.system, mono, born)
+                if pid in uss_due:
                     try:
                         self._last_uss[pid] = float(proc.memory_full_info().uss)
                     except (psutil.AccessDenied, AttributeError):
                         self._last_uss[pid] = np.nan
                 out.append((pid, cpu, rss, self._last_uss.get(pid, np.nan)))
             except psutil.Error:  # ended between the listing and the reading
-                self._procs.pop(pid, None)
-                self._last_uss.pop(pid, None)
+                self._forget(pid)
         for pid in set(self._procs) - set(wanted):
-            del self._procs[pid]
-            self._last_uss.pop(pid, None)
+            self._forget(pid)
+        self._listed = listed
+        self._last_mono = mono
         return out
+
+    def _uss_due(self, wanted: list[int], now: float) -> set[int]:
+        """Whose USS to read this sample: every process never read (a new worker's, ~0.2 ms: the tree's
+        USS is known from its first sample), else one in turn every ``USS_EVERY_S``."""
+        if not wanted or not self._read_uss:
+            return set()
+        unread = {pid for pid in wanted if pid not in self._last_uss}
+        if unread or now < self._uss_next:
+            return unread
+        self._uss_turn += 1
+        self._uss_next = now + USS_EVERY_S
+        return {wanted[(self._uss_turn - 1) % len(wanted)]}
+
+    def _cpu_percent(self, pid: int, cpu_s: float, mono: float, born: bool) -> float:
+        """% of one core since the last reading; for a process born since the last sample, since its birth
+        (NaN for the first reading of one that was already running: unknown)."""
+        last = self._cpu_seen.get(pid)
+        self._cpu_seen[pid] = (cpu_s, mono)
+        if last is None:
+            last = (0.0, self._last_mono) if born and self._last_mono else None
+        if last is None or mono <= last[1]:
+            return np.nan
+        return max(0.0, 100.0 * (cpu_s - last[0]) / (mono - last[1]))
+
+    def _forget(self, pid: int) -> None:
+        self._procs.pop(pid, None)
+        self._cpu_seen.pop(pid, None)
+        self._last_uss.pop(pid, None)
 
     def _record_processes(self, now: float, procs: list[tuple[int, float, float, float]]) -> None:
         for i, (pid, cpu, rss, uss) in enumerate(procs):
+            role = self._roles.get(pid)
             s = self._series.get(pid)
             if s is None:
-                name, role = _describe(self._procs.get(pid), pid, procs[0][0])
-                s = self._series[pid] = ProcessSeries(pid, "host" if i == 0 else role, name)
+                proc = self._procs.get(pid)
+                role = role or (HOST if i == 0 else _guess_role(proc, procs[0][0]))
+                s = self._series[pid] = ProcessSeries(pid, role, _name(proc, pid))
+            elif role is not None:
+                s.role = role  # a parked worker adopted by this run, once the host says so
             s.rows.append(np.array([now, cpu, rss, uss]))
 
     # -- reading (any thread) -------------------------------------------------
@@ -365,21 +425,22 @@ class Monitor:
         }
 
 
-_HELPERS = ("forkserver", "resource_tracker", "semaphore_tracker")
-
-
-def _describe(proc: psutil.Process | None, pid: int, host: int) -> tuple[str, str]:
-    """A process's name and role: multiprocessing's own helpers (children of the host whose
-    command line names them) are not workers; a forkserver's children share its command
-    line but are workers."""
-    if proc is None:
-        return str(pid), "worker"
+def _name(proc: psutil.Process | None, pid: int) -> str:
     try:
-        name = proc.name()
-        helper = proc.ppid() == host and any(h in " ".join(proc.cmdline()) for h in _HELPERS)
+        return proc.name() if proc is not None else str(pid)
     except psutil.Error:
-        return str(pid), "worker"
-    return name, "helper" if helper else "worker"
+        return str(pid)
+
+
+def _guess_role(proc: psutil.Process | None, host: int) -> str:
+    """For a pid source that gives no roles: multiprocessing's helpers (children of the host whose
+    command line names them) are not workers; a forkserver's children share its command line but are."""
+    try:
+        helper = proc is not None and proc.ppid() == host and any(h in " ".join(proc.cmdline())
+                                                                   for h in HELPER_COMMANDS)
+    except psutil.Error:
+        helper = False
+    return HELPER if helper else WORKER
 
 
 def _process_columns(rows: np.ndarray, origin: float) -> dict[str, np.ndarray]:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the engine is imported when a run starts, not with the wind
     from poolside.engine import Job
     from poolside.host import HostRun
     from poolside.records import Summary
+    from poolside.usage import PidSource
 
 _NOT_CLOSED = object()
 
@@ -343,14 +344,14 @@ class RunBridge(QObject):
     def host_pid(self) -> int | None:
         return None if self._client is None else self._client.host_pid
 
-    def pid_source(self) -> Callable[[], list[int]] | None:
-        """What the CPU monitor samples: the run host first, then its workers (``None`` when runs are in-process)."""
+    def pid_source(self) -> PidSource | None:
+        """What the CPU monitor samples: the run host and every process under it, each with its role
+        (``None`` when runs are in-process).  See ``poolside.proctree`` for what counts as Poolside."""
         if self._client is None or self._runner is not None:
             return None
         from poolside.host.tree import HostTree
 
-        client = self._client
-        return HostTree(lambda: client.host_pid)
+        return HostTree(self._client.processes)
 
     # -- control ------------------------------------------------------------
     def warm(self) -> None:

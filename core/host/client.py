@@ -41,6 +41,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
+from ..proctree import RunProcesses
 from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
 from .protocol import (
@@ -60,7 +61,7 @@ from .protocol import (
     unreadable_in,
 )
 from .run import Callback, HostRun
-from .tree import descendants, describe_exit, end_tree, kill_tree
+from .tree import HostProcesses, descendants, describe_exit, end_tree, kill_tree
 
 log = get_logger("poolside.host")
 
@@ -86,7 +87,9 @@ class _Process:
         self.pid = proc.pid
         self.conn = conn
         self.ready = threading.Event()
+        self.helpers: tuple[int, ...] = ()  # its zygote (Ready)
         self.run: HostRun | None = None
+        self.last_run: HostRun | None = None  # the current run, or the one before
         self.exit_code: int | None = None
         self.gone = threading.Event()
         self.closing = False
@@ -188,6 +191,15 @@ class HostClient:
         host = self._host
         return None if host is None or host.gone.is_set() else host.pid
 
+    def processes(self) -> HostProcesses | None:
+        """What the host said about its processes (for the CPU views' pid source; ``None``: no host)."""
+        host = self._host
+        if host is None or host.gone.is_set():
+            return None
+        run = host.last_run
+        said = RunProcesses() if run is None else RunProcesses(run.begun, run.pids)
+        return HostProcesses(host.pid, host.helpers, said, host.ready.is_set())
+
     def pids(self) -> set[int]:
         """The host and every process under it (workers, forkserver, resource tracker)."""
         pid = self.host_pid
@@ -230,7 +242,7 @@ class HostClient:
         if host.run is not None and not host.run.done.is_set():
             raise RuntimeError("the run host is already running a job")
         run = HostRun(self, next(self._run_ids), spec, items, on_outcomes, on_finish, on_error)
-        host.run = run
+        host.run = host.last_run = run
         host.send(StartRun(run.run_id, spec, run.items, task, bound, run.marks_path), run)
         return run
 
@@ -292,6 +304,7 @@ class HostClient:
         run = host.run
         kind = type(message)
         if kind is Ready:
+            host.helpers = message.helpers
             host.ready.set()
             return
         if run is None or getattr(message, "run_id", None) != run.run_id or run.done.is_set():
@@ -301,6 +314,7 @@ class HostClient:
             run.take(message.outcomes)
         elif kind is Started:
             run.workers, run.started, run.history_id = message.workers, message.origin, message.history_id
+            run.pids = message.pids
         elif kind is Finished:
             host.run = None
             run.finish(message.summary)

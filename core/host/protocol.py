@@ -5,8 +5,8 @@
       n frames of items (5,000 a frame)   ──►
       CancelRun(run_id)                   ──►  job.cancel()
       Shutdown()                          ──►  parked workers end, the host exits
-                                          ◄──  Ready(pid)
-                                          ◄──  Started(run_id, workers, origin, history_id)
+                                          ◄──  Ready(pid, helpers)
+                                          ◄──  Started(run_id, workers, origin, history_id, pids)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
                                           ◄──  Finished(run_id, Summary)
                                           ◄──  RunFailed(run_id, error)          (could not start)
@@ -86,9 +86,14 @@ class Shutdown(NamedTuple):
 # -- host -> client -----------------------------------------------------------
 
 class Ready(NamedTuple):
-    """The host is up (sent once, after its imports and warm-up)."""
+    """The host is up (sent once, after its imports and warm-up).
+
+    ``helpers``: its processes that start workers and run no item (its zygote):
+    the window's CPU views count them as Poolside's, not as workers.
+    """
 
     pid: int
+    helpers: tuple[int, ...] = ()
 
 
 class Started(NamedTuple):
@@ -99,13 +104,17 @@ class Started(NamedTuple):
     monotonic clock, the same in every process, so the window can put its own
     samples on the items' clock.  ``history_id`` is the run's row in the
     history database (``None`` when the history is off or cannot be opened):
-    the window stores the run's CPU and memory series under it.
+    the window stores the run's CPU and memory series under it.  ``pids``: the
+    run's worker processes as its backend names them (``None``: it does not
+    say; ``()``: the items run in the host's own threads), so that the window
+    tells them from workers parked by an earlier run (see ``poolside.proctree``).
     """
 
     run_id: int
     workers: int
     origin: float
     history_id: int | None = None
+    pids: tuple[int, ...] | None = None
 
 
 class Outcomes(NamedTuple):

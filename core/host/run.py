@@ -54,7 +54,9 @@ class HostRun:
         self.counts: Counter[str] = Counter()
         self.repaired = 0
         #: The engine's start in the host once it says (Started), as ``Job.started``.
-        self.started = time.perf_counter()
+        self.started = self.begun = time.perf_counter()
+        #: The run's worker processes, once the host says (``Started.pids``; None: it does not say).
+        self.pids: tuple[int, ...] | None = None
         #: The run's row in the history database, once the host says (Started); None: not recorded.
         self.history_id: int | None = None
         self.marks_path, self.marks = marks_file.create(len(self.items))

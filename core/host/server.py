@@ -212,7 +212,7 @@ class Host:
 
     def serve(self) -> bool:
         """Serve until told to shut down (False) or the client is gone (True)."""
-        self.wire.send(Ready(os.getpid()))
+        self.wire.send(Ready(os.getpid(), _helper_pids()))
         while True:
             try:
                 message = pickle.loads(self.conn.recv_bytes())
@@ -254,7 +254,8 @@ class Host:
         log.info("run %d started: %s on %s x%d", request.run_id, request.spec.plugin,
                  self.job.summary.backend, self.job.summary.workers)
         history_id = getattr(outbox.history, "run_id", None)
-        self.wire.send(Started(request.run_id, self.job.summary.workers, self.job.started, history_id))
+        self.wire.send(Started(request.run_id, self.job.summary.workers, self.job.started, history_id,
+                               _worker_pids(self.job.backend)))
 
     def finish_previous(self) -> None:
         if self.job is not None:
@@ -288,6 +289,20 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
     # A list, not a lazy view: the engine reads an input in memory inline (no
     # reader thread), and only a list, tuple or range is known to be one.
     return Marked(task, request.marks), list(enumerate(items)), options
+
+
+def _helper_pids() -> tuple[int, ...]:
+    from ..backends.processes import helper_pids
+
+    return tuple(helper_pids())
+
+
+def _worker_pids(backend: Any) -> tuple[int, ...] | None:
+    """The run's worker processes, as ``Started.pids`` says them (the workers have started by now)."""
+    if backend.kind in ("threads", "async"):
+        return ()
+    pids = getattr(backend, "pids", None)
+    return None if pids is None else tuple(pids())
 
 
 def _history_for(request: StartRun, task: Any) -> Any:

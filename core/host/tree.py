@@ -12,7 +12,9 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
+
+from ..proctree import Descendants, RunProcesses, classify
 
 
 def describe_exit(code: int | None) -> str:
@@ -37,29 +39,43 @@ def descendants(pid: int) -> list[Any]:
         return []
 
 
-class HostTree:
-    """A pid source for sampling (``poolside.usage.Monitor``): the host first, then the processes under it.
+class HostProcesses(NamedTuple):
+    """What a run host said about its processes: its pid, its helpers (``Ready``), its run's (``Started``).
 
-    ``host_pid`` gives the current host's pid (``None`` when there is none);
-    the processes under it are looked up at most every ``refresh_s`` (the
-    lookup scans every process), and at once when the host changes.
+    ``ready``: it has said ``Ready``; until then it has started no run, so
+    whatever it started is a helper (its zygote, forked while it warms up).
     """
 
-    def __init__(self, host_pid: Callable[[], int | None], refresh_s: float = 2.0) -> None:
-        self._host_pid = host_pid
-        self._refresh_s = refresh_s
-        self._next = 0.0
-        self._host: int | None = None
-        self._pids: list[int] = []
+    pid: int
+    helpers: tuple[int, ...]
+    run: RunProcesses
+    ready: bool = True
 
-    def __call__(self) -> list[int]:
-        host, now = self._host_pid(), time.perf_counter()
-        if host is None:
-            self._host, self._pids = None, []
-        elif host != self._host or now >= self._next:
-            self._host, self._next = host, now + self._refresh_s
-            self._pids = [host, *(p.pid for p in descendants(host))]
-        return self._pids
+
+class HostTree:
+    """A pid source for sampling (``poolside.usage.Monitor``): {pid: role} for the host and every process under it.
+
+    ``processes`` gives what the current host said (``HostClient.processes``;
+    ``None`` when there is none).  The tree is looked at on every call, for
+    the price of listing the pids (see :mod:`poolside.proctree`, which also
+    says what each role means): a run's workers count from the first sample
+    after their fork.
+    """
+
+    def __init__(self, processes: Callable[[], HostProcesses | None]) -> None:
+        self._processes = processes
+        self._tree: Descendants | None = None
+
+    def __call__(self) -> dict[int, str]:
+        said = self._processes()
+        if said is None:
+            self._tree = None
+            return {}
+        if self._tree is None or self._tree.root != said.pid:
+            self._tree = Descendants(said.pid)
+        parents = self._tree.update()
+        helpers = said.helpers if said.ready else [p for p, parent in parents.items() if parent == said.pid]
+        return classify(said.pid, parents, self._tree.first_seen, helpers, said.run, self._tree.command)
 
 
 def end_tree(pid: int) -> None:
