@@ -68,10 +68,10 @@ def _last(data: dict[str, Any]) -> dict[str, float]:
     if not len(data.get("t", ())):
         return {}
     out = {k: float(data[k][-1]) for k in ("user", "system", "tree_cpu")}
-    # USS is read every few samples (it is costly): the latest one, else RSS.
-    uss = np.asarray(data["tree_uss"], dtype=float)
-    known = uss[np.isfinite(uss)]
-    out["memory"] = float(known[-1]) if len(known) else float(data["tree_rss"][-1])
+    # The latest sample's: USS while every process's is known (a new worker's is read within a
+    # sample or two), else RSS.  Never an older sample's USS: it may predate the run's workers.
+    uss = float(data["tree_uss"][-1])
+    out["memory"] = uss if uss == uss else float(data["tree_rss"][-1])
     return out
 
 
@@ -94,9 +94,10 @@ class CoresPanel(QWidget):
         self.model.setMinimumWidth(40)
         self.usage = QLabel(self)
         self.usage.setObjectName("coresUsage")
-        self.usage.setToolTip("The whole machine's CPU, Poolside's share of it (the window and its workers, "
-                              "summed), and the memory of Poolside's processes (USS where it can be read, "
-                              "else RSS).")
+        self.usage.setToolTip("The whole machine's CPU; Poolside's share of it: the run host and every "
+                              "process under it (its zygote, the workers, workers parked for the next run, "
+                              "what a task starts), summed; and their memory (USS where it can be read, "
+                              "else RSS).  The window itself is not counted.")
         self.usage.setMinimumWidth(40)  # never widens the panel; the tooltip says what it means
         self.mode = QComboBox(self)
         self.mode.addItems([LIVE, RUN])

@@ -6,6 +6,12 @@ threads at the same times.  Two plots side by side share the time axis: CPU in c
 (the host in the accent colour, every worker in one item, busy threads as a
 dashed step line) and memory in MiB (host, workers, the tree's total).
 "8 threads busy, 1.0 core used" above them says what the lines show.
+
+What is drawn (roles: ``poolside.proctree``): the host, and the *worker
+processes of the run*, the processes its items ran in; not the zygote nor
+multiprocessing's helpers (they run no item), not workers parked by an
+earlier run, not what a task started itself.  All of those are Poolside's
+and count in the dashed total memory line, as in the Machine tab's share.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from .plot_base import PalettePlot
 WORKER_COLOR = "#9b6fd6"  # every worker process, in one item
 TREE_COLOR = "#8fa3b8"
 _MIB = 1024.0 * 1024.0
+#: What the view counts, for its tooltip.
+SCOPE = ("Worker processes: the processes this run's items ran in.  The run host's zygote and "
+         "multiprocessing's helpers (they start workers, run no item), workers parked by an earlier run "
+         "and what a task starts itself are Poolside's too: they count in the total memory line and in "
+         "Poolside's share on the Machine tab, not here.")
 
 
 def gil_text(threads_busy: float, cores_used: float) -> str:
@@ -97,14 +108,14 @@ class WorkerUsage(QWidget):
     def _set_legend(self, in_process: bool) -> None:
         dash = "<span style='color:%s'>╌</span> %s"
         parts = [f"<span style='color:{ACCENT}'>━</span> host", f"<span style='color:{WORKER_COLOR}'>━</span> workers"]
-        parts.append(dash % (TREE_COLOR, "busy threads" if in_process else "all (memory)"))
+        parts.append(dash % (TREE_COLOR, "busy threads" if in_process else "all of Poolside (memory)"))
         self.legend.setText(" &nbsp; ".join(parts))
 
     def set_series(self, series: dict[str, Any], busy: np.ndarray | None = None, *, live: bool = True) -> None:
         """Show a run's processes; ``busy``: threads running items at the host's sample times."""
         procs = series.get("processes", [])
         host = [p for p in procs if p["role"] == "host"]
-        workers = [p for p in procs if p["role"] == "worker"]  # not multiprocessing's helpers
+        workers = [p for p in procs if p["role"] == "worker"]  # this run's: no helper, parked worker or child
         in_process = busy is not None
         self._set_legend(in_process)
         self.host_cpu.setData(*_concat_lanes(host, "cpu", 100.0), connect="finite")
@@ -134,7 +145,7 @@ class WorkerUsage(QWidget):
 
     def _elide(self) -> None:
         """One line whatever the width (the plots need the height); the whole text in the tooltip."""
-        self.headline.setToolTip(self._full)
+        self.headline.setToolTip(self._full + "\n" + SCOPE)
         width = max(40, self.width() - 8)
         self.headline.setText(self.headline.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width))
 
