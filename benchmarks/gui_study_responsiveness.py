@@ -57,7 +57,8 @@ def scripted_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
     """Emit ``plan["configs"]`` configurations, then the record.
 
     One at a time, each after 3 repeats' progress lines, or, with ``plan["rounds"]``,
-    in interleaved rounds: a progress line per configuration, then every one's numbers so far.
+    in interleaved rounds: a progress line per configuration, then every one's numbers so far
+    (without timelines, as the study engine's rounds); the record has the timelines.
     """
     from tests.study_fakes import study
 
@@ -65,7 +66,8 @@ def scripted_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
     configs = _configs(n, rows)
     if rounds:
         for r in range(1, rounds + 1):
-            so_far = _configs(n, rows, wobble=r) if r < rounds else configs
+            # As the study engine's rounds: the numbers so far, no per-item timeline.
+            so_far = _configs(n, 0, wobble=r if r < rounds else 0)
             for i, cfg in enumerate(so_far):
                 events.put(("progress", {"label": f"{cfg['backend']} ×{cfg['workers']}", "repeat": r,
                                          "repeats": rounds, "done": (r - 1) * n + i + 1, "total": rounds * n}))
