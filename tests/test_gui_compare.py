@@ -42,7 +42,7 @@ def window(qtbot, tmp_path, client):
     w.run_ws.files.shutdown()
 
 
-def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the_run_tab(window, client):
+def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the_run_tab(qtbot, window, client):
     compare = window.compare_ws
     window.tabs.setCurrentWidget(compare)
     assert compare.start_study()
@@ -51,8 +51,10 @@ def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the
     assert not compare.start_button.isEnabled() and compare.cancel_button.isEnabled()
 
     record = study_fakes.study()
-    client.progress("processes ×2", 2, 3, 8)
-    assert "processes ×2" in compare.line.text() and "repeat 2 of 3" in compare.line.text()
+    client.progress("threads ×2", 1, 2, 8)
+    client.progress("processes ×2", 2, 3, 8)  # a burst: the newest is shown, in the next event-loop turn
+    qtbot.waitUntil(lambda: "processes ×2" in compare.line.text())
+    assert "repeat 2 of 3" in compare.line.text() and compare.bar.value() == 3
     client.play(record)
 
     view = compare.view
