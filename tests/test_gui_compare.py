@@ -78,6 +78,18 @@ def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the
     assert compare.start_button.isEnabled() and not compare.cancel_button.isEnabled()
 
 
+def test_a_progress_line_still_to_show_at_the_end_does_not_hide_how_the_study_ended(qtbot, window, client):
+    from PySide6.QtWidgets import QApplication
+
+    compare = window.compare_ws
+    assert compare.start_study()
+    client.progress("processes ×2", 3, 7, 8)  # shown in the next turn ...
+    client.finish(study_fakes.study())  # ... which comes after the end
+    for _ in range(3):
+        QApplication.processEvents()
+    assert compare.line.text().startswith("Done") and compare.bar.value() == compare.bar.maximum()
+
+
 def test_within_noise_the_verdict_says_not_significant(window, client):
     window.compare_ws.start_study()
     client.play(study_fakes.study(significant=False, vary_workers=False))
@@ -151,6 +163,19 @@ def test_the_process_client_cancels_and_leaves_no_process(qtbot):
     qtbot.waitUntil(lambda: bool(seen["finished"]), timeout=60_000)
     assert seen["finished"] == [(None, None)] and not client.running
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def test_an_event_whose_reading_takes_the_whole_turn_is_handed_over_in_the_next(qtbot):
+    client = ProcessStudyClient(target=study_fakes.scripted_study, interval_ms=5)
+    client.TICK_BUDGET_S = 0.0  # every read uses up its turn: each event waits for the next one
+    seen: list = []
+    client.start({"mode": "auto"}, lambda p: seen.append("progress"), lambda c: seen.append("result"),
+                 lambda record, error: seen.append(("finished", record is not None, error)))
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] == "finished", timeout=60_000)
+    # All of them, in order; and the study process, gone before its last event was handed
+    # over, did not end the study as "ended unexpectedly".
+    assert seen == ["progress", "result", "progress", "result", ("finished", True, None)]
+    assert not client.running
 
 
 def test_a_study_process_that_cannot_start_says_why(qtbot):

@@ -147,7 +147,9 @@ class ProcessStudyClient(QObject):
                 QTimer.singleShot(0, self, self._drain)  # the rest in the next turn, not the next tick
             return
         deadline = time.perf_counter() + self.TICK_BUDGET_S
-        while self._callbacks is not None and time.perf_counter() < deadline:
+        first = True  # one read a turn at least, whatever the budget
+        while self._callbacks is not None and (first or time.perf_counter() < deadline):
+            first = False
             try:
                 event = self._events.get_nowait()  # unpickled here, in the GUI thread
             except queue.Empty:

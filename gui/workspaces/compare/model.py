@@ -179,6 +179,7 @@ class StudyTableModel(QAbstractTableModel):
         self._rows: list[Mapping[str, Any]] = []
         self._cells: list[tuple[str, ...]] = []
         study.configsChanged.connect(self._reload)
+        self._reload()  # a study that has numbers already shows them
 
     def _reload(self) -> None:
         rows = ranked(self._study.configs())
