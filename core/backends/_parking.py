@@ -55,6 +55,12 @@ def _park(proc: _Proc) -> None:
         _parked.setdefault(proc.method, []).append(proc)
 
 
+def parked_count(method: str) -> int:
+    """Workers parked for ``method`` (alive or not: adoption checks)."""
+    with _parked_lock:
+        return len(_parked.get(method, ()))
+
+
 def parked_pids() -> list[int]:
     """The worker processes waiting for the next run."""
     with _parked_lock:
