@@ -1,6 +1,6 @@
 """Render the window's tabs at 1280x800 offscreen, light and dark, to look at them.
 
-    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real [--dark]]
+    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real [--dark] | --switch]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (the shapes issue 10 gives), through the same
@@ -13,6 +13,9 @@ processes at 1, 2 and 4 workers) and shoots the Compare tab during it (its
 second round drawn) and after it, in the light palette or, with ``--dark``,
 the dark one, and the History tab; run it on a quiet machine, since the
 numbers are measured.
+``--switch`` runs a small real job on the Run tab and switches the palette while the
+window is open (light, dark from the middle of the run, light again after it), grabbing
+every tab and CPU view each time: what a desktop going dark does to an open window.
 """
 
 from __future__ import annotations
@@ -153,15 +156,103 @@ def shoot_real(out: Path, readme: bool, scheme: str = "light") -> None:
     w.close()
 
 
+def _wait(app, signal, until=lambda: True) -> None:
+    """Run the event loop until ``signal`` fires with ``until()`` true (each emission re-checks)."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+
+    def check(*_args) -> None:
+        if until():
+            loop.quit()
+
+    signal.connect(check)
+    if not until():
+        loop.exec()
+    signal.disconnect(check)
+
+
+def shoot_switch(out: Path) -> None:
+    """A small real run (primes over the samples, processes ×2) with the palette switched live:
+    light during the run, dark from the middle of it, then light again after it; every tab and
+    CPU view grabbed in each.  Compare is fed a recorded study (no study is run)."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+    from tests.study_fakes import FakeStudyClient, study
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    app.setPalette(app.style().standardPalette())
+    light = app.palette()
+    home = tempfile.mkdtemp()
+    os.environ["POOLSIDE_HOME"] = home  # a private history: the run is recorded there
+    client = FakeStudyClient()
+    w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat), study_client=client)
+    w.resize(1280, 800)
+    w.show()
+    run = w.run_ws
+    run.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
+    _wait(app, run.files.scanner.finished)
+    run.task.select("primes")
+    run.task.set_values({"limit": 600_000})  # ~0.5 s an item: the run lasts a few seconds
+    run.backend.set_backend("processes")
+    run.backend.workers.setValue(2)
+    w.tabs.setCurrentWidget(w.compare_ws)
+    w.compare_ws.start_study()
+    client.play(study())
+    w.tabs.setCurrentWidget(run)
+
+    def grab_all(tag: str, tabs: bool) -> None:
+        for i, view in enumerate(("machine", "per-core", "workers")):
+            run.cores.tabs.setCurrentIndex(i)
+            settle(app)
+            w.grab().save(str(out / f"run-{view}-{tag}.png"))
+        if tabs:
+            for name, ws in (("compare", w.compare_ws), ("history", w.history_ws)):
+                w.tabs.setCurrentWidget(ws)
+                if ws is w.history_ws and ws.model.rowCount():
+                    ws.select(ws.model.entry(0)["id"])
+                settle(app)
+                w.grab().save(str(out / f"{name}-{tag}.png"))
+            w.tabs.setCurrentWidget(run)
+
+    done = []
+    w.runFinished.connect(done.append)
+    seen = []
+    run.bridge.outcomesReady.connect(seen.extend)
+    assert run.start_run(), run.task.problems.text()
+    _wait(app, run.bridge.outcomesReady, lambda: len(seen) >= 2)
+    grab_all("during-light", tabs=False)
+    app.setPalette(dark_palette())  # live, in the middle of the run
+    settle(app)
+    grab_all("during-dark", tabs=False)
+    _wait(app, w.runFinished, lambda: bool(done))
+    settle(app)
+    grab_all("after-dark", tabs=True)
+    app.setPalette(light)
+    settle(app)
+    grab_all("after-light", tabs=True)
+    run.files.shutdown()
+    w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/shots/window")
     parser.add_argument("--readme", action="store_true", help="also write resources/screenshot-compare.png")
     parser.add_argument("--real", action="store_true", help="a real study (needs poolside.study)")
     parser.add_argument("--dark", action="store_true", help="with --real: the window in the dark palette")
+    parser.add_argument("--switch", action="store_true",
+                        help="a small real run, the palette switched light -> dark -> light while the window is open")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.switch:
+        shoot_switch(out)
+        print(f"screenshots in {out}")
+        return 0
     if args.real:
         shoot_real(out, args.readme, "dark" if args.dark else "light")
         print(f"screenshots in {out}")

@@ -92,7 +92,7 @@ class Insights:
     cpu_system_s: float  #: this process, system
     cpu_workers_s: float  #: what worker processes reported (user + system); 0 for in-process
     peak_rss_bytes: int
-    peak_uss_bytes: int | None
+    peak_uss_bytes: int | None  #: None on runs shorter than monitor.USS_MIN_RUN_S (RSS only)
     end_uss_bytes: int | None
     startup_s: float | None  #: run start to the first item started
     first_outcome_s: float | None  #: run start to the first outcome delivered

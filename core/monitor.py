@@ -37,6 +37,12 @@ import psutil
 # dispatcher ~20 us a process, well under 1 % of a core.
 SAMPLE_S = 0.1
 USS_EVERY_S = 0.5
+# USS is read only once the run is this old.  It costs ~0.3 ms a process
+# (/proc/PID/smaps_rollup walks the page tables): 1-2 ms for a parent and two
+# workers, which was 4-5 % of a 40 ms sha256 run of 1,000 files and the margin
+# by which its cold start lost to Pool.map's.  Past this age it is well under
+# 1 %; a shorter run reports its RSS only.
+USS_MIN_RUN_S = 0.25
 
 
 class TreeSampler:
@@ -55,7 +61,8 @@ class TreeSampler:
         self._machine_start = _machine_busy()
         #: CPU seconds every program on the machine used from start to end().
         self.machine_cpu_s: float | None = None
-        self._next = time.monotonic() + SAMPLE_S
+        self._began = time.monotonic()
+        self._next = self._began + SAMPLE_S
 
     def watch(self, pid: int | None) -> None:
         """A worker process ran items: count it in the tree (cheap; call per batch)."""
@@ -90,7 +97,7 @@ class TreeSampler:
         if rss > self.peak_rss:
             self.peak_rss = rss
             now = time.monotonic()
-            if now - self._uss_at >= USS_EVERY_S:
+            if now - self._uss_at >= USS_EVERY_S and now - self._began >= USS_MIN_RUN_S:
                 self._uss_at = now
                 self.peak_uss = _uss(procs)
                 return True
@@ -99,10 +106,11 @@ class TreeSampler:
     def end(self) -> None:
         """The work is over (before the backend shuts down): take the last sample and the USS now."""
         self.machine_cpu_s = _machine_busy() - self._machine_start
-        # A run shorter than a sample period peaks here: the USS just read is
-        # the end's too.  Reading it twice cost a 27 ms warm run 1.1 ms
-        # (smaps_rollup of three processes), 4 % of its wall.
-        self.end_uss = self.peak_uss if self._sample() else _uss(self._tree())
+        fresh = self._sample()
+        if time.monotonic() - self._began < USS_MIN_RUN_S:
+            return  # too short to pay for USS (see USS_MIN_RUN_S): RSS only
+        # A peak found by this last sample read the USS just now: it is the end's too.
+        self.end_uss = self.peak_uss if fresh else _uss(self._tree())
 
     def cpu(self) -> tuple[float, float]:
         """This process's user and system CPU seconds since the sampler started."""

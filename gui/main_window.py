@@ -28,7 +28,7 @@ from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
-from .theme import app_icon, derive_hint_colors, stylesheet
+from .theme import app_icon, restyle
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
 from .workspaces.compare.client import ProcessStudyClient, StudyClient
@@ -108,10 +108,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
-        derive_hint_colors()  # before the stylesheet, whose hint labels use it
-        sheet = stylesheet()
-        if sheet:
-            self.setStyleSheet(sheet)
+        restyle(self)  # the hint colours, then the stylesheet
         self.restore_settings()
 
     def add_workspace(self, workspace: Workspace) -> None:
@@ -252,7 +249,7 @@ class MainWindow(QMainWindow):
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
-            derive_hint_colors()  # a scheme switch: hints follow the new text colour
+            restyle(self)  # a scheme switch: every view, hints included, follows the new palette
         super().changeEvent(event)
 
     # -- closing ------------------------------------------------------------

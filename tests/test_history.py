@@ -67,6 +67,32 @@ def test_a_run_is_recorded_with_its_outcomes_and_failures(tmp_path: Path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_recorder_starts_its_writer_only_with_the_first_outcomes(tmp_path: Path):
+    # The CLI makes its recorder before run(): a thread started here would make
+    # the workers come through the zygote instead of a direct fork of the caller.
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    recorder = RunRecorder(JobSpec("sha256", paths=(str(tmp_path),)))
+    assert recorder.run_id is not None
+    assert {t.ident for t in threading.enumerate()} == before
+    job = run(len, ["ab", "c"], backend="threads", workers=1, on_outcomes=recorder.on_outcomes)
+    job.wait()
+    recorder.finish(job.summary)
+    conn = store.connect()
+    row = store.get_run(conn, recorder.run_id)
+    assert (row["state"], row["total"], row["ok"]) == ("finished", 2, 2)
+
+
+def test_a_run_with_no_outcome_is_recorded_too(tmp_path: Path):
+    recorder = RunRecorder(JobSpec("sha256", paths=(str(tmp_path),)))
+    job = run(len, [], backend="threads", workers=1, on_outcomes=recorder.on_outcomes)
+    job.wait()
+    recorder.finish(job.summary)
+    row = store.get_run(store.connect(), recorder.run_id)
+    assert (row["state"], row["total"]) == ("finished", 0)
+
+
 def test_history_can_be_turned_off(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.setenv("POOLSIDE_HISTORY", "off")
     data = _folder(tmp_path / "d", ["a.txt"])

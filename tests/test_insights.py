@@ -48,7 +48,8 @@ def test_processes_have_no_gil_signal_and_report_their_cpu():
 
 
 @pytest.mark.parametrize("backend", ["threads", "processes", "mp-pool", "process-per-item", "asyncio"])
-def test_the_numbers_add_up(backend):
+def test_the_numbers_add_up(backend, monkeypatch):
+    monkeypatch.setattr("poolside.monitor.USS_MIN_RUN_S", 0.0)  # read USS however short the run
     ins, outcomes = insights_of(tasks.fail_on_seven, range(40), backend=backend, workers=2)
     assert ins.items == 40 == len(outcomes)
     assert sum(w.items for w in ins.per_worker) == 40
@@ -63,6 +64,15 @@ def test_the_numbers_add_up(backend):
     assert ins.chunk_min >= 1 and ins.chunk_min <= ins.chunk_median <= ins.chunk_max
     assert ins.overhead_per_item_s >= 0
     assert ins.cpu_user_s >= 0 and ins.cpu_system_s >= 0
+
+
+def test_a_run_too_short_to_pay_for_uss_reports_rss_only():
+    # USS costs ~0.3 ms a process to read: a run shorter than USS_MIN_RUN_S skips it.
+    ins, _ = insights_of(tasks.square, range(10), backend="processes", workers=2)
+    assert ins.wall_s < 0.25 or ins.end_uss_bytes is not None  # (a run slowed past it reads it)
+    if ins.wall_s < 0.25:
+        assert ins.peak_uss_bytes is None and ins.end_uss_bytes is None
+    assert ins.peak_rss_bytes > 0
 
 
 def test_map_shows_its_first_result_only_at_the_end_and_its_own_chunksize():

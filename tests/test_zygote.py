@@ -189,3 +189,25 @@ def test_the_zygote_and_the_workers_end_when_their_caller_dies():
         except psutil.NoSuchProcess:
             pass
         assert _gone(pid)
+
+
+def test_released_workers_and_zygote_end_without_being_waited_for():
+    """release_workers() (the CLI, after its one run) returns at once; the zygote ends even though
+    the workers forked directly from the caller are alive: they hold no copy of its "alive" pipe."""
+    pids = _script("""
+        import os, time
+        from poolside import run
+        from poolside.backends import processes
+        from tests.engine_tasks import pid_of_worker
+        assert processes.prestart()
+        zygote = processes.helper_pids()[0]
+        workers = sorted({o.value for o in run(pid_of_worker, range(20), backend="processes", workers=2)})
+        assert sorted(processes.parked_pids()) == workers
+        processes.release_workers()
+        assert processes.parked_pids() == [] and processes.helper_pids() == []
+        os.waitpid(zygote, 0)  # it ends by itself: nobody else holds its alive pipe
+        print("RESULT", *workers, flush=True)
+    """)
+    assert len(pids) == 2
+    for pid in map(int, pids):  # reaped at the script's exit
+        assert _gone(pid)

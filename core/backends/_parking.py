@@ -12,6 +12,7 @@ start-up each time.  A cancelled run kills its workers: they are never parked.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -54,10 +55,48 @@ def _park(proc: _Proc) -> None:
         _parked.setdefault(proc.method, []).append(proc)
 
 
+def parked_count(method: str) -> int:
+    """Workers parked for ``method`` (alive or not: adoption checks)."""
+    with _parked_lock:
+        return len(_parked.get(method, ()))
+
+
 def parked_pids() -> list[int]:
     """The worker processes waiting for the next run."""
     with _parked_lock:
         return [p.process.pid for pool in _parked.values() for p in pool if p.process.is_alive()]
+
+
+def release_idle_workers() -> None:
+    """Tell every parked worker to end, and return at once; :func:`stop_idle_workers` reaps them.
+
+    For a program that will run nothing more (the CLI after its run): the
+    workers end while it writes its summary and exits, instead of one join
+    at exit after the other (~3 ms for two, which a one-shot call pays).
+    """
+    with _parked_lock:
+        procs = [p for pool in _parked.values() for p in pool]
+        _parked.clear()
+        _released.extend(procs)
+    for proc in procs:
+        proc.tasks.close()  # EOF: the worker ends itself
+
+
+# Workers told to end by release_idle_workers(), reaped by stop_idle_workers().
+_released: list[_Proc] = []
+
+
+def _forget_in_child() -> None:
+    # A forked child (a worker that starts a run of its own) has none of its
+    # parent's workers: their Process objects are not its children.
+    global _parked_lock
+    _parked.clear()
+    _released.clear()
+    _parked_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 @atexit.register
@@ -70,12 +109,13 @@ def stop_idle_workers() -> None:
     number that do not answer (they are then killed together).
     """
     with _parked_lock:
-        procs = [p for pool in _parked.values() for p in pool]
+        procs = [p for pool in _parked.values() for p in pool] + _released
         _parked.clear()
+        _released.clear()
     if not procs:
         return
     for proc in procs:
-        proc.tasks.close()  # EOF: the worker ends itself
+        proc.tasks.close()  # EOF: the worker ends itself (a second close does nothing)
     deadline = time.monotonic() + _STOP_GRACE_S
     for proc in procs:
         proc.process.join(max(0.0, deadline - time.monotonic()))

@@ -41,6 +41,7 @@ task needs it, as ``fork`` children of a caller without one do.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import io
 import os
@@ -153,6 +154,19 @@ class _Zygote(forkserver.ForkServer):
             finally:
                 os.close(child_r)
                 os.close(child_w)
+
+    def release(self) -> None:
+        """Tell the zygote to end and return at once (it ends as its "alive" pipe closes).
+
+        For a program that will start no more workers (the CLI after its run):
+        the zygote's exit overlaps the program's own.  Reaped at exit, when the
+        program ends anyway.
+        """
+        with self._lock:
+            if self._forkserver_pid is not None:
+                os.close(self._forkserver_alive_fd)
+                _released.append(self._forkserver_pid)
+                self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
 
     def stop(self) -> None:
         """End the zygote (tests; a caller that wants its memory back)."""
@@ -277,3 +291,45 @@ def pid() -> int | None:
 
 def stop() -> None:
     _zygote.stop()
+
+
+def release() -> None:
+    _zygote.release()
+
+
+# Zygotes told to end by release(), reaped at exit.
+_released: list[int] = []
+
+
+@atexit.register
+def _reap_released() -> None:
+    # Never waits: one that has not ended yet (another process still holds its
+    # "alive" pipe) ends on its own, and is no child of ours to wait for at exit.
+    for pid in _released:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    _released.clear()
+
+
+def _forget_in_child() -> None:
+    """After a fork, in the child: the zygote is the parent's, not ours.
+
+    A worker forked directly from the caller must not keep the zygote's
+    "alive" pipe open: the zygote would outlive the caller for as long as that
+    worker lives (and a caller that releases the zygote would wait for it).
+    """
+    zygote = _zygote
+    if zygote._forkserver_alive_fd is not None:
+        try:
+            os.close(zygote._forkserver_alive_fd)
+        except OSError:
+            pass
+    zygote._forkserver_address = zygote._forkserver_alive_fd = zygote._forkserver_pid = None
+    zygote._lock = threading.Lock()
+    _released.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)

@@ -11,6 +11,7 @@ import time
 from typing import Any, TextIO
 
 from ..inputs import Expansion, display, printable
+from ..monitor import USS_MIN_RUN_S
 
 
 class Console:
@@ -99,8 +100,10 @@ class Console:
             f"  workers busy {ins.busy_share:.0%} of their time; CPU {ins.cpu_utilisation:.0%} of "
             f"{ins.cores} cores ({ins.cpu_s:.2f} s: this process {ins.cpu_user_s:.2f} user + "
             f"{ins.cpu_system_s:.2f} system, worker processes {ins.cpu_workers_s:.2f})",
-            f"  memory: peak {_bytes(ins.peak_rss_bytes)} RSS; USS {_bytes(ins.peak_uss_bytes)} at the "
-            f"peak, {_bytes(ins.end_uss_bytes)} at the end",
+            f"  memory: peak {_bytes(ins.peak_rss_bytes)} RSS; " + (
+                f"USS {_bytes(ins.peak_uss_bytes)} at the peak, {_bytes(ins.end_uss_bytes)} at the end"
+                if ins.peak_uss_bytes is not None or ins.end_uss_bytes is not None
+                else f"USS not read (runs under {USS_MIN_RUN_S:g} s report RSS only)"),
         ]
         if ins.chunk_min is not None:
             lines.append(f"  chunks of {ins.chunk_min:,} / {ins.chunk_median:,.0f} / {ins.chunk_max:,} "

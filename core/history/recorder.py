@@ -63,8 +63,14 @@ class RunRecorder:
         finally:
             conn.close()
         if kind == "run":
+            # Started by the first batch, not here: a caller that makes its
+            # recorder before ``run()`` (the CLI) still runs one thread when its
+            # workers start, so they are forked directly in ~1 ms each; with
+            # this thread up they came through the zygote, a round trip each
+            # that cost a 1,000-file sha256 call several ms (more when loaded).
             self._thread = threading.Thread(target=self._write, name="poolside-history", daemon=True)
-            self._thread.start()
+            self._started = False
+            self._start_lock = threading.Lock()
 
     def on_outcomes(self, batch: list) -> None:
         """Queue a batch: transposed into columns here (C speed, ~0.1 us an outcome), so the outcome
@@ -73,6 +79,7 @@ class RunRecorder:
         than in writing (measured)."""
         if self._thread is None or not batch:
             return
+        self._start_writer()
         _index, items, statuses, _value, errors, elapsed, *_ = zip(*batch)
         failed = [o for o, e in zip(batch, errors) if e is not None] if errors.count(None) != len(errors) else []
         self._queue.put((items, statuses, elapsed, failed))
@@ -81,9 +88,17 @@ class RunRecorder:
         """The run ended (or was stopped): its counts, times and insights; waits for the writer."""
         if self._thread is None:
             return
+        self._start_writer()  # a run with no outcome is recorded too
         self._queue.put(("finish", summary, interrupted))
         self._thread.join()
         self._thread = None
+
+    def _start_writer(self) -> None:
+        if not self._started:
+            with self._start_lock:
+                if not self._started and self._thread is not None:
+                    self._thread.start()
+                    self._started = True
 
     # -- the writer thread ----------------------------------------------------------
 

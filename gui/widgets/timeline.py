@@ -23,7 +23,7 @@ from operator import attrgetter
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QToolTip
 
 from poolside.records import STATUS_ORDER
@@ -104,6 +104,7 @@ class TimelinePlot(PalettePlot):
         self._note.setZValue(10)
         item.addItem(self._note, ignoreBounds=True)
         self._empty = QLabel("Items appear here as they run, one row per worker.", self)
+        self._empty.setProperty("role", "hint")  # the theme's secondary text, in light and dark alike
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty.setWordWrap(True)
         self._empty.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -325,13 +326,8 @@ class TimelinePlot(PalettePlot):
             hatch = self.text_color()
             hatch.setAlpha(120)
             self._startup.setOpts(brush=QBrush(hatch, Qt.BrushStyle.BDiagPattern))
-        if hasattr(self, "_empty"):
+        if hasattr(self, "_note"):
             self._note.setColor(self.text_color())
-            pal = self._empty.palette()
-            hint = self.text_color()
-            hint.setAlpha(140)
-            pal.setColor(QPalette.ColorRole.WindowText, hint)
-            self._empty.setPalette(pal)
 
 
 _STATUS_BY_CODE = dict(enumerate(STATUS_ORDER))

@@ -49,6 +49,9 @@ class ValueLabels(pg.GraphicsObject):
         self._color = QColor(color)
         self.update()
 
+    def color(self) -> QColor:
+        return QColor(self._color)
+
     def texts(self) -> list[str]:
         return list(self._texts)
 

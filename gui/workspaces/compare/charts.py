@@ -227,7 +227,7 @@ class ScalingChart(PalettePlot):
         """The key, for a label above the plot (a legend inside it would cover the lines)."""
         if not self._series:
             return ""
-        parts = [f"<span style='color:{self.text_color().name()}'>┈</span> ideal (speed-up = workers)"]
+        parts = ["┈ ideal (speed-up = workers)"]  # in the label's own colour: no palette colour kept in the text
         if self._physical:
             parts.append(f"<span style='color:#8c919a'>┆</span> {self._physical} physical&nbsp;cores")
         parts += [f"<span style='color:{family_color(b)}'>●</span>&nbsp;{b.replace('-', '&#8209;')}"
