@@ -147,6 +147,7 @@ def test_the_process_client_runs_the_study_in_another_process(qtbot):
     qtbot.waitUntil(lambda: bool(seen["finished"]), timeout=60_000)
     record, error = seen["finished"][0]
     assert error is None and record["plan_mode"] == "auto"
+    assert record["configs"] == study_fakes.study(vary_workers=False)["configs"]  # sent in parts, put together
     assert record["pid"] != psutil.Process().pid  # not in the window's process
     assert len(seen["result"]) == 2 and len(seen["progress"]) == 2
     assert not client.running and not psutil.pid_exists(record["pid"])
@@ -163,6 +164,25 @@ def test_the_process_client_cancels_and_leaves_no_process(qtbot):
     qtbot.waitUntil(lambda: bool(seen["finished"]), timeout=60_000)
     assert seen["finished"] == [(None, None)] and not client.running
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_final_record_crosses_to_the_window_one_configuration_a_message():
+    import pickle
+
+    from poolside.gui.workspaces.compare.study_process import RecordInParts
+
+    sent: list = []
+    queue = type("Queue", (), {"put": lambda self, event: sent.append(event)})()
+    record = study_fakes.study()
+    RecordInParts(queue).put(("progress", {"done": 1}))
+    RecordInParts(queue).put(("finished", record, None))
+    RecordInParts(queue).put(("finished", None, "why"))
+    configs = record["configs"]
+    assert sent[0] == ("progress", {"done": 1}) and sent[-1] == ("finished", None, "why")
+    assert sent[1:-2] == [("record-config", c) for c in configs]  # each unpickled on its own
+    assert sent[-2] == ("finished", {**record, "configs": None}, None, len(configs))
+    biggest = max(len(pickle.dumps(event)) for event in sent)
+    assert biggest < len(pickle.dumps(record)) / 4
 
 
 def test_an_event_whose_reading_takes_the_whole_turn_is_handed_over_in_the_next(qtbot):
