@@ -111,7 +111,7 @@ class ProcessStudyClient(QObject):
         plan = {**plan, "env": {k: os.environ.get(k) for k in ENVIRONMENT}, "window_pid": os.getpid()}
         # Not a daemon: a study starts worker processes of its own, which a daemon may not.
         # It ends with the window all the same: it watches the window's pid (study_process).
-        self._parts: list[dict[str, Any]] = []  # the final record's configurations, sent one by one
+        self._parts = []  # the final record's configurations, sent one by one
         self._process = ctx.Process(target=run_target, args=(target, plan, self._events, self._cancel),
                                     name="poolside-study")
         # Started off the GUI thread: the first start also starts the forkserver
