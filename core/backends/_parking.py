@@ -80,6 +80,8 @@ def release_idle_workers() -> None:
         _released.extend(procs)
     for proc in procs:
         proc.tasks.close()  # EOF: the worker ends itself
+    if procs:
+        log.debug("%d parked workers told to end (reaped at exit)", len(procs))
 
 
 # Workers told to end by release_idle_workers(), reaped by stop_idle_workers().

@@ -78,6 +78,7 @@ from ._parking import _park, _unpark, parked_count, release_idle_workers
 from ._parking import parked_pids as parked_pids
 from ._parking import stop_idle_workers as stop_idle_workers
 from ._pipes import FrameReader, Poller
+from ._process_main import dumps_chunk, process_main, retract_message, task_message
 from ._worker import (
     FLUSH_S,
     IDLE,
@@ -94,10 +95,6 @@ from ._worker import (
     Ready,
     Retracted,
     describe_error,
-    dumps_chunk,
-    process_main,
-    retract_message,
-    task_message,
 )
 from .base import Backend, BackendError, Event, Lost, Retry
 
@@ -160,7 +157,7 @@ def worker_context(method: str | None = None) -> Any:
     if method == "forkserver":
         # Workers fork from a server that has imported only the worker loop.
         # Only takes effect when the server starts (once per process).
-        ctx.set_forkserver_preload(["poolside.backends._worker"])
+        ctx.set_forkserver_preload(["poolside.backends._process_main"])
     return ctx
 
 

@@ -132,8 +132,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     history = RunRecorder(spec, task, parent_id=parent_id)
     reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
     monitor = _start_monitor() if ns.trace else None
-    job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor)
-    _release_workers(spec.backend)
+    job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor,
+                                        one_shot=ns.one_shot)
     console.clear_progress()
     if ns.trace and monitor is not None:
         series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
@@ -196,8 +196,12 @@ def _prepare(ns: argparse.Namespace, samples: str | None) -> tuple[JobSpec, Any,
 
 
 def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
-             recorder: OutcomeWriter | None, monitor: Any) -> tuple[Any, Summary, int | None]:
-    """Run the job to its end (or a signal's); the history, the record file and the monitor are closed."""
+             recorder: OutcomeWriter | None, monitor: Any, *,
+             one_shot: bool = False) -> tuple[Any, Summary, int | None]:
+    """Run the job to its end (or a signal's); the history, the record file and the monitor are closed.
+
+    ``one_shot``: this process ends after the run, so its workers may end as soon as it is over.
+    """
     from .. import run
 
     task, items = prepared.task, prepared.items
@@ -212,6 +216,8 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         stopped_by = _wait(job, console, items)
         interrupted = stopped_by is not None
         summary = job.summary
+        if one_shot:
+            _release_workers(prepared.run_options()["backend"])
     finally:
         history.finish(summary, interrupted=interrupted)
         if recorder is not None:
