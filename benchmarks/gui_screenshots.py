@@ -1,6 +1,6 @@
 """Render the window's tabs at 1280x800 offscreen, light and dark, to look at them.
 
-    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real | --switch]
+    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real [--dark] | --switch]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (the shapes issue 10 gives), through the same
@@ -9,8 +9,10 @@ show the views exactly as a study drives them: one during the study, one with
 its verdict.  ``--readme`` also writes ``resources/screenshot-compare.png``.
 ``--real`` instead runs a real grid study (the study engine in its own
 process: ``primes`` over the bundled samples, sequential, threads and
-processes at 1, 2 and 4 workers) and shoots the Compare tab after it, light
-and dark, and the History tab; run it on a quiet machine, since the numbers are measured.
+processes at 1, 2 and 4 workers) and shoots the Compare tab during it (its
+second round drawn) and after it, in the light palette or, with ``--dark``,
+the dark one, and the History tab; run it on a quiet machine, since the
+numbers are measured.
 ``--switch`` runs a small real job on the Run tab and switches the palette while the
 window is open (light, dark from the middle of the run, light again after it), grabbing
 every tab and CPU view each time: what a desktop going dark does to an open window.
@@ -100,15 +102,16 @@ def shoot(out: Path, scheme: str, readme: bool) -> None:
     w.close()
 
 
-def shoot_real(out: Path, readme: bool) -> None:
-    from PySide6.QtCore import QEventLoop, QSettings
+def shoot_real(out: Path, readme: bool, scheme: str = "light") -> None:
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from poolside.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
-    app.setPalette(app.style().standardPalette())  # the README's picture is the light one
+    # The README's picture is the light one; --dark starts the window in the dark palette.
+    app.setPalette(dark_palette() if scheme == "dark" else app.style().standardPalette())
     home = tempfile.mkdtemp()
     os.environ["POOLSIDE_HOME"] = home  # a private history: the study is recorded there
     w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
@@ -118,23 +121,37 @@ def shoot_real(out: Path, readme: bool) -> None:
     w.run_ws.task.select("primes")
     w.tabs.setCurrentWidget(w.compare_ws)
     w.compare_ws.form.set_grid(["sequential", "threads", "processes"], workers="1, 2, 4")
+    suffix = "" if scheme == "light" else "-dark"
     loop = QEventLoop()
     w.compare_ws.studyFinished.connect(lambda _record: loop.quit())
+    study, view = w.compare_ws.study, w.compare_ws.view
+
+    def during() -> None:  # once the second round's bars are drawn, while the study runs
+        drawn = view.chart.bar_count and not view._redraw_timer.isActive()  # the chart shows the newest round
+        if study.record is None and study.round[0] >= 2 and drawn and not watch.property("shot"):
+            w.grab().save(str(out / f"real-compare-during{suffix}.png"))
+            watch.setProperty("shot", True)
+
+    watch = QTimer()
+    watch.timeout.connect(during)
+    watch.start(50)
     if w.compare_ws.start_study():
         loop.exec()
+    watch.stop()
     settle(app)
-    w.grab().save(str(out / "real-compare.png"))
-    if readme:
+    w.grab().save(str(out / f"real-compare{suffix}.png"))
+    if readme and scheme == "light":
         w.grab().save(str(ROOT / "resources" / "screenshot-compare.png"))
-    app.setPalette(dark_palette())  # the same study in the dark scheme, to look at (not for the README)
-    settle(app)
-    w.grab().save(str(out / "real-compare-dark.png"))
-    app.setPalette(app.style().standardPalette())
+    if scheme == "light":
+        app.setPalette(dark_palette())  # the same study switched to the dark scheme (see the palette work)
+        settle(app)
+        w.grab().save(str(out / "real-compare-dark-switched.png"))
+        app.setPalette(app.style().standardPalette())
     w.tabs.setCurrentWidget(w.history_ws)
     if w.history_ws.model.rowCount():
         w.history_ws.select(w.history_ws.model.entry(0)["id"])
     settle(app)
-    w.grab().save(str(out / "real-history.png"))
+    w.grab().save(str(out / f"real-history{suffix}.png"))
     w.run_ws.files.shutdown()
     w.close()
 
@@ -226,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="/tmp/shots/window")
     parser.add_argument("--readme", action="store_true", help="also write resources/screenshot-compare.png")
     parser.add_argument("--real", action="store_true", help="a real study (needs poolside.study)")
+    parser.add_argument("--dark", action="store_true", help="with --real: the window in the dark palette")
     parser.add_argument("--switch", action="store_true",
                         help="a small real run, the palette switched light -> dark -> light while the window is open")
     args = parser.parse_args(argv)
@@ -236,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"screenshots in {out}")
         return 0
     if args.real:
-        shoot_real(out, args.readme)
+        shoot_real(out, args.readme, "dark" if args.dark else "light")
         print(f"screenshots in {out}")
         return 0
     for scheme in ("light", "dark"):

@@ -2,13 +2,18 @@
 
 A study process (the real :class:`ProcessStudyClient`, a scripted child in
 place of the study engine) sends a progress line every few milliseconds and a
-configuration record, with its per-item timeline, after every repeat; the
-Compare tab redraws its chart, table and scaling chart for each.  A heartbeat
+configuration record, with its per-item timeline, after every third repeat; the
+Compare tab redraws its chart, table and scaling chart for each.  With
+``--rounds R`` it sends instead, as the study engine does, R interleaved rounds:
+a progress line per configuration, then the numbers so far of all of them.
+The heartbeat keeps beating for ``AFTER_MS`` after the study's end: the final
+record (its unpickling in the GUI thread) and the final redraw are part of the
+study too.  A heartbeat
 ``QTimer`` in the window measures how late the event loop gets to it, and how
 much CPU the GUI thread itself spent in each gap (on a shared machine a long
 gap with little CPU of its own is the scheduler's, not the window's).
 
-    python benchmarks/gui_study_responsiveness.py [--configs 48] [--timeline 2000] [--json]
+    python benchmarks/gui_study_responsiveness.py [--configs 48] [--timeline 2000] [--rounds 0] [--json]
 
 The child is plain Python (no Qt): this module imports Qt only inside ``main``.
 """
@@ -29,26 +34,52 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HEARTBEAT_MS = 10
+#: How long the heartbeat goes on after the study's end (the last record and redraw land there).
+AFTER_MS = 300
 
 
-def scripted_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
-    """Emit ``plan["configs"]`` configurations, each after 3 repeats' progress lines, then the record."""
-    from tests.study_fakes import config, study
+def _configs(n: int, rows: int, wobble: int = 0) -> list[dict[str, Any]]:
+    from tests.study_fakes import config
 
-    n, rows = int(plan["configs"]), int(plan["timeline"])
     backends = ("threads", "processes", "mp-pool", "thread-executor", "process-executor", "dask")
     configs = []
     for i in range(n):
         workers = 1 << (i // len(backends)) % 4
         chunk = "auto" if i < 4 * len(backends) else 8 * (1 + i // (4 * len(backends)))
-        cfg = config(backends[i % len(backends)], workers, 2.0 / (1 + (i % 7) * 0.15), chunk=chunk)
+        noise = 1 + 0.03 * ((i * 7 + wobble * 3) % 5 - 2) if wobble else 1.0
+        cfg = config(backends[i % len(backends)], workers, 2.0 / (1 + (i % 7) * 0.15) * noise, chunk=chunk)
         cfg["timeline"] = [[k % workers, k * 0.001, 0.0009, "ok"] for k in range(rows)]
-        for repeat in (1, 2, 3):
-            events.put(("progress", {"label": f"{cfg['backend']} ×{workers}", "repeat": repeat, "repeats": 3,
-                                     "done": 3 * i + repeat, "total": 3 * n}))
-            time.sleep(0.005)  # the measured work between two progress lines
         configs.append(cfg)
-        events.put(("result", cfg))
+    return configs
+
+
+def scripted_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
+    """Emit ``plan["configs"]`` configurations, then the record.
+
+    One at a time, each after 3 repeats' progress lines, or, with ``plan["rounds"]``,
+    in interleaved rounds: a progress line per configuration, then every one's numbers so far
+    (without timelines, as the study engine's rounds); the record has the timelines.
+    """
+    from tests.study_fakes import study
+
+    n, rows, rounds = int(plan["configs"]), int(plan["timeline"]), int(plan.get("rounds") or 0)
+    configs = _configs(n, rows)
+    if rounds:
+        for r in range(1, rounds + 1):
+            # As the study engine's rounds: the numbers so far, no per-item timeline.
+            so_far = _configs(n, 0, wobble=r if r < rounds else 0)
+            for i, cfg in enumerate(so_far):
+                events.put(("progress", {"label": f"{cfg['backend']} ×{cfg['workers']}", "repeat": r,
+                                         "repeats": rounds, "done": (r - 1) * n + i + 1, "total": rounds * n}))
+                time.sleep(0.005)  # the measured work between two progress lines
+            events.put(("round", {"round": r, "repeats": rounds, "configs": so_far}))
+    else:
+        for i, cfg in enumerate(configs):
+            for repeat in (1, 2, 3):
+                events.put(("progress", {"label": f"{cfg['backend']} ×{cfg['workers']}", "repeat": repeat,
+                                         "repeats": 3, "done": 3 * i + repeat, "total": 3 * n}))
+                time.sleep(0.005)  # the measured work between two progress lines
+            events.put(("result", cfg))
     record = study()
     record["configs"] = configs
     events.put(("finished", record, None))
@@ -58,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=48)
     parser.add_argument("--timeline", type=int, default=2000, help="per-item timeline rows in each record")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="send the numbers in this many interleaved rounds (0: one record per configuration)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -81,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     plan = w.compare_ws.plan()
     assert plan is not None
-    plan.update(configs=args.configs, timeline=args.timeline)
+    plan.update(configs=args.configs, timeline=args.timeline, rounds=args.rounds)
     w.compare_ws.plan = lambda: plan  # the scripted child reads its size from the plan
 
     stalls: list[float] = []
@@ -104,16 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     heartbeat.setInterval(HEARTBEAT_MS)
     heartbeat.timeout.connect(beat)
     loop = QEventLoop()
-    w.compare_ws.studyFinished.connect(lambda _r: loop.quit())
+    ended: list[float] = []
+
+    def on_finished(_record: Any) -> None:
+        ended.append(time.perf_counter())
+        QTimer.singleShot(AFTER_MS, loop.quit)
+
+    w.compare_ws.studyFinished.connect(on_finished)
     t0 = time.perf_counter()
     heartbeat.start()
     assert w.compare_ws.start_study()
     loop.exec()
     heartbeat.stop()
-    wall = time.perf_counter() - t0
+    wall = ended[0] - t0
     stalls.sort()
     busy.sort()
-    result = {"configs": args.configs, "timeline_rows": args.timeline, "wall_s": round(wall, 2),
+    result = {"configs": args.configs, "timeline_rows": args.timeline, "rounds": args.rounds, "wall_s": round(wall, 2),
               "bars": w.compare_ws.view.chart.bar_count, "beats": len(stalls),
               "p50_stall_ms": round(stalls[len(stalls) // 2], 1),
               "p99_stall_ms": round(stalls[int(len(stalls) * .99)], 1),

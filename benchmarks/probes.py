@@ -73,7 +73,7 @@ def worker_imports() -> None:
     outcome = next(iter(run(worker_modules, [0], backend="processes", workers=1)))
     in_worker = set(outcome.value)
     # What the forkserver holds before it forks a worker: its own machinery and the preload.
-    server = ("import sys, multiprocessing.forkserver, poolside.backends._worker; "
+    server = ("import sys, multiprocessing.forkserver, poolside.backends._process_main; "
               "print('\\n'.join(sys.modules))")
     baseline = subprocess.run([sys.executable, "-c", server], capture_output=True, text=True,
                               check=True).stdout.split()
@@ -136,7 +136,8 @@ def tiny_item_stages() -> None:
     import pickle
 
     from benchmarks.workloads import square
-    from poolside.backends._worker import Chunk, Outbox, _picklable_done, dumps_chunk, run_chunk
+    from poolside.backends._process_main import _picklable_done, dumps_chunk
+    from poolside.backends._worker import Chunk, Outbox, run_chunk
     from poolside.records import Outcome, Status
 
     n = 2500

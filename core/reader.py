@@ -117,6 +117,19 @@ class InputReader:
             return not (self._ended or self._closed)
         return bool(self._batches)
 
+    def left_after_end(self) -> int | None:
+        """Items read and not taken, once the whole input has been read; ``None`` while it has not."""
+        with self._cond:
+            if not self._ended or self._closed:
+                return None
+            return sum(len(batch) for batch in self._batches)
+
+    def unread(self, items: list) -> None:
+        """Put items taken by the dispatcher back in front, to be taken first (the tail's sharing)."""
+        if items:
+            with self._cond:
+                self._batches.appendleft(items)
+
     @property
     def exhausted(self) -> bool:
         """The whole input was read (or raised) and every item taken."""

@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args:
         from poolside.cli import main as cli_main
 
-        return cli_main(args)
+        return cli_main(None if argv is None else args)  # None: the command itself (see cli.main)
     return open_window()
 
 

@@ -139,3 +139,19 @@ def test_a_job_is_taken_once_either_way():
     assert sum(len(b) for b in job.batches()) == 10
     with pytest.raises(RuntimeError):
         iter(job)
+
+
+def test_the_tail_of_an_input_of_unknown_length_is_shared_and_every_item_still_ends_once():
+    # A generator: once it ends, what was read ahead is split into smaller chunks
+    # (put back in front of the reader and taken again): order, indices and
+    # exactly-once must hold through it, ordered or not.
+    for ordered in (False, True):
+        job = run(tasks.square, (i for i in range(6000)), backend="processes", workers=2, ordered=ordered)
+        outcomes = list(job)
+        indices = [o.index for o in outcomes]
+        assert sorted(indices) == list(range(6000))
+        assert all(o.item == o.index and o.value == o.index * o.index for o in outcomes)
+        if ordered:
+            assert indices == list(range(6000))
+        sizes = sorted(job._insights.chunks.elements())
+        assert sum(sizes) == 6000

@@ -42,7 +42,7 @@ def window(qtbot, tmp_path, client):
     w.run_ws.files.shutdown()
 
 
-def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the_run_tab(window, client):
+def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the_run_tab(qtbot, window, client):
     compare = window.compare_ws
     window.tabs.setCurrentWidget(compare)
     assert compare.start_study()
@@ -51,8 +51,10 @@ def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the
     assert not compare.start_button.isEnabled() and compare.cancel_button.isEnabled()
 
     record = study_fakes.study()
-    client.progress("processes ×2", 2, 3, 8)
-    assert "processes ×2" in compare.line.text() and "repeat 2 of 3" in compare.line.text()
+    client.progress("threads ×2", 1, 2, 8)
+    client.progress("processes ×2", 2, 3, 8)  # a burst: the newest is shown, in the next event-loop turn
+    qtbot.waitUntil(lambda: "processes ×2" in compare.line.text())
+    assert "repeat 2 of 3" in compare.line.text() and compare.bar.value() == 3
     client.play(record)
 
     view = compare.view
@@ -74,6 +76,18 @@ def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the
         "backend": "mp-pool", "workers": 2, "chunk_size": 8, "method": "imap", "timeout": None, "ordered": False}
     assert window.tabs.currentWidget() is window.run_ws
     assert compare.start_button.isEnabled() and not compare.cancel_button.isEnabled()
+
+
+def test_a_progress_line_still_to_show_at_the_end_does_not_hide_how_the_study_ended(qtbot, window, client):
+    from PySide6.QtWidgets import QApplication
+
+    compare = window.compare_ws
+    assert compare.start_study()
+    client.progress("processes ×2", 3, 7, 8)  # shown in the next turn ...
+    client.finish(study_fakes.study())  # ... which comes after the end
+    for _ in range(3):
+        QApplication.processEvents()
+    assert compare.line.text().startswith("Done") and compare.bar.value() == compare.bar.maximum()
 
 
 def test_within_noise_the_verdict_says_not_significant(window, client):
@@ -133,6 +147,7 @@ def test_the_process_client_runs_the_study_in_another_process(qtbot):
     qtbot.waitUntil(lambda: bool(seen["finished"]), timeout=60_000)
     record, error = seen["finished"][0]
     assert error is None and record["plan_mode"] == "auto"
+    assert record["configs"] == study_fakes.study(vary_workers=False)["configs"]  # sent in parts, put together
     assert record["pid"] != psutil.Process().pid  # not in the window's process
     assert len(seen["result"]) == 2 and len(seen["progress"]) == 2
     assert not client.running and not psutil.pid_exists(record["pid"])
@@ -149,6 +164,38 @@ def test_the_process_client_cancels_and_leaves_no_process(qtbot):
     qtbot.waitUntil(lambda: bool(seen["finished"]), timeout=60_000)
     assert seen["finished"] == [(None, None)] and not client.running
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_final_record_crosses_to_the_window_one_configuration_a_message():
+    import pickle
+
+    from poolside.gui.workspaces.compare.study_process import RecordInParts
+
+    sent: list = []
+    queue = type("Queue", (), {"put": lambda self, event: sent.append(event)})()
+    record = study_fakes.study()
+    RecordInParts(queue).put(("progress", {"done": 1}))
+    RecordInParts(queue).put(("finished", record, None))
+    RecordInParts(queue).put(("finished", None, "why"))
+    configs = record["configs"]
+    assert sent[0] == ("progress", {"done": 1}) and sent[-1] == ("finished", None, "why")
+    assert sent[1:-2] == [("record-config", c) for c in configs]  # each unpickled on its own
+    assert sent[-2] == ("finished", {**record, "configs": None}, None, len(configs))
+    biggest = max(len(pickle.dumps(event)) for event in sent)
+    assert biggest < len(pickle.dumps(record)) / 4
+
+
+def test_an_event_whose_reading_takes_the_whole_turn_is_handed_over_in_the_next(qtbot):
+    client = ProcessStudyClient(target=study_fakes.scripted_study, interval_ms=5)
+    client.TICK_BUDGET_S = 0.0  # every read uses up its turn: each event waits for the next one
+    seen: list = []
+    client.start({"mode": "auto"}, lambda p: seen.append("progress"), lambda c: seen.append("result"),
+                 lambda record, error: seen.append(("finished", record is not None, error)))
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] == "finished", timeout=60_000)
+    # All of them, in order; and the study process, gone before its last event was handed
+    # over, did not end the study as "ended unexpectedly".
+    assert seen == ["progress", "result", "progress", "result", ("finished", True, None)]
+    assert not client.running
 
 
 def test_a_study_process_that_cannot_start_says_why(qtbot):

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from poolside.gui.widgets.plot_base import PalettePlot
+from poolside.gui.widgets.value_labels import ValueLabels
 from tests import study_fakes
 from tests.gui_helpers import open_window
 from tests.study_fakes import FakeHistory, FakeStudyClient, run_record
@@ -98,6 +99,11 @@ def window(qtbot, tmp_path):
     app.setPalette(saved)
 
 
+def value_colors(chart) -> set[str]:
+    """The colours of the bars' value labels (one item draws them all)."""
+    return {it.color().name() for it in chart.getPlotItem().items if isinstance(it, ValueLabels) and it.isVisible()}
+
+
 def test_switching_light_dark_light_restyles_every_view(qtbot, window, tmp_path):
     app = QApplication.instance()
     compare = window.compare_ws
@@ -130,9 +136,9 @@ def test_switching_light_dark_light_restyles_every_view(qtbot, window, tmp_path)
     # A dark scheme's own placeholder grey is unreadable on it: the window derives one from the text,
     # and the hint labels and empty tables' hints use it.
     assert dark.color(Role.PlaceholderText).lightness() > QColor(DARK[Role.Window]).lightness() + 90
-    assert {t.color.name() for t in chart._texts if t.isVisible()} == {DARK[Role.WindowText]}
+    assert value_colors(chart) == {DARK[Role.WindowText]}
 
     switch(qtbot, window, light)
     assert app.palette().color(Role.Base) == light.color(Role.Base)
     assert {p.backgroundBrush().color().name() for p in plots} == {light.color(Role.Base).name()}
-    assert {t.color.name() for t in chart._texts if t.isVisible()} == {light.color(Role.WindowText).name()}
+    assert value_colors(chart) == {light.color(Role.WindowText).name()}

@@ -24,7 +24,7 @@ _STOP_GRACE_S = 2.0
 def kill_worker(process: Any) -> None:
     """SIGKILL a worker process and every process its task started.
 
-    The worker leads a process group of its own (``_worker.lead_own_session``):
+    The worker leads a process group of its own (``_process_main.lead_own_session``):
     one ``killpg`` reaches the whole group at once, a task's children and
     theirs included, even those already orphaned.  Descendants that left the
     group (a daemon that started its own session) are found in the process

@@ -55,6 +55,12 @@ def _park(proc: _Proc) -> None:
         _parked.setdefault(proc.method, []).append(proc)
 
 
+def parked_count(method: str) -> int:
+    """Workers parked for ``method`` (alive or not: adoption checks)."""
+    with _parked_lock:
+        return len(_parked.get(method, ()))
+
+
 def parked_pids() -> list[int]:
     """The worker processes waiting for the next run."""
     with _parked_lock:
@@ -74,6 +80,8 @@ def release_idle_workers() -> None:
         _released.extend(procs)
     for proc in procs:
         proc.tasks.close()  # EOF: the worker ends itself
+    if procs:
+        log.debug("%d parked workers told to end (reaped at exit)", len(procs))
 
 
 # Workers told to end by release_idle_workers(), reaped by stop_idle_workers().

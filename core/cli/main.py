@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         ns = parser.parse_args(args)
+        # The ``poolside`` command itself (no argv given) ends when the command
+        # does: what it started for later runs may end at once.  A caller of
+        # main([...]) in its own process (the tests) keeps them.
+        ns.one_shot = argv is None
         if ns.verbose:
             from ..log import configure
 

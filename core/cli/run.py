@@ -119,7 +119,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     spec, prepared, parent_id = _prepare(ns, samples)
     plugin, task, items = prepared.plugin, prepared.task, prepared.items
-    _prestart_workers(spec.backend)
+    _prestart_workers(prepared.run_options())
 
     try:
         recorder = open_writer(ns.output, plugin.columns) if ns.output else None
@@ -132,8 +132,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     history = RunRecorder(spec, task, parent_id=parent_id)
     reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
     monitor = _start_monitor() if ns.trace else None
-    job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor)
-    _release_workers(spec.backend)
+    job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor,
+                                        one_shot=ns.one_shot)
     console.clear_progress()
     if ns.trace and monitor is not None:
         series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
@@ -144,17 +144,22 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by)
 
 
-def _prestart_workers(backend: str) -> None:
-    """Fork the zygote now, before the history's writer thread starts (and after the plugin
-    is imported, so that workers inherit it): one process, one thread, so that its workers
-    start by ``fork`` in ~1 ms each instead of from a fresh forkserver interpreter (~50 ms
-    for a whole 1,000-file sha256 call here, which made processes lose to sequential)."""
+def _prestart_workers(options: dict[str, Any]) -> None:
+    """Fork the zygote now, before any thread starts (and after the plugin is imported, so
+    that workers inherit it): its workers start by ``fork`` in ~1 ms each instead of from a
+    fresh forkserver interpreter (~50 ms for a whole 1,000-file sha256 call here, which made
+    processes lose to sequential).  The run's workers start now too, parked for ``run()`` to
+    adopt, so that their start-up overlaps opening the history and reading the folder."""
     from ..backends import get_backend
 
-    if get_backend(backend).uses_zygote:
-        from ..backends.processes import prestart
+    backend = get_backend(options["backend"])
+    if not backend.uses_zygote:
+        return
+    from ..backends.processes import ProcessBackend, prestart
 
-        prestart()
+    own_method = (options.get("backend_options") or {}).get("method") not in (None, "zygote")
+    adopts = backend is ProcessBackend and not own_method  # per-item processes start per item
+    prestart(workers=options["workers"] if adopts else 0)
 
 
 def _release_workers(backend: str) -> None:
@@ -191,8 +196,12 @@ def _prepare(ns: argparse.Namespace, samples: str | None) -> tuple[JobSpec, Any,
 
 
 def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
-             recorder: OutcomeWriter | None, monitor: Any) -> tuple[Any, Summary, int | None]:
-    """Run the job to its end (or a signal's); the history, the record file and the monitor are closed."""
+             recorder: OutcomeWriter | None, monitor: Any, *,
+             one_shot: bool = False) -> tuple[Any, Summary, int | None]:
+    """Run the job to its end (or a signal's); the history, the record file and the monitor are closed.
+
+    ``one_shot``: this process ends after the run, so its workers may end as soon as it is over.
+    """
     from .. import run
 
     task, items = prepared.task, prepared.items
@@ -207,6 +216,8 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         stopped_by = _wait(job, console, items)
         interrupted = stopped_by is not None
         summary = job.summary
+        if one_shot:
+            _release_workers(prepared.run_options()["backend"])
     finally:
         history.finish(summary, interrupted=interrupted)
         if recorder is not None:

@@ -354,7 +354,7 @@ def _warm_up() -> None:
         import multiprocessing as mp
         from multiprocessing import forkserver
 
-        mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._worker"])
+        mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._process_main"])
         forkserver.ensure_running()
     from ..engine import run  # noqa: F401
     from ..plugins import discover

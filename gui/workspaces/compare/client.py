@@ -71,12 +71,21 @@ class ProcessStudyClient(QObject):
         self._start_error: BaseException | None = None
         self._starter: threading.Thread | None = None
         self._events: Any = None
+        self._parts: list[dict[str, Any]] = []
+        self._held: tuple | None = None  # an event read but not yet handed over
         self._cancel: Any = None
         self._callbacks: tuple[Progress, Result, Finished] | None = None
         self._on_round: RoundDone | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._drain)
+        # The rest of a tick's work, in a later turn: a timer of its own (zero-delay), not
+        # QTimer.singleShot(0), which posts an event that runs before any timer already due
+        # (a window's heartbeat measured the held event's reading and handling as one stall).
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(0)
+        self._soon.timeout.connect(self._drain)
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._terminate)
@@ -91,7 +100,7 @@ class ProcessStudyClient(QObject):
             raise RuntimeError("a study is already running")
         from poolside.backends.processes import start_method
 
-        from .study_process import study_main
+        from .study_process import run_target, study_main
 
         target = self._target or study_main
         ctx: Any = mp.get_context(start_method())
@@ -102,7 +111,8 @@ class ProcessStudyClient(QObject):
         plan = {**plan, "env": {k: os.environ.get(k) for k in ENVIRONMENT}, "window_pid": os.getpid()}
         # Not a daemon: a study starts worker processes of its own, which a daemon may not.
         # It ends with the window all the same: it watches the window's pid (study_process).
-        self._process = ctx.Process(target=target, args=(plan, self._events, self._cancel),
+        self._parts = []  # the final record's configurations, sent one by one
+        self._process = ctx.Process(target=run_target, args=(target, plan, self._events, self._cancel),
                                     name="poolside-study")
         # Started off the GUI thread: the first start also starts the forkserver
         # (~0.3-1.3 s measured on a busy 2-core machine), which would freeze the window.
@@ -139,18 +149,33 @@ class ProcessStudyClient(QObject):
         return self._starter is not None and not self._starter.is_alive()
 
     def _drain(self) -> None:
+        if self._held is not None:  # read in the turn before: handed over alone in this one
+            event, self._held = self._held, None
+            self._deliver(event)
+            if self._callbacks is not None:
+                self._soon.start()  # the rest in the next turn, not the next tick
+            return
         deadline = time.perf_counter() + self.TICK_BUDGET_S
-        while self._callbacks is not None and time.perf_counter() < deadline:
+        first = True  # one read a turn at least, whatever the budget
+        while self._callbacks is not None and (first or time.perf_counter() < deadline):
+            first = False
             try:
-                event = self._events.get_nowait()
+                event = self._events.get_nowait()  # unpickled here, in the GUI thread
             except queue.Empty:
                 break
+            if time.perf_counter() >= deadline:
+                # Reading it used up the turn (a round of 24 configurations with 2,000-item
+                # timelines took 12-20 ms to unpickle, handling the final record 10-15 ms):
+                # handed over in a later event-loop turn, so the two never add up.
+                self._held = event
+                self._soon.start()
+                return
             self._deliver(event)
         if self._process is not None and self._started() and self._start_error is not None:
             self._process = None  # never started: nothing to join
             self._end(None, f"could not start the study process: {self._start_error}")
         elif (self._process is not None and self._started() and not self._process.is_alive()
-                and self._events.empty()):
+                and self._held is None and self._events.empty()):
             why = f"the study process ended unexpectedly (exit code {self._process.exitcode})"
             self._end(None, None if self._cancel.is_set() else why)
 
@@ -168,15 +193,23 @@ class ProcessStudyClient(QObject):
             else:
                 for config in event[1]["configs"]:
                     on_result(config)
+        elif kind == "record-config":
+            self._parts.append(event[1])
         elif kind == "finished":
-            self._end(event[1], event[2])
+            record = event[1]
+            if record is not None and len(event) > 3:  # sent in parts (study_process.RecordInParts)
+                record = {**record, "configs": self._parts[:event[3]]}
+            self._parts = []
+            self._end(record, event[2])
 
     def _end(self, record: dict[str, Any] | None, error: str | None) -> None:
         callbacks, process = self._callbacks, self._process
+        self._held = None
         if self._starter is not None:
             self._starter.join()
             self._starter = None
         self._timer.stop()
+        self._soon.stop()
         self._kill_timer.stop()
         self._callbacks = None
         self._process = None

@@ -66,18 +66,27 @@ class StudyModel(QObject):
 
     def add_config(self, config: Mapping[str, Any]) -> None:
         """A configuration measured (or measured again: the newer numbers replace the older)."""
-        self._configs[config_key(config)] = dict(config)
-        self.configsChanged.emit()
+        if self._put(config):
+            self.configsChanged.emit()
 
     def set_round(self, rnd: Mapping[str, Any]) -> None:
         """The numbers so far after one more interleaved round: one change for all its configurations.
 
         Views re-sort on each change, so bars move at most once per round (not per repeat).
+        A round that changed no number is no change.
         """
-        for config in rnd.get("configs", ()):
-            self._configs[config_key(config)] = dict(config)
+        changed = [self._put(config) for config in rnd.get("configs", ())]
         self._round = (int(rnd.get("round") or 0), int(rnd.get("repeats") or 0))
-        self.configsChanged.emit()
+        if any(changed):
+            self.configsChanged.emit()
+
+    def _put(self, config: Mapping[str, Any]) -> bool:
+        """Keep a configuration's newer record; False if it equals the one kept (views keep theirs)."""
+        key = config_key(config)
+        if self._configs.get(key) == config:
+            return False
+        self._configs[key] = dict(config)
+        return True
 
     @property
     def round(self) -> tuple[int, int]:
@@ -129,6 +138,17 @@ def _cells(c: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Ascending row numbers as (first, last) runs: one ``dataChanged`` per run of neighbours."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
 def _tooltip(c: Mapping[str, Any]) -> str:
     walls = ", ".join(fmt.human_duration(w) for w in c.get("wall_s", ()))
     lines = [f"Every repeat's wall time: {walls or '–'}",
@@ -140,29 +160,70 @@ def _tooltip(c: Mapping[str, Any]) -> str:
 
 
 class StudyTableModel(QAbstractTableModel):
-    """The study's numbers, one row per configuration, fastest first."""
+    """The study's numbers, one row per configuration, fastest first.
+
+    A live study changes it every round, so each change tells the views as
+    little as is true: the rows whose numbers changed (``dataChanged``), a
+    re-sort (a layout change: the selection follows its configuration), a
+    configuration measured for the first time (an inserted row).  Only a new
+    study (configurations gone) resets it.  Rows whose record did not change keep
+    their formatted cells: formatting 48 rows cost ~1.5 ms a round.
+    """
 
     ConfigRole = Qt.ItemDataRole.UserRole.value + 1
 
     def __init__(self, study: StudyModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._study = study
+        self._keys: list[tuple] = []
         self._rows: list[Mapping[str, Any]] = []
         self._cells: list[tuple[str, ...]] = []
         study.configsChanged.connect(self._reload)
+        self._reload()  # a study that has numbers already shows them
 
     def _reload(self) -> None:
         rows = ranked(self._study.configs())
-        cells = [_cells(c) for c in rows]
-        if [config_key(c) for c in rows] == [config_key(c) for c in self._rows] and rows:
-            # The same configurations in the same order (most rounds of a live study):
-            # new numbers in place, so the selection and the scroll position stay.
-            self._rows, self._cells = rows, cells
-            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(_HEADERS) - 1))
+        keys = [config_key(c) for c in rows]
+        before = dict(zip(self._keys, zip(self._rows, self._cells)))
+        if not self._keys or not before.keys() <= set(keys):  # the first rows, or a new study
+            self.beginResetModel()
+            self._keys, self._rows, self._cells = keys, rows, [_cells(c) for c in rows]
+            self.endResetModel()
             return
-        self.beginResetModel()
-        self._rows, self._cells = rows, cells
-        self.endResetModel()
+        self._sort_as([k for k in keys if k in before])
+        for row, key in enumerate(keys):
+            if key not in before:  # in ascending rows: the rows above it are already in place
+                self.beginInsertRows(_ROOT, row, row)
+                self._keys.insert(row, key)
+                self._rows.insert(row, rows[row])
+                self._cells.insert(row, _cells(rows[row]))
+                self.endInsertRows()
+        changed = []
+        for row, (key, config) in enumerate(zip(keys, rows)):
+            old = before.get(key)
+            if old is not None and old[0] is not config and old[0] != config:
+                self._rows[row], self._cells[row] = config, _cells(config)
+                changed.append(row)
+            elif old is not None:
+                self._rows[row] = config  # equal numbers: nothing to redraw
+        for first, last in _runs(changed):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(_HEADERS) - 1))
+
+    def _sort_as(self, keys: list[tuple]) -> None:
+        """Put the rows in the order of ``keys`` (the same configurations), as a layout change."""
+        if keys == self._keys:
+            return
+        self.layoutAboutToBeChanged.emit()  # PySide6 emits it without the sort hint
+        where = {key: row for row, key in enumerate(keys)}
+        moved = self.persistentIndexList()
+        self.changePersistentIndexList(
+            moved, [self.createIndex(where[self._keys[i.row()]], i.column()) for i in moved])
+        was = {key: row for row, key in enumerate(self._keys)}
+        order = [was[key] for key in keys]
+        self._keys = list(keys)
+        self._rows = [self._rows[i] for i in order]
+        self._cells = [self._cells[i] for i in order]
+        self.layoutChanged.emit()
 
     def config(self, row: int) -> Mapping[str, Any]:
         return self._rows[row]

@@ -3,7 +3,7 @@
     window process                           study process (forkserver/spawn)
     ProcessStudyClient ── plan ────────────► study_main(plan, events, cancel)
           ▲            ◄── events queue ──── ("progress", p) ("round", r) ("result", config)
-          │                                                                        ("finished", record, error)
+          │                                  ("record-config", config) × n, ("finished", record, error, n)
           └─ cancel (an Event) ────────────► a watcher thread calls Study.cancel()
 
 A study never runs in the window's process: its workers, its timing and its
@@ -84,6 +84,36 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     if not record.get("cancelled"):
         _record(spec, record)
     events.put(("finished", record, None))
+
+
+def run_target(target: Any, plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
+    """The study process's entry point: ``target(plan, events, cancel)``, its final record sent in parts."""
+    target(plan, RecordInParts(events), cancel)
+
+
+class RecordInParts:
+    """The events queue as a study target sees it: the final record goes as one message per configuration.
+
+    The window unpickles every message on its GUI thread, in one C call that
+    nothing interrupts: a record of 48 configurations with 2,000-item timelines
+    took 38-45 ms, more than a turn of the event loop may.  Sent in parts, each
+    ~1 ms, the window's per-turn budget spreads them out::
+
+        ("finished", record, error) ─► ("record-config", config) × n, ("finished", record without configs, error, n)
+    """
+
+    def __init__(self, events: Any) -> None:
+        self._events = events
+
+    def put(self, event: tuple) -> None:
+        record = event[1] if event[0] == "finished" else None
+        if record is None or not record.get("configs"):
+            self._events.put(event)
+            return
+        configs = list(record["configs"])
+        for config in configs:
+            self._events.put(("record-config", config))
+        self._events.put(("finished", {**record, "configs": None}, event[2], len(configs)))
 
 
 #: How often the study checks that the window is still there (a window killed outright cannot cancel).

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from ... import format as fmt
@@ -68,6 +68,12 @@ class CompareWorkspace(Workspace):
         self.line.setWordWrap(True)
         self.view = StudyView(self.study, self)
         self.view.useSettings.connect(self.use_settings)
+        # Progress lines are shown once per event-loop turn, the newest: a study can send
+        # several per tick, and each cost ~1.5 ms (QProgressBar.setValue repaints at once).
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(0)
+        self._progress_timer.timeout.connect(self._show_progress)
         self._lay_out()
         run.jobChanged.connect(self._update_job)
         self._update_job()
@@ -200,6 +206,11 @@ class CompareWorkspace(Workspace):
 
     def _on_progress(self, p: Mapping[str, Any]) -> None:
         self.study.set_progress(p)
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        p = self.study.progress
         total, done = int(p.get("total") or 0), int(p.get("done") or 0)
         self.bar.setRange(0, max(total, 0))
         self.bar.setValue(min(done, total))
@@ -213,6 +224,7 @@ class CompareWorkspace(Workspace):
         self.study.set_round(rnd)
 
     def _on_finished(self, record: Mapping[str, Any] | None, error: str | None) -> None:
+        self._progress_timer.stop()  # a progress line still to show would hide how the study ended
         self._set_busy(False)
         if not is_cancelled(record):
             self.bar.setRange(0, max(self.bar.maximum(), 1))

@@ -1,0 +1,224 @@
+"""The entry point of a worker process, and the messages on its pipes.
+
+Data flow, for one worker process (forked from the caller, the zygote or the
+forkserver; see ``poolside.backends.processes``)::
+
+    task pipe ──► inbox thread ──► inbox (deque) ──► _serve(): TASK: load the run's task
+        │            │                                          CHUNK: run_chunk() ──► result pipe
+        │            └── RETRACT: give back a chunk not started yet (work stealing)
+        └── closed (the parent stops it, or died): the process ends at once
+
+Together with ``poolside.backends._worker`` (the loop that runs a chunk, and
+the records on the pipes), this is all a worker process imports besides the
+task's own module: no engine, no psutil, no Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..records import ErrorInfo
+from ._worker import (
+    PICKLE_PROTOCOL,
+    Chunk,
+    ChunkUnreadable,
+    Done,
+    Outbox,
+    Ready,
+    Retracted,
+    describe_error,
+    error_info,
+    run_chunk,
+    run_flusher,
+)
+
+
+def _picklable_done(done: Done) -> bytes:
+    """Pickle ``done``; values that cannot be pickled become failures, not a hang."""
+    try:
+        return pickle.dumps(done, PICKLE_PROTOCOL)
+    except Exception:
+        values = list(done.values)
+        errors = list(done.errors or [])
+        failed = {i for i, _ in errors}
+        for i, value in enumerate(values):
+            if i in failed:
+                continue
+            try:
+                pickle.dumps(value, PICKLE_PROTOCOL)
+            except Exception as exc:
+                values[i] = None
+                errors.append((i, ErrorInfo(
+                    "PicklingError",
+                    f"the task's result ({type(value).__name__}) cannot be sent back "
+                    f"from the worker process: {describe_error(exc)}",
+                )))
+        errors.sort(key=lambda e: e[0])
+        return pickle.dumps(done._replace(values=values, errors=errors or None), PICKLE_PROTOCOL)
+
+
+def process_main(task_conn: Any, result_conn: Any, slots: Any, flush_s: float,
+                 idle_exit_s: float) -> None:
+    """Entry point of a worker process (spawned or forked from the forkserver).
+
+    A worker outlives one run: between runs it waits, parked, for the next
+    run's task, and it ends by itself after ``idle_exit_s`` with nothing to do.
+    """
+    # The parent decides when a worker stops; Ctrl-C in a terminal reaches the
+    # whole process group and must not turn into a traceback per worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lead_own_session()
+    slot = slots.create_memoryview().cast("d")
+    inbox, arrived, send_message, box = _start_inbox(task_conn, result_conn, slot, flush_s)
+    _serve(inbox, arrived, send_message, box, flush_s, idle_exit_s)
+
+
+def _start_inbox(
+    task_conn: Any, result_conn: Any, slot: Any, flush_s: float,
+) -> tuple[deque[bytes], threading.Condition, Callable[[Any], None], Outbox]:
+    """Start the worker's two threads: the task pipe's reader and the outbox's flusher."""
+    # A reader thread drains the task pipe at once, so the parent's send of a
+    # large chunk never blocks while this worker is busy and may itself be
+    # blocked sending results (the classic two-pipe deadlock).  It also answers
+    # the parent's "retract" requests: a chunk that is still waiting here may be
+    # taken back and given to a worker that is idle (work stealing).  And it
+    # ends the worker when the pipe closes: the parent closes it to stop this
+    # worker, and the system closes it when the parent dies, so a worker stuck
+    # in a task never outlives a parent that was killed.
+    inbox: deque[bytes] = deque()
+    arrived = threading.Condition()
+    send_lock = threading.Lock()
+
+    def send_message(message: Any) -> None:
+        data = pickle.dumps(message, PICKLE_PROTOCOL)
+        with send_lock:
+            result_conn.send_bytes(data)
+
+    def read_tasks() -> None:
+        try:
+            while True:
+                message = task_conn.recv_bytes()
+                if message[:1] == RETRACT:
+                    if _take_back(inbox, arrived, message[1:9]):
+                        send_message(Retracted(box.worker, _frame_id(message)))
+                    continue
+                with arrived:
+                    inbox.append(message)
+                    arrived.notify()
+        except (EOFError, OSError):
+            os._exit(0)  # from any thread: the whole process ends now
+
+    def send(done: Done) -> None:
+        data = _picklable_done(done)
+        with send_lock:
+            result_conn.send_bytes(data)
+
+    box = Outbox(send, -1, slot, 0)
+    threading.Thread(target=read_tasks, name="poolside-inbox", daemon=True).start()
+    threading.Thread(target=run_flusher, args=(lambda: [box], threading.Event(), flush_s),
+                     name="poolside-flusher", daemon=True).start()
+    return inbox, arrived, send_message, box
+
+
+def _serve(inbox: deque[bytes], arrived: threading.Condition, send_message: Callable[[Any], None],
+           box: Outbox, flush_s: float, idle_exit_s: float) -> None:
+    """The worker's loop: load each run's task, run each chunk; end after ``idle_exit_s`` idle."""
+    task: Callable[[Any], Any] | None = None
+    origin = 0.0
+    exact = True
+    cpu_clock = time.process_time
+    while True:
+        with arrived:
+            if not inbox and not arrived.wait_for(lambda: inbox, idle_exit_s):
+                os._exit(0)  # parked too long: give the memory back
+            message = inbox.popleft()
+        kind = message[:1]
+        if kind == TASK:
+            box.worker, origin, exact, task = _load_task(memoryview(message)[9:])
+            send_message(Ready(box.worker))
+            continue
+        try:
+            chunk = pickle.loads(memoryview(message)[9:])
+        except BaseException as exc:
+            send_message(ChunkUnreadable(box.worker, _frame_id(message), error_info(exc)))
+            continue
+        assert task is not None, "a chunk came before its task"
+        run_chunk(task, chunk, box, origin, cpu_clock, flush_s, exact=exact)
+
+
+def lead_own_session() -> None:
+    """Make this worker the leader of a session (and process group) of its own.
+
+    Whatever a task starts (a tool run with ``subprocess``, and what that
+    starts) joins the worker's group, so the parent's one ``killpg`` at a
+    timeout or a cancel ends them all with the worker: nothing is left holding
+    the caller's pipes open or running on (``poolside.backends.processes.kill_worker``).
+
+    The trade-off: the worker leaves the terminal's session, so job control
+    (Ctrl-Z, a terminal hang-up) reaches the parent only; the parent stops its
+    workers itself (pipes closed, or killed).  A process that starts a session
+    of its own (a daemon) leaves the group; the parent looks for those among
+    the worker's descendants when it kills it.  The alternative, the parent
+    as a child subreaper (``PR_SET_CHILD_SUBREAPER``), would catch daemons too,
+    but is Linux-only and makes the parent, the window or the CLI, the reaper of
+    every orphan below it, which Python's process objects do not expect.
+    """
+    if hasattr(os, "setsid"):  # not on Windows (nothing to kill by group there)
+        try:
+            os.setsid()
+        except OSError:
+            pass  # already a group leader
+
+
+def _load_task(data: Any) -> tuple[int, float, bool, Callable[[Any], Any]]:
+    """A run's task message: this worker's number in the run, its clock origin, whether
+    the slot must be exact (the run has a timeout), the task."""
+    worker, origin, exact, task_bytes = pickle.loads(data)
+    try:
+        return worker, origin, exact, pickle.loads(task_bytes)
+    except BaseException as exc:
+        load_error = error_info(exc)
+
+        def task(item: Any, _e: ErrorInfo = load_error) -> Any:
+            raise RuntimeError(f"the task could not be loaded in the worker process: {_e}")
+
+        return worker, origin, exact, task
+
+
+# Messages on a task pipe are framed: one byte of kind, eight of chunk id, then
+# the pickle of a chunk, or of a run's task.  The id up front lets a worker
+# name a chunk it cannot unpickle, and find a chunk to take back without
+# unpickling any.
+CHUNK, RETRACT, TASK = b"C", b"R", b"T"
+
+
+def _frame_id(message: bytes) -> int:
+    return int.from_bytes(message[1:9], "little")
+
+
+def _take_back(inbox: deque, arrived: threading.Condition, chunk_id: bytes) -> bool:
+    with arrived:
+        for message in inbox:
+            if message[:1] == CHUNK and message[1:9] == chunk_id:
+                inbox.remove(message)
+                return True
+    return False
+
+
+def retract_message(chunk_id: int) -> bytes:
+    return RETRACT + chunk_id.to_bytes(8, "little")
+
+
+def task_message(worker: int, origin: float, task_bytes: bytes, exact: bool = True) -> bytes:
+    return TASK + bytes(8) + pickle.dumps((worker, origin, exact, task_bytes), PICKLE_PROTOCOL)
+
+
+def dumps_chunk(chunk: Chunk) -> bytes:
+    return CHUNK + chunk.id.to_bytes(8, "little") + pickle.dumps(chunk, PICKLE_PROTOCOL)
