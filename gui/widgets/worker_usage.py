@@ -91,6 +91,8 @@ class WorkerUsage(QWidget):
         self.legend = QLabel(self)
         self.legend.setProperty("role", "hint")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setMinimumWidth(40)  # never widens the panel (the window's minimum width); the tooltip says it
+        self.legend.setToolTip(SCOPE)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
