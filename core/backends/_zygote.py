@@ -45,9 +45,11 @@ import atexit
 import gc
 import io
 import os
+import signal
 import socket
 import sys
 import threading
+import time
 from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn
 from typing import Any
 
@@ -301,15 +303,36 @@ def release() -> None:
 _released: list[int] = []
 
 
+# How long the exit of this process waits for its zygote to end (it ends as
+# soon as it sees its "alive" pipe close: ~1-2 ms), before it is killed.
+_EXIT_WAIT_S = 2.0
+
+
 @atexit.register
-def _reap_released() -> None:
-    # Never waits: one that has not ended yet (another process still holds its
-    # "alive" pipe) ends on its own, and is no child of ours to wait for at exit.
+def _end_at_exit() -> None:
+    """Nothing outlives its caller: the zygote is told to end, and waited for, before this process exits.
+
+    Without the wait it ended a moment *after* its caller (when the caller's
+    exit closed its pipe), and a caller that checks its whole process tree at
+    the end (the window, after a study process) could still see it.
+    """
+    _zygote.release()
+    deadline = time.monotonic() + _EXIT_WAIT_S
     for pid in _released:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        while True:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done or time.monotonic() >= deadline:
+                if not done:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                    except (ProcessLookupError, ChildProcessError):
+                        pass
+                break
+            time.sleep(0.001)
     _released.clear()
 
 

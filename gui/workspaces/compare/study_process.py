@@ -53,6 +53,14 @@ def round_event(r: Any) -> dict[str, Any]:
 def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     """Run one study; every message goes to ``events``, the last one always ``("finished", record, error)``."""
     _apply_environment(plan.get("env") or {})
+    # The zygote first, while this process still runs one thread: before the
+    # events queue's feeder thread and numpy's BLAS threads (imported with the
+    # study) start.  Else every processes configuration started its workers
+    # from a forkserver and its resource tracker, which this process would
+    # have started and which outlived it by a moment after a cancel.
+    from poolside.backends.processes import prestart
+
+    prestart()
     try:
         from poolside.spec import JobSpec
         from poolside.study import prepare_study
