@@ -55,5 +55,11 @@ def sentences(ins: Any) -> list[str]:
             and (ins.startup_s or 0.0) < 0.5 * ins.first_outcome_s:
         said.append(f"The first result came only after {fmt.human_duration(ins.first_outcome_s)}: "
                     "the library held results back until nearly the end.")
-    said.append(f"Peak memory {fmt.human_bytes(ins.peak_rss_bytes)} across the processes.")
+    # Two figures, each named for what it counts: the Cores line shows Poolside's own
+    # (unique) memory, which is not this sum of resident sizes (shared pages count in each).
+    memory = (f"Peak memory {fmt.human_bytes(ins.peak_rss_bytes)} resident (RSS) summed over the run's "
+              "processes")
+    if ins.peak_uss_bytes:
+        memory += f", {fmt.human_bytes(ins.peak_uss_bytes)} of it their own (USS)"
+    said.append(memory + ".")
     return said
