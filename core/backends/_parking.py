@@ -21,7 +21,7 @@ from ..log import get_logger
 from ._kill import _STOP_GRACE_S, kill_worker
 
 if TYPE_CHECKING:
-    from .processes import _Proc
+    from ._launch import _Proc
 
 # The lines keep the backend's logger name: it is what users filter on.
 log = get_logger("poolside.backends.processes")
