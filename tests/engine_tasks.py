@@ -207,7 +207,11 @@ class UnprintablyUnpicklable:
 
 
 def nap_or_fail_on_seven(item: tuple[int, float]) -> float:
-    """``(index, seconds)``: sleep that long (0: return at once); item 7 raises."""
+    """``(index, seconds)``: an item whose own work lasts that long (0: returns at once); item 7 raises.
+
+    The sleep is the item's work, the slow item among fast ones the test needs,
+    not a test waiting for something.
+    """
     index, seconds = item
     if index == 7:
         raise ValueError("item 7 is unlucky")
