@@ -124,7 +124,7 @@ def test_worker_usage_draws_each_process_and_busy_threads_against_cores_used(qtb
     assert len(drawn["worker_cpu"]) == 3 * 21 and np.isnan(drawn["worker_cpu"][20])
     assert np.nanmax(drawn["worker_mem"]) == pytest.approx(50.0)
     assert len(drawn["threads"]) == 0
-    assert view.headline_text().startswith("3 worker processes: 2.7 cores on average")
+    assert view.headline_text().startswith("3 worker processes: 2.7 cores avg")
 
 
 def test_gil_text_reads_as_a_person_would_say_it():

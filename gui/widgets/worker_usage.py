@@ -164,7 +164,8 @@ class WorkerUsage(QWidget):
         if not host:
             return "Per-process CPU and memory appear here during a run."
         h = host[0]
-        mem = f" · peak memory {human_bytes(series['peak_memory'])}" if series.get("peak_memory") else ""
+        # Short enough for one line in the Cores panel at 1280 px ("peak memory" was elided).
+        mem = f" · peak {human_bytes(series['peak_memory'])}" if series.get("peak_memory") else ""
         if busy is not None and len(busy):
             # While items ran: the mean busy threads against the mean cores the process used.
             running = busy > 0.05
@@ -173,7 +174,7 @@ class WorkerUsage(QWidget):
         cores = [float(np.nanmean(p["cpu"])) / 100.0 for p in workers if len(p["cpu"])]
         if cores:
             n = len(cores)
-            return (f"{n} worker process{'es' if n != 1 else ''}: {sum(cores):.1f} cores on average, "
+            return (f"{n} worker process{'es' if n != 1 else ''}: {sum(cores):.1f} cores avg, "
                     f"host {float(np.nanmean(h['cpu'])) / 100.0:.1f}" + mem)
         return f"host {float(np.nanmean(h['cpu'])) / 100.0:.1f} cores" + mem
 
