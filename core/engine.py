@@ -15,8 +15,9 @@ so it blocks only that thread.  It reads a chunk's worth of items at a time
 and wakes the dispatcher when a batch is ready.  (An input already in memory,
 a list, a tuple or a range, cannot block: the same reader reads it inline, on
 the dispatcher's thread, and spares the run a thread.)  The *dispatcher* does the
-rest, and never waits on the input: it makes chunks of the reader's batches,
-and is the only writer of the bookkeeping, so none of it needs a lock; results,
+rest, and never waits on the input: it makes chunks of the reader's batches
+(through the job's ``Intake``, ``poolside.intake``, which also lists the rest
+of the input at a cancel), and is the only writer of the bookkeeping, so none of it needs a lock; results,
 per-item timeouts and ``cancel()`` keep flowing however slow the input is.
 The caller's thread only takes outcome batches from a queue (or gets them
 through ``on_outcomes``) and may ``cancel()`` at any time.
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import gc
 import itertools
 import logging
@@ -58,10 +58,10 @@ from .backends.base import Backend, BackendError
 from .batches import OutcomeBatch, OutcomeList
 from .chunking import Chunker
 from .insights import InsightsRecorder
+from .intake import Intake
 from .ledger import Ledger
 from .log import get_logger
 from .monitor import TreeSampler
-from .reader import InputReader
 from .records import ErrorInfo, Outcome, Status, Summary
 from .system import default_workers, usable_cores
 
@@ -69,29 +69,11 @@ from .system import default_workers, usable_cores
 # It is woken at once for results, cancel and a consumer that frees the
 # window; this only bounds the delay of anything that has no wake-up.
 _POLL_S = 0.1
-# Chunks in the window per worker, counting what the backend holds (two per
-# worker): the third is the buffer for a consumer that takes outcomes in bursts.
-_WINDOW_CHUNKS_PER_WORKER = 3
-# Outcomes for a cancelled remainder are made in batches of this size, so a
-# cancel of a million listed items streams rather than stalls.
-_CANCEL_BATCH = 10_000
-# A batch the reader has been reading this long (a slow input) gives the
-# dispatcher the items it has so far: they run now rather than wait for the
-# batch to fill.  The workers' own flush interval: a fast input never meets it.
-_STEAL_AFTER_S = 0.02
-# At a cancel, a finite input is still listed (each item gets its outcome) as
-# long as the reader brings something new at least this often; past that it
-# counts as stuck, and what it has not read is reported as not read.
-_CANCEL_STALL_S = 0.25
+# (The window, the reader's batches and the cancel's listing: poolside.intake.)
 # For a backend that takes the whole input (``Pool.map``, ``joblib``), the
 # engine's chunks are only its bookkeeping: blocks this big keep that to a few
 # bytes an item, and the engine reads this many items between two polls.
 _INPUT_BLOCK = 1_000
-_UNBOUNDED = 1 << 62
-
-# Builds an Outcome from an iterable of ALL its fields (tuple.__new__ applies no
-# defaults): every zip that feeds it must give one value per field.
-_new_outcome = functools.partial(tuple.__new__, Outcome)
 
 _CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
 
@@ -154,8 +136,6 @@ class Job:
         finite: bool | None = None,
     ) -> None:
         self._backend = backend
-        self._input_size = len(items) if isinstance(items, Sized) else None
-        self._finite = self._input_size is not None if finite is None else finite
         self._chunker = chunker
         self._on_outcomes = on_outcomes
         self._on_finish = on_finish
@@ -169,13 +149,8 @@ class Job:
         self._ledger = Ledger(self._summary, self._insights, chunker, ordered=ordered,
                               callbacks=on_outcomes is not None, started=started,
                               deliver=self._deliver)
-        self._read = 0  # items taken from the input
         self._consumed = 0  # outcomes taken by the consumer
-        self._input_done = False
-        self._input_error: BaseException | None = None
-        # An input already in memory cannot block: it is read inline (see poolside.reader).
-        self._reader = InputReader(iter(items), self._batch_size, backend.wake, self._window(),
-                                   inline=type(items) in (list, tuple, range))
+        self._intake = Intake(items, backend, chunker, self._ledger, self._insights, self._counts, finite=finite)
         self._told_end = False
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
@@ -184,7 +159,7 @@ class Job:
         self._iterating = False
         self._thread = threading.Thread(target=self._dispatch, name="poolside-engine", daemon=True)
         _live_jobs.add(self)
-        self._reader.start()
+        self._intake.reader.start()
         self._thread.start()
 
     # -- the caller's side ------------------------------------------------------
@@ -237,8 +212,8 @@ class Job:
             # as closing Executor.map's iterator does.
             if not self._finished.is_set():
                 self.cancel()
-        if self._input_error is not None:
-            error = self._input_error
+        if self._intake.error is not None:
+            error = self._intake.error
             raise InputError(f"reading the input failed: {_error_line(error)}") from error
 
     def cancel(self) -> None:
@@ -275,7 +250,7 @@ class Job:
     def _took(self, n: int) -> None:
         """The consumer took ``n`` outcomes: the reader may read that much further."""
         self._consumed += n
-        self._reader.allow(self._consumed + self._window())
+        self._intake.allow(self._consumed)
 
     @property
     def done(self) -> bool:
@@ -332,14 +307,14 @@ class Job:
             self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {_error_line(failure)}"))
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, _CANCELLED)
-        self._reader.close()  # a reader stuck in the input stays so: a daemon, it reads no more
+        self._intake.reader.close()  # a reader stuck in the input stays so: a daemon, it reads no more
         self._summary.wall_s = time.perf_counter() - self._started
         self._insights.library_chunks = self._backend.library_chunk_sizes()
         self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
         self._summary.done = True
-        if self._input_error is not None:
-            self._summary.input_error = _error_line(self._input_error)
-        self._summary.not_read = self._not_read()
+        if self._intake.error is not None:
+            self._summary.input_error = _error_line(self._intake.error)
+        self._summary.not_read = self._intake.not_read()
         if failure is not None:
             log.error("run failed: %s", _error_line(failure), exc_info=failure)
         if log.isEnabledFor(logging.INFO):  # the summary line is built only when someone reads it
@@ -356,89 +331,41 @@ class Job:
                 self._queue.put(None)
 
     def _loop(self) -> None:
-        backend = self._backend
+        backend, intake = self._backend, self._intake
         while not self._cancel_requested:
             self._fill()
-            if backend.takes_input and self._input_done and not self._told_end:
+            if backend.takes_input and intake.done and not self._told_end:
                 self._told_end = True
                 self._ledger.handle(backend.end_of_input())
-            if self._input_done and not self._ledger.tracked:
+            if intake.done and not self._ledger.tracked:
                 return
             # A backend that takes the whole input is read on without a pause
             # (while the reader has batches ready; it wakes the poll for more).
-            reading = backend.takes_input and not self._input_done and self._reader.ready
+            reading = backend.takes_input and not intake.done and intake.reader.ready
             events = backend.poll(0.0 if reading else _POLL_S)
             self._sampler.tick()
             if events:
                 with _gc_paused():
                     self._ledger.handle(events)
 
-    def _window(self) -> int:
-        if self._backend.takes_input:
-            return _UNBOUNDED  # the library reads its whole input itself (see backends.base)
-        chunk = self._chunker.fixed or self._chunker.size
-        return max(chunk * self._backend.workers * _WINDOW_CHUNKS_PER_WORKER, 4)
-
-    def _batch_size(self, read: int) -> int:
-        """On the reader's thread: how many items to read next (the chunk size)."""
-        remaining = None if self._input_size is None else self._input_size - read
-        return self._chunker.next_size(remaining)
-
     def _fill(self) -> None:
         """Hand the backend as many chunks as it wants and the reader has ready."""
-        backend = self._backend
+        backend, intake = self._backend, self._intake
         retry = self._ledger.retry
-        self._reader.allow(self._consumed + self._window())  # the window grows with the chunks
+        intake.allow(self._consumed)  # the window grows with the chunks
         while backend.free_slots() > 0 and not self._cancel_requested:
             chunk: Chunk | None
             if retry:
                 chunk = retry.popleft()
-            elif self._input_done:
+            elif intake.done:
                 return
             else:
-                chunk = self._next_chunk()
+                chunk = intake.next_chunk()
                 if chunk is None:
                     return
             events = backend.submit(chunk)
             if events:
                 self._ledger.handle(events)
-
-    def _next_chunk(self) -> Chunk | None:
-        """A chunk of the next batch the reader has ready; never waits for the input."""
-        reader = self._reader
-        items = reader.take(_STEAL_AFTER_S)
-        if items is None:
-            if reader.exhausted:
-                self._input_done = True
-                self._input_error = reader.error
-            return None
-        if self._input_size is None and self._chunker.fixed is None and not self._backend.takes_input:
-            items = self._share_tail(items)
-        return self._track(items)
-
-    def _share_tail(self, items: list) -> list:
-        """Once an input of unknown length has ended, share what is left among the workers.
-
-        What the reader read ahead is then the whole rest of the run, and it
-        goes out in the shrinking chunks a known-length input gets at its end
-        (``Chunker.next_size``) rather than in the sizes it was read in: a
-        folder walk of 1,000 small files ended with one worker on a last chunk
-        of ~140 items (6 ms) while the other had nothing left, 10-20 % of the run.
-        """
-        left = self._reader.left_after_end()
-        if left is None:
-            return items
-        size = self._chunker.next_size(len(items) + left)
-        if len(items) <= size:
-            return items
-        self._reader.unread(items[size:])
-        return items[:size]
-
-    def _track(self, items: list) -> Chunk:
-        chunk = self._ledger.track(self._read, items)
-        self._read += len(items)
-        self._insights.chunks[len(items)] += 1
-        return chunk
 
     def _deliver(self, out: list[Outcome]) -> None:
         """The ledger's outcomes, in order if ordered, to the callback or the consumer's queue."""
@@ -451,46 +378,7 @@ class Job:
     def _settle_rest(self, status: Status, error: ErrorInfo) -> None:
         """End every item that has no outcome yet: the counts must add up."""
         self._ledger.settle_rest(status, error)
-        if self._finite and self._input_error is None:
-            self._list_rest(status, error)
-        # What the reader read and the dispatcher never took was read all the
-        # same: it gets its outcome too, though the reader may be stuck now.
-        self._settle_items(self._reader.close(), status, error)
-
-    def _list_rest(self, status: Status, error: ErrorInfo) -> None:
-        """A finite input: read on while it makes progress, so each item gets its outcome."""
-        reader = self._reader
-        reader.drain(_CANCEL_BATCH)
-        while True:
-            items = reader.take(steal_after=0.0)
-            if items is not None:
-                self._settle_items(items, status, error)
-            elif reader.exhausted:
-                self._input_error = reader.error
-                return
-            elif not reader.wait_progress(_CANCEL_STALL_S):
-                return  # stuck: what it has not read is counted as not read
-
-    def _settle_items(self, items: list, status: Status, error: ErrorInfo) -> None:
-        """Give items that never ran their outcome, in batches that stream."""
-        repeat = itertools.repeat
-        for start in range(0, len(items), _CANCEL_BATCH):
-            batch = items[start:start + _CANCEL_BATCH]
-            n = len(batch)
-            first = self._read
-            self._read += n
-            self._counts[status.value] += n
-            self._ledger.emit(list(map(_new_outcome, zip(
-                range(first, first + n), batch, repeat(status), repeat(None), repeat(error),
-                repeat(0.0), repeat(None), repeat(None), repeat(None), repeat(None)))))
-
-    def _not_read(self) -> int | None:
-        """Items of the input that got no outcome: never read.  None: how many is unknown."""
-        if self._input_done or self._input_error is not None or self._reader.exhausted:
-            return 0
-        if self._input_size is not None:
-            return self._input_size - self._read
-        return None
+        self._intake.settle_rest(status, error)
 
 
 def _error_line(exc: BaseException) -> str:

@@ -115,8 +115,8 @@ def test_lazy_input_keeps_a_bounded_window():
     # A few chunks per worker, at most: not the whole input.  The window, the
     # chunk being read, and one delivered batch (a chunk per worker) that the
     # engine counts as taken while this loop is still going through it.
-    from poolside import chunking, engine
-    bound = chunking.MAX_ITEMS * (2 * engine._WINDOW_CHUNKS_PER_WORKER + 1 + 2)
+    from poolside import chunking, intake
+    bound = chunking.MAX_ITEMS * (2 * intake._WINDOW_CHUNKS_PER_WORKER + 1 + 2)
     assert max_ahead <= bound, (max_ahead, bound)
 
 
