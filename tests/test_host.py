@@ -208,3 +208,18 @@ def test_a_window_run_is_recorded_in_the_history_by_its_host(qtbot, window, tmp_
         assert store.get_run(conn, run["id"])["spec"]["plugin"].endswith("crash_on")
     finally:
         conn.close()
+
+
+def test_outcome_messages_cross_as_columns_and_come_back_whole():
+    from poolside.host.protocol import Outcomes, dumps, loads, loads_lenient
+    from poolside.records import ErrorInfo, Outcome, Status
+
+    batch = [Outcome(0, "a.txt", Status.OK, {"words": 3}, None, 0.01, 0, 0.5, 11, 12),
+             Outcome(1, b"b\xff.txt", Status.FAILED, None, ErrorInfo("ValueError", "bad", "tb"), 0.02, 1, 0.6, 13, 14),
+             Outcome(2, "c.txt", Status.CANCELLED, None, ErrorInfo("Cancelled", "x"))]
+    for read in (loads, loads_lenient):
+        back = read(dumps(Outcomes(7, batch)))
+        assert type(back) is Outcomes and back.run_id == 7
+        assert back.outcomes == batch and all(type(o) is Outcome for o in back.outcomes)
+        assert [o.status for o in back.outcomes] == [Status.OK, Status.FAILED, Status.CANCELLED]
+    assert loads(dumps(Outcomes(8, []))) == Outcomes(8, [])
