@@ -42,7 +42,7 @@ def _load_line(when: str) -> str:
 
 
 def header(workers: int) -> tuple[list[str], dict]:
-    from poolside.backends.processes import start_method
+    from poolside.backends.workers import start_method
     from poolside.system import system_info
 
     info = system_info()

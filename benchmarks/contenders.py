@@ -80,7 +80,7 @@ class Poolside(Contender):
     """``poolside.run()``: the first call starts its workers; later calls adopt the ones parked by the last."""
 
     has_pool = False
-    modules = ("poolside.engine", "poolside.backends.processes", "poolside.backends.threads")
+    modules = ("poolside.engine.job", "poolside.backends.processes", "poolside.backends.threads")
 
     def run(self, handle: Any, items: Iterable[Any]) -> tuple[int, int]:
         from poolside import run

@@ -346,7 +346,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    from poolside.backends.processes import default_method
+    from poolside.backends.workers import default_method
     from poolside.system import system_info
 
     workers = args.workers or system_info().usable_cores

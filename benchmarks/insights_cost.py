@@ -64,7 +64,7 @@ def _one(backend: str, workers: int) -> tuple[float, float]:
 
 def measure(backend: str, workers: int, repeats: int) -> dict[str, float]:
     """Medians of wall and CPU time, with insights and without."""
-    import poolside.engine as engine
+    import poolside.engine.job as engine
 
     real = engine.TreeSampler, engine.InsightsRecorder
     off = _NoSampler, _NoRecorder

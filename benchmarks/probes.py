@@ -137,7 +137,8 @@ def tiny_item_stages() -> None:
 
     from benchmarks.workloads import square
     from poolside.backends._process_main import _picklable_done, dumps_chunk
-    from poolside.backends._worker import Chunk, Outbox, run_chunk
+    from poolside.backends._worker import Outbox, run_chunk
+    from poolside.backends.protocol import Chunk
     from poolside.records import Outcome, Status
 
     n = 2500
@@ -202,7 +203,7 @@ def cpu_per_item() -> None:
 
     from benchmarks.workloads import square
     from poolside import run
-    from poolside.backends.processes import parked_pids
+    from poolside.backends.workers import parked_pids
 
     n = 200_000
 

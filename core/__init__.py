@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_exports
 
 _EXPORTS = {
-    "run": "poolside.engine",
-    "Job": "poolside.engine",
+    "run": "poolside.engine.job",
+    "Job": "poolside.engine.job",
     "Status": "poolside.records",
     "Outcome": "poolside.records",
     "ErrorInfo": "poolside.records",
@@ -28,7 +28,7 @@ _EXPORTS = {
     "default_workers": "poolside.system",
     "backend_names": "poolside.backends",
     "backend_info": "poolside.backends",
-    "stop_idle_workers": "poolside.backends.processes",
+    "stop_idle_workers": "poolside.backends.workers",
     "compare": "poolside.study",
 }
 
@@ -36,8 +36,8 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends import backend_info, backend_names
-    from .backends.processes import stop_idle_workers
-    from .engine import Job, run
+    from .backends.workers import stop_idle_workers
+    from .engine.job import Job, run
     from .records import ErrorInfo, Outcome, Status, Summary
     from .study import compare
     from .system import default_workers, system_info

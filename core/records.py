@@ -13,6 +13,7 @@ to build, compare and pickle.
 from __future__ import annotations
 
 import enum
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -114,7 +115,7 @@ class Summary:
     #: read them (a cancel while the input was stuck, or on an input that may
     #: never end); ``None`` when the input cannot say how many (a generator).
     not_read: int | None = 0
-    #: Where the time and memory went (``poolside.insights.Insights``), once done.
+    #: Where the time and memory went (``poolside.engine.insights.Insights``), once done.
     insights: Any = None
 
     @property
@@ -137,3 +138,69 @@ class Summary:
         if self.not_read:
             return line + f"; {self.not_read:,} items not read"
         return line
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """An exception as a picklable record, with the worker's own traceback.
+
+    Never raises: this runs inside a worker's loop, and an error in it would
+    kill the worker (a thread's run would never finish; a process would die
+    and hide the real error behind "worker process died").
+    """
+    return ErrorInfo(type(exc).__name__, describe_error(exc), _safe_traceback(exc))
+
+
+def describe_error(exc: BaseException) -> str:
+    """``str(exc)``, made safe and never empty where that would say nothing.
+
+    An exception's ``__str__`` is the task's code and may itself raise: then
+    its ``repr`` stands in, and if that raises too the message says so.  A
+    ``MemoryError`` usually has no message at all: it gets one that says the
+    task ran out of memory, and under which limit.
+    """
+    try:
+        message = str(exc)
+    except Exception as str_error:
+        try:
+            shown = repr(exc)
+        except Exception as repr_error:
+            return (f"(no message: str() raised {type(str_error).__name__} "
+                    f"and repr() raised {type(repr_error).__name__} too)")
+        return f"{shown} (str() raised {type(str_error).__name__})"
+    if not message and isinstance(exc, MemoryError):
+        return out_of_memory_message()
+    return message
+
+
+def out_of_memory_message() -> str:
+    """What a bare ``MemoryError`` means, with the process's memory limits if any are set."""
+    limits = _memory_limits()
+    return f"the task ran out of memory: {limits}" if limits else "the task ran out of memory"
+
+
+# The limits a process can be given (ulimit -v, -d, -m; a container sets them too).
+_LIMITS = (("RLIMIT_AS", "of address space"), ("RLIMIT_DATA", "of data"), ("RLIMIT_RSS", "resident"))
+
+
+def _memory_limits() -> str:
+    """``"the process is limited to 512 MiB of address space (RLIMIT_AS)"``, or ``""``."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return ""
+    limits = []
+    for name, what in _LIMITS:
+        try:
+            soft, _hard = resource.getrlimit(getattr(resource, name))
+        except (AttributeError, OSError, ValueError):
+            continue
+        if soft != resource.RLIM_INFINITY:
+            limits.append(f"{soft / 2**20:,.0f} MiB {what} ({name})")
+    return "the process is limited to " + " and ".join(limits) if limits else ""
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception as tb_error:
+        return f"(the traceback could not be formatted: {type(tb_error).__name__})"

@@ -1,7 +1,7 @@
 """What the cores and Poolside's own processes are doing, sampled a few times a second, kept as history.
 
 For the window's CPU views and for traces: a rolling minute and each run's whole series.
-(``poolside.monitor.TreeSampler`` is the engine's own light per-run sampler for a run's
+(``poolside.engine.sampler.TreeSampler`` is the engine's own light per-run sampler for a run's
 ``Insights``: peak memory and CPU totals, no history.)
 
 ::
@@ -96,7 +96,7 @@ class OwnTree:
     def __call__(self) -> dict[int, str]:
         # The zygote, if this process has one: only a process that imported the backend can (and the
         # sampling thread does not pay for that import).
-        backend = sys.modules.get(__name__.rpartition(".")[0] + ".backends.processes")
+        backend = sys.modules.get(__name__.rpartition(".")[0] + ".backends._launch")
         helpers = backend.helper_pids() if backend is not None else []
         parents = self._tree.update()
         return classify(self._tree.root, parents, self._tree.first_seen, helpers, RunProcesses(begun=-math.inf),

@@ -37,7 +37,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from poolside.spec import JobSpec
 
 if TYPE_CHECKING:  # the engine is imported when a run starts, not with the window
-    from poolside.engine import Job
+    from poolside.engine.job import Job
     from poolside.host import HostRun
     from poolside.records import Summary
     from poolside.usage import PidSource

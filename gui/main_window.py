@@ -28,11 +28,11 @@ from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
+from .study.record import config_label
 from .theme import app_icon, restyle
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
 from .workspaces.compare.client import ProcessStudyClient, StudyClient
-from .workspaces.compare.record import config_label
 from .workspaces.compare.workspace import CompareWorkspace
 from .workspaces.history.api import HistoryReader, open_history
 from .workspaces.history.workspace import HistoryWorkspace

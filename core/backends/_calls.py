@@ -36,8 +36,8 @@ from ..records import ErrorInfo
 
 if TYPE_CHECKING:
     import asyncio  # imported when an async task first runs: ~15 ms every CLI call would pay
+from ..records import describe_error, error_info
 from ._process_main import lead_own_session
-from ._worker import describe_error, error_info
 
 # -- async def tasks on any backend -------------------------------------------
 

@@ -28,10 +28,9 @@ from array import array
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from ..records import ErrorInfo, Status
+from ..records import ErrorInfo, Status, error_info
 from ._calls import CPU, ELAPSED, ERROR, KEY, PID, START, TID, VALUE
-from ._worker import Chunk, Done, error_info
-from .base import Event, Lost
+from .protocol import Chunk, Done, Event, Lost
 
 # Blocks the engine may hand over between two polls: a feed is read without
 # pause, and this bounds how long results wait while the engine reads.

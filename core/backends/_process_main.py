@@ -24,20 +24,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..records import ErrorInfo
-from ._worker import (
-    PICKLE_PROTOCOL,
-    Chunk,
-    ChunkUnreadable,
-    Done,
-    Outbox,
-    Ready,
-    Retracted,
-    describe_error,
-    error_info,
-    run_chunk,
-    run_flusher,
-)
+from ..records import ErrorInfo, describe_error, error_info
+from ._worker import PICKLE_PROTOCOL, Outbox, run_chunk, run_flusher
+from .protocol import Chunk, ChunkUnreadable, Done, Ready, Retracted
 
 
 def _picklable_done(done: Done) -> bytes:

@@ -29,12 +29,12 @@ import os
 import pickle
 import threading
 import time
-import traceback
 from array import array
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..records import ErrorInfo
+from ..records import error_info
+from .protocol import Chunk, Done
 
 # Slot layout, one row of SLOT_WIDTH floats per worker.
 SLOT_CHUNK, SLOT_OFFSET, SLOT_START, SLOT_STATE = range(4)
@@ -61,131 +61,6 @@ SLOT_REFRESH_S = 0.001
 # The most items in one stretch of the loop without a timeout (_run_stretches):
 # 8,192 tiny items last about a millisecond.
 _MAX_STRETCH = 8192
-
-
-class Chunk(NamedTuple):
-    """A run of consecutive input items sent to one worker as one message."""
-
-    id: int
-    items: list
-
-
-class Done(NamedTuple):
-    """Finished items ``offset .. offset+len(values)-1`` of one chunk.
-
-    ``errors`` lists ``(i, ErrorInfo)`` for the items among them whose task
-    raised (their value is ``None``); it is ``None`` when every item succeeded,
-    which keeps the common case one allocation cheaper.
-    """
-
-    worker: int
-    chunk_id: int
-    offset: int
-    values: list
-    errors: list | None
-    starts: Any  # array('d'): seconds since the job's origin, per item
-    elapsed: Any  # array('d'): seconds, per item
-    cpu_s: float
-    last: bool  # the worker has finished this chunk
-    # Who ran the chunk: the OS process id and native thread id.  A worker slot
-    # is stable across replacements, so it cannot tell two processes that held
-    # it apart; a trace needs tracks that never overlap, and a monitor needs
-    # pids to sample.  Per batch, not per item: a chunk runs on one thread.
-    pid: int = 0
-    tid: int = 0
-    # The items' summed time, when the sender knows it without a sum: the
-    # worker loop runs its items back to back (each starts as the one before
-    # it ends), so it is the last end minus the first start.  ``None``: the
-    # engine sums ``elapsed`` (~10 ns an item on the engine's thread, the one
-    # that bounds tiny items).
-    busy_s: float | None = None
-
-
-class Ready(NamedTuple):
-    """A process worker has started and loaded the task."""
-
-    worker: int
-
-
-class Retracted(NamedTuple):
-    """A process worker gave back a chunk it had not started, as the parent asked."""
-
-    worker: int
-    chunk_id: int
-
-
-class ChunkUnreadable(NamedTuple):
-    """A process worker could not unpickle a chunk (say, a class it cannot import)."""
-
-    worker: int
-    chunk_id: int
-    error: ErrorInfo
-
-
-def error_info(exc: BaseException) -> ErrorInfo:
-    """An exception as a picklable record, with the worker's own traceback.
-
-    Never raises: this runs inside a worker's loop, and an error in it would
-    kill the worker (a thread's run would never finish; a process would die
-    and hide the real error behind "worker process died").
-    """
-    return ErrorInfo(type(exc).__name__, describe_error(exc), _safe_traceback(exc))
-
-
-def describe_error(exc: BaseException) -> str:
-    """``str(exc)``, made safe and never empty where that would say nothing.
-
-    An exception's ``__str__`` is the task's code and may itself raise: then
-    its ``repr`` stands in, and if that raises too the message says so.  A
-    ``MemoryError`` usually has no message at all: it gets one that says the
-    task ran out of memory, and under which limit.
-    """
-    try:
-        message = str(exc)
-    except Exception as str_error:
-        try:
-            shown = repr(exc)
-        except Exception as repr_error:
-            return (f"(no message: str() raised {type(str_error).__name__} "
-                    f"and repr() raised {type(repr_error).__name__} too)")
-        return f"{shown} (str() raised {type(str_error).__name__})"
-    if not message and isinstance(exc, MemoryError):
-        return out_of_memory_message()
-    return message
-
-
-def out_of_memory_message() -> str:
-    """What a bare ``MemoryError`` means, with the process's memory limits if any are set."""
-    limits = _memory_limits()
-    return f"the task ran out of memory: {limits}" if limits else "the task ran out of memory"
-
-
-# The limits a process can be given (ulimit -v, -d, -m; a container sets them too).
-_LIMITS = (("RLIMIT_AS", "of address space"), ("RLIMIT_DATA", "of data"), ("RLIMIT_RSS", "resident"))
-
-
-def _memory_limits() -> str:
-    """``"the process is limited to 512 MiB of address space (RLIMIT_AS)"``, or ``""``."""
-    try:
-        import resource  # Unix only
-    except ImportError:
-        return ""
-    limits = []
-    for name, what in _LIMITS:
-        try:
-            soft, _hard = resource.getrlimit(getattr(resource, name))
-        except (AttributeError, OSError, ValueError):
-            continue
-        if soft != resource.RLIM_INFINITY:
-            limits.append(f"{soft / 2**20:,.0f} MiB {what} ({name})")
-    return "the process is limited to " + " and ".join(limits) if limits else ""
-
-
-def _safe_traceback(exc: BaseException) -> str:
-    try:
-        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    except Exception as tb_error:
-        return f"(the traceback could not be formatted: {type(tb_error).__name__})"
 
 
 class Outbox:

@@ -32,10 +32,10 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from ..records import ErrorInfo, Status
+from ..records import ErrorInfo, Status, error_info
 from ._calls import async_function, call_item
-from ._worker import Chunk, Done, error_info
-from .base import Backend, Event, Lost, drain
+from .base import Backend, drain
+from .protocol import Chunk, Done, Event, Lost
 
 # Chunks in flight per worker: the chunker sizes a chunk at ~25 ms of work, so
 # two per worker keep every coroutine fed between the engine's rounds.

@@ -5,7 +5,7 @@ The engine owns the items and their bookkeeping; a backend only runs chunks::
     engine --submit(Chunk)--> backend --runs--> workers
     engine <--poll() -> [Done | Lost | Retry]-- backend
 
-``Done`` batches come from the workers themselves (``poolside.backends._worker``).
+The records named here live in ``poolside.backends.protocol``.
 ``Lost`` and ``Retry`` are the backend's own reports when it had to stop a
 worker: ``Lost`` ends one item (timed out, or its worker died); ``Retry`` hands
 the still-pending items of a chunk back to the engine to run again, ``alone``
@@ -43,9 +43,8 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, NamedTuple
 
-from ..records import ErrorInfo, Status
 from ._calls import sync_task
-from ._worker import Chunk, Done
+from .protocol import Chunk, Event
 
 
 def drain(inbox: queue.Queue[Any] | queue.SimpleQueue[Any], timeout: float) -> list[Any]:
@@ -70,35 +69,6 @@ class BackendError(RuntimeError):
     type and message, so the reason reaches every outcome.
     """
 
-
-class Lost(NamedTuple):
-    """One item the backend ended itself (its worker hung past the timeout or died)."""
-
-    chunk_id: int
-    offset: int
-    status: Status
-    error: ErrorInfo
-    worker: int | None
-    started_s: float | None
-    elapsed_s: float
-    pid: int | None = None  # the process that hung or died, when the backend knows it
-    tid: int | None = None
-
-
-class Retry(NamedTuple):
-    """Run the pending items of a chunk again; ``alone`` to find a culprit.
-
-    ``error`` is what to blame a single remaining item for when ``alone`` is
-    set and only that item is left: it has then shown itself to be the culprit.
-    """
-
-    chunk_id: int
-    alone: bool
-    error: ErrorInfo | None = None
-    worker: int | None = None
-
-
-Event = Done | Lost | Retry
 
 #: Where a backend's workers run; the default worker count follows from it
 #: (``poolside.system.default_workers``).

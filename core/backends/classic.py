@@ -56,13 +56,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from ..records import ErrorInfo, Status
+from ..records import ErrorInfo, Status, error_info
 from ._calls import call_chunk_marked, call_item, call_items
 from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
+from ._launch import start_method
 from ._poolwatch import Died, PoolWatch
-from ._worker import Chunk, Done, call_chunk, error_info
-from .base import Backend, Event, Lost, Retry, drain
-from .processes import start_method
+from ._worker import call_chunk
+from .base import Backend, drain
+from .protocol import Chunk, Done, Event, Lost, Retry
 
 _IN_FLIGHT_PER_WORKER = 2
 # How long a thread that reads an ``imap`` iterator waits before it looks

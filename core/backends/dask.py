@@ -38,10 +38,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..records import ErrorInfo
-from ._worker import Chunk, Done, call_chunk, describe_error
-from .base import Event, Retry
+from ..records import ErrorInfo, describe_error
+from ._worker import call_chunk
 from .classic import PoolAdapter
+from .protocol import Chunk, Done, Event, Retry
 
 ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
 

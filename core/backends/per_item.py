@@ -32,11 +32,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..records import ErrorInfo, Status
+from ..records import ErrorInfo, Status, describe_error
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
-from ._worker import PICKLE_PROTOCOL, Chunk, Done, describe_error
-from .base import Backend, Event, Lost, drain
+from ._worker import PICKLE_PROTOCOL
+from .base import Backend, drain
 from .processes import _describe_exit, kill_worker, worker_context
+from .protocol import Chunk, Done, Event, Lost
 
 # Items waiting to start beyond those running: enough that a finished item's
 # place is taken at once, not after a round trip to the engine.

@@ -62,42 +62,16 @@ from collections.abc import Callable
 from typing import Any
 
 from ..log import get_logger
-from ..records import ErrorInfo, Status
+from ..records import ErrorInfo, Status, describe_error
 from . import _zygote
-
-# Parking and killing live in their own modules; their public names are
-# re-exported here, where callers and tests have always imported them.
-from ._kill import _STOP_GRACE_S
-from ._kill import kill_worker as kill_worker
-from ._launch import _launch_worker, _parent_ends, _Proc
-from ._launch import default_method as default_method
-from ._launch import helper_pids as helper_pids
-from ._launch import prestart as prestart
-from ._launch import release_workers as release_workers
-from ._launch import start_method as start_method
-from ._launch import worker_context as worker_context
-from ._parking import IDLE_EXIT_S as IDLE_EXIT_S
+from ._kill import _STOP_GRACE_S, kill_worker
+from ._launch import _launch_worker, _parent_ends, _Proc, default_method, start_method, worker_context
 from ._parking import _park, _unpark
-from ._parking import parked_pids as parked_pids
-from ._parking import stop_idle_workers as stop_idle_workers
 from ._pipes import FrameReader, Poller
 from ._process_main import dumps_chunk, retract_message, task_message
-from ._worker import (
-    FLUSH_S,
-    PICKLE_PROTOCOL,
-    RUNNING,
-    SLOT_CHUNK,
-    SLOT_OFFSET,
-    SLOT_START,
-    SLOT_STATE,
-    Chunk,
-    ChunkUnreadable,
-    Done,
-    Ready,
-    Retracted,
-    describe_error,
-)
-from .base import Backend, BackendError, Event, Lost, Retry
+from ._worker import FLUSH_S, PICKLE_PROTOCOL, RUNNING, SLOT_CHUNK, SLOT_OFFSET, SLOT_START, SLOT_STATE
+from .base import Backend, BackendError
+from .protocol import Chunk, ChunkUnreadable, Done, Event, Lost, Ready, Retracted, Retry
 
 log = get_logger(__name__)
 

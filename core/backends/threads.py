@@ -31,19 +31,9 @@ from typing import Any, NamedTuple
 
 from ..log import get_logger
 from ..records import ErrorInfo, Status
-from ._worker import (
-    FLUSH_S,
-    IDLE,
-    RUNNING,
-    SLOT_START,
-    SLOT_STATE,
-    SLOT_WIDTH,
-    Chunk,
-    Done,
-    Outbox,
-    run_chunk,
-)
-from .base import Backend, Event, Lost, Retry
+from ._worker import FLUSH_S, IDLE, RUNNING, SLOT_START, SLOT_STATE, SLOT_WIDTH, Outbox, run_chunk
+from .base import Backend
+from .protocol import Chunk, Done, Event, Lost, Retry
 
 log = get_logger(__name__)
 

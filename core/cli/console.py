@@ -10,8 +10,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from ..engine.sampler import USS_MIN_RUN_S
 from ..inputs import Expansion, display, printable
-from ..monitor import USS_MIN_RUN_S
 
 
 class Console:
@@ -93,7 +93,7 @@ class Console:
 
 
     def insights(self, ins: Any) -> None:
-        """A short block on where the run's time went (``poolside.insights.Insights``)."""
+        """A short block on where the run's time went (``poolside.engine.insights.Insights``)."""
         lines = [
             f"insights: start-up {_secs(ins.startup_s)}, first outcome {_secs(ins.first_outcome_s)}, "
             f"drain {_secs(ins.drain_s)}",

@@ -40,8 +40,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..backends._worker import describe_error
 from ..inputs import printable
+from ..records import describe_error
 from . import compare, history, listing, run, samples
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
 

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..backends._worker import describe_error
 from ..inputs import Expansion, printable
-from ..records import Summary
+from ..records import Summary, describe_error
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from .common import (
@@ -155,7 +154,8 @@ def _prestart_workers(options: dict[str, Any]) -> None:
     backend = get_backend(options["backend"])
     if not backend.uses_zygote:
         return
-    from ..backends.processes import ProcessBackend, prestart
+    from ..backends.processes import ProcessBackend
+    from ..backends.workers import prestart
 
     own_method = (options.get("backend_options") or {}).get("method") not in (None, "zygote")
     adopts = backend is ProcessBackend and not own_method  # per-item processes start per item
@@ -167,7 +167,7 @@ def _release_workers(backend: str) -> None:
     from ..backends import get_backend
 
     if get_backend(backend).uses_zygote:
-        from ..backends.processes import release_workers
+        from ..backends.workers import release_workers
 
         release_workers()
 

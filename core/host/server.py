@@ -268,7 +268,7 @@ class Host:
         if self.job is not None:
             self.job.cancel()
             self.job.wait(5.0)
-        from ..backends.processes import stop_idle_workers
+        from ..backends.workers import stop_idle_workers
 
         stop_idle_workers()
 
@@ -292,7 +292,7 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
 
 
 def _helper_pids() -> tuple[int, ...]:
-    from ..backends.processes import helper_pids
+    from ..backends.workers import helper_pids
 
     return tuple(helper_pids())
 
@@ -316,7 +316,7 @@ def _history_for(request: StartRun, task: Any) -> Any:
 
 def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],
          on_outcomes: Callable[[list[Outcome]], None], on_finish: Callable[[Summary], None]) -> Any:
-    from ..engine import run
+    from ..engine.job import run
 
     return run(task, items, on_outcomes=on_outcomes, on_finish=on_finish, **options)
 
@@ -348,7 +348,7 @@ def _warm_up() -> None:
     process that forks every worker in about a millisecond) can be forked only
     then; without it, the forkserver is started instead.
     """
-    from ..backends.processes import prestart, start_method
+    from ..backends.workers import prestart, start_method
 
     if not prestart() and start_method() == "forkserver":
         import multiprocessing as mp
@@ -356,7 +356,7 @@ def _warm_up() -> None:
 
         mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._process_main"])
         forkserver.ensure_running()
-    from ..engine import run  # noqa: F401
+    from ..engine.job import run  # noqa: F401
     from ..plugins import discover
 
     discover()

@@ -30,7 +30,7 @@ import os
 import types
 from typing import Any
 
-from ..backends._worker import describe_error
+from ..records import describe_error
 from ._task import load_module_file
 from .base import Plugin, PluginError, from_function, is_marked
 from .builtins import BUILTINS

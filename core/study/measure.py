@@ -30,7 +30,7 @@ def insights(summary: Any) -> dict[str, Any]:
 
     Keys returned (any may be missing): ``startup_s``, ``peak_mb``, ``cpu_s``
     (of the whole process tree), ``gil`` (bool).  Nothing else in the study
-    reads insights (``poolside.insights.Insights``).
+    reads insights (``poolside.engine.insights.Insights``).
     """
     raw = getattr(summary, "insights", None)
     if raw is None:
@@ -107,7 +107,7 @@ class Current:
 def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *, timeout: float | None,
             in_process: bool, current: Current) -> RunNumbers:
     """Run ``sample`` once under ``config`` and return what it cost."""
-    from ..engine import run
+    from ..engine.job import run
 
     busy = [0.0]
     first_start: list[float] = []

@@ -129,7 +129,7 @@ class Study:
         self._current.cancel()
 
     def run(self) -> StudyResult:
-        from ..backends.processes import stop_idle_workers
+        from ..backends.workers import stop_idle_workers
 
         stop_idle_workers()  # every configuration starts from the same, cold, state
         self._t0 = time.perf_counter()

@@ -98,7 +98,7 @@ class ProcessStudyClient(QObject):
               on_round: RoundDone | None = None) -> None:
         if self.running:
             raise RuntimeError("a study is already running")
-        from poolside.backends.processes import start_method
+        from poolside.backends.workers import start_method
 
         from .study_process import run_target, study_main
 

@@ -58,7 +58,7 @@ def study_main(plan: Mapping[str, Any], events: Any, cancel: Any) -> None:
     # study) start.  Else every processes configuration started its workers
     # from a forkserver and its resource tracker, which this process would
     # have started and which outlived it by a moment after a cancel.
-    from poolside.backends.processes import prestart
+    from poolside.backends.workers import prestart
 
     prestart()
     try:

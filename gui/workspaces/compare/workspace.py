@@ -24,13 +24,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 
 from ... import format as fmt
 from ...a11y import name_controls
+from ...study.model import StudyModel
+from ...study.record import is_cancelled, recommended_label
+from ...study.view import StudyView
+from ...widgets.group import group
 from ..base import Workspace
-from ..run.layout import group
 from .client import StudyClient
 from .form import CompareForm, GridError
-from .model import StudyModel
-from .record import is_cancelled, recommended_label
-from .view import StudyView
 
 
 class CompareWorkspace(Workspace):

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ... import format as fmt
-from ..compare.record import DIAGNOSES, config_label, cpu_cores_used, ranked
+from ...study.record import DIAGNOSES, config_label, cpu_cores_used, ranked
 
 CSV_FIELDS = ("backend", "workers", "chunk_size", "method", "median_s", "mad_s", "min_s", "max_s", "speedup",
               "efficiency", "cpu_s", "peak_mb", "startup_s", "ok", "failed", "timed_out", "cancelled")

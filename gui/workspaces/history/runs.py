@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidg
 from poolside.records import STATUS_ORDER
 
 from ... import format as fmt
-from ..compare.record import config_label
+from ...study.record import config_label
 
 
 def _rate(run: Mapping[str, Any]) -> float:

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from ...a11y import name_controls
+from ...study.model import StudyModel
+from ...study.view import StudyView
+from ...widgets.group import group
 from ..base import Workspace
-from ..compare.model import StudyModel
-from ..compare.view import StudyView
-from ..run.layout import group
 from .api import HistoryReader, can_rerun_failed, can_resume
 from .cpu import RunCpuView
 from .export import write_study

@@ -13,23 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
+from ...widgets.group import group
 from ...widgets.timeline import NAVIGATION_HELP, legend_html
-
-
-def group(title: str, widget: QWidget, *, stretch: bool = False) -> QGroupBox:
-    """A titled section; the title is bold, the contents keep the normal font."""
-    box = QGroupBox(title)
-    font = box.font()
-    font.setBold(False)  # explicitly, or the contents would inherit the bold title
-    widget.setFont(font)
-    font.setBold(True)
-    box.setFont(font)
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(8, 6, 8, 8)
-    lay.addWidget(widget, 1 if stretch else 0)
-    return box
 
 
 @dataclass

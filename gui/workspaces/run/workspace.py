@@ -29,17 +29,17 @@ from poolside.spec import JobSpec, SpecError
 from ... import format as fmt
 from ... import settings as cfg
 from ...a11y import name_controls
-from ...run_monitor import RunMonitor
-from ...series_store import SeriesStore
 from ...widgets.backend_panel import BackendPanel
 from ...widgets.cores_panel import CoresPanel
-from ...widgets.files_panel import FilesPanel
-from ...widgets.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
-from ...widgets.results_panel import ResultsPanel, WindowMenu
-from ...widgets.task_panel import TaskPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
+from .files_panel import FilesPanel
 from .layout import arrange
+from .progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
+from .results_panel import ResultsPanel, WindowMenu
+from .run_monitor import RunMonitor
+from .series_store import SeriesStore
+from .task_panel import TaskPanel
 
 
 class RunWorkspace(Workspace):
