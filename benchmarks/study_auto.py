@@ -41,8 +41,8 @@ def _medians(result) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from poolside import compare
     from poolside.study import Study
-    from poolside.study.words import label
     from poolside.system import system_info
+    from poolside.words.study import label
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=30.0)

@@ -48,6 +48,7 @@ ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
 
 class DaskBackend(PoolAdapter):
     name = "dask"
+    library = "dask"
     label = "Dask cluster"
     description = (
         "Dask distributed: runs the same job on a cluster of machines (set POOLSIDE_DASK_ADDRESS "

@@ -52,6 +52,7 @@ def _done(slot: int, chunk_id: int, offset: int, r: tuple) -> Done:
 
 class ThreadPerItemBackend(Backend):
     name = "thread-per-item"
+    library = "threading"
     label = "A thread per item"
     kind = "threads"
     wins = "never, against a pool; it shows what starting a thread per item costs"
@@ -149,6 +150,7 @@ class _Running:
 
 class ProcessPerItemBackend(Backend):
     name = "process-per-item"
+    library = "multiprocessing"
     label = "A process per item"
     kind = "processes"
     uses_zygote = True

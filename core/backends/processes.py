@@ -107,6 +107,7 @@ class WorkerStartError(BackendError):
 
 class ProcessBackend(Backend):
     name = "processes"
+    library = "poolside"
     label = "Processes"
     description = (
         "One worker process per core: true parallelism for CPU-bound Python, and a hung or "

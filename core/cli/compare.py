@@ -6,7 +6,7 @@
     StudyResult ──► ranked table (stdout) + verdict ──► --json FILE (StudyResult.to_dict())
                 └─► the history (one row per study)
 
-The numbers come from ``poolside.study``; the sentences from ``poolside.study.words``;
+The numbers come from ``poolside.study``; the sentences from ``poolside.words.study``;
 only the table's layout is made here.
 """
 
@@ -142,7 +142,7 @@ class _Line:
         what = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}.get(p.phase)
         if what is None:
             step = f"repeat {p.repeat}/{p.repeats}" if p.phase == "repeat" else p.phase
-            from ..study import words as say
+            from ..words import study as say
 
             what = f"{step}: {say.label(p.config) if p.config else ''}"
         text = f"[{p.runs_done}/{p.runs_planned}] {what}  {p.elapsed_s:.0f} s"
@@ -160,7 +160,7 @@ class _Line:
 
 def print_study(result: StudyResult, out: Any) -> None:
     """The ranked table, the warnings and notes, the diagnosis and the verdict."""
-    from ..study import words as say
+    from ..words import study as say
 
     rec = result.recommendation
     head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory")

@@ -113,7 +113,7 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
             print(f"  time     {run['wall_s']:.2f} s wall, {run['cpu_s']:.2f} s CPU")
     study = run.get("study")
     if study and study.get("recommendation"):
-        from ..study.words import label
+        from ..words.study import label
 
         rec = study["recommendation"]
         print(f"  verdict  {label(rec)} ({rec['speedup']:.2f}× sequential): {rec['why']}")

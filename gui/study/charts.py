@@ -17,9 +17,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
+from poolside.words.configs import FAMILY_COLORS, family, family_color
+
 from ..widgets.plot_base import PalettePlot
 from ..widgets.value_labels import ValueLabels
-from .record import FAMILY_COLORS, config_label, family, family_color, ranked, scaling_series, speedup_range
+from .record import config_label, ranked, scaling_series, speedup_range
 
 _BAR = 0.62
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from .. import format as fmt
+from poolside.words import units as fmt
+
 from ..widgets.timeline import TimelinePlot
 from .record import config_label, cpu_cores_used
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from .. import format as fmt
+from poolside.words import units as fmt
+
 from .record import config_key, config_label, cpu_cores_used, ranked
 
 

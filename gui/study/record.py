@@ -19,72 +19,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from poolside.words.configs import config_label
+
 Config = Mapping[str, Any]
-
-#: Backend -> family, for colour: a family shares a way of running items.
-FAMILIES: dict[str, str] = {
-    "sequential": "sequential",
-    "threads": "threads",
-    "processes": "processes",
-    "process-per-item": "per-item",
-    "per-item": "per-item",
-    "process-executor": "pools",
-    "thread-executor": "pools",
-    "mp-pool": "pools",
-    "asyncio": "asyncio",
-    "dask": "cluster",
-}
-
-#: Family colours: mid-tones that read on light and dark palettes, none of
-#: them a status colour (green ok, red failed) so a bar never reads as a verdict.
-FAMILY_COLORS: dict[str, str] = {
-    "threads": "#3d7fd9",  # the window's accent
-    "processes": "#8e5bd9",
-    "per-item": "#d9793d",
-    "pools": "#2aa3a3",
-    "asyncio": "#c2a12b",
-    "cluster": "#d94f8e",
-    "sequential": "#8c919a",
-}
-
-#: What each diagnosis means, in a sentence (the study's evidence follows it).
-DIAGNOSES: dict[str, str] = {
-    "cpu-gil": "Pure-Python CPU work: threads share one core (the GIL); processes scale.",
-    "cpu-parallel": "CPU work in code that releases the GIL: threads scale as well as processes.",
-    "waiting": "The task mostly waits (I/O or sleeps): more workers than cores pay off.",
-    "overhead": "Items so small that handing them out costs more than running them: chunking matters.",
-    "mixed": "The task computes and waits: no single kind of backend dominates.",
-}
-
-
-def family(backend: str) -> str:
-    if backend in FAMILIES:
-        return FAMILIES[backend]
-    for key, fam in (("thread", "threads"), ("process", "processes"), ("async", "asyncio"), ("pool", "pools")):
-        if key in backend:
-            return fam
-    return "cluster"
-
-
-def family_color(backend: str) -> str:
-    return FAMILY_COLORS[family(backend)]
-
 
 def config_key(c: Config) -> tuple[str, int, str, str]:
     """What identifies a configuration (a live update of one replaces it)."""
     return (str(c.get("backend")), int(c.get("workers") or 1), str(c.get("chunk_size", "auto")), str(c.get("method")))
-
-
-def config_label(c: Config) -> str:
-    """``processes ×2``, ``mp-pool ×4 · chunk 64 · imap``."""
-    backend = str(c.get("backend", "?"))
-    text = backend if backend == "sequential" else f"{backend} ×{c.get('workers', '?')}"
-    chunk = c.get("chunk_size", "auto")
-    if chunk not in ("auto", None):
-        text += f" · chunk {chunk}"
-    if c.get("method"):
-        text += f" · {c['method']}"
-    return text
 
 
 def baseline_s(c: Config) -> float:
@@ -128,23 +69,6 @@ def scaling_series(configs: Sequence[Config]) -> dict[str, list[tuple[int, float
 def is_cancelled(study: Mapping[str, Any] | None) -> bool:
     """No study, or one that was stopped before its verdict (what it measured is kept)."""
     return study is None or bool(study.get("cancelled"))
-
-
-def notes_text(study: Mapping[str, Any]) -> list[str]:
-    """The study's notes (codes with numbers) as sentences."""
-    out = []
-    for note in study.get("notes") or ():
-        code = note.get("code")
-        if code == "sample":
-            out.append(f"Sample: {note.get('items')} of {note.get('total')} items, "
-                       f"{float(note.get('sequential_s') or 0):.2f} s of sequential work.")
-        elif code == "sample-shrunk":
-            out.append(f"The budget of {float(note.get('budget_s') or 0):g} s allowed a sample of only "
-                       f"{note.get('items')} items: the numbers are noisier than usual.")
-        elif code:
-            numbers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in note.items() if k != "code")
-            out.append(f"{str(code).replace('-', ' ').capitalize()}" + (f": {numbers}." if numbers else "."))
-    return out
 
 
 def recommended_label(study: Mapping[str, Any]) -> str:

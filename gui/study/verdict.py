@@ -9,7 +9,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
-from .record import DIAGNOSES, config_label, notes_text
+from poolside.words.study import DIAGNOSES, notes
+
+from .record import config_label
 
 
 def _evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -95,7 +97,7 @@ class VerdictPanel(QWidget):
         # The evidence is a dozen numbers: on demand (hover), so the verdict stays three lines.
         evidence = _evidence_text(diagnosis.get("evidence") or {})
         self.diagnosis.setToolTip(f"Evidence: {evidence}" if evidence else "")
-        self._show(self.notes, html.escape(" ".join(notes_text(study))))
+        self._show(self.notes, html.escape(" ".join(notes(study))))
         self.use_button.setEnabled(True)
 
     def _show(self, label: QLabel, text: str) -> None:

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import QLabel, QToolTip
 
 from poolside.records import STATUS_ORDER
 from poolside.usage import busy_threads
+from poolside.words import units as fmt
 
-from .. import format as fmt
 from .plot_base import PalettePlot
 
 #: Status -> colour code, in core's order (poolside.records.STATUS_ORDER).

@@ -22,24 +22,17 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from poolside.words.configs import config_label
+
 #: What a study phase is called on the progress line (repeats and warm-ups name their configuration).
 PHASES = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}
-
-
-def config_text(config: Mapping[str, Any] | None) -> str:
-    if not config:
-        return ""
-    text = str(config.get("backend")) if config.get("backend") == "sequential" else \
-        f"{config.get('backend')} ×{config.get('workers')}"
-    if config.get("chunk_size") not in (None, "auto"):
-        text += f" · chunk {config['chunk_size']}"
-    return text + (f" · {config['method']}" if config.get("method") else "")
 
 
 def progress_event(p: Any) -> dict[str, Any]:
     """A study's ``Progress`` as the window's progress line reads it (plain data: it crosses a pipe)."""
     config = p.config.to_dict() if p.config is not None else None
-    label = PHASES.get(p.phase) or config_text(config) + ("" if p.phase == "repeat" else f" ({p.phase})")
+    label = PHASES.get(p.phase) or (config_label(config) if config else "") + (
+        "" if p.phase == "repeat" else f" ({p.phase})")
     return {"label": label, "phase": p.phase, "config": config,
             "repeat": p.repeat if p.phase == "repeat" else 0, "repeats": p.repeats,
             "done": p.runs_done, "total": p.runs_planned, "elapsed_s": p.elapsed_s}

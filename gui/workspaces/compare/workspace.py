@@ -22,7 +22,8 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from ... import format as fmt
+from poolside.words import units as fmt
+
 from ...a11y import name_controls
 from ...study.model import StudyModel
 from ...study.record import is_cancelled, recommended_label

@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ... import format as fmt
+from poolside.words import units as fmt
 
 
 class HistoryReader(Protocol):

@@ -13,8 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ... import format as fmt
-from ...study.record import DIAGNOSES, config_label, cpu_cores_used, ranked
+from poolside.words import units as fmt
+from poolside.words.study import DIAGNOSES
+
+from ...study.record import config_label, cpu_cores_used, ranked
 
 CSV_FIELDS = ("backend", "workers", "chunk_size", "method", "median_s", "mad_s", "min_s", "max_s", "speedup",
               "efficiency", "cpu_s", "peak_mb", "startup_s", "ok", "failed", "timed_out", "cancelled")

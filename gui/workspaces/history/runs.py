@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from poolside.records import STATUS_ORDER
+from poolside.words import units as fmt
 
-from ... import format as fmt
 from ...study.record import config_label
 
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from ... import format as fmt
+from poolside.words import units as fmt
 
 _STATES = {"finished": "done", "interrupted": "interrupted", "killed": "interrupted", "running": "running"}
 _PROBLEMS = ("failed", "timed_out")

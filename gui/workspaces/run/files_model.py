@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from poolside.inputs import matcher
 
-from ...format import human_bytes
+from ....words.units import human_bytes
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import format as fmt
+from poolside.words import units as fmt
 
 # Start-up worth a sentence: this much of the run, or this long.
 _STARTUP_SHARE = 0.2

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from poolside.records import STATUS_ORDER, Status
+from poolside.words import units as fmt
 
-from ... import format as fmt
-from ...format import human_bytes
+from ....words.units import human_bytes
 from .insight_words import sentences
 
 

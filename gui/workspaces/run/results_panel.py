@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from poolside.records import STATUS_ORDER, Status
+from poolside.words import units as fmt
 
-from ... import format as fmt
 from .hint_view import HintTableView
 from .results_model import ResultsModel, ResultsProxy, shown_root
 

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 from poolside import serialize
 from poolside.records import Status
 from poolside.spec import JobSpec, SpecError
+from poolside.words import units as fmt
 
-from ... import format as fmt
 from ... import settings as cfg
 from ...a11y import name_controls
 from ...widgets.backend_panel import BackendPanel

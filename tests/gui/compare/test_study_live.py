@@ -20,9 +20,10 @@ from PySide6.QtWidgets import QTableView
 
 from poolside.gui.study.charts import SpeedupChart
 from poolside.gui.study.model import StudyModel, StudyTableModel
-from poolside.gui.study.record import FAMILY_COLORS, config_label, family, ranked, speedup_range
+from poolside.gui.study.record import config_label, ranked, speedup_range
 from poolside.gui.study.view import StudyView
 from poolside.gui.widgets.value_labels import ValueLabels
+from poolside.words.configs import FAMILY_COLORS, family
 
 from ...study_fakes import config
 

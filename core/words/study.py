@@ -10,21 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plan import Config
-
-
-def label(config: Config | dict[str, Any]) -> str:
-    """``processes ×4``, ``threads ×8, chunk 64``, ``mp-pool ×2 imap``, ``sequential``."""
-    c = Config.from_dict(config) if isinstance(config, dict) else config
-    if c.sequential:
-        return "sequential"
-    text = f"{c.backend} ×{c.workers}"
-    if c.method:
-        text += f" {c.method}"
-    if c.chunk_size != "auto":
-        text += f", chunk {c.chunk_size}"
-    return text
-
+from .configs import config_label as label
 
 _KIND = {
     "cpu-gil": "pure-Python CPU work",
@@ -35,8 +21,25 @@ _KIND = {
 }
 
 
+#: What each diagnosis means for the choice of backend, in a sentence (the window's verdict;
+#: the study's evidence follows it).
+DIAGNOSES: dict[str, str] = {
+    "cpu-gil": "Pure-Python CPU work: threads share one core (the GIL); processes scale.",
+    "cpu-parallel": "CPU work in code that releases the GIL: threads scale as well as processes.",
+    "waiting": "The task mostly waits (I/O or sleeps): more workers than cores pay off.",
+    "overhead": "Items so small that handing them out costs more than running them: chunking matters.",
+    "mixed": "The task computes and waits: no single kind of backend dominates.",
+}
+
+
 def kind(diagnosis: str) -> str:
+    """The diagnosis as a noun phrase ("pure-Python CPU work"), for the *why*."""
     return _KIND.get(diagnosis, diagnosis)
+
+
+def diagnosis_sentence(diagnosis: str) -> str:
+    """The diagnosis as the verdict's sentence."""
+    return DIAGNOSES.get(diagnosis) or kind(diagnosis).capitalize() + "."
 
 
 def why(r: dict[str, Any]) -> str:
@@ -82,6 +85,17 @@ def warning(code: str) -> str:
     }.get(code, code)
 
 
+def notes(study: Any) -> list[str]:
+    """Every note of a study record (``to_dict()`` form) as a sentence, for the window."""
+    return [sentence(note(n)) for n in (study.get("notes") or ())]
+
+
+def sentence(text: str) -> str:
+    """``"the study took…"`` -> ``"The study took…."``: a clause as a sentence of its own."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def note(n: dict[str, Any]) -> str:
     code = n.get("code")
     if code == "sample-shrunk":
@@ -98,4 +112,5 @@ def note(n: dict[str, Any]) -> str:
         return (f"with {n['repeats']} repeats the strongest possible evidence is p = {n['p_min']:.2f} "
                 "(every repeat of the winner faster than every repeat of the runner-up); "
                 "use more repeats for a firmer answer")
-    return str(n)
+    numbers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in n.items() if k != "code")
+    return str(code).replace("-", " ") + (f": {numbers}" if numbers else "")
