@@ -1,4 +1,4 @@
-"""``python -m benchmarks.fastpath``: the rows of issue 13, Poolside against the best peer of the same run.
+"""``python -m benchmarks.fastpath``: the engine's fast-path rows, Poolside against the best peer of the same run.
 
     python -m benchmarks.fastpath                       # ~3-5 minutes on 2 shared cores
     python -m benchmarks.fastpath --repeats 5 --json after.json --compare before.json
@@ -40,7 +40,7 @@ from benchmarks.report import fmt_rate, fmt_s, mb, render_table
 from benchmarks.suite import Config, Entry, Measured, make_files, measure
 
 # --------------------------------------------------------------------------
-# One row of the issue's table
+# One row of the fast-path table
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _speedup(base: float | None, seconds: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------
-# The four workloads of the issue
+# The four fast-path workloads
 
 
 def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
@@ -213,7 +213,7 @@ def lazy(cfg: Config, out: list[Row], details: list[str]) -> dict:
         details.append("Poolside's tree at its worst peak: "
                        + ", ".join(f"{what} {mb(size)}" for what, size in parts) + ".")
     if ps.peak_rss:
-        details.append(f"Poolside's worst peak {mb(max(ps.peak_rss))} (the issue's bar: under 100 MB).")
+        details.append(f"Poolside's worst peak {mb(max(ps.peak_rss))} (the target: under 100 MB).")
     return {k: v.as_json() for k, v in got.items()}
 
 
@@ -246,7 +246,7 @@ def sleep(cfg: Config, out: list[Row], details: list[str]) -> dict:
 
 
 def cli(cfg: Config, out: list[Row], details: list[str]) -> dict:
-    """The issue's user: one ``poolside run`` from a shell, interpreter start and imports included."""
+    """A shell user: one ``poolside run`` from a shell, interpreter start and imports included."""
     import subprocess
 
     count = 1000
@@ -326,7 +326,7 @@ def compare_table(before: dict, rows: list[Row]) -> list[str]:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fastpath",
-                                     description="The rows of issue 13 with the best peer of the same run.")
+                                     description="The fast-path rows with the best peer of the same run.")
     parser.add_argument("--only", metavar="NAME[,NAME]", help=f"some of: {', '.join(WORKLOADS)}")
     parser.add_argument("--repeats", type=int, metavar="N", help="fresh processes per contender (default 5; "
                         "3 for lazy)")
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = args.workers or system_info().usable_cores
     start_load = _load()
-    print(f"Issue 13 rows, {time.strftime('%Y-%m-%d %H:%M:%S')}; Poolside starts workers with "
+    print(f"Fast-path rows, {time.strftime('%Y-%m-%d %H:%M:%S')}; Poolside starts workers with "
           f"'{default_method()}' here (each measurement is a fresh one-thread process), peers with their "
           f"defaults; {workers} process workers; {start_load} at the start.", flush=True)
     rows: list[Row] = []
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             data[name] = WORKLOADS[name](cfg, rows, details)
     end_load = _load()
     print("\n".join(details))
-    print("\nIssue 13: Poolside against the best peer of this run (medians of interleaved repeats)")
+    print("\nFast path: Poolside against the best peer of this run (medians of interleaved repeats)")
     print("\n".join(summary_table(rows)))
     print(f"\n{time.perf_counter() - t0:.0f} s; {end_load} at the end.")
     if args.compare:

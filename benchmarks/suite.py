@@ -1,4 +1,4 @@
-"""The workloads of issue 2, each run through Poolside and its peers in one run, and the verdicts.
+"""The suite's workloads, each run through Poolside and its peers in one run, and the verdicts.
 
 Every measurement is one fresh child process (``benchmarks.child``), started
 by ``benchmarks.harness``; contenders take turns (round-robin over repeats), so
