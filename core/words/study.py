@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .configs import config_label as label
+from .units import human_duration
 
 _KIND = {
     "cpu-gil": "pure-Python CPU work",
@@ -99,15 +100,17 @@ def sentence(text: str) -> str:
 def note(n: dict[str, Any]) -> str:
     code = n.get("code")
     if code == "sample-shrunk":
-        return (f"the {n['budget_s']:g} s budget allows about {n['target_s']:.2f} s of sequential work per run: "
+        return (f"the {human_duration(n['budget_s'])} budget allows about {human_duration(n['target_s'])} "
+                "of sequential work per run: "
                 f"the sample is {n['items']} items instead of the usual ~2 s")
     if code == "sample":
-        return f"sample: {n['items']} of {n['total']} items, about {n['sequential_s']:.2f} s of sequential work"
+        return (f"sample: {n['items']} of {n['total']} items, about {human_duration(n['sequential_s'])} "
+                "of sequential work")
     if code == "dropped":
         return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
                 f"once and left out of the repeats: {', '.join(label(c) for c in n['configs'])}")
     if code == "over-budget":
-        return f"the study took {n['elapsed_s']:.0f} s, more than the {n['budget_s']:g} s budget"
+        return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
     if code == "significance":
         return (f"with {n['repeats']} repeats the strongest possible evidence is p = {n['p_min']:.2f} "
                 "(every repeat of the winner faster than every repeat of the runner-up); "

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from poolside.system import system_info
+from poolside.words.units import human_bytes
 
-from ...words.units import human_bytes
 from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, MachinePlot
 from .worker_usage import WorkerUsage
 
