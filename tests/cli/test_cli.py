@@ -60,7 +60,7 @@ def test_run_sha256_writes_a_jsonl_record_per_item(samples, tmp_path, capsys):
         assert r["status"] == "ok" and r["error"] is None and r["worker"] >= 0
         assert r["value"]["sha256"] == hashlib.sha256(Path(r["item"]).read_bytes()).hexdigest()
     err = capsys.readouterr().err
-    assert f"{len(files)} items ({len(files)} ok)" in err and "threads x" in err
+    assert f"{len(files)} items ({len(files)} ok)" in err and "threads ×" in err
 
 
 def test_run_prints_a_line_per_item_without_output(samples, capsys):
@@ -349,7 +349,7 @@ def test_python_m_core_smoke(samples, tmp_path):
          "--backend", "processes", "--workers", "2", "--output", str(out)],
         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "6 items (6 ok)" in proc.stderr and "processes x2" in proc.stderr
+    assert "6 items (6 ok)" in proc.stderr and "processes ×2" in proc.stderr
     assert len(read_jsonl(out)) == 6
     usage = subprocess.run([sys.executable, "-m", "core", "run", "--plugin", "sha256", "nope"],
                            capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
