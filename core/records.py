@@ -67,6 +67,10 @@ class ErrorInfo(NamedTuple):
         return f"{self.type}: {self.message}" if self.message else self.type
 
 
+#: The error of every item a cancel left without an outcome (the engine's and the run host's).
+CANCELLED_ERROR = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+
+
 class Outcome(NamedTuple):
     """The end of one input item.
 
