@@ -15,7 +15,7 @@ from typing import Any
 
 from ..history import store
 from ..inputs import printable
-from ..records import STATUS_ORDER
+from ..records import STATUS_ORDER, Status
 from ..words.configs import config_label
 from ..words.runs import run_state
 from ..words.units import count, human_bytes, human_duration, status_label, when
@@ -77,7 +77,7 @@ def _line(run: dict[str, Any]) -> str:
     if run["kind"] == "study":
         return what + "  comparison"
     config = config_label(run) if run["backend"] else ""
-    counts = f"{count(run.get('ok') or 0)}/{count(run.get('total') or 0)} ok"
+    counts = f"{count(run.get(Status.OK.value) or 0)}/{count(run.get('total') or 0)} {Status.OK.label}"
     wall = "" if run["wall_s"] is None else f"  {human_duration(run['wall_s'])}"
     cont = f"  (continues #{run['parent_id']})" if run["parent_id"] else ""
     return f"{what}  {config:<14} {counts:>14}  {run_state(run['state']).label:<11}{wall}{cont}"

@@ -26,7 +26,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QToolTip
 
-from poolside.records import STATUS_ORDER
+from poolside.records import STATUS_ORDER, Status
 from poolside.usage import busy_threads
 from poolside.words import units as fmt
 
@@ -34,7 +34,7 @@ from .plot_base import PalettePlot
 
 #: Status -> colour code, in core's order (poolside.records.STATUS_ORDER).
 _CODES = {status.value: code for code, status in enumerate(STATUS_ORDER)}
-_UNKNOWN = _CODES["cancelled"]
+_UNKNOWN = _CODES[Status.CANCELLED.value]
 _STARTED, _WORKER, _ELAPSED, _STATUS, _ITEM = (
     attrgetter(f) for f in ("started_s", "worker", "elapsed_s", "status", "item"))
 _BAR_HEIGHT = 0.72
