@@ -442,3 +442,42 @@ def test_a_run_imports_neither_the_study_stack_nor_asyncio(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert "worker processes (zygote)" in done.stderr  # forked in ~1 ms, not from a fresh forkserver
+
+
+# -- the CLI speaks poolside.words ----------------------------------------------------------
+
+def test_insights_print_the_windows_sentences_then_their_figures(samples, capsys, monkeypatch):
+    from poolside.cli import console
+    from poolside.words.runs import insight_sentences
+
+    seen = []
+
+    def spy(ins, **options):
+        seen.append(ins)
+        return insight_sentences(ins, **options)
+
+    monkeypatch.setattr(console, "insight_sentences", spy)
+    assert main(["run", str(samples), "-r", "-p", "sha256", "-b", "threads", "-w", "2", "--insights"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    [ins] = seen
+    said = insight_sentences(ins, detail=True)
+    start = err.index("insights:") + 1
+    assert err[start:start + len(said)] == ["  " + s for s in said]
+    assert said[: len(insight_sentences(ins))] == insight_sentences(ins)  # the Run tab's headline comes first
+
+
+def test_history_lists_labels_states_and_durations_from_the_vocabulary(samples, capsys):
+    from poolside.history import store
+    from poolside.words.runs import run_state
+    from poolside.words.units import human_duration
+
+    assert main(["run", str(samples), "-r", "-p", "sha256", "-b", "threads", "-w", "2", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["history"]) == 0
+    line = capsys.readouterr().out
+    [run] = store.list_runs(store.connect())
+    assert "threads ×2" in line and f"  {run_state('finished').label} " in line
+    assert human_duration(run["wall_s"]) in line
+    assert main(["history", "show", "last"]) == 0
+    shown = capsys.readouterr().out
+    assert "0 timed out" in shown and "timed_out" not in shown and run_state("finished").meaning in shown

@@ -129,8 +129,11 @@ def test_the_summary_line_is_the_clis_the_logs_and_the_windows(real_run):
 # -- run states ------------------------------------------------------------------------
 
 
-def test_every_state_the_history_gives_reads_the_same_in_the_cli_and_the_window(tmp_path, capsys):
+def test_every_state_the_history_gives_reads_the_same_in_the_cli_and_the_window(tmp_path, qapp):
+    from PySide6.QtCore import Qt
+
     from poolside.cli.history import _line
+    from poolside.gui.workspaces.history.model import HistoryModel
     from poolside.gui.workspaces.history.sqlite_reader import SqliteHistory
 
     spec = JobSpec("sha256", paths=(str(tmp_path),))
@@ -148,10 +151,16 @@ def test_every_state_the_history_gives_reads_the_same_in_the_cli_and_the_window(
                                                    killed: "killed"}
     assert {r["state"] for r in rows} == set(RUN_STATES)  # the table holds every state, and only those
     entries = {e["id"]: e for e in SqliteHistory(store).list_entries()}
+    model = HistoryModel(SqliteHistory(store))
+    model.refresh()
     for row in rows:
         look = run_state(row["state"])
         assert f"  {look.label} " in _line(row)
         assert run_state(entries[str(row["id"])]["status"]) == look
+        cell = model.index(model.row_of(str(row["id"])), 4)
+        assert model.data(cell) == look.label and model.data(cell, Qt.ItemDataRole.ToolTipRole) == look.meaning
+        color = model.data(cell, Qt.ItemDataRole.ForegroundRole)
+        assert (color.name() if color is not None else None) == look.color
     assert [s for s in RUN_STATES if RUN_STATES[s].resumable] == ["interrupted", "killed"]
     assert run_state("from-a-newer-poolside").label == "from-a-newer-poolside"
 
