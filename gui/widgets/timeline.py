@@ -240,7 +240,7 @@ class TimelinePlot(PalettePlot):
                 )
         self._draw_startup()
         dropped = self._seen - n
-        self._note.setText(f"latest {n:,} of {self._seen:,} items" if dropped > 0 else "")
+        self._note.setText(f"latest {fmt.count(n)} of {fmt.count(self._seen)} items" if dropped > 0 else "")
         (x0, _x1), (_y0, y1) = vb.viewRange()
         self._note.setPos(x0, y1)
         self._empty.setVisible(n == 0)

@@ -87,7 +87,7 @@ class ProgressBar(QProgressBar):
     def _format_text(self) -> str:
         lo, hi, v = self.minimum(), self.maximum(), self._shown
         pct = 0 if hi <= lo else int(100 * (v - lo) / (hi - lo))
-        return self.format().replace("%v", f"{v:,}").replace("%m", f"{hi:,}").replace("%p", str(pct))
+        return self.format().replace("%v", fmt.count(v)).replace("%m", fmt.count(hi)).replace("%p", str(pct))
 
     def paintEvent(self, _event) -> None:
         opt = QStyleOptionProgressBar()

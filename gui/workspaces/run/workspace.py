@@ -219,11 +219,11 @@ class RunWorkspace(Workspace):
         self.cpu_monitor.begin_run()
         self._summary = None
         self._label = label
-        info = self.backend.info()
-        backend_label = info.label if info is not None and info.label else spec.backend
-        headline = f"Running <b>{html.escape(label)}</b> on {html.escape(backend_label)} ×{workers}…"
+        # The configuration as the summary line at the end and the Compare tab name it.
+        config = config_label({"backend": spec.backend, "workers": workers, "chunk_size": spec.chunk_size})
+        headline = f"Running <b>{html.escape(label)}</b> on {html.escape(config)}…"
         self.progress.start(len(items), headline)
-        self.message.emit(f"Running {label} on {backend_label} ×{workers}…")
+        self.message.emit(f"Running {label} on {config}…")
         self._set_busy(True)
         # Paint the running state now, before the engine's threads start
         # competing with this one for the GIL.
