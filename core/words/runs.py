@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..engine.insights import GIL_CLEAR_FREE_CORES
 from ..records import STATUS_ORDER, Status
 from .configs import config_label
 from .units import count, human_bytes, human_duration, rate
@@ -77,9 +78,13 @@ def insight_sentences(ins: Any, *, detail: bool = False) -> list[str]:
 def _verdict(ins: Any) -> list[str]:
     said: list[str] = []
     if ins.gil_bound:
+        # Said with the figure that decided it (task_cores: the threads' own CPU in items).
         threads = max(2, round(ins.busy_threads))
-        said.append(f"{threads} threads were busy but the process used {ins.process_cores:.1f} core: "
+        said.append(f"{threads} threads were busy but their items used {ins.task_cores:.1f} core between them: "
                     "the GIL serialised them — try processes.")
+        if ins.free_cores < GIL_CLEAR_FREE_CORES:
+            said.append(f"Other programs left only {ins.free_cores:.1f} cores free, so threads free of the GIL "
+                        "could not have used more either: compare with processes to be sure.")
     elif ins.busy_share >= _STARVED and ins.cpu_utilisation < _WAITING_CPU:
         said.append(f"The workers were busy {ins.busy_share:.0%} of the time but used "
                     f"{ins.cpu_utilisation:.0%} of the CPU: the items mostly waited (I/O, sleeps), "

@@ -94,10 +94,13 @@ def test_a_real_runs_insights_read_as_sentences(real_run):
 
 def test_the_insights_name_the_gil_the_waits_and_held_back_results(real_run):
     ins = dataclasses.replace(real_run.insights, wall_s=2.0, workers=8, cores=2, items=100, busy_s=14.0,
-                              busy_share=0.9, busy_threads=7.6, process_cores=1.0, cpu_utilisation=0.25,
-                              startup_s=0.01, first_outcome_s=0.05)
+                              busy_share=0.9, busy_threads=7.6, process_cores=1.1, task_cores=0.95,
+                              free_cores=2.0, cpu_utilisation=0.25, startup_s=0.01, first_outcome_s=0.05)
     gil = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=True)))
-    assert "8 threads were busy but the process used 1.0 core: the GIL serialised them — try processes." in gil
+    assert "8 threads were busy but their items used 0.9 core between them: the GIL serialised them" in gil
+    assert "cores free" not in gil
+    loaded = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=True, free_cores=0.6)))
+    assert "only 0.6 cores free" in loaded
     waits = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=False, cpu_utilisation=0.02)))
     assert "mostly waited" in waits and "GIL" not in waits
     held = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=None, first_outcome_s=1.9)))
