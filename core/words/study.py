@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .configs import config_label as label
+from .configs import config_label
 from .units import human_duration
 
 _KIND = {
@@ -61,20 +61,20 @@ def why(r: dict[str, Any]) -> str:
                      "so more workers than cores pay")
     elif d == "overhead":
         parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
-    winner = label(r["winner"])
+    winner = config_label(r["winner"])
     if r["winner"]["backend"] == "sequential":
         text = "; ".join(parts) + ": no parallel configuration beat sequential"
     else:
         text = "; ".join(parts) + f": {winner} ran {r['winner_speedup']:.2f}× faster than sequential"
     if "fastest" in r:
-        text += (f"; {label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
+        text += (f"; {config_label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
                  f"within noise, and suits {kind(d)} less")
     if "runner_up" in r:
         ahead = (r["lead_ratio"] - 1) * 100
         if r["significant"]:
-            text += f", {ahead:.0f} % ahead of {label(r['runner_up'])}"
+            text += f", {ahead:.0f} % ahead of {config_label(r['runner_up'])}"
         else:
-            text += (f"; its {ahead:.0f} % lead over {label(r['runner_up'])} is within noise "
+            text += (f"; its {ahead:.0f} % lead over {config_label(r['runner_up'])} is within noise "
                      f"(not significant after {r['repeats']} repeats)")
     return text + "."
 
@@ -108,7 +108,7 @@ def note(n: dict[str, Any]) -> str:
                 "of sequential work")
     if code == "dropped":
         return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
-                f"once and left out of the repeats: {', '.join(label(c) for c in n['configs'])}")
+                f"once and left out of the repeats: {', '.join(config_label(c) for c in n['configs'])}")
     if code == "over-budget":
         return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
     if code == "significance":
