@@ -114,7 +114,8 @@ class FakeHistory:
     def add_study(self, entry_id: str, record: dict[str, Any], started: float) -> None:
         self.studies[entry_id] = record
         self.entries.append({"id": entry_id, "kind": "study", "started": started, "plugin": record["plugin"],
-                             "status": "done", "wall_s": 30.0, "summary": f"{len(record['configs'])} configurations"})
+                             "status": "finished", "wall_s": 30.0,
+                             "summary": f"{len(record['configs'])} configurations"})
 
     def add_run(self, entry_id: str, run: dict[str, Any]) -> None:
         self.runs[entry_id] = {"id": entry_id, **run}
@@ -132,7 +133,7 @@ class FakeHistory:
 
 
 def run_record(plugin: str, paths: list[str], *, backend: str = "threads", workers: int = 2, wall: float = 2.0,
-               status: str = "done", failed: list[str] = (), pending: list[str] = (),
+               status: str = "finished", failed: list[str] = (), pending: list[str] = (),
                started: float = 1_000.0) -> dict[str, Any]:
     spec = {"version": 1, "plugin": plugin, "paths": list(paths), "backend": backend, "workers": workers}
     ok = len(paths) - len(failed) - len(pending)

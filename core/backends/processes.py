@@ -82,7 +82,7 @@ PREFETCH_PER_WORKER = 1
 # A chunk queued behind an item that has run this long is taken back for an
 # idle worker.  Prefetching keeps workers busy between chunks, but a queued
 # chunk must not wait on one slow item while another worker has nothing to do.
-_STEAL_AFTER_S = 0.05
+_TAKE_BACK_AFTER_S = 0.05
 
 # Workers that die before they are ready, one after another, with none ready
 # in between: the workers cannot start at all (a script that starts a run
@@ -313,7 +313,7 @@ class ProcessBackend(Backend):
                 return
             if len(proc.assigned) < 2 or proc.assigned[-1] in proc.retracting:
                 continue
-            if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < _STEAL_AFTER_S:
+            if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < _TAKE_BACK_AFTER_S:
                 continue
             chunk_id = proc.assigned[-1]
             try:

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..inputs import Expansion, printable
-from ..records import Summary, describe_error
+from ..records import Status, Summary, describe_error
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
+from ..words.runs import summary_line
+from ..words.units import count
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -244,8 +246,8 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
                     + (f"; all are in {ns.output}" if ns.output else "; use --output to see all"))
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
-    console.err(summary.line())
-    if run_id is not None and summary.counts.get("ok", 0) < summary.total:
+    console.err(summary_line(summary))
+    if run_id is not None and summary.counts.get(Status.OK.value, 0) < summary.total:
         console.err(f"note: recorded as run {run_id}; to run what is not ok yet: "
                     f"poolside run --resume {run_id}")
     show = console.tty if ns.insights is None else ns.insights
@@ -255,7 +257,7 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
         _write_companion(Path(ns.output), summary, console)
     if stopped_by is not None:
         return 128 + stopped_by  # common.EXIT_INTERRUPTED, EXIT_TERMINATED or EXIT_HANGUP
-    bad = summary.total - summary.counts.get("ok", 0)
+    bad = summary.total - summary.counts.get(Status.OK.value, 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
 
 
@@ -276,14 +278,15 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
     # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
     items: Any = plan.items
     prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, items)
-    lines = [f"resuming run {plan.parent_id}: {plan.already_ok:,} items already ok, {len(plan.items):,} to run"]
+    lines = [f"resuming run {plan.parent_id}: {count(plan.already_ok)} items already ok, "
+             f"{count(len(plan.items))} to run"]
     if str(plan.parent_id) != ns.resume and ns.resume != "last":
         lines[0] += f" (run {ns.resume} was continued by run {plan.parent_id} already)"
     if plan.new:
-        lines.append(f"{plan.new:,} new items joined")
+        lines.append(f"{count(plan.new)} new items joined")
     if plan.vanished:
         shown = ", ".join(printable(v) for v in plan.vanished[:5]) + (" ..." if len(plan.vanished) > 5 else "")
-        lines.append(f"{len(plan.vanished):,} recorded items are gone: {shown}")
+        lines.append(f"{count(len(plan.vanished))} recorded items are gone: {shown}")
     if plan.plugin_changed:
         lines.append("the plugin changed since (--force)")
     print("note: " + "; ".join(lines), file=sys.stderr)
@@ -314,7 +317,7 @@ def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
     except OSError as e:
         console.err(f"error: writing the trace {path} failed: {e}")
         return series
-    console.err(f"trace: {n:,} items written to {path} (open it in ui.perfetto.dev)")
+    console.err(f"trace: {count(n)} items written to {path} (open it in ui.perfetto.dev)")
     return series
 
 
@@ -439,10 +442,9 @@ class _Reporter:
                     if self.cancel is not None:
                         self.cancel()
             for o in batch:
-                status = str(o.status)
-                if status == "ok":
+                if o.status == Status.OK:
                     self.console.result(o)
-                elif status != "cancelled":
+                elif o.status != Status.CANCELLED:
                     if self.failures_shown < _MAX_FAILURE_LINES:
                         self.failures_shown += 1
                         self.console.failure(o)

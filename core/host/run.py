@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..inputs import display
 from ..log import get_logger
-from ..records import ErrorInfo, Outcome, Status, Summary
+from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary
 from ..spec import JobSpec
 from . import marks as marks_file
 from .tree import describe_exit
@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import HostClient
 
 log = get_logger("poolside.host")
-
-_CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
 
 Callback = Callable[[Any], None]
 
@@ -102,7 +100,7 @@ class HostRun:
         rest: list[Outcome] = []
         for i in missing:
             if cancelled:
-                status, error = Status.CANCELLED, _CANCELLED
+                status, error = Status.CANCELLED, CANCELLED_ERROR
             elif marks[i] == marks_file.RUNNING:
                 others = len(running) - 1
                 where = f"while running {display(self.items[i])}" if not others else (

@@ -215,10 +215,8 @@ class Study:
         # The study starts with no parked workers, so the first process warm-up starts cold;
         # later ones adopt what is parked and start only the extra workers (stopping them
         # for each warm-up cost seconds per configuration: 16 processes took 5.6 s here).
-        local = in_process(config.backend)
         with self._scratch.task() as task:
-            numbers = measure(task, self._sample, config, timeout=self.timeout, in_process=local,
-                              current=self._current)
+            numbers = measure(task, self._sample, config, timeout=self.timeout, current=self._current)
         self._runs_done += 1
         if self._current.cancelled:
             raise _Cancelled

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .configs import config_label as label
+from .configs import config_label
+from .units import human_duration
 
 _KIND = {
     "cpu-gil": "pure-Python CPU work",
@@ -60,20 +61,20 @@ def why(r: dict[str, Any]) -> str:
                      "so more workers than cores pay")
     elif d == "overhead":
         parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
-    winner = label(r["winner"])
+    winner = config_label(r["winner"])
     if r["winner"]["backend"] == "sequential":
         text = "; ".join(parts) + ": no parallel configuration beat sequential"
     else:
         text = "; ".join(parts) + f": {winner} ran {r['winner_speedup']:.2f}× faster than sequential"
     if "fastest" in r:
-        text += (f"; {label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
+        text += (f"; {config_label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
                  f"within noise, and suits {kind(d)} less")
     if "runner_up" in r:
         ahead = (r["lead_ratio"] - 1) * 100
         if r["significant"]:
-            text += f", {ahead:.0f} % ahead of {label(r['runner_up'])}"
+            text += f", {ahead:.0f} % ahead of {config_label(r['runner_up'])}"
         else:
-            text += (f"; its {ahead:.0f} % lead over {label(r['runner_up'])} is within noise "
+            text += (f"; its {ahead:.0f} % lead over {config_label(r['runner_up'])} is within noise "
                      f"(not significant after {r['repeats']} repeats)")
     return text + "."
 
@@ -99,15 +100,17 @@ def sentence(text: str) -> str:
 def note(n: dict[str, Any]) -> str:
     code = n.get("code")
     if code == "sample-shrunk":
-        return (f"the {n['budget_s']:g} s budget allows about {n['target_s']:.2f} s of sequential work per run: "
+        return (f"the {human_duration(n['budget_s'])} budget allows about {human_duration(n['target_s'])} "
+                "of sequential work per run: "
                 f"the sample is {n['items']} items instead of the usual ~2 s")
     if code == "sample":
-        return f"sample: {n['items']} of {n['total']} items, about {n['sequential_s']:.2f} s of sequential work"
+        return (f"sample: {n['items']} of {n['total']} items, about {human_duration(n['sequential_s'])} "
+                "of sequential work")
     if code == "dropped":
         return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
-                f"once and left out of the repeats: {', '.join(label(c) for c in n['configs'])}")
+                f"once and left out of the repeats: {', '.join(config_label(c) for c in n['configs'])}")
     if code == "over-budget":
-        return f"the study took {n['elapsed_s']:.0f} s, more than the {n['budget_s']:g} s budget"
+        return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
     if code == "significance":
         return (f"with {n['repeats']} repeats the strongest possible evidence is p = {n['p_min']:.2f} "
                 "(every repeat of the winner faster than every repeat of the runner-up); "

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from poolside.system import system_info
+from poolside.words.units import human_bytes, human_duration
 
-from ...words.units import human_bytes
 from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, MachinePlot
 from .worker_usage import WorkerUsage
 
@@ -50,12 +50,13 @@ def usage_text(sample: dict[str, Any]) -> str:
 
 
 def run_text(series: dict[str, Any]) -> str:
-    """``"4 cores · 12.0 s sampled every 0.25 s · peak 210.0 MiB"`` for a stored run."""
+    """``"4 cores · 12.00 s sampled every 250.0 ms · peak 210.0 MiB"`` for a stored run."""
     t = series.get("t", ())
     if not len(t):
         return "No CPU samples in this run."
     span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
-    text = f"{int(series.get('cores', 0))} cores · {span:.1f} s sampled every {float(series['interval_s']):.2f} s"
+    text = (f"{int(series.get('cores', 0))} cores · {human_duration(span)} sampled every "
+            f"{human_duration(float(series['interval_s']))}")
     peak = float(series.get("peak_memory") or 0.0)
     return text + (f" · peak {human_bytes(peak)}" if peak else "")
 

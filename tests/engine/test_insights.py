@@ -92,7 +92,7 @@ def test_the_cli_prints_insights_on_request_and_writes_the_companion_summary(tmp
     assert main(["run", "resources/samples", "-r", "-p", "sha256", "-b", "threads", "-q",
                  "--insights", "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "insights: start-up" in err and "memory: peak" in err
+    assert "insights:\n" in err and "Peak memory" in err and "the first item started after" in err
     summary = json.loads((tmp_path / "records.summary.json").read_text())
     assert summary["counts"]["ok"] == summary["insights"]["items"] > 0
     assert summary["insights"]["per_worker"] and summary["insights"]["peak_rss_bytes"] > 0

@@ -19,9 +19,10 @@ from poolside.gui.main_window import _version
 from poolside.gui.theme import derive_hint_colors, hint_color
 from poolside.gui.widgets.backend_panel import BackendPanel
 from poolside.gui.workspaces.run.files_model import FilesModel
-from poolside.gui.workspaces.run.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
+from poolside.gui.workspaces.run.progress_panel import ProgressPanel, output_folder, was_cancelled
 from poolside.records import Outcome, Status, Summary
 from poolside.spec import JobSpec
+from poolside.words.runs import summary_line
 from tests.gui_helpers import open_window
 
 WAIT_MS = 60_000
