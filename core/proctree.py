@@ -88,10 +88,11 @@ HELPER_COMMANDS = ("forkserver", "resource_tracker", "semaphore_tracker")
 # -- the memory policy: one for the engine's sampler and for usage.Monitor ----------------
 
 #: USS is read at a new peak of the run's RSS, and at most this often.  It parses
-#: /proc/PID/smaps_rollup, which walks the page tables: ~0.3 ms for a worker, ~1 ms
-#: for a host with numpy loaded.  Twice a second keeps a tree of a host and 8 workers
-#: (~3 ms a read) under 0.6 % of a core while its memory grows, and nothing once it
-#: is flat; a peak that grows for longer than this is read again within it.
+#: /proc/PID/smaps_rollup, which walks the page tables: 0.27 ms for an idle worker,
+#: 0.52 ms for a process with numpy loaded (measured on this 2-core VM).  Twice a
+#: second, a host and 8 workers (~2.7 ms a read) cost ~0.5 % of a core while their
+#: memory grows, and nothing once it is flat; the USS beside a peak that keeps
+#: growing is at most this old.
 USS_EVERY_S = 0.5
 #: USS is read only once the run is this old.  1-2 ms for a parent and two workers
 #: was 4-5 % of a 40 ms sha256 run of 1,000 files and the margin by which its cold
