@@ -378,9 +378,9 @@ def kill_tree(pid: int, *, wait_s: float = KILL_WAIT_S, sweep_group: bool = Fals
         below += [p for p in _group(pid) if p.pid != pid and p.pid not in seen]
     try:
         os.killpg(pid, signal.SIGKILL)  # the group: orphans the tree no longer shows
-    except (ProcessLookupError, PermissionError):
-        try:  # it leads no group (yet: a worker that has only just started)
-            os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        try:  # it leads no group (yet: a worker that has only just started), or no killpg here
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
         except (ProcessLookupError, PermissionError):
             pass
     for p in below:
