@@ -225,7 +225,7 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         if recorder is not None:
             recorder.close()
         if monitor is not None:
-            monitor.end_run()
+            monitor.end_run(summary)
             monitor.stop()
     return job, summary, stopped_by
 

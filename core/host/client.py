@@ -41,7 +41,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
-from ..proctree import RunProcesses
+from ..proctree import RunProcesses, descendants, describe_exit, kill_tree
 from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
 from .protocol import (
@@ -61,7 +61,7 @@ from .protocol import (
     unreadable_in,
 )
 from .run import Callback, HostRun
-from .tree import HostProcesses, descendants, describe_exit, end_tree, kill_tree
+from .tree import HostProcesses
 
 log = get_logger("poolside.host")
 
@@ -133,7 +133,7 @@ class _Process:
 
     def end(self) -> None:
         """Kill it and everything under it; return once the reader has reaped it."""
-        end_tree(self.pid)
+        kill_tree(self.pid, sweep_group=True)
         self.gone.wait(5.0)
 
 
@@ -269,7 +269,7 @@ class HostClient:
             if self._host is host:
                 self._host = None  # the next run starts a fresh host
         if not host.gone.is_set():
-            kill_tree(host.pid)
+            kill_tree(host.pid, wait_s=0, sweep_group=False)  # its reader thread waits, and sweeps
 
     # -- the reader thread ------------------------------------------------------
     def _read(self, host: _Process) -> None:
@@ -289,7 +289,7 @@ class HostClient:
                 host.proc.wait(SHUTDOWN_GRACE_S)
             except subprocess.TimeoutExpired:
                 pass
-        end_tree(host.pid)
+        kill_tree(host.pid, sweep_group=True)
         host.exit_code = host.proc.wait()
         with self._lock:
             if self._host is host:

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..inputs import display
 from ..log import get_logger
+from ..proctree import describe_exit
 from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary
 from ..spec import JobSpec
 from . import marks as marks_file
-from .tree import describe_exit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import HostClient

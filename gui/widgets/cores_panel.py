@@ -69,10 +69,9 @@ def _last(data: dict[str, Any]) -> dict[str, float]:
     if not len(data.get("t", ())):
         return {}
     out = {k: float(data[k][-1]) for k in ("user", "system", "tree_cpu")}
-    # The latest sample's: USS while every process's is known (a new worker's is read within a
-    # sample or two), else RSS.  Never an older sample's USS: it may predate the run's workers.
-    uss = float(data["tree_uss"][-1])
-    out["memory"] = uss if uss == uss else float(data["tree_rss"][-1])
+    # The latest sample's RSS of the run's tree: the measure of the run's peak beside it
+    # (poolside.proctree), never an older sample's.
+    out["memory"] = float(data["tree_rss"][-1])
     return out
 
 
@@ -216,6 +215,6 @@ class CoresPanel(QWidget):
             self.workers.set_series(self._run, self._busy)
 
     def peak_memory(self) -> float:
-        """The last run's peak memory of the process tree (USS, else RSS), in bytes (0 before a run)."""
+        """The last run's peak memory (``poolside.proctree``: its tree's summed RSS), in bytes (0 before a run)."""
         return float(self._run.get("peak_memory", 0.0)) if self._run else 0.0
 

@@ -49,7 +49,7 @@ def test_processes_have_no_gil_signal_and_report_their_cpu():
 
 @pytest.mark.parametrize("backend", ["threads", "processes", "mp-pool", "process-per-item", "asyncio"])
 def test_the_numbers_add_up(backend, monkeypatch):
-    monkeypatch.setattr("poolside.engine.sampler.USS_MIN_RUN_S", 0.0)  # read USS however short the run
+    monkeypatch.setattr("poolside.proctree.USS_MIN_RUN_S", 0.0)  # read USS however short the run
     ins, outcomes = insights_of(tasks.fail_on_seven, range(40), backend=backend, workers=2)
     assert ins.items == 40 == len(outcomes)
     assert sum(w.items for w in ins.per_worker) == 40

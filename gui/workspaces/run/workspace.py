@@ -272,7 +272,7 @@ class RunWorkspace(Workspace):
         cancelled = was_cancelled(summary, self.bridge.cancel_requested)
         self._summary = summary
         self._set_busy(False)
-        series = self.cpu_monitor.end_run()
+        series = self.cpu_monitor.end_run(summary)
         self.series_store.save(getattr(self.bridge, "history_id", None), series)
         self.timeline.redraw()
         self.progress.finish(summary, cancelled=cancelled, label=self._label,
