@@ -50,7 +50,7 @@ def _last_run_id() -> int:
 
 def test_the_cli_prints_writes_and_records_one_peak(tmp_path, capsys, monkeypatch):
     from poolside.cli import main
-    from poolside.cli.console import _bytes
+    from poolside.words.units import human_bytes
 
     monkeypatch.chdir(tmp_path)
     _files(tmp_path / "in", 4)
@@ -62,7 +62,7 @@ def test_the_cli_prints_writes_and_records_one_peak(tmp_path, capsys, monkeypatc
     written = json.loads((tmp_path / "records.summary.json").read_text())["insights"]
     peak = written["peak_rss_bytes"]
     assert peak > 0
-    assert f"memory: peak {_bytes(peak)} RSS" in err  # what it printed
+    assert f"Peak memory {human_bytes(peak)} resident" in err  # what it printed
     summary, series = _recorded(_last_run_id())
     assert summary["insights"]["peak_rss_bytes"] == peak  # what the history keeps
     assert summary["insights"]["peak_uss_bytes"] == written["peak_uss_bytes"]
