@@ -64,13 +64,17 @@ class HostStudy:
         self.on_progress, self.on_round, self.on_finished = on_progress, on_round, on_finished
         self.parts: list[Any] = []
         self.cancel_requested = False
+        self.ended = False
         self.done = threading.Event()
 
     def end(self, record: Any, error: str | None, history_error: str | None = None) -> None:
-        if self.done.is_set():
+        if self.ended:
             return
-        self.done.set()
-        self.on_finished(record, error, history_error)
+        self.ended = True
+        try:
+            self.on_finished(record, error, history_error)
+        finally:
+            self.done.set()  # after the callback: whoever waits on it finds the end handed on
 
 
 class _StudyProcess:

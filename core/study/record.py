@@ -16,7 +16,7 @@ back.  Numbers only; the front ends word them (``poolside.words``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +259,11 @@ class StudyResult:
             dict(data.get("scaling") or {}), [dict(n) for n in data.get("notes") or ()],
             bool(data.get("cancelled")), float(data.get("elapsed_s") or 0.0), _float(data.get("budget_s")),
             str(data.get("poolside") or ""))
+
+
+def fastest_first(configs: Iterable[ConfigResult]) -> list[ConfigResult]:
+    """By speed-up against the baseline, the highest first (the order the window draws them in)."""
+    return sorted(configs, key=lambda c: -c.speedup)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
