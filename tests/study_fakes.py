@@ -144,3 +144,29 @@ def run_record(plugin: str, paths: list[str], *, backend: str = "threads", worke
             "workers": workers, "total": len(paths), "wall_s": wall, "cpu_s": wall * 0.9,
             "counts": {"ok": ok, "failed": len(failed), "cancelled": len(pending)},
             "insights": {"busy_fraction": 0.8}, "failed_items": list(failed), "pending_items": list(pending)}
+
+
+#: Backends the wide studies of the benchmarks spread their configurations over.
+WIDE_BACKENDS = ("threads", "processes", "mp-pool", "thread-executor", "process-executor", "dask")
+
+
+def wide(n: int, wobble: int = 0) -> list[ConfigResult]:
+    """``n`` configurations for the window's benchmarks: the stored study's, under ``n`` distinct names.
+
+    The baseline first, then the stored configurations' runs in turn, each under a
+    backend, worker count and chunk size of its own and scaled to a median that
+    varies with ``i`` (and with ``wobble``, as one round differs from the next).
+    """
+    record = study()
+    base = config_of(record, "sequential")
+    parallel = [c for c in record.configs if not c.config.sequential and c.runs]
+    out = [timed(base, 2.0)]
+    for i in range(n - 1):
+        workers = 1 << (i // len(WIDE_BACKENDS)) % 4
+        chunk: int | str = "auto" if i < 4 * len(WIDE_BACKENDS) else 8 * (1 + i // (4 * len(WIDE_BACKENDS)))
+        noise = 1 + 0.03 * ((i * 7 + wobble * 3) % 5 - 2) if wobble else 1.0
+        source = parallel[i % len(parallel)]
+        out.append(dataclasses.replace(timed(source, 2.0 / (1 + (i % 7) * 0.15) * noise),
+                                       config=Config(WIDE_BACKENDS[i % len(WIDE_BACKENDS)], workers, chunk)))
+    fill_speedups(out)
+    return out
