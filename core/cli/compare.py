@@ -139,11 +139,11 @@ class _Line:
     def show(self, p: Progress) -> None:
         if not sys.stderr.isatty():
             return
-        what = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}.get(p.phase)
+        from ..words import study as say
+
+        what = say.PHASES.get(p.phase)
         if what is None:
             step = f"repeat {p.repeat}/{p.repeats}" if p.phase == "repeat" else p.phase
-            from ..words import study as say
-
             what = f"{step}: {say.label(p.config) if p.config else ''}"
         text = f"[{p.runs_done}/{p.runs_planned}] {what}  {p.elapsed_s:.0f} s"
         sys.stderr.write("\r" + text[:100].ljust(100))

@@ -12,7 +12,7 @@
     stats.py      median, MAD, warnings, the winner's lead (Mann-Whitney, bootstrap)
     diagnose.py   cpu-gil / cpu-parallel / waiting / overhead / mixed, with evidence
     recommend.py  speed-ups, the winner, scaling (Karp-Flatt)
-    words.py      the one place numbers become sentences
+    (words: poolside.words, the one place numbers become sentences)
     record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON; from_dict reads it back)
 """
 

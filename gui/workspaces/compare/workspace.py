@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 from poolside.study import Config, Progress, Round, StudyPlan, StudyResult
 from poolside.words import units as fmt
 from poolside.words.configs import config_label
+from poolside.words.study import PHASES
 
 from ...a11y import name_controls
 from ...study.model import StudyModel
@@ -265,10 +266,6 @@ class CompareWorkspace(Workspace):
 
     def restore_settings(self, s: QSettings) -> None:
         self.form.restore_settings(s)
-
-
-#: What a study step without a configuration is called on the progress line.
-PHASES = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}
 
 
 def progress_label(p: Progress) -> str:
