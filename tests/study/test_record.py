@@ -68,3 +68,15 @@ def test_derived_numbers_are_written_for_readers_and_not_read_back():
     assert config.median_s == 0.5 and config.cores_used == 0.9 / 0.5 and config.speedup == 1.5
     written = config.to_dict()
     assert written["median_s"] == 0.5 and written["ok"] == 10 and written["runs"] == [run.to_dict()] * 3
+
+
+def test_a_record_kept_before_the_runs_were_reads_back_with_its_numbers():
+    from tests.study_fakes import study_dict
+
+    data = study_dict()
+    for c in data["configs"]:  # as the history kept a study before each run was in the record
+        del c["runs"], c["warmup"]
+    record = StudyResult.from_dict(data)
+    for c, kept in zip(record.configs, data["configs"]):
+        assert c.wall_s == kept["wall_s"] and c.median_s == kept["median_s"] and c.speedup == kept["speedup"]
+        assert c.counts["ok"] == kept["ok"]
