@@ -65,12 +65,14 @@ class HostStudy:
         self.parts: list[Any] = []
         self.cancel_requested = False
         self.ended = False
+        self._lock = threading.Lock()
         self.done = threading.Event()
 
     def end(self, record: Any, error: str | None, history_error: str | None = None) -> None:
-        if self.ended:
-            return
-        self.ended = True
+        with self._lock:  # the reader and a caller that found the host gone may both end it
+            if self.ended:
+                return
+            self.ended = True
         try:
             self.on_finished(record, error, history_error)
         finally:
@@ -194,6 +196,8 @@ class StudyHostClient:
                 host.conn.send_bytes(data)
             except OSError:
                 pass  # the host is gone: the reader ends the study, saying so
+        if host.gone.is_set():  # its reader may have finished before the study was there to end
+            study.end(None, f"the study host ended before the study started ({describe_exit(host.exit_code)})")
         return study
 
     def cancel(self) -> None:
