@@ -88,7 +88,7 @@ def test_cancel_once_the_workers_exist_leaves_no_process_and_closing_ends_the_ho
     for p in seen:
         assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE, p
     host_process = psutil.Process(pid)
-    compare.shutdown()  # what closing the window does
+    window.close()
     host_process.wait(10)
     assert not psutil.pid_exists(pid) and host.host_pid is None
 
