@@ -23,16 +23,16 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from poolside.spec import JobSpec, SpecError
+from poolside.words.configs import config_label
 
 from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
-from .study.record import config_label
 from .theme import app_icon, restyle
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
-from .workspaces.compare.client import ProcessStudyClient, StudyClient
+from .workspaces.compare.client import HostStudyClient, StudyClient
 from .workspaces.compare.workspace import CompareWorkspace
 from .workspaces.history.api import HistoryReader, open_history
 from .workspaces.history.workspace import HistoryWorkspace
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
         ``runner``: a stand-in for ``poolside.run``; ``study_client``: where studies run
-        (a :class:`ProcessStudyClient` unless given; tests pass a fake); ``history``: what the
+        (a :class:`HostStudyClient` unless given; tests pass a fake); ``history``: what the
         History tab reads (``True``: the user's history, ``None``: none)."""
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.add_workspace(self.run_ws)
         self.run_ws.runStarted.connect(self.runStarted)
         self.run_ws.runFinished.connect(self.runFinished)
-        client = study_client if study_client is not None else ProcessStudyClient(self)
+        client = study_client if study_client is not None else HostStudyClient(self)
         self.compare_ws = CompareWorkspace(self.run_ws, client, _backend_infos(), self)
         self.add_workspace(self.compare_ws)
         self.compare_ws.settingsUsed.connect(self._on_settings_used)

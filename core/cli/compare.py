@@ -140,7 +140,9 @@ class _Line:
     def show(self, p: Progress) -> None:
         if not sys.stderr.isatty():
             return
-        what = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}.get(p.phase)
+        from ..words import study as say
+
+        what = say.PHASES.get(p.phase)
         if what is None:
             step = f"repeat {p.repeat}/{p.repeats}" if p.phase == "repeat" else p.phase
             what = f"{step}: {config_label(p.config) if p.config else ''}"

@@ -137,6 +137,25 @@ class _Process:
         self.gone.wait(5.0)
 
 
+def spawn_host(python: str, *mode: str) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m poolside.host [mode] FD PID`` on a socket pair; the process and our end of the pipe."""
+    mine, theirs = socket.socketpair()
+    try:
+        proc = subprocess.Popen(
+            [python, "-m", "poolside.host", *mode, str(theirs.fileno()), str(os.getpid())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            # A process group of its own (one killpg ends the host and all it
+            # started), but not a session of its own: Linux's autogroup
+            # scheduler shares the CPU fairly between *sessions* and applies
+            # nice only within one, so a host in a new session would compete
+            # with the window as an equal whatever its nice value.
+            process_group=0,
+        )
+    finally:
+        theirs.close()
+    return proc, Connection(mine.detach())
+
+
 _clients: weakref.WeakSet[HostClient] = weakref.WeakSet()
 
 
@@ -166,21 +185,8 @@ class HostClient:
             return host.pid
 
     def _spawn(self) -> _Process:
-        mine, theirs = socket.socketpair()
-        try:
-            proc = subprocess.Popen(
-                [self._python, "-m", "poolside.host", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                # A process group of its own (one killpg ends the host and all it
-                # started), but not a session of its own: Linux's autogroup
-                # scheduler shares the CPU fairly between *sessions* and applies
-                # nice only within one, so a host in a new session would compete
-                # with the window as an equal whatever its nice value.
-                process_group=0,
-            )
-        finally:
-            theirs.close()
-        host = _Process(proc, Connection(mine.detach()))
+        proc, conn = spawn_host(self._python)
+        host = _Process(proc, conn)
         threading.Thread(target=self._read, args=(host,), name=f"poolside-host-reader-{proc.pid}",
                          daemon=True).start()
         log.info("run host %d starting", proc.pid)

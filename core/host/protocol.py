@@ -199,3 +199,73 @@ def portable_error(exc: BaseException) -> BaseException:
         return exc
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+# -- studies: window <-> study host ---------------------------------------------
+#
+#   client                                    study host
+#     StartStudy(study_id, plan)        ──►   prepare_plan(plan).run() on a thread
+#     CancelStudy(study_id)             ──►   Study.cancel()
+#     Shutdown()                        ──►   the study cancelled, workers ended, the host exits
+#                                       ◄──   Ready(pid, helpers)
+#                                       ◄──   StudyProgress(study_id, Progress)     before each run
+#                                       ◄──   StudyRound(study_id, Round)           after each round
+#                                       ◄──   StudyPart(study_id, ConfigResult)     x n, then
+#                                       ◄──   StudyFinished(study_id, record without configs, n, error,
+#                                                           history_error)
+#
+# The record goes one configuration a message: unpickling a 48-configuration
+# record in one go held the reader's GIL ~40 ms, time the event loop waits.
+
+class StartStudy(NamedTuple):
+    study_id: int
+    plan: Any  #: a poolside.study.StudyPlan
+
+
+class CancelStudy(NamedTuple):
+    study_id: int
+
+
+class StudyProgress(NamedTuple):
+    study_id: int
+    progress: Any  #: a poolside.study.Progress
+
+
+class StudyRound(NamedTuple):
+    study_id: int
+    round: Any  #: a poolside.study.Round (snapshots of the configurations being repeated)
+
+
+class StudyPart(NamedTuple):
+    """One configuration of the finished record; ``StudyFinished.parts`` of them come first."""
+
+    study_id: int
+    config: Any  #: a poolside.study.ConfigResult
+
+
+class StudyFinished(NamedTuple):
+    """The study's last message.
+
+    ``record``: the StudyResult without its configurations (they came as
+    ``parts`` StudyPart messages), or ``None`` if the study could not run
+    (``error`` says why).  ``history_error``: the study ran but could not be
+    kept in the history (why), ``None`` when it was kept or was not to be.
+    """
+
+    study_id: int
+    record: Any
+    parts: int = 0
+    error: str | None = None
+    history_error: str | None = None
+
+
+def study_parts(study_id: int, record: Any, error: str | None = None,
+                history_error: str | None = None) -> list[Any]:
+    """A finished study's messages: each configuration, then the rest of the record."""
+    if record is None:
+        return [StudyFinished(study_id, None, 0, error, history_error)]
+    import dataclasses
+
+    parts: list[Any] = [StudyPart(study_id, c) for c in record.configs]
+    return [*parts, StudyFinished(study_id, dataclasses.replace(record, configs=[]), len(parts), error,
+                                  history_error)]

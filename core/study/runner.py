@@ -24,6 +24,7 @@ more) with the partial numbers so far, so a front end can draw them as they come
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import platform
@@ -77,14 +78,14 @@ class Progress:
 class Round:
     """The repeats so far, told after each interleaved round (every configuration measured once more).
 
-    ``configs`` are configuration records (``ConfigResult.to_dict()``) of the
-    configurations being repeated, baseline first: median, min, max and the
-    speed-up against the baseline's median *so far*.  The final record replaces them.
+    ``configs`` are snapshots of the configurations being repeated, baseline
+    first: their runs so far and the speed-up against the baseline's median
+    *so far*.  The final record replaces them.
     """
 
     round: int  #: 1-based
     repeats: int
-    configs: list[dict[str, Any]]
+    configs: list[ConfigResult]
 
 
 class Study:
@@ -251,7 +252,8 @@ class Study:
         from .recommend import fill_speedups
 
         fill_speedups(chosen)  # against the baseline's median so far; _finish computes them again
-        self.on_round(Round(r, self.repeats, [c.to_dict() for c in chosen]))
+        # Snapshots: the study goes on adding runs to its own records while the caller reads these.
+        self.on_round(Round(r, self.repeats, [dataclasses.replace(c, runs=list(c.runs)) for c in chosen]))
 
     def _rewarm_processes(self, chosen: list[ConfigResult]) -> None:
         """Leave the most process workers any configuration needs parked, so no repeat pays a start."""

@@ -79,6 +79,10 @@ def why(r: dict[str, Any]) -> str:
     return text + "."
 
 
+#: The study steps that measure no configuration, as a progress line names them.
+PHASES = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}
+
+
 def warning(code: str) -> str:
     return {
         "noisy": "noisy: the repeats differ by more than a quiet machine would; other programs may be running",

@@ -10,8 +10,7 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidg
 
 from poolside.records import STATUS_ORDER
 from poolside.words import units as fmt
-
-from ...study.record import config_label
+from poolside.words.configs import config_label
 
 
 def _rate(run: Mapping[str, Any]) -> float:
