@@ -19,7 +19,7 @@ import pytest
 
 from poolside.host.protocol import MAX_MESSAGE_BYTES, StudyFinished, StudyPart, study_parts
 from poolside.host.study_client import StudyHostClient
-from poolside.host.tree import descendants
+from poolside.proctree import descendants
 from poolside.spec import JobSpec
 from poolside.study import Progress, Round, StudyPlan, StudyResult
 from tests import PLUGIN_FILES

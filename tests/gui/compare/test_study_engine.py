@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from poolside.host.tree import descendants
+from poolside.proctree import descendants
 from poolside.resources import resource
 from poolside.study import StudyResult
 from tests.gui_helpers import open_window
