@@ -174,7 +174,7 @@ def print_study(result: StudyResult, out: Any) -> None:
             continue
         rows.append((config_label(c.config), human_duration(c.median_s), human_duration(c.spread.mad),
                      f"{c.speedup:.2f}×", f"{c.efficiency:.0%}", f"{c.cores_used:.1f} cores",
-                     "-" if c.peak_mb is None else human_bytes(c.peak_mb * 1e6)))
+                     "-" if c.peak_bytes is None else human_bytes(c.peak_bytes)))
         marks.append("*" if rec is not None and c.config == rec.config else " ")
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     print(f"{result.items} of {result.total_items} items, {result.repeats} repeats each "

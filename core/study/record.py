@@ -107,6 +107,11 @@ class ConfigResult:
         return max(peaks) if peaks else None
 
     @property
+    def peak_bytes(self) -> float | None:
+        """``peak_mb`` in bytes: the record keeps decimal megabytes (bytes / 1e6)."""
+        return None if self.peak_mb is None else self.peak_mb * 1e6
+
+    @property
     def startup_s(self) -> float | None:
         return self.warmup.startup_s if self.warmup is not None else None
 

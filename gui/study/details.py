@@ -19,7 +19,7 @@ def insight_rows(config: ConfigResult) -> list[tuple[str, str]]:
         ("Speed-up", f"{config.speedup:.2f}× against sequential"),
         ("Efficiency", f"{100 * config.efficiency:.0f} % (speed-up per worker)"),
         ("CPU used", f"{fmt.human_duration(config.cpu_s)} ({config.cores_used:.1f} cores' worth)"),
-        ("Peak memory", fmt.human_bytes((config.peak_mb or 0) * 1024 * 1024)),
+        ("Peak memory", fmt.human_bytes(config.peak_bytes)),
         ("Start-up", fmt.human_duration(config.startup_s)),
         ("Outcomes", ", ".join(f"{counts.get(k, 0)} {k.replace('_', ' ')}"
                                for k in ("ok", "failed", "timed_out", "cancelled"))),

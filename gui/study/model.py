@@ -127,7 +127,7 @@ def _cells(c: ConfigResult) -> tuple[str, ...]:
         f"{c.speedup:.2f}×",
         f"{100 * c.efficiency:.0f} %",
         f"{c.cores_used:.1f}" if c.runs else "–",
-        fmt.human_bytes((c.peak_mb or 0) * 1024 * 1024),
+        fmt.human_bytes(c.peak_bytes),
         fmt.human_duration(c.startup_s),
         _problems(c),
     )

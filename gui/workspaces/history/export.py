@@ -39,7 +39,7 @@ def _row(c: ConfigResult) -> str:
     s = c.spread
     return (f"| {config_label(c.config)} | {fmt.human_duration(s.median)} ± {fmt.human_duration(s.mad)} "
             f"| {c.speedup:.2f}× | {100 * c.efficiency:.0f} % | {c.cores_used:.1f} "
-            f"| {fmt.human_bytes((c.peak_mb or 0) * 1024 * 1024)} | {fmt.human_duration(c.startup_s)} |")
+            f"| {fmt.human_bytes(c.peak_bytes)} | {fmt.human_duration(c.startup_s)} |")
 
 
 def to_markdown(study: StudyResult) -> str:
