@@ -8,7 +8,7 @@
                                           ◄──  Ready(pid, helpers)
                                           ◄──  Started(run_id, workers, origin, history_id, pids)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
-                                          ◄──  Finished(run_id, Summary)
+                                          ◄──  Finished(run_id, Summary, history_error)
                                           ◄──  RunFailed(run_id, error)          (could not start)
 
 Every message is one pickle (``send_bytes``/``recv_bytes`` framing of
@@ -135,10 +135,16 @@ def _outcomes_from_columns(run_id: int, columns: list[tuple[Any, ...]]) -> Outco
 
 
 class Finished(NamedTuple):
-    """The last message of a run: every outcome was sent before it."""
+    """The last message of a run: every outcome was sent before it.
+
+    ``history_error``: why the run is not (all) in the history, in words for
+    the user (``RunRecorder.error``); ``None`` when it is recorded or the
+    history is off.  The run itself is not affected: the window says it.
+    """
 
     run_id: int
     summary: Summary
+    history_error: str | None = None
 
 
 class RunFailed(NamedTuple):
