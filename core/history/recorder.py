@@ -197,6 +197,8 @@ def _insert(spec: Any, task: Any = None, *, kind: str = "run", parent_id: int | 
         raise
     except (OSError, sqlite3.Error) as e:  # a read-only folder, a full disk, a locked or damaged file
         raise HistoryError(f"the history at {store.db_path()} cannot be written: {_reason(e)}") from e
+    except (TypeError, ValueError) as e:  # JSON's own limits past jsonable: a dict keyed by tuples, a cycle
+        raise HistoryError(f"the record cannot be written as JSON: {e}") from e
     return row_id
 
 

@@ -158,6 +158,11 @@ def test_a_history_from_a_newer_poolside_is_a_history_error(tmp_path: Path):
         record_study(JobSpec("sha256"), {"plugin": "sha256", "configs": []})
 
 
+def test_a_record_json_cannot_hold_is_a_history_error_too():
+    with pytest.raises(HistoryError, match="cannot be written as JSON"):
+        record_study(JobSpec("sha256"), {"plugin": "sha256", "scaling": {(1, 2): 0.5}})
+
+
 def test_a_run_still_runs_when_its_history_cannot_be_written(tmp_path: Path, monkeypatch, caplog):
     spec = _job(tmp_path)
     prepared = spec.prepare()
