@@ -181,7 +181,7 @@ class _Lenient(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         try:
             return super().find_class(module, name)
-        except Exception:
+        except Exception:  # a class not importable here: a stand-in that names it, and the outcome says so
             return type(name, (Unreadable,), {"missing": f"{module}.{name}"})
 
 
@@ -203,7 +203,7 @@ def portable_error(exc: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(exc, PICKLE_PROTOCOL))
         return exc
-    except Exception:
+    except Exception:  # whatever fails its round trip: the stand-in keeps its type and message
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
