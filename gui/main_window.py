@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
+        # After the Run tab's own end-of-run message (finished is emitted first): the warning stays in view.
+        self.bridge.historyFailed.connect(self.history_failed)
         self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh())
         self.notifier = Notifier(self)
         for w in self.workspaces:
@@ -283,6 +285,14 @@ class MainWindow(QMainWindow):
     # -- misc ---------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def history_failed(self, reason: str, what: str = "run") -> None:
+        """A run or study that is not in the history (``what``): said in the status bar, never silently.
+
+        The bridge logged it already (``RunBridge.historyFailed``); a study host reporting its
+        ``HistoryError`` calls this with ``what="study"``.
+        """
+        self._status(f"This {what} is not in the history: {reason}")
 
     def show_details(self) -> CrashDialog:
         """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""

@@ -134,8 +134,10 @@ class DaskBackend(PoolAdapter):
         # scheduler from recomputing it (the engine hands the chunk out again).
         try:
             future.release()
-        except Exception:
-            pass
+        except Exception as e:  # a scheduler already gone: nothing is recomputed then either
+            from ..log import get_logger
+
+            get_logger(__name__).debug("releasing a lost Dask future failed: %s", e)
         return Retry(chunk.id, alone=False)
 
     def _rebase(self, done: Done) -> Done:

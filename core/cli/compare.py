@@ -4,7 +4,7 @@
                                             │ on_progress ──► one live line on stderr (a TTY)
     main thread: join(0.2) in a loop; Ctrl-C ──► study.cancel(): what was measured is still shown
     StudyResult ──► ranked table (stdout) + verdict ──► --json FILE (StudyResult.to_dict())
-                └─► the history (one row per study)
+                └─► the history (record_study; one warning line if it cannot be written)
 
 The numbers come from ``poolside.study``; the labels, durations, sizes and
 sentences from ``poolside.words``, as in the window; only the table's layout is
@@ -19,6 +19,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..log import get_logger
+from ..serialize import jsonable
 from ..spec import JobSpec, SpecError
 from ..words import study as say
 from ..words.configs import config_label
@@ -28,6 +30,8 @@ from .run import _parse_params
 
 if TYPE_CHECKING:
     from ..study import Progress, StudyResult
+
+log = get_logger(__name__)
 
 # ``poolside.study`` (numpy, scipy: ~50 ms) is imported when a study is made or
 # shown, not with the parser: every ``poolside run`` builds this command's parser.
@@ -82,14 +86,14 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     result = _run(study)
     _Line.clear()
     print_study(result, sys.stdout)
+    _record(spec, result)
     if ns.json:
         try:
             with open(ns.json, "w", encoding="utf-8") as f:
-                json.dump(result.to_dict(), f, ensure_ascii=False, indent=1)
+                json.dump(result.to_dict(), f, ensure_ascii=False, indent=1, default=jsonable)
         except OSError as e:
             print(f"error: cannot write {ns.json}: {e.strerror or e}", file=sys.stderr)
             return EXIT_FAILED
-    _record(spec, result)
     if result.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.recommendation is not None else EXIT_FAILED
@@ -114,9 +118,14 @@ def _run(study: Any) -> StudyResult:
 
 
 def _record(spec: JobSpec, result: StudyResult) -> None:
-    from ..history import record_study
+    """Keep the study in the history; one warning line if it cannot be (the verdict stands, and the exit code)."""
+    from ..history import HistoryError, record_study
 
-    record_study(spec, result.to_dict())
+    try:
+        record_study(spec, result)
+    except HistoryError as e:
+        log.warning("the study is not in the history: %s", e)
+        print(f"warning: this study is not in the history: {e}", file=sys.stderr)
 
 
 def _confirm(name: str, effects: str) -> bool:

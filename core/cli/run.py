@@ -141,8 +141,10 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         if history.run_id is not None:  # kept with the run, as the window's are
             from ..history import record_series
 
-            record_series(history.run_id, series)
-    return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by)
+            if not record_series(history.run_id, series):  # the log line says why
+                console.err("warning: the run's CPU and memory series is not in the history (see the log)")
+    return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by,
+                   history_error=history.error)
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:
@@ -231,8 +233,13 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
 
 
 def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Reporter,
-            run_id: int | None, console: Console, stopped_by: int | None) -> int:
-    """The notes after a run, the insights and the companion file; the exit code."""
+            run_id: int | None, console: Console, stopped_by: int | None, *,
+            history_error: str | None = None) -> int:
+    """The notes after a run, the insights and the companion file; the exit code.
+
+    A history that could not be written is one warning line: the run itself
+    succeeded or failed on its own, and its exit code says that.
+    """
     interrupted = stopped_by is not None
     note = items.skipped_note()
     if note:
@@ -247,6 +254,8 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
     console.err(summary_line(summary))
+    if history_error is not None:
+        console.err(f"warning: this run is not in the history: {history_error}")
     if run_id is not None and summary.counts.get(Status.OK.value, 0) < summary.total:
         console.err(f"note: recorded as run {run_id}; to run what is not ok yet: "
                     f"poolside run --resume {run_id}")

@@ -407,8 +407,8 @@ def _count(batch: list) -> int:
 def _stop_quietly(pool: Backend) -> None:
     try:
         pool.shutdown(cancel=True)
-    except Exception:
-        pass
+    except Exception as e:  # the run already failed: that failure is the one the caller raises and shows
+        log.warning("stopping the %s pool after a failed start also failed: %s", type(pool).__name__, e)
 
 
 def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,

@@ -323,6 +323,7 @@ class HostClient:
             run.pids = message.pids
         elif kind is Finished:
             host.run = None
+            run.history_error = message.history_error
             run.finish(message.summary)
         elif kind is RunFailed:
             host.run = None

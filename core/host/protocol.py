@@ -8,7 +8,7 @@
                                           ◄──  Ready(pid, helpers)
                                           ◄──  Started(run_id, workers, origin, history_id, pids)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
-                                          ◄──  Finished(run_id, Summary)
+                                          ◄──  Finished(run_id, Summary, history_error)
                                           ◄──  RunFailed(run_id, error)          (could not start)
 
 Every message is one pickle (``send_bytes``/``recv_bytes`` framing of
@@ -135,10 +135,16 @@ def _outcomes_from_columns(run_id: int, columns: list[tuple[Any, ...]]) -> Outco
 
 
 class Finished(NamedTuple):
-    """The last message of a run: every outcome was sent before it."""
+    """The last message of a run: every outcome was sent before it.
+
+    ``history_error``: why the run is not (all) in the history, in words for
+    the user (``RunRecorder.error``); ``None`` when it is recorded or the
+    history is off.  The run itself is not affected: the window says it.
+    """
 
     run_id: int
     summary: Summary
+    history_error: str | None = None
 
 
 class RunFailed(NamedTuple):
@@ -175,7 +181,7 @@ class _Lenient(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         try:
             return super().find_class(module, name)
-        except Exception:
+        except Exception:  # a class not importable here: a stand-in that names it, and the outcome says so
             return type(name, (Unreadable,), {"missing": f"{module}.{name}"})
 
 
@@ -197,7 +203,7 @@ def portable_error(exc: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(exc, PICKLE_PROTOCOL))
         return exc
-    except Exception:
+    except Exception:  # whatever fails its round trip: the stand-in keeps its type and message
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 

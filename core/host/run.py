@@ -57,6 +57,8 @@ class HostRun:
         self.pids: tuple[int, ...] | None = None
         #: The run's row in the history database, once the host says (Started); None: not recorded.
         self.history_id: int | None = None
+        #: Why the run is not (all) in the history (``Finished.history_error``); None: recorded, or off.
+        self.history_error: str | None = None
         self.marks_path, self.marks = marks_file.create(len(self.items))
         self.cancel_requested = False
         self.done = threading.Event()

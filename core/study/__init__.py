@@ -87,12 +87,31 @@ def prepare_plan(plan: StudyPlan, *, on_progress: Callable[[Progress], None] | N
                          **grid_only)
 
 
-def compare(task_or_spec: Any, items: Iterable[Any] | None = None, **options: Any) -> StudyResult:
+def compare(task_or_spec: Any, items: Iterable[Any] | None = None, *, record: bool = True,
+            **options: Any) -> StudyResult:
     """Run a study and return its record (``.to_dict()`` is the JSON ``poolside compare --json`` writes).
 
-    Options as :func:`prepare_study`.
+    Options as :func:`prepare_study`.  A study of a :class:`~poolside.spec.JobSpec`
+    is kept in the history, as ``poolside compare`` keeps it (``record=False``:
+    not); a history that cannot be written is a :class:`RuntimeWarning` and a
+    log line, never a lost study.  A bare callable is not a job: not recorded.
     """
-    return prepare_study(task_or_spec, items, **options).run()
+    from ..spec import JobSpec
+
+    result = prepare_study(task_or_spec, items, **options).run()
+    if record and isinstance(task_or_spec, JobSpec):
+        from ..history import HistoryError, record_study
+
+        try:
+            record_study(task_or_spec, result)
+        except HistoryError as e:
+            import warnings
+
+            from ..log import get_logger
+
+            get_logger(__name__).warning("the study is not in the history: %s", e)
+            warnings.warn(f"the study is not in the history: {e}", RuntimeWarning, stacklevel=2)
+    return result
 
 
 def _plugin_of(task: Any) -> Any:
@@ -105,5 +124,8 @@ def _plugin_of(task: Any) -> Any:
         from ..plugins._task import resolve
 
         return from_function(resolve(target), source=str(target[1]), target=target)
-    except Exception:
+    except Exception as e:  # a task whose plugin no longer loads still runs: no outputs or side effects known
+        from ..log import get_logger
+
+        get_logger(__name__).info("no plugin behind task %r: %s", target, e)
         return None

@@ -347,5 +347,8 @@ def _version() -> str:
         from importlib.metadata import version
 
         return version("poolside")
-    except Exception:
+    except Exception as e:  # a checkout run without being installed: the record says "unknown"
+        from ..log import get_logger
+
+        get_logger(__name__).debug("poolside's version is unknown: %s", e)
         return "unknown"

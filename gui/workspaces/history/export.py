@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+from poolside.serialize import jsonable
 from poolside.study import ConfigResult, StudyResult
 from poolside.study.record import fastest_first
 from poolside.words import units as fmt
@@ -22,7 +23,7 @@ CSV_FIELDS = ("backend", "workers", "chunk_size", "method", "median_s", "mad_s",
 
 
 def to_json(study: StudyResult) -> str:
-    return json.dumps(study.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(study.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
 
 
 def to_csv(study: StudyResult) -> str:

@@ -98,7 +98,10 @@ def _pending(entry_id: str) -> list[str]:
         from poolside.history import plan_resume
 
         plan = plan_resume(entry_id)
-    except Exception:  # a ResumeError (plugin changed, inputs gone): Resume stays off
+    except Exception as e:  # a ResumeError (plugin changed, inputs gone): Resume stays off, and says why there
+        from poolside.log import get_logger
+
+        get_logger(__name__).info("run %s cannot be resumed: %s", entry_id, e)
         return []
     return [os.fspath(item) for item in plan.items]
 

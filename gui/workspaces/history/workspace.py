@@ -142,14 +142,21 @@ class HistoryWorkspace(Workspace):
 
     # -- the list -----------------------------------------------------------
     def refresh(self) -> None:
-        """Read the history again (a run or study ended)."""
+        """Read the history again (a run or study ended); one that cannot be read is said, not raised."""
+        from poolside.history import HistoryError
+
         current = self.plugin_filter.currentText()
         self.plugin_filter.blockSignals(True)
         self.plugin_filter.clear()
-        self.plugin_filter.addItems([_ALL, *self.model.plugins()])
-        self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
-        self.plugin_filter.blockSignals(False)
-        self._apply_filter()
+        try:
+            self.plugin_filter.addItems([_ALL, *self.model.plugins()])
+            self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
+            self._apply_filter()
+        except HistoryError as e:  # a damaged file or a newer schema: the window still opens
+            log.warning("the history cannot be read: %s", e)
+            self.message.emit(f"The history cannot be read: {e}")
+        finally:
+            self.plugin_filter.blockSignals(False)
 
     def _apply_filter(self, *_args) -> None:
         text = self.plugin_filter.currentText()
