@@ -133,11 +133,14 @@ class StudyHost:
 
 def _keep(spec: Any, record: Any) -> str | None:
     """Record the study in the history; why it could not be, for the window to say (None: kept)."""
-    try:
-        from ..history import record_study
+    from ..history import HistoryError, record_study
 
-        record_study(spec, record.to_dict())
-    except Exception as exc:
+    try:
+        record_study(spec, record)
+    except HistoryError as exc:  # the one failure record_study promises: its message names file and reason
+        log.warning("the study could not be kept in the history: %s", exc)
+        return str(exc)
+    except Exception as exc:  # a bug, not a state of the history: the study's verdict must still reach the window
         log.exception("the study could not be kept in the history")
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -76,7 +76,7 @@ def round_trips(record: StudyResult) -> None:
 
 
 def test_auto_mode_on_pure_python_cpu_work_says_cpu_gil_and_measures_processes(client, files):
-    record, seen = study(client, StudyPlan(JobSpec(f"{TASKS}:burn", paths=files), sample=24, budget_s=10))
+    record, seen = study(client, StudyPlan(JobSpec(f"{TASKS}:burn", paths=files), sample=24, budget_s=30))
     assert record.mode == "auto" and not record.cancelled
     assert record.diagnosis is not None and record.diagnosis.kind == "cpu-gil", record.diagnosis
     measured = {c.config.backend for c in record.configs if c.runs}
@@ -88,7 +88,7 @@ def test_auto_mode_on_pure_python_cpu_work_says_cpu_gil_and_measures_processes(c
 
 
 def test_auto_mode_on_a_sleeping_task_says_waiting(client, files):
-    plan = StudyPlan(JobSpec(f"{TASKS}:nap", paths=files, params={"seconds": 0.01}), sample=24, budget_s=10)
+    plan = StudyPlan(JobSpec(f"{TASKS}:nap", paths=files, params={"seconds": 0.01}), sample=24, budget_s=30)
     record, _ = study(client, plan)
     assert record.diagnosis is not None and record.diagnosis.kind == "waiting", record.diagnosis
     round_trips(record)
