@@ -11,7 +11,9 @@ API still run in the caller's process.
 
 - :mod:`.protocol`: the records that cross the pipe.
 - :mod:`.server`: the host process (``python -m poolside.host``).
-- :mod:`.client`: starts hosts, runs jobs in them, survives their death.
+- :mod:`.keeper`: starts a host process, reads it on a thread, outlives it.
+- :mod:`.client`: runs jobs in a run host; :mod:`.run`, one run as the client sees it.
+- :mod:`.study_server`, :mod:`.study_client`: the study host, a sibling that runs studies.
 - :mod:`.marks`: which items were running when a host died.
 """
 
@@ -24,12 +26,13 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "HostClient": "poolside.host.client",
     "HostRun": "poolside.host.client",
-    "describe_exit": "poolside.host.client",
+    "describe_exit": "poolside.proctree",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import HostClient, HostRun, describe_exit
+    from ..proctree import describe_exit
+    from .client import HostClient, HostRun
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

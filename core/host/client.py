@@ -1,55 +1,44 @@
-"""The client side of a run host: start it, hand it runs, read what it streams, outlive it.
+"""The client side of a run host: hand it runs, read what it streams, outlive it.
 
-    caller thread                         reader thread (one per host process)
-      HostClient.run(spec, items, ...) ──►  StartRun ──► host
+    caller thread                         reader thread (one per host process, :mod:`.keeper`)
+      HostClient.run(spec, items, ...) ──►  StartRun ──► host (items in frames, on a writer thread)
                                             recv_bytes ◄── Started / Outcomes / Finished / RunFailed
                                               └─► on_outcomes(batch), on_finish(summary), on_error(exc)
                                             EOF (the host died or was killed):
-                                              reap it (exit code), sweep its process group,
                                               settle the run's items from the marks file
 
 The callbacks run on the reader thread, as the engine's run on its own: the
 caller hands them on (the window's bridge pushes them into its timer-driven
-pump).  Reading on a plain thread rather than the caller's event loop means a
-host's death is noticed at once whatever the caller is doing, blocked reads
-release the GIL, and decoding stays off the caller's thread; messages are
-capped so one decode holds the GIL for a millisecond or two.
+pump).  Messages are capped so one decode holds the GIL for a millisecond or
+two.  Starting, reading and ending the host process is :mod:`.keeper`'s,
+shared with the study host's client.
 
 A host that dies mid-run costs the run nothing it had: every outcome already
 received stands; items that were running end ``failed`` and name the cause
 (and the item, when it ran alone); items never started end ``cancelled``; the
 counts add up.  The next run starts a fresh host.
-
-Start hosts from a thread that lives as long as they should (the window's GUI
-thread): Linux ties ``PR_SET_PDEATHSIG``, the host's guard against a parent
-that is killed, to the *thread* that started it.
 """
 
 from __future__ import annotations
 
-import atexit
 import itertools
-import os
 import queue
-import socket
 import subprocess
-import sys
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
-from ..proctree import RunProcesses, descendants, describe_exit, kill_tree
+from ..proctree import RunProcesses, kill_tree
 from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
+from .keeper import HostKeeper, HostProcess
 from .protocol import (
     CancelRun,
     Finished,
     ItemFrames,
     Outcomes,
-    Ready,
     RunFailed,
     Shutdown,
     Started,
@@ -74,8 +63,8 @@ CANCEL_GRACE_S = 0.3
 # How long a host asked to shut down may take before it is killed.
 SHUTDOWN_GRACE_S = 1.0
 
-class _Process:
-    """One host process: its pipe, its reader and writer threads, the run it is doing.
+class _Process(HostProcess):
+    """One run host process: its writer thread, and the run it is doing.
 
     Messages go out on a writer thread: a run's items (200,000 of them are a
     few megabytes) fill the socket until the host has read them, and the
@@ -83,16 +72,9 @@ class _Process:
     """
 
     def __init__(self, proc: subprocess.Popen, conn: Connection) -> None:
-        self.proc = proc
-        self.pid = proc.pid
-        self.conn = conn
-        self.ready = threading.Event()
-        self.helpers: tuple[int, ...] = ()  # its zygote (Ready)
+        super().__init__(proc, conn)
         self.run: HostRun | None = None
         self.last_run: HostRun | None = None  # the current run, or the one before
-        self.exit_code: int | None = None
-        self.gone = threading.Event()
-        self.closing = False
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write, name=f"poolside-host-writer-{proc.pid}", daemon=True)
         self._writer.start()
@@ -128,74 +110,21 @@ class _Process:
             return [dumps(message._replace(items=ItemFrames(len(items)))), *items]
         return [dumps(message)]
 
-    def stop_writer(self) -> None:
+    def stop(self) -> None:
         self._outbox.put((None, None))
 
-    def end(self) -> None:
-        """Kill it and everything under it; return once the reader has reaped it."""
-        kill_tree(self.pid, sweep_group=True)
-        self.gone.wait(5.0)
 
-
-def spawn_host(python: str, *mode: str) -> tuple[subprocess.Popen, Connection]:
-    """Start ``python -m poolside.host [mode] FD PID`` on a socket pair; the process and our end of the pipe."""
-    mine, theirs = socket.socketpair()
-    try:
-        proc = subprocess.Popen(
-            [python, "-m", "poolside.host", *mode, str(theirs.fileno()), str(os.getpid())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-            # A process group of its own (one killpg ends the host and all it
-            # started), but not a session of its own: Linux's autogroup
-            # scheduler shares the CPU fairly between *sessions* and applies
-            # nice only within one, so a host in a new session would compete
-            # with the window as an equal whatever its nice value.
-            process_group=0,
-        )
-    finally:
-        theirs.close()
-    return proc, Connection(mine.detach())
-
-
-_clients: weakref.WeakSet[HostClient] = weakref.WeakSet()
-
-
-@atexit.register
-def _end_every_host() -> None:
-    for client in list(_clients):
-        client.shutdown(grace=0.0)
-
-
-class HostClient:
+class HostClient(HostKeeper[_Process]):
     """Keeps one warm run host and runs jobs in it, one at a time."""
 
+    noun = "run host"
+
     def __init__(self, *, python: str | None = None) -> None:
-        self._python = python or sys.executable
-        self._lock = threading.Lock()
-        self._host: _Process | None = None
+        super().__init__(python=python)
         self._run_ids = itertools.count(1)
-        _clients.add(self)
 
-    # -- the host's life ----------------------------------------------------------
-    def start(self) -> int:
-        """Start a host unless one is up (it warms up in the background); its pid."""
-        with self._lock:
-            host = self._host
-            if host is None or host.gone.is_set():
-                host = self._host = self._spawn()
-            return host.pid
-
-    def _spawn(self) -> _Process:
-        proc, conn = spawn_host(self._python)
-        host = _Process(proc, conn)
-        threading.Thread(target=self._read, args=(host,), name=f"poolside-host-reader-{proc.pid}",
-                         daemon=True).start()
-        log.info("run host %d starting", proc.pid)
-        return host
-
-    @property
-    def host_pid(self) -> int | None:
-        host = self._host
-        return None if host is None or host.gone.is_set() else host.pid
+    def _new_process(self, proc: subprocess.Popen, conn: Connection) -> _Process:
+        return _Process(proc, conn)
 
     def processes(self) -> HostProcesses | None:
         """What the host said about its processes (for the CPU views' pid source; ``None``: no host)."""
@@ -206,31 +135,19 @@ class HostClient:
         said = RunProcesses() if run is None else RunProcesses(run.begun, run.pids)
         return HostProcesses(host.pid, host.helpers, said, host.ready.is_set())
 
-    def pids(self) -> set[int]:
-        """The host and every process under it (workers, forkserver, resource tracker)."""
-        pid = self.host_pid
-        if pid is None:
-            return set()
-        return {pid, *(p.pid for p in descendants(pid))}
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        host = self._host
-        return host is not None and host.ready.wait(timeout)
-
     def shutdown(self, grace: float = SHUTDOWN_GRACE_S) -> None:
         """End the host and everything under it; a run in progress ends as cancelled."""
-        with self._lock:
-            host, self._host = self._host, None
-        if host is None or host.gone.is_set():
-            return
+        super().shutdown(grace)
+
+    def _cancel_for_shutdown(self, host: _Process) -> None:
         if host.run is not None:
             host.run.cancel_requested = True
-        host.closing = True
-        if grace > 0 and host.run is None:
-            host.send(Shutdown())
-            host.gone.wait(grace)
-        host.end()
-        host.gone.wait()
+
+    def _ask_to_shut_down(self, host: _Process) -> bool:
+        if host.run is not None:  # a run in progress: the host is ended, not asked
+            return False
+        host.send(Shutdown())
+        return True
 
     # -- runs -------------------------------------------------------------------
     def run(self, spec: JobSpec, items: Sequence[Any], *, on_outcomes: Callback, on_finish: Callback,
@@ -271,48 +188,24 @@ class HostClient:
 
     def _kill(self, host: _Process) -> None:
         """End ``host`` now (signals only: its reader thread reaps it and settles the run)."""
-        with self._lock:
-            if self._host is host:
-                self._host = None  # the next run starts a fresh host
+        self._forget(host)
         if not host.gone.is_set():
             kill_tree(host.pid, wait_s=0, sweep_group=False)  # its reader thread waits, and sweeps
 
     # -- the reader thread ------------------------------------------------------
-    def _read(self, host: _Process) -> None:
-        while True:
-            try:
-                data = host.conn.recv_bytes()
-            except (EOFError, OSError):
-                break
-            try:
-                self._dispatch(host, *_decode(data))
-            except Exception:  # a bug here must not leave the run without an end
-                log.exception("run host %d: a message could not be handled", host.pid)
-        host.stop_writer()
-        host.conn.close()
-        if host.closing:  # asked to shut down: let it finish exiting before the sweep
-            try:
-                host.proc.wait(SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                pass
-        kill_tree(host.pid, sweep_group=True)
-        host.exit_code = host.proc.wait()
-        with self._lock:
-            if self._host is host:
-                self._host = None
+    def _handle(self, host: _Process, data: bytes) -> None:
+        self._dispatch(host, *_decode(data))
+
+    def _settle(self, host: _Process) -> None:
         run = host.run
-        host.gone.set()
         if run is not None and not run.done.is_set():
             run.settle_after_death(host.exit_code)
-        log.info("run host %d ended (%s)", host.pid, describe_exit(host.exit_code))
 
     def _dispatch(self, host: _Process, message: Any, unreadable: int = 0) -> None:
+        if self._took_ready(host, message):
+            return
         run = host.run
         kind = type(message)
-        if kind is Ready:
-            host.helpers = message.helpers
-            host.ready.set()
-            return
         if run is None or getattr(message, "run_id", None) != run.run_id or run.done.is_set():
             return  # a late message of a run that ended otherwise
         if kind is Outcomes:

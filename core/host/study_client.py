@@ -18,23 +18,19 @@ as the host should (``PR_SET_PDEATHSIG`` follows the thread that started it).
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import itertools
 import subprocess
-import sys
 import threading
-import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
-from ..proctree import descendants, describe_exit, kill_tree
-from .client import spawn_host
+from ..proctree import describe_exit, kill_tree
+from .keeper import HostKeeper, HostProcess
 from .protocol import (
     CancelStudy,
-    Ready,
     Shutdown,
     StartStudy,
     StudyFinished,
@@ -79,77 +75,38 @@ class HostStudy:
             self.done.set()  # after the callback: whoever waits on it finds the end handed on
 
 
-class _StudyProcess:
+class _StudyProcess(HostProcess):
+    """One study host process: the study it is doing; a plan is small, so no writer thread."""
+
     def __init__(self, proc: subprocess.Popen, conn: Connection) -> None:
-        self.proc, self.pid, self.conn = proc, proc.pid, conn
-        self.ready = threading.Event()
-        self.gone = threading.Event()
-        self.helpers: tuple[int, ...] = ()
+        super().__init__(proc, conn)
         self.study: HostStudy | None = None
-        self.exit_code: int | None = None
-        self.closing = False
         self._send_lock = threading.Lock()
 
     def send(self, message: Any) -> bool:
+        return self.send_bytes(dumps(message))
+
+    def send_bytes(self, data: bytes) -> bool:
         with self._send_lock:
             try:
-                self.conn.send_bytes(dumps(message))  # a plan is small: no writer thread needed
+                self.conn.send_bytes(data)
                 return True
-            except OSError:
+            except OSError:  # the host is gone: its reader ends the study, saying so
                 return False
 
 
-_clients: weakref.WeakSet[StudyHostClient] = weakref.WeakSet()
-
-
-@atexit.register
-def _end_every_host() -> None:
-    for client in list(_clients):
-        client.shutdown(grace=0.0)
-
-
-class StudyHostClient:
+class StudyHostClient(HostKeeper[_StudyProcess]):
     """Keeps one study host and runs studies in it, one at a time."""
 
+    mode = ("--study",)
+    noun = "study host"
+
     def __init__(self, *, python: str | None = None) -> None:
-        self._python = python or sys.executable
-        self._lock = threading.Lock()
-        self._host: _StudyProcess | None = None
+        super().__init__(python=python)
         self._ids = itertools.count(1)
-        _clients.add(self)
 
-    # -- the host's life ----------------------------------------------------------
-    def start(self) -> int:
-        """Start a host unless one is up (it warms up in the background); its pid."""
-        with self._lock:
-            host = self._host
-            if host is None or host.gone.is_set():
-                proc, conn = spawn_host(self._python, "--study")
-                host = self._host = _StudyProcess(proc, conn)
-                threading.Thread(target=self._read, args=(host,), name=f"poolside-study-reader-{proc.pid}",
-                                 daemon=True).start()
-                log.info("study host %d starting", proc.pid)
-            return host.pid
-
-    @property
-    def host_pid(self) -> int | None:
-        host = self._host
-        return None if host is None or host.gone.is_set() else host.pid
-
-    @property
-    def helpers(self) -> tuple[int, ...]:
-        """The host's processes that start workers and run no item (its zygote)."""
-        host = self._host
-        return () if host is None else host.helpers
-
-    def pids(self) -> set[int]:
-        """The host and every process under it."""
-        pid = self.host_pid
-        return set() if pid is None else {pid, *(p.pid for p in descendants(pid))}
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        host = self._host
-        return host is not None and host.ready.wait(timeout)
+    def _new_process(self, proc: subprocess.Popen, conn: Connection) -> _StudyProcess:
+        return _StudyProcess(proc, conn)
 
     @property
     def running(self) -> bool:
@@ -164,17 +121,14 @@ class StudyHostClient:
 
     def shutdown(self, grace: float = SHUTDOWN_GRACE_S) -> None:
         """End the host and everything under it; a study in progress ends as cancelled."""
-        with self._lock:
-            host, self._host = self._host, None
-        if host is None or host.gone.is_set():
-            return
+        super().shutdown(grace)
+
+    def _cancel_for_shutdown(self, host: _StudyProcess) -> None:
         if host.study is not None:
             host.study.cancel_requested = True
-        host.closing = True
-        if grace > 0 and host.send(Shutdown()):
-            host.gone.wait(grace)
-        kill_tree(host.pid, sweep_group=True)
-        host.gone.wait(5.0)
+
+    def _ask_to_shut_down(self, host: _StudyProcess) -> bool:
+        return host.send(Shutdown())
 
     # -- studies ------------------------------------------------------------------
     def study(self, plan: Any, *, on_progress: Callable[[Any], None], on_round: Callable[[Any], None],
@@ -191,11 +145,7 @@ class StudyHostClient:
         except Exception as exc:
             host.study = None
             raise TypeError(f"the study cannot be sent to the study host: {exc}") from exc
-        with host._send_lock:
-            try:
-                host.conn.send_bytes(data)
-            except OSError:
-                pass  # the host is gone: the reader ends the study, saying so
+        host.send_bytes(data)
         if host.gone.is_set():  # its reader may have finished before the study was there to end
             study.end(None, f"the study host ended before the study started ({describe_exit(host.exit_code)})")
         return study
@@ -215,47 +165,24 @@ class StudyHostClient:
     def _kill_if_running(self, host: _StudyProcess, study: HostStudy) -> None:
         if not study.done.is_set():
             log.warning("study host %d did not cancel in %.0f s: ending it", host.pid, CANCEL_GRACE_S)
-            with self._lock:
-                if self._host is host:
-                    self._host = None
+            self._forget(host)
             kill_tree(host.pid, sweep_group=True)
 
-    # -- the reader thread --------------------------------------------------------
-    def _read(self, host: _StudyProcess) -> None:
-        while True:
-            try:
-                data = host.conn.recv_bytes()
-            except (EOFError, OSError):
-                break
-            try:
-                self._dispatch(host, loads(data))
-            except Exception:  # a bug here must not leave the study without an end
-                log.exception("study host %d: a message could not be handled", host.pid)
-        host.conn.close()
-        if host.closing:
-            try:
-                host.proc.wait(SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                pass
-        kill_tree(host.pid, sweep_group=True)
-        host.exit_code = host.proc.wait()
-        with self._lock:
-            if self._host is host:
-                self._host = None
-        host.gone.set()
+    # -- the reader thread ------------------------------------------------------
+    def _handle(self, host: _StudyProcess, data: bytes) -> None:
+        self._dispatch(host, loads(data))
+
+    def _settle(self, host: _StudyProcess) -> None:
         study = host.study
         if study is not None and not study.done.is_set():
             why = None if study.cancel_requested else (
                 f"the study host ended unexpectedly ({describe_exit(host.exit_code)})")
             study.end(None, why)
-        log.info("study host %d ended (%s)", host.pid, describe_exit(host.exit_code))
 
     def _dispatch(self, host: _StudyProcess, message: Any) -> None:
-        kind = type(message)
-        if kind is Ready:
-            host.helpers = message.helpers
-            host.ready.set()
+        if self._took_ready(host, message):
             return
+        kind = type(message)
         study = host.study
         if study is None or getattr(message, "study_id", None) != study.study_id or study.done.is_set():
             return  # a late message of a study that ended otherwise
