@@ -10,7 +10,8 @@ segfault, the OOM killer) it would do to the window.  The CLI and the Python
 API still run in the caller's process.
 
 - :mod:`.protocol`: the records that cross the pipe.
-- :mod:`.server`: the host process (``python -m poolside.host``).
+- :mod:`.hosting`: a host process's life (run host and study host alike).
+- :mod:`.server`: the run host (``python -m poolside.host``).
 - :mod:`.keeper`: starts a host process, reads it on a thread, outlives it.
 - :mod:`.client`: runs jobs in a run host; :mod:`.run`, one run as the client sees it.
 - :mod:`.study_server`, :mod:`.study_client`: the study host, a sibling that runs studies.

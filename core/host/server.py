@@ -7,13 +7,10 @@
                                                                       │ coalesce, cap, pickle
     client pipe ◄─────────────────────────────────────────────────────┘ Outcomes ... Finished
 
-It never imports Qt.  It is its own process group (the client starts it with
-``process_group=0``, in the window's session), so the client can end it and everything it started
-(workers, forkserver, resource tracker, a task's own children) in one
-``killpg``; it runs at a lower scheduling priority that its workers inherit,
-so on a small machine the window keeps the CPU it needs; and it ends when its
-pipe closes, or by ``PR_SET_PDEATHSIG`` when its parent dies, whatever holds
-its GIL.
+Its life as a process (a process group of its own, ending with its parent,
+the socket kept out of forks, the warm-up) is :mod:`.hosting`'s, shared with
+the study host.  It runs at a lower scheduling priority that its workers
+inherit, so on a small machine the window keeps the CPU it needs.
 
 The outbox coalesces the engine's batches (one message per ~10 ms at most,
 unless a full message is waiting) and checks that every result pickles: a
@@ -23,11 +20,8 @@ summary counts it there.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pickle
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +30,7 @@ from typing import Any
 
 from ..log import get_logger
 from ..records import ErrorInfo, Outcome, Status, Summary
+from .hosting import Wire, helper_pids, serve
 from .marks import Marked
 from .protocol import (
     MAX_MESSAGE_BYTES,
@@ -64,39 +59,6 @@ HOST_NICE = 10
 # waiting): 10 ms keeps the first result prompt and the message count low.
 COALESCE_S = 0.01
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: SIGKILL when the parent (thread) that started us ends, even if our GIL is held."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it died before the prctl took effect
-        os._exit(1)
-
-
-class _Wire:
-    """The host's end of the pipe: whole messages, from any thread."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._lock = threading.Lock()
-
-    def send(self, message: Any) -> bool:
-        data = message if isinstance(message, bytes) else dumps(message)
-        with self._lock:
-            try:
-                self.conn.send_bytes(data)
-                return True
-            except OSError:  # the client is gone; the main loop sees EOF and ends
-                return False
-
-
 def _unpicklable(outcome: Outcome, exc: BaseException) -> Outcome:
     what = type(outcome.value).__name__
     error = ErrorInfo("PicklingError", f"the result ({what}) cannot be sent to the window: it does not "
@@ -108,7 +70,7 @@ def _unpicklable(outcome: Outcome, exc: BaseException) -> Outcome:
 class Outbox:
     """Outcome batches from the engine's thread, sent as capped messages by a thread of its own."""
 
-    def __init__(self, wire: _Wire, run_id: int, history: Any = None) -> None:
+    def __init__(self, wire: Wire, run_id: int, history: Any = None) -> None:
         self._wire = wire
         self._run_id = run_id
         self.history = history  # a RunRecorder: the window's runs go into the history as the CLI's do
@@ -205,7 +167,7 @@ class Host:
     """One run at a time, on the commands of one client."""
 
     def __init__(self, conn: Connection) -> None:
-        self.wire = _Wire(conn)
+        self.wire = Wire(conn)
         self.conn = conn
         self.job: Any = None
         self.run_id = -1
@@ -213,7 +175,7 @@ class Host:
 
     def serve(self) -> bool:
         """Serve until told to shut down (False) or the client is gone (True)."""
-        self.wire.send(Ready(os.getpid(), _helper_pids()))
+        self.wire.send(Ready(os.getpid(), helper_pids()))
         while True:
             try:
                 message = pickle.loads(self.conn.recv_bytes())
@@ -292,12 +254,6 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
     return Marked(task, request.marks), list(enumerate(items)), options
 
 
-def _helper_pids() -> tuple[int, ...]:
-    from ..backends.workers import helper_pids
-
-    return tuple(helper_pids())
-
-
 def _worker_pids(backend: Any) -> tuple[int, ...] | None:
     """The run's worker processes, as ``Started.pids`` says them (the workers have started by now)."""
     if backend.kind in ("threads", "async"):
@@ -322,70 +278,6 @@ def _run(task: Callable[[Any], Any], items: Any, options: dict[str, Any],
     return run(task, items, on_outcomes=on_outcomes, on_finish=on_finish, **options)
 
 
-def _not_in_forks(fd: int) -> None:
-    """Close the client's socket in every process forked from this one (the zygote, its workers).
-
-    A fork inherits every descriptor: a worker that held the socket would keep
-    the client from seeing EOF when this host dies, for as long as its item
-    runs.  Closed once, in the first fork (a flag the later forks inherit), so
-    a later fork never closes an unrelated descriptor that reused the number.
-    """
-    held = [fd]
-
-    def drop() -> None:
-        if held:
-            try:
-                os.close(held.pop())
-            except OSError:
-                pass
-
-    os.register_at_fork(after_in_child=drop)
-
-
-def _warm_up() -> None:
-    """What every first run would otherwise pay: the workers' start, the engine, the plugins.
-
-    Called while the host still runs one thread: the zygote (a copy of this
-    process that forks every worker in about a millisecond) can be forked only
-    then; without it, the forkserver is started instead.
-    """
-    from ..backends.workers import prestart, start_method
-
-    if not prestart() and start_method() == "forkserver":
-        import multiprocessing as mp
-        from multiprocessing import forkserver
-
-        mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._process_main"])
-        forkserver.ensure_running()
-    from ..engine.job import run  # noqa: F401
-    from ..plugins import discover
-
-    discover()
-
-
 def main(argv: list[str]) -> int:
     """``python -m poolside.host FD PARENT_PID``: serve the client on the inherited socket ``FD``."""
-    fd, parent = int(argv[0]), int(argv[1])
-    _die_with_parent(parent)
-    try:
-        os.nice(HOST_NICE)
-    except OSError:
-        pass
-    conn = Connection(fd)
-    _not_in_forks(fd)
-    log.info("run host %d started (nice %d)", os.getpid(), os.nice(0))
-    try:
-        _warm_up()
-    except Exception as exc:  # the first run pays, and says what is wrong if it still is
-        log.warning("run host %d could not warm up: %s", os.getpid(), exc)
-    host = Host(conn)
-    try:
-        orphaned = host.serve()
-    finally:
-        log.info("run host %d ends", os.getpid())
-        conn.close()
-    if orphaned and os.getpgid(0) == os.getpid():  # only a group of our own
-        # Nobody will sweep up after us: end what our tasks started too
-        # (our process group), and ourselves with it.
-        os.killpg(os.getpgid(0), signal.SIGKILL)
-    return 0
+    return serve(argv, "run host", Host, nice=HOST_NICE)

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
+from .hosting import Wire, helper_pids, serve
 from .protocol import CancelStudy, Ready, Shutdown, StartStudy, StudyProgress, StudyRound, study_parts
-from .server import _die_with_parent, _helper_pids, _not_in_forks, _warm_up, _Wire
 
 log = get_logger("poolside.host")
 
@@ -40,7 +39,7 @@ class StudyHost:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.wire = _Wire(conn)
+        self.wire = Wire(conn)
         self._lock = threading.Lock()
         self.study: Any = None
         self.study_id = -1
@@ -49,7 +48,7 @@ class StudyHost:
 
     def serve(self) -> bool:
         """Serve until told to shut down (False) or the client is gone (True)."""
-        self.wire.send(Ready(os.getpid(), _helper_pids()))
+        self.wire.send(Ready(os.getpid(), helper_pids()))
         while True:
             try:
                 message = pickle.loads(self.conn.recv_bytes())
@@ -147,26 +146,9 @@ def _keep(spec: Any, record: Any) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m poolside.host --study FD PARENT_PID``: serve studies on the inherited socket ``FD``."""
-    fd, parent = int(argv[0]), int(argv[1])
-    _die_with_parent(parent)
-    conn = Connection(fd)
-    _not_in_forks(fd)
-    log.info("study host %d started", os.getpid())
-    try:
-        # The zygote first, while this process still runs one thread (before the
-        # study thread and numpy's BLAS threads): else every processes
-        # configuration would start its workers from a forkserver and a resource
-        # tracker, which would outlive this host by a moment after a cancel.
-        _warm_up()
-    except Exception as exc:  # the first study pays, and says what is wrong if it still is
-        log.warning("study host %d could not warm up: %s", os.getpid(), exc)
-    host = StudyHost(conn)
-    try:
-        orphaned = host.serve()
-    finally:
-        log.info("study host %d ends", os.getpid())
-        conn.close()
-    if orphaned and os.getpgid(0) == os.getpid():  # only a group of our own
-        os.killpg(os.getpgid(0), signal.SIGKILL)
-    return 0
+    """``python -m poolside.host --study FD PARENT_PID``: serve studies on the inherited socket ``FD``.
+
+    Not niced, unlike the run host: a study measures the task, and a lower
+    priority would measure the window's load instead.
+    """
+    return serve(argv, "study host", StudyHost)
