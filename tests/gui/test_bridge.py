@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from poolside.gui.bridge import BatchPump, RunBridge
+from tests.waits import WAIT_S
 
 
 def test_pump_delivers_everything_from_another_thread_in_batches(qtbot):
@@ -114,5 +115,5 @@ def test_bridge_wait_delivers_the_rest_and_finishes(qtbot, make_bridge):
     bridge.outcomesReady.connect(rows.extend)
     bridge.finished.connect(finished.append)
     bridge.start(abs, list(range(500)), backend="threads", workers=2)
-    assert bridge.wait(timeout=60)
+    assert bridge.wait(timeout=WAIT_S)
     assert len(rows) == 500 and len(finished) == 1 and not bridge.running

@@ -8,6 +8,7 @@ import types
 
 from poolside.gui import platform_check
 from poolside.gui.launcher import main as launcher
+from tests.waits import WAIT_S
 
 
 def test_the_launcher_stops_before_qt_when_xcb_libraries_are_missing(monkeypatch, capsys):
@@ -54,7 +55,7 @@ def test_exit_now_runs_the_exit_handlers_stops_parked_workers_and_ends(tmp_path)
     script = tmp_path / "quit.py"
     script.write_text(_EXIT_NOW)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=60)
+                          timeout=WAIT_S)
     assert done.returncode == 3, done.stderr
     first, *rest = done.stdout.splitlines()
     assert rest == ["handler ran"]

@@ -92,9 +92,9 @@ def test_clear_forgets_the_last_runs_results(qtbot, driver, tmp_path):
     driver.add_files([tmp_path / "a.txt"])
     driver.choose_backend("threads")
     driver.run_and_wait()
-    assert len(driver.run_ws.results.model) == 1 and driver.run_ws.timeline.shown == 1
+    assert len(driver.outcomes()) == 1 and driver.timeline_bars() == 1
     driver.run_ws.files.clear_action.trigger()
-    assert len(driver.run_ws.results.model) == 0 and driver.run_ws.timeline.shown == 0
+    assert len(driver.outcomes()) == 0 and driver.timeline_bars() == 0
     assert "Done" not in driver.headline()
 
 

@@ -21,6 +21,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from poolside.gui.main_window import MainWindow
+from tests.gui_helpers import WindowDriver
 from tests.waits import WAIT_MS, WAIT_S
 
 
@@ -196,24 +197,18 @@ def test_export_round_trips_through_csv_and_json(qtbot, driver, folder, tmp_path
 
 
 def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
-    first = make_window()
+    first = WindowDriver(qtbot, make_window())
     first.run_ws.files.last_folder = str(folder)
-    assert first.run_ws.task.select("thumbnail")
-    first.run_ws.task.form.editor("size").setValue(128)
-    first.run_ws.task.form.editor("format").setCurrentText("png")
-    assert first.run_ws.task.select("wordcount")  # another plugin's values are kept too
-    first.run_ws.backend.set_backend("threads")
-    first.run_ws.backend.workers.setValue(3)
-    first.run_ws.backend.timeout.setValue(5.0)
-    first.run_ws.backend.ordered.setChecked(True)
-    first.resize(760, 560)  # within the offscreen screen (800x600): restoreGeometry clamps to it
+    first.choose_plugin("thumbnail", size=128, format="png")
+    first.choose_plugin("wordcount")  # another plugin's values are kept too
+    first.choose_backend("threads", 3, timeout=5.0, ordered=True)
+    first.window.resize(760, 560)  # within the offscreen screen (800x600): restoreGeometry clamps to it
     first.close()
 
-    second = make_window()
+    second = WindowDriver(qtbot, make_window())
     assert second.run_ws.task.current_plugin().name == "wordcount"
-    assert second.run_ws.task.select("thumbnail")
-    assert second.run_ws.task.form.raw_values()["size"] == 128
-    assert second.run_ws.task.form.raw_values()["format"] == "png"
+    second.choose_plugin("thumbnail")
+    assert second.params()["size"] == 128 and second.params()["format"] == "png"
     assert second.run_ws.files.last_folder == str(folder)
     assert second.run_ws.backend.spec_fields() == {
         "backend": "threads",
@@ -223,7 +218,7 @@ def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
         "ordered": True,
         "method": None,
     }
-    assert (second.width(), second.height()) == (760, 560)
+    assert (second.window.width(), second.window.height()) == (760, 560)
 
 
 def test_run_is_refused_with_clear_reasons(qtbot, driver, folder):
