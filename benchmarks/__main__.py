@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: Poolside and its peers on the workloads of issue 2, in one run.
+"""``python -m benchmarks``: Poolside and its peers on the suite's workloads, in one run.
 
     python -m benchmarks                  # the full suite (~5-8 minutes on 2 cores)
     python -m benchmarks --quick          # a smoke run (~1-2 minutes)
@@ -74,7 +74,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Run the same workloads through Poolside and its peers in one run; print medians, "
-                    "ratios and PASS/MISS against the targets of issue 2.")
+                    "ratios and PASS/MISS against the suite's targets.")
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats and smaller sizes: a smoke run of a minute or two")
     parser.add_argument("--only", metavar="NAME[,NAME]",

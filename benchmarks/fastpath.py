@@ -1,4 +1,4 @@
-"""``python -m benchmarks.fastpath``: the rows of issue 13, Poolside against the best peer of the same run.
+"""``python -m benchmarks.fastpath``: the engine's fast-path rows, Poolside against the best peer of the same run.
 
     python -m benchmarks.fastpath                       # ~3-5 minutes on 2 shared cores
     python -m benchmarks.fastpath --repeats 5 --json after.json --compare before.json
@@ -36,11 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.report import fmt_rate, fmt_s, mb, render_table
+from benchmarks.report import fmt_rate, render_table
 from benchmarks.suite import Config, Entry, Measured, make_files, measure
+from poolside.words.units import human_bytes, human_duration
 
 # --------------------------------------------------------------------------
-# One row of the issue's table
+# One row of the fast-path table
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Row:
         if self.unit == "/s":
             return f"{fmt_rate(value)}/s"
         if self.unit == "s":
-            return fmt_s(value)
+            return human_duration(value)
         if self.unit == "MB":
             return f"{value:.0f} MB"
         return f"{value:.0f} %"
@@ -98,7 +99,7 @@ def _speedup(base: float | None, seconds: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------
-# The four workloads of the issue
+# The four fast-path workloads
 
 
 def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
@@ -135,8 +136,8 @@ def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
             out.append(Row("hash-cold-vs-seq", f"{count:,} x 64 KiB sha256, cold, processes vs the plain loop",
                            "x", _speedup(base, got["poolside"].cold_s), 1.0, "sequential", True, target=1.0))
     details += _detail("hash: seconds, and speed-up over the sequential loop "
-                       f"({fmt_s(base)})", entries, got,
-                       lambda m: [fmt_s(m.cold_s), fmt_s(m.warm_s),
+                       f"({human_duration(base)})", entries, got,
+                       lambda m: [human_duration(m.cold_s), human_duration(m.warm_s),
                                   _x(_speedup(base, m.cold_s)), _x(_speedup(base, m.warm_s))],
                        ["cold", "warm", "speed-up cold", "speed-up warm"])
     return {k: v.as_json() for k, v in got.items()}
@@ -206,14 +207,15 @@ def lazy(cfg: Config, out: list[Row], details: list[str]) -> dict:
     out.append(Row("lazy-memory", f"{n:,} lazy items, peak RSS of the process tree", "MB",
                    rss["poolside"], rss["pool-imap"], peer.entry.label, False))
     details += _detail(f"lazy: {n:,} items, wall and the process tree's peak RSS (median)", entries, got,
-                       lambda m: [fmt_s(m.cold_s), mb(statistics.median(m.peak_rss)) if m.peak_rss else "-"],
+                       lambda m: [human_duration(m.cold_s),
+                                  human_bytes(statistics.median(m.peak_rss)) if m.peak_rss else "-"],
                        ["wall", "peak RSS"])
     if ps.peak_parts:
         parts = max(ps.peak_parts, key=lambda p: sum(s for _, s in p))
         details.append("Poolside's tree at its worst peak: "
-                       + ", ".join(f"{what} {mb(size)}" for what, size in parts) + ".")
+                       + ", ".join(f"{what} {human_bytes(size)}" for what, size in parts) + ".")
     if ps.peak_rss:
-        details.append(f"Poolside's worst peak {mb(max(ps.peak_rss))} (the issue's bar: under 100 MB).")
+        details.append(f"Poolside's worst peak {human_bytes(max(ps.peak_rss))} (the target: under 100 MB).")
     return {k: v.as_json() for k, v in got.items()}
 
 
@@ -240,13 +242,13 @@ def sleep(cfg: Config, out: list[Row], details: list[str]) -> dict:
     peer, peer_label = _best(got, ["tpe", "threadpool"], eff, True)
     out.append(Row("sleep", f"{count} x {nap_s * 1000:.0f} ms sleeps on {threads} threads, efficiency (warm)",
                    "%", eff(got["poolside"]), peer, peer_label, True, target=1.0))
-    details += _detail(f"sleep: % of the ideal {fmt_s(ideal)}", entries, got,
+    details += _detail(f"sleep: % of the ideal {human_duration(ideal)}", entries, got,
                        lambda m: [f"{eff(m, 'cold') or 0:.0f} %", f"{eff(m) or 0:.0f} %"], ["cold", "warm"])
     return {k: v.as_json() for k, v in got.items()}
 
 
 def cli(cfg: Config, out: list[Row], details: list[str]) -> dict:
-    """The issue's user: one ``poolside run`` from a shell, interpreter start and imports included."""
+    """A shell user: one ``poolside run`` from a shell, interpreter start and imports included."""
     import subprocess
 
     count = 1000
@@ -271,7 +273,7 @@ def cli(cfg: Config, out: list[Row], details: list[str]) -> dict:
         out.append(Row(f"cli-{backend}", f"one 'poolside run' over {count:,} files (whole call), {backend}",
                        "s", med[backend], med["sequential"], "the same call, sequential", False, target=1.0))
     details += ["", "cli: one 'poolside run -p sha256' per process, wall time of the whole call",
-                *render_table(["backend", "wall (median)"], [[b, fmt_s(med[b])] for b in backends])]
+                *render_table(["backend", "wall (median)"], [[b, human_duration(med[b])] for b in backends])]
     return {b: v for b, v in samples.items()}
 
 
@@ -326,7 +328,7 @@ def compare_table(before: dict, rows: list[Row]) -> list[str]:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fastpath",
-                                     description="The rows of issue 13 with the best peer of the same run.")
+                                     description="The fast-path rows with the best peer of the same run.")
     parser.add_argument("--only", metavar="NAME[,NAME]", help=f"some of: {', '.join(WORKLOADS)}")
     parser.add_argument("--repeats", type=int, metavar="N", help="fresh processes per contender (default 5; "
                         "3 for lazy)")
@@ -351,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = args.workers or system_info().usable_cores
     start_load = _load()
-    print(f"Issue 13 rows, {time.strftime('%Y-%m-%d %H:%M:%S')}; Poolside starts workers with "
+    print(f"Fast-path rows, {time.strftime('%Y-%m-%d %H:%M:%S')}; Poolside starts workers with "
           f"'{default_method()}' here (each measurement is a fresh one-thread process), peers with their "
           f"defaults; {workers} process workers; {start_load} at the start.", flush=True)
     rows: list[Row] = []
@@ -368,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             data[name] = WORKLOADS[name](cfg, rows, details)
     end_load = _load()
     print("\n".join(details))
-    print("\nIssue 13: Poolside against the best peer of this run (medians of interleaved repeats)")
+    print("\nFast path: Poolside against the best peer of this run (medians of interleaved repeats)")
     print("\n".join(summary_table(rows)))
     print(f"\n{time.perf_counter() - t0:.0f} s; {end_load} at the end.")
     if args.compare:

@@ -57,7 +57,8 @@ def shoot(out: Path, scheme: str, readme: bool) -> None:
     from PySide6.QtWidgets import QApplication
 
     from poolside.gui.main_window import MainWindow
-    from tests.study_fakes import FakeHistory, FakeStudyClient, run_record, study
+    from poolside.study import Config
+    from tests.study_fakes import FakeHistory, FakeStudyClient, progress, rounds, run_record, study
 
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
@@ -80,9 +81,8 @@ def shoot(out: Path, scheme: str, readme: bool) -> None:
     w.run_ws.task.select("wordcount")
     w.tabs.setCurrentWidget(w.compare_ws)
     w.compare_ws.start_study()
-    for cfg in record["configs"][:5]:
-        client.result(cfg)
-    client.progress("processes ×4", 2, 13, 24)
+    client.round(rounds(record)[0])
+    client.progress(progress(Config("processes", 4), repeat=2, done=13, total=24))
     settle(app)
     w.grab().save(str(out / f"compare-during-{scheme}.png"))
     client.finish(record)

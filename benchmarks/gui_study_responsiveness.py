@@ -1,30 +1,30 @@
 """Does the window stay responsive while a study streams in?  (Target: no stall over 50 ms.)
 
-A study process (the real :class:`ProcessStudyClient`, a scripted child in
-place of the study engine) sends a progress line every few milliseconds and a
-configuration record, with its per-item timeline, after every third repeat; the
-Compare tab redraws its chart, table and scaling chart for each.  With
-``--rounds R`` it sends instead, as the study engine does, R interleaved rounds:
-a progress line per configuration, then the numbers so far of all of them.
-The heartbeat keeps beating for ``AFTER_MS`` after the study's end: the final
-record (its unpickling in the GUI thread) and the final redraw are part of the
-study too.  A heartbeat
-``QTimer`` in the window measures how late the event loop gets to it, and how
-much CPU the GUI thread itself spent in each gap (on a shared machine a long
-gap with little CPU of its own is the scheduler's, not the window's).
+The window's real study client (:class:`HostStudyClient`: its ``BatchPump``
+hand-off to the GUI thread) is fed by a scripted host in place of the study
+host: a thread that sends, as the study host does, ``--rounds`` interleaved
+rounds (a progress line per configuration every few milliseconds, then every
+configuration's numbers so far), then the final record one configuration a
+message.  Each message is pickled and unpickled on that thread, as the host's
+reader thread decodes them.  The heartbeat keeps beating for ``AFTER_MS``
+after the study's end: the final record and the final redraw are part of the
+study too.  A heartbeat ``QTimer`` in the window measures how late the event
+loop gets to it, and how much CPU the GUI thread itself spent in each gap (on a
+shared machine a long gap with little CPU of its own is the scheduler's).
 
-    python benchmarks/gui_study_responsiveness.py [--configs 48] [--timeline 2000] [--rounds 0] [--json]
-
-The child is plain Python (no Qt): this module imports Qt only inside ``main``.
+    python benchmarks/gui_study_responsiveness.py [--configs 48] [--rounds 3] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import pickle
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,59 +38,53 @@ HEARTBEAT_MS = 10
 AFTER_MS = 300
 
 
-def _configs(n: int, rows: int, wobble: int = 0) -> list[dict[str, Any]]:
-    from tests.study_fakes import config
-
-    backends = ("threads", "processes", "mp-pool", "thread-executor", "process-executor", "dask")
-    configs = []
-    for i in range(n):
-        workers = 1 << (i // len(backends)) % 4
-        chunk = "auto" if i < 4 * len(backends) else 8 * (1 + i // (4 * len(backends)))
-        noise = 1 + 0.03 * ((i * 7 + wobble * 3) % 5 - 2) if wobble else 1.0
-        cfg = config(backends[i % len(backends)], workers, 2.0 / (1 + (i % 7) * 0.15) * noise, chunk=chunk)
-        cfg["timeline"] = [[k % workers, k * 0.001, 0.0009, "ok"] for k in range(rows)]
-        configs.append(cfg)
-    return configs
+def _wire(message: Any) -> Any:
+    """A message as the client's reader thread gets it: pickled by the host, unpickled here."""
+    return pickle.loads(pickle.dumps(message, 5))
 
 
-def scripted_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
-    """Emit ``plan["configs"]`` configurations, then the record.
+class ScriptedHost:
+    """Stands in for ``StudyHostClient``: plays ``configs`` configurations in ``rounds`` rounds on a thread."""
 
-    One at a time, each after 3 repeats' progress lines, or, with ``plan["rounds"]``,
-    in interleaved rounds: a progress line per configuration, then every one's numbers so far
-    (without timelines, as the study engine's rounds); the record has the timelines.
-    """
-    from tests.study_fakes import study
+    def __init__(self, configs: int, rounds: int) -> None:
+        self.configs, self.rounds = configs, rounds
+        self._thread: threading.Thread | None = None
 
-    n, rows, rounds = int(plan["configs"]), int(plan["timeline"]), int(plan.get("rounds") or 0)
-    configs = _configs(n, rows)
-    if rounds:
+    def study(self, plan: Any, *, on_progress: Any, on_round: Any, on_finished: Any) -> None:
+        self._thread = threading.Thread(target=self._play, args=(on_progress, on_round, on_finished), daemon=True)
+        self._thread.start()
+
+    def _play(self, on_progress: Any, on_round: Any, on_finished: Any) -> None:
+        from poolside.study import Progress, Round
+        from tests.study_fakes import study, wide
+
+        n, rounds = self.configs, self.rounds
         for r in range(1, rounds + 1):
-            # As the study engine's rounds: the numbers so far, no per-item timeline.
-            so_far = _configs(n, 0, wobble=r if r < rounds else 0)
-            for i, cfg in enumerate(so_far):
-                events.put(("progress", {"label": f"{cfg['backend']} ×{cfg['workers']}", "repeat": r,
-                                         "repeats": rounds, "done": (r - 1) * n + i + 1, "total": rounds * n}))
+            so_far = wide(n, wobble=r if r < rounds else 0)
+            for i, c in enumerate(so_far):
+                on_progress(_wire(Progress("repeat", c.config, r, rounds, (r - 1) * n + i, rounds * n, 0.0)))
                 time.sleep(0.005)  # the measured work between two progress lines
-            events.put(("round", {"round": r, "repeats": rounds, "configs": so_far}))
-    else:
-        for i, cfg in enumerate(configs):
-            for repeat in (1, 2, 3):
-                events.put(("progress", {"label": f"{cfg['backend']} ×{cfg['workers']}", "repeat": repeat,
-                                         "repeats": 3, "done": 3 * i + repeat, "total": 3 * n}))
-                time.sleep(0.005)  # the measured work between two progress lines
-            events.put(("result", cfg))
-    record = study()
-    record["configs"] = configs
-    events.put(("finished", record, None))
+            on_round(_wire(Round(r, rounds, so_far)))
+        record = dataclasses.replace(study(), configs=[])
+        parts = [_wire(c) for c in wide(n)]  # one configuration a message
+        on_finished(dataclasses.replace(_wire(record), configs=parts), None, None)
+
+    def cancel(self) -> None:
+        pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
+
+    def shutdown(self) -> None:
+        self.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=48)
-    parser.add_argument("--timeline", type=int, default=2000, help="per-item timeline rows in each record")
-    parser.add_argument("--rounds", type=int, default=0,
-                        help="send the numbers in this many interleaved rounds (0: one record per configuration)")
+    parser.add_argument("--rounds", type=int, default=3, help="send the numbers in this many interleaved rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -99,10 +93,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from poolside.gui.app import freeze_startup_heap
     from poolside.gui.main_window import MainWindow
-    from poolside.gui.workspaces.compare.client import ProcessStudyClient
+    from poolside.gui.workspaces.compare.client import HostStudyClient
 
     app = QApplication.instance() or QApplication([])
-    client = ProcessStudyClient(interval_ms=20, target=scripted_study)
+    client = HostStudyClient(interval_ms=20)
+    client.host.shutdown()  # no study host: the scripted one plays its part
+    client.host = ScriptedHost(args.configs, args.rounds)  # type: ignore[assignment]
     w = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "p.ini"), QSettings.Format.IniFormat),
                    study_client=client, history=None)
     w.resize(1280, 800)
@@ -112,10 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     w.run_ws.task.select("wordcount")
     w.tabs.setCurrentWidget(w.compare_ws)
     app.processEvents()
-    plan = w.compare_ws.plan()
-    assert plan is not None
-    plan.update(configs=args.configs, timeline=args.timeline, rounds=args.rounds)
-    w.compare_ws.plan = lambda: plan  # the scripted child reads its size from the plan
 
     stalls: list[float] = []
     busy: list[float] = []  # the GUI thread's own CPU in each gap: what the window did, not the machine
@@ -152,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = ended[0] - t0
     stalls.sort()
     busy.sort()
-    result = {"configs": args.configs, "timeline_rows": args.timeline, "rounds": args.rounds, "wall_s": round(wall, 2),
+    result = {"configs": args.configs, "rounds": args.rounds, "wall_s": round(wall, 2),
               "bars": w.compare_ws.view.chart.bar_count, "beats": len(stalls),
               "p50_stall_ms": round(stalls[len(stalls) // 2], 1),
               "p99_stall_ms": round(stalls[int(len(stalls) * .99)], 1),

@@ -30,18 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def configs_for(n: int, round_no: int) -> list[dict[str, Any]]:
-    """``n`` configuration records after ``round_no`` rounds (numbers wobble from round to round)."""
-    from tests.study_fakes import config
+def configs_for(n: int, round_no: int) -> list[Any]:
+    """``n`` configurations after ``round_no`` rounds (numbers wobble from round to round)."""
+    from tests.study_fakes import wide
 
-    backends = ("threads", "processes", "mp-pool", "thread-executor", "process-executor", "dask")
-    out = [config("sequential", 1, 2.0)]
-    for i in range(n - 1):
-        workers = 1 << (i // len(backends)) % 4
-        chunk = "auto" if i < 4 * len(backends) else 8 * (1 + i // (4 * len(backends)))
-        wobble = 1 + 0.03 * ((i * 7 + round_no * 3) % 5 - 2)
-        out.append(config(backends[i % len(backends)], workers, 2.0 / (1 + (i % 7) * 0.15) * wobble, chunk=chunk))
-    return out
+    return wide(n, wobble=round_no)
 
 
 def measure(n: int, rounds: int) -> dict[str, Any]:
@@ -49,6 +42,7 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
     from poolside.gui.main_window import MainWindow
+    from poolside.study import Round
     from tests.study_fakes import FakeStudyClient
 
     app = QApplication.instance() or QApplication([])
@@ -66,9 +60,9 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
     view = w.compare_ws.view
     model_ms, redraw_ms, paint_ms, cpu_ms, deferred_ms, total_ms = [], [], [], [], [], []
     for r in range(1, rounds + 1):
-        payload = {"round": r, "repeats": rounds, "configs": configs_for(n, r)}
+        payload = Round(r, rounds, configs_for(n, r))
         c0, t0 = time.thread_time(), time.perf_counter()
-        client.round(r, payload["configs"], repeats=rounds)  # model + table (+ the first draw at once)
+        client.round(payload)  # model + table (+ the first draw at once)
         t1 = time.perf_counter()
         view._redraw()  # what the throttled timer runs
         t2 = time.perf_counter()

@@ -120,9 +120,9 @@ def _per_item_ns(fn: Callable[[], object], n: int, repeats: int = 30) -> float:
 
 
 def tiny_item_stages() -> None:
-    """Where a tiny item's time goes, stage by stage, each alone in this process (issue 13).
+    """Where a tiny item's time goes, stage by stage, each alone in this process.
 
-    Measured on the 2-core machine of issue 13 (ns per item, 2,500-item chunks):
+    Measured on a 2-core VM (ns per item, 2,500-item chunks):
     task x*x 26; worker loop around it (run_chunk: slot writes, clock, appends)
     ~190; pickling its Done batch 8, unpickling it 13; building the Outcome tuples
     124 with the collector paused, 163 with it on; the consumer's loop 48; the
@@ -188,9 +188,9 @@ def tiny_item_stages() -> None:
 
 
 def cpu_per_item() -> None:
-    """CPU per tiny item in a whole run, parent and workers apart, against Pool.map (issue 13).
+    """CPU per tiny item in a whole run, parent and workers apart, against Pool.map.
 
-    Measured on issue 13's machine (200,000 x*x, warm): Poolside's parent ~420 ns
+    Measured on a 2-core VM (200,000 x*x, warm): Poolside's parent ~420 ns
     and its workers ~250 ns of CPU an item; Pool.map's parent ~135 ns and its
     workers ~100 ns.  The parent is the bottleneck: it builds one Outcome per
     item on the dispatcher thread, the collector walks every batch of them, and

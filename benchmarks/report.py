@@ -1,4 +1,8 @@
-"""Formatting: sections of the printed report, tables, verdicts, units."""
+"""Formatting: sections of the printed report, tables, verdicts, rates.
+
+Durations and sizes read as everywhere else in Poolside: ``poolside.words.units``
+(``human_duration``, ``human_bytes``).
+"""
 
 from __future__ import annotations
 
@@ -17,20 +21,10 @@ def fmt_rate(per_s: float | None) -> str:
     return f"{per_s:.0f}"
 
 
-def fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.2f} s"
-
-
 def fmt_ms(seconds: float | None) -> str:
+    """A fixed unit, so that a column of times compares at a glance (durations for
+    people elsewhere: ``poolside.words.units.human_duration``)."""
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
-
-
-def mb(size: float | None) -> str:
-    return "-" if size is None else f"{size / 2**20:.0f} MB"
 
 
 def render_table(headers: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:

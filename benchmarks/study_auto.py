@@ -41,8 +41,8 @@ def _medians(result) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from poolside import compare
     from poolside.study import Study
-    from poolside.study.words import label
     from poolside.system import system_info
+    from poolside.words.configs import config_label
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=30.0)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         else:  # measure the pick against the sweep's winner, interleaved, on the same sample
             extra = _medians(Study(task, items, configs=[pick, best], sample=auto.items, repeats=3).run())
             ratio = extra[pick] / extra[best]
-        rows.append((name, auto.diagnosis.kind, label(pick), label(best), ratio, auto_s, sweep_s,
+        rows.append((name, auto.diagnosis.kind, config_label(pick), config_label(best), ratio, auto_s, sweep_s,
                      len(auto.configs), len(sweep.configs)))
         print(f"done: {name}", flush=True)
     print()

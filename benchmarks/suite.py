@@ -1,4 +1,4 @@
-"""The workloads of issue 2, each run through Poolside and its peers in one run, and the verdicts.
+"""The suite's workloads, each run through Poolside and its peers in one run, and the verdicts.
 
 Every measurement is one fresh child process (``benchmarks.child``), started
 by ``benchmarks.harness``; contenders take turns (round-robin over repeats), so
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import ChildResult, run_child
-from benchmarks.report import Section, fmt_ms, fmt_rate, fmt_s, mb
+from benchmarks.report import Section, fmt_ms, fmt_rate
+from poolside.words.units import human_bytes, human_duration
 
 # --------------------------------------------------------------------------
 # Configuration
@@ -302,7 +303,7 @@ def _speedup_section(sec: Section, entries: list[Entry], got: dict[str, Measured
             continue
         cold = base / m.cold_s if base and m.cold_s else None
         warm = base / m.warm_s if base and m.warm_s else None
-        rows.append([e.label, fmt_s(m.cold_s), fmt_s(m.warm_s),
+        rows.append([e.label, human_duration(m.cold_s), human_duration(m.warm_s),
                      f"{cold:.2f}x" if cold else "", f"{warm:.2f}x" if warm else "-"])
     sec.table(["contender", "cold", "warm", "speed-up cold", "speed-up warm"], rows)
     note_leftovers(sec, got)
@@ -469,8 +470,9 @@ def lazy(cfg: Config) -> Section:
         start = _median(m.start_rss)
         ratio = f"{ps.cold_s / m.cold_s:.2f}" if ps.cold_s and e.id != "poolside" else ""
         label = e.label + (f" [{m.n:,} items]" if m.n != n else "")
-        rows.append([label, fmt_s(m.cold_s), mb(peak), f"+{mb(peak - start)}" if peak and start else "",
-                     mb(_median(m.peak_pss)), ratio, issue_mb.get(e.id, "")])
+        rows.append([label, human_duration(m.cold_s), human_bytes(peak),
+                     f"+{human_bytes(peak - start)}" if peak and start else "",
+                     human_bytes(_median(m.peak_pss)), ratio, issue_mb.get(e.id, "")])
     sec.table(["contender", "time", "peak RSS", "over start", "peak PSS", "Poolside t/its t",
                "issue's peak"], rows)
     note_leftovers(sec, got)
@@ -479,7 +481,8 @@ def lazy(cfg: Config) -> Section:
             sec.line(f"{e.label}: {e.note}.")
     if ps.peak_parts:
         parts = max(ps.peak_parts, key=lambda p: sum(s for _, s in p))
-        sec.line("Poolside's tree at its peak: " + ", ".join(f"{what} {mb(size)}" for what, size in parts) + ".")
+        sec.line("Poolside's tree at its peak: "
+                 + ", ".join(f"{what} {human_bytes(size)}" for what, size in parts) + ".")
     factor, k = machine_factor([(issue_s[i] / got[i].cold_s if got[i].cold_s else None, 1.0)
                                 for i in issue_s])
     peak = max(ps.peak_rss) if ps.peak_rss else None
@@ -494,7 +497,8 @@ def lazy(cfg: Config) -> Section:
                     f"Poolside {ps.cold_s:.2f} s vs bar {bar:.2f} s", higher=False)
     sec.verdict("lazy-memory", "Poolside peak tree RSS < 100 MB (worst of its runs)",
                 peak / 2**20 if peak else None, 100.0,
-                f"Poolside peak {mb(peak)} (worst run), median {mb(_median(ps.peak_rss))}", higher=False)
+                f"Poolside peak {human_bytes(peak)} (worst run), median {human_bytes(_median(ps.peak_rss))}",
+                higher=False)
     sec.data = {k: v.as_json() for k, v in got.items()}
     return sec
 
@@ -608,7 +612,7 @@ def resilience(cfg: Config) -> Section:
             for phase in (0, 1):
                 done = [f.time_s for f in fates[kind][phase] if f.finished and f.time_s is not None]
                 if done:
-                    times.append(fmt_s(statistics.median(done)))
+                    times.append(human_duration(statistics.median(done)))
                 elif any(f.how.startswith("hung") for f in fates[kind][phase]):
                     last = max((f.last_s for f in fates[kind][phase] if f.last_s), default=None)
                     times.append(f"hung (>{limit:g} s)" + (f", last item {last:.2f} s" if last else ""))
@@ -638,8 +642,9 @@ def resilience(cfg: Config) -> Section:
                         detail + "; no warm time for pebble or Poolside in this run", passed=False if not ok else None)
             continue
         ratio = ps["warm_s"] / pebble["warm_s"]
-        detail += (f", warm {fmt_s(ps['warm_s'])} vs pebble {fmt_s(pebble['warm_s'])} ({ratio:.2f}x); "
-                   f"cold {fmt_s(ps['cold_s'])} vs {fmt_s(pebble['cold_s'])}")
+        detail += (f", warm {human_duration(ps['warm_s'])} vs pebble {human_duration(pebble['warm_s'])} "
+                   f"({ratio:.2f}x); "
+                   f"cold {human_duration(ps['cold_s'])} vs {human_duration(pebble['cold_s'])}")
         sec.verdict(f"resilience-{scenario}", f"{scenario}: all others delivered, culprit named, within "
                     "pebble's time", ps["warm_s"], pebble["warm_s"], detail,
                     passed=ok and ratio <= 1 + _TIME_TOLERANCE)

@@ -1,4 +1,4 @@
-"""Which processes are Poolside's, and what each one is: cheap enough to ask at every CPU sample.
+"""The processes of a run: which they are, what each one is, how much memory they hold, how they end.
 
 ::
 
@@ -7,10 +7,16 @@
     Descendants.update() ◄───────────────────────┘  pid -> parent, and when first seen
          │
     classify(root, parents, first seen, helpers, run) ─► {pid: role}, the root first
+         │
+         └─ roles in RUN_ROLES ─► the run's tree ─► RSS each sample ─► PeakMemory: the run's peak
+                                                    (USS at a new peak, when uss_due)
 
-What counts as Poolside (the CPU views' "Poolside" share and memory): the
-process that runs the jobs (the run host; the caller's own process for runs in
-it, as the CLI's) and every process under it.  Each has one role:
+    kill_tree(pid) ─► SIGKILL its group, it, and every process under it ─► wait until dead or zombies
+    describe_exit(code) ─► "exit code -11, SIGSEGV"
+
+What counts as Poolside (the CPU views' "Poolside" share): the process that
+runs the jobs (the run host; the caller's own process for runs in it, as the
+CLI's) and every process under it.  Each has one role:
 
 * ``host``: the root, which runs the engine (and the items, on threads).
 * ``helper``: a process that starts workers or tidies after them and runs no
@@ -28,35 +34,150 @@ it, as the CLI's) and every process under it.  Each has one role:
 The window itself is not counted: its CPU is its drawing, and its memory (Qt,
 100 MB and more) would swamp a run's peak memory.
 
-Why not ``psutil.Process.children(recursive=True)``: it reads every process's
-parent (``/proc/*/stat`` on Linux): ~1.5 ms with 80 processes on the machine,
-several with 400, too dear four times a second, so the pid sources looked every
-2 s and a run's workers stayed unseen, and Poolside's share read 0, for up to
-2 s.  A process's parent is fixed at its birth, so only the pids new since the
-last look need reading: ``psutil.pids()`` (~50 µs) and one parent read each
-(~30 µs), and a worker is seen at the first sample after its fork.  (A process
-orphaned by its parent's death keeps its place: it is still what the task
-started, and still in the host's process group.)
+**A run's tree** is the processes whose role is in :data:`RUN_ROLES`: the
+process that runs the job, the run's workers and what their tasks started;
+not the helpers nor the parked workers, which belong to no run and idle.
+
+**A run's peak memory** is the largest RSS summed over the run's tree at one
+sample (:class:`PeakMemory`), with the tree's USS at that sample when it was
+read (:func:`uss_due`).  RSS is the figure every run has; it counts the pages
+that forked workers share with their parent once per process, which the USS
+(the pages a process alone holds) leaves out.  The engine's sampler
+(``poolside.engine.sampler``) measures it in the process that runs the job and
+hands it to the run's ``Insights`` (``peak_rss_bytes``, ``peak_uss_bytes``);
+the CLI prints that, the history stores it, the window's Summary says it, and
+``usage.Monitor`` takes it for the run's peak when the run ends (its own
+samples, 4 a second from outside the host, are the live view until then).
+
+Why not ``psutil.Process.children(recursive=True)`` to list the tree: it reads
+every process's parent (``/proc/*/stat`` on Linux): ~1.8 ms with 80 processes
+on the machine, several with 400, too dear four times a second.  A process's
+parent is fixed at its birth, so only the pids new since the last look need
+reading: ``psutil.pids()`` (~70 µs) and one parent read each (~30 µs), and a
+worker is seen at the first sample after its fork.  The first look reads the
+kernel's own lists of children (``/proc/PID/task/TID/children``, tens of µs
+for a small tree) where it has them.  (A process orphaned by its parent's
+death keeps its place: it is still what the task started, and still in the
+host's process group.)
+
+psutil is imported inside the functions that need it, never at the top: the
+run host's client imports this module for its records and ``describe_exit``,
+and the processes backend for ``kill_tree``; neither should pay ~10 ms of
+psutil's import before it looks at a process.  No worker process imports this
+module.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
-
-# psutil is imported where a tree is looked at: the run host's client imports this
-# module for its records, and starts faster without it.
+from typing import Any, NamedTuple
 
 HOST, HELPER, WORKER, PARKED, CHILD = "host", "helper", "worker", "parked", "child"
+
+#: The roles of a run's tree: whose memory is the run's.
+RUN_ROLES = frozenset({HOST, WORKER, CHILD})
 
 # multiprocessing's helpers, known by their command line.  Only the root's own children are
 # asked: a forkserver's children (workers) share its command line.
 HELPER_COMMANDS = ("forkserver", "resource_tracker", "semaphore_tracker")
 
+# -- the memory policy: one for the engine's sampler and for usage.Monitor ----------------
+
+#: USS is read at a new peak of the run's RSS, and at most this often.  It parses
+#: /proc/PID/smaps_rollup, which walks the page tables: 0.27 ms for an idle worker,
+#: 0.52 ms for a process with numpy loaded (measured on this 2-core VM).  Twice a
+#: second, a host and 8 workers (~2.7 ms a read) cost ~0.5 % of a core while their
+#: memory grows, and nothing once it is flat; the USS beside a peak that keeps
+#: growing is at most this old.
+USS_EVERY_S = 0.5
+#: USS is read only once the run is this old.  1-2 ms for a parent and two workers
+#: was 4-5 % of a 40 ms sha256 run of 1,000 files and the margin by which its cold
+#: start lost to Pool.map's; past this age it is well under 1 %.  A shorter run
+#: reports its RSS only.
+USS_MIN_RUN_S = 0.25
+
+
+def uss_due(now: float, last_read: float | None, began: float) -> bool:
+    """Whether to read the run tree's USS at a new RSS peak (times on one clock)."""
+    return now - began >= USS_MIN_RUN_S and (last_read is None or now - last_read >= USS_EVERY_S)
+
+
+class PeakMemory:
+    """A run's peak memory (see the module's docstring), fed one sample at a time.
+
+    ``peak_rss``: the largest summed RSS of the run's tree at one sample, in
+    bytes; ``peak_uss``: its USS at that sample if it was read (``None``:
+    not read, or not ours to read).
+    """
+
+    def __init__(self, began: float) -> None:
+        self.began = began
+        self.peak_rss = 0
+        self.peak_uss: int | None = None
+        self.uss_read_at: float | None = None
+
+    def add(self, now: float, rss: int, read_uss: Callable[[], dict[int, int] | None]) -> dict[int, int] | None:
+        """One sample's summed RSS; on a new peak, reads the USS (``read_uss``) if due and returns it."""
+        if rss <= self.peak_rss:
+            return None
+        self.peak_rss = rss
+        if not uss_due(now, self.uss_read_at, self.began):
+            return None
+        self.uss_read_at = now
+        uss = read_uss()
+        self.peak_uss = None if uss is None else sum(uss.values())
+        return uss
+
+
+def read_uss(procs: Iterable[Any]) -> dict[int, int] | None:
+    """{pid: USS} of ``psutil.Process`` objects; ``None`` if one is not ours to read.
+
+    ``None`` rather than a smaller sum: a figure that leaves out a process
+    would read as the tree's.  A process that ended is left out (it holds nothing).
+    """
+    import psutil
+
+    out = {}
+    for p in procs:
+        try:
+            out[p.pid] = p.memory_full_info().uss
+        except (psutil.AccessDenied, AttributeError):  # another user's; no USS on this platform
+            return None
+        except psutil.Error:
+            pass
+    return out
+
+
+def busy_times(t: Any) -> tuple[float, float]:
+    """CPU seconds busy in user and system mode from ``psutil.cpu_times`` (one core's or the machine's).
+
+    User counts ``nice`` (and guest time, which Linux includes in user);
+    system counts interrupts and ``steal``, the time a hypervisor gave the
+    core to another guest: that core was busy, not free for us.
+    """
+    return (t.user + getattr(t, "nice", 0.0),
+            t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0) + getattr(t, "steal", 0.0))
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (:func:`busy_times`, summed)."""
+    import psutil
+
+    return sum(busy_times(psutil.cpu_times()))
+
+
+# -- listing ----------------------------------------------------------------------------
 
 class Descendants:
-    """The processes under ``root``: their parents, and when each was first seen (``time.perf_counter``)."""
+    """The processes under ``root``: their parents, and when each was first seen (``time.perf_counter``).
+
+    Thread-safe: the engine's sampler and a ``usage.Monitor`` in one process
+    share one (:func:`own_tree`), so that the first look is paid once.
+    """
 
     def __init__(self, root: int) -> None:
         self.root = root
@@ -64,6 +185,7 @@ class Descendants:
         self.first_seen: dict[int, float] = {}
         self._listed: set[int] | None = None
         self._commands: dict[int, str] = {}
+        self._lock = threading.Lock()
 
     def command(self, pid: int) -> str:
         """A process's command line, read once (it is asked at every sample)."""
@@ -72,7 +194,22 @@ class Descendants:
         return self._commands[pid]
 
     def update(self) -> dict[int, int]:
-        """Look again; pid -> parent pid for every live process under the root, the oldest first."""
+        """Look again; pid -> parent pid for every live process under the root, the oldest first (a copy)."""
+        with self._lock:
+            return dict(self._update())
+
+    def roles(self, helpers: Iterable[int] | Callable[[dict[int, int]], Iterable[int]],
+              run: RunProcesses) -> dict[int, str]:
+        """Look again and :func:`classify`: {pid: role}, the root first.
+
+        ``helpers`` may be a function of the parents (pid -> parent) just looked at.
+        """
+        with self._lock:
+            parents = self._update()
+            named = helpers(parents) if callable(helpers) else helpers
+            return classify(self.root, parents, self.first_seen, named, run, self.command)
+
+    def _update(self) -> dict[int, int]:
         import psutil
 
         now = time.perf_counter()
@@ -99,18 +236,50 @@ class Descendants:
         return self.parents
 
 
-def _scan(root: int) -> dict[int, int]:
+_own: Descendants | None = None
+_own_lock = threading.Lock()
+
+
+def own_tree() -> Descendants:
+    """This process's :class:`Descendants`, one per process (a forked child gets its own)."""
+    global _own
+    with _own_lock:
+        if _own is None or _own.root != os.getpid():
+            _own = Descendants(os.getpid())
+        return _own
+
+
+def descendants(pid: int) -> list[Any]:
+    """``psutil.Process`` objects of every process under ``pid`` now (none if it is gone)."""
     import psutil
 
     try:
-        found = psutil.Process(root).children(recursive=True)
+        return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
-        return {}
-    out = {}
-    for p in found:
-        ppid = _parent(p.pid)
-        if ppid is not None:
-            out[p.pid] = ppid
+        return []
+
+
+def _scan(root: int) -> dict[int, int]:
+    """pid -> parent for every process under ``root``: the kernel's lists of children, else psutil's scan."""
+    if not os.path.exists(f"/proc/{root}/task/{root}/children"):  # not Linux, or a kernel without them
+        return {p.pid: ppid for p in descendants(root) if (ppid := _parent(p.pid)) is not None}
+    out: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        parent = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue  # it ended while being read
+        for tid in tids:  # a child is listed under the thread that started it
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", encoding="ascii") as f:
+                    kids = [int(pid) for pid in f.read().split()]
+            except OSError:
+                continue  # the thread ended
+            for pid in kids:
+                out[pid] = parent
+                todo.append(pid)
     return out
 
 
@@ -132,6 +301,8 @@ def command_line(pid: int) -> str:
     except psutil.Error:
         return ""
 
+
+# -- roles ----------------------------------------------------------------------------
 
 class RunProcesses(NamedTuple):
     """What the process that runs the jobs says about the current (or last) run.
@@ -172,3 +343,100 @@ def _started_by_poolside(pid: int, seen: float | None, run: RunProcesses) -> str
     if run.workers == ():  # the items run in the host's threads: what they start is theirs
         return CHILD if new else PARKED
     return WORKER if new else PARKED
+
+
+# -- ending -----------------------------------------------------------------------------
+
+#: How long a kill waits for the killed processes to be dead or zombies.  SIGKILL is
+#: delivered when the killed process next runs; on a loaded machine a task's child can
+#: still be listed as running for some milliseconds after its worker is gone, and a
+#: run (or a host) must not end before its processes have.  Past this, something
+#: uninterruptible holds them (a process stuck in the kernel): the caller goes on.
+KILL_WAIT_S = 2.0
+
+
+def kill_tree(pid: int, *, wait_s: float = KILL_WAIT_S, sweep_group: bool = False) -> None:
+    """SIGKILL ``pid``, its process group and every process under it; wait until the others are gone.
+
+    Poolside's workers and its run host each lead a process group of their
+    own: one ``killpg`` reaches the whole group at once, a task's children and
+    theirs included, even those already orphaned.  Descendants that left the
+    group (a daemon that started its own session) are found in the tree
+    first, while they are still below ``pid``, and killed one by one.
+    ``pid`` itself is not waited for: it is its parent's to reap (until then
+    its number cannot be reused, so the group it names stays ours).
+
+    ``wait_s=0``: return at once.  ``sweep_group``: also wait for the group's
+    orphans, which no tree shows any more; it lists every process on the
+    machine (a few ms), so it is for a run host's end, paid once.
+    """
+    import psutil
+
+    below = descendants(pid)
+    if sweep_group:
+        seen = {p.pid for p in below}
+        below += [p for p in _group(pid) if p.pid != pid and p.pid not in seen]
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the group: orphans the tree no longer shows
+    except (ProcessLookupError, PermissionError, AttributeError):
+        try:  # it leads no group (yet: a worker that has only just started), or no killpg here
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        except (ProcessLookupError, PermissionError):
+            pass
+    for p in below:
+        try:
+            p.kill()  # psutil checks that the pid is still this process's
+        except psutil.Error:
+            pass  # gone already
+    if wait_s > 0:
+        wait_dead(below, wait_s)
+
+
+def _group(pgid: int) -> list[Any]:
+    """The processes in process group ``pgid``: orphans too."""
+    import psutil
+
+    members = []
+    for p in psutil.process_iter():
+        try:
+            if os.getpgid(p.pid) == pgid:
+                members.append(p)
+        except (OSError, psutil.Error):
+            pass
+    return members
+
+
+def wait_dead(procs: list[Any], timeout: float) -> None:
+    """Until every process in ``procs`` is gone or a zombie (what is left is its parent's to reap).
+
+    Not ``psutil.wait_procs``: orphans belong to PID 1 and, in a container
+    whose PID 1 does not reap, stay zombies that it would wait on for ever.
+    """
+    if not procs:
+        return
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while procs and time.monotonic() < deadline:
+        alive = []
+        for p in procs:
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.Error:
+                pass  # gone
+        procs = alive
+        if procs:
+            time.sleep(0.002)  # SIGKILL was sent: the kernel takes a moment to end them
+
+
+def describe_exit(code: int | None) -> str:
+    """How a process ended, for a message: ``exit code 3``; ``exit code -11, SIGSEGV`` for a signal."""
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"exit code {code}, {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exit code {code}"

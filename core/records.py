@@ -67,6 +67,10 @@ class ErrorInfo(NamedTuple):
         return f"{self.type}: {self.message}" if self.message else self.type
 
 
+#: The error of every item a cancel left without an outcome (the engine's and the run host's).
+CANCELLED_ERROR = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+
+
 class Outcome(NamedTuple):
     """The end of one input item.
 
@@ -127,17 +131,10 @@ class Summary:
         return self.total / self.wall_s if self.wall_s > 0 else 0.0
 
     def line(self) -> str:
-        """One line for a terminal or a status bar."""
-        parts = ", ".join(f"{n:,} {k}" for k, n in self.counts.items() if n)
-        line = (
-            f"{self.total:,} items ({parts or 'none'}) in {self.wall_s:.2f} s, "
-            f"{self.items_per_s:,.0f} items/s on {self.backend} x{self.workers}"
-        )
-        if self.not_read is None:
-            return line + "; the rest of the input was not read"
-        if self.not_read:
-            return line + f"; {self.not_read:,} items not read"
-        return line
+        """One line for a terminal, a log or a status bar (``poolside.words.runs.summary_line``)."""
+        from .words.runs import summary_line
+
+        return summary_line(self)
 
 
 def error_info(exc: BaseException) -> ErrorInfo:

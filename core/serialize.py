@@ -5,26 +5,39 @@
                                                                 ├─► JSON        (window export)
                                                                 └─► history rows (the database)
     Summary ──summary_record()──► a dict of plain values (companion summary, JSON export, history)
+    anything ──dumps() / json.dump(default=jsonable)──► JSON (the history's specs and studies,
+                                                          ``compare --json``, study exports)
 
 Every writer goes through :func:`outcome_record`, so a file name with bytes
 that are not UTF-8 (they arrive as surrogate escapes), a value that JSON cannot
 hold (a ``Path``, ``bytes``, ``inf``) or a multi-line error reads the same in
 every file and never raises while writing.  Nothing here formats numbers for
 people: records keep seconds as floats and counts as ints.
+
+:func:`jsonable` is the one place a value JSON cannot hold becomes one it can:
+a plugin's settings (``Path``, ``Literal`` choices), the study's numbers (numpy
+scalars), sets, enums, dataclasses.  :func:`plain` uses it for records people
+read (surrogates made printable); :func:`dumps` uses it for records Poolside
+reads back (ASCII JSON: a path that is not UTF-8 round-trips exactly).
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
 import json
 import math
+import numbers
 import os
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePath
 from typing import IO, Any
 
 from .inputs import display, printable
+from .log import get_logger
+
+_log = get_logger(__name__)
 
 #: The fields of an outcome record, in the order files show them.  ``error``
 #: is one line ("Type: message"); ``error_type`` and ``traceback`` keep the
@@ -35,8 +48,51 @@ FIELDS: tuple[str, ...] = (
 )
 
 
+def jsonable(value: Any) -> Any:
+    """``value``, which JSON cannot hold as it is, as something it can: the ``default`` of every ``json.dump``.
+
+    A path is its text (``os.fsdecode``: surrogates kept, so ASCII JSON
+    round-trips it), an enum its value, a set a sorted list, a dataclass its
+    fields, bytes their hex, a numpy scalar or array its Python number or list;
+    anything else its ``str``.  Never raises: a record is never lost to one odd value.
+    """
+    if isinstance(value, PurePath):
+        return os.fsdecode(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:  # mixed types: any order, but every element
+            return sorted(value, key=repr)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k) if not isinstance(k, (str, int, float, bool)) else k: v for k, v in value.items()}
+    if isinstance(value, tuple):  # a NamedTuple subclass json already takes; any other sequence-like record
+        return list(value)
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, without importing numpy
+    if callable(tolist):
+        try:
+            return tolist()
+        except Exception as e:  # a tolist() that is not numpy's: its str below says what it was
+            _log.debug("jsonable: %s.tolist() failed: %s", type(value).__name__, e)
+    return str(value)
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """``json.dumps`` for records Poolside reads back (the history): every value through :func:`jsonable`."""
+    return json.dumps(value, default=jsonable, **options)
+
+
 def plain(value: Any) -> Any:
-    """``value`` as JSON-able data: paths and other objects as text, no surrogates, no NaN."""
+    """``value`` as JSON-able data for people to read: no surrogates, no NaN (via :func:`jsonable`)."""
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
@@ -45,13 +101,12 @@ def plain(value: Any) -> Any:
         return printable(value)
     if isinstance(value, dict):
         return {printable(str(k)): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).hex()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return plain(dataclasses.asdict(value))
-    return display(value)
+    if isinstance(value, PurePath):
+        return display(value)
+    converted = jsonable(value)
+    return printable(converted) if isinstance(converted, str) else plain(converted)
 
 
 def outcome_record(o: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ default worker count is worked out.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -237,4 +238,9 @@ def _toml_value(value: Any) -> str:
         return f'"{escaped}"'
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    from .serialize import jsonable
+
+    converted = jsonable(value)  # an enum, a set, a numpy number: as the history's JSON holds it
+    if not isinstance(converted, str) or isinstance(value, enum.Enum):
+        return _toml_value(converted)
     raise SpecError(f"a job file cannot hold {type(value).__name__} values ({value!r})")

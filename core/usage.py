@@ -1,17 +1,22 @@
 """What the cores and Poolside's own processes are doing, sampled a few times a second, kept as history.
 
 For the window's CPU views and for traces: a rolling minute and each run's whole series.
-(``poolside.engine.sampler.TreeSampler`` is the engine's own light per-run sampler for a run's
-``Insights``: peak memory and CPU totals, no history.)
+A run's peak memory is measured where the job runs (``poolside.engine.sampler.TreeSampler``,
+into the run's ``Insights``); this monitor samples the same tree with the same USS policy
+(:mod:`poolside.proctree`) for the live view, and takes the engine's figure as the run's peak
+when it is given one at ``end_run`` (the window and the CLI give it), so that every view says
+one number.
 
 ::
 
     sampler thread (every interval_s)                      readers (any thread)
     ───────────────────────────────────                    ────────────────────
     psutil.cpu_times(percpu)  ─ deltas ─► per-core user/system %  ┐
-    pids()  ─► psutil.Process per pid ──► CPU % and RSS (USS)     ├─► _Rings ──► recent(seconds)
+    pids()  ─► psutil.Process per pid ──► CPU % and RSS           ├─► _Rings ──► recent(seconds)
                 (host + helpers + workers + their children,       │   (numpy,    series()  (the run)
-                 each with its role: poolside.proctree)           ┘    locked)   snapshot() (now)
+                 each with its role: poolside.proctree)           │    locked)   snapshot() (now)
+                the run's tree (proctree.RUN_ROLES): summed RSS ──┤
+                               on a new peak, when due: its USS ──┘
 
 What is sampled as Poolside, and which of those processes are a run's
 workers, is :mod:`poolside.proctree`'s business: the pid source (the run
@@ -31,11 +36,12 @@ Why these choices, measured on a 2-core Linux box (psutil 7.2):
   (``cpu_percent`` does not), so per-core percentages are computed here from
   the deltas between two samples.
 * one process's ``cpu_times`` + ``memory_info`` in ``oneshot()`` costs ~25 µs;
-  USS (``memory_full_info``, which parses ``smaps_rollup``) 0.2 ms for a small
-  worker and 1.4 ms for the window's own process, so a process's USS is read
-  when it is first seen (the tree's USS then covers a run's workers from
-  their first sample, rather than showing an older, smaller tree's) and
-  then one process's a second, in turn: the tree's USS is at most one round old.
+  USS (``memory_full_info``, which parses ``smaps_rollup``) ~0.3 ms a process,
+  so it is read for the whole run tree at once (a sum of one moment, beside
+  that sample's RSS), only at a new peak of the run's RSS and at most every
+  ``proctree.USS_EVERY_S``: a flat run reads it once.  The memory columns
+  are the run's tree's (``proctree.RUN_ROLES``); the CPU share is every
+  process's the pid source gives (a parked worker's or a helper's is ~0).
 * finding children with ``Process.children(recursive=True)`` scans every pid,
   ~1.5 ms: the pid sources keep the tree up to date from the pids that are new
   since the last sample instead (``psutil.pids()``, ~50 µs; see
@@ -60,7 +66,18 @@ from typing import Any
 import numpy as np
 import psutil
 
-from .proctree import HELPER, HELPER_COMMANDS, HOST, WORKER, Descendants, RunProcesses, classify
+from .proctree import (
+    HELPER,
+    HELPER_COMMANDS,
+    HOST,
+    RUN_ROLES,
+    WORKER,
+    PeakMemory,
+    RunProcesses,
+    busy_times,
+    own_tree,
+    read_uss,
+)
 
 #: 4 Hz: smooth enough for a 60 s graph, cheap enough to leave on.
 DEFAULT_INTERVAL_S = 0.25
@@ -69,9 +86,6 @@ DEFAULT_INTERVAL_S = 0.25
 CPU_BUDGET = 0.008
 #: Weight of the latest sample's cost in the running mean the budget is held to (about the last 10).
 COST_SMOOTHING = 0.1
-#: USS parses smaps_rollup (1.4 ms for the window's own process, ~0.2 ms for a worker): one process's
-#: a second, in turn, once each has been read (a new process's is read at its first sample).
-USS_EVERY_S = 1.0
 #: Samples kept for the rolling view: 15 minutes at 4 Hz.
 RECENT_CAPACITY = 3600
 #: Samples kept for one run; past this the run's series is halved in resolution.
@@ -91,16 +105,16 @@ class OwnTree:
     """
 
     def __init__(self) -> None:
-        self._tree = Descendants(os.getpid())
+        self._tree = own_tree()  # shared with the engine's sampler in this process
 
     def __call__(self) -> dict[int, str]:
         # The zygote, if this process has one: only a process that imported the backend can (and the
         # sampling thread does not pay for that import).
         backend = sys.modules.get(__name__.rpartition(".")[0] + ".backends._launch")
         helpers = backend.helper_pids() if backend is not None else []
-        parents = self._tree.update()
-        return classify(self._tree.root, parents, self._tree.first_seen, helpers, RunProcesses(begun=-math.inf),
-                        self._tree.command)
+        if self._tree.root != os.getpid():  # forked
+            self._tree = own_tree()
+        return self._tree.roles(helpers, RunProcesses(begun=-math.inf))
 
 
 class _Ring:
@@ -166,10 +180,8 @@ class Monitor:
         self.cores = len(psutil.cpu_times(percpu=True)) or 1
         self._pids: PidSource = pids or OwnTree()
         self._read_uss = read_uss
-        self._uss_turn = 0  # which process's USS is read next
-        self._uss_next = 0.0  # when (perf_counter)
         # Columns: t, machine user %, machine system %, tree CPU % of the machine,
-        # tree RSS, tree USS, then per core user % and per core system %.
+        # the run tree's RSS, its USS (NaN unless read), then per core user % and per core system %.
         self._cols = 6 + 2 * self.cores
         self._recent = _Ring(self._cols, RECENT_CAPACITY)
         self._run: _Ring | None = None
@@ -181,11 +193,9 @@ class Monitor:
         self._last_mono = 0.0
         self._roles: dict[int, str] = {}
         self._series: dict[int, ProcessSeries] = {}
-        self._last_uss: dict[int, float] = {}
         self._prev_times: np.ndarray | None = None
         self._n = 0
-        self._peak_rss = 0.0
-        self._peak_uss = 0.0
+        self._memory = PeakMemory(0.0)  # the run's peak (see proctree.PeakMemory); begin_run starts one
         self.cost_s = 0.0  # CPU seconds this monitor's own thread has spent sampling
         self._cost_avg = 0.0  # a running mean of one sample's cost
         self.samples = 0
@@ -218,21 +228,35 @@ class Monitor:
 
     def begin_run(self, origin: float | None = None) -> None:
         """Start keeping a run's series; ``origin`` is its start on the perf_counter clock."""
-        with self._lock:
+        with self._sampling, self._lock:
             self._run = _Ring(self._cols, RUN_CAPACITY, decimate=True)
             self._run_started = time.perf_counter() if origin is None else origin
             self._run_ended = None
             self._series = {}
-            self._peak_rss = self._peak_uss = 0.0
+            self._memory = PeakMemory(self._run_started)
 
-    def end_run(self) -> None:
+    def end_run(self, summary: Any = None) -> None:
         """Take a last sample (a run shorter than the interval still gets one) and stop adding
-        to the run's series; the rolling view goes on."""
-        if self._run is not None and self._run_ended is None:
-            self.sample()
-        with self._lock:
+        to the run's series; the rolling view goes on.
+
+        ``summary``: the run's ``Summary``.  Its insights' peak memory, as the engine measured
+        it where the job ran (``peak_rss_bytes``, ``peak_uss_bytes``), is what the CLI, the
+        history and the window's Summary report: it becomes this run's peak, in place of the
+        one from these samples.  Given after the run ended too, it still does.
+        """
+        insights = getattr(summary, "insights", None)
+        peak_rss = None if insights is None else insights.peak_rss_bytes
+        peak_uss = None if insights is None else insights.peak_uss_bytes
+        with self._sampling:  # no sample of the thread's adds to the peak once it is the engine's
             if self._run is not None and self._run_ended is None:
-                self._run_ended = time.perf_counter()
+                self._sample(time.perf_counter())
+            with self._lock:
+                if self._run is None:
+                    return
+                if self._run_ended is None:
+                    self._run_ended = time.perf_counter()
+                if peak_rss is not None:  # (also once the run has ended: the summary may come later)
+                    self._memory.peak_rss, self._memory.peak_uss = peak_rss, peak_uss
 
     # -- sampling -----------------------------------------------------------
     def _loop(self) -> None:
@@ -260,27 +284,28 @@ class Monitor:
         row[0] = now
         self._sample_cores(row)
         procs = self._sample_tree(now)
-        cpus = [cpu for _, cpu, _, _ in procs]
+        cpus = [cpu for _, cpu, _ in procs]
         row[3] = np.nansum(cpus) / self.cores if not cpus or not np.isnan(cpus).all() else np.nan
-        row[4] = sum(rss for _, _, rss, _ in procs)
-        uss = [u for _, _, _, u in procs]
-        row[5] = sum(uss) if uss and not any(np.isnan(uss)) else np.nan
+        run_tree = [(pid, rss) for pid, _, rss in procs if self._roles.get(pid, HOST) in RUN_ROLES]
+        row[4] = sum(rss for _, rss in run_tree)
+        uss: dict[int, int] | None = None
+        recording = self._run is not None and self._run_ended is None  # (begin_run and end_run wait for us)
+        if recording:
+            uss = self._memory.add(now, int(row[4]), lambda: read_uss(
+                [p for pid, _ in run_tree if (p := self._procs.get(pid)) is not None]) if self._read_uss else None)
+        if uss is not None:
+            row[5] = sum(uss.values())
         self._n += 1
         with self._lock:
             self._recent.append(row)
-            recording = self._run is not None and self._run_ended is None
             if recording:
                 assert self._run is not None
                 self._run.append(row)
-                self._peak_rss = max(self._peak_rss, row[4])
-                if not np.isnan(row[5]):
-                    self._peak_uss = max(self._peak_uss, row[5])
-                self._record_processes(now, procs)
+                self._record_processes(now, procs, uss or {})
             self.samples += 1
 
     def _sample_cores(self, row: np.ndarray) -> None:
-        times = np.array([(t.user + t.nice, t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0),
-                           sum(t)) for t in psutil.cpu_times(percpu=True)])
+        times = np.array([(*busy_times(t), sum(t)) for t in psutil.cpu_times(percpu=True)])
         if self._prev_times is not None and len(times) == len(self._prev_times) == self.cores:
             d = times - self._prev_times
             span = np.where(d[:, 2] > 0, d[:, 2], np.nan)
@@ -294,8 +319,8 @@ class Monitor:
                 row[2] = float(np.nanmean(system))
         self._prev_times = times
 
-    def _sample_tree(self, now: float) -> list[tuple[int, float, float, float]]:
-        """(pid, CPU % of one core, RSS, USS or NaN) for each live process of the tree."""
+    def _sample_tree(self, now: float) -> list[tuple[int, float, float]]:
+        """(pid, CPU % of one core, RSS) for each live process of the tree."""
         # Every pid on the machine (~50 µs), listed before the tree is: a process the tree names
         # that was not listed at the last sample was born since, and all its CPU was used since.
         mono = time.monotonic()
@@ -303,7 +328,6 @@ class Monitor:
         given = self._pids()
         self._roles = dict(given) if isinstance(given, Mapping) else {}
         wanted = list(dict.fromkeys(given))
-        uss_due = self._uss_due(wanted, now)
         out = []
         for pid in wanted:
             proc = self._procs.get(pid)
@@ -315,12 +339,7 @@ class Monitor:
                     rss = float(proc.memory_info().rss)
                 born = before is not None and pid not in before
                 cpu = self._cpu_percent(pid, times.user + times.system, mono, born)
-                if pid in uss_due:
-                    try:
-                        self._last_uss[pid] = float(proc.memory_full_info().uss)
-                    except (psutil.AccessDenied, AttributeError):
-                        self._last_uss[pid] = np.nan
-                out.append((pid, cpu, rss, self._last_uss.get(pid, np.nan)))
+                out.append((pid, cpu, rss))
             except psutil.Error:  # ended between the listing and the reading
                 self._forget(pid)
         for pid in set(self._procs) - set(wanted):
@@ -328,18 +347,6 @@ class Monitor:
         self._listed = listed
         self._last_mono = mono
         return out
-
-    def _uss_due(self, wanted: list[int], now: float) -> set[int]:
-        """Whose USS to read this sample: every process never read (a new worker's, ~0.2 ms: the tree's
-        USS is known from its first sample), else one in turn every ``USS_EVERY_S``."""
-        if not wanted or not self._read_uss:
-            return set()
-        unread = {pid for pid in wanted if pid not in self._last_uss}
-        if unread or now < self._uss_next:
-            return unread
-        self._uss_turn += 1
-        self._uss_next = now + USS_EVERY_S
-        return {wanted[(self._uss_turn - 1) % len(wanted)]}
 
     def _cpu_percent(self, pid: int, cpu_s: float, mono: float, born: bool) -> float:
         """% of one core since the last reading; for a process born since the last sample, since its birth
@@ -355,10 +362,9 @@ class Monitor:
     def _forget(self, pid: int) -> None:
         self._procs.pop(pid, None)
         self._cpu_seen.pop(pid, None)
-        self._last_uss.pop(pid, None)
 
-    def _record_processes(self, now: float, procs: list[tuple[int, float, float, float]]) -> None:
-        for i, (pid, cpu, rss, uss) in enumerate(procs):
+    def _record_processes(self, now: float, procs: list[tuple[int, float, float]], uss: dict[int, int]) -> None:
+        for i, (pid, cpu, rss) in enumerate(procs):
             role = self._roles.get(pid)
             s = self._series.get(pid)
             if s is None:
@@ -367,7 +373,7 @@ class Monitor:
                 s = self._series[pid] = ProcessSeries(pid, role, _name(proc, pid))
             elif role is not None:
                 s.role = role  # a parked worker adopted by this run, once the host says so
-            s.rows.append(np.array([now, cpu, rss, uss]))
+            s.rows.append(np.array([now, cpu, rss, uss.get(pid, np.nan)]))
 
     # -- reading (any thread) -------------------------------------------------
     def recent(self, seconds: float = 60.0) -> dict[str, np.ndarray]:
@@ -384,10 +390,11 @@ class Monitor:
         Keys: ``t`` (s since the run's origin), ``user``, ``system``, ``tree_cpu``
         (% of the machine), ``tree_rss``, ``tree_uss`` (bytes, NaN when unknown),
         ``core_user``/``core_system`` (samples x cores, %), ``cores``, ``origin``,
-        ``ended`` (both perf_counter, ``ended`` None while running), ``peak_rss``,
-        ``peak_uss``, ``peak_memory`` (USS where it could be read: RSS counts the pages
-        that forked workers share once per process; else RSS), ``interval_s`` and ``processes``: a list of dicts with
-        ``pid``, ``role``, ``name``, ``t``, ``cpu`` (% of one core), ``rss``, ``uss``.
+        ``ended`` (both perf_counter, ``ended`` None while running), ``peak_rss`` and
+        ``peak_memory`` (the run's peak memory, one figure: see :mod:`poolside.proctree`),
+        ``peak_uss`` (the USS at that peak; 0 if not read), ``interval_s`` and ``processes``:
+        a list of dicts with ``pid``, ``role``, ``name``, ``t``, ``cpu`` (% of one core),
+        ``rss``, ``uss`` (NaN unless read).
         """
         with self._lock:
             if self._run is None:
@@ -400,21 +407,25 @@ class Monitor:
                 {"pid": s.pid, "role": s.role, "name": s.name, **_process_columns(s.rows.rows(), origin)}
                 for s in self._series.values()
             ]
-            out.update(origin=origin, ended=self._run_ended, peak_rss=self._peak_rss,
-                       peak_uss=self._peak_uss, peak_memory=self._peak_uss or self._peak_rss,
-                       interval_s=self.interval_s * self._run.stride)
+            peak_rss, peak_uss = self._peaks()
+            out.update(origin=origin, ended=self._run_ended, peak_rss=peak_rss, peak_uss=peak_uss,
+                       peak_memory=peak_rss, interval_s=self.interval_s * self._run.stride)
         return out
 
     def snapshot(self) -> dict[str, float]:
         """The latest sample: machine user/system %, tree CPU % of the machine, tree RSS/USS, run peaks."""
         with self._lock:
             rows = self._recent.rows()[-1:]
-            peak_rss, peak_uss = self._peak_rss, self._peak_uss
+            peak_rss, peak_uss = self._peaks()
         if not len(rows):
             return {}
         r = rows[0]
         return {"t": r[0], "user": r[1], "system": r[2], "tree_cpu": r[3], "tree_rss": r[4], "tree_uss": r[5],
-                "peak_rss": peak_rss, "peak_uss": peak_uss}
+                "peak_rss": peak_rss, "peak_uss": peak_uss, "peak_memory": peak_rss}
+
+    def _peaks(self) -> tuple[float, float]:
+        """The run's peak RSS and the USS at it (0: not read), under the lock."""
+        return float(self._memory.peak_rss), float(self._memory.peak_uss or 0.0)
 
     def _columns(self, rows: np.ndarray, origin: float = 0.0) -> dict[str, Any]:
         n = self.cores

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from poolside.log import get_logger
 from poolside.spec import JobSpec
 
 if TYPE_CHECKING:  # the engine is imported when a run starts, not with the window
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the engine is imported when a run starts, not with the wind
     from poolside.usage import PidSource
 
 _NOT_CLOSED = object()
+_log = get_logger(__name__)
 
 
 class BatchPump(QObject):
@@ -263,6 +265,8 @@ class RunBridge(QObject):
     * ``finished(object)``: the final :class:`poolside.Summary`, after the last
       ``outcomesReady``
     * ``startFailed(object)``: the run could not start (bad options): the exception
+    * ``historyFailed(str)``: the run ran but is not (all) in the history: why, for the
+      user (after ``finished``; the run host's ``Finished.history_error``)
 
     Runs execute in a warm run host (``warm`` starts it ahead of the first
     run); ``start`` takes a :class:`~poolside.spec.JobSpec` (the window's
@@ -278,6 +282,7 @@ class RunBridge(QObject):
     progressChanged = Signal(object)
     finished = Signal(object)
     startFailed = Signal(object)
+    historyFailed = Signal(str)
 
     def __init__(
         self,
@@ -499,6 +504,7 @@ class RunBridge(QObject):
 
     def _on_drained(self, summary: Summary | StartFailed | None) -> None:
         self._history_id = getattr(self.job, "history_id", None)
+        history_error = getattr(self.job, "history_error", None)
         self._job = None
         if self._starter is not None:
             self._starter.join()  # it has returned from run(), or is just returning
@@ -516,3 +522,6 @@ class RunBridge(QObject):
             self._progress.elapsed_s = summary.wall_s
         self.progressChanged.emit(self._progress)
         self.finished.emit(summary)
+        if history_error:
+            _log.warning("the run is not in the history: %s", history_error)
+            self.historyFailed.emit(history_error)

@@ -23,16 +23,16 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from poolside.spec import JobSpec, SpecError
+from poolside.words.configs import config_label
 
 from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
-from .study.record import config_label
 from .theme import app_icon, restyle
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
-from .workspaces.compare.client import ProcessStudyClient, StudyClient
+from .workspaces.compare.client import HostStudyClient, StudyClient
 from .workspaces.compare.workspace import CompareWorkspace
 from .workspaces.history.api import HistoryReader, open_history
 from .workspaces.history.workspace import HistoryWorkspace
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """``plugins``: ``(plugins, errors)`` instead of ``poolside.plugins.discover()``;
         ``runner``: a stand-in for ``poolside.run``; ``study_client``: where studies run
-        (a :class:`ProcessStudyClient` unless given; tests pass a fake); ``history``: what the
+        (a :class:`HostStudyClient` unless given; tests pass a fake); ``history``: what the
         History tab reads (``True``: the user's history, ``None``: none)."""
         super().__init__(parent)
         self.settings = settings if settings is not None else cfg.open_settings()
@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.add_workspace(self.run_ws)
         self.run_ws.runStarted.connect(self.runStarted)
         self.run_ws.runFinished.connect(self.runFinished)
-        client = study_client if study_client is not None else ProcessStudyClient(self)
+        client = study_client if study_client is not None else HostStudyClient(self)
         self.compare_ws = CompareWorkspace(self.run_ws, client, _backend_infos(), self)
         self.add_workspace(self.compare_ws)
         self.compare_ws.settingsUsed.connect(self._on_settings_used)
@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
+        # After the Run tab's own end-of-run message (finished is emitted first): the warning stays in view.
+        self.bridge.historyFailed.connect(self.history_failed)
         self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh())
         self.notifier = Notifier(self)
         for w in self.workspaces:
@@ -283,6 +285,14 @@ class MainWindow(QMainWindow):
     # -- misc ---------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def history_failed(self, reason: str, what: str = "run") -> None:
+        """A run or study that is not in the history (``what``): said in the status bar, never silently.
+
+        The bridge logged it already (``RunBridge.historyFailed``); a study host reporting its
+        ``HistoryError`` calls this with ``what="study"``.
+        """
+        self._status(f"This {what} is not in the history: {reason}")
 
     def show_details(self) -> CrashDialog:
         """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""

@@ -1,53 +1,76 @@
-"""Study records and study clients for the window's tests (no Qt here: child processes import it)."""
+"""Study records and study clients for the window's tests (no Qt here).
+
+Every record is a real study's: ``tests/study_data/*.json`` hold
+``StudyResult.to_dict()`` of studies ``tests/study_data/make.py`` ran with
+``poolside.compare``, read back with ``StudyResult.from_dict``.  What the
+tests need beyond them is derived from their runs (a round is the first
+``n`` runs of each configuration; ``timed`` scales a real configuration's
+runs to another median), never written by hand.
+"""
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import functools
+import json
+from pathlib import Path
 from typing import Any
 
+from poolside.study import Config, ConfigResult, Progress, Round, StudyResult
+from poolside.study.recommend import fill_speedups
 
-def config(backend: str, workers: int, median: float, base: float = 2.0, *, chunk: Any = "auto",
-           method: str | None = None, spread: float = 0.04) -> dict[str, Any]:
-    """A configuration record as the study engine writes it (issue 10)."""
-    walls = [median * (1 - spread), median, median * (1 + spread)]
-    return {
-        "backend": backend, "workers": workers, "chunk_size": chunk, "method": method,
-        "wall_s": walls, "median_s": median, "mad_s": median * spread, "min_s": min(walls), "max_s": max(walls),
-        "speedup": base / median, "efficiency": base / median / workers, "startup_s": 0.02 * workers,
-        "cpu_s": base * 1.05, "peak_mb": 40.0 * workers, "ok": 40, "failed": 0, "timed_out": 0, "cancelled": 0,
-        "timeline": [[w % workers, 0.05 * i, 0.045, "ok"] for i, w in enumerate(range(8))],
-    }
+DATA = Path(__file__).parent / "study_data"
 
 
-def study(*, significant: bool = True, vary_workers: bool = True) -> dict[str, Any]:
-    """A finished study of a pure-Python task on 2 cores: processes ×2 wins."""
-    configs = [
-        config("sequential", 1, 2.0),
-        config("threads", 2, 1.98),
-        config("processes", 2, 1.04),
-        config("mp-pool", 2, 1.10, chunk=8, method="imap"),
-    ]
-    if vary_workers:
-        configs += [config("threads", 1, 2.02), config("processes", 1, 2.05), config("threads", 4, 2.01),
-                    config("processes", 4, 1.07)]
-    return {
-        "plugin": "wordcount", "params": {}, "items": 40, "poolside": "test",
-        "machine": {"logical": 2, "physical": 2, "cpu": "test", "python": "3.11", "os": "linux"},
-        "configs": configs,
-        "diagnosis": {"kind": "cpu-gil", "evidence": {"cpu_per_wall": 0.99, "threads_speedup": 1.01}},
-        "recommendation": {"backend": "processes", "workers": 2, "chunk_size": "auto", "method": None,
-                           "speedup": 2.0 / 1.04,
-                           "why": "pure-Python CPU work: on threads the process used 1.0 core of 2 (the GIL); "
-                                  "processes ×2 ran 1.92× faster than sequential"},
-        "significant": significant,
-    }
+@functools.cache
+def _stored(name: str) -> dict[str, Any]:
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def study_dict(name: str = "grid_cpu") -> dict[str, Any]:
+    """A stored record as the history keeps it (``StudyResult.to_dict()``); a fresh copy each call."""
+    return json.loads(json.dumps(_stored(name)))
+
+
+def study(name: str = "grid_cpu") -> StudyResult:
+    """``grid_cpu``: CPU work, threads/processes at 1, 2, 4 workers and mp-pools (processes win);
+    ``grid_tie``: two configurations of sleeping work within noise (not significant)."""
+    return StudyResult.from_dict(study_dict(name))
+
+
+def config_of(record: StudyResult, backend: str, workers: int | None = None) -> ConfigResult:
+    return next(c for c in record.configs
+                if c.config.backend == backend and (workers is None or c.config.workers == workers))
+
+
+def rounds(record: StudyResult) -> list[Round]:
+    """The rounds the study would have told: each configuration's first ``n`` runs, speed-ups so far."""
+    ran = [c for c in record.configs if c.runs]
+    out = []
+    for n in range(1, record.repeats + 1):
+        snapshot = [dataclasses.replace(c, runs=c.runs[:n]) for c in ran]
+        fill_speedups(snapshot)
+        out.append(Round(n, record.repeats, snapshot))
+    return out
+
+
+def timed(config: ConfigResult, median_s: float) -> ConfigResult:
+    """``config`` with its runs scaled so that their median is ``median_s`` (its spread kept)."""
+    scale = median_s / config.median_s
+    return dataclasses.replace(config, runs=[dataclasses.replace(r, wall_s=r.wall_s * scale, cpu_s=r.cpu_s * scale,
+                                                                 busy_s=r.busy_s * scale) for r in config.runs])
+
+
+def progress(config: Config | None, phase: str = "repeat", repeat: int = 1, done: int = 0,
+             total: int = 8) -> Progress:
+    return Progress(phase, config, repeat if phase == "repeat" else 0, 3, done, total, 0.0)
 
 
 class FakeStudyClient:
-    """Records what the window asks; the test plays the study's part by calling ``progress``/``result``/``finish``."""
+    """Records what the window asks; the test plays the study's part with ``progress``/``round``/``finish``."""
 
     def __init__(self) -> None:
-        self.plans: list[dict[str, Any]] = []
+        self.plans: list[Any] = []
         self.cancels = 0
         self._callbacks: Any = None
 
@@ -55,52 +78,32 @@ class FakeStudyClient:
     def running(self) -> bool:
         return self._callbacks is not None
 
-    def start(self, plan, on_progress, on_result, on_finished, on_round=None) -> None:
+    def start(self, plan, on_progress, on_round, on_finished) -> None:
         self.plans.append(plan)
-        self._callbacks = (on_progress, on_result, on_finished, on_round)
+        self._callbacks = (on_progress, on_round, on_finished)
 
     def cancel(self) -> None:
         self.cancels += 1
 
-    def progress(self, label: str, repeat: int, done: int, total: int) -> None:
-        self._callbacks[0]({"label": label, "repeat": repeat, "repeats": 3, "done": done, "total": total})
+    def progress(self, p: Progress) -> None:
+        self._callbacks[0](p)
 
-    def result(self, cfg: dict[str, Any]) -> None:
-        self._callbacks[1](cfg)
+    def round(self, r: Round) -> None:
+        self._callbacks[1](r)
 
-    def round(self, n: int, configs: list[dict[str, Any]], repeats: int = 3) -> None:
-        self._callbacks[3]({"round": n, "repeats": repeats, "configs": configs})
-
-    def finish(self, record: dict[str, Any] | None, error: str | None = None) -> None:
+    def finish(self, record: StudyResult | None, error: str | None = None, history_error: str | None = None) -> None:
         callbacks, self._callbacks = self._callbacks, None
-        callbacks[2](record, error)
+        callbacks[2](record, error, history_error)
 
-    def play(self, record: dict[str, Any]) -> None:
-        """The whole study: a progress line and a result per configuration, then the record."""
-        n = len(record["configs"])
-        for i, cfg in enumerate(record["configs"]):
-            self.progress(f"{cfg['backend']} ×{cfg['workers']}", 1, i, n)
-            self.result(cfg)
+    def play(self, record: StudyResult) -> None:
+        """The whole study: a progress line before each configuration's repeat, its rounds, then the record."""
+        done = 0
+        for r in rounds(record):
+            for c in r.configs:
+                self.progress(progress(c.config, repeat=r.round, done=done, total=len(r.configs) * r.repeats))
+                done += 1
+            self.round(r)
         self.finish(record)
-
-
-def scripted_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
-    """A study process's part without the engine: two configurations, then the record (with its pid)."""
-    record = study(vary_workers=False)
-    record["pid"] = os.getpid()
-    record["plan_mode"] = plan["mode"]
-    for i, cfg in enumerate(record["configs"][:2]):
-        events.put(("progress", {"label": cfg["backend"], "repeat": 1, "repeats": 3, "done": i, "total": 2}))
-        events.put(("result", cfg))
-    events.put(("finished", record, None))
-
-
-def waiting_study(plan: dict[str, Any], events: Any, cancel: Any) -> None:
-    """A study process that measures one configuration, then waits to be cancelled (bounded)."""
-    events.put(("result", study()["configs"][0]))
-    events.put(("progress", {"label": "pid", "repeat": os.getpid(), "repeats": 0, "done": 1, "total": 4}))
-    cancel.wait(120)
-    events.put(("finished", None, None))
 
 
 class FakeHistory:
@@ -111,10 +114,12 @@ class FakeHistory:
         self.runs: dict[str, dict[str, Any]] = {}
         self.entries: list[dict[str, Any]] = []
 
-    def add_study(self, entry_id: str, record: dict[str, Any], started: float) -> None:
-        self.studies[entry_id] = record
-        self.entries.append({"id": entry_id, "kind": "study", "started": started, "plugin": record["plugin"],
-                             "status": "done", "wall_s": 30.0, "summary": f"{len(record['configs'])} configurations"})
+    def add_study(self, entry_id: str, record: dict[str, Any] | StudyResult, started: float) -> None:
+        data = record.to_dict() if isinstance(record, StudyResult) else record
+        self.studies[entry_id] = data
+        self.entries.append({"id": entry_id, "kind": "study", "started": started, "plugin": data["plugin"],
+                             "status": "finished", "wall_s": 30.0,
+                             "summary": f"{len(data['configs'])} configurations"})
 
     def add_run(self, entry_id: str, run: dict[str, Any]) -> None:
         self.runs[entry_id] = {"id": entry_id, **run}
@@ -132,7 +137,7 @@ class FakeHistory:
 
 
 def run_record(plugin: str, paths: list[str], *, backend: str = "threads", workers: int = 2, wall: float = 2.0,
-               status: str = "done", failed: list[str] = (), pending: list[str] = (),
+               status: str = "finished", failed: list[str] = (), pending: list[str] = (),
                started: float = 1_000.0) -> dict[str, Any]:
     spec = {"version": 1, "plugin": plugin, "paths": list(paths), "backend": backend, "workers": workers}
     ok = len(paths) - len(failed) - len(pending)
@@ -140,3 +145,29 @@ def run_record(plugin: str, paths: list[str], *, backend: str = "threads", worke
             "workers": workers, "total": len(paths), "wall_s": wall, "cpu_s": wall * 0.9,
             "counts": {"ok": ok, "failed": len(failed), "cancelled": len(pending)},
             "insights": {"busy_fraction": 0.8}, "failed_items": list(failed), "pending_items": list(pending)}
+
+
+#: Backends the wide studies of the benchmarks spread their configurations over.
+WIDE_BACKENDS = ("threads", "processes", "mp-pool", "thread-executor", "process-executor", "dask")
+
+
+def wide(n: int, wobble: int = 0) -> list[ConfigResult]:
+    """``n`` configurations for the window's benchmarks: the stored study's, under ``n`` distinct names.
+
+    The baseline first, then the stored configurations' runs in turn, each under a
+    backend, worker count and chunk size of its own and scaled to a median that
+    varies with ``i`` (and with ``wobble``, as one round differs from the next).
+    """
+    record = study()
+    base = config_of(record, "sequential")
+    parallel = [c for c in record.configs if not c.config.sequential and c.runs]
+    out = [timed(base, 2.0)]
+    for i in range(n - 1):
+        workers = 1 << (i // len(WIDE_BACKENDS)) % 4
+        chunk: int | str = "auto" if i < 4 * len(WIDE_BACKENDS) else 8 * (1 + i // (4 * len(WIDE_BACKENDS)))
+        noise = 1 + 0.03 * ((i * 7 + wobble * 3) % 5 - 2) if wobble else 1.0
+        source = parallel[i % len(parallel)]
+        out.append(dataclasses.replace(timed(source, 2.0 / (1 + (i % 7) * 0.15) * noise),
+                                       config=Config(WIDE_BACKENDS[i % len(WIDE_BACKENDS)], workers, chunk)))
+    fill_speedups(out)
+    return out

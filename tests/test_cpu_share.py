@@ -179,17 +179,18 @@ def test_the_windows_cpu_views_count_a_process_runs_two_workers_from_their_first
     assert int(np.isnan(lanes).sum()) == 2  # one NaN ends each worker's line
 
 
-def test_the_cores_line_shows_the_latest_samples_memory_never_an_older_one():
-    from poolside.gui.widgets.cores_panel import _last
+def test_the_cores_line_shows_the_latest_samples_rss_the_measure_of_the_runs_peak():
+    from poolside.gui.widgets.cores_panel import _last, usage_text
 
-    # USS known for the host alone, then a worker appeared whose USS is not read yet: its RSS, not
-    # the smaller tree's USS from before it.
+    # USS read at one sample and not at the next: the line stays on RSS, the peak's measure,
+    # rather than jump between the two.
     data = {"t": np.array([0.0, 0.25]), "user": np.array([10.0, 90.0]), "system": np.zeros(2),
             "tree_cpu": np.array([1.0, 50.0]), "tree_uss": np.array([10e6, np.nan]),
             "tree_rss": np.array([20e6, 60e6])}
     assert _last(data)["memory"] == 60e6
     data["tree_uss"][-1] = 30e6
-    assert _last(data)["memory"] == 30e6
+    assert _last(data)["memory"] == 60e6
+    assert usage_text({**_last(data), "peak_memory": 80e6}).endswith("(run peak 76.3 MiB)")
 
 
 def _covered(items: list[tuple[float, float]], a: float, b: float, gap: float = 0.02) -> bool:

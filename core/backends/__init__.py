@@ -8,28 +8,44 @@ it is unavailable instead of breaking the others.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from .base import BackendInfo
+from .base import BackendInfo, Kind
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Backend
 
-# name -> "module:Class".  Adding a backend is one module plus one line here.
-_REGISTRY: dict[str, str] = {
-    "sequential": "poolside.backends.threads:SequentialBackend",
-    "threads": "poolside.backends.threads:ThreadBackend",
-    "processes": "poolside.backends.processes:ProcessBackend",
-    "process-executor": "poolside.backends.classic:ProcessExecutorBackend",
-    "thread-executor": "poolside.backends.classic:ThreadExecutorBackend",
-    "mp-pool": "poolside.backends.classic:MultiprocessingPoolBackend",
-    "mp-thread-pool": "poolside.backends.classic:MultiprocessingThreadPoolBackend",
-    "thread-per-item": "poolside.backends.per_item:ThreadPerItemBackend",
-    "process-per-item": "poolside.backends.per_item:ProcessPerItemBackend",
-    "joblib": "poolside.backends.joblib_loky:JoblibBackend",
-    "asyncio": "poolside.backends.aio:AsyncioBackend",
-    "dask": "poolside.backends.dask:DaskBackend",
+class Entry(NamedTuple):
+    """A registered backend: where its class lives, and the two traits that place
+    it without importing it (the window colours a Dask bar without importing Dask).
+    ``tests/backends/test_registry.py`` checks them against the classes."""
+
+    target: str  # "module:Class"
+    kind: Kind
+    library: str
+
+
+# Adding a backend is one module plus one line here.
+_REGISTRY: dict[str, Entry] = {
+    "sequential": Entry("poolside.backends.threads:SequentialBackend", "threads", "none"),
+    "threads": Entry("poolside.backends.threads:ThreadBackend", "threads", "poolside"),
+    "processes": Entry("poolside.backends.processes:ProcessBackend", "processes", "poolside"),
+    "process-executor": Entry("poolside.backends.classic:ProcessExecutorBackend", "processes", "concurrent.futures"),
+    "thread-executor": Entry("poolside.backends.classic:ThreadExecutorBackend", "threads", "concurrent.futures"),
+    "mp-pool": Entry("poolside.backends.classic:MultiprocessingPoolBackend", "processes", "multiprocessing.pool"),
+    "mp-thread-pool": Entry("poolside.backends.classic:MultiprocessingThreadPoolBackend", "threads",
+                            "multiprocessing.pool"),
+    "thread-per-item": Entry("poolside.backends.per_item:ThreadPerItemBackend", "threads", "threading"),
+    "process-per-item": Entry("poolside.backends.per_item:ProcessPerItemBackend", "processes", "multiprocessing"),
+    "joblib": Entry("poolside.backends.joblib_loky:JoblibBackend", "processes", "joblib"),
+    "asyncio": Entry("poolside.backends.aio:AsyncioBackend", "async", "asyncio"),
+    "dask": Entry("poolside.backends.dask:DaskBackend", "cluster", "dask"),
 }
+
+
+def entry(name: str) -> Entry | None:
+    """The registry's entry for ``name``, or ``None`` for a name it does not know."""
+    return _REGISTRY.get(name)
 
 
 def backend_names() -> list[str]:
@@ -40,7 +56,7 @@ def backend_names() -> list[str]:
 def get_backend(name: str) -> type[Backend]:
     """The class behind ``name``; a clear ``ValueError`` for an unknown one."""
     try:
-        target = _REGISTRY[name]
+        target = _REGISTRY[name].target
     except KeyError:
         raise ValueError(
             f"unknown backend {name!r}; choose one of: {', '.join(_REGISTRY)}"
@@ -59,10 +75,14 @@ _IN_CALLER_KINDS = frozenset({"threads", "async"})
 
 def runs_in_caller(backend: str | Backend | type[Backend]) -> bool:
     """Whether ``backend`` (a registered name, a class or an instance) runs items on threads of
-    the process that runs it, as its ``kind`` says.  A name is looked up as :func:`get_backend`
-    does, so an unknown or unavailable one raises its ``ValueError``."""
-    cls = get_backend(backend) if isinstance(backend, str) else backend
-    return cls.kind in _IN_CALLER_KINDS
+    the process that runs it, as its kind says.  A name is read from its registry entry, so
+    nothing is imported; an unknown name raises :func:`get_backend`'s ``ValueError``."""
+    if not isinstance(backend, str):
+        return backend.kind in _IN_CALLER_KINDS
+    found = entry(backend)
+    if found is None:
+        get_backend(backend)  # raises, naming the backends there are
+    return found is not None and found.kind in _IN_CALLER_KINDS
 
 
 def backend_info() -> list[BackendInfo]:

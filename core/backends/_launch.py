@@ -89,8 +89,8 @@ def prestart(workers: int = 0) -> bool:
     setting up, faulting in the pages they touch) then overlaps whatever the
     caller does before its run.  The CLI does this as soon as its plugin is
     loaded, and opens the history and starts reading the folder meanwhile: a
-    worker used to start inside ``run()``, and a one-shot call over 1,000 small
-    files spent ~5 ms there before its first item.
+    worker started inside ``run()`` costs a one-shot call over 1,000 small
+    files ~5 ms before its first item.
     """
     if not _zygote.supported():
         return False

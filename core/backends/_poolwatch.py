@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ._calls import ROW_WIDTH, pool_initializer
-from .processes import _describe_exit
+from ._kill import worker_died
 
 # How often the watcher looks for dead workers: the pool itself looks every
 # 0.1 s, and a death is rare; 50 ms costs a few syscalls a time.
@@ -100,4 +100,4 @@ class PoolWatch:
                     process = seen.pop(pid, None)
                     # Reaped by the pool: its exit code is known and reading it reads nothing.
                     code = None if process is None else process.exitcode
-                    self._report(Died(pid, key, _describe_exit(code)))
+                    self._report(Died(pid, key, worker_died(code)))

@@ -44,6 +44,7 @@ _CHUNKS_PER_WORKER = 2
 
 class AsyncioBackend(Backend):
     name = "asyncio"
+    library = "asyncio"
     label = "asyncio"
     kind = "async"
     wins = "many waits (network, timers) with an async def task; never CPU work"

@@ -89,6 +89,12 @@ class Backend(abc.ABC):
     wins: ClassVar[str] = ""
     #: Where its workers run: threads, processes, async (one event loop) or cluster.
     kind: ClassVar[Kind]
+    #: Who runs the workers: ``"poolside"`` (its own), the library it calls the
+    #: way the tutorials do (``"concurrent.futures"``, ``"multiprocessing.pool"``,
+    #: ``"joblib"``, ``"asyncio"``, ``"dask"``), ``"threading"`` or
+    #: ``"multiprocessing"`` (one thread or process per item), or ``"none"`` (the
+    #: sequential baseline).  With ``kind`` it decides the backend's family.
+    library: ClassVar[str]
     #: A ceiling on workers whatever the caller asks (the sequential baseline: 1).
     max_workers: ClassVar[int | None] = None
     #: The ways of calling the library it offers (``backend_options={"method": ...}``),

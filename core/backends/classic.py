@@ -364,6 +364,7 @@ class _MultiprocessingPool(ClassicPool):
 
 class MultiprocessingPoolBackend(_MultiprocessingPool):
     name = "mp-pool"
+    library = "multiprocessing.pool"
     label = "multiprocessing.Pool"
     kind = "processes"
     wins = "tiny items in bulk with map/imap; the oldest process pool, fast but fragile"
@@ -387,6 +388,7 @@ class MultiprocessingPoolBackend(_MultiprocessingPool):
 
 class MultiprocessingThreadPoolBackend(_MultiprocessingPool):
     name = "mp-thread-pool"
+    library = "multiprocessing.pool"
     label = "multiprocessing ThreadPool"
     kind = "threads"
     wins = "I/O waits, with the Pool API (map/imap) on threads"
@@ -432,6 +434,7 @@ class _Executor(ClassicPool):
 
 class ProcessExecutorBackend(_Executor):
     name = "process-executor"
+    library = "concurrent.futures"
     label = "ProcessPoolExecutor"
     kind = "processes"
     wins = "CPU-bound Python with the standard library's modern API; breaks on a crash"
@@ -470,6 +473,7 @@ class ProcessExecutorBackend(_Executor):
 
 class ThreadExecutorBackend(_Executor):
     name = "thread-executor"
+    library = "concurrent.futures"
     label = "ThreadPoolExecutor"
     kind = "threads"
     wins = "I/O waits with the standard library's modern API"

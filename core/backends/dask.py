@@ -48,6 +48,7 @@ ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
 
 class DaskBackend(PoolAdapter):
     name = "dask"
+    library = "dask"
     label = "Dask cluster"
     description = (
         "Dask distributed: runs the same job on a cluster of machines (set POOLSIDE_DASK_ADDRESS "
@@ -133,8 +134,10 @@ class DaskBackend(PoolAdapter):
         # scheduler from recomputing it (the engine hands the chunk out again).
         try:
             future.release()
-        except Exception:
-            pass
+        except Exception as e:  # a scheduler already gone: nothing is recomputed then either
+            from ..log import get_logger
+
+            get_logger(__name__).debug("releasing a lost Dask future failed: %s", e)
         return Retry(chunk.id, alone=False)
 
     def _rebase(self, done: Done) -> Done:

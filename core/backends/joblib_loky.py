@@ -35,6 +35,7 @@ from .classic import ClassicPool
 
 class JoblibBackend(ClassicPool):
     name = "joblib"
+    library = "joblib"
     label = "joblib (loky)"
     kind = "processes"
     wins = "CPU-bound Python written the scikit-learn way; robust to crashes, aborts on one"

@@ -34,9 +34,10 @@ from typing import Any
 
 from ..records import ErrorInfo, Status, describe_error
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
+from ._kill import kill_worker, worker_died
 from ._worker import PICKLE_PROTOCOL
 from .base import Backend, drain
-from .processes import _describe_exit, kill_worker, worker_context
+from .processes import worker_context
 from .protocol import Chunk, Done, Event, Lost
 
 # Items waiting to start beyond those running: enough that a finished item's
@@ -52,6 +53,7 @@ def _done(slot: int, chunk_id: int, offset: int, r: tuple) -> Done:
 
 class ThreadPerItemBackend(Backend):
     name = "thread-per-item"
+    library = "threading"
     label = "A thread per item"
     kind = "threads"
     wins = "never, against a pool; it shows what starting a thread per item costs"
@@ -149,6 +151,7 @@ class _Running:
 
 class ProcessPerItemBackend(Backend):
     name = "process-per-item"
+    library = "multiprocessing"
     label = "A process per item"
     kind = "processes"
     uses_zygote = True
@@ -247,7 +250,7 @@ class ProcessPerItemBackend(Backend):
             code = run.process.exitcode
             run.process.close()
             return Lost(run.chunk_id, run.offset, Status.FAILED,
-                        ErrorInfo("WorkerDied", _describe_exit(code)), run.slot,
+                        ErrorInfo("WorkerDied", worker_died(code)), run.slot,
                         run.started - self.origin, time.perf_counter() - run.started, run.pid)
         run.process.close()
         return _done(run.slot, run.chunk_id, run.offset, result)

@@ -46,7 +46,7 @@ loky's reusable executor does too).  A parked worker ends by itself after
 ``IDLE_EXIT_S`` unused, when this process exits, or at
 :func:`stop_idle_workers`.  A cancelled run kills its workers: they are never
 parked.  The parked pool is ``poolside.backends._parking``; killing a worker and
-the processes its task started is ``poolside.backends._kill``.
+the processes its task started is ``poolside.backends._kill`` (``poolside.proctree.kill_tree``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ import multiprocessing as mp
 import multiprocessing.connection as mpc
 import multiprocessing.heap
 import pickle
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -64,7 +63,7 @@ from typing import Any
 from ..log import get_logger
 from ..records import ErrorInfo, Status, describe_error
 from . import _zygote
-from ._kill import _STOP_GRACE_S, kill_worker
+from ._kill import _STOP_GRACE_S, kill_worker, worker_died
 from ._launch import _launch_worker, _parent_ends, _Proc, default_method, start_method, worker_context
 from ._parking import _park, _unpark
 from ._pipes import FrameReader, Poller
@@ -82,23 +81,12 @@ PREFETCH_PER_WORKER = 1
 # A chunk queued behind an item that has run this long is taken back for an
 # idle worker.  Prefetching keeps workers busy between chunks, but a queued
 # chunk must not wait on one slow item while another worker has nothing to do.
-_STEAL_AFTER_S = 0.05
+_TAKE_BACK_AFTER_S = 0.05
 
 # Workers that die before they are ready, one after another, with none ready
 # in between: the workers cannot start at all (a script that starts a run
 # without an ``if __name__ == "__main__":`` guard, a broken environment).
 _START_FAILURES_TOLERATED = 3
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "worker process died"
-    if code < 0:
-        try:
-            return f"worker process died (exit code {code}, {signal.Signals(-code).name})"
-        except ValueError:
-            pass
-    return f"worker process died (exit code {code})"
 
 
 class WorkerStartError(BackendError):
@@ -107,6 +95,7 @@ class WorkerStartError(BackendError):
 
 class ProcessBackend(Backend):
     name = "processes"
+    library = "poolside"
     label = "Processes"
     description = (
         "One worker process per core: true parallelism for CPU-bound Python, and a hung or "
@@ -294,8 +283,8 @@ class ProcessBackend(Backend):
         for proc in dead:
             proc.process.join()
             log.warning("worker %d: process %d died: %s", proc.index, proc.process.pid,
-                        _describe_exit(proc.process.exitcode))
-            self._bury(proc, ErrorInfo("WorkerDied", _describe_exit(proc.process.exitcode)), events)
+                        worker_died(proc.process.exitcode))
+            self._bury(proc, ErrorInfo("WorkerDied", worker_died(proc.process.exitcode)), events)
         if self.timeout is not None:
             events.extend(self._expire())
         self._steal()
@@ -312,7 +301,7 @@ class ProcessBackend(Backend):
                 return
             if len(proc.assigned) < 2 or proc.assigned[-1] in proc.retracting:
                 continue
-            if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < _STEAL_AFTER_S:
+            if proc.slot[SLOT_STATE] != RUNNING or now - proc.slot[SLOT_START] < _TAKE_BACK_AFTER_S:
                 continue
             chunk_id = proc.assigned[-1]
             try:

@@ -126,6 +126,7 @@ def stop_idle_threads() -> None:
 
 class ThreadBackend(Backend):
     name = "threads"
+    library = "poolside"
     label = "Threads"
     description = (
         "Threads in this process: no start-up cost and nothing is copied. Wins for I/O-bound "
@@ -278,6 +279,7 @@ class SequentialBackend(ThreadBackend):
     """The baseline: one item after another on a single worker thread."""
 
     name = "sequential"
+    library = "none"
     label = "Sequential"
     wins = "the baseline; wins only for a handful of tiny items"
     max_workers = 1

@@ -4,10 +4,11 @@
                                             │ on_progress ──► one live line on stderr (a TTY)
     main thread: join(0.2) in a loop; Ctrl-C ──► study.cancel(): what was measured is still shown
     StudyResult ──► ranked table (stdout) + verdict ──► --json FILE (StudyResult.to_dict())
-                └─► the history (one row per study)
+                └─► the history (record_study; one warning line if it cannot be written)
 
-The numbers come from ``poolside.study``; the sentences from ``poolside.study.words``;
-only the table's layout is made here.
+The numbers come from ``poolside.study``; the labels, durations, sizes and
+sentences from ``poolside.words``, as in the window; only the table's layout is
+made here.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..log import get_logger
+from ..serialize import jsonable
 from ..spec import JobSpec, SpecError
+from ..words import study as say
+from ..words.configs import config_label
+from ..words.units import clock, human_bytes, human_duration
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, chunk_size, positive_float, positive_int
 from .run import _parse_params
 
 if TYPE_CHECKING:
     from ..study import Progress, StudyResult
+
+log = get_logger(__name__)
 
 # ``poolside.study`` (numpy, scipy: ~50 ms) is imported when a study is made or
 # shown, not with the parser: every ``poolside run`` builds this command's parser.
@@ -78,14 +86,14 @@ def cmd_compare(ns: argparse.Namespace) -> int:
     result = _run(study)
     _Line.clear()
     print_study(result, sys.stdout)
+    _record(spec, result)
     if ns.json:
         try:
             with open(ns.json, "w", encoding="utf-8") as f:
-                json.dump(result.to_dict(), f, ensure_ascii=False, indent=1)
+                json.dump(result.to_dict(), f, ensure_ascii=False, indent=1, default=jsonable)
         except OSError as e:
             print(f"error: cannot write {ns.json}: {e.strerror or e}", file=sys.stderr)
             return EXIT_FAILED
-    _record(spec, result)
     if result.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.recommendation is not None else EXIT_FAILED
@@ -110,12 +118,14 @@ def _run(study: Any) -> StudyResult:
 
 
 def _record(spec: JobSpec, result: StudyResult) -> None:
-    try:
-        from ..history import record_study
+    """Keep the study in the history; one warning line if it cannot be (the verdict stands, and the exit code)."""
+    from ..history import HistoryError, record_study
 
-        record_study(spec, result.to_dict())
-    except ImportError:  # pragma: no cover - the history module is optional while it is being built
-        pass
+    try:
+        record_study(spec, result)
+    except HistoryError as e:
+        log.warning("the study is not in the history: %s", e)
+        print(f"warning: this study is not in the history: {e}", file=sys.stderr)
 
 
 def _confirm(name: str, effects: str) -> bool:
@@ -139,13 +149,13 @@ class _Line:
     def show(self, p: Progress) -> None:
         if not sys.stderr.isatty():
             return
-        what = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}.get(p.phase)
+        from ..words import study as say
+
+        what = say.PHASES.get(p.phase)
         if what is None:
             step = f"repeat {p.repeat}/{p.repeats}" if p.phase == "repeat" else p.phase
-            from ..study import words as say
-
-            what = f"{step}: {say.label(p.config) if p.config else ''}"
-        text = f"[{p.runs_done}/{p.runs_planned}] {what}  {p.elapsed_s:.0f} s"
+            what = f"{step}: {config_label(p.config) if p.config else ''}"
+        text = f"[{p.runs_done}/{p.runs_planned}] {what}  {clock(p.elapsed_s)}"
         sys.stderr.write("\r" + text[:100].ljust(100))
         sys.stderr.flush()
         _Line.shown = True
@@ -160,45 +170,44 @@ class _Line:
 
 def print_study(result: StudyResult, out: Any) -> None:
     """The ranked table, the warnings and notes, the diagnosis and the verdict."""
-    from ..study import words as say
-
     rec = result.recommendation
     head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory")
     rows = [head]
     marks: list[str] = []
     for c in result.ranked():
         if not c.runs:
-            why = c.error or (f"probe {c.probe_s:.3f} s, left out of the repeats" if c.probe_s else "not run")
-            rows.append((say.label(c.config), "-", "-", "-", "-", "-", why))
+            why = c.error or (f"probe {human_duration(c.probe_s)}, left out of the repeats" if c.probe_s
+                             else "not run")
+            rows.append((config_label(c.config), "-", "-", "-", "-", "-", why))
             marks.append(" ")
             continue
-        rows.append((say.label(c.config), f"{c.median_s:.3f} s", f"{c.spread.mad:.3f}", f"{c.speedup:.2f}×",
-                     f"{c.efficiency:.0%}", f"{c.cores_used:.1f} cores",
-                     "-" if c.peak_mb is None else f"{c.peak_mb:,.0f} MB"))
+        rows.append((config_label(c.config), human_duration(c.median_s), human_duration(c.spread.mad),
+                     f"{c.speedup:.2f}×", f"{c.efficiency:.0%}", f"{c.cores_used:.1f} cores",
+                     "-" if c.peak_bytes is None else human_bytes(c.peak_bytes)))
         marks.append("*" if rec is not None and c.config == rec.config else " ")
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     print(f"{result.items} of {result.total_items} items, {result.repeats} repeats each "
-          f"({result.mode} mode, {result.elapsed_s:.0f} s)", file=out)
+          f"({result.mode} mode, {human_duration(result.elapsed_s)})", file=out)
     for mark, row in zip([" ", *marks], rows):
         cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
         print(f"{mark} " + "  ".join(cells), file=out)
     for c in result.ranked():
         for code in c.warnings():
-            print(f"warning: {say.label(c.config)}: {say.warning(code)}", file=out)
+            print(f"warning: {config_label(c.config)}: {say.warning(code)}", file=out)
         if c.startup_s is not None and c.startup_s > 0.05:
-            print(f"note: {say.label(c.config)} takes {c.startup_s:.2f} s to start cold (not in the times above)",
-                  file=out)
+            print(f"note: {config_label(c.config)} takes {human_duration(c.startup_s)} to start cold "
+                  "(not in the times above)", file=out)
     for n in result.notes:
         print(f"note: {say.note(n)}", file=out)
     _print_scaling(result.scaling, out)
     if result.diagnosis is not None:
-        print(f"diagnosis: {result.diagnosis.kind} ({say.kind(result.diagnosis.kind)})", file=out)
+        print(f"diagnosis: {say.diagnosis_sentence(result.diagnosis.kind)}", file=out)
     if result.cancelled:
         print("the study was interrupted: these numbers are partial", file=out)
     if rec is None:
         print("no recommendation: no configuration ran every item ok", file=out)
         return
-    print(f"use: {say.label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
+    print(f"use: {config_label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
     print(f"why: {rec.why}", file=out)
 
 

@@ -1,6 +1,7 @@
 """The terminal: every line the CLI writes, behind one lock, and the progress bar.
 
-Formatting numbers for people happens here and nowhere else in the CLI.
+Only the layout is here (one line each, the bar, escapes): the numbers, labels
+and sentences come from ``poolside.words``, as in the window.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import threading
 import time
 from typing import Any, TextIO
 
-from ..engine.sampler import USS_MIN_RUN_S
 from ..inputs import Expansion, display, printable
+from ..records import Status
+from ..words.runs import insight_sentences
+from ..words.units import clock, count, rate
 
 
 class Console:
@@ -55,8 +58,7 @@ class Console:
             self.out.flush()
 
     def failure(self, o: Any) -> None:
-        label = "TIMED OUT" if str(o.status) == "timed_out" else "FAILED"
-        self.err(f"{label} {one_line(display(o.item))}: {o.error}")
+        self.err(f"{Status(o.status).label.upper()} {one_line(display(o.item))}: {o.error}")
 
     def progress(self, summary: Any, items: Expansion) -> None:
         if not self.tty:
@@ -69,14 +71,14 @@ class Console:
         done = summary.total
         total = items.yielded if items.done else None
         width = shutil.get_terminal_size((80, 20)).columns
-        rate = summary.items_per_s
-        tail = f" {done:,}/{total:,}" if total is not None else f" {done:,}/{items.yielded:,}+"
-        bad = done - counts.get("ok", 0)
-        tail += f"  {rate:,.1f}/s  {summary.wall_s:.1f}s" + (f"  {bad:,} not ok" if bad else "")
+        per_s = summary.items_per_s
+        tail = f" {count(done)}/{count(total)}" if total is not None else f" {count(done)}/{count(items.yielded)}+"
+        bad = done - counts.get(Status.OK.value, 0)
+        tail += f"  {rate(per_s)}  {clock(summary.wall_s)}" + (f"  {count(bad)} not ok" if bad else "")
         if total:
-            left = (total - done) / rate if rate > 0 else None
+            left = (total - done) / per_s if per_s > 0 else None
             if left is not None and done:
-                tail += f"  ETA {_duration(left)}"
+                tail += f"  ETA {clock(left)}"
         bar_width = max(10, min(40, width - len(tail) - 4))
         fraction = done / total if total else 0.0
         filled = int(bar_width * fraction)
@@ -93,49 +95,12 @@ class Console:
 
 
     def insights(self, ins: Any) -> None:
-        """A short block on where the run's time went (``poolside.engine.insights.Insights``)."""
-        lines = [
-            f"insights: start-up {_secs(ins.startup_s)}, first outcome {_secs(ins.first_outcome_s)}, "
-            f"drain {_secs(ins.drain_s)}",
-            f"  workers busy {ins.busy_share:.0%} of their time; CPU {ins.cpu_utilisation:.0%} of "
-            f"{ins.cores} cores ({ins.cpu_s:.2f} s: this process {ins.cpu_user_s:.2f} user + "
-            f"{ins.cpu_system_s:.2f} system, worker processes {ins.cpu_workers_s:.2f})",
-            f"  memory: peak {_bytes(ins.peak_rss_bytes)} RSS; " + (
-                f"USS {_bytes(ins.peak_uss_bytes)} at the peak, {_bytes(ins.end_uss_bytes)} at the end"
-                if ins.peak_uss_bytes is not None or ins.end_uss_bytes is not None
-                else f"USS not read (runs under {USS_MIN_RUN_S:g} s report RSS only)"),
-        ]
-        if ins.chunk_min is not None:
-            lines.append(f"  chunks of {ins.chunk_min:,} / {ins.chunk_median:,.0f} / {ins.chunk_max:,} "
-                         "items (min / median / max)"
-                         + (f"; overhead {_secs(ins.overhead_per_item_s)} an item"
-                            if ins.overhead_per_item_s is not None else ""))
-        if ins.gil_bound:
-            lines.append(f"  GIL: {ins.busy_threads:.1f} threads were busy on average but the process "
-                         f"used {ins.process_cores:.1f} core; try processes")
-        shares = sorted(w.share for w in ins.per_worker)
-        if shares:
-            lines.append(f"  per worker: busy {shares[0]:.0%} to {shares[-1]:.0%} of the run, "
-                         f"{min(w.items for w in ins.per_worker):,} to "
-                         f"{max(w.items for w in ins.per_worker):,} items")
+        """Where the run's time went (``poolside.engine.insights.Insights``), in the window's words."""
+        lines = insight_sentences(ins, detail=True)
+        if lines:
+            self.err("insights:")
         for line in lines:
-            self.err(line)
-
-
-def _secs(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.0f} ms"
-    return f"{seconds:.2f} s"
-
-
-def _bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    return f"{n / 2**20:,.1f} MB"
+            self.err("  " + line)
 
 
 # Characters that would end or split a line of output (a file may be named "a\nb"),
@@ -153,15 +118,6 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         return "  ".join(f"{k}={display(v)}" for k, v in value.items())
     return display(value)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
@@ -16,6 +15,10 @@ from typing import Any
 
 from ..history import store
 from ..inputs import printable
+from ..records import STATUS_ORDER, Status
+from ..words.configs import config_label
+from ..words.runs import run_state
+from ..words.units import count, human_bytes, human_duration, status_label, when
 from .common import EXIT_OK, UsageError, positive_float, positive_int
 
 
@@ -52,8 +55,8 @@ def cmd_history(ns: argparse.Namespace) -> int:
                 limit = store.max_bytes()
             n = store.prune(conn, limit_bytes=limit, keep=ns.keep,
                             older_than_s=None if ns.older_than is None else ns.older_than * 86400)
-            print(f"pruned {n} run{'s' if n != 1 else ''}; the history holds "
-                  f"{store.live_bytes(conn) / 1e6:.1f} MB", file=sys.stderr)
+            print(f"pruned {count(n)} run{'s' if n != 1 else ''}; the history holds "
+                  f"{human_bytes(store.live_bytes(conn))}", file=sys.stderr)
             return EXIT_OK
         runs = store.list_runs(conn, ns.limit)
     finally:
@@ -70,14 +73,14 @@ def cmd_history(ns: argparse.Namespace) -> int:
 
 
 def _line(run: dict[str, Any]) -> str:
-    when = _when(run["started_at"])
-    what = f"#{run['id']:<4} {when}  {run['kind']:<5} {run['plugin']:<12}"
+    what = f"#{run['id']:<4} {when(run['started_at']):<16}  {run['kind']:<5} {run['plugin']:<12}"
     if run["kind"] == "study":
         return what + "  comparison"
-    counts = f"{run.get('ok') or 0:,}/{run.get('total') or 0:,} ok"
-    wall = "" if run["wall_s"] is None else f"  {run['wall_s']:.2f} s"
+    config = config_label(run) if run["backend"] else ""
+    counts = f"{count(run.get(Status.OK.value) or 0)}/{count(run.get('total') or 0)} {Status.OK.label}"
+    wall = "" if run["wall_s"] is None else f"  {human_duration(run['wall_s'])}"
     cont = f"  (continues #{run['parent_id']})" if run["parent_id"] else ""
-    return f"{what}  {run['backend'] or '':<10} {counts:>14}  {run['state']}{wall}{cont}"
+    return f"{what}  {config:<14} {counts:>14}  {run_state(run['state']).label:<11}{wall}{cont}"
 
 
 def _show(conn: Any, ref: str, as_json: bool) -> int:
@@ -101,6 +104,9 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
         print(json.dumps(run, indent=1, ensure_ascii=False))
         return EXIT_OK
     print(_line(run))
+    state = run_state(run["state"])
+    if run["kind"] == "run" and state.meaning:
+        print(f"  state    {state.meaning}")
     spec = run["spec"]
     print(f"  plugin   {spec['plugin']}  {run['plugin_hash'] or ''}")
     if spec.get("params"):
@@ -108,19 +114,13 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
     inputs = " ".join(printable(p) for p in spec.get("paths", []))
     print("  inputs   " + inputs + ("  (recursive)" if spec.get("recursive") else ""))
     if run["kind"] == "run":
-        print("  counts   " + ", ".join(f"{run.get(k) or 0:,} {k}" for k in store.STATUS_CODES))
+        print("  counts   " + ", ".join(f"{count(run.get(s.value) or 0)} {s.label}" for s in STATUS_ORDER))
         if run["cpu_s"] is not None:
-            print(f"  time     {run['wall_s']:.2f} s wall, {run['cpu_s']:.2f} s CPU")
+            print(f"  time     {human_duration(run['wall_s'])} wall, {human_duration(run['cpu_s'])} CPU")
     study = run.get("study")
     if study and study.get("recommendation"):
-        from ..study.words import label
-
         rec = study["recommendation"]
-        print(f"  verdict  {label(rec)} ({rec['speedup']:.2f}× sequential): {rec['why']}")
+        print(f"  verdict  {config_label(rec)} ({rec['speedup']:.2f}× sequential): {rec['why']}")
     for f in run["failures"]:
-        print(f"  {f['status']}: {f['item']}: {f['error_type']}: {f['message']}")
+        print(f"  {status_label(f['status'])}: {f['item']}: {f['error_type']}: {f['message']}")
     return EXIT_OK
-
-
-def _when(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")

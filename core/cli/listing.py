@@ -53,6 +53,7 @@ def cmd_plugins(ns: argparse.Namespace) -> int:
 
 def cmd_info(ns: argparse.Namespace) -> int:
     from .. import backend_info, default_workers, system_info
+    from ..words.units import human_bytes
 
     info = system_info()
     out = sys.stdout
@@ -60,7 +61,7 @@ def cmd_info(ns: argparse.Namespace) -> int:
     out.write(f"logical cores   {info.logical_cores}\n")
     out.write(f"physical cores  {info.physical_cores}\n")
     out.write(f"usable cores    {info.usable_cores}\n")
-    out.write(f"memory          {info.memory_bytes / 2**30:.1f} GiB\n")
+    out.write(f"memory          {human_bytes(info.memory_bytes)}\n")
     out.write(f"platform        {info.platform}\n")
     out.write(f"python          {sys.version.split()[0]}\n\n")
     out.write("backends: their kind, default workers for cpu / io / mixed-bound plugins, "

@@ -120,6 +120,9 @@ def _version() -> str:
         from importlib.metadata import version
 
         return version("poolside")
-    except Exception:
+    except Exception as e:  # a checkout run without being installed: the text says so
+        from ..log import get_logger
+
+        get_logger(__name__).debug("poolside's version is unknown: %s", e)
         return "(not installed)"
 

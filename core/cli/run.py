@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..inputs import Expansion, printable
-from ..records import Summary, describe_error
+from ..records import Status, Summary, describe_error
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
+from ..words.runs import summary_line
+from ..words.units import count
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -139,8 +141,10 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         if history.run_id is not None:  # kept with the run, as the window's are
             from ..history import record_series
 
-            record_series(history.run_id, series)
-    return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by)
+            if not record_series(history.run_id, series):  # the log line says why
+                console.err("warning: the run's CPU and memory series is not in the history (see the log)")
+    return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by,
+                   history_error=history.error)
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:
@@ -223,14 +227,19 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         if recorder is not None:
             recorder.close()
         if monitor is not None:
-            monitor.end_run()
+            monitor.end_run(summary)
             monitor.stop()
     return job, summary, stopped_by
 
 
 def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Reporter,
-            run_id: int | None, console: Console, stopped_by: int | None) -> int:
-    """The notes after a run, the insights and the companion file; the exit code."""
+            run_id: int | None, console: Console, stopped_by: int | None, *,
+            history_error: str | None = None) -> int:
+    """The notes after a run, the insights and the companion file; the exit code.
+
+    A history that could not be written is one warning line: the run itself
+    succeeded or failed on its own, and its exit code says that.
+    """
     interrupted = stopped_by is not None
     note = items.skipped_note()
     if note:
@@ -244,8 +253,10 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
                     + (f"; all are in {ns.output}" if ns.output else "; use --output to see all"))
     if reporter.write_error:
         console.err(f"error: writing {ns.output} failed: {reporter.write_error}; job cancelled")
-    console.err(summary.line())
-    if run_id is not None and summary.counts.get("ok", 0) < summary.total:
+    console.err(summary_line(summary))
+    if history_error is not None:
+        console.err(f"warning: this run is not in the history: {history_error}")
+    if run_id is not None and summary.counts.get(Status.OK.value, 0) < summary.total:
         console.err(f"note: recorded as run {run_id}; to run what is not ok yet: "
                     f"poolside run --resume {run_id}")
     show = console.tty if ns.insights is None else ns.insights
@@ -255,7 +266,7 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
         _write_companion(Path(ns.output), summary, console)
     if stopped_by is not None:
         return 128 + stopped_by  # common.EXIT_INTERRUPTED, EXIT_TERMINATED or EXIT_HANGUP
-    bad = summary.total - summary.counts.get("ok", 0)
+    bad = summary.total - summary.counts.get(Status.OK.value, 0)
     return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
 
 
@@ -276,14 +287,15 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
     # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
     items: Any = plan.items
     prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, items)
-    lines = [f"resuming run {plan.parent_id}: {plan.already_ok:,} items already ok, {len(plan.items):,} to run"]
+    lines = [f"resuming run {plan.parent_id}: {count(plan.already_ok)} items already ok, "
+             f"{count(len(plan.items))} to run"]
     if str(plan.parent_id) != ns.resume and ns.resume != "last":
         lines[0] += f" (run {ns.resume} was continued by run {plan.parent_id} already)"
     if plan.new:
-        lines.append(f"{plan.new:,} new items joined")
+        lines.append(f"{count(plan.new)} new items joined")
     if plan.vanished:
         shown = ", ".join(printable(v) for v in plan.vanished[:5]) + (" ..." if len(plan.vanished) > 5 else "")
-        lines.append(f"{len(plan.vanished):,} recorded items are gone: {shown}")
+        lines.append(f"{count(len(plan.vanished))} recorded items are gone: {shown}")
     if plan.plugin_changed:
         lines.append("the plugin changed since (--force)")
     print("note: " + "; ".join(lines), file=sys.stderr)
@@ -314,7 +326,7 @@ def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
     except OSError as e:
         console.err(f"error: writing the trace {path} failed: {e}")
         return series
-    console.err(f"trace: {n:,} items written to {path} (open it in ui.perfetto.dev)")
+    console.err(f"trace: {count(n)} items written to {path} (open it in ui.perfetto.dev)")
     return series
 
 
@@ -439,10 +451,9 @@ class _Reporter:
                     if self.cancel is not None:
                         self.cancel()
             for o in batch:
-                status = str(o.status)
-                if status == "ok":
+                if o.status == Status.OK:
                     self.console.result(o)
-                elif status != "cancelled":
+                elif o.status != Status.CANCELLED:
                     if self.failures_shown < _MAX_FAILURE_LINES:
                         self.failures_shown += 1
                         self.console.failure(o)

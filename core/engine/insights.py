@@ -2,7 +2,7 @@
 
 The engine feeds an :class:`InsightsRecorder` as it goes (O(1) per batch of
 results, never per item) and a :class:`~poolside.engine.sampler.TreeSampler` samples
-the process tree's memory; at the end, :meth:`InsightsRecorder.finish` makes
+the run's tree's memory; at the end, :meth:`InsightsRecorder.finish` makes
 the :class:`Insights` that the run's ``Summary`` carries::
 
     Done / Lost batches --> recorder: per worker items and busy time,
@@ -35,6 +35,10 @@ Definitions, so that every view says the same thing:
   With less than 1.5 cores free, threads that release the GIL could not have
   used more than one core either: there the signal says only that the run
   used one core's worth, as a GIL-bound run does (``free_cores`` tells).
+* ``peak_rss_bytes`` is *the* run's peak memory, which the CLI, the history
+  and the window all report: the largest RSS summed over the run's tree at one
+  sample; ``peak_uss_bytes`` the tree's USS at that sample (see
+  :mod:`poolside.proctree` for the tree and for when USS is read).
 * ``overhead_per_item_s`` = (wall - summed item time / workers) / items:
   what the run cost beyond the items' own time if it had been spread evenly,
   per item (start-up, hand-over, results, the tail).
@@ -47,9 +51,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-# The GIL signal: at least this many threads busy on average ...
+# The GIL signal (these thresholds are the one copy; the study reads the
+# engine's ``gil_bound``): at least this many threads busy on average, halfway
+# between one thread and two, because one thread cannot contend for the GIL.
+# Measured on 2 cores at load 3 (threads over 80 pure-Python items): one worker
+# read 0.88-0.96 busy threads, two 1.78-1.91, four and eight 3.3-7.3 ...
 GIL_MIN_BUSY_THREADS = 1.5
-# ... while the process used at most about one core ...
+# ... while their items used at most about one core: in the same runs, 2-8
+# GIL-bound threads used 0.52-0.96 cores (the GIL lets one run at a time); the
+# margin up to 1.4 absorbs the hand-over's own CPU and the clocks' granularity,
+# and stays below the 2 cores that two threads free of the GIL use ...
 GIL_MAX_CORES = 1.4
 # ... and clearly computed: the items' own threads used at least this many
 # cores.  Sleeping threads use ~0.01 (measured: 8 threads in 50 ms sleeps,
@@ -91,8 +102,8 @@ class Insights:
     cpu_user_s: float  #: this process, user
     cpu_system_s: float  #: this process, system
     cpu_workers_s: float  #: what worker processes reported (user + system); 0 for in-process
-    peak_rss_bytes: int
-    peak_uss_bytes: int | None  #: None on runs shorter than monitor.USS_MIN_RUN_S (RSS only)
+    peak_rss_bytes: int  #: the run's peak memory (see the module's docstring)
+    peak_uss_bytes: int | None  #: None on runs shorter than proctree.USS_MIN_RUN_S (RSS only)
     end_uss_bytes: int | None
     startup_s: float | None  #: run start to the first item started
     first_outcome_s: float | None  #: run start to the first outcome delivered

@@ -34,7 +34,7 @@ _WINDOW_CHUNKS_PER_WORKER = 3
 # A batch the reader has been reading this long (a slow input) gives the
 # dispatcher the items it has so far: they run now rather than wait for the
 # batch to fill.  The workers' own flush interval: a fast input never meets it.
-_STEAL_AFTER_S = 0.02
+_PARTIAL_BATCH_AFTER_S = 0.02
 # Outcomes for a cancelled remainder are made in batches of this size, so a
 # cancel of a million listed items streams rather than stalls.
 _CANCEL_BATCH = 10_000
@@ -88,7 +88,7 @@ class Intake:
     def next_chunk(self) -> Chunk | None:
         """A chunk of the next batch the reader has ready; never waits for the input."""
         reader = self.reader
-        items = reader.take(_STEAL_AFTER_S)
+        items = reader.take(_PARTIAL_BATCH_AFTER_S)
         if items is None:
             if reader.exhausted:
                 self.done = True

@@ -56,7 +56,7 @@ from ..backends import get_backend, runs_in_caller
 from ..backends.base import Backend, BackendError
 from ..backends.protocol import Chunk
 from ..log import get_logger
-from ..records import ErrorInfo, Outcome, Status, Summary, describe_error
+from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary, describe_error
 from ..system import default_workers, usable_cores
 from .batches import OutcomeBatch, OutcomeList
 from .chunking import Chunker
@@ -74,8 +74,6 @@ _POLL_S = 0.1
 # engine's chunks are only its bookkeeping: blocks this big keep that to a few
 # bytes an item, and the engine reads this many items between two polls.
 _INPUT_BLOCK = 1_000
-
-_CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
 
 # Lifecycle only (start, end, retries): never a line per item.
 log = get_logger(__name__)
@@ -306,7 +304,7 @@ class Job:
         elif failure is not None:
             self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {_error_line(failure)}"))
         elif self._cancel_requested:
-            self._settle_rest(Status.CANCELLED, _CANCELLED)
+            self._settle_rest(Status.CANCELLED, CANCELLED_ERROR)
         self._intake.reader.close()  # a reader stuck in the input stays so: a daemon, it reads no more
         self._summary.wall_s = time.perf_counter() - self._started
         self._insights.library_chunks = self._backend.library_chunk_sizes()
@@ -409,8 +407,8 @@ def _count(batch: list) -> int:
 def _stop_quietly(pool: Backend) -> None:
     try:
         pool.shutdown(cancel=True)
-    except Exception:
-        pass
+    except Exception as e:  # the run already failed: that failure is the one the caller raises and shows
+        log.warning("stopping the %s pool after a failed start also failed: %s", type(pool).__name__, e)
 
 
 def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,

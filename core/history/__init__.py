@@ -1,7 +1,8 @@
 """The history: every run and study kept in SQLite, and resume.
 
     store.py     the database: schema and migrations, reading, pruning (sqlite3, WAL)
-    recorder.py  RunRecorder(spec, task).on_outcomes(batch) / .finish(summary): any runner records a run
+    recorder.py  RunRecorder(spec, task).on_outcomes(batch) / .finish(summary): any runner records a run;
+                 record_study(spec, study): any front end keeps a study (raises HistoryError)
     series.py    save_series / get_series: a run's CPU and memory samples, one compressed blob
     resume.py    plan_resume("last"): what is left to run, as a continuation
 """

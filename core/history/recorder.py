@@ -6,10 +6,24 @@
        one put, no I/O)                       one INSERT + the failures in full, COMMIT
     .finish(summary)     ──put──►  the writer ends: counts, times, insights; the size cap
 
+    record_study(spec, study)        a finished study, one row; raises HistoryError
+
+Every front end records through these two: ``poolside run`` and the run host
+(the window's runs) make a ``RunRecorder``; ``poolside compare``,
+``poolside.compare`` and the window's study process call ``record_study``.
+Both write JSON through :func:`poolside.serialize.dumps`, so any setting a
+plugin may declare (a ``Path`` output folder above all) is recorded the same way.
+
 The engine's dispatcher never waits on the disk: ``on_outcomes`` only queues
 the batch.  Each commit is durable against a killed process (WAL), so a run
 killed at any moment keeps every outcome committed before it; ``poolside run
 --resume`` runs the rest.  With ``POOLSIDE_HISTORY=off`` every method is a no-op.
+
+A history that cannot be written never stops a run: ``RunRecorder.error``
+says why (and the log); the caller tells the user (the CLI on stderr, the run
+host in ``Finished.history_error`` for the window's status bar).  A study is
+recorded after it ran, so ``record_study`` raises :class:`HistoryError` and
+the caller says it.
 """
 
 from __future__ import annotations
@@ -18,9 +32,9 @@ import array
 import hashlib
 import importlib.util
 import itertools
-import json
 import os
 import queue
+import sqlite3
 import threading
 import time
 import zlib
@@ -28,7 +42,12 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
+from ..log import get_logger
+from ..serialize import dumps
 from . import store
+from .store import HistoryError
+
+log = get_logger(__name__)
 
 # One batch row holds at most this many outcomes: a 200,000-item run written in
 # big rows costs little, and a row stays a few hundred KB whatever the run.
@@ -44,9 +63,9 @@ _STATUS_BYTE = {name: bytes([code]) for name, code in store.STATUS_CODES.items()
 class RunRecorder:
     """Record one run in the history.  ``on_outcomes`` is safe on the engine's thread; call ``finish`` once."""
 
-    def __init__(self, spec: Any, task: Any = None, *, kind: str = "run", parent_id: int | None = None,
-                 study: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, spec: Any, task: Any = None, *, parent_id: int | None = None) -> None:
         self.run_id: int | None = None
+        #: Why the run is not (all) in the history, in words for the user; None while it is recorded.
         self.error: str | None = None
         self.writer_cpu_s = 0.0  #: CPU the writer thread used (benchmarks/history_cost.py reports it)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -54,23 +73,22 @@ class RunRecorder:
         if not store.enabled():
             return
         try:
-            conn = store.connect()
-        except (store.HistoryError, OSError) as e:
-            self.error = str(e)  # a history that cannot be written never stops a run
+            self.run_id = _insert(spec, task, parent_id=parent_id)
+        except HistoryError as e:
+            self._failed(str(e))  # a history that cannot be written never stops a run
             return
-        try:
-            self.run_id = _insert_run(conn, spec, task, kind, parent_id, study)
-        finally:
-            conn.close()
-        if kind == "run":
-            # Started by the first batch, not here: a caller that makes its
-            # recorder before ``run()`` (the CLI) still runs one thread when its
-            # workers start, so they are forked directly in ~1 ms each; with
-            # this thread up they came through the zygote, a round trip each
-            # that cost a 1,000-file sha256 call several ms (more when loaded).
-            self._thread = threading.Thread(target=self._write, name="poolside-history", daemon=True)
-            self._started = False
-            self._start_lock = threading.Lock()
+        # Started by the first batch, not here: a caller that makes its
+        # recorder before ``run()`` (the CLI) still runs one thread when its
+        # workers start, so they are forked directly in ~1 ms each; with
+        # this thread up they came through the zygote, a round trip each
+        # that cost a 1,000-file sha256 call several ms (more when loaded).
+        self._thread = threading.Thread(target=self._write, name="poolside-history", daemon=True)
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def _failed(self, reason: str) -> None:
+        self.error = reason
+        log.warning("the run is not in the history: %s", reason)
 
     def on_outcomes(self, batch: list) -> None:
         """Queue a batch: transposed into columns here (C speed, ~0.1 us an outcome), so the outcome
@@ -104,8 +122,14 @@ class RunRecorder:
 
     def _write(self) -> None:
         cpu_start = time.thread_time()
-        conn = store.connect()
+        try:
+            conn = store.connect()
+        except (HistoryError, OSError, sqlite3.Error) as e:  # opened a moment ago: gone, or locked since
+            self._failed(_reason(e))
+            self._drain()
+            return
         seq = itertools.count()
+        end = None
         try:
             while True:
                 pending = self._gather()
@@ -115,13 +139,19 @@ class RunRecorder:
                 if end is not None:
                     _finish_run(conn, self.run_id, end[1], end[2])
                     return
-        except Exception as e:  # a full disk: the run goes on, unrecorded from here
-            self.error = f"{type(e).__name__}: {e}"
-            while self._queue.get()[0] != "finish":
-                pass
+        except Exception as e:  # a full disk, a locked file: the run goes on, unrecorded from here
+            self._failed(f"writing the history failed part-way ({_reason(e)}); "
+                         "the run's later outcomes are not in it")
+            if end is None:  # the finish is still to come: finish() waits for this thread
+                self._drain()
         finally:
             conn.close()
             self.writer_cpu_s = time.thread_time() - cpu_start
+
+    def _drain(self) -> None:
+        """Drop what is queued up to the finish, so that ``finish()`` returns."""
+        while self._queue.get()[0] != "finish":
+            pass
 
     def _gather(self) -> list:
         """Batches queued within _GATHER_S of the first (or up to _MAX_ROW outcomes, or the finish)."""
@@ -140,20 +170,45 @@ class RunRecorder:
         return pending
 
 
-def _insert_run(conn: Any, spec: Any, task: Any, kind: str, parent_id: int | None,
-                study: Mapping[str, Any] | None) -> int:
+def _insert(spec: Any, task: Any = None, *, kind: str = "run", parent_id: int | None = None,
+            study: Mapping[str, Any] | None = None) -> int:
+    """The run's (or study's) row, committed; :class:`HistoryError` with a reason a user can read."""
     data = recordable_spec(spec, task)
-    with store.transaction(conn):
-        cursor = conn.execute(
-            "INSERT INTO runs (kind, parent_id, started_at, finished_at, state, plugin, plugin_hash, spec, cwd, "
-            "pid, backend, workers, study, poolside) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, parent_id, time.time(), time.time() if study is not None else None,
-             "running" if study is None else "finished", spec.plugin, fingerprint(spec),
-             # ASCII JSON: a file name that is not UTF-8 (surrogate escapes) round-trips exactly;
-             # the folder as bytes for the same reason.
-             json.dumps(data), os.fsencode(os.getcwd()), os.getpid(), spec.backend, spec.workers,
-             None if study is None else json.dumps(study), _version()))
-    return int(cursor.lastrowid)
+    try:
+        conn = store.connect()
+        try:
+            with store.transaction(conn):
+                cursor = conn.execute(
+                    "INSERT INTO runs (kind, parent_id, started_at, finished_at, state, plugin, plugin_hash, spec, "
+                    "cwd, pid, backend, workers, study, poolside) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (kind, parent_id, time.time(), time.time() if study is not None else None,
+                     "running" if study is None else "finished", spec.plugin, fingerprint(spec),
+                     # ASCII JSON: a file name that is not UTF-8 (surrogate escapes) round-trips exactly;
+                     # the folder as bytes for the same reason.
+                     dumps(data), os.fsencode(os.getcwd()), os.getpid(), spec.backend, spec.workers,
+                     None if study is None else dumps(study), _version()))
+            row_id = cursor.lastrowid
+            assert row_id is not None  # an INSERT into a rowid table always sets it
+            if study is not None:  # a study has no finish: the size cap holds from here
+                store.prune(conn, limit_bytes=store.max_bytes(), spare=(row_id,))
+        finally:
+            conn.close()
+    except HistoryError:
+        raise
+    except (OSError, sqlite3.Error) as e:  # a read-only folder, a full disk, a locked or damaged file
+        raise HistoryError(f"the history at {store.db_path()} cannot be written: {_reason(e)}") from e
+    except (TypeError, ValueError) as e:  # JSON's own limits past jsonable: a dict keyed by tuples, a cycle
+        raise HistoryError(f"the record cannot be written as JSON: {e}") from e
+    return row_id
+
+
+def _reason(e: BaseException) -> str:
+    """An OS or SQLite error in a few words ("Permission denied", "database or disk is full")."""
+    if isinstance(e, HistoryError):
+        return str(e)
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror + (f": {os.fsdecode(e.filename)}" if e.filename else "")
+    return str(e) or type(e).__name__
 
 
 def _write_batch(conn: Any, run_id: int | None, seq: int, batches: list) -> None:
@@ -192,14 +247,32 @@ def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) 
             (time.time(), "interrupted" if interrupted else "finished", counts.get("total"), counts.get("ok"),
              counts.get("failed"), counts.get("timed_out"), counts.get("cancelled"),
              getattr(summary, "wall_s", None), getattr(summary, "cpu_s", None),
-             None if record is None else json.dumps(record),
+             None if record is None else dumps(record),
              getattr(summary, "workers", None), run_id))
     store.prune(conn, limit_bytes=store.max_bytes(), spare=(run_id,) if run_id is not None else ())
 
 
-def record_study(spec: Any, study: Mapping[str, Any]) -> int | None:
-    """Keep a finished study (its record is the JSON ``poolside compare --json`` writes)."""
-    return RunRecorder(spec, kind="study", study=study).run_id
+def record_study(spec: Any, study: Any) -> int | None:
+    """Keep a finished study in the history; return its id (``None``: the history is off, or it was cancelled).
+
+    A cancelled study is not kept: its numbers are partial, and every front end
+    (CLI, window, ``poolside.compare``) follows this one rule by calling here.
+
+    ``spec`` is the :class:`~poolside.spec.JobSpec` the study ran; ``study`` a
+    :class:`~poolside.study.StudyResult` or its ``to_dict()`` (the JSON
+    ``poolside compare --json`` writes).  Every value a plugin setting may hold
+    is recorded (see :func:`poolside.serialize.jsonable`).
+
+    Raises :class:`HistoryError` and nothing else when the study cannot be kept
+    (a folder that cannot be written, a damaged file, a history from a newer
+    Poolside); its message names the file and the reason, in words a user can
+    read: show it ("the study is not in the history: …") and go on, the study
+    itself stands.
+    """
+    record = study.to_dict() if hasattr(study, "to_dict") else dict(study)
+    if not store.enabled() or record.get("cancelled"):
+        return None
+    return _insert(spec, kind="study", study=record)
 
 
 # -- what identifies a job ------------------------------------------------------------
@@ -236,7 +309,8 @@ def _plugin_file(name: str) -> str | None:
         from ..plugins import get_plugin
 
         target = get_plugin(name).target
-    except Exception:
+    except Exception as e:  # a plugin that no longer loads: the run is kept, without a fingerprint
+        log.info("no fingerprint for plugin %r: %s", name, e)
         return None
     if target is None:
         return None
@@ -268,5 +342,6 @@ def _version() -> str:
         from importlib.metadata import version
 
         return version("poolside")
-    except Exception:
+    except Exception as e:  # a checkout run without being installed
+        log.debug("poolside's version is unknown: %s", e)
         return "unknown"

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import sqlite3
 from typing import Any
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from ..log import get_logger
+from ..serialize import dumps
+
+log = get_logger(__name__)
 
 _META = "meta"
 
@@ -51,7 +53,7 @@ def encode(series: dict[str, Any]) -> bytes:
                 scalars[key] = value
         meta["processes"].append(scalars)
     buf = io.BytesIO()
-    arrays[_META] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    arrays[_META] = np.frombuffer(dumps(meta).encode(), np.uint8)  # numpy scalars in meta too
     save: Any = np.savez_compressed  # numpy's stubs read **arrays as its allow_pickle flag
     save(buf, **arrays)
     return buf.getvalue()

@@ -29,8 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-#: Outcome status <-> the byte stored per item.
-STATUS_CODES = {"ok": 0, "failed": 1, "timed_out": 2, "cancelled": 3}
+from ..records import STATUS_ORDER
+
+#: Outcome status <-> the byte stored per item: its place in ``records.STATUS_ORDER``
+#: (ok 0, failed 1, timed_out 2, cancelled 3).  Databases hold these bytes, so a new
+#: status goes at the end of that order; tests/history/test_status_codes.py pins them.
+STATUS_CODES = {status.value: code for code, status in enumerate(STATUS_ORDER)}
 STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
 # The history's size cap: old runs are pruned past it.  256 MB holds about 15
 # million outcomes of long paths; POOLSIDE_HISTORY_MAX_MB changes it.

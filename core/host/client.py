@@ -41,7 +41,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
-from ..proctree import RunProcesses
+from ..proctree import RunProcesses, descendants, describe_exit, kill_tree
 from ..records import ErrorInfo, Outcome, Status
 from ..spec import JobSpec
 from .protocol import (
@@ -61,7 +61,7 @@ from .protocol import (
     unreadable_in,
 )
 from .run import Callback, HostRun
-from .tree import HostProcesses, descendants, describe_exit, end_tree, kill_tree
+from .tree import HostProcesses
 
 log = get_logger("poolside.host")
 
@@ -130,8 +130,27 @@ class _Process:
 
     def end(self) -> None:
         """Kill it and everything under it; return once the reader has reaped it."""
-        end_tree(self.pid)
+        kill_tree(self.pid, sweep_group=True)
         self.gone.wait(5.0)
+
+
+def spawn_host(python: str, *mode: str) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m poolside.host [mode] FD PID`` on a socket pair; the process and our end of the pipe."""
+    mine, theirs = socket.socketpair()
+    try:
+        proc = subprocess.Popen(
+            [python, "-m", "poolside.host", *mode, str(theirs.fileno()), str(os.getpid())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            # A process group of its own (one killpg ends the host and all it
+            # started), but not a session of its own: Linux's autogroup
+            # scheduler shares the CPU fairly between *sessions* and applies
+            # nice only within one, so a host in a new session would compete
+            # with the window as an equal whatever its nice value.
+            process_group=0,
+        )
+    finally:
+        theirs.close()
+    return proc, Connection(mine.detach())
 
 
 _clients: weakref.WeakSet[HostClient] = weakref.WeakSet()
@@ -163,21 +182,8 @@ class HostClient:
             return host.pid
 
     def _spawn(self) -> _Process:
-        mine, theirs = socket.socketpair()
-        try:
-            proc = subprocess.Popen(
-                [self._python, "-m", "poolside.host", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                # A process group of its own (one killpg ends the host and all it
-                # started), but not a session of its own: Linux's autogroup
-                # scheduler shares the CPU fairly between *sessions* and applies
-                # nice only within one, so a host in a new session would compete
-                # with the window as an equal whatever its nice value.
-                process_group=0,
-            )
-        finally:
-            theirs.close()
-        host = _Process(proc, Connection(mine.detach()))
+        proc, conn = spawn_host(self._python)
+        host = _Process(proc, conn)
         threading.Thread(target=self._read, args=(host,), name=f"poolside-host-reader-{proc.pid}",
                          daemon=True).start()
         log.info("run host %d starting", proc.pid)
@@ -270,7 +276,7 @@ class HostClient:
             if self._host is host:
                 self._host = None  # the next run starts a fresh host
         if not host.gone.is_set():
-            kill_tree(host.pid)
+            kill_tree(host.pid, wait_s=0, sweep_group=False)  # its reader thread waits, and sweeps
 
     # -- the reader thread ------------------------------------------------------
     def _read(self, host: _Process) -> None:
@@ -290,7 +296,7 @@ class HostClient:
                 host.proc.wait(SHUTDOWN_GRACE_S)
             except subprocess.TimeoutExpired:
                 pass
-        end_tree(host.pid)
+        kill_tree(host.pid, sweep_group=True)
         host.exit_code = host.proc.wait()
         with self._lock:
             if self._host is host:
@@ -318,6 +324,7 @@ class HostClient:
             run.pids = message.pids
         elif kind is Finished:
             host.run = None
+            run.history_error = message.history_error
             run.finish(message.summary)
         elif kind is RunFailed:
             host.run = None

@@ -8,7 +8,7 @@
                                           ◄──  Ready(pid, helpers)
                                           ◄──  Started(run_id, workers, origin, history_id, pids)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
-                                          ◄──  Finished(run_id, Summary)
+                                          ◄──  Finished(run_id, Summary, history_error)
                                           ◄──  RunFailed(run_id, error)          (could not start)
 
 Every message is one pickle (``send_bytes``/``recv_bytes`` framing of
@@ -135,10 +135,16 @@ def _outcomes_from_columns(run_id: int, columns: list[tuple[Any, ...]]) -> Outco
 
 
 class Finished(NamedTuple):
-    """The last message of a run: every outcome was sent before it."""
+    """The last message of a run: every outcome was sent before it.
+
+    ``history_error``: why the run is not (all) in the history, in words for
+    the user (``RunRecorder.error``); ``None`` when it is recorded or the
+    history is off.  The run itself is not affected: the window says it.
+    """
 
     run_id: int
     summary: Summary
+    history_error: str | None = None
 
 
 class RunFailed(NamedTuple):
@@ -175,7 +181,7 @@ class _Lenient(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         try:
             return super().find_class(module, name)
-        except Exception:
+        except Exception:  # a class not importable here: a stand-in that names it, and the outcome says so
             return type(name, (Unreadable,), {"missing": f"{module}.{name}"})
 
 
@@ -197,5 +203,75 @@ def portable_error(exc: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(exc, PICKLE_PROTOCOL))
         return exc
-    except Exception:
+    except Exception:  # whatever fails its round trip: the stand-in keeps its type and message
         return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+# -- studies: window <-> study host ---------------------------------------------
+#
+#   client                                    study host
+#     StartStudy(study_id, plan)        ──►   prepare_plan(plan).run() on a thread
+#     CancelStudy(study_id)             ──►   Study.cancel()
+#     Shutdown()                        ──►   the study cancelled, workers ended, the host exits
+#                                       ◄──   Ready(pid, helpers)
+#                                       ◄──   StudyProgress(study_id, Progress)     before each run
+#                                       ◄──   StudyRound(study_id, Round)           after each round
+#                                       ◄──   StudyPart(study_id, ConfigResult)     x n, then
+#                                       ◄──   StudyFinished(study_id, record without configs, n, error,
+#                                                           history_error)
+#
+# The record goes one configuration a message: unpickling a 48-configuration
+# record in one go held the reader's GIL ~40 ms, time the event loop waits.
+
+class StartStudy(NamedTuple):
+    study_id: int
+    plan: Any  #: a poolside.study.StudyPlan
+
+
+class CancelStudy(NamedTuple):
+    study_id: int
+
+
+class StudyProgress(NamedTuple):
+    study_id: int
+    progress: Any  #: a poolside.study.Progress
+
+
+class StudyRound(NamedTuple):
+    study_id: int
+    round: Any  #: a poolside.study.Round (snapshots of the configurations being repeated)
+
+
+class StudyPart(NamedTuple):
+    """One configuration of the finished record; ``StudyFinished.parts`` of them come first."""
+
+    study_id: int
+    config: Any  #: a poolside.study.ConfigResult
+
+
+class StudyFinished(NamedTuple):
+    """The study's last message.
+
+    ``record``: the StudyResult without its configurations (they came as
+    ``parts`` StudyPart messages), or ``None`` if the study could not run
+    (``error`` says why).  ``history_error``: the study ran but could not be
+    kept in the history (why), ``None`` when it was kept or was not to be.
+    """
+
+    study_id: int
+    record: Any
+    parts: int = 0
+    error: str | None = None
+    history_error: str | None = None
+
+
+def study_parts(study_id: int, record: Any, error: str | None = None,
+                history_error: str | None = None) -> list[Any]:
+    """A finished study's messages: each configuration, then the rest of the record."""
+    if record is None:
+        return [StudyFinished(study_id, None, 0, error, history_error)]
+    import dataclasses
+
+    parts: list[Any] = [StudyPart(study_id, c) for c in record.configs]
+    return [*parts, StudyFinished(study_id, dataclasses.replace(record, configs=[]), len(parts), error,
+                                  history_error)]

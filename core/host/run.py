@@ -22,17 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..inputs import display
 from ..log import get_logger
-from ..records import ErrorInfo, Outcome, Status, Summary
+from ..proctree import describe_exit
+from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary
 from ..spec import JobSpec
 from . import marks as marks_file
-from .tree import describe_exit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import HostClient
 
 log = get_logger("poolside.host")
-
-_CANCELLED = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
 
 Callback = Callable[[Any], None]
 
@@ -59,6 +57,8 @@ class HostRun:
         self.pids: tuple[int, ...] | None = None
         #: The run's row in the history database, once the host says (Started); None: not recorded.
         self.history_id: int | None = None
+        #: Why the run is not (all) in the history (``Finished.history_error``); None: recorded, or off.
+        self.history_error: str | None = None
         self.marks_path, self.marks = marks_file.create(len(self.items))
         self.cancel_requested = False
         self.done = threading.Event()
@@ -102,7 +102,7 @@ class HostRun:
         rest: list[Outcome] = []
         for i in missing:
             if cancelled:
-                status, error = Status.CANCELLED, _CANCELLED
+                status, error = Status.CANCELLED, CANCELLED_ERROR
             elif marks[i] == marks_file.RUNNING:
                 others = len(running) - 1
                 where = f"while running {display(self.items[i])}" if not others else (

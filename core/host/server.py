@@ -167,13 +167,14 @@ class Outbox:
             if final is not None:
                 summary = self._settled(final)
                 log.info("run %d ended: %s", self._run_id, summary.line())
-                self._wire.send(Finished(self._run_id, summary))
+                error = getattr(self.history, "error", None)
+                self._wire.send(Finished(self._run_id, summary, error))
                 return
 
     def _send_outcomes(self, batch: list[Outcome]) -> None:
         try:
             data = dumps(Outcomes(self._run_id, batch))
-        except Exception:
+        except Exception:  # a result that does not pickle: _checked fails that outcome, saying why
             batch = [self._checked(o) for o in batch]
             data = dumps(Outcomes(self._run_id, batch))
         if len(data) > MAX_MESSAGE_BYTES and len(batch) > 1:

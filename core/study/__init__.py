@@ -12,8 +12,8 @@
     stats.py      median, MAD, warnings, the winner's lead (Mann-Whitney, bootstrap)
     diagnose.py   cpu-gil / cpu-parallel / waiting / overhead / mixed, with evidence
     recommend.py  speed-ups, the winner, scaling (Karp-Flatt)
-    words.py      the one place numbers become sentences
-    record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON)
+    (words: poolside.words, the one place numbers become sentences)
+    record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON; from_dict reads it back)
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .plan import BASELINE, Config, grid
-from .record import ConfigResult, StudyResult
+from .plan import BASELINE, Config, StudyPlan, grid
+from .record import ConfigResult, Diagnosis, Recommendation, RunNumbers, StudyResult
 from .runner import Progress, Round, Study, StudyError
 
-__all__ = ["BASELINE", "Config", "ConfigResult", "Progress", "Round", "Study", "StudyError", "StudyResult", "compare",
-           "grid", "prepare_study"]
+__all__ = ["BASELINE", "Config", "ConfigResult", "Diagnosis", "Progress", "Recommendation", "Round", "RunNumbers",
+           "Study", "StudyError", "StudyPlan", "StudyResult", "compare", "grid", "prepare_plan", "prepare_study"]
 
 
 def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, sample: int | None = None,
@@ -75,12 +75,43 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
                  on_progress=on_progress, on_round=on_round)
 
 
-def compare(task_or_spec: Any, items: Iterable[Any] | None = None, **options: Any) -> StudyResult:
+def prepare_plan(plan: StudyPlan, *, on_progress: Callable[[Progress], None] | None = None,
+                 on_round: Callable[[Round], None] | None = None) -> Study:
+    """The :class:`Study` a front end's :class:`StudyPlan` asks for (the study host runs it)."""
+    grid_only: dict[str, Any] = {}
+    if plan.grid:
+        grid_only = {"backends": plan.backends or None, "workers": plan.workers or None,
+                     "chunk_sizes": plan.chunk_sizes or None, "methods": plan.methods or None}
+    return prepare_study(plan.spec, sample=plan.sample, budget_s=plan.budget_s, repeats=plan.repeats,
+                         allow_side_effects=plan.allow_side_effects, on_progress=on_progress, on_round=on_round,
+                         **grid_only)
+
+
+def compare(task_or_spec: Any, items: Iterable[Any] | None = None, *, record: bool = True,
+            **options: Any) -> StudyResult:
     """Run a study and return its record (``.to_dict()`` is the JSON ``poolside compare --json`` writes).
 
-    Options as :func:`prepare_study`.
+    Options as :func:`prepare_study`.  A study of a :class:`~poolside.spec.JobSpec`
+    is kept in the history, as ``poolside compare`` keeps it (``record=False``:
+    not); a history that cannot be written is a :class:`RuntimeWarning` and a
+    log line, never a lost study.  A bare callable is not a job: not recorded.
     """
-    return prepare_study(task_or_spec, items, **options).run()
+    from ..spec import JobSpec
+
+    result = prepare_study(task_or_spec, items, **options).run()
+    if record and isinstance(task_or_spec, JobSpec):
+        from ..history import HistoryError, record_study
+
+        try:
+            record_study(task_or_spec, result)
+        except HistoryError as e:
+            import warnings
+
+            from ..log import get_logger
+
+            get_logger(__name__).warning("the study is not in the history: %s", e)
+            warnings.warn(f"the study is not in the history: {e}", RuntimeWarning, stacklevel=2)
+    return result
 
 
 def _plugin_of(task: Any) -> Any:
@@ -93,5 +124,8 @@ def _plugin_of(task: Any) -> Any:
         from ..plugins._task import resolve
 
         return from_function(resolve(target), source=str(target[1]), target=target)
-    except Exception:
+    except Exception as e:  # a task whose plugin no longer loads still runs: no outputs or side effects known
+        from ..log import get_logger
+
+        get_logger(__name__).info("no plugin behind task %r: %s", target, e)
         return None

@@ -21,10 +21,6 @@ from ..backends import runs_in_caller
 from .plan import Config
 from .record import RunNumbers
 
-# Threads busy at once for the GIL signal: two or more, as issue 9 defines it.
-_GIL_MIN_BUSY = 1.5
-_GIL_MAX_CORES = 1.25
-
 
 def insights(summary: Any) -> dict[str, Any]:
     """The run insights a study uses, read from ``summary.insights`` when the engine has them.
@@ -95,8 +91,13 @@ class Current:
 
 
 def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *, timeout: float | None,
-            in_process: bool, current: Current) -> RunNumbers:
-    """Run ``sample`` once under ``config`` and return what it cost."""
+            current: Current) -> RunNumbers:
+    """Run ``sample`` once under ``config`` and return what it cost.
+
+    ``gil`` is the engine's own signal (``Insights.gil_bound``, thresholds in
+    ``poolside.engine.insights``); it is set for the backends whose workers are
+    threads of this process, and ``None`` for the others.
+    """
     from ..engine.job import run
 
     busy = [0.0]
@@ -125,8 +126,6 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
                          found.get("peak_mb"))
     if "gil" in found:
         numbers.gil = bool(found["gil"])
-    elif in_process and config.workers >= 2:
-        numbers.gil = numbers.busy_workers >= _GIL_MIN_BUSY and numbers.cores_used <= _GIL_MAX_CORES
     return numbers
 
 
@@ -165,7 +164,7 @@ def gil_probe(task: Callable[[Any], Any], items: Sequence[Any], current: Current
                 break
             try:
                 task(item)
-            except Exception:
+            except Exception:  # a failing item is workload too: its outcome shows in the timed runs
                 pass
         after, wall = sched_clocks(), time.perf_counter() - start
         if before is not None and after is not None:

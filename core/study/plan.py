@@ -17,7 +17,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..spec import JobSpec
 
 #: Backends that take a ``method`` option (the classic pools' calls).
 METHOD_BACKENDS = frozenset({"mp-pool", "mp-thread-pool", "process-executor", "thread-executor"})
@@ -69,6 +72,46 @@ class Config:
 
 
 BASELINE = Config("sequential", 1)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What a front end asks a study host for: the job, and auto mode or an explicit grid.
+
+    ``backends``, ``workers``, ``chunk_sizes`` and ``methods`` are read in grid
+    mode only.  ``to_dict`` is plain data (the spec as ``JobSpec.to_dict``).
+    """
+
+    spec: JobSpec
+    mode: str = "auto"  #: "auto" or "grid"
+    backends: tuple[str, ...] = ()
+    workers: tuple[int, ...] = ()
+    chunk_sizes: tuple[int | str, ...] = ("auto",)
+    methods: tuple[str | None, ...] = (None,)
+    sample: int | None = None
+    repeats: int = 3
+    budget_s: float = 60.0
+    allow_side_effects: bool = False
+
+    @property
+    def grid(self) -> bool:
+        return self.mode == "grid"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec.to_dict(), "mode": self.mode, "backends": list(self.backends),
+                "workers": list(self.workers), "chunk_sizes": list(self.chunk_sizes), "methods": list(self.methods),
+                "sample": self.sample, "repeats": self.repeats, "budget_s": self.budget_s,
+                "allow_side_effects": self.allow_side_effects}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyPlan:
+        from ..spec import JobSpec
+
+        return cls(JobSpec.from_dict(data["spec"]), str(data.get("mode", "auto")),
+                   tuple(data.get("backends") or ()), tuple(int(w) for w in data.get("workers") or ()),
+                   tuple(data.get("chunk_sizes") or ("auto",)), tuple(data.get("methods") or (None,)),
+                   data.get("sample"), int(data.get("repeats", 3)), float(data.get("budget_s", 60.0)),
+                   bool(data.get("allow_side_effects")))
 
 
 def grid(backends: Sequence[str], workers: Sequence[int], chunk_sizes: Sequence[int | str] = ("auto",),

@@ -66,7 +66,7 @@ def tie_break(configs: Sequence[ConfigResult], diagnosis: Diagnosis) -> ConfigRe
 
 
 def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int) -> Recommendation | None:
-    from .words import why
+    from ..words.study import why
 
     fastest, second, the_lead = winner_and_lead(configs)
     first = tie_break(configs, diagnosis)

@@ -4,13 +4,19 @@
     RunNumbers ×repeats ──► ConfigResult (times, spread, speed-up, ...)       one configuration
     ConfigResult ×configs + diagnosis + recommendation ──► StudyResult        .to_dict(): the JSON
 
-``StudyResult.to_dict()`` is the one shape everybody sees: ``poolside.compare``
-returns the object, ``poolside compare --json`` writes its dict, the history
-stores it.  Numbers only; the front ends word them.
+``StudyResult`` is the one record everybody reads: ``poolside.compare``
+returns it, the study host sends it to the window, ``poolside compare --json``
+writes its ``to_dict()``, the history stores that dict and whoever reads it
+back calls ``StudyResult.from_dict`` once.  ``from_dict(r.to_dict()) == r``:
+the dict carries every measured number (each run, the warm-up, the lead, the
+notes); the derived numbers in it (``median_s``, ``cores_used``...) are there
+for readers of the JSON and are worked out again from the runs, never read
+back.  Numbers only; the front ends word them (``poolside.words``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +43,16 @@ class RunNumbers:
     @property
     def busy_workers(self) -> float:
         return self.busy_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "busy_s": self.busy_s, "counts": dict(self.counts),
+                "startup_s": self.startup_s, "peak_mb": self.peak_mb, "gil": self.gil}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunNumbers:
+        return cls(float(data["wall_s"]), float(data["cpu_s"]), float(data.get("busy_s") or 0.0),
+                   {str(k): int(v) for k, v in (data.get("counts") or {}).items()},
+                   _float(data.get("startup_s")), _float(data.get("peak_mb")), data.get("gil"))
 
 
 @dataclass
@@ -91,6 +107,11 @@ class ConfigResult:
         return max(peaks) if peaks else None
 
     @property
+    def peak_bytes(self) -> float | None:
+        """``peak_mb`` in bytes: the record keeps decimal megabytes (bytes / 1e6)."""
+        return None if self.peak_mb is None else self.peak_mb * 1e6
+
+    @property
     def startup_s(self) -> float | None:
         return self.warmup.startup_s if self.warmup is not None else None
 
@@ -102,6 +123,18 @@ class ConfigResult:
     def warnings(self) -> list[str]:
         return warnings_for(self.wall_s)
 
+    def speedup_range(self) -> tuple[float, float]:
+        """The speed-up of the slowest and of the fastest repeat (a chart's whisker)."""
+        s = self.spread
+        base = s.median * self.speedup  # the sequential median the speed-up is against
+        return (base / s.max if s.max > 0 else 0.0, base / s.min if s.min > 0 else 0.0)
+
+    @property
+    def problems(self) -> int:
+        """Items of the last repeat that did not end ok."""
+        counts = self.counts
+        return sum(counts.get(k, 0) for k in ("failed", "timed_out", "cancelled"))
+
     def to_dict(self) -> dict[str, Any]:
         s = self.spread
         counts = self.counts
@@ -110,20 +143,38 @@ class ConfigResult:
             "wall_s": [round(t, 6) for t in self.wall_s],
             "median_s": round(s.median, 6), "mad_s": round(s.mad, 6),
             "min_s": round(s.min, 6), "max_s": round(s.max, 6),
-            "speedup": round(self.speedup, 4), "efficiency": round(self.efficiency, 4),
+            "speedup": self.speedup, "efficiency": self.efficiency,
             "startup_s": _round(self.startup_s), "cpu_s": round(self.cpu_s, 6),
             "peak_mb": _round(self.peak_mb, 1),
             **{k: counts.get(k, 0) for k in ("ok", "failed", "timed_out", "cancelled")},
             "cores_used": round(self.cores_used, 3), "busy_workers": round(self.busy_workers, 3),
-            "gil": self.gil, "warnings": self.warnings(), "probe_s": _round(self.probe_s),
+            "gil": self.gil, "warnings": self.warnings(), "probe_s": self.probe_s,
             "error": self.error,
+            "runs": [r.to_dict() for r in self.runs],
+            "warmup": None if self.warmup is None else self.warmup.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConfigResult:
+        """The record ``to_dict`` wrote; the derived numbers in it are not read (the runs give them)."""
+        runs = [RunNumbers.from_dict(r) for r in data["runs"]] if "runs" in data else _legacy_runs(data)
+        warmup = data.get("warmup")
+        return cls(Config.from_dict(dict(data)), runs, None if warmup is None else RunNumbers.from_dict(warmup),
+                   _float(data.get("probe_s")), data.get("error"),
+                   float(data.get("speedup") or 0.0), float(data.get("efficiency") or 0.0))
 
 
 @dataclass(frozen=True)
 class Diagnosis:
     kind: str  #: cpu-gil, cpu-parallel, waiting, overhead or mixed
     evidence: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "evidence": self.evidence}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnosis:
+        return cls(str(data["kind"]), dict(data.get("evidence") or {}))
 
 
 @dataclass(frozen=True)
@@ -133,6 +184,14 @@ class Recommendation:
     why: str
     #: The numbers ``why`` was built from (the window builds its own words from them).
     reasons: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.config.to_dict(), "speedup": self.speedup, "why": self.why, "reasons": self.reasons}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recommendation:
+        return cls(Config.from_dict(dict(data)), float(data.get("speedup") or 0.0), str(data.get("why") or ""),
+                   dict(data.get("reasons") or {}))
 
 
 @dataclass
@@ -160,32 +219,68 @@ class StudyResult:
     def significant(self) -> bool:
         return bool(self.lead and self.lead.significant)
 
+    @property
+    def physical_cores(self) -> int | None:
+        physical = self.machine.get("physical")
+        return int(physical) if physical else None
+
     def ranked(self) -> list[ConfigResult]:
         """Configurations that ran, fastest median first; those with an error last."""
         ran = sorted((c for c in self.configs if c.runs), key=lambda c: c.median_s)
         return ran + [c for c in self.configs if not c.runs]
 
     def to_dict(self) -> dict[str, Any]:
-        rec = self.recommendation
-        out: dict[str, Any] = {
+        """The JSON: configurations in the order they were measured, baseline first (``ranked()`` sorts)."""
+        rec, lead = self.recommendation, self.lead
+        return {
             "plugin": self.plugin, "params": self.params, "items": self.items, "poolside": self.poolside,
             "machine": self.machine,
-            "configs": [c.to_dict() for c in self.ranked()],
-            "diagnosis": None if self.diagnosis is None else
-            {"kind": self.diagnosis.kind, "evidence": self.diagnosis.evidence},
-            "recommendation": None if rec is None else
-            {**rec.config.to_dict(), "speedup": round(rec.speedup, 4), "why": rec.why, "reasons": rec.reasons},
+            "configs": [c.to_dict() for c in self.configs],
+            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
+            "recommendation": None if rec is None else rec.to_dict(),
             "significant": self.significant,
-            "lead": None if self.lead is None else {
-                "ratio": round(self.lead.ratio, 4), "ci_low": round(self.lead.ci_low, 4),
-                "ci_high": round(self.lead.ci_high, 4), "p_value": round(self.lead.p_value, 4),
-                "repeats": self.lead.repeats},
+            "lead": None if lead is None else {
+                "ratio": lead.ratio, "ci_low": lead.ci_low, "ci_high": lead.ci_high, "p_value": lead.p_value,
+                "repeats": lead.repeats, "significant": lead.significant},
             "scaling": self.scaling, "notes": self.notes, "total_items": self.total_items,
             "repeats": self.repeats, "mode": self.mode, "cancelled": self.cancelled,
-            "elapsed_s": round(self.elapsed_s, 3), "budget_s": self.budget_s,
+            "elapsed_s": self.elapsed_s, "budget_s": self.budget_s,
         }
-        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StudyResult:
+        """The record ``to_dict`` wrote (the history's, a file's); derived fields (``significant``) are not read."""
+        diagnosis, rec, lead = data.get("diagnosis"), data.get("recommendation"), data.get("lead")
+        return cls(
+            str(data.get("plugin") or ""), dict(data.get("params") or {}), int(data.get("items") or 0),
+            int(data.get("total_items") or data.get("items") or 0), dict(data.get("machine") or {}),
+            [ConfigResult.from_dict(c) for c in data.get("configs") or ()], int(data.get("repeats") or 0),
+            str(data.get("mode") or "grid"),
+            None if not diagnosis else Diagnosis.from_dict(diagnosis),
+            None if not rec else Recommendation.from_dict(rec),
+            None if not lead else Lead(float(lead["ratio"]), float(lead["ci_low"]), float(lead["ci_high"]),
+                                       float(lead["p_value"]), int(lead["repeats"]),
+                                       bool(lead.get("significant", data.get("significant")))),
+            dict(data.get("scaling") or {}), [dict(n) for n in data.get("notes") or ()],
+            bool(data.get("cancelled")), float(data.get("elapsed_s") or 0.0), _float(data.get("budget_s")),
+            str(data.get("poolside") or ""))
+
+
+def fastest_first(configs: Iterable[ConfigResult]) -> list[ConfigResult]:
+    """By speed-up against the baseline, the highest first (the order the window draws them in)."""
+    return sorted(configs, key=lambda c: -c.speedup)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _legacy_runs(data: Mapping[str, Any]) -> list[RunNumbers]:
+    """A record written before the runs were kept: one run per wall time, CPU and counts as the record says."""
+    counts = {k: int(data.get(k) or 0) for k in ("ok", "failed", "timed_out", "cancelled")}
+    cpu, busy = float(data.get("cpu_s") or 0.0), float(data.get("busy_workers") or 0.0)
+    return [RunNumbers(float(w), cpu, busy * float(w), dict(counts)) for w in data.get("wall_s") or ()]

@@ -24,6 +24,7 @@ more) with the partial numbers so far, so a front end can draw them as they come
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import platform
@@ -77,14 +78,14 @@ class Progress:
 class Round:
     """The repeats so far, told after each interleaved round (every configuration measured once more).
 
-    ``configs`` are configuration records (``ConfigResult.to_dict()``) of the
-    configurations being repeated, baseline first: median, min, max and the
-    speed-up against the baseline's median *so far*.  The final record replaces them.
+    ``configs`` are snapshots of the configurations being repeated, baseline
+    first: their runs so far and the speed-up against the baseline's median
+    *so far*.  The final record replaces them.
     """
 
     round: int  #: 1-based
     repeats: int
-    configs: list[dict[str, Any]]
+    configs: list[ConfigResult]
 
 
 class Study:
@@ -215,10 +216,8 @@ class Study:
         # The study starts with no parked workers, so the first process warm-up starts cold;
         # later ones adopt what is parked and start only the extra workers (stopping them
         # for each warm-up cost seconds per configuration: 16 processes took 5.6 s here).
-        local = in_process(config.backend)
         with self._scratch.task() as task:
-            numbers = measure(task, self._sample, config, timeout=self.timeout, in_process=local,
-                              current=self._current)
+            numbers = measure(task, self._sample, config, timeout=self.timeout, current=self._current)
         self._runs_done += 1
         if self._current.cancelled:
             raise _Cancelled
@@ -253,7 +252,8 @@ class Study:
         from .recommend import fill_speedups
 
         fill_speedups(chosen)  # against the baseline's median so far; _finish computes them again
-        self.on_round(Round(r, self.repeats, [c.to_dict() for c in chosen]))
+        # Snapshots: the study goes on adding runs to its own records while the caller reads these.
+        self.on_round(Round(r, self.repeats, [dataclasses.replace(c, runs=list(c.runs)) for c in chosen]))
 
     def _rewarm_processes(self, chosen: list[ConfigResult]) -> None:
         """Leave the most process workers any configuration needs parked, so no repeat pays a start."""
@@ -347,5 +347,8 @@ def _version() -> str:
         from importlib.metadata import version
 
         return version("poolside")
-    except Exception:
+    except Exception as e:  # a checkout run without being installed: the record says "unknown"
+        from ..log import get_logger
+
+        get_logger(__name__).debug("poolside's version is unknown: %s", e)
         return "unknown"

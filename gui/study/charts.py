@@ -1,6 +1,6 @@
 """The study's two charts: speed-up per configuration, and speed-up against workers.
 
-Both draw from study-record dicts (see ``record.py``).  The bar chart is
+Both draw from the study's ``ConfigResult`` records.  The bar chart is
 horizontal so configuration names read on the left axis whatever their length;
 the fastest is on top; one ``BarGraphItem`` per family colour and one
 ``ErrorBarItem`` for every whisker keep drawing to a handful of items.
@@ -9,7 +9,7 @@ the fastest is on top; one ``BarGraphItem`` per family colour and one
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,11 +17,25 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
+from poolside.study import Config, ConfigResult
+from poolside.study.record import fastest_first
+from poolside.words.configs import FAMILY_COLORS, config_label, family, family_color
+
 from ..widgets.plot_base import PalettePlot
 from ..widgets.value_labels import ValueLabels
-from .record import FAMILY_COLORS, config_label, family, family_color, ranked, scaling_series, speedup_range
 
 _BAR = 0.62
+
+
+def scaling_series(configs: Sequence[ConfigResult]) -> dict[str, list[tuple[int, float]]]:
+    """Backend -> [(workers, speed-up)] for the backends measured at two or more worker counts."""
+    series: dict[str, dict[int, float]] = {}
+    for c in configs:
+        if c.config.sequential:
+            continue
+        points = series.setdefault(c.config.backend, {})
+        points[c.config.workers] = max(points.get(c.config.workers, 0.0), c.speedup)
+    return {b: sorted(points.items()) for b, points in series.items() if len(points) >= 2}
 
 
 def legend_html(families: list[str]) -> str:
@@ -39,13 +53,13 @@ class SpeedupChart(PalettePlot):
     set anew each time, repainted and re-laid out both axes too.
     """
 
-    #: A configuration's bar was clicked (its record).
+    #: A configuration's bar was clicked (its ConfigResult).
     configActivated = Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._configs: list[Mapping[str, Any]] = []
-        self._highlight: Mapping[str, Any] | None = None
+        self._configs: list[ConfigResult] = []
+        self._highlight: Config | None = None
         self._labels: ValueLabels | None = None  # every bar's value, one item
         self._bars: dict[str, pg.BarGraphItem] = {}  # one per family colour, kept
         self._whiskers: pg.ErrorBarItem | None = None
@@ -68,18 +82,19 @@ class SpeedupChart(PalettePlot):
 
     def labels(self) -> list[str]:
         """The configurations shown, fastest first."""
-        return [config_label(c) for c in self._configs]
+        return [config_label(c.config) for c in self._configs]
 
     def families(self) -> list[str]:
-        return list(dict.fromkeys(family(str(c.get("backend"))) for c in self._configs))
+        return list(dict.fromkeys(family(c.config.backend) for c in self._configs))
 
-    def set_configs(self, configs: Sequence[Mapping[str, Any]], highlight: Mapping[str, Any] | None = None) -> None:
-        self._configs = ranked(list(configs))
+    def set_configs(self, configs: Sequence[ConfigResult], highlight: Config | None = None) -> None:
+        """Draw ``configs``; ``highlight``: the recommended configuration, outlined."""
+        self._configs = fastest_first(configs)
         self._highlight = highlight
         n = len(self._configs)
         ys = np.arange(n - 1, -1, -1, dtype=float)  # the fastest on top
-        speedups = np.array([float(c.get("speedup") or 0) for c in self._configs], dtype=float)
-        fams = np.array([family(str(c.get("backend"))) for c in self._configs], dtype=object)
+        speedups = np.array([c.speedup for c in self._configs], dtype=float)
+        fams = np.array([family(c.config.backend) for c in self._configs], dtype=object)
         for fam in self.families():
             rows = fams == fam
             bars = self._bars.get(fam)
@@ -108,7 +123,7 @@ class SpeedupChart(PalettePlot):
             if self._whiskers is not None:
                 self._whiskers.setVisible(False)
             return
-        lo, hi = (np.array(v, dtype=float) for v in zip(*(speedup_range(c) for c in self._configs)))
+        lo, hi = (np.array(v, dtype=float) for v in zip(*(c.speedup_range() for c in self._configs)))
         data = {"x": mid, "y": ys, "left": np.clip(mid - lo, 0, None), "right": np.clip(hi - mid, 0, None)}
         if self._whiskers is None:
             self._whiskers = self._add(pg.ErrorBarItem(beam=0.22, pen=pg.mkPen(self.text_color(), width=1), **data),
@@ -116,19 +131,19 @@ class SpeedupChart(PalettePlot):
         else:
             self._whiskers.setData(**data)  # makes it visible again
 
-    def _set_values(self, ys: np.ndarray, speedups: np.ndarray, highlight: Mapping[str, Any] | None) -> None:
+    def _set_values(self, ys: np.ndarray, speedups: np.ndarray, highlight: Config | None) -> None:
         """Each bar's value, past the end of its whisker."""
         if self._labels is None:
             self._labels = ValueLabels(self.text_color(), self.font())
             self._labels.setZValue(3)
             self.getPlotItem().addItem(self._labels, ignoreBounds=True)
-        ends = [max(speedup_range(c)[1], float(s)) for c, s in zip(self._configs, speedups)]
+        ends = [max(c.speedup_range()[1], float(s)) for c, s in zip(self._configs, speedups)]
         self._labels.setData(ends, ys, [f"{s:.2f}×" for s in speedups])
-        self._set_outline(ys, speedups, config_label(highlight) if highlight else None)
+        self._set_outline(ys, speedups, highlight)
 
-    def _set_outline(self, ys: np.ndarray, speedups: np.ndarray, best: str | None) -> None:
+    def _set_outline(self, ys: np.ndarray, speedups: np.ndarray, best: Config | None) -> None:
         """The recommendation's bar, outlined in the text colour."""
-        rows = [k for k, c in enumerate(self._configs) if config_label(c) == best]
+        rows = [k for k, c in enumerate(self._configs) if c.config == best]
         if not rows:
             if self._outline is not None:
                 self._outline.setVisible(False)
@@ -149,8 +164,8 @@ class SpeedupChart(PalettePlot):
         The x range grows in quarter steps so a wobbling leader does not rescale it.
         """
         item = self.getPlotItem()
-        ticks = [(float(y), config_label(c)) for y, c in zip(ys, self._configs)]
-        top = max([speedup_range(c)[1] for c in self._configs] + [1.0])
+        ticks = [(float(y), config_label(c.config)) for y, c in zip(ys, self._configs)]
+        top = max([c.speedup_range()[1] for c in self._configs] + [1.0])
         x_top = math.ceil(top * 1.2 * 4) / 4
         if ticks != (self._axes[0] if self._axes else None):
             left = item.getAxis("left")
@@ -216,7 +231,7 @@ class ScalingChart(PalettePlot):
     def series(self) -> dict[str, list[tuple[int, float]]]:
         return dict(self._series)
 
-    def set_configs(self, configs: Sequence[Mapping[str, Any]], physical_cores: int) -> None:
+    def set_configs(self, configs: Sequence[ConfigResult], physical_cores: int) -> None:
         series, physical = scaling_series(list(configs)), int(physical_cores or 0)
         if self._drawn and (series, physical) == (self._series, self._physical):
             return  # most results of a live study leave the scaling as it was: no repaint

@@ -1,56 +1,58 @@
 """The study being watched: configurations as they are measured, where the study stands, its verdict.
 
-    StudyClient callbacks ─► StudyModel.set_round / add_config / set_progress / finish ─► signals ─► views
-    a record from History  ─► StudyModel.load ──────────────────────────────┘
+    StudyClient callbacks ─► StudyModel.set_round / set_progress / finish ─► signals ─► views
+    a record from History  ─► StudyModel.load ─────────────────┘
 
-The model holds plain study-record dicts (``record.py``) and knows nothing of
-its views; the table model below is one of them.
+The model holds the study's typed records (``poolside.study``: ``ConfigResult``
+per configuration, ``StudyResult`` at the end) and knows nothing of its views;
+the table model below is one of them.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from .. import format as fmt
-from .record import config_key, config_label, cpu_cores_used, ranked
+from poolside.study import Config, ConfigResult, Progress, Round, StudyResult
+from poolside.study.record import fastest_first
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.study import warning
 
 
 class StudyModel(QObject):
-    """One study's state.  ``configsChanged`` after each measured configuration, ``finished(record)`` at the end."""
+    """One study's state.  ``configsChanged`` after each round, ``finished(record)`` at the end."""
 
     configsChanged = Signal()
     progressChanged = Signal(object)
-    finished = Signal(object)  # the whole record, or None when cancelled or failed
+    finished = Signal(object)  # the StudyResult, or None when the study failed to run
     cleared = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._configs: dict[tuple, dict[str, Any]] = {}
-        self._record: dict[str, Any] | None = None
-        self._progress: dict[str, Any] = {}
+        self._configs: dict[Config, ConfigResult] = {}
+        self._record: StudyResult | None = None
+        self._progress: Progress | None = None
         self._round = (0, 0)
 
     # -- reading ------------------------------------------------------------
-    def configs(self) -> list[dict[str, Any]]:
+    def configs(self) -> list[ConfigResult]:
         return list(self._configs.values())
 
     @property
-    def record(self) -> dict[str, Any] | None:
-        """The finished study record (``None`` while it runs, or after a cancel)."""
+    def record(self) -> StudyResult | None:
+        """The finished study record (``None`` while it runs, or if it could not run)."""
         return self._record
 
     @property
-    def progress(self) -> dict[str, Any]:
-        return dict(self._progress)
+    def progress(self) -> Progress | None:
+        return self._progress
 
     def physical_cores(self) -> int:
-        machine = (self._record or {}).get("machine") or {}
-        if machine.get("physical"):
-            return int(machine["physical"])
+        physical = self._record.physical_cores if self._record is not None else None
+        if physical:
+            return physical
         from poolside.system import system_info
 
         return int(system_info().physical_cores)
@@ -59,33 +61,27 @@ class StudyModel(QObject):
     def clear(self) -> None:
         self._configs.clear()
         self._record = None
-        self._progress = {}
+        self._progress = None
         self._round = (0, 0)
         self.cleared.emit()
         self.configsChanged.emit()
 
-    def add_config(self, config: Mapping[str, Any]) -> None:
-        """A configuration measured (or measured again: the newer numbers replace the older)."""
-        if self._put(config):
-            self.configsChanged.emit()
-
-    def set_round(self, rnd: Mapping[str, Any]) -> None:
+    def set_round(self, rnd: Round) -> None:
         """The numbers so far after one more interleaved round: one change for all its configurations.
 
         Views re-sort on each change, so bars move at most once per round (not per repeat).
         A round that changed no number is no change.
         """
-        changed = [self._put(config) for config in rnd.get("configs", ())]
-        self._round = (int(rnd.get("round") or 0), int(rnd.get("repeats") or 0))
+        changed = [self._put(config) for config in rnd.configs]
+        self._round = (rnd.round, rnd.repeats)
         if any(changed):
             self.configsChanged.emit()
 
-    def _put(self, config: Mapping[str, Any]) -> bool:
+    def _put(self, config: ConfigResult) -> bool:
         """Keep a configuration's newer record; False if it equals the one kept (views keep theirs)."""
-        key = config_key(config)
-        if self._configs.get(key) == config:
+        if self._configs.get(config.config) == config:
             return False
-        self._configs[key] = dict(config)
+        self._configs[config.config] = config
         return True
 
     @property
@@ -93,18 +89,18 @@ class StudyModel(QObject):
         """(rounds done, repeats planned) of a live study; (0, 0) before the first round."""
         return self._round
 
-    def set_progress(self, progress: Mapping[str, Any]) -> None:
-        self._progress = dict(progress)
-        self.progressChanged.emit(self.progress)
+    def set_progress(self, progress: Progress) -> None:
+        self._progress = progress
+        self.progressChanged.emit(progress)
 
-    def finish(self, record: Mapping[str, Any] | None) -> None:
+    def finish(self, record: StudyResult | None) -> None:
         if record is not None:
-            self._record = dict(record)
-            self._configs = {config_key(c): dict(c) for c in record.get("configs", ())}
+            self._record = record
+            self._configs = {c.config: c for c in record.configs}
             self.configsChanged.emit()
         self.finished.emit(self._record)
 
-    def load(self, record: Mapping[str, Any]) -> None:
+    def load(self, record: StudyResult) -> None:
         """Show a finished study again (from the history or a file)."""
         self.clear()
         self.finish(record)
@@ -117,23 +113,22 @@ _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 
 
-def _problems(c: Mapping[str, Any]) -> str:
-    if c.get("error"):
+def _problems(c: ConfigResult) -> str:
+    if c.error:
         return "could not run"
-    problems = sum(int(c.get(k) or 0) for k in ("failed", "timed_out", "cancelled"))
-    return fmt.count(problems) if problems else "none"
+    return fmt.count(c.problems) if c.problems else "none"
 
 
-def _cells(c: Mapping[str, Any]) -> tuple[str, ...]:
-    cores = cpu_cores_used(c)
+def _cells(c: ConfigResult) -> tuple[str, ...]:
+    s = c.spread
     return (
-        config_label(c),
-        f"{fmt.human_duration(c.get('median_s'))} ± {fmt.human_duration(c.get('mad_s'))}",
-        f"{float(c.get('speedup') or 0):.2f}×",
-        f"{100 * float(c.get('efficiency') or 0):.0f} %",
-        "–" if math.isnan(cores) else f"{cores:.1f}",
-        fmt.human_bytes(float(c.get("peak_mb") or 0) * 1024 * 1024),
-        fmt.human_duration(c.get("startup_s")),
+        config_label(c.config),
+        f"{fmt.human_duration(s.median)} ± {fmt.human_duration(s.mad)}" if c.runs else "–",
+        f"{c.speedup:.2f}×",
+        f"{100 * c.efficiency:.0f} %",
+        f"{c.cores_used:.1f}" if c.runs else "–",
+        fmt.human_bytes(c.peak_bytes),
+        fmt.human_duration(c.startup_s),
         _problems(c),
     )
 
@@ -149,13 +144,14 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _tooltip(c: Mapping[str, Any]) -> str:
-    walls = ", ".join(fmt.human_duration(w) for w in c.get("wall_s", ()))
+def _tooltip(c: ConfigResult) -> str:
+    walls = ", ".join(fmt.human_duration(w) for w in c.wall_s)
+    s = c.spread
     lines = [f"Every repeat's wall time: {walls or '–'}",
-             f"Range: {fmt.human_duration(c.get('min_s'))} – {fmt.human_duration(c.get('max_s'))}"]
-    lines += [str(w) for w in c.get("warnings") or ()]
-    if c.get("error"):
-        lines.append(f"Could not run: {c['error']}")
+             f"Range: {fmt.human_duration(s.min)} – {fmt.human_duration(s.max)}"]
+    lines += [warning(w) for w in c.warnings()]
+    if c.error:
+        lines.append(f"Could not run: {c.error}")
     return "\n".join(lines)
 
 
@@ -175,15 +171,15 @@ class StudyTableModel(QAbstractTableModel):
     def __init__(self, study: StudyModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._study = study
-        self._keys: list[tuple] = []
-        self._rows: list[Mapping[str, Any]] = []
+        self._keys: list[Config] = []
+        self._rows: list[ConfigResult] = []
         self._cells: list[tuple[str, ...]] = []
         study.configsChanged.connect(self._reload)
         self._reload()  # a study that has numbers already shows them
 
     def _reload(self) -> None:
-        rows = ranked(self._study.configs())
-        keys = [config_key(c) for c in rows]
+        rows = fastest_first(self._study.configs())
+        keys = [c.config for c in rows]
         before = dict(zip(self._keys, zip(self._rows, self._cells)))
         if not self._keys or not before.keys() <= set(keys):  # the first rows, or a new study
             self.beginResetModel()
@@ -209,7 +205,7 @@ class StudyTableModel(QAbstractTableModel):
         for first, last in _runs(changed):
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(_HEADERS) - 1))
 
-    def _sort_as(self, keys: list[tuple]) -> None:
+    def _sort_as(self, keys: list[Config]) -> None:
         """Put the rows in the order of ``keys`` (the same configurations), as a layout change."""
         if keys == self._keys:
             return
@@ -225,7 +221,7 @@ class StudyTableModel(QAbstractTableModel):
         self._cells = [self._cells[i] for i in order]
         self.layoutChanged.emit()
 
-    def config(self, row: int) -> Mapping[str, Any]:
+    def config(self, row: int) -> ConfigResult:
         return self._rows[row]
 
     def rowCount(self, parent: _Index = _ROOT) -> int:

@@ -9,7 +9,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
-from .record import DIAGNOSES, config_label, notes_text
+from poolside.study import Config, StudyResult
+from poolside.words.configs import config_label
+from poolside.words.study import diagnosis_sentence, note, sentence
 
 
 def _evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -23,12 +25,12 @@ def _evidence_text(evidence: Mapping[str, Any]) -> str:
 class VerdictPanel(QWidget):
     """Diagnosis, recommendation and its why; **Use these settings** hands the configuration on."""
 
-    #: The recommended configuration (backend, workers, chunk_size, method).
+    #: The recommended configuration (a poolside.study.Config).
     useSettings = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._recommendation: dict[str, Any] | None = None
+        self._recommendation: Config | None = None
         self.diagnosis = QLabel(self)
         self.recommendation = QLabel(self)
         self.why = QLabel(self)
@@ -63,39 +65,36 @@ class VerdictPanel(QWidget):
         self.use_button.setEnabled(False)
 
     @property
-    def recommended(self) -> dict[str, Any] | None:
-        return None if self._recommendation is None else dict(self._recommendation)
+    def recommended(self) -> Config | None:
+        return self._recommendation
 
     def text(self) -> str:
         """Everything the panel says, as plain text (tests, the clipboard)."""
         labels = (self.recommendation, self.why, self.noise, self.diagnosis, self.notes)
         return "\n".join(label.text() for label in labels if label.isVisible() or label.text())
 
-    def show_study(self, study: Mapping[str, Any]) -> None:
-        rec = study.get("recommendation") or {}
-        diagnosis = study.get("diagnosis") or {}
-        if not rec:
+    def show_study(self, study: StudyResult) -> None:
+        rec, diagnosis = study.recommendation, study.diagnosis
+        if rec is None:
             self.clear("The study ended without a recommendation.")
             return
-        self._recommendation = dict(rec)
-        speedup = float(rec.get("speedup") or 0)
-        if rec.get("backend") == "sequential":
+        self._recommendation = rec.config
+        if rec.config.sequential:
             self.recommendation.setText("Stay <b>sequential</b>: no parallel configuration ran faster.")
         else:
             self.recommendation.setText(
-                f"Use <b>{html.escape(config_label(rec))}</b>: {speedup:.2f}× as fast as sequential.")
-        self._show(self.why, html.escape(str(rec.get("why") or "")))
-        significant = bool(study.get("significant", True))
-        self._show(self.noise, "" if significant else
+                f"Use <b>{html.escape(config_label(rec.config))}</b>: {rec.speedup:.2f}× as fast as sequential.")
+        self._show(self.why, html.escape(rec.why))
+        self._show(self.noise, "" if study.significant else
                    "<b>Not significant</b>: its lead over the runner-up is within the noise of the repeats; "
                    "either would do.")
-        kind = str(diagnosis.get("kind") or "")
-        meaning = DIAGNOSES.get(kind, "")
-        self._show(self.diagnosis, f"Diagnosis: <b>{html.escape(kind)}</b>. {html.escape(meaning)}" if kind else "")
+        kind = diagnosis.kind if diagnosis is not None else ""
+        self._show(self.diagnosis, f"Diagnosis: <b>{html.escape(kind)}</b>. "
+                                   f"{html.escape(diagnosis_sentence(kind))}" if kind else "")
         # The evidence is a dozen numbers: on demand (hover), so the verdict stays three lines.
-        evidence = _evidence_text(diagnosis.get("evidence") or {})
+        evidence = _evidence_text(diagnosis.evidence if diagnosis is not None else {})
         self.diagnosis.setToolTip(f"Evidence: {evidence}" if evidence else "")
-        self._show(self.notes, html.escape(" ".join(notes_text(study))))
+        self._show(self.notes, html.escape(" ".join(sentence(note(n)) for n in study.notes)))
         self.use_button.setEnabled(True)
 
     def _show(self, label: QLabel, text: str) -> None:
@@ -104,4 +103,4 @@ class VerdictPanel(QWidget):
 
     def _use(self) -> None:
         if self._recommendation is not None:
-            self.useSettings.emit(dict(self._recommendation))
+            self.useSettings.emit(self._recommendation)

@@ -7,17 +7,15 @@ Used live by the Compare workspace and again by History for a study reopened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget
+
+from poolside.study import ConfigResult, StudyResult
 
 from ..widgets.group import group
 from .charts import ScalingChart, SpeedupChart, legend_html
 from .details import ConfigDialog
 from .model import StudyModel, StudyTableModel
-from .record import is_cancelled
 from .verdict import VerdictPanel
 
 
@@ -27,7 +25,7 @@ class StudyView(QWidget):
     REDRAW_MS = 250
     #: The Verdict's **Use these settings** (the recommended configuration).
     useSettings = Signal(object)
-    #: A configuration was opened (its record).
+    #: A configuration was opened (its ConfigResult).
     configOpened = Signal(object)
 
     def __init__(self, study: StudyModel, parent: QWidget | None = None) -> None:
@@ -149,22 +147,23 @@ class StudyView(QWidget):
             self._since_redraw.start()
         else:
             self._since_redraw.invalidate()  # an empty chart holds back no study's first bars
-        record = self.study.record or {}
-        self.chart.set_configs(configs, highlight=record.get("recommendation"))
+        record = self.study.record
+        rec = record.recommendation if record is not None else None
+        self.chart.set_configs(configs, highlight=rec.config if rec is not None else None)
         self.legend.setText(legend_html(self.chart.families()) if configs else "")
         self.scaling.set_configs(configs, self.study.physical_cores())
         self.scaling_legend.setText(self.scaling.legend_html())
         self.scaling_box.setVisible(bool(self.scaling.series))
 
-    def _on_finished(self, record: Mapping[str, Any] | None) -> None:
+    def _on_finished(self, record: StudyResult | None) -> None:
         self._redraw_timer.stop()
         self._redraw()
-        if record is None or is_cancelled(record):
+        if record is None or record.cancelled:
             self.verdict.clear("The study was cancelled: no verdict.")
         else:
             self.verdict.show_study(record)
 
-    def open_config(self, config: Mapping[str, Any], *, show: bool = True) -> ConfigDialog:
+    def open_config(self, config: ConfigResult, *, show: bool = True) -> ConfigDialog:
         dialog = ConfigDialog(config, self)
         self.configOpened.emit(config)
         if show:

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from poolside.system import system_info
+from poolside.words.units import human_bytes, human_duration
 
-from ..format import human_bytes
 from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, MachinePlot
 from .worker_usage import WorkerUsage
 
@@ -50,12 +50,13 @@ def usage_text(sample: dict[str, Any]) -> str:
 
 
 def run_text(series: dict[str, Any]) -> str:
-    """``"4 cores · 12.0 s sampled every 0.25 s · peak 210.0 MiB"`` for a stored run."""
+    """``"4 cores · 12.00 s sampled every 250.0 ms · peak 210.0 MiB"`` for a stored run."""
     t = series.get("t", ())
     if not len(t):
         return "No CPU samples in this run."
     span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
-    text = f"{int(series.get('cores', 0))} cores · {span:.1f} s sampled every {float(series['interval_s']):.2f} s"
+    text = (f"{int(series.get('cores', 0))} cores · {human_duration(span)} sampled every "
+            f"{human_duration(float(series['interval_s']))}")
     peak = float(series.get("peak_memory") or 0.0)
     return text + (f" · peak {human_bytes(peak)}" if peak else "")
 
@@ -68,10 +69,9 @@ def _last(data: dict[str, Any]) -> dict[str, float]:
     if not len(data.get("t", ())):
         return {}
     out = {k: float(data[k][-1]) for k in ("user", "system", "tree_cpu")}
-    # The latest sample's: USS while every process's is known (a new worker's is read within a
-    # sample or two), else RSS.  Never an older sample's USS: it may predate the run's workers.
-    uss = float(data["tree_uss"][-1])
-    out["memory"] = uss if uss == uss else float(data["tree_rss"][-1])
+    # The latest sample's RSS of the run's tree: the measure of the run's peak beside it
+    # (poolside.proctree), never an older sample's.
+    out["memory"] = float(data["tree_rss"][-1])
     return out
 
 
@@ -215,6 +215,6 @@ class CoresPanel(QWidget):
             self.workers.set_series(self._run, self._busy)
 
     def peak_memory(self) -> float:
-        """The last run's peak memory of the process tree (USS, else RSS), in bytes (0 before a run)."""
+        """The last run's peak memory (``poolside.proctree``: its tree's summed RSS), in bytes (0 before a run)."""
         return float(self._run.get("peak_memory", 0.0)) if self._run else 0.0
 

@@ -26,15 +26,15 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QToolTip
 
-from poolside.records import STATUS_ORDER
+from poolside.records import STATUS_ORDER, Status
 from poolside.usage import busy_threads
+from poolside.words import units as fmt
 
-from .. import format as fmt
 from .plot_base import PalettePlot
 
 #: Status -> colour code, in core's order (poolside.records.STATUS_ORDER).
 _CODES = {status.value: code for code, status in enumerate(STATUS_ORDER)}
-_UNKNOWN = _CODES["cancelled"]
+_UNKNOWN = _CODES[Status.CANCELLED.value]
 _STARTED, _WORKER, _ELAPSED, _STATUS, _ITEM = (
     attrgetter(f) for f in ("started_s", "worker", "elapsed_s", "status", "item"))
 _BAR_HEIGHT = 0.72
@@ -240,7 +240,7 @@ class TimelinePlot(PalettePlot):
                 )
         self._draw_startup()
         dropped = self._seen - n
-        self._note.setText(f"latest {n:,} of {self._seen:,} items" if dropped > 0 else "")
+        self._note.setText(f"latest {fmt.count(n)} of {fmt.count(self._seen)} items" if dropped > 0 else "")
         (x0, _x1), (_y0, y1) = vb.viewRange()
         self._note.setPos(x0, y1)
         self._empty.setVisible(n == 0)

@@ -25,7 +25,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ..format import human_bytes
+from poolside.words.units import human_bytes
+
 from ..theme import ACCENT
 from .plot_base import PalettePlot
 

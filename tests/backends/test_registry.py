@@ -1,10 +1,24 @@
-"""The backend registry: names to classes, and what a backend's kind says about where its items run."""
+"""The backend registry: its entries place each backend without importing it (they must match the
+classes), and what a backend's kind says about where its items run."""
 
 from __future__ import annotations
 
 import pytest
 
-from poolside.backends import backend_names, get_backend, runs_in_caller
+from poolside.backends import backend_names, entry, get_backend, runs_in_caller
+
+
+@pytest.mark.parametrize("name", backend_names())
+def test_an_entrys_kind_and_library_are_its_classs(name):
+    try:
+        cls = get_backend(name)
+    except ValueError as exc:  # an optional package that is not installed
+        pytest.skip(str(exc))
+    e = entry(name)
+    assert e is not None
+    assert (e.kind, e.library) == (cls.kind, cls.library)
+    assert cls.name == name
+
 
 #: The backends whose items run on threads of the process that runs them.
 THREAD_FAMILY = ("sequential", "threads", "thread-executor", "mp-thread-pool", "thread-per-item", "asyncio")

@@ -60,7 +60,7 @@ def test_run_sha256_writes_a_jsonl_record_per_item(samples, tmp_path, capsys):
         assert r["status"] == "ok" and r["error"] is None and r["worker"] >= 0
         assert r["value"]["sha256"] == hashlib.sha256(Path(r["item"]).read_bytes()).hexdigest()
     err = capsys.readouterr().err
-    assert f"{len(files)} items ({len(files)} ok)" in err and "threads x" in err
+    assert f"{len(files)} items ({len(files)} ok)" in err and "threads ×" in err
 
 
 def test_run_prints_a_line_per_item_without_output(samples, capsys):
@@ -349,7 +349,7 @@ def test_python_m_core_smoke(samples, tmp_path):
          "--backend", "processes", "--workers", "2", "--output", str(out)],
         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "6 items (6 ok)" in proc.stderr and "processes x2" in proc.stderr
+    assert "6 items (6 ok)" in proc.stderr and "processes ×2" in proc.stderr
     assert len(read_jsonl(out)) == 6
     usage = subprocess.run([sys.executable, "-m", "core", "run", "--plugin", "sha256", "nope"],
                            capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
@@ -442,3 +442,42 @@ def test_a_run_imports_neither_the_study_stack_nor_asyncio(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert "worker processes (zygote)" in done.stderr  # forked in ~1 ms, not from a fresh forkserver
+
+
+# -- the CLI speaks poolside.words ----------------------------------------------------------
+
+def test_insights_print_the_windows_sentences_then_their_figures(samples, capsys, monkeypatch):
+    from poolside.cli import console
+    from poolside.words.runs import insight_sentences
+
+    seen = []
+
+    def spy(ins, **options):
+        seen.append(ins)
+        return insight_sentences(ins, **options)
+
+    monkeypatch.setattr(console, "insight_sentences", spy)
+    assert main(["run", str(samples), "-r", "-p", "sha256", "-b", "threads", "-w", "2", "--insights"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    [ins] = seen
+    said = insight_sentences(ins, detail=True)
+    start = err.index("insights:") + 1
+    assert err[start:start + len(said)] == ["  " + s for s in said]
+    assert said[: len(insight_sentences(ins))] == insight_sentences(ins)  # the Run tab's headline comes first
+
+
+def test_history_lists_labels_states_and_durations_from_the_vocabulary(samples, capsys):
+    from poolside.history import store
+    from poolside.words.runs import run_state
+    from poolside.words.units import human_duration
+
+    assert main(["run", str(samples), "-r", "-p", "sha256", "-b", "threads", "-w", "2", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["history"]) == 0
+    line = capsys.readouterr().out
+    [run] = store.list_runs(store.connect())
+    assert "threads ×2" in line and f"  {run_state('finished').label} " in line
+    assert human_duration(run["wall_s"]) in line
+    assert main(["history", "show", "last"]) == 0
+    shown = capsys.readouterr().out
+    assert "0 timed out" in shown and "timed_out" not in shown and run_state("finished").meaning in shown

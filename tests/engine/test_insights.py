@@ -49,7 +49,7 @@ def test_processes_have_no_gil_signal_and_report_their_cpu():
 
 @pytest.mark.parametrize("backend", ["threads", "processes", "mp-pool", "process-per-item", "asyncio"])
 def test_the_numbers_add_up(backend, monkeypatch):
-    monkeypatch.setattr("poolside.engine.sampler.USS_MIN_RUN_S", 0.0)  # read USS however short the run
+    monkeypatch.setattr("poolside.proctree.USS_MIN_RUN_S", 0.0)  # read USS however short the run
     ins, outcomes = insights_of(tasks.fail_on_seven, range(40), backend=backend, workers=2)
     assert ins.items == 40 == len(outcomes)
     assert sum(w.items for w in ins.per_worker) == 40
@@ -92,7 +92,7 @@ def test_the_cli_prints_insights_on_request_and_writes_the_companion_summary(tmp
     assert main(["run", "resources/samples", "-r", "-p", "sha256", "-b", "threads", "-q",
                  "--insights", "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "insights: start-up" in err and "memory: peak" in err
+    assert "insights:\n" in err and "Peak memory" in err and "the first item started after" in err
     summary = json.loads((tmp_path / "records.summary.json").read_text())
     assert summary["counts"]["ok"] == summary["insights"]["items"] > 0
     assert summary["insights"]["per_worker"] and summary["insights"]["peak_rss_bytes"] > 0

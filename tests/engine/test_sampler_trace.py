@@ -98,6 +98,39 @@ def _validate(doc: dict, ran: list[Outcome]) -> list[dict]:
     return events
 
 
+# A process that starts one of its own, says its pid, and waits on stdin.
+PARENT = ("import subprocess, sys\n"
+          "c = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)\n"
+          "print(c.pid, flush=True); sys.stdin.read(); c.stdin.close(); c.wait()\n")
+IDLE = "import sys; sys.stdin.read()"
+
+
+def test_the_engines_sampler_counts_the_runs_tree_not_what_was_there_before():
+    import os
+
+    from poolside.engine.sampler import TreeSampler
+    from poolside.proctree import kill_tree
+
+    earlier = subprocess.Popen([sys.executable, "-c", IDLE], stdin=subprocess.PIPE)  # a parked worker, say
+    sampler = TreeSampler()
+    worker = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert worker.stdout is not None
+        task_child = int(worker.stdout.readline())
+        tree = {p.pid for p in sampler._run_tree()}
+        assert {os.getpid(), worker.pid, task_child} <= tree and earlier.pid not in tree
+        rss = sum(psutil.Process(pid).memory_info().rss for pid in (os.getpid(), worker.pid, task_child))
+        sampler.end()
+        assert sampler.peak_rss >= 0.8 * rss  # the three, summed (RSS moves a little between two reads)
+        sampler.watch(earlier.pid)  # it reported results: this run adopted it
+        assert earlier.pid in {p.pid for p in sampler._run_tree()}
+    finally:
+        for p in (worker, earlier):
+            kill_tree(p.pid)
+            p.wait()
+
+
 @pytest.mark.parametrize("backend", ["threads", "processes"])
 def test_a_runs_trace_has_one_bar_per_item_on_tracks_that_never_overlap(tmp_path, backend):
     mon = Monitor(interval_s=0.02)

@@ -54,7 +54,10 @@ def test_a_series_goes_with_its_run_and_never_fails_a_save(tmp_path: Path):
     store.prune(conn, keep=1)
     assert conn.execute("SELECT run_id FROM run_series").fetchall() == [(second,)]
     assert not save_series(conn, first, _series(10))  # the run is gone: logged, not raised
-    assert not save_series(conn, second, {"t": np.zeros(1), "bad": object()})
+    # A value JSON cannot hold is kept as its text (poolside.serialize.jsonable), never a lost series.
+    assert save_series(conn, second, {"t": np.zeros(1), "odd": np.int64(3), "path": Path("/p")})
+    back = get_series(conn, second)
+    assert back is not None and (back["odd"], back["path"]) == (3, "/p")
 
 
 def test_schema_1_is_migrated_keeping_its_runs(tmp_path: Path):

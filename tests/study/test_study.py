@@ -221,21 +221,14 @@ def test_each_round_reports_every_configurations_numbers_so_far():
         at = phases.index(("round", r))
         assert phases[at - 1] == ("repeat", r)
         assert all(p != ("repeat", r) for p in phases[at + 1:])
-    names = [(c["backend"], c["workers"]) for c in rounds[0].configs]
+    names = [(c.config.backend, c.config.workers) for c in rounds[0].configs]
     assert names == [("sequential", 1), ("threads", 2), ("thread-executor", 2)]  # the baseline first
     for r in rounds:
-        assert [(c["backend"], c["workers"]) for c in r.configs] == names
+        assert [(c.config.backend, c.config.workers) for c in r.configs] == names
         base = r.configs[0]
-        assert base["speedup"] == 1.0
+        assert base.speedup == 1.0
         for c in r.configs:
-            walls = c["wall_s"]
-            assert len(walls) == r.round  # the repeats so far
-            assert c["min_s"] == min(walls) and c["max_s"] == max(walls) and min(walls) <= c["median_s"] <= max(walls)
-            # The record keeps times to the microsecond and speed-ups to 4 places: on
-            # sub-millisecond medians the ratio of the rounded times moves by up to
-            # that rounding (it failed 1 run in 3 with a fixed rel=1e-3).
-            ratio = base["median_s"] / c["median_s"]
-            slack = ratio * (0.5e-6 / base["median_s"] + 0.5e-6 / c["median_s"]) + 0.5e-4
-            assert abs(c["speedup"] - ratio) <= slack * 1.01
-    final = {(c["backend"], c["workers"]): c for c in study.to_dict()["configs"]}
-    assert all(final[n]["wall_s"] == c["wall_s"] for n, c in zip(names, rounds[-1].configs))
+            assert len(c.runs) == r.round  # the repeats so far (a snapshot: later rounds do not grow it)
+            assert c.speedup == pytest.approx(base.median_s / c.median_s)
+    final = {(c.config.backend, c.config.workers): c for c in study.configs}
+    assert all(final[n].wall_s == c.wall_s for n, c in zip(names, rounds[-1].configs))

@@ -1,11 +1,10 @@
 """The Compare workspace: the Run tab's files and task under many configurations, and the verdict.
 
     RunWorkspace.job_spec() ─┐
-    CompareForm.plan_fields()┴─► plan ─► StudyClient.start ─► on_progress ─► progress line
-                                                           ─► on_round ────► StudyModel ─► StudyView
-                                                              (each round's numbers so far, re-sorted once a round)
-                                                           ─► on_result ───► StudyModel
-                                                           ─► on_finished ─► StudyModel.finish, studyFinished
+    CompareForm.plan_fields()┴─► StudyPlan ─► StudyClient.start ─► on_progress ─► progress line
+                                                                ─► on_round ────► StudyModel ─► StudyView
+                                                                   (each round's numbers so far, re-sorted once a round)
+                                                                ─► on_finished ─► StudyModel.finish, studyFinished
     StudyView.useSettings ─► RunWorkspace.use_settings (backend, workers, chunk size, method)
 
 The files and the task are the Run workspace's own (not copies): a study
@@ -14,18 +13,21 @@ compares exactly the job the Run tab would run.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from ... import format as fmt
+from poolside.study import Config, Progress, Round, StudyPlan, StudyResult
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.study import PHASES
+
 from ...a11y import name_controls
 from ...study.model import StudyModel
-from ...study.record import is_cancelled, recommended_label
 from ...study.view import StudyView
 from ...widgets.group import group
 from ..base import Workspace
@@ -119,9 +121,9 @@ class CompareWorkspace(Workspace):
 
     def done_text(self) -> str:
         record = self.study.record
-        if record is None or is_cancelled(record):
+        if record is None or record.cancelled or record.recommendation is None:
             return f"The comparison of {self._label} ended without a verdict."
-        return f"Comparison of {self._label}: use {recommended_label(record)}."
+        return f"Comparison of {self._label}: use {config_label(record.recommendation.config)}."
 
     def _set_busy(self, busy: bool) -> None:
         changed = busy != self._busy
@@ -142,7 +144,7 @@ class CompareWorkspace(Workspace):
                              f"file{'s' if n != 1 else ''}. Change them in the Run tab.")
 
     # -- the study ----------------------------------------------------------
-    def plan(self) -> dict[str, Any] | None:
+    def plan(self) -> StudyPlan | None:
         """The plan the form and the Run tab describe, or ``None`` (and why, on the progress line)."""
         spec, problems = self.run.job_spec(show=False)
         if spec is None:
@@ -153,7 +155,9 @@ class CompareWorkspace(Workspace):
         except GridError as exc:
             self._say(f"Cannot compare yet: {exc}")
             return None
-        return {"spec": spec.to_dict(), **fields}
+        return StudyPlan(spec, fields["mode"], tuple(fields.get("backends", ())), tuple(fields.get("workers", ())),
+                         tuple(fields.get("chunk_sizes", ("auto",))), tuple(fields.get("methods", (None,))),
+                         fields["sample"], fields["repeats"], fields["budget_s"])
 
     def start_study(self) -> bool:
         if self._busy or self.client.running:
@@ -167,17 +171,17 @@ class CompareWorkspace(Workspace):
             if not self.confirm_side_effects(plugin.name, effects):
                 self._say("Not started: the task's side effects were not confirmed.")
                 return False
-            plan["allow_side_effects"] = True
-        self._label = f"{plan['spec']['plugin']} over {fmt.count(len(plan['spec'].get('paths', ())))} files"
+            plan = dataclasses.replace(plan, allow_side_effects=True)
+        self._label = f"{plan.spec.plugin} over {fmt.count(len(plan.spec.paths))} files"
         self._cancelled = False
         self.study.clear()
         self.bar.setRange(0, 0)
         self._set_busy(True)
         self._say(f"Starting a comparison of {html.escape(self._label)}…")
         try:
-            self.client.start(plan, self._on_progress, self._on_result, self._on_finished, self._on_round)
+            self.client.start(plan, self._on_progress, self._on_round, self._on_finished)
         except Exception as exc:
-            self._on_finished(None, f"could not start: {exc}")
+            self._on_finished(None, f"could not start: {exc}", None)
             return False
         self.studyStarted.emit()
         return True
@@ -204,29 +208,34 @@ class CompareWorkspace(Workspace):
         wait = getattr(self.client, "wait", None)
         return bool(wait(timeout)) if wait is not None else not self.client.running
 
-    def _on_progress(self, p: Mapping[str, Any]) -> None:
+    def shutdown(self) -> None:
+        """The window is closing: the study host ends, and every process under it."""
+        shutdown = getattr(self.client, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+
+    def _on_progress(self, p: Progress) -> None:
         self.study.set_progress(p)
         if not self._progress_timer.isActive():
             self._progress_timer.start()
 
     def _show_progress(self) -> None:
         p = self.study.progress
-        total, done = int(p.get("total") or 0), int(p.get("done") or 0)
-        self.bar.setRange(0, max(total, 0))
-        self.bar.setValue(min(done, total))
-        repeat = f", repeat {p['repeat']} of {p['repeats']}" if p.get("repeat") else ""
-        self._say(f"Measuring <b>{html.escape(str(p.get('label', '')))}</b>{repeat}…")
+        if p is None:
+            return
+        self.bar.setRange(0, max(p.runs_planned, 0))
+        self.bar.setValue(min(p.runs_done, p.runs_planned))
+        repeat = f", repeat {p.repeat} of {p.repeats}" if p.phase == "repeat" else ""
+        self._say(f"Measuring <b>{html.escape(progress_label(p))}</b>{repeat}…")
 
-    def _on_result(self, config: Mapping[str, Any]) -> None:
-        self.study.add_config(config)
-
-    def _on_round(self, rnd: Mapping[str, Any]) -> None:
+    def _on_round(self, rnd: Round) -> None:
         self.study.set_round(rnd)
 
-    def _on_finished(self, record: Mapping[str, Any] | None, error: str | None) -> None:
+    def _on_finished(self, record: StudyResult | None, error: str | None, history_error: str | None) -> None:
         self._progress_timer.stop()  # a progress line still to show would hide how the study ended
         self._set_busy(False)
-        if not is_cancelled(record):
+        ended = record is not None and not record.cancelled
+        if ended:
             self.bar.setRange(0, max(self.bar.maximum(), 1))
             self.bar.setValue(self.bar.maximum())
         elif self.bar.maximum() == 0:
@@ -234,16 +243,18 @@ class CompareWorkspace(Workspace):
         self.study.finish(record)
         if error:
             self._say(f"The study failed: {html.escape(error)}")
-        elif record is None or is_cancelled(record):
+        elif not ended:
             self._say(f"Cancelled: {len(self.study.configs())} configurations measured, no verdict.")
         else:
-            self._say(f"Done: {len(record.get('configs', ()))} configurations of {html.escape(self._label)} measured.")
+            assert record is not None
+            self._say(f"Done: {len(record.configs)} configurations of {html.escape(self._label)} measured.")
+        if history_error:
+            self._say(f"{self.line.text()} It could not be kept in the History: {html.escape(history_error)}")
         self.studyFinished.emit(record)
 
-    def use_settings(self, config: Mapping[str, Any]) -> None:
-        self.run.use_settings(str(config["backend"]), int(config.get("workers") or 1),
-                              config.get("chunk_size", "auto"), config.get("method"))
-        self.settingsUsed.emit(dict(config))
+    def use_settings(self, config: Config) -> None:
+        self.run.use_settings(config.backend, config.workers, config.chunk_size, config.method)
+        self.settingsUsed.emit(config)
 
     def _say(self, text: str) -> None:
         self.line.setText(text)
@@ -255,6 +266,13 @@ class CompareWorkspace(Workspace):
 
     def restore_settings(self, s: QSettings) -> None:
         self.form.restore_settings(s)
+
+
+def progress_label(p: Progress) -> str:
+    """The step a study is at: a phase, or the configuration measured (and why, unless a repeat)."""
+    if p.config is None:
+        return PHASES.get(p.phase, p.phase)
+    return config_label(p.config) + ("" if p.phase == "repeat" else f" ({p.phase})")
 
 
 def _plain(rich: str) -> str:

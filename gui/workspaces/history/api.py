@@ -8,7 +8,11 @@
 An entry (one row of the list)::
 
     {"id": str, "kind": "run" | "study", "started": float (epoch s), "plugin": str,
-     "status": "done" | "interrupted" | "cancelled" | "failed", "wall_s": float, "summary": str}
+     "status": a run state, "wall_s": float, "summary": str}
+
+``status`` is the run's state as the history records it (``running``,
+``finished``, ``interrupted``, or ``killed`` when its process is gone):
+``poolside.words.runs.run_state`` says how each reads and whether it resumes.
 
 A run record::
 
@@ -19,16 +23,16 @@ A run record::
 
 ``sqlite_reader.SqliteHistory`` reads ``core/history`` (SQLite, written by
 the CLI, the run host and studies); ``None`` stands for no history (turned
-off, or a Poolside without one); tests pass a fake.
+off with ``POOLSIDE_HISTORY=off``); tests pass a fake.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ... import format as fmt
+from poolside.words import units as fmt
+from poolside.words.runs import run_state
 
 
 class HistoryReader(Protocol):
@@ -42,27 +46,14 @@ class HistoryReader(Protocol):
 
 
 def open_history() -> HistoryReader | None:
-    """The user's history (``poolside.history``), or ``None`` when this Poolside has none to read."""
+    """The user's history (``poolside.history``), or ``None`` when it is turned off."""
     from .sqlite_reader import open_sqlite_history
 
     return open_sqlite_history()
 
 
-def when_text(started: float | None, now: float | None = None) -> str:
-    """``"14:02"`` today, ``"Mon 14:02"`` this week, else ``"2026-11-03 14:02"``."""
-    if not started:
-        return "–"
-    now = time.time() if now is None else now
-    t = time.localtime(started)
-    if now - started < 86_400 and time.localtime(now).tm_yday == t.tm_yday:
-        return time.strftime("%H:%M", t)
-    if now - started < 6 * 86_400:
-        return time.strftime("%a %H:%M", t)
-    return time.strftime("%Y-%m-%d %H:%M", t)
-
-
 def can_resume(run: Mapping[str, Any]) -> bool:
-    return run.get("status") == "interrupted" and bool(run.get("pending_items"))
+    return run_state(run.get("status")).resumable and bool(run.get("pending_items"))
 
 
 def can_rerun_failed(run: Mapping[str, Any]) -> bool:

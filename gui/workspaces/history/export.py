@@ -1,8 +1,8 @@
 """A study as JSON, CSV and Markdown, for a bug report or a pull request (no Qt).
 
-JSON is the record itself; CSV one row per configuration; Markdown a table
-and the verdict, ready to paste.  The numbers are formatted here, in the
-window's one place for it (``gui/format.py``).
+JSON is the record itself (``StudyResult.to_dict``); CSV one row per
+configuration; Markdown a table and the verdict, ready to paste.  Numbers and
+labels are worded by ``poolside.words``, as everywhere.
 """
 
 from __future__ import annotations
@@ -10,62 +10,65 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
-from typing import Any
 
-from ... import format as fmt
-from ...study.record import DIAGNOSES, config_label, cpu_cores_used, ranked
+from poolside.serialize import jsonable
+from poolside.study import ConfigResult, StudyResult
+from poolside.study.record import fastest_first
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.study import diagnosis_sentence
 
 CSV_FIELDS = ("backend", "workers", "chunk_size", "method", "median_s", "mad_s", "min_s", "max_s", "speedup",
               "efficiency", "cpu_s", "peak_mb", "startup_s", "ok", "failed", "timed_out", "cancelled")
 
 
-def to_json(study: Mapping[str, Any]) -> str:
-    return json.dumps(study, indent=2, ensure_ascii=False, default=str) + "\n"
+def to_json(study: StudyResult) -> str:
+    return json.dumps(study.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
 
 
-def to_csv(study: Mapping[str, Any]) -> str:
+def to_csv(study: StudyResult) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for c in ranked(list(study.get("configs", ()))):
-        writer.writerow({k: ("" if c.get(k) is None else c.get(k)) for k in CSV_FIELDS})
+    for c in fastest_first(study.configs):
+        row = c.to_dict()
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_FIELDS})
     return out.getvalue()
 
 
-def to_markdown(study: Mapping[str, Any]) -> str:
-    machine = study.get("machine") or {}
+def _row(c: ConfigResult) -> str:
+    s = c.spread
+    return (f"| {config_label(c.config)} | {fmt.human_duration(s.median)} ± {fmt.human_duration(s.mad)} "
+            f"| {c.speedup:.2f}× | {100 * c.efficiency:.0f} % | {c.cores_used:.1f} "
+            f"| {fmt.human_bytes(c.peak_bytes)} | {fmt.human_duration(c.startup_s)} |")
+
+
+def to_markdown(study: StudyResult) -> str:
+    machine = study.machine
     lines = [
-        f"## Poolside comparison: {study.get('plugin', '?')} over {fmt.count(int(study.get('items') or 0))} items",
+        f"## Poolside comparison: {study.plugin or '?'} over {fmt.count(study.items)} items",
         "",
         f"{machine.get('cpu', '?')}, {machine.get('physical', '?')} physical / {machine.get('logical', '?')} logical "
-        f"cores, Python {machine.get('python', '?')}, {machine.get('os', '?')}; Poolside {study.get('poolside', '?')}",
+        f"cores, Python {machine.get('python', '?')}, {machine.get('os', '?')}; Poolside {study.poolside or '?'}",
         "",
         "| Configuration | Median ± MAD | Speed-up | Efficiency | CPU used (cores) | Peak memory | Start-up |",
         "|---|---:|---:|---:|---:|---:|---:|",
+        *(_row(c) for c in fastest_first(study.configs)),
+        "", *_verdict_lines(study),
     ]
-    for c in ranked(list(study.get("configs", ()))):
-        lines.append(
-            f"| {config_label(c)} | {fmt.human_duration(c.get('median_s'))} ± {fmt.human_duration(c.get('mad_s'))} "
-            f"| {float(c.get('speedup') or 0):.2f}× | {100 * float(c.get('efficiency') or 0):.0f} % "
-            f"| {cpu_cores_used(c):.1f} | {fmt.human_bytes(float(c.get('peak_mb') or 0) * 1024 * 1024)} "
-            f"| {fmt.human_duration(c.get('startup_s'))} |"
-        )
-    lines += ["", *_verdict_lines(study)]
     return "\n".join(lines) + "\n"
 
 
-def _verdict_lines(study: Mapping[str, Any]) -> list[str]:
-    rec = study.get("recommendation") or {}
-    kind = (study.get("diagnosis") or {}).get("kind", "")
+def _verdict_lines(study: StudyResult) -> list[str]:
+    rec, diagnosis = study.recommendation, study.diagnosis
     lines = []
-    if rec:
-        lines.append(f"**Verdict:** use {config_label(rec)} ({float(rec.get('speedup') or 0):.2f}× sequential).")
-        if rec.get("why"):
-            lines.append(f"Why: {rec['why']}.")
-    if kind:
-        lines.append(f"Diagnosis: `{kind}`. {DIAGNOSES.get(kind, '')}".rstrip())
-    if not study.get("significant", True):
+    if rec is not None:
+        lines.append(f"**Verdict:** use {config_label(rec.config)} ({rec.speedup:.2f}× sequential).")
+        if rec.why:
+            lines.append(f"Why: {rec.why.rstrip('.')}.")
+    if diagnosis is not None:
+        lines.append(f"Diagnosis: `{diagnosis.kind}`. {diagnosis_sentence(diagnosis.kind)}".rstrip())
+    if rec is not None and not study.significant:
         lines.append("Not significant: the lead over the runner-up is within noise.")
     return lines
 
@@ -73,7 +76,7 @@ def _verdict_lines(study: Mapping[str, Any]) -> list[str]:
 WRITERS = {"json": to_json, "csv": to_csv, "md": to_markdown}
 
 
-def write_study(path: str, study: Mapping[str, Any]) -> None:
+def write_study(path: str, study: StudyResult) -> None:
     """By extension: ``.json``, ``.csv`` or ``.md``; ``ValueError`` for another."""
     kind = path.rsplit(".", 1)[-1].lower()
     if kind not in WRITERS:

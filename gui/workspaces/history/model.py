@@ -6,17 +6,14 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from poolside.records import Status
+from poolside.words.runs import run_state
+from poolside.words.units import when
 
-from .api import HistoryReader, entry_summary, when_text
+from .api import HistoryReader, entry_summary
 
 _HEADERS = ("When", "Kind", "Task", "What", "Status")
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
-
-#: Entry status -> colour, from the statuses' own table where one fits.
-_STATUS_COLORS = {"done": Status.OK.color, "failed": Status.FAILED.color, "interrupted": Status.TIMED_OUT.color,
-                  "cancelled": Status.CANCELLED.color}
 
 
 class HistoryModel(QAbstractTableModel):
@@ -73,12 +70,14 @@ class HistoryModel(QAbstractTableModel):
         e = self._entries[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (when_text(e.get("started")), str(e.get("kind", "")), str(e.get("plugin", "")),
-                    entry_summary(e), str(e.get("status", "")))[col]
+            return (when(e.get("started")), str(e.get("kind", "")), str(e.get("plugin", "")),
+                    entry_summary(e), run_state(e.get("status", "")).label)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 4:
+            return run_state(e.get("status", "")).meaning or None
         if role == Qt.ItemDataRole.ForegroundRole and col == 4:
             from PySide6.QtGui import QColor
 
-            color = _STATUS_COLORS.get(str(e.get("status")))
+            color = run_state(e.get("status", "")).color
             return QColor(color) if color else None
         if role == self.EntryRole:
             return e

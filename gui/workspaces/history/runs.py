@@ -9,9 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from poolside.records import STATUS_ORDER
-
-from ... import format as fmt
-from ...study.record import config_label
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.runs import run_state
 
 
 def _rate(run: Mapping[str, Any]) -> float:
@@ -28,7 +28,7 @@ def run_rows(runs: list[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
         ("Wall time", [fmt.human_duration(r.get("wall_s")) for r in runs]),
         ("Items per second", [fmt.rate(_rate(r)) for r in runs]),
         ("CPU time", [fmt.human_duration(r.get("cpu_s")) for r in runs]),
-        ("Status", [str(r.get("status", "")) for r in runs]),
+        ("Status", [run_state(r.get("status")).label for r in runs]),
     ]
     for status in STATUS_ORDER:
         rows.append((f"Items {status.label}", [fmt.count(int((r.get("counts") or {}).get(status.value, 0)))

@@ -1,7 +1,8 @@
 """The History tab's reader over ``poolside.history`` (SQLite, written by runs and studies).
 
 It turns the store's rows into the entry and run-record shapes of ``api.py``:
-states become statuses (a killed run is *interrupted*: it can be resumed),
+a run's state stays the store's word (``poolside.words.runs.RUN_STATES`` says
+how it reads, and that an interrupted or killed run can be resumed),
 Resume's items come from ``plan_resume`` (the run's inputs walked again, minus
 every item already ok), Re-run failed's from the failures kept in full.  Each
 call opens and closes its own connection: the database is written by other
@@ -15,10 +16,13 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from ... import format as fmt
+from poolside.records import STATUS_ORDER, Status
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.runs import run_state
 
-_STATES = {"finished": "done", "interrupted": "interrupted", "killed": "interrupted", "running": "running"}
-_PROBLEMS = ("failed", "timed_out")
+# Re-run failed takes these again (a cancelled item never ran: Resume takes it).
+_PROBLEMS = (Status.FAILED.value, Status.TIMED_OUT.value)
 
 
 class SqliteHistory:
@@ -57,10 +61,10 @@ class SqliteHistory:
         record.update(
             spec=row.get("spec") or {}, backend=row.get("backend"), workers=row.get("workers"),
             total=int(row.get("total") or 0), cpu_s=row.get("cpu_s"),
-            counts={k: int(row.get(k) or 0) for k in ("ok", "failed", "timed_out", "cancelled")},
+            counts={s.value: int(row.get(s.value) or 0) for s in STATUS_ORDER},
             insights=_numbers(summary.get("insights")),
             failed_items=[f["item"] for f in failures if f.get("status") in _PROBLEMS],
-            pending_items=_pending(entry_id) if record.get("status") == "interrupted" else [],
+            pending_items=_pending(entry_id) if run_state(record.get("status")).resumable else [],
         )
         return record
 
@@ -76,10 +80,9 @@ def _entry(row: dict[str, Any]) -> dict[str, Any]:
     if kind == "study":
         summary = "comparison"
     else:
-        summary = f"{row.get('backend')} ×{row.get('workers')} · {fmt.count(int(row.get('total') or 0))} items"
+        summary = f"{config_label(row)} · {fmt.count(int(row.get('total') or 0))} items"
     return {"id": str(row.get("id")), "kind": kind, "started": row.get("started_at"), "plugin": row.get("plugin"),
-            "status": _STATES.get(str(row.get("state")), str(row.get("state"))), "wall_s": row.get("wall_s"),
-            "summary": summary}
+            "status": str(row.get("state")), "wall_s": row.get("wall_s"), "summary": summary}
 
 
 def _numbers(insights: Any) -> dict[str, Any]:
@@ -95,17 +98,18 @@ def _pending(entry_id: str) -> list[str]:
         from poolside.history import plan_resume
 
         plan = plan_resume(entry_id)
-    except Exception:  # a ResumeError (plugin changed, inputs gone): Resume stays off
+    except Exception as e:  # a ResumeError (plugin changed, inputs gone): Resume stays off, and says why there
+        from poolside.log import get_logger
+
+        get_logger(__name__).info("run %s cannot be resumed: %s", entry_id, e)
         return []
     return [os.fspath(item) for item in plan.items]
 
 
 def open_sqlite_history() -> SqliteHistory | None:
-    """The user's history, or ``None`` when this Poolside has none or it is turned off."""
-    try:
-        from poolside.history import store
-    except ImportError:
-        return None
+    """The user's history, or ``None`` when it is turned off."""
+    from poolside.history import store
+
     if not store.enabled():
         return None
     return SqliteHistory(store)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from poolside.log import get_logger
+from poolside.study import StudyResult
+
 from ...a11y import name_controls
 from ...study.model import StudyModel
 from ...study.view import StudyView
@@ -42,6 +44,8 @@ from .model import HistoryModel
 from .runs import RunsTable
 
 _ALL = "All tasks"
+
+log = get_logger("poolside.gui")
 
 
 class HistoryWorkspace(Workspace):
@@ -138,14 +142,21 @@ class HistoryWorkspace(Workspace):
 
     # -- the list -----------------------------------------------------------
     def refresh(self) -> None:
-        """Read the history again (a run or study ended)."""
+        """Read the history again (a run or study ended); one that cannot be read is said, not raised."""
+        from poolside.history import HistoryError
+
         current = self.plugin_filter.currentText()
         self.plugin_filter.blockSignals(True)
         self.plugin_filter.clear()
-        self.plugin_filter.addItems([_ALL, *self.model.plugins()])
-        self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
-        self.plugin_filter.blockSignals(False)
-        self._apply_filter()
+        try:
+            self.plugin_filter.addItems([_ALL, *self.model.plugins()])
+            self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
+            self._apply_filter()
+        except HistoryError as e:  # a damaged file or a newer schema: the window still opens
+            log.warning("the history cannot be read: %s", e)
+            self.message.emit(f"The history cannot be read: {e}")
+        finally:
+            self.plugin_filter.blockSignals(False)
 
     def _apply_filter(self, *_args) -> None:
         text = self.plugin_filter.currentText()
@@ -172,8 +183,7 @@ class HistoryWorkspace(Workspace):
         if not self.model.available:
             self._show_note("No history yet: runs and studies are recorded once the history database is in place.")
         elif len(entries) == 1 and kinds == {"study"}:
-            self.study.load(self.reader.get_study(str(entries[0]["id"])))  # type: ignore[union-attr]
-            self.pages.setCurrentWidget(self.study_view)
+            self._open_study(str(entries[0]["id"]))
         elif 1 <= len(entries) <= 2 and kinds == {"run"}:
             older_first = sorted(entries, key=lambda e: float(e.get("started") or 0))  # the earlier is the baseline
             runs = [self.reader.get_run(str(e["id"])) for e in older_first]  # type: ignore[union-attr]
@@ -187,6 +197,18 @@ class HistoryWorkspace(Workspace):
         self.resume_button.setEnabled(can_resume(run))
         self.rerun_button.setEnabled(can_rerun_failed(run))
         self.export_button.setEnabled(self.pages.currentWidget() is self.study_view)
+
+    def _open_study(self, entry_id: str) -> None:
+        """The stored record, read into a StudyResult once, shown; a record that does not read, said so."""
+        try:
+            record = StudyResult.from_dict(self.reader.get_study(entry_id))  # type: ignore[union-attr]
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("study %s in the history cannot be read: %r", entry_id, exc)
+            self._show_note(f"This study's record cannot be read ({type(exc).__name__}: {exc}).")
+            self.message.emit(f"Could not open the study: {exc}")
+            return
+        self.study.load(record)
+        self.pages.setCurrentWidget(self.study_view)
 
     def _show_series(self, entry_id: str | None) -> None:
         """One run: its stored CPU history below the table; two: the table alone."""
@@ -213,7 +235,7 @@ class HistoryWorkspace(Workspace):
         record = self.study.record
         if record is None:
             return
-        name = os.path.join(os.path.expanduser("~"), f"poolside-study-{record.get('plugin', 'study')}.{kind}")
+        name = os.path.join(os.path.expanduser("~"), f"poolside-study-{record.plugin or 'study'}.{kind}")
         filters = {"json": "JSON (*.json)", "csv": "CSV (*.csv)", "md": "Markdown (*.md)"}[kind]
         path, _ = QFileDialog.getSaveFileName(self, "Export study", name, filters)
         if path:
@@ -221,7 +243,7 @@ class HistoryWorkspace(Workspace):
 
     def export_study(self, path: str) -> bool:
         """Write the open study as JSON, CSV or Markdown (by the file's extension)."""
-        record: Mapping[str, Any] | None = self.study.record
+        record = self.study.record
         if record is None:
             self.message.emit("Open a study to export it.")
             return False

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from poolside.inputs import matcher
-
-from ...format import human_bytes
+from poolside.words.units import human_bytes
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ... import format as fmt
+from poolside.words import units as fmt
+
 from ... import settings as cfg
 from .files_model import FilesModel
 from .hint_view import HintTableView

@@ -186,7 +186,11 @@ class ParamsForm(QWidget):
             if p.name in values:
                 try:
                     value = p.convert(values[p.name])
-                except Exception:  # a stale setting: keep the default
+                except Exception as e:  # a stale saved setting (the plugin changed): keep the default
+                    from poolside.log import get_logger
+
+                    get_logger(__name__).info("setting %r: %r no longer fits (%s); the default is used",
+                                              p.name, values[p.name], e)
                     value = p.default
             self.set_value(p.name, value)
         for w in self._editors.values():

@@ -22,10 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from poolside.records import STATUS_ORDER, Status
-
-from ... import format as fmt
-from ...format import human_bytes
-from .insight_words import sentences
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.runs import insight_sentences
 
 
 def counts_html(counts: dict[str, int], *, all_statuses: bool = False) -> str:
@@ -63,19 +62,6 @@ def was_cancelled(summary: Any, cancel_requested: bool) -> bool:
     return cancel_requested and summary.counts.get(Status.CANCELLED.value, 0) > 0
 
 
-def summary_line(summary: Any, *, cancelled: bool = False) -> str:
-    """The status bar's line: counts with the words people read ("timed out"), and a rate
-    over the items that finished (cancelled ones never ran: they are not throughput)."""
-    parts = ", ".join(f"{fmt.count(summary.counts.get(s.value, 0))} {s.label}"
-                      for s in STATUS_ORDER if summary.counts.get(s.value, 0))
-    done = finished_count(summary)
-    rate = done / summary.wall_s if summary.wall_s > 0 else 0.0
-    head = (f"{fmt.count(done)} of {fmt.count(summary.total)} items finished" if cancelled
-            else f"{fmt.count(summary.total)} items")
-    return (f"{head} ({parts or 'none'}) in {fmt.human_duration(summary.wall_s)}, "
-            f"{fmt.rate(rate)} on {summary.backend} ×{summary.workers}")
-
-
 class ProgressBar(QProgressBar):
     """A progress bar that schedules its repaint instead of painting at once.
 
@@ -101,7 +87,7 @@ class ProgressBar(QProgressBar):
     def _format_text(self) -> str:
         lo, hi, v = self.minimum(), self.maximum(), self._shown
         pct = 0 if hi <= lo else int(100 * (v - lo) / (hi - lo))
-        return self.format().replace("%v", f"{v:,}").replace("%m", f"{hi:,}").replace("%p", str(pct))
+        return self.format().replace("%v", fmt.count(v)).replace("%m", fmt.count(hi)).replace("%p", str(pct))
 
     def paintEvent(self, _event) -> None:
         opt = QStyleOptionProgressBar()
@@ -187,6 +173,7 @@ class ProgressPanel(QWidget):
 
     def set_idle(self, text: str) -> None:
         self.headline.setText(text)
+        self.headline.setToolTip("")
         self.stats.setText("")
 
     def start(self, total: int, text: str) -> None:
@@ -194,6 +181,7 @@ class ProgressPanel(QWidget):
         self.bar.setValue(0)
         self.bar.setFormat("%v / %m")
         self.headline.setText(text)
+        self.headline.setToolTip("")
         self.stats.setText(counts_html({}) + " &nbsp;·&nbsp; starting…")
 
     def update_progress(self, progress: Any) -> None:
@@ -226,14 +214,17 @@ class ProgressPanel(QWidget):
                 else f"{fmt.count(total)} items")
         text = (
             f"<b>{'Cancelled' if cancelled else 'Done'}</b>: {label}: {what} in {fmt.human_duration(summary.wall_s)}"
-            f", <b>{fmt.rate(rate)}</b> on {summary.backend} ×{summary.workers}"
+            f", <b>{fmt.rate(rate)}</b> on {config_label(summary)}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )
-        words = sentences(getattr(summary, "insights", None))
-        if peak_memory > 0 and getattr(summary, "insights", None) is None:  # insights say it otherwise
-            text += f", peak memory {human_bytes(peak_memory)}"
+        insights = getattr(summary, "insights", None)
+        words = insight_sentences(insights)
+        if peak_memory > 0 and insights is None:  # insights say it otherwise
+            text += f", peak memory {fmt.human_bytes(peak_memory)}"
         if words:
             text += "<br>" + html.escape(" ".join(words))
+        # The figures behind the sentences, as `poolside run --insights` prints them.
+        self.headline.setToolTip("\n".join(insight_sentences(insights, detail=True)[len(words):]))
         if summary.input_error:
             why = html.escape(str(summary.input_error))
             text += f"<br><span style='color:{Status.FAILED.color}'>The input failed: {why}</span>"

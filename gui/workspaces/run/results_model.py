@@ -27,8 +27,8 @@ from PySide6.QtCore import (
 )
 
 from poolside.records import STATUS_ORDER, Status
+from poolside.words import units as fmt
 
-from ... import format as fmt
 from ...theme import row_tint, status_icon
 
 if TYPE_CHECKING:

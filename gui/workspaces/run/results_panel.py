@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from poolside.records import STATUS_ORDER, Status
+from poolside.serialize import jsonable
+from poolside.words import units as fmt
 
-from ... import format as fmt
 from .hint_view import HintTableView
 from .results_model import ResultsModel, ResultsProxy, shown_root
 
@@ -53,7 +54,7 @@ def describe(o: Any) -> str:
     ]
     if o.value is not None:
         try:
-            value = json.dumps(o.value, indent=2, default=str, ensure_ascii=False)
+            value = json.dumps(o.value, indent=2, default=jsonable, ensure_ascii=False)
         except (TypeError, ValueError):
             value = repr(o.value)
         lines += ["", "value:", value]

@@ -55,10 +55,11 @@ class RunMonitor(QObject):
         if origin is not None:
             self._shift = origin - started
 
-    def end_run(self) -> dict[str, Any]:
-        """Close the run's series; returns it (also sent as ``runReady``)."""
+    def end_run(self, summary: Any = None) -> dict[str, Any]:
+        """Close the run's series, its peak memory the ``summary``'s (``Monitor.end_run``); returns
+        it (also sent as ``runReady``)."""
         self._running = False
-        self.monitor.end_run()
+        self.monitor.end_run(summary)
         series = self.run_series()
         self.runReady.emit(series)
         return series

@@ -26,8 +26,10 @@ from poolside import serialize
 from poolside.backends import runs_in_caller
 from poolside.records import Status
 from poolside.spec import JobSpec, SpecError
+from poolside.words import units as fmt
+from poolside.words.configs import config_label
+from poolside.words.runs import summary_line
 
-from ... import format as fmt
 from ... import settings as cfg
 from ...a11y import name_controls
 from ...widgets.backend_panel import BackendPanel
@@ -36,7 +38,7 @@ from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .files_panel import FilesPanel
 from .layout import arrange
-from .progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
+from .progress_panel import ProgressPanel, output_folder, was_cancelled
 from .results_panel import ResultsPanel, WindowMenu
 from .run_monitor import RunMonitor
 from .series_store import SeriesStore
@@ -137,7 +139,7 @@ class RunWorkspace(Workspace):
 
     def done_text(self) -> str:
         s = self._summary
-        return f"{self._label}: {s.line()}" if s is not None else f"{self._label} ended."
+        return f"{self._label}: {summary_line(s)}" if s is not None else f"{self._label} ended."
 
     def job_spec(self, *, show: bool = True) -> tuple[JobSpec | None, list[str]]:
         """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``)."""
@@ -172,8 +174,8 @@ class RunWorkspace(Workspace):
     def use_settings(self, backend: str, workers: int, chunk_size: int | str, method: str | None) -> None:
         """Take a configuration (a study's recommendation) into the Backend panel."""
         self.backend.apply(backend=backend, workers=workers, chunk_size=chunk_size, method=method)
-        self.message.emit(f"Run settings: {backend} ×{workers}, chunk size {chunk_size}"
-                          + (f", {method}" if method else "") + ".")
+        settings = {"backend": backend, "workers": workers, "chunk_size": chunk_size, "method": method}
+        self.message.emit(f"Run settings: {config_label(settings)}.")
 
     def rerun(self, spec: JobSpec, items: list[str]) -> bool:
         """Run ``items`` again with a past run's task and settings (Resume, Re-run failed)."""
@@ -221,11 +223,11 @@ class RunWorkspace(Workspace):
         self.cpu_monitor.begin_run()
         self._summary = None
         self._label = label
-        info = self.backend.info()
-        backend_label = info.label if info is not None and info.label else spec.backend
-        headline = f"Running <b>{html.escape(label)}</b> on {html.escape(backend_label)} ×{workers}…"
+        # The configuration as the summary line at the end and the Compare tab name it.
+        config = config_label({"backend": spec.backend, "workers": workers, "chunk_size": spec.chunk_size})
+        headline = f"Running <b>{html.escape(label)}</b> on {html.escape(config)}…"
         self.progress.start(len(items), headline)
-        self.message.emit(f"Running {label} on {backend_label} ×{workers}…")
+        self.message.emit(f"Running {label} on {config}…")
         self._set_busy(True)
         # Paint the running state now, before the engine's threads start
         # competing with this one for the GIL.
@@ -274,7 +276,7 @@ class RunWorkspace(Workspace):
         cancelled = was_cancelled(summary, self.bridge.cancel_requested)
         self._summary = summary
         self._set_busy(False)
-        series = self.cpu_monitor.end_run()
+        series = self.cpu_monitor.end_run(summary)
         self.series_store.save(getattr(self.bridge, "history_id", None), series)
         self.timeline.redraw()
         self.progress.finish(summary, cancelled=cancelled, label=self._label,

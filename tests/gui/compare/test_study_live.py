@@ -1,12 +1,16 @@
 """A study shown live, round by round: the charts update their plot items, the table only what changed.
 
-Driven through the StudyModel the Compare workspace feeds (no study process):
+Driven through the StudyModel the Compare workspace feeds (no study host):
 each round's numbers so far go in with ``set_round``, as the study client's
 ``on_round`` does, and the views are read back from their plot items and their
 table model, then set against views built from scratch on the final numbers.
+The configurations are a real study's (``study_fakes``), their runs scaled to
+the medians each round needs.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -20,11 +24,16 @@ from PySide6.QtWidgets import QTableView
 
 from poolside.gui.study.charts import SpeedupChart
 from poolside.gui.study.model import StudyModel, StudyTableModel
-from poolside.gui.study.record import FAMILY_COLORS, config_label, family, ranked, speedup_range
 from poolside.gui.study.view import StudyView
 from poolside.gui.widgets.value_labels import ValueLabels
+from poolside.study import ConfigResult, Round
+from poolside.study.recommend import fill_speedups
+from poolside.study.record import fastest_first as ranked
+from poolside.words.configs import FAMILY_COLORS, config_label, family
 
-from ...study_fakes import config
+from ...study_fakes import config_of, study, timed
+
+REAL = study()
 
 #: Medians per round: round 2 moves processes ×2 from first to fourth (a re-sort),
 #: round 3 changes threads ×4's numbers only (its row stays where it is).
@@ -38,28 +47,34 @@ ROUNDS = [
 ]
 
 
-def configs_of(medians: dict) -> list[dict]:
-    return [config(b, w, m, chunk=8 if b == "mp-pool" else "auto") for (b, w), m in medians.items()]
+def configs_of(medians: dict) -> list[ConfigResult]:
+    configs = [timed(config_of(REAL, b, w), m) for (b, w), m in medians.items()]
+    fill_speedups(configs)
+    return configs
 
 
-def send(study: StudyModel, n: int, configs: list[dict]) -> None:
-    study.set_round({"round": n, "repeats": len(ROUNDS), "configs": configs})
+def send(study: StudyModel, n: int, configs: list[ConfigResult]) -> None:
+    study.set_round(Round(n, len(ROUNDS), configs))
+
+
+def label(c: ConfigResult) -> str:
+    return config_label(c.config)
 
 
 def rounded(rows: list) -> list:
     return [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in rows]
 
 
-def expected_drawn(configs: list[dict]) -> dict:
+def expected_drawn(configs: list[ConfigResult]) -> dict:
     """What the chart must show, worked out from the records alone: the fastest on top."""
     order = ranked(configs)
     n = len(order)
     bars: dict[str, list] = {}
     whiskers, values = [], []
     for i, c in enumerate(order):
-        y, speedup = float(n - 1 - i), float(c["speedup"])
-        lo, hi = speedup_range(c)
-        bars.setdefault(family(c["backend"]), []).append((y, speedup))
+        y, speedup = float(n - 1 - i), c.speedup
+        lo, hi = c.speedup_range()
+        bars.setdefault(family(c.config.backend), []).append((y, speedup))
         whiskers.append((y, lo, hi))
         values.append((f"{speedup:.2f}×", max(hi, speedup), y))
     return {"bars": {f: rounded(sorted(rows)) for f, rows in bars.items()}, "whiskers": rounded(sorted(whiskers)),
@@ -120,7 +135,7 @@ def test_each_round_updates_the_same_plot_items_to_the_medians_and_ranges(qtbot,
         send(view.study, n, configs)
         # bars = median speed-ups, whiskers = min-max, each value beside its bar
         qtbot.waitUntil(lambda c=configs: without_layout(shown(chart)) == expected_drawn(c))
-        assert chart.labels() == [config_label(c) for c in ranked(configs)]  # the names on the axis
+        assert chart.labels() == [label(c) for c in ranked(configs)]  # the names on the axis
         series = {b: [(float(w), s) for w, s in pts] for b, pts in scaling.series.items()}
         assert {b: list(zip(line.xData.tolist(), line.yData.tolist())) for b, line in scaling.lines().items()} == series
         if items is None:  # the first round makes them ...
@@ -141,16 +156,18 @@ def test_the_final_record_outlines_the_recommendation_in_the_same_items(qtbot, v
     send(view.study, 1, configs)
     qtbot.waitUntil(lambda: view.chart.bar_count == len(configs))
     items = data_items(view.chart)
-    record = {"configs": configs, "recommendation": dict(configs[2]), "machine": {"physical": 2}}
+    assert REAL.recommendation is not None and label(configs[2]) == "processes ×2"
+    record = dataclasses.replace(REAL, configs=configs,
+                                 recommendation=dataclasses.replace(REAL.recommendation, config=configs[2].config))
     view.study.finish(record)  # drawn at once, with the recommendation outlined
-    outlined = [row for row, label in enumerate(view.chart.labels()) if label == "processes ×2"]
+    outlined = [row for row, name in enumerate(view.chart.labels()) if name == "processes ×2"]
     y = float(len(configs) - 1 - outlined[0])
-    assert shown(view.chart)["outline"] == rounded([(y, configs[2]["speedup"])])
+    assert shown(view.chart)["outline"] == rounded([(y, configs[2].speedup)])
     after = data_items(view.chart)
     assert len(after) == len(items) + 1 and all(any(it is now for now in after) for it in items)  # + the outline
     fresh = SpeedupChart()
     qtbot.addWidget(fresh)
-    fresh.set_configs(configs, highlight=record["recommendation"])
+    fresh.set_configs(configs, highlight=configs[2].config)
     assert shown(view.chart) == shown(fresh)
 
 
@@ -172,35 +189,35 @@ def test_the_table_tells_its_views_only_what_changed(qtbot):
 
     send(study, 1, configs_of(ROUNDS[0]))
     assert seen == ["reset"]  # the first rows
-    row = [model.config(r)["backend"] for r in range(model.rowCount())].index("processes")
-    assert config_label(model.config(row)) == "processes ×2"
+    row = [label(model.config(r)) for r in range(model.rowCount())].index("processes ×2")
     table.selectionModel().select(model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
                                   | QItemSelectionModel.SelectionFlag.Rows)
 
     seen.clear()
     send(study, 2, configs_of(ROUNDS[1]))  # processes ×2 slows down: a re-sort and its new numbers
-    new_row = [config_label(model.config(r)) for r in range(model.rowCount())].index("processes ×2")
+    new_row = [label(model.config(r)) for r in range(model.rowCount())].index("processes ×2")
     assert new_row != row and seen == ["resort", ("changed", new_row, new_row)]
     selected = table.selectionModel().selectedRows()
-    assert [config_label(model.config(i.row())) for i in selected] == ["processes ×2"]  # the selection followed it
+    assert [label(model.config(i.row())) for i in selected] == ["processes ×2"]  # the selection followed it
 
     seen.clear()
     send(study, 3, configs_of(ROUNDS[2]))  # one configuration's numbers, same order
-    moved = [config_label(model.config(r)) for r in range(model.rowCount())].index("threads ×4")
+    moved = [label(model.config(r)) for r in range(model.rowCount())].index("threads ×4")
     assert seen == [("changed", moved, moved)]
-    assert model.config(moved)["median_s"] == 2.015
+    assert model.config(moved).median_s == pytest.approx(2.015)
 
     seen.clear()
     send(study, 4, configs_of(ROUNDS[2]))  # a round that changed nothing changes nothing
     assert seen == []
 
     seen.clear()
-    study.add_config(config("threads", 8, 1.5))  # a configuration measured for the first time
-    rank = [config_label(c) for c in ranked(study.configs())].index("threads ×8")
+    newcomer = configs_of({**ROUNDS[2], ("mp-pool", 4): 1.5})  # a configuration measured for the first time
+    send(study, 5, newcomer)
+    rank = [label(c) for c in ranked(study.configs())].index("mp-pool ×4")
     assert seen == [("inserted", rank, rank)]
 
     scratch = StudyModel()
-    scratch.finish({"configs": study.configs()})
+    scratch.finish(dataclasses.replace(REAL, configs=study.configs()))
     reference = StudyTableModel(scratch)  # the same numbers, tabled from scratch
     assert texts(model) == texts(reference)
     tooltip = Qt.ItemDataRole.ToolTipRole
@@ -214,8 +231,9 @@ def test_the_number_columns_widen_for_a_longer_number_during_a_study(qtbot, view
     problems = 7  # the Problems column
     width = header.sectionSize(problems)
     failing = configs_of(ROUNDS[0])
-    failing[3]["failed"] = 123_456_789
+    last = failing[3].runs[-1]
+    failing[3].runs[-1] = dataclasses.replace(last, counts={**last.counts, "failed": 123_456_789})
     send(view.study, 2, failing)
-    row = [view.table_model.config(r)["failed"] for r in range(view.table_model.rowCount())].index(123_456_789)
+    row = [view.table_model.config(r).problems for r in range(view.table_model.rowCount())].index(123_456_789)
     need = table.sizeHintForIndex(view.table_model.index(row, problems)).width()
     assert header.sectionSize(problems) >= need > width  # the longer count is not cut short

@@ -15,6 +15,8 @@ from PySide6.QtCore import QSettings
 from poolside.gui.main_window import MainWindow
 from poolside.gui.notify import LONG_S, Notifier
 from poolside.gui.workspaces.base import Workspace
+from poolside.study import StudyResult
+from poolside.words.configs import config_label
 from tests.gui_helpers import WindowDriver
 from tests.waits import WAIT_MS, WAIT_S
 
@@ -85,11 +87,10 @@ def test_a_study_from_the_compare_tab_reopens_in_history_with_the_same_numbers(w
     driver.add_files(history.runs["r1"]["spec"]["paths"])
     driver.choose_plugin("wordcount")
     assert window.compare_ws.start_study()
-    record = study_fakes.study()
-    record["recommendation"]["why"] = "fresh"
-    for cfg in record["configs"]:
-        client.result(cfg)
-    history.add_study("s2", record, started=9_000.0)  # the study process records it, then reports the end
+    record = study_fakes.study("grid_tie")
+    for partial in study_fakes.rounds(record):
+        client.round(partial)
+    history.add_study("s2", record, started=9_000.0)  # the study host records it, then reports the end
     client.finish(record)
     shown = table_texts(window.compare_ws.view.table_model)
 
@@ -99,7 +100,7 @@ def test_a_study_from_the_compare_tab_reopens_in_history_with_the_same_numbers(w
     assert h.pages.currentWidget() is h.study_view
     assert table_texts(h.study_view.table_model) == shown
     assert h.study_view.chart.labels() == window.compare_ws.view.chart.labels()
-    assert "fresh" in h.study_view.verdict.text()
+    assert record.recommendation is not None and record.recommendation.why in h.study_view.verdict.text()
     assert h.export_button.isEnabled() and not h.resume_button.isEnabled()
 
 
@@ -145,10 +146,14 @@ def test_export_a_study_as_json_csv_and_markdown(window, history, tmp_path):
     assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8")) == record
     assert h.export_study(str(tmp_path / "s.csv"))
     rows = list(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text(encoding="utf-8"))))
-    assert len(rows) == len(record["configs"]) and rows[0]["backend"] == "processes" and rows[0]["workers"] == "2"
+    best = StudyResult.from_dict(record).recommendation
+    assert best is not None
+    assert len(rows) == len(record["configs"]) and rows[0]["backend"] == best.config.backend  # fastest first
+    assert rows[0]["workers"] == str(best.config.workers)
     assert h.export_study(str(tmp_path / "s.md"))
     md = (tmp_path / "s.md").read_text(encoding="utf-8")
-    assert "| processes ×2 |" in md and "**Verdict:** use processes ×2" in md and "cpu-gil" in md
+    label = config_label(best.config)
+    assert f"| {label} |" in md and f"**Verdict:** use {label}" in md and record["diagnosis"]["kind"] in md
     assert not h.export_study(str(tmp_path / "s.txt"))
 
 
@@ -199,4 +204,7 @@ def test_use_these_settings_from_a_reopened_study_sets_the_run_tab(window):
     h.study_view.verdict.use_button.click()
     assert window.tabs.currentWidget() is window.run_ws
     fields = window.run_ws.backend.spec_fields()
-    assert (fields["backend"], fields["workers"], fields["chunk_size"]) == ("processes", 2, "auto")
+    best = study_fakes.study().recommendation
+    assert best is not None
+    assert (fields["backend"], fields["workers"], fields["chunk_size"]) == (
+        best.config.backend, best.config.workers, best.config.chunk_size)

@@ -10,8 +10,9 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from poolside.gui.workspaces.run.progress_panel import ProgressPanel, output_folder, summary_line, was_cancelled
+from poolside.gui.workspaces.run.progress_panel import ProgressPanel, output_folder, was_cancelled
 from poolside.records import Summary
+from poolside.words.runs import summary_line
 from tests import PLUGIN_FILES
 from tests.waits import WAIT_MS
 

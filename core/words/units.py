@@ -1,23 +1,30 @@
-"""How numbers, sizes, durations and values read in the window (no Qt here)."""
+"""How durations, sizes, counts, rates, statuses and table cells read, in the CLI and the window.
+
+Each has one form everywhere; only layout (a column's width, a terminal's
+colours) is left to the callers.
+"""
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from poolside.records import STATUS_ORDER
 
 
-def human_bytes(n: float) -> str:
-    """``1536`` -> ``"1.5 KiB"``; bytes below 1 KiB read as bytes."""
+def human_bytes(n: float | None) -> str:
+    """``1536`` -> ``"1.5 KiB"``; bytes below 1 KiB read as bytes; ``None`` (not measured) as ``"–"``."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "–"
     n = float(n)
     if abs(n) < 1024:
         return f"{int(n)} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         n /= 1024.0
-        if abs(n) < 1024 or unit == "PiB":
+        if abs(round(n, 1)) < 1024:  # as shown: 1023.96 KiB reads "1.0 MiB", not "1024.0 KiB"
             return f"{n:.1f} {unit}"
-    return f"{n:.1f} PiB"  # pragma: no cover
+    return f"{n / 1024.0:.1f} PiB"
 
 
 def human_duration(seconds: float | None) -> str:
@@ -25,11 +32,12 @@ def human_duration(seconds: float | None) -> str:
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "–"
     s = float(seconds)
-    if s < 0.001:
+    # Each unit is chosen by the rounded figure, so a boundary never reads "1000 µs" or "60.00 s".
+    if round(s * 1e6) < 1000:
         return f"{s * 1e6:.0f} µs"
-    if s < 1:
+    if round(s * 1e3, 1) < 1000:
         return f"{s * 1e3:.1f} ms"
-    if s < 60:
+    if round(s, 2) < 60:
         return f"{s:.2f} s"
     return clock(s)
 
@@ -40,6 +48,19 @@ def clock(seconds: float) -> str:
     h, rem = divmod(total, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def when(started: float | None, now: float | None = None) -> str:
+    """A moment for people: ``"14:02"`` today, ``"Mon 14:02"`` this week, else ``"2026-11-03 14:02"``."""
+    if not started:
+        return "–"
+    now = time.time() if now is None else now
+    t = time.localtime(started)
+    if now - started < 86_400 and time.localtime(now).tm_yday == t.tm_yday:
+        return time.strftime("%H:%M", t)
+    if now - started < 6 * 86_400:
+        return time.strftime("%a %H:%M", t)
+    return time.strftime("%Y-%m-%d %H:%M", t)
 
 
 def count(n: int) -> str:

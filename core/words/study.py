@@ -10,21 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plan import Config
-
-
-def label(config: Config | dict[str, Any]) -> str:
-    """``processes ×4``, ``threads ×8, chunk 64``, ``mp-pool ×2 imap``, ``sequential``."""
-    c = Config.from_dict(config) if isinstance(config, dict) else config
-    if c.sequential:
-        return "sequential"
-    text = f"{c.backend} ×{c.workers}"
-    if c.method:
-        text += f" {c.method}"
-    if c.chunk_size != "auto":
-        text += f", chunk {c.chunk_size}"
-    return text
-
+from .configs import config_label
+from .units import human_duration
 
 _KIND = {
     "cpu-gil": "pure-Python CPU work",
@@ -35,8 +22,25 @@ _KIND = {
 }
 
 
+#: What each diagnosis means for the choice of backend, in a sentence (the window's verdict;
+#: the study's evidence follows it).
+DIAGNOSES: dict[str, str] = {
+    "cpu-gil": "Pure-Python CPU work: threads share one core (the GIL); processes scale.",
+    "cpu-parallel": "CPU work in code that releases the GIL: threads scale as well as processes.",
+    "waiting": "The task mostly waits (I/O or sleeps): more workers than cores pay off.",
+    "overhead": "Items so small that handing them out costs more than running them: chunking matters.",
+    "mixed": "The task computes and waits: no single kind of backend dominates.",
+}
+
+
 def kind(diagnosis: str) -> str:
+    """The diagnosis as a noun phrase ("pure-Python CPU work"), for the *why*."""
     return _KIND.get(diagnosis, diagnosis)
+
+
+def diagnosis_sentence(diagnosis: str) -> str:
+    """The diagnosis as the verdict's sentence."""
+    return DIAGNOSES.get(diagnosis) or kind(diagnosis).capitalize() + "."
 
 
 def why(r: dict[str, Any]) -> str:
@@ -57,22 +61,26 @@ def why(r: dict[str, Any]) -> str:
                      "so more workers than cores pay")
     elif d == "overhead":
         parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
-    winner = label(r["winner"])
+    winner = config_label(r["winner"])
     if r["winner"]["backend"] == "sequential":
         text = "; ".join(parts) + ": no parallel configuration beat sequential"
     else:
         text = "; ".join(parts) + f": {winner} ran {r['winner_speedup']:.2f}× faster than sequential"
     if "fastest" in r:
-        text += (f"; {label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
+        text += (f"; {config_label(r['fastest'])} was {(r['fastest_ratio'] - 1) * 100:.0f} % faster in this study, "
                  f"within noise, and suits {kind(d)} less")
     if "runner_up" in r:
         ahead = (r["lead_ratio"] - 1) * 100
         if r["significant"]:
-            text += f", {ahead:.0f} % ahead of {label(r['runner_up'])}"
+            text += f", {ahead:.0f} % ahead of {config_label(r['runner_up'])}"
         else:
-            text += (f"; its {ahead:.0f} % lead over {label(r['runner_up'])} is within noise "
+            text += (f"; its {ahead:.0f} % lead over {config_label(r['runner_up'])} is within noise "
                      f"(not significant after {r['repeats']} repeats)")
     return text + "."
+
+
+#: The study steps that measure no configuration, as a progress line names them.
+PHASES = {"sample": "choosing the sample", "gil-probe": "checking the GIL"}
 
 
 def warning(code: str) -> str:
@@ -82,20 +90,34 @@ def warning(code: str) -> str:
     }.get(code, code)
 
 
+def notes(study: Any) -> list[str]:
+    """Every note of a study record (``to_dict()`` form) as a sentence, for the window."""
+    return [sentence(note(n)) for n in (study.get("notes") or ())]
+
+
+def sentence(text: str) -> str:
+    """``"the study took…"`` -> ``"The study took…."``: a clause as a sentence of its own."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def note(n: dict[str, Any]) -> str:
     code = n.get("code")
     if code == "sample-shrunk":
-        return (f"the {n['budget_s']:g} s budget allows about {n['target_s']:.2f} s of sequential work per run: "
+        return (f"the {human_duration(n['budget_s'])} budget allows about {human_duration(n['target_s'])} "
+                "of sequential work per run: "
                 f"the sample is {n['items']} items instead of the usual ~2 s")
     if code == "sample":
-        return f"sample: {n['items']} of {n['total']} items, about {n['sequential_s']:.2f} s of sequential work"
+        return (f"sample: {n['items']} of {n['total']} items, about {human_duration(n['sequential_s'])} "
+                "of sequential work")
     if code == "dropped":
         return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
-                f"once and left out of the repeats: {', '.join(label(c) for c in n['configs'])}")
+                f"once and left out of the repeats: {', '.join(config_label(c) for c in n['configs'])}")
     if code == "over-budget":
-        return f"the study took {n['elapsed_s']:.0f} s, more than the {n['budget_s']:g} s budget"
+        return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
     if code == "significance":
         return (f"with {n['repeats']} repeats the strongest possible evidence is p = {n['p_min']:.2f} "
                 "(every repeat of the winner faster than every repeat of the runner-up); "
                 "use more repeats for a firmer answer")
-    return str(n)
+    numbers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in n.items() if k != "code")
+    return str(code).replace("-", " ") + (f": {numbers}" if numbers else "")
