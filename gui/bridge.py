@@ -394,7 +394,7 @@ class RunBridge(QObject):
         if self._runner is not None:
             self.start(task, items, **spec.run_options(bound))
         else:
-            from poolside.plugins._task import BoundTask
+            from poolside.plugins import BoundTask
 
             # A plugin's bound task is what the spec names: the host binds it
             # from the spec.  Any other callable (a benchmark's) goes as it is.

@@ -17,8 +17,20 @@ from poolside.backends.workers import prestart
 
 prestart()
 
+
 @pytest.fixture(autouse=True)
 def _private_history(tmp_path_factory, monkeypatch):
     """Every test records its runs into its own empty history."""
     monkeypatch.setenv("POOLSIDE_HOME", str(tmp_path_factory.mktemp("poolside-home")))
     monkeypatch.delenv("POOLSIDE_HISTORY", raising=False)
+
+
+@pytest.fixture
+def driver(qtbot, tmp_path):
+    """A shown window on settings of its own, worked through :class:`tests.gui_helpers.WindowDriver`;
+    closed at the end, which cancels its run and ends its run host."""
+    from tests.gui_helpers import WindowDriver, open_window
+
+    d = WindowDriver(qtbot, open_window(qtbot, tmp_path))
+    yield d
+    d.close()

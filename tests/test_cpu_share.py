@@ -20,8 +20,8 @@ import pytest
 
 from poolside.proctree import CHILD, HELPER, HOST, PARKED, WORKER, Descendants, RunProcesses, classify
 from poolside.usage import Monitor
+from tests.waits import WAIT_MS
 
-WAIT_MS = 60_000
 TASKS = str(Path(__file__).parent / "plugin_files" / "host_tasks.py")
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from poolside.history import store
 from poolside.history.series import get_series
+from tests.waits import WAIT_MS
 
-WAIT_MS = 60_000
 TASKS = str(Path(__file__).parent / "plugin_files" / "host_tasks.py")
 
 

@@ -68,6 +68,23 @@ def get_backend(name: str) -> type[Backend]:
         raise ValueError(f"backend {name!r} is not available: {exc}") from exc
 
 
+#: The kinds whose workers are threads of the process that runs the backend: the items share
+#: its GIL and its memory, and a running item cannot be stopped short of ending that process.
+_IN_CALLER_KINDS = frozenset({"threads", "async"})
+
+
+def runs_in_caller(backend: str | Backend | type[Backend]) -> bool:
+    """Whether ``backend`` (a registered name, a class or an instance) runs items on threads of
+    the process that runs it, as its kind says.  A name is read from its registry entry, so
+    nothing is imported; an unknown name raises :func:`get_backend`'s ``ValueError``."""
+    if not isinstance(backend, str):
+        return backend.kind in _IN_CALLER_KINDS
+    found = entry(backend)
+    if found is None:
+        get_backend(backend)  # raises, naming the backends there are
+    return found is not None and found.kind in _IN_CALLER_KINDS
+
+
 def backend_info() -> list[BackendInfo]:
     """What the window shows: each backend, when it wins, and whether it can be used."""
     infos = []

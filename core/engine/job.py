@@ -52,7 +52,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
-from ..backends import get_backend
+from ..backends import get_backend, runs_in_caller
 from ..backends.base import Backend, BackendError
 from ..backends.protocol import Chunk
 from ..log import get_logger
@@ -141,7 +141,7 @@ class Job:
         self._summary = Summary(backend=backend.name, workers=backend.workers)
         self._sampler = TreeSampler()
         self._insights = InsightsRecorder(backend.workers, usable_cores(),
-                                          backend.kind in ("threads", "async"), self._sampler)
+                                          runs_in_caller(backend), self._sampler)
         self._counts = self._summary.counts
 
         self._ledger = Ledger(self._summary, self._insights, chunker, ordered=ordered,

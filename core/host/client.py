@@ -54,9 +54,6 @@ from .tree import HostProcesses
 
 log = get_logger("poolside.host")
 
-# Backends whose running items cannot be stopped inside the host (threads):
-# a cancel ends the host itself, so no busy thread lingers into the next run.
-_UNSTOPPABLE = frozenset({"threads", "sequential"})
 # How long a cancel on the other backends may take in the host before the
 # host is ended instead: the run must end within half a second.
 CANCEL_GRACE_S = 0.3
@@ -173,7 +170,11 @@ class HostClient(HostKeeper[_Process]):
         host = self._host
         if host is None or host.run is not run:
             return
-        if run.backend in _UNSTOPPABLE:
+        from ..backends import runs_in_caller
+
+        # A running item on a thread of the host cannot be stopped there: a cancel ends the
+        # host itself, so no busy thread lingers into the next run.
+        if runs_in_caller(run.backend):
             self._kill(host)
             return
         host.send(CancelRun(run.run_id))

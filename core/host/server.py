@@ -256,7 +256,9 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
 
 def _worker_pids(backend: Any) -> tuple[int, ...] | None:
     """The run's worker processes, as ``Started.pids`` says them (the workers have started by now)."""
-    if backend.kind in ("threads", "async"):
+    from ..backends import runs_in_caller
+
+    if runs_in_caller(backend):
         return ()
     pids = getattr(backend, "pids", None)
     return None if pids is None else tuple(pids())

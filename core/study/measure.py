@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..backends import runs_in_caller
 from .plan import Config
 from .record import RunNumbers
 
@@ -63,20 +64,9 @@ def sched_clocks() -> tuple[float, float] | None:
     return clocks
 
 
-# Backends whose workers are threads of this process, by name, for backends that do not
-# declare their kind yet (issue 9 adds ``Backend.kind``: threads, processes, async, cluster).
-_IN_PROCESS = frozenset({"sequential", "threads", "thread-executor", "mp-thread-pool", "thread-per-item",
-                         "asyncio"})
-
-
-def in_process(backend: str) -> bool:
-    """Whether ``backend`` runs items on threads of this process (where the GIL is shared)."""
-    from ..backends import get_backend
-
-    kind = getattr(get_backend(backend), "kind", None)
-    if isinstance(kind, str):
-        return kind in ("threads", "async")
-    return backend in _IN_PROCESS
+# Whether a backend runs items on threads of this process (where the GIL is shared): the
+# study measures such backends' busy threads against the cores the process used.
+in_process = runs_in_caller
 
 
 class Current:

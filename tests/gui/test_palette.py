@@ -12,12 +12,13 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
+from poolside.gui.theme import derive_hint_colors, hint_color
 from poolside.gui.widgets.plot_base import PalettePlot
 from poolside.gui.widgets.value_labels import ValueLabels
 from tests import study_fakes
-from tests.gui_helpers import open_window
+from tests.gui_helpers import WindowDriver, open_window
 from tests.study_fakes import FakeHistory, FakeStudyClient, run_record
 
 Role = QPalette.ColorRole
@@ -110,8 +111,10 @@ def test_switching_light_dark_light_restyles_every_view(qtbot, window, tmp_path)
     window.tabs.setCurrentWidget(compare)
     note = tmp_path / "note.txt"
     note.write_text("one two\n", encoding="utf-8")
-    window.run_ws.files.add_paths([note])
-    assert window.run_ws.task.select("wordcount") and compare.start_study()
+    driver = WindowDriver(qtbot, window)
+    driver.add_files([note])
+    driver.choose_plugin("wordcount")
+    assert compare.start_study()
     window.client.play(study_fakes.study())  # the charts have bars, value labels and lines to recolour
     chart = compare.view.chart
     assert chart.bar_count
@@ -142,3 +145,27 @@ def test_switching_light_dark_light_restyles_every_view(qtbot, window, tmp_path)
     assert app.palette().color(Role.Base) == light.color(Role.Base)
     assert {p.backgroundBrush().color().name() for p in plots} == {light.color(Role.Base).name()}
     assert value_colors(chart) == {light.color(Role.WindowText).name()}
+
+
+def test_hint_text_reads_on_a_dark_palette(qtbot):
+    app = QApplication.instance()
+    saved = app.palette()
+    try:
+        dark = QPalette(saved)
+        for role, color in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.WindowText, "#e8eaed")):
+            dark.setColor(role, QColor(color))
+        dark.setColor(QPalette.ColorRole.PlaceholderText, QColor("#3a3a3a"))  # what a dark scheme may leave
+        app.setPalette(dark)
+        derive_hint_colors()
+        hint = app.palette().color(QPalette.ColorRole.PlaceholderText)
+        assert hint == hint_color(dark)
+        assert hint.lightness() - QColor("#202124").lightness() > 90  # reads on the dark window
+        assert QColor("#e8eaed").lightness() - hint.lightness() > 60  # and is still secondary
+        label = QLabel("hint")
+        label.setProperty("role", "hint")
+        label.setStyleSheet('QLabel[role="hint"] { color: palette(placeholder-text); }')
+        qtbot.addWidget(label)
+        label.show()
+        assert label.palette().color(QPalette.ColorRole.WindowText) == hint
+    finally:
+        app.setPalette(saved)

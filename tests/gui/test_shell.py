@@ -9,11 +9,12 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
+from poolside.gui import main_window
 from poolside.gui.a11y import is_control, unnamed_controls
 from poolside.gui.main_window import MainWindow
 from poolside.gui.workspaces.run import RunWorkspace
 from poolside.spec import JobSpec
-from tests.gui_helpers import open_window
+from tests.gui_helpers import WindowDriver, open_window
 
 
 @pytest.fixture
@@ -27,16 +28,16 @@ def describe(widgets) -> list[str]:
     return [f"{type(w).__name__}({w.objectName() or w.accessibleName()!r})" for w in widgets]
 
 
-def test_every_control_has_an_accessible_name_equal_to_its_label(window):
-    ws = window.run_ws
+def test_every_control_has_an_accessible_name_equal_to_its_label(qtbot, window):
+    ws, driver = window.run_ws, WindowDriver(qtbot, window)
     for name in ("sha256", "thumbnail", "wordcount"):  # parameter forms are rebuilt per plugin
-        assert ws.task.select(name)
+        driver.choose_plugin(name)
         assert describe(unnamed_controls(window)) == []
     controls = [w for w in window.findChildren(QWidget) if is_control(w)]
     names = {w.accessibleName() for w in controls}
     assert {"Backend", "Workers", "Chunk size", "Method", "Timeout", "Run", "Cancel", "Task"} <= names
     assert ws.backend.backend.accessibleName() == "Backend"
-    assert ws.task.select("thumbnail")
+    driver.choose_plugin("thumbnail")
     assert ws.task.form.editor("size").accessibleName() == "Size"
 
 
@@ -72,13 +73,12 @@ def test_workers_are_resolved_by_the_job_spec(window):
 
 
 def test_save_job_then_open_it_in_a_new_window(qtbot, window, tmp_path):
-    ws = window.run_ws
+    driver = WindowDriver(qtbot, window)
     note = tmp_path / "note.txt"
     note.write_text("one two\n", encoding="utf-8")
-    ws.files.add_paths([note])
-    assert ws.task.select("wordcount")
-    ws.task.form.editor("encoding").setCurrentText("latin-1")
-    ws.backend.apply(backend="mp-pool", workers=2, chunk_size=8, method="imap")
+    driver.add_files([note])
+    driver.choose_plugin("wordcount", encoding="latin-1")
+    driver.choose_backend("mp-pool", 2, chunk_size=8, method="imap")
     job = tmp_path / "job.toml"
     assert window.save_job(str(job))
     spec = JobSpec.load(job)
@@ -100,18 +100,23 @@ def test_save_job_refuses_an_incomplete_job(window, tmp_path):
     assert not (tmp_path / "job.toml").exists()
 
 
-def test_the_compare_tab_follows_the_run_tabs_job_without_flagging_it(window, tmp_path):
-    ws, compare = window.run_ws, window.compare_ws
+def test_the_compare_tab_follows_the_run_tabs_job_without_flagging_it(qtbot, window, tmp_path):
+    ws, compare, driver = window.run_ws, window.compare_ws, WindowDriver(qtbot, window)
     assert "Add some files first." in compare.job.text()
-    assert ws.task.select("thumbnail")
-    ws.task.form.editor("out").setText("  ")  # required, and empty
+    driver.choose_plugin("thumbnail", out="  ")  # required, and empty
     # One file each task accepts: the list shows (and runs) only those the chosen task takes.
     note, picture = tmp_path / "a.txt", tmp_path / "a.png"
     note.write_text("x", encoding="utf-8")
     picture.write_bytes(b"x")
-    ws.files.add_paths([note, picture])
+    driver.add_files([note, picture])
     assert "out" in compare.job.text() and "empty" in compare.job.text()
     assert ws.task.problems.isHidden()  # the Run tab says nothing until the person presses Run
     assert ws.task.form.editor("out").property("invalid") in (None, False)
-    assert ws.task.select("wordcount")
+    driver.choose_plugin("wordcount")
     assert "wordcount" in compare.job.text() and "1 file." in compare.job.text()
+
+
+def test_about_names_the_version():
+    from importlib.metadata import version
+
+    assert main_window._version() == version("poolside")

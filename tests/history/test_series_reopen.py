@@ -12,22 +12,26 @@ pytest.importorskip("PySide6")
 from PySide6.QtWidgets import QApplication
 
 from poolside.history import get_series, store
-from tests.host.test_host import WAIT_MS, set_up, window  # noqa: F401  (the fixture)
+from tests import PLUGIN_FILES
+from tests.waits import WAIT_S
 
 
-def _run_and_wait(qtbot, window, tmp_path) -> tuple[int, dict]:  # noqa: F811
+def _run_and_wait(driver) -> tuple[int, dict]:
     seconds = 1.5 if os.environ.get("POOLSIDE_SHOTS") else 0.3  # a run long enough to look at, for the shots
-    set_up(window, tmp_path, "spin", [f"s{i}.txt" for i in range(4)], "processes", 2, seconds=seconds)
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS):
-        assert window.run_ws.start_run()
-    assert window.run_ws.series_store.wait(WAIT_MS / 1000)
+    assert driver.load_plugin_file(PLUGIN_FILES / "host_tasks.py")
+    driver.choose_plugin("spin", seconds=seconds)
+    driver.add_items(f"s{i}.txt" for i in range(4))
+    driver.choose_backend("processes", 2)
+    driver.run_and_wait()
+    window = driver.window
+    assert window.run_ws.series_store.wait(WAIT_S)
     history_id = window.bridge.history_id
     assert history_id is not None
     return history_id, window.run_ws.cpu_monitor.run_series()
 
 
-def test_a_window_run_leaves_its_series_in_the_history(qtbot, window, tmp_path):  # noqa: F811
-    history_id, shown = _run_and_wait(qtbot, window, tmp_path)
+def test_a_window_run_leaves_its_series_in_the_history(driver):
+    history_id, shown = _run_and_wait(driver)
     conn = store.connect()
     try:
         [run] = store.list_runs(conn)
@@ -43,8 +47,9 @@ def test_a_window_run_leaves_its_series_in_the_history(qtbot, window, tmp_path):
         [(p["pid"], p["role"], len(p["cpu"])) for p in shown["processes"]]
 
 
-def test_the_history_tab_reopens_a_run_s_cpu_views_and_exports_its_counters(qtbot, window, tmp_path):  # noqa: F811
-    history_id, shown = _run_and_wait(qtbot, window, tmp_path)
+def test_the_history_tab_reopens_a_run_s_cpu_views_and_exports_its_counters(driver, tmp_path):
+    history_id, shown = _run_and_wait(driver)
+    window = driver.window
     h = window.history_ws
     h.refresh()
     window.tabs.setCurrentWidget(h)
@@ -78,7 +83,7 @@ def test_the_history_tab_reopens_a_run_s_cpu_views_and_exports_its_counters(qtbo
     assert "No CPU history was stored" in view.note.text()
 
 
-def _grab_dark(window, path: str) -> None:  # noqa: F811
+def _grab_dark(window, path: str) -> None:
     from PySide6.QtGui import QColor, QPalette
 
     from poolside.gui.theme import derive_hint_colors

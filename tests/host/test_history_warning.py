@@ -14,9 +14,9 @@ pytest.importorskip("PySide6")
 from poolside.gui.bridge import RunBridge
 from poolside.spec import JobSpec
 from tests.gui_helpers import open_window
+from tests.waits import WAIT_MS
 
 TASKS = str(PLUGIN_FILES / "host_tasks.py")
-WAIT_MS = 60_000
 
 
 @pytest.fixture

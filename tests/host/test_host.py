@@ -18,17 +18,13 @@ from tests import PLUGIN_FILES
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt
 
 from poolside.gui.bridge import RunBridge
 from poolside.host import HostClient
 from poolside.spec import JobSpec
+from tests.waits import WAIT_MS, WAIT_S
 
 TASKS = str(PLUGIN_FILES / "host_tasks.py")
-from tests.gui_helpers import open_window  # noqa: E402
-
-WAIT_MS = 60_000
-
 
 def alive(pid: int) -> bool:
     try:
@@ -41,47 +37,37 @@ def descendants() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True) if alive(p.pid)}
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = open_window(qtbot, tmp_path)
-    yield w
-    w.close()  # ends the run host too
-
-
-def set_up(window, tmp_path, plugin: str, names: list[str], backend: str, workers: int, **params) -> list[str]:
+def set_up(driver, tmp_path, plugin: str, names: list[str], backend: str, workers: int, **params) -> list[str]:
+    """Files named ``names`` (each holding its name), the host tasks' ``plugin`` with ``params``, the backend."""
     paths = []
     for name in names:
         p = tmp_path / name
         p.write_text(name, encoding="utf-8")
         paths.append(str(p))
-    window.run_ws.files.model.add((p, 1) for p in paths)
-    assert window.run_ws.task.load_plugin_file(TASKS)
-    assert window.run_ws.task.select(plugin)
-    for key, value in params.items():
-        window.run_ws.task.form.editor(key).setValue(value)
-    window.run_ws.backend.set_backend(backend)
-    window.run_ws.backend.workers.setValue(workers)
+    driver.add_files(paths)
+    assert driver.load_plugin_file(TASKS)
+    driver.choose_plugin(plugin, **params)
+    driver.choose_backend(backend, workers)
     return paths
 
 
-def wait_until_running(qtbot, window, threads: int) -> int:
+def wait_until_running(qtbot, driver, threads: int) -> int:
     """The host's pid, once ``threads`` worker threads are busy in it."""
-    qtbot.waitUntil(lambda: window.bridge.host_pid is not None, timeout=WAIT_MS)
-    pid = window.bridge.host_pid
+    bridge = driver.window.bridge
+    qtbot.waitUntil(lambda: bridge.host_pid is not None, timeout=WAIT_MS)
+    pid = bridge.host_pid
     qtbot.waitUntil(lambda: psutil.Process(pid).num_threads() >= threads + 2, timeout=WAIT_MS)
     return pid
 
 
-def test_a_plugin_that_segfaults_on_threads_leaves_the_window_up_and_names_its_item(qtbot, window, tmp_path):
+def test_a_plugin_that_segfaults_on_threads_leaves_the_window_up_and_names_its_item(driver, tmp_path):
     names = [f"a{i}.txt" for i in range(4)] + ["boom.txt"] + [f"b{i}.txt" for i in range(6)]
-    set_up(window, tmp_path, "crash_on", names, "threads", 1)
+    set_up(driver, tmp_path, "crash_on", names, "threads", 1)
 
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.run_ws.start_run()
-    summary = blocker.args[0]
+    summary = driver.run_and_wait()
 
-    assert window.isVisible() and not window.running
-    outcomes = window.run_ws.results.model.outcomes()
+    assert driver.window.isVisible() and not driver.window.running
+    outcomes = driver.outcomes()
     assert summary.total == len(names) == len(outcomes)
     assert sorted(o.index for o in outcomes) == list(range(len(names)))
     culprit = next(o for o in outcomes if o.item.endswith("boom.txt"))
@@ -93,42 +79,42 @@ def test_a_plugin_that_segfaults_on_threads_leaves_the_window_up_and_names_its_i
     assert {o.status for o in outcomes if o.index > 4} == {"cancelled"}  # never started
     assert sum(summary.counts.values()) == len(names)
     # The next run gets a fresh host and works.
-    window.run_ws.task.form.editor("marker").setText("nothing-matches")
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.run_ws.start_run()
-    assert blocker.args[0].counts["ok"] == len(names)
+    driver.set_params(marker="nothing-matches")
+    assert driver.run_and_wait().counts["ok"] == len(names)
 
 
-def test_escape_during_a_pure_python_threads_run_ends_it_and_its_host(qtbot, window, tmp_path):
-    names = [f"n{i}" for i in range(20)]
-    set_up(window, tmp_path, "spin", names, "threads", 8, seconds=60.0)
-    assert window.run_ws.start_run()
-    old = wait_until_running(qtbot, window, 8)
+@pytest.mark.parametrize("backend", ["threads", "thread-executor", "asyncio"])
+def test_escape_during_a_pure_python_thread_run_ends_it_and_its_host(qtbot, driver, tmp_path, backend):
+    driver.add_items(f"n{i}" for i in range(20))
+    assert driver.load_plugin_file(TASKS)
+    driver.choose_plugin("spin", seconds=60.0)
+    driver.choose_backend(backend, 8)
+    assert driver.start_run()
+    old = wait_until_running(qtbot, driver, 8)
 
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        qtbot.keyClick(window, Qt.Key.Key_Escape)
-    summary = blocker.args[0]
+    summary = driver.press_escape_and_wait()
 
     assert summary.total == 20 and summary.counts["cancelled"] == 20
-    assert "Cancelled" in window.run_ws.progress.headline.text()
+    assert "Cancelled" in driver.headline()
     qtbot.waitUntil(lambda: not alive(old), timeout=WAIT_MS)  # no busy thread lives on
-    window.run_ws.task.form.editor("seconds").setValue(0.0)
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.run_ws.start_run()
-    assert blocker.args[0].counts["ok"] == 20 and window.bridge.host_pid not in (None, old)
+    driver.set_params(seconds=0.0)
+    assert driver.run_and_wait().counts["ok"] == 20 and driver.window.bridge.host_pid not in (None, old)
 
 
 @pytest.mark.parametrize("backend", ["threads", "processes"])
-def test_closing_the_window_during_a_run_leaves_no_process(qtbot, window, tmp_path, backend):
+def test_closing_the_window_during_a_run_leaves_no_process(qtbot, driver, backend):
     before = descendants()
-    set_up(window, tmp_path, "spin", [f"n{i}" for i in range(8)], backend, 2, seconds=60.0)
-    assert window.run_ws.start_run()
-    qtbot.waitUntil(lambda: len(window.bridge.host_pids()) >= (1 if backend == "threads" else 4),
-                    timeout=WAIT_MS)
-    tree = window.bridge.host_pids()  # host, and on processes its forkserver and workers
+    bridge = driver.window.bridge
+    driver.add_items(f"n{i}" for i in range(8))
+    assert driver.load_plugin_file(TASKS)
+    driver.choose_plugin("spin", seconds=60.0)
+    driver.choose_backend(backend, 2)
+    assert driver.start_run()
+    qtbot.waitUntil(lambda: len(bridge.host_pids()) >= (1 if backend == "threads" else 4), timeout=WAIT_MS)
+    tree = bridge.host_pids()  # host, and on processes its forkserver and workers
 
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        window.close()
+    with qtbot.waitSignal(driver.window.runFinished, timeout=WAIT_MS) as blocker:
+        driver.close()
     assert blocker.args[0].total == 8
 
     qtbot.waitUntil(lambda: not any(alive(p) for p in tree) and descendants() <= before, timeout=WAIT_MS)
@@ -170,7 +156,7 @@ def test_a_host_killed_mid_run_fails_its_running_items_and_cancels_the_rest():
                 break
             done.wait(0.01)
         os.kill(pid, signal.SIGKILL)  # as the OOM killer would
-        assert done.wait(60)
+        assert done.wait(WAIT_S)
     finally:
         client.shutdown()
     summary = finished[0]
@@ -190,14 +176,12 @@ def test_a_result_the_window_cannot_unpickle_ends_failed_and_says_why(qtbot):
     assert "cannot be read in the window" in bad.error.message and "made_in_the_host.Thing" in bad.error.message
 
 
-def test_a_window_run_is_recorded_in_the_history_by_its_host(qtbot, window, tmp_path):
+def test_a_window_run_is_recorded_in_the_history_by_its_host(driver, tmp_path):
     from poolside.history import store
 
     names = [f"h{i}.txt" for i in range(5)] + ["boom.txt"]
-    set_up(window, tmp_path, "crash_on", names, "processes", 2)  # on processes a crash costs one item
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.run_ws.start_run()
-    summary = blocker.args[0]
+    set_up(driver, tmp_path, "crash_on", names, "processes", 2)  # on processes a crash costs one item
+    summary = driver.run_and_wait()
 
     conn = store.connect()
     try:

@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 
 from poolside import serialize
+from poolside.backends import runs_in_caller
 from poolside.records import Status
 from poolside.spec import JobSpec, SpecError
 from poolside.words import units as fmt
@@ -213,7 +214,10 @@ class RunWorkspace(Workspace):
         self.results.prepare(items, columns)
         self.timeline.reset(workers)
         self.progress.set_output_folder(None)
-        self._in_process = spec.backend in ("threads", "sequential")  # items run in this process's threads
+        try:
+            self._in_process = runs_in_caller(spec.backend)  # the GIL overlay applies to the run host's threads
+        except ValueError:
+            self._in_process = False  # an unknown backend: the bridge reports it as startFailed below
         self._job_origin_known = False
         self.cores.run_started()
         self.cpu_monitor.begin_run()

@@ -17,11 +17,17 @@ from poolside.gui.notify import LONG_S, Notifier
 from poolside.gui.workspaces.base import Workspace
 from poolside.study import StudyResult
 from poolside.words.configs import config_label
+from tests.gui_helpers import WindowDriver
+from tests.waits import WAIT_MS, WAIT_S
 
 from ... import study_fakes
 from ...study_fakes import FakeHistory, FakeStudyClient, run_record
 
-WAIT_MS = 60_000
+
+@pytest.fixture
+def driver(qtbot, window):
+    """The Run tab of this module's window (its history and study client are fakes)."""
+    return WindowDriver(qtbot, window)
 
 
 @pytest.fixture
@@ -60,7 +66,7 @@ def window(qtbot, tmp_path, history, client):
     yield w
     if w.run_ws.running:
         w.bridge.cancel()
-        assert w.bridge.wait(timeout=60)
+        assert w.bridge.wait(timeout=WAIT_S)
     w.run_ws.files.shutdown()
 
 
@@ -77,9 +83,9 @@ def test_lists_newest_first_and_filters_by_task(window):
     assert h.model.rowCount() == 4
 
 
-def test_a_study_from_the_compare_tab_reopens_in_history_with_the_same_numbers(window, client, history):
-    window.run_ws.files.add_paths(history.runs["r1"]["spec"]["paths"])
-    assert window.run_ws.task.select("wordcount")
+def test_a_study_from_the_compare_tab_reopens_in_history_with_the_same_numbers(window, driver, client, history):
+    driver.add_files(history.runs["r1"]["spec"]["paths"])
+    driver.choose_plugin("wordcount")
     assert window.compare_ws.start_study()
     record = study_fakes.study("grid_tie")
     for partial in study_fakes.rounds(record):
@@ -108,7 +114,7 @@ def test_two_runs_side_by_side(window):
     assert h.runs.cell_text("Busy fraction", 0) == "0.8"
 
 
-def test_resume_runs_only_the_pending_items(qtbot, window, files):
+def test_resume_runs_only_the_pending_items(qtbot, window, driver, files):
     h = window.history_ws
     h.select("r2")
     assert h.resume_button.isEnabled() and not h.rerun_button.isEnabled()
@@ -117,17 +123,17 @@ def test_resume_runs_only_the_pending_items(qtbot, window, files):
     summary = blocker.args[0]
     assert window.tabs.currentWidget() is window.run_ws
     assert summary.total == 2 and summary.counts["ok"] == 2 and summary.backend == "processes"
-    assert sorted(o.item for o in window.run_ws.results.model.outcomes()) == files[1:]
+    assert sorted(o.item for o in driver.outcomes()) == files[1:]
 
 
-def test_rerun_failed_runs_the_failed_items_with_the_same_task(qtbot, window, files):
+def test_rerun_failed_runs_the_failed_items_with_the_same_task(qtbot, window, driver, files):
     h = window.history_ws
     h.select("r3")
     assert h.rerun_button.isEnabled() and not h.resume_button.isEnabled()
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
         h.rerun_button.click()
     assert blocker.args[0].total == 1
-    assert [o.item for o in window.run_ws.results.model.outcomes()] == files[:1]
+    assert [o.item for o in driver.outcomes()] == files[:1]
     assert window.run_ws.task.current_plugin().name == "sha256"
 
 

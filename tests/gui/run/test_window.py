@@ -21,9 +21,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from poolside.gui.main_window import MainWindow
-
-#: Generous ceilings for waitSignal: a safety net against a hang, not a speed limit.
-WAIT_MS = 60_000
+from tests.gui_helpers import WindowDriver
+from tests.waits import WAIT_MS, WAIT_S
 
 
 @pytest.fixture
@@ -47,13 +46,8 @@ def make_window(qtbot, settings_file):
     for w in made:
         if w.running:
             w.bridge.cancel()
-            assert w.bridge.wait(timeout=60)
+            assert w.bridge.wait(timeout=WAIT_S)
         w.run_ws.files.shutdown()
-
-
-@pytest.fixture
-def window(make_window):
-    return make_window()
 
 
 @pytest.fixture
@@ -93,155 +87,128 @@ def drop(widget, paths) -> QDropEvent:
     return event
 
 
-def add_folder(qtbot, window, path) -> None:
-    with qtbot.waitSignal(window.run_ws.files.scanner.finished, timeout=WAIT_MS):
-        window.run_ws.files.add_paths([path])
-
-
-def run_and_wait(qtbot, window) -> object:
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        assert window.run_ws.start_run(), window.run_ws.task.problems.text()
-        assert not window.run_ws.run_action.isEnabled()  # no second run while one is going
-        assert window.run_ws.cancel_action.isEnabled()
-    assert window.run_ws.run_action.isEnabled() and not window.run_ws.cancel_action.isEnabled()
-    return blocker.args[0]
-
-
-def test_drop_a_folder_pick_a_plugin_set_a_parameter_and_run_on_threads(qtbot, window, folder):
-    window.run_ws.files.add_paths([folder / "note0.txt"])
-    assert window.run_ws.task.select("wordcount")
-    assert window.run_ws.files.patterns()[:2] == ["*.txt", "*.md"]  # preset from the plugin
-    with qtbot.waitSignal(window.run_ws.files.scanner.finished, timeout=WAIT_MS):
-        event = drop(window, [folder])
+def test_drop_a_folder_pick_a_plugin_set_a_parameter_and_run_on_threads(qtbot, driver, folder):
+    driver.add_files([folder / "note0.txt"])
+    driver.choose_plugin("wordcount")
+    assert driver.run_ws.files.patterns()[:2] == ["*.txt", "*.md"]  # preset from the plugin
+    with qtbot.waitSignal(driver.run_ws.files.scanner.finished, timeout=WAIT_MS):
+        event = drop(driver.window, [folder])
     assert event.isAccepted()
-    assert len(window.run_ws.files.model) == 12  # note0.txt once; picture.png filtered out
-    assert "12 files" in window.run_ws.files.footer.text()
-    window.run_ws.task.form.editor("encoding").setCurrentText("latin-1")
-    window.run_ws.backend.set_backend("threads")
-    window.run_ws.backend.workers.setValue(3)
+    assert len(driver.run_ws.files.model) == 12  # note0.txt once; picture.png filtered out
+    assert "12 files" in driver.run_ws.files.footer.text()
+    driver.set_params(encoding="latin-1")
+    driver.choose_backend("threads", 3)
 
-    summary = run_and_wait(qtbot, window)
+    summary = driver.run_and_wait()
 
     assert summary.counts["ok"] == 12 and summary.backend == "threads" and summary.workers == 3
-    model = window.run_ws.results.model
+    model = driver.run_ws.results.model
     assert len(model) == 12
     assert model.column_names() == ["Status", "Item", "lines", "words", "chars", "bytes", "Time", "Worker"]
     rows = {os.path.basename(o.item): o.value for o in model.outcomes()}
     assert rows["note2.txt"]["lines"] == 3 and rows["deep0.md"]["words"] == 3
-    assert "Done" in window.run_ws.progress.headline.text()
-    assert window.run_ws.progress.bar.value() == 12
-    assert "12 ok" in window.statusBar().currentMessage() or "12 items" in window.statusBar().currentMessage()
-    assert window.run_ws.timeline.shown == 12
-    assert window.run_ws.run_action.isEnabled() and not window.run_ws.cancel_action.isEnabled()
+    assert "Done" in driver.headline()
+    assert driver.run_ws.progress.bar.value() == 12
+    status = driver.window.statusBar().currentMessage()
+    assert "12 ok" in status or "12 items" in status
+    assert driver.run_ws.timeline.shown == 12
+    assert driver.run_ws.run_action.isEnabled() and not driver.run_ws.cancel_action.isEnabled()
 
 
-def test_run_sha256_on_processes_with_a_parameter(qtbot, window, folder):
-    add_folder(qtbot, window, folder)
-    assert window.run_ws.task.select("sha256")
-    window.run_ws.task.form.editor("chunk_kb").setValue(64)
-    window.run_ws.backend.set_backend("processes")
-    window.run_ws.backend.workers.setValue(2)
+def test_run_sha256_on_processes_with_a_parameter(qtbot, driver, folder):
+    driver.add_files([folder])
+    driver.choose_plugin("sha256", chunk_kb=64)
+    driver.choose_backend("processes", 2)
 
-    summary = run_and_wait(qtbot, window)
+    summary = driver.run_and_wait()
 
     assert summary.backend == "processes" and summary.counts["ok"] == 13
-    for o in window.run_ws.results.model.outcomes():
+    for o in driver.outcomes():
         with open(o.item, "rb") as f:
             assert o.value["sha256"] == hashlib.sha256(f.read()).hexdigest()
-    assert {o.worker for o in window.run_ws.results.model.outcomes()} <= {0, 1}
+    assert {o.worker for o in driver.outcomes()} <= {0, 1}
 
 
-def slow_run_on_processes(qtbot, window, folder, *, extra: int, ms: float) -> None:
+def slow_run_on_processes(driver, folder, *, extra: int, ms: float) -> None:
     """Set up a run long enough to interrupt: the folder plus ``extra`` names, ``ms`` each."""
-    add_folder(qtbot, window, folder)
-    window.run_ws.files.model.add((str(folder / f"virtual{i}.txt"), 0) for i in range(extra))
-    assert window.run_ws.task.select("latency")
-    window.run_ws.task.form.editor("ms").setValue(ms)
-    window.run_ws.backend.set_backend("processes")
-    window.run_ws.backend.workers.setValue(2)
+    driver.add_files([folder])
+    driver.add_items(str(folder / f"virtual{i}.txt") for i in range(extra))
+    driver.choose_plugin("latency", ms=ms)
+    driver.choose_backend("processes", 2)
 
 
-def test_cancel_mid_run_ends_pending_items_as_cancelled(qtbot, window, folder):
-    slow_run_on_processes(qtbot, window, folder, extra=300, ms=50.0)
-    window.run_ws.backend.chunk.setValue(1)
+def test_cancel_mid_run_ends_pending_items_as_cancelled(qtbot, driver, folder):
+    slow_run_on_processes(driver, folder, extra=300, ms=50.0)
+    driver.choose_backend("processes", 2, chunk_size=1)
 
-    with qtbot.waitSignal(window.bridge.outcomesReady, timeout=WAIT_MS):
-        assert window.run_ws.start_run()
-    assert window.running and window.run_ws.cancel_action.isEnabled()
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        qtbot.keyClick(window, Qt.Key.Key_Escape)  # the Cancel shortcut
-    summary = blocker.args[0]
+    driver.start_and_wait_for_outcomes()
+    assert driver.window.running and driver.run_ws.cancel_action.isEnabled()
+    summary = driver.press_escape_and_wait()  # Esc: the Cancel shortcut
 
     assert summary.total == 313 and summary.counts["cancelled"] > 0
-    assert "Cancelled" in window.run_ws.progress.headline.text()
-    window.run_ws.results.status_filter.setCurrentIndex(window.run_ws.results.status_filter.findText("cancelled"))
-    assert window.run_ws.results.proxy.rowCount() == summary.counts["cancelled"]
+    assert "Cancelled" in driver.headline()
+    driver.run_ws.results.status_filter.setCurrentIndex(driver.run_ws.results.status_filter.findText("cancelled"))
+    assert driver.run_ws.results.proxy.rowCount() == summary.counts["cancelled"]
 
 
-def test_a_failing_item_stands_out_and_shows_its_error(qtbot, window, folder):
-    add_folder(qtbot, window, folder)
+def test_a_failing_item_stands_out_and_shows_its_error(qtbot, driver, folder):
+    driver.add_files([folder])
     (folder / "note3.txt").unlink()  # gone by the time the task reads it
-    assert window.run_ws.task.select("sha256")
-    window.run_ws.backend.set_backend("threads")
+    driver.choose_plugin("sha256")
+    driver.choose_backend("threads")
 
-    summary = run_and_wait(qtbot, window)
+    summary = driver.run_and_wait()
 
     assert summary.counts["failed"] == 1
-    failed = window.run_ws.results.current_outcome()  # the first problem is selected
+    failed = driver.run_ws.results.current_outcome()  # the first problem is selected
     assert failed is not None and failed.item.endswith("note3.txt")
-    details = window.run_ws.results.details.toPlainText()
+    details = driver.run_ws.results.details.toPlainText()
     assert "note3.txt" in details and failed.error.type in details and failed.error.message in details
-    proxy = window.run_ws.results.proxy
+    proxy = driver.run_ws.results.proxy
     row = next(r for r in range(proxy.rowCount()) if proxy.outcome(r) is failed)
     assert proxy.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
-    window.run_ws.results.status_filter.setCurrentIndex(1)  # Problems
-    assert window.run_ws.results.proxy.rowCount() == 1
+    driver.run_ws.results.status_filter.setCurrentIndex(1)  # Problems
+    assert driver.run_ws.results.proxy.rowCount() == 1
 
 
-def test_export_round_trips_through_csv_and_json(qtbot, window, folder, tmp_path):
-    add_folder(qtbot, window, folder)
-    assert window.run_ws.task.select("sha256")
-    window.run_ws.backend.set_backend("threads")
-    run_and_wait(qtbot, window)
-    outcomes = sorted(window.run_ws.results.model.outcomes(), key=lambda o: o.index)
+def test_export_round_trips_through_csv_and_json(qtbot, driver, folder, tmp_path):
+    driver.add_files([folder])
+    driver.choose_plugin("sha256")
+    driver.choose_backend("threads")
+    driver.run_and_wait()
+    outcomes = sorted(driver.outcomes(), key=lambda o: o.index)
 
-    assert window.run_ws.export_results(str(tmp_path / "out.csv")) == 13
+    assert driver.run_ws.export_results(str(tmp_path / "out.csv")) == 13
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: int(r["index"]))
     assert [(r["item"], r["status"], r["sha256"], int(r["bytes"])) for r in rows] == [
         (o.item, "ok", o.value["sha256"], o.value["bytes"]) for o in outcomes
     ]
 
-    assert window.run_ws.export_results(str(tmp_path / "out.json")) == 13
+    assert driver.run_ws.export_results(str(tmp_path / "out.json")) == 13
     doc = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     back = sorted(doc["results"], key=lambda r: r["index"])
     assert [(r["item"], r["value"]) for r in back] == [(o.item, o.value) for o in outcomes]
     assert doc["summary"]["counts"]["ok"] == 13
 
-    window.run_ws.results.text_filter.setText("sub")  # exports what the table shows
-    window.run_ws.results.proxy.set_text("sub")
-    assert window.run_ws.export_results(str(tmp_path / "sub.json")) == 3
+    driver.run_ws.results.text_filter.setText("sub")  # exports what the table shows
+    driver.run_ws.results.proxy.set_text("sub")
+    assert driver.run_ws.export_results(str(tmp_path / "sub.json")) == 3
 
 
 def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
-    first = make_window()
+    first = WindowDriver(qtbot, make_window())
     first.run_ws.files.last_folder = str(folder)
-    assert first.run_ws.task.select("thumbnail")
-    first.run_ws.task.form.editor("size").setValue(128)
-    first.run_ws.task.form.editor("format").setCurrentText("png")
-    assert first.run_ws.task.select("wordcount")  # another plugin's values are kept too
-    first.run_ws.backend.set_backend("threads")
-    first.run_ws.backend.workers.setValue(3)
-    first.run_ws.backend.timeout.setValue(5.0)
-    first.run_ws.backend.ordered.setChecked(True)
-    first.resize(760, 560)  # within the offscreen screen (800x600): restoreGeometry clamps to it
+    first.choose_plugin("thumbnail", size=128, format="png")
+    first.choose_plugin("wordcount")  # another plugin's values are kept too
+    first.choose_backend("threads", 3, timeout=5.0, ordered=True)
+    first.window.resize(760, 560)  # within the offscreen screen (800x600): restoreGeometry clamps to it
     first.close()
 
-    second = make_window()
+    second = WindowDriver(qtbot, make_window())
     assert second.run_ws.task.current_plugin().name == "wordcount"
-    assert second.run_ws.task.select("thumbnail")
-    assert second.run_ws.task.form.raw_values()["size"] == 128
-    assert second.run_ws.task.form.raw_values()["format"] == "png"
+    second.choose_plugin("thumbnail")
+    assert second.params()["size"] == 128 and second.params()["format"] == "png"
     assert second.run_ws.files.last_folder == str(folder)
     assert second.run_ws.backend.spec_fields() == {
         "backend": "threads",
@@ -251,41 +218,39 @@ def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
         "ordered": True,
         "method": None,
     }
-    assert (second.width(), second.height()) == (760, 560)
+    assert (second.window.width(), second.window.height()) == (760, 560)
 
 
-def test_run_is_refused_with_clear_reasons(qtbot, window, folder):
-    assert not window.run_ws.start_run()
-    assert "Add some files first." in window.run_ws.task.problems.text()
-    window.run_ws.files.add_paths([folder / "note0.txt"])
-    assert window.run_ws.task.select("thumbnail")
-    window.run_ws.task.form.editor("out").setText("   ")
-    assert not window.run_ws.start_run()
-    assert "out" in window.run_ws.task.problems.text() and not window.running
+def test_run_is_refused_with_clear_reasons(qtbot, driver, folder):
+    assert not driver.start_run()
+    assert "Add some files first." in driver.problems()
+    driver.add_files([folder / "note0.txt"])
+    driver.choose_plugin("thumbnail", out="   ")
+    assert not driver.start_run()
+    assert "out" in driver.problems() and not driver.window.running
 
 
-def test_closing_during_a_run_asks_then_cancels_and_leaves_no_worker(qtbot, window, folder):
-    slow_run_on_processes(qtbot, window, folder, extra=200, ms=100.0)
+def test_closing_during_a_run_asks_then_cancels_and_leaves_no_worker(qtbot, driver, folder):
+    slow_run_on_processes(driver, folder, extra=200, ms=100.0)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    with qtbot.waitSignal(window.bridge.outcomesReady, timeout=WAIT_MS):
-        assert window.run_ws.start_run()
+    driver.start_and_wait_for_outcomes()
     workers = {p.pid for p in psutil.Process().children(recursive=True)} - before
 
-    window.confirm_close = lambda: False
-    window.close()
-    assert window.isVisible() and window.running  # said no: nothing happened
+    driver.window.confirm_close = lambda: False
+    driver.window.close()
+    assert driver.window.isVisible() and driver.window.running  # said no: nothing happened
 
-    window.confirm_close = lambda: True
-    with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
-        window.close()
-    assert not window.isVisible() and not window.running
+    driver.window.confirm_close = lambda: True
+    with qtbot.waitSignal(driver.window.runFinished, timeout=WAIT_MS) as blocker:
+        driver.window.close()
+    assert not driver.window.isVisible() and not driver.window.running
     assert blocker.args[0].counts["cancelled"] > 0
     alive = [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     engine_helpers = {p.pid for p in psutil.Process().children(recursive=False)}  # the forkserver stays
     assert not set(alive) - engine_helpers
 
 
-def test_load_plugin_file(qtbot, window, tmp_path):
+def test_load_plugin_file(qtbot, driver, tmp_path):
     path = tmp_path / "my_tasks.py"
     path.write_text(
         "def shout(path: str, times: int = 2) -> dict:\n"
@@ -293,11 +258,11 @@ def test_load_plugin_file(qtbot, window, tmp_path):
         "    return {'shout': str(path).upper() * times}\n",
         encoding="utf-8",
     )
-    loaded = window.run_ws.task.load_plugin_file(str(path))
+    loaded = driver.load_plugin_file(path)
     assert [p.name for p in loaded] == ["shout"]
-    assert window.run_ws.task.current_plugin().name == "shout"
-    assert window.run_ws.task.form.raw_values() == {"times": 2}
-    assert "file" in window.run_ws.task.combo.currentText()
+    assert driver.run_ws.task.current_plugin().name == "shout"
+    assert driver.params() == {"times": 2}
+    assert "file" in driver.run_ws.task.combo.currentText()
 
 
 def test_main_opens_the_window_and_returns_the_exit_code(qtbot, monkeypatch, settings_file):

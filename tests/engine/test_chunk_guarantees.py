@@ -1,8 +1,12 @@
-"""The fast paths keep every guarantee: one outcome per item, the culprit named, timeouts acting."""
+"""Items run in big chunks keep every guarantee: one outcome per item, the culprit named, timeouts acting,
+exact item times, order, and batches as columns."""
 
 from __future__ import annotations
 
+import types
+
 import psutil
+import pytest
 
 from poolside import Outcome, Status, run
 from tests import engine_tasks as tasks
@@ -75,21 +79,35 @@ def test_ordered_iteration_of_tiny_items_is_in_input_order():
     assert [o.index for o in outcomes] == list(range(20_000))
 
 
-def test_the_loop_without_a_timeout_keeps_every_item_time_exact_and_back_to_back():
+def test_the_loop_without_a_timeout_keeps_every_item_time_exact_and_back_to_back(monkeypatch):
     # The stretch loop (no timeout) writes the slot once per stretch, never per
     # item: item times must still be each item's own, every item starting when
-    # the one before it ended, and a raising item must keep its place.
-    from poolside.backends._worker import SLOT_WIDTH, Outbox, run_chunk
+    # the one before it ended, and a raising item must keep its place.  The worker
+    # reads a clock that only the items' own work moves, so each time is exact.
+    from poolside.backends import _worker
     from poolside.backends.protocol import Chunk
 
+    now = [0.0]
+
+    def nap_or_fail_on_seven(item: tuple[int, float]) -> float:
+        """``(index, seconds)``: work that lasts ``seconds`` on the worker's clock; item 7 raises."""
+        index, seconds = item
+        if index == 7:
+            raise ValueError("item 7 is unlucky")
+        now[0] += seconds
+        return seconds
+
+    monkeypatch.setattr(_worker, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
     sent = []
-    box = Outbox(sent.append, 0, [0.0] * SLOT_WIDTH, 0)
+    box = _worker.Outbox(sent.append, 0, [0.0] * _worker.SLOT_WIDTH, 0)
     items = [(i, 0.02 if i == 300 else 0.0) for i in range(601)]  # one slow item among fast ones
-    run_chunk(tasks.nap_or_fail_on_seven, Chunk(1, items), box, 0.0, lambda: 0.0, flush_s=0.005, exact=False)
-    assert sent[-1].last and sum(len(d.values) for d in sent) == len(items)
+    _worker.run_chunk(nap_or_fail_on_seven, Chunk(1, items), box, 0.0, lambda: 0.0, flush_s=0.005, exact=False)
+    assert len(sent) >= 2 and sent[-1].last and sum(len(d.values) for d in sent) == len(items)
     assert [d.offset for d in sent] == [sum(len(d.values) for d in sent[:k]) for k in range(len(sent))]
     elapsed = [e for d in sent for e in d.elapsed]
-    assert elapsed[300] >= 0.02 and all(e < 0.02 for i, e in enumerate(elapsed) if i != 300)
+    assert elapsed[300] == pytest.approx(0.02) and all(e == 0.0 for i, e in enumerate(elapsed) if i != 300)
+    starts = [s for d in sent for s in d.starts]
+    assert starts[301] - starts[300] == pytest.approx(0.02)  # the next item starts when the slow one ended
     for d in sent:
         assert d.busy_s is not None and abs(d.busy_s - sum(d.elapsed)) < 1e-9
         for k in range(1, len(d.values)):  # back to back inside a batch: no time lost, none shared
