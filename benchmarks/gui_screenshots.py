@@ -1,9 +1,9 @@
-"""Render the window's tabs at 1280x800 offscreen, light and dark, to look at them.
+"""Render the window's tabs offscreen, light and dark, to look at them (1280x800; --size 1024x768).
 
-    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--readme] [--real [--dark] | --switch]
+    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH] [--readme] [--real [--dark] | --switch]
 
 The Compare and History tabs are fed a study record and a history from
-``tests/study_fakes.py`` (the shapes issue 10 gives), through the same
+``tests/study_fakes.py`` (records of real studies), through the same
 StudyClient and history read API the real engine will use, so the pictures
 show the views exactly as a study drives them: one during the study, one with
 its verdict.  ``--readme`` also writes ``resources/screenshot-compare.png``.
@@ -30,6 +30,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+#: The window's size (``--size``): the two screens the window must fit, 1280x800 and 1024x768.
+SIZE = (1280, 800)
 
 
 def dark_palette():
@@ -75,7 +77,7 @@ def shoot(out: Path, scheme: str, readme: bool) -> None:
     client = FakeStudyClient()
     w = MainWindow(QSettings(os.path.join(tmp, "p.ini"), QSettings.Format.IniFormat), study_client=client,
                    history=history)
-    w.resize(1280, 800)
+    w.resize(*SIZE)
     w.show()
     w.run_ws.files.add_paths(paths)
     w.run_ws.task.select("wordcount")
@@ -115,7 +117,7 @@ def shoot_real(out: Path, readme: bool, scheme: str = "light") -> None:
     home = tempfile.mkdtemp()
     os.environ["POOLSIDE_HOME"] = home  # a private history: the study is recorded there
     w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
-    w.resize(1280, 800)
+    w.resize(*SIZE)
     w.show()
     w.run_ws.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
     w.run_ws.task.select("primes")
@@ -190,7 +192,7 @@ def shoot_switch(out: Path) -> None:
     os.environ["POOLSIDE_HOME"] = home  # a private history: the run is recorded there
     client = FakeStudyClient()
     w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat), study_client=client)
-    w.resize(1280, 800)
+    w.resize(*SIZE)
     w.show()
     run = w.run_ws
     run.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
@@ -241,12 +243,16 @@ def shoot_switch(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/shots/window")
+    parser.add_argument("--size", default="1280x800", help="the window's size, WIDTHxHEIGHT")
     parser.add_argument("--readme", action="store_true", help="also write resources/screenshot-compare.png")
     parser.add_argument("--real", action="store_true", help="a real study (needs poolside.study)")
     parser.add_argument("--dark", action="store_true", help="with --real: the window in the dark palette")
     parser.add_argument("--switch", action="store_true",
                         help="a small real run, the palette switched light -> dark -> light while the window is open")
     args = parser.parse_args(argv)
+    global SIZE
+    width, _, height = args.size.partition("x")
+    SIZE = (int(width), int(height))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.switch:

@@ -8,7 +8,7 @@ Used live by the Compare workspace and again by History for a study reopened.
 from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHeaderView, QLabel, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from poolside.study import ConfigResult, StudyResult
 
@@ -48,12 +48,14 @@ class StudyView(QWidget):
         self.table.setAccessibleName("Study results")
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
-        # The number columns fit their contents, but not by ResizeToContents: that
+        # Every column fits its contents, but not by ResizeToContents: that
         # measures every cell of the table at each dataChanged, however small
         # (1,344 data() calls for 24 rows, on every live round). Measured instead:
         # all cells when rows come or go, the changed rows' cells when numbers change.
+        # The spare width goes to the last column: a stretched first column shrank
+        # the configuration's label to nothing in a narrow window (1024x768).
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         self.table_model.modelReset.connect(self._fit_columns)
         self.table_model.rowsInserted.connect(lambda _parent, first, last: self._widen_columns(first, last))
         self.table_model.dataChanged.connect(lambda top, bottom, *_: self._widen_columns(top.row(), bottom.row()))
@@ -112,18 +114,18 @@ class StudyView(QWidget):
         lay.addWidget(split, 1)
 
     def _fit_columns(self) -> None:
-        for column in range(1, self.table_model.columnCount()):
+        for column in range(self.table_model.columnCount()):
             self.table.resizeColumnToContents(column)
 
     def _widen_columns(self, first: int, last: int) -> None:
-        """Widen a number column that these rows' cells no longer fit (never narrowed while a study runs).
+        """Widen a column that these rows' cells no longer fit (never narrowed while a study runs).
 
         Only each column's widest text is sized by the delegate: sizing every
         changed cell cost 6.5 ms a round of 48 configurations, more than
         ResizeToContents did.
         """
         model, header, metrics = self.table_model, self.table.horizontalHeader(), self.table.fontMetrics()
-        for column in range(1, model.columnCount()):
+        for column in range(model.columnCount()):
             cells = [model.index(row, column) for row in range(first, last + 1)]
             widest = max(cells, key=lambda index: metrics.horizontalAdvance(str(index.data() or "")))
             need = self.table.sizeHintForIndex(widest).width() + int(self.table.showGrid())
