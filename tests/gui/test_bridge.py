@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from poolside.gui.bridge import BatchPump, RunBridge
+from poolside.gui.bridge import RunBridge
+from poolside.gui.pump import BatchPump
 from tests.waits import WAIT_S
 
 

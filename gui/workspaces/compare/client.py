@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject
 
 from poolside.study import Progress, Round, StudyPlan, StudyResult
 
-from ...bridge import BatchPump
+from ...pump import BatchPump
 
 OnProgress = Callable[[Progress], None]
 OnRound = Callable[[Round], None]

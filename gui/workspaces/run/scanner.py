@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from ...bridge import BatchPump
+from ...pump import BatchPump
 
 
 def parse_patterns(text: str) -> list[str]:
