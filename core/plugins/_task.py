@@ -72,7 +72,12 @@ class BoundTask:
         answers for ``__call__``), so it asks here and awaits what a call
         returns; the task itself still pickles by reference to the plugin.
         """
-        fn = _resolved.get(self.target) or resolve(self.target)
+        try:
+            fn = _resolved.get(self.target) or resolve(self.target)
+        except Exception:
+            # The plugin does not load here: each item's call raises the same
+            # error where it runs and ends failed with it, as for a sync plugin.
+            return False
         return inspect.iscoroutinefunction(fn)
 
     def __getstate__(self) -> tuple:

@@ -19,8 +19,9 @@ from tests.backends import unreadable_results as tasks
 
 REFUSED = "RuntimeError: this result refuses to be rebuilt"
 # Every backend (dask has its own cluster tests), and each way multiprocessing.Pool is called.
-CONFIGS = [(b, None) for b in backend_names() if b not in ("dask", "mp-pool")] + [
-    ("mp-pool", m) for m in ("submit", "map", "imap", "imap_unordered")]
+CONFIGS = [(b, None) for b in backend_names() if b != "dask"] + [
+    *[("mp-pool", m) for m in ("map", "imap", "imap_unordered")],
+    ("process-executor", "map"), ("joblib", "generator"), ("joblib", "list")]
 
 
 def _id(config):
