@@ -78,7 +78,13 @@ class AsyncTask:
 
 
 def is_async(task: Callable[[Any], Any]) -> bool:
-    """Whether ``task`` is an ``async def`` function (or a callable whose ``__call__`` is)."""
+    """Whether ``task`` is an ``async def`` function (or a callable whose ``__call__`` is).
+
+    A wrapper whose ``__call__`` is sync but returns its function's coroutine
+    (a bound plugin) says so with ``is_coroutine_function``.
+    """
+    if getattr(task, "is_coroutine_function", False) is True:
+        return True
     return inspect.iscoroutinefunction(task) or inspect.iscoroutinefunction(
         getattr(task, "__call__", None))  # noqa: B004 - a callable object's own __call__
 

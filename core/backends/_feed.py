@@ -58,7 +58,24 @@ class LostKeys(NamedTuple):
 
 
 def ended(exc: BaseException | None) -> Ended:
-    return Ended(None if exc is None else error_info(exc))
+    return Ended(None if exc is None else library_error(exc))
+
+
+def library_error(exc: BaseException) -> ErrorInfo:
+    """What a library call raised, as an item's error.
+
+    ``ProcessPoolExecutor`` breaks when it cannot unpickle a result, and says
+    only that a process "terminated abruptly"; what it could not read is in the
+    exception's cause.  That is the reason a user needs, so it is the message.
+    """
+    info = error_info(exc)
+    cause = exc.__cause__
+    if type(exc).__name__ == "BrokenProcessPool" and type(cause).__name__ == "_RemoteTraceback":
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip().strip("'\"")]
+        if lines:
+            return info._replace(message=f"a result could not be read back ({lines[-1]}): the pool "
+                                 "broke on it, and every item still pending in it failed")
+    return info
 
 
 class Feed:

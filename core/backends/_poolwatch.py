@@ -9,6 +9,13 @@ is and watches it from outside::
     call_item / call_chunk_marked --writes the key it runs--> its row
     watcher thread --every WATCH_S: a row whose pid has gone--> Died(pid, key, reason)
 
+A second way a ``Pool`` hangs: its result thread unpickles every result, and
+one that cannot be rebuilt in this process (its ``__reduce__`` raises, its
+class does not import here) kills that thread; from then on no result comes
+back, and every call waits forever.  The watcher notices that thread gone
+while the pool still runs, and reports :class:`ResultsLost` with what killed it
+(caught through ``threading.excepthook``, which still reports it as usual).
+
 The pool reaps a dead worker within 0.1 s, after which its pid no longer
 exists; the watcher then frees the row and tells the backend which key the
 worker was running, and the backend ends what the library lost.  Writing the
@@ -26,6 +33,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ..records import describe_error
 from ._calls import ROW_WIDTH, pool_initializer
 from ._kill import worker_died
 
@@ -45,6 +53,12 @@ class Died(NamedTuple):
     reason: str
 
 
+class ResultsLost(NamedTuple):
+    """The pool's result thread died: no call's result will come back.  ``reason``: what happened, in words."""
+
+    reason: str
+
+
 def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -58,7 +72,7 @@ def _exists(pid: int) -> bool:
 class PoolWatch:
     """The shared table, the pool initializer's arguments, and the watcher thread."""
 
-    def __init__(self, ctx: Any, workers: int, report: Callable[[Died], None]) -> None:
+    def __init__(self, ctx: Any, workers: int, report: Callable[[Died | ResultsLost], None]) -> None:
         self.count = workers * _ROWS_PER_WORKER
         self._rows = multiprocessing.heap.BufferWrapper(self.count * ROW_WIDTH * 8)
         self._table = self._rows.create_memoryview().cast("d")
@@ -79,6 +93,9 @@ class PoolWatch:
 
     def start(self, pool: Any) -> None:
         self._pool = pool
+        self._results_error: BaseException | None = None
+        self._previous_hook = threading.excepthook
+        threading.excepthook = self._thread_died
         self._thread = threading.Thread(target=self._watch, name="poolside-pool-watch", daemon=True)
         self._thread.start()
 
@@ -86,11 +103,35 @@ class PoolWatch:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+            if threading.excepthook == self._thread_died:
+                threading.excepthook = self._previous_hook
+
+    def _thread_died(self, args: Any) -> None:
+        """``threading.excepthook`` while the pool runs: keep what killed its result thread."""
+        if args.thread is getattr(self._pool, "_result_handler", None):
+            self._results_error = args.exc_value
+        self._previous_hook(args)  # reported as any thread's death is: never silently
+
+    def _results_lost(self) -> ResultsLost | None:
+        handler = getattr(self._pool, "_result_handler", None)
+        if handler is None or handler.is_alive() or self._stop.is_set():
+            return None
+        exc = self._results_error
+        if exc is None:  # another hook took the exception first: the death is all that is known
+            return ResultsLost("multiprocessing.Pool's result thread stopped")
+        return ResultsLost(f"multiprocessing.Pool's result thread died on it "
+                           f"({type(exc).__name__}: {describe_error(exc)})")
 
     def _watch(self) -> None:
         table = self._table
         seen: dict[int, Any] = {}  # pid -> Process, for the exit code once the pool reaped it
+        results_lost = False
         while not self._stop.wait(WATCH_S):
+            if not results_lost:
+                lost = self._results_lost()
+                if lost is not None:
+                    results_lost = True
+                    self._report(lost)
             seen.update((p.pid, p) for p in list(getattr(self._pool, "_pool", ())))
             for i in range(0, self.count * ROW_WIDTH, ROW_WIDTH):
                 pid = int(table[i])

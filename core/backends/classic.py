@@ -31,7 +31,8 @@ What the libraries cannot do, they do not pretend to: no per-item timeout and
 no stopping a hung call.  A worker that dies does what it does in the library:
 ``ProcessPoolExecutor`` breaks and fails every pending item;
 ``multiprocessing.Pool`` replaces the worker and waits forever for the lost
-call.  Poolside notices that death instead (:mod:`poolside.backends._poolwatch`)
+call, and waits forever too once its result thread died on a result it could
+not unpickle.  Poolside notices that death instead (:mod:`poolside.backends._poolwatch`)
 and ends what the library would have held forever ``failed``, saying so: the
 batch that died (``submit``, ``imap_unordered``), everything from it on
 (``imap``, which yields in order) or the whole input (``map``).
@@ -56,11 +57,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from ..records import ErrorInfo, Status, error_info
+from ..records import ErrorInfo, Status, describe_error
 from ._calls import call_chunk_marked, call_item, call_items
-from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
+from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended, library_error
 from ._launch import start_method
-from ._poolwatch import Died, PoolWatch
+from ._poolwatch import Died, PoolWatch, ResultsLost
 from ._worker import call_chunk
 from .base import Backend, drain
 from .protocol import Chunk, Done, Event, Lost, Retry
@@ -91,6 +92,7 @@ class PoolAdapter(Backend):
                              "use the processes or threads backend for one")
         super().__init__(task, workers, timeout=timeout, origin=origin)
         self._messages: queue.SimpleQueue = queue.SimpleQueue()
+        self._broken_by: ErrorInfo | None = None  # why the library's pool broke, when it said
         self._in_flight: dict[int, Chunk] = {}
         self._slots: dict[int, int] = {}
 
@@ -130,7 +132,11 @@ class PoolAdapter(Backend):
         if isinstance(result, BaseException):
             # The call itself failed (a broken pool, an unpicklable item):
             # every item of the chunk fails with that reason.
-            error = error_info(result)
+            error = library_error(result)
+            if error.message != describe_error(result):
+                self._broken_by = error  # a cause the later calls' errors no longer carry
+            elif self._broken_by is not None and type(result).__name__ == "BrokenProcessPool":
+                error = self._broken_by
             n = len(chunk.items)
             return Done(-1, chunk.id, 0, [None] * n, [(i, error) for i in range(n)],
                         [0.0] * n, [0.0] * n, 0.0, True)
@@ -158,6 +164,7 @@ class ClassicPool(PoolAdapter):
         self._library_chunksize = 1
         self._library_known = True  # False where the library sizes its batches unseen (joblib "auto")
         self._lost_work = False  # the library holds a call that will never end
+        self._results_gone: ErrorInfo | None = None  # why the library stopped reading results
 
     # -- the library, per pool ---------------------------------------------------
 
@@ -234,6 +241,8 @@ class ClassicPool(PoolAdapter):
         return BLOCKS_PER_POLL - self._fed_since_poll
 
     def submit(self, chunk: Chunk) -> list[Event]:
+        if self._results_gone is not None and not self.takes_input:
+            return self._lost_chunk(chunk)  # the library would never answer this call
         if not self.takes_input:
             return super().submit(chunk)
         self._fed_since_poll += 1
@@ -260,10 +269,29 @@ class ClassicPool(PoolAdapter):
                 events.append(self._as_event(*message))
             elif isinstance(message, Died):
                 events.extend(self._on_death(message))
+            elif isinstance(message, ResultsLost):
+                events.extend(self._on_results_lost(message))
             else:
                 rest.append(message)
         events.extend(self._feed.events(rest))
         return events
+
+    def _on_results_lost(self, lost: ResultsLost) -> list[Event]:
+        """The library stopped reading results: end ``failed`` everything it would have waited for."""
+        self._lost_work = True
+        self._results_gone = ErrorInfo(
+            "UnpicklingError", f"a result could not be read back: {lost.reason}, so the library "
+            "would have hung waiting for this item's result")
+        if not self.takes_input:
+            chunks = list(self._in_flight.values())
+            self._in_flight.clear()
+            return [e for chunk in chunks for e in self._lost_chunk(chunk)]
+        return self._feed.lost(0, None, self._results_gone)
+
+    def _lost_chunk(self, chunk: Chunk) -> list[Event]:
+        assert self._results_gone is not None
+        return [Lost(chunk.id, i, Status.FAILED, self._results_gone, None, None, 0.0)
+                for i in range(len(chunk.items))]
 
     def _on_death(self, died: Died) -> list[Event]:
         """A worker died: end ``failed`` what the library would have waited for forever."""

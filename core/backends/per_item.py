@@ -35,6 +35,7 @@ from typing import Any
 from ..records import ErrorInfo, Status, describe_error
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
 from ._kill import kill_worker, worker_died
+from ._unpickle import repair_result, unreadable_error
 from ._worker import PICKLE_PROTOCOL
 from .base import Backend, drain
 from .processes import worker_context
@@ -239,10 +240,21 @@ class ProcessPerItemBackend(Backend):
         return events
 
     def _finish(self, run: _Running) -> Event:
+        unreadable: ErrorInfo | None = None
         try:
-            result = pickle.loads(run.conn.recv_bytes())
+            data = run.conn.recv_bytes()
         except (EOFError, OSError):
             result = None  # it died before it answered
+        else:
+            try:
+                result = pickle.loads(data)
+            except Exception as exc:
+                # It answered, but its result cannot be rebuilt here: this item fails, alone.
+                try:
+                    result = repair_result(data, exc)
+                except Exception as still:
+                    result = None
+                    unreadable = unreadable_error(f"{type(still).__name__}: {describe_error(still)}")
         run.conn.close()
         run.process.join()
         self._free.append(run.slot)
@@ -250,7 +262,7 @@ class ProcessPerItemBackend(Backend):
             code = run.process.exitcode
             run.process.close()
             return Lost(run.chunk_id, run.offset, Status.FAILED,
-                        ErrorInfo("WorkerDied", worker_died(code)), run.slot,
+                        unreadable or ErrorInfo("WorkerDied", worker_died(code)), run.slot,
                         run.started - self.origin, time.perf_counter() - run.started, run.pid)
         run.process.close()
         return _done(run.slot, run.chunk_id, run.offset, result)

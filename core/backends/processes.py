@@ -68,6 +68,7 @@ from ._launch import _launch_worker, _parent_ends, _Proc, default_method, start_
 from ._parking import _park, _unpark
 from ._pipes import FrameReader, Poller
 from ._process_main import dumps_chunk, retract_message, task_message
+from ._unpickle import repair_done
 from ._worker import FLUSH_S, PICKLE_PROTOCOL, RUNNING, SLOT_CHUNK, SLOT_OFFSET, SLOT_START, SLOT_STATE
 from .base import Backend, BackendError
 from .protocol import Chunk, ChunkUnreadable, Done, Event, Lost, Ready, Retracted, Retry
@@ -320,7 +321,13 @@ class ProcessBackend(Backend):
         except OSError:
             messages, eof = [], True
         for data in messages:
-            message = pickle.loads(data)
+            try:
+                message = pickle.loads(data)
+            except Exception as exc:
+                # A result that pickled in the worker but cannot be rebuilt
+                # here: that item fails, the rest of the batch stands.
+                message = repair_done(data, exc)
+                log.warning("worker %d: a result could not be unpickled: %s", proc.index, describe_error(exc))
             kind = type(message)
             if kind is Done:
                 if message.last and proc.assigned and proc.assigned[0] == message.chunk_id:

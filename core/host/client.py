@@ -29,9 +29,10 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..backends._unpickle import loads_lenient, unrebuilt_in
 from ..log import get_logger
 from ..proctree import RunProcesses, kill_tree
-from ..records import ErrorInfo, Outcome, Status
+from ..records import ErrorInfo, Outcome, Status, describe_error
 from ..spec import JobSpec
 from .keeper import HostKeeper, HostProcess
 from .protocol import (
@@ -46,8 +47,6 @@ from .protocol import (
     dumps,
     item_frames,
     loads,
-    loads_lenient,
-    unreadable_in,
 )
 from .run import Callback, HostRun
 from .tree import HostProcesses
@@ -225,24 +224,37 @@ class HostClient(HostKeeper[_Process]):
 
 
 def _decode(data: bytes) -> tuple[Any, int]:
-    """A message, and how many ok outcomes in it end failed: their results cannot be read here."""
+    """A message, and how many ok outcomes in it end failed: their results cannot be read here.
+
+    A result the host pickled may not unpickle here: its class does not
+    import in the window, or rebuilding it raises.  ``loads`` then loses the
+    whole message; read leniently, only the outcomes holding such a result fail.
+    """
     try:
         return loads(data), 0
     except Exception as exc:
         message = loads_lenient(data)
         if type(message) is not Outcomes:
             raise
-        outcomes = [_readable(o, exc) for o in message.outcomes]
+        outcomes = [_readable(o) for o in message.outcomes]
+        if all(new is old for new, old in zip(outcomes, message.outcomes)):
+            # No outcome can be blamed: none is dropped, each ok one fails with the reason.
+            outcomes = [_readable(o, f"{type(exc).__name__}: {describe_error(exc)}") for o in outcomes]
         repaired = sum(1 for new, old in zip(outcomes, message.outcomes) if new is not old and old.ok)
+        log.warning("%d result(s) could not be read in the window: %s: %s",
+                    repaired, type(exc).__name__, describe_error(exc))
         return message._replace(outcomes=outcomes), repaired
 
 
-def _readable(outcome: Outcome, exc: BaseException) -> Outcome:
-    stand_in = unreadable_in(outcome.value)
-    if stand_in is None:
+def _readable(outcome: Outcome, blame: str | None = None) -> Outcome:
+    """``outcome``, or failed if its result cannot be read here (or ``blame`` says why, when ok)."""
+    stand_in = unrebuilt_in(outcome.value)
+    if stand_in is not None and stand_in.missing:
+        message = f"the result cannot be read in the window: {stand_in.reason}"
+    elif stand_in is not None:
+        message = f"its result could not be read back in the window: {stand_in.reason}"
+    elif blame is not None and outcome.ok:
+        message = f"its result could not be read back in the window: {blame}"
+    else:
         return outcome
-    return outcome._replace(status=Status.FAILED, value=None, error=ErrorInfo(
-        "UnpicklingError", f"the result cannot be read in the window: its class {stand_in.missing} "
-        f"does not import here ({type(exc).__name__}: {exc})"))
-
-
+    return outcome._replace(status=Status.FAILED, value=None, error=ErrorInfo("UnpicklingError", message))

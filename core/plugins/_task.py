@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import threading
@@ -62,6 +63,22 @@ class BoundTask:
             # block the worker forever, a directory or a device is a mistake.
             check_input(item)
         return fn(item, **self.kwargs)
+
+    @property
+    def is_coroutine_function(self) -> bool:
+        """Whether the plugin's function is an ``async def``: then a call returns a coroutine.
+
+        A backend cannot see through this wrapper (``inspect.iscoroutinefunction``
+        answers for ``__call__``), so it asks here and awaits what a call
+        returns; the task itself still pickles by reference to the plugin.
+        """
+        try:
+            fn = _resolved.get(self.target) or resolve(self.target)
+        except Exception:
+            # The plugin does not load here: each item's call raises the same
+            # error where it runs and ends failed with it, as for a sync plugin.
+            return False
+        return inspect.iscoroutinefunction(fn)
 
     def __getstate__(self) -> tuple:
         return (self.target, self.kwargs, self.name, self.as_path)
