@@ -107,6 +107,8 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
     state = run_state(run["state"])
     if run["kind"] == "run" and state.meaning:
         print(f"  state    {state.meaning}")
+    if run.get("history_error"):
+        print(f"  history  stopped part-way: {run['history_error']}")
     spec = run["spec"]
     print(f"  plugin   {spec['plugin']}  {run['plugin_hash'] or ''}")
     if spec.get("params"):
