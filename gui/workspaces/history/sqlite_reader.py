@@ -68,6 +68,13 @@ class SqliteHistory:
         )
         return record
 
+    def start_new(self) -> Any:
+        """Move the history that cannot be used aside and create a new one; where the old one went
+        (None: there was no file to move).  Raises ``HistoryError`` saying why it cannot."""
+        moved = self._store.move_aside()
+        self._store.connect().close()  # the new, empty history: made now, so a failure is said now
+        return moved
+
     def get_series(self, entry_id: str) -> dict[str, Any] | None:
         from poolside.history import get_series
 
