@@ -21,7 +21,10 @@ killed at any moment keeps every outcome committed before it; ``poolside run
 
 A history that cannot be written never stops a run: ``RunRecorder.error``
 says why (and the log); the caller tells the user (the CLI on stderr, the run
-host in ``Finished.history_error`` for the window's status bar).  A study is
+host in ``Finished.history_error`` for the window's status bar).  A run whose
+recording stopped part-way is marked ``incomplete`` in its row (when the store
+can still take that), so that it never reads as killed and its resume knows
+the items it lacks may have run.  A study is
 recorded after it ran, so ``record_study`` raises :class:`HistoryError` and
 the caller says it.
 """

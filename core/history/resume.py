@@ -15,6 +15,7 @@ in the family is never run again.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,14 @@ class ResumePlan:
 
 
 def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
+    """What is left of run ``ref`` (a number or ``last``); :class:`ResumeError` saying why it cannot be."""
+    try:
+        return _plan(ref, force)
+    except (store.HistoryError, sqlite3.DatabaseError) as e:  # a damaged history: said, never a traceback
+        raise ResumeError(f"{e}; there is nothing to resume from (see 'poolside history')") from None
+
+
+def _plan(ref: str, force: bool) -> ResumePlan:
     from ..spec import JobSpec, SpecError
 
     conn = store.connect()

@@ -13,6 +13,9 @@ Why WAL with synchronous=NORMAL: a commit is an append to the log, without an
 fsync; a process killed at any moment (SIGKILL, a crash) loses nothing
 committed, and a power cut loses at most the last commits, never the database.
 
+The folder is its owner's only (0700) and the database too (0600, and so its
+-wal and -shm): it holds file paths, parameters and error messages.
+
 ``POOLSIDE_HOME`` moves the folder (tests always set it); ``POOLSIDE_HISTORY=off``
 turns recording off (it holds file paths).  Schema changes are migrations keyed
 by ``PRAGMA user_version``.
@@ -52,7 +55,7 @@ _MIGRATIONS: tuple[str, ...] = (
         parent_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         started_at REAL NOT NULL,           -- Unix time
         finished_at REAL,                   -- NULL: still running, or killed
-        state TEXT NOT NULL,                -- running, finished, interrupted
+        state TEXT NOT NULL,                -- running, finished, interrupted (3: incomplete)
         plugin TEXT NOT NULL,
         plugin_hash TEXT,
         spec TEXT NOT NULL,                 -- JobSpec.to_dict() as JSON, paths absolute

@@ -250,3 +250,19 @@ def test_a_disk_that_fills_after_the_runs_row_leaves_a_resume_that_says_what_it_
         err = capsys.readouterr().err
         assert "run 1 has no end recorded" in err and "50 items have no outcome in its history" in err
         assert "new items joined" not in err and "internal error" not in err
+
+
+def test_a_truncated_history_is_said_by_every_command_and_never_stops_a_run(tmp_path: Path, capsys):
+    data = _inputs(tmp_path / "in", 40)
+    for _ in range(6):  # a history of several pages, cut in the middle of them
+        assert _run(data) == 0
+    whole = store.db_path().read_bytes()
+    store.db_path().write_bytes(whole[: len(whole) // 2])
+    capsys.readouterr()
+    assert main(["history"]) == 2
+    assert main(["run", "--resume", "last", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and err.count(str(store.db_path())) == 2
+    assert _run(data) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "not in the history" in err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,8 @@ class SqliteHistory:
         conn = self._store.connect()
         try:
             yield conn
+        except sqlite3.DatabaseError as e:  # damaged past what connect() reads: the tab's one kind of failure
+            raise self._store.HistoryError(f"the history at {self._store.db_path()} cannot be read: {e}") from None
         finally:
             conn.close()
 

@@ -229,6 +229,17 @@ class HistoryWorkspace(Workspace):
         return [self.model.entry(r) for r in rows]
 
     def _on_selection(self, *_args) -> None:
+        from poolside.history import HistoryError
+
+        try:
+            self._show_selection()
+        except HistoryError as e:  # the file was damaged since the list was read
+            self.set_unavailable(str(e))
+            self._show_note("The history cannot be read now; the reason is above the list.")
+            self.resume_button.setEnabled(False)
+            self.rerun_button.setEnabled(False)
+
+    def _show_selection(self) -> None:
         entries = self.selected()
         self._run = None
         kinds = {e.get("kind") for e in entries}

@@ -113,3 +113,18 @@ def test_a_read_only_history_file_never_stops_a_run_in_the_window(qtbot, tmp_pat
     finally:
         d.close()
         subprocess.run(["chattr", "-i", str(store.db_path())], check=True)
+
+
+def test_a_truncated_history_still_opens_the_window(qtbot, tmp_path, inputs):
+    from poolside.cli import main
+
+    for _ in range(6):  # a history of several pages, cut in the middle of them
+        assert main(["run", str(inputs[0].parent), "-r", "--plugin", "sha256", "--backend", "threads", "-q"]) == 0
+    whole = store.db_path().read_bytes()
+    store.db_path().write_bytes(whole[: len(whole) // 2])
+    d = WindowDriver(qtbot, open_window(qtbot, tmp_path))
+    try:
+        assert "The history is unavailable" in d.window.statusBar().currentMessage()
+        assert d.window.history_ws.new_history_button.isVisibleTo(d.window.history_ws)
+    finally:
+        d.close()
