@@ -266,3 +266,20 @@ def test_a_truncated_history_is_said_by_every_command_and_never_stops_a_run(tmp_
     assert _run(data) == 0
     err = capsys.readouterr().err
     assert err.count("warning:") == 1 and "not in the history" in err
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["empty", "with a history"])
+def test_a_read_only_folder_never_stops_a_run(tmp_path: Path, monkeypatch, capsys, kept: bool):
+    data = _inputs(tmp_path / "in", 10)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("POOLSIDE_HOME", str(home))
+    if kept:
+        assert _run(data) == 0
+    capsys.readouterr()
+    with _immutable(home):
+        assert _run(data) == 0
+        err = capsys.readouterr().err
+        assert main(["history"]) == 2  # said, as the run's warning says it
+    assert err.count("warning:") == 1 and "not in the history" in err and str(home) in err
+    assert "internal error" not in err + capsys.readouterr().err
