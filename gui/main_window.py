@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
+        if self.history_ws.unavailable is not None:  # found before the status bar listened: said now
+            self._status(f"The history is unavailable: {self.history_ws.unavailable} (see the History tab)")
         restyle(self)  # the hint colours, then the stylesheet
         self.restore_settings()
 
@@ -292,6 +294,9 @@ class MainWindow(QMainWindow):
         The bridge logged it already (``RunBridge.historyFailed``); a study host reporting its
         ``HistoryError`` calls this with ``what="study"``.
         """
+        self.history_ws.refresh()
+        if self.history_ws.unavailable is None:  # readable, not writable: the tab says it too, with its way out
+            self.history_ws.set_unavailable(reason)
         self._status(f"This {what} is not in the history: {reason}")
 
     def show_details(self) -> CrashDialog:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..history import store
 from ..inputs import printable
 from ..records import STATUS_ORDER, Status
 from ..words.configs import config_label
-from ..words.runs import run_state
+from ..words.runs import RUN_STATES, run_state
 from ..words.units import count, human_bytes, human_duration, status_label, when
 from .common import EXIT_OK, UsageError, positive_float, positive_int
 
@@ -59,6 +60,8 @@ def cmd_history(ns: argparse.Namespace) -> int:
                   f"{human_bytes(store.live_bytes(conn))}", file=sys.stderr)
             return EXIT_OK
         runs = store.list_runs(conn, ns.limit)
+    except sqlite3.DatabaseError as e:  # damaged past what connect() reads: said, never a traceback
+        raise UsageError(f"the history at {store.db_path()} cannot be read: {e}") from None
     finally:
         conn.close()
     if ns.json:
@@ -72,6 +75,9 @@ def cmd_history(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_STATE_WIDTH = max(len(state.label) for state in RUN_STATES.values())  # the times line up below each other
+
+
 def _line(run: dict[str, Any]) -> str:
     what = f"#{run['id']:<4} {when(run['started_at']):<16}  {run['kind']:<5} {run['plugin']:<12}"
     if run["kind"] == "study":
@@ -80,7 +86,7 @@ def _line(run: dict[str, Any]) -> str:
     counts = f"{count(run.get(Status.OK.value) or 0)}/{count(run.get('total') or 0)} {Status.OK.label}"
     wall = "" if run["wall_s"] is None else f"  {human_duration(run['wall_s'])}"
     cont = f"  (continues #{run['parent_id']})" if run["parent_id"] else ""
-    return f"{what}  {config:<14} {counts:>14}  {run_state(run['state']).label:<11}{wall}{cont}"
+    return f"{what}  {config:<14} {counts:>14}  {run_state(run['state']).label:<{_STATE_WIDTH}}{wall}{cont}"
 
 
 def _show(conn: Any, ref: str, as_json: bool) -> int:
@@ -107,6 +113,8 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
     state = run_state(run["state"])
     if run["kind"] == "run" and state.meaning:
         print(f"  state    {state.meaning}")
+    if run.get("history_error"):
+        print(f"  history  stopped part-way: {run['history_error']}")
     spec = run["spec"]
     print(f"  plugin   {spec['plugin']}  {run['plugin_hash'] or ''}")
     if spec.get("params"):

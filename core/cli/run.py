@@ -293,6 +293,8 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
         lines[0] += f" (run {ns.resume} was continued by run {plan.parent_id} already)"
     if plan.new:
         lines.append(f"{count(plan.new)} new items joined")
+    if plan.unrecorded_note:
+        lines.append(plan.unrecorded_note)
     if plan.vanished:
         shown = ", ".join(printable(v) for v in plan.vanished[:5]) + (" ..." if len(plan.vanished) > 5 else "")
         lines.append(f"{count(len(plan.vanished))} recorded items are gone: {shown}")

@@ -21,7 +21,10 @@ killed at any moment keeps every outcome committed before it; ``poolside run
 
 A history that cannot be written never stops a run: ``RunRecorder.error``
 says why (and the log); the caller tells the user (the CLI on stderr, the run
-host in ``Finished.history_error`` for the window's status bar).  A study is
+host in ``Finished.history_error`` for the window's status bar).  A run whose
+recording stopped part-way is marked ``incomplete`` in its row (when the store
+can still take that), so that it never reads as killed and its resume knows
+the items it lacks may have run.  A study is
 recorded after it ran, so ``record_study`` raises :class:`HistoryError` and
 the caller says it.
 """
@@ -126,7 +129,7 @@ class RunRecorder:
             conn = store.connect()
         except (HistoryError, OSError, sqlite3.Error) as e:  # opened a moment ago: gone, or locked since
             self._failed(_reason(e))
-            self._drain()
+            _mark_incomplete(self.run_id, self._drain()[1], _reason(e))
             return
         seq = itertools.count()
         end = None
@@ -140,18 +143,24 @@ class RunRecorder:
                     _finish_run(conn, self.run_id, end[1], end[2])
                     return
         except Exception as e:  # a full disk, a locked file: the run goes on, unrecorded from here
-            self._failed(f"writing the history failed part-way ({_reason(e)}); "
+            reason = _reason(e)
+            self._failed(f"writing the history failed part-way ({reason}); "
                          "the run's later outcomes are not in it")
             if end is None:  # the finish is still to come: finish() waits for this thread
-                self._drain()
+                end = self._drain()
+            # Said in the row too, so that the run does not read as killed later and its
+            # resume knows the unrecorded items are not new ones.
+            _mark_incomplete(self.run_id, end[1], reason)
         finally:
             conn.close()
             self.writer_cpu_s = time.thread_time() - cpu_start
 
-    def _drain(self) -> None:
-        """Drop what is queued up to the finish, so that ``finish()`` returns."""
-        while self._queue.get()[0] != "finish":
-            pass
+    def _drain(self) -> Any:
+        """Drop what is queued up to the finish, so that ``finish()`` returns; the finish."""
+        while True:
+            message = self._queue.get()
+            if message[0] == "finish":
+                return message
 
     def _gather(self) -> list:
         """Batches queued within _GATHER_S of the first (or up to _MAX_ROW outcomes, or the finish)."""
@@ -250,6 +259,32 @@ def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) 
              None if record is None else dumps(record),
              getattr(summary, "workers", None), run_id))
     store.prune(conn, limit_bytes=store.max_bytes(), spare=(run_id,) if run_id is not None else ())
+
+
+def _mark_incomplete(run_id: int | None, summary: Any, reason: str) -> None:
+    """The run's row says its history stopped part-way (state ``incomplete``), if the store can
+    still be written; if not, the row stays ``running`` and reads as killed, which resume treats
+    the same way (its unrecorded items run again)."""
+    from ..serialize import summary_record
+
+    if run_id is None:
+        return
+    try:
+        conn = store.connect()
+        try:
+            counts = store.recorded_counts(conn, run_id)
+            with store.transaction(conn):
+                conn.execute(
+                    "UPDATE runs SET finished_at = ?, state = 'incomplete', history_error = ?, total = ?, ok = ?, "
+                    "failed = ?, timed_out = ?, cancelled = ?, wall_s = ?, cpu_s = ?, summary = ? WHERE id = ?",
+                    (time.time(), reason, getattr(summary, "total", None), counts["ok"], counts["failed"],
+                     counts["timed_out"], counts["cancelled"], getattr(summary, "wall_s", None),
+                     getattr(summary, "cpu_s", None),
+                     None if summary is None else dumps(summary_record(summary)), run_id))
+        finally:
+            conn.close()
+    except Exception as e:  # the store cannot be written at all: the error is said already
+        log.info("run %s cannot be marked as incompletely recorded: %s", run_id, _reason(e))
 
 
 def record_study(spec: Any, study: Any) -> int | None:

@@ -15,10 +15,12 @@ in the family is never run again.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..words.runs import unrecorded_note
 from . import store
 from .recorder import fingerprint
 
@@ -59,9 +61,22 @@ class ResumePlan:
     new: int
     vanished: list[str]
     plugin_changed: bool
+    #: Items walked that the family's history has no outcome for although the run may have done them
+    #: (its history stopped part-way, or it was killed): they run again; ``new`` is 0 then.
+    unrecorded: int = 0
+    #: What the history cannot know about them, in words ("" when every item is accounted for).
+    unrecorded_note: str = ""
 
 
 def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
+    """What is left of run ``ref`` (a number or ``last``); :class:`ResumeError` saying why it cannot be."""
+    try:
+        return _plan(ref, force)
+    except (store.HistoryError, sqlite3.DatabaseError) as e:  # a damaged history: said, never a traceback
+        raise ResumeError(f"{e}; there is nothing to resume from (see 'poolside history')") from None
+
+
+def _plan(ref: str, force: bool) -> ResumePlan:
     from ..spec import JobSpec, SpecError
 
     conn = store.connect()
@@ -71,6 +86,7 @@ def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
         if run is None or run["kind"] != "run":
             raise ResumeError(f"history has no run {ref!r} (see 'poolside history')")
         members = store.family(conn, run_id)
+        last = store.get_run(conn, max(members))  # the run a resume continues: how its history ended
         ok: set[bytes] = set()
         seen: set[bytes] = set()
         for member in members:
@@ -99,8 +115,17 @@ def plan_resume(ref: str, *, force: bool = False) -> ResumePlan:
             todo.append(item)
     vanished = sorted(os.fsdecode(k) for k in seen - walked)
     items = ResumeItems(todo, prepared.items.skipped_note())
-    return ResumePlan(max(members), spec, prepared, items, len(ok & walked), len(walked - seen), vanished,
+    plan = ResumePlan(max(members), spec, prepared, items, len(ok & walked), len(walked - seen), vanished,
                       changed)
+    # A run with no end recorded (killed, its history stopped and the store full, or still running):
+    # what its history lacks may be done already; it is not known to be new.
+    if plan.new and last is not None and last["state"] in ("incomplete", "killed", "running"):
+        # Not new: the walk finds them, the history just never kept their outcomes.
+        plan.unrecorded, plan.new = plan.new, 0
+        recorded = sum(int(last.get(s) or 0) for s in ("ok", "failed", "timed_out", "cancelled"))
+        plan.unrecorded_note = unrecorded_note(last["id"], last["state"], recorded, last.get("total"),
+                                               plan.unrecorded)
+    return plan
 
 
 def _resolve(conn: Any, ref: str) -> int:

@@ -13,6 +13,9 @@ Why WAL with synchronous=NORMAL: a commit is an append to the log, without an
 fsync; a process killed at any moment (SIGKILL, a crash) loses nothing
 committed, and a power cut loses at most the last commits, never the database.
 
+The folder is its owner's only (0700) and the database too (0600, and so its
+-wal and -shm): it holds file paths, parameters and error messages.
+
 ``POOLSIDE_HOME`` moves the folder (tests always set it); ``POOLSIDE_HISTORY=off``
 turns recording off (it holds file paths).  Schema changes are migrations keyed
 by ``PRAGMA user_version``.
@@ -29,7 +32,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..log import get_logger
 from ..records import STATUS_ORDER
+
+log = get_logger(__name__)
 
 #: Outcome status <-> the byte stored per item: its place in ``records.STATUS_ORDER``
 #: (ok 0, failed 1, timed_out 2, cancelled 3).  Databases hold these bytes, so a new
@@ -49,7 +55,7 @@ _MIGRATIONS: tuple[str, ...] = (
         parent_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         started_at REAL NOT NULL,           -- Unix time
         finished_at REAL,                   -- NULL: still running, or killed
-        state TEXT NOT NULL,                -- running, finished, interrupted
+        state TEXT NOT NULL,                -- running, finished, interrupted (3: incomplete)
         plugin TEXT NOT NULL,
         plugin_hash TEXT,
         spec TEXT NOT NULL,                 -- JobSpec.to_dict() as JSON, paths absolute
@@ -85,6 +91,10 @@ _MIGRATIONS: tuple[str, ...] = (
         data BLOB NOT NULL
     );
     """,
+    # 3: why a run's history stopped part-way (state 'incomplete'): its later outcomes are not kept
+    """
+    ALTER TABLE runs ADD COLUMN history_error TEXT;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -119,10 +129,17 @@ def max_bytes() -> int:
 
 
 def connect(path: Path | None = None) -> sqlite3.Connection:
-    """A connection with the schema migrated; one per thread (sqlite3's rule)."""
+    """A connection with the schema migrated; one per thread (sqlite3's rule).
+
+    Raises :class:`HistoryError` and nothing else: a file where the folder
+    should be, a folder that cannot be written, a damaged file.
+    """
     path = path or db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # autocommit; transactions explicit
+    try:
+        _private(path)
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # autocommit; transactions explicit
+    except (OSError, sqlite3.Error) as e:
+        raise HistoryError(f"the history at {path} cannot be used: {_os_reason(e)}") from None
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -132,6 +149,81 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         conn.close()
         raise HistoryError(f"the history at {path} cannot be used: {e}") from None
     return conn
+
+
+# The history holds file paths, parameters and error messages: for its owner only.
+_DIR_MODE = 0o700
+_FILE_MODE = 0o600
+_SIDE_FILES = ("-wal", "-shm")
+
+
+def _private(path: Path) -> None:
+    """The folder 0700 and the database 0600, made so or tightened (with a log line).
+
+    SQLite creates the -wal and -shm files with the database's own mode, so a
+    database made 0600 before SQLite opens it keeps its logs private too.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        folder.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+    _tighten(folder, _DIR_MODE)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, _FILE_MODE))
+    for file in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
+        if file.exists():
+            _tighten(file, _FILE_MODE)
+
+
+_said_loose: set[Path] = set()
+
+
+def _tighten(path: Path, mode: int) -> None:
+    current = path.stat().st_mode & 0o777
+    if current & ~mode:
+        try:
+            os.chmod(path, current & mode)
+        except OSError as e:  # not the owner, or a read-only mount: the history still works
+            if path in _said_loose:
+                return
+            _said_loose.add(path)  # every connection would say it again: once a process
+            log.warning("the history file %s is readable by others (mode %o) and cannot be made private: %s",
+                        path, current, e)
+            return
+        log.info("made %s private to its owner (mode %o, was %o)", path, current & mode, current)
+
+
+def _os_reason(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror + (f": {os.fsdecode(e.filename)}" if e.filename else "")
+    return str(e) or type(e).__name__
+
+
+def move_aside(path: Path | None = None) -> Path | None:
+    """Rename a history that cannot be used to ``<name>.broken-<timestamp>`` (its -wal and -shm
+    along with it), so that the next :func:`connect` starts a new one; return the new name (None: no file).
+
+    Raises :class:`HistoryError` when it cannot be renamed (the message says why).
+    """
+    path = path or db_path()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while target.exists():  # twice in a second: never over an earlier one
+        n += 1
+        target = path.with_name(f"{path.name}.broken-{stamp}-{n}")
+    try:
+        # The logs first: a -wal left beside a new database would be replayed into it.
+        for side in _SIDE_FILES:
+            log_file = path.with_name(path.name + side)
+            if log_file.exists():
+                os.replace(log_file, target.with_name(target.name + side))
+        if not (path.exists() or path.is_symlink()):
+            return None
+        os.replace(path, target)
+    except OSError as e:
+        raise HistoryError(f"the history at {path} cannot be moved aside: {_os_reason(e)}") from None
+    log.warning("moved the history %s aside to %s", path, target)
+    return target
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

@@ -180,7 +180,20 @@ RUN_STATES: dict[str, RunState] = {
     "killed": RunState("killed", Status.FAILED.color, True,
                        "The run's process ended without recording its end (killed, or it crashed); "
                        "Resume runs what is not ok yet."),
+    "incomplete": RunState("history incomplete", Status.TIMED_OUT.color, True,
+                           "The run went on, but its history stopped part-way (see its details): the later "
+                           "outcomes were not kept; Resume runs every item not recorded ok."),
 }
+
+
+def unrecorded_note(run_id: int, state: str, recorded: int, total: int | None, unrecorded: int) -> str:
+    """Why a resume runs items the run may have done: its history did not keep their outcomes."""
+    if state == "incomplete":
+        of = f" of {count(total)}" if total else ""
+        return (f"the history of run {run_id} stopped after {count(recorded)}{of} items: the other "
+                f"{count(unrecorded)} items' outcomes were not recorded; they will run again")
+    return (f"run {run_id} has no end recorded (killed, or its history stopped): {count(unrecorded)} items "
+            "have no outcome in its history; they will run")
 
 
 def run_state(state: Any) -> RunState:

@@ -4,6 +4,9 @@
     HistoryReader.get_study(id) ─► the study record (the JSON ``poolside compare --json`` writes)
     HistoryReader.get_run(id)   ─► a run record (below)
     HistoryReader.get_series(id) ─► the run's CPU and memory series (usage.Monitor.series()), or None
+    reader.start_new() (optional) ─► a history that cannot be used moved aside, a new one made; the old name
+
+Every read raises ``HistoryError`` and nothing else when the history cannot be used.
 
 An entry (one row of the list)::
 
@@ -11,7 +14,8 @@ An entry (one row of the list)::
      "status": a run state, "wall_s": float, "summary": str}
 
 ``status`` is the run's state as the history records it (``running``,
-``finished``, ``interrupted``, or ``killed`` when its process is gone):
+``finished``, ``interrupted``, ``incomplete`` when its recording stopped
+part-way, or ``killed`` when its process is gone):
 ``poolside.words.runs.run_state`` says how each reads and whether it resumes.
 
 A run record::

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,8 @@ class SqliteHistory:
         conn = self._store.connect()
         try:
             yield conn
+        except sqlite3.DatabaseError as e:  # damaged past what connect() reads: the tab's one kind of failure
+            raise self._store.HistoryError(f"the history at {self._store.db_path()} cannot be read: {e}") from None
         finally:
             conn.close()
 
@@ -67,6 +70,13 @@ class SqliteHistory:
             pending_items=_pending(entry_id) if run_state(record.get("status")).resumable else [],
         )
         return record
+
+    def start_new(self) -> Any:
+        """Move the history that cannot be used aside and create a new one; where the old one went
+        (None: there was no file to move).  Raises ``HistoryError`` saying why it cannot."""
+        moved = self._store.move_aside()
+        self._store.connect().close()  # the new, empty history: made now, so a failure is said now
+        return moved
 
     def get_series(self, entry_id: str) -> dict[str, Any] | None:
         from poolside.history import get_series

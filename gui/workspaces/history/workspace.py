@@ -94,6 +94,22 @@ class HistoryWorkspace(Workspace):
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.note.setWordWrap(True)
         self.note.setProperty("role", "hint")
+        # Shown while the history cannot be used: why, and a way out that keeps the old file.
+        self.unavailable: str | None = None
+        self.broken_note = QLabel(self)
+        self.broken_note.setWordWrap(True)
+        self.broken_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.broken_note.setAccessibleName("History problem")
+        self.new_history_button = QPushButton("Move it aside and start a new history", self)
+        self.new_history_button.setToolTip("Rename the history file to <name>.broken-<time>, keeping it, "
+                                           "and record into a new, empty history from now on")
+        self.new_history_button.clicked.connect(self.start_new_history)
+        self.broken_bar = QWidget(self)
+        broken = QHBoxLayout(self.broken_bar)
+        broken.setContentsMargins(0, 0, 0, 0)
+        broken.addWidget(self.broken_note, 1)
+        broken.addWidget(self.new_history_button)
+        self.broken_bar.hide()
         self.pages = QStackedWidget(self)
         self.runs_box = group("Runs side by side (speed-up against the earlier)", self.runs, stretch=True)
         self.cpu_view = RunCpuView(self)
@@ -138,6 +154,7 @@ class HistoryWorkspace(Workspace):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 4)
         lay.addLayout(bar)
+        lay.addWidget(self.broken_bar)
         lay.addWidget(split, 1)
 
     # -- the list -----------------------------------------------------------
@@ -153,10 +170,45 @@ class HistoryWorkspace(Workspace):
             self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
             self._apply_filter()
         except HistoryError as e:  # a damaged file or a newer schema: the window still opens
-            log.warning("the history cannot be read: %s", e)
-            self.message.emit(f"The history cannot be read: {e}")
+            self.set_unavailable(str(e))
+        else:
+            self.set_unavailable(None)
         finally:
             self.plugin_filter.blockSignals(False)
+
+    def set_unavailable(self, reason: str | None, *, offer_new: bool = True) -> None:
+        """The history cannot be used (``reason``), or can again (``None``): said once in the status
+        bar and logged, and kept in view above the list with the offer of a new history."""
+        if reason == self.unavailable:
+            return
+        self.unavailable = reason
+        self.broken_bar.setVisible(reason is not None)
+        if reason is None:
+            return
+        log.warning("the history is unavailable: %s", reason)
+        self.broken_note.setText(f"The history is unavailable: {reason}. Runs still run, but are not recorded.")
+        self.new_history_button.setVisible(offer_new and hasattr(self.reader, "start_new"))
+        self.message.emit(f"The history is unavailable: {reason}")
+
+    def start_new_history(self) -> bool:
+        """Move the history file aside (kept as ``<name>.broken-<time>``) and open a new one."""
+        from poolside.history import HistoryError
+
+        start_new = getattr(self.reader, "start_new", None)
+        if start_new is None:
+            return False
+        try:
+            old = start_new()
+        except HistoryError as e:
+            log.warning("a new history cannot be started: %s", e)
+            self.message.emit(f"Could not start a new history: {e}")
+            return False
+        self.refresh()
+        if self.unavailable is not None:  # said by refresh: the new one cannot be used either
+            return False
+        where = f"; the old one is kept as {old}" if old is not None else ""
+        self.message.emit(f"Started a new history{where}.")
+        return True
 
     def _apply_filter(self, *_args) -> None:
         text = self.plugin_filter.currentText()
@@ -177,6 +229,17 @@ class HistoryWorkspace(Workspace):
         return [self.model.entry(r) for r in rows]
 
     def _on_selection(self, *_args) -> None:
+        from poolside.history import HistoryError
+
+        try:
+            self._show_selection()
+        except HistoryError as e:  # the file was damaged since the list was read
+            self.set_unavailable(str(e))
+            self._show_note("The history cannot be read now; the reason is above the list.")
+            self.resume_button.setEnabled(False)
+            self.rerun_button.setEnabled(False)
+
+    def _show_selection(self) -> None:
         entries = self.selected()
         self._run = None
         kinds = {e.get("kind") for e in entries}
