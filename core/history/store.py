@@ -109,8 +109,10 @@ def enabled() -> bool:
 
 def data_dir() -> Path:
     home = os.environ.get("POOLSIDE_HOME")
-    if home:
-        return Path(home)
+    return Path(home) if home else _default_dir()
+
+
+def _default_dir() -> Path:
     import platformdirs  # the right folder on Linux, macOS and Windows, without guessing
 
     return Path(platformdirs.user_data_dir("poolside", appauthor=False))
@@ -166,7 +168,10 @@ def _private(path: Path) -> None:
     folder = path.parent
     if not folder.is_dir():
         folder.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-    _tighten(folder, _DIR_MODE)
+    elif folder == _default_dir():
+        # Poolside's own folder is tightened; a folder the user named (POOLSIDE_HOME,
+        # perhaps their home or a shared one) keeps its mode: the files in it are private.
+        _tighten(folder, _DIR_MODE)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, _FILE_MODE))
     for file in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):

@@ -96,8 +96,9 @@ def test_a_new_history_is_private_to_its_owner(tmp_path: Path, monkeypatch):
 
 
 def test_an_existing_history_readable_by_others_is_tightened_and_said(tmp_path: Path, monkeypatch, caplog):
-    home = tmp_path / "home"
-    monkeypatch.setenv("POOLSIDE_HOME", str(home))
+    home = tmp_path / "data" / "poolside"
+    monkeypatch.delenv("POOLSIDE_HOME", raising=False)
+    monkeypatch.setattr(store, "_default_dir", lambda: home)  # Poolside's own folder
     store.connect().close()
     os.chmod(home, 0o755)
     os.chmod(store.db_path(), 0o644)
@@ -106,6 +107,15 @@ def test_an_existing_history_readable_by_others_is_tightened_and_said(tmp_path: 
     assert _mode(home) == 0o700 and _mode(store.db_path()) == 0o600
     said = [r.getMessage() for r in caplog.records if "private" in r.getMessage()]
     assert len(said) == 2 and any("644" in line for line in said)
+
+
+def test_a_folder_the_user_named_keeps_its_mode_and_the_history_in_it_is_private(tmp_path: Path, monkeypatch):
+    home = tmp_path / "shared"
+    home.mkdir(mode=0o755)
+    os.chmod(home, 0o755)
+    monkeypatch.setenv("POOLSIDE_HOME", str(home))
+    store.connect().close()
+    assert _mode(home) == 0o755 and _mode(store.db_path()) == 0o600
 
 
 # -- case 5: a history that cannot be used ------------------------------------------
