@@ -77,6 +77,8 @@ class HistoryWorkspace(Workspace):
         self.export_button.setText("Export study")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.export_button.setMenu(self._export_menu())
+        for button in (self.resume_button, self.rerun_button, self.export_button):
+            button.setEnabled(False)  # until a selection gives them something to act on
         self.list = QTableView(self)
         self.list.setAccessibleName("Runs and studies")
         self.list.setModel(self.model)
@@ -165,8 +167,9 @@ class HistoryWorkspace(Workspace):
         current = self.plugin_filter.currentText()
         self.plugin_filter.blockSignals(True)
         self.plugin_filter.clear()
+        self.plugin_filter.addItem(_ALL)
         try:
-            self.plugin_filter.addItems([_ALL, *self.model.plugins()])
+            self.plugin_filter.addItems(self.model.plugins())
             self.plugin_filter.setCurrentIndex(max(0, self.plugin_filter.findText(current)))
             self._apply_filter()
         except HistoryError as e:  # a damaged file or a newer schema: the window still opens

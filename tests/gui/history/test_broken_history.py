@@ -52,6 +52,8 @@ def test_a_damaged_history_opens_runs_and_offers_a_new_one(qtbot, broken_driver,
     assert "The history is unavailable" in status and "not a database" in status
     assert tab.broken_bar.isVisibleTo(tab) and "not a database" in tab.broken_note.text()
     assert tab.new_history_button.isVisibleTo(tab)
+    assert tab.plugin_filter.currentText() == "All tasks"
+    assert not any(b.isEnabled() for b in (tab.resume_button, tab.rerun_button, tab.export_button))
 
     broken_driver.choose_plugin("sha256")
     broken_driver.add_files(inputs)
