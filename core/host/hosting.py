@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from ..log import get_logger
-from .protocol import dumps
+from .protocol import Ready, Shutdown, dumps
 
 log = get_logger("poolside.host")
 
@@ -108,13 +109,42 @@ def warm_up() -> None:
     discover()
 
 
-class Serving(Protocol):
+class Server:
+    """What a host serves: its loop reads the client's messages until Shutdown or the pipe's end.
+
+    A subclass handles its own messages (``handle``) and ends what it is doing
+    (``stop``); Ready, Shutdown and the client's disappearance are handled here.
+    """
+
+    noun: ClassVar[str] = "host"
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.wire = Wire(conn)
+
     def serve(self) -> bool:
-        """Serve until the client's pipe ends; whether the client vanished (an orphan)."""
-        ...
+        """Serve until told to shut down (False) or the client is gone (True)."""
+        self.wire.send(Ready(os.getpid(), helper_pids()))
+        while True:
+            try:
+                message = pickle.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                log.info("%s %d: the client is gone", self.noun, os.getpid())
+                self.stop()
+                return True
+            if isinstance(message, Shutdown):
+                self.stop()
+                return False
+            self.handle(message)
+
+    def handle(self, message: Any) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
 
 
-def serve(argv: list[str], noun: str, make: Callable[[Connection], Serving], *, nice: int = 0) -> int:
+def serve(argv: list[str], noun: str, make: Callable[[Connection], Server], *, nice: int = 0) -> int:
     """Be a host: ``argv`` is ``FD PARENT_PID``; ``make`` builds the server on the inherited socket."""
     fd, parent = int(argv[0]), int(argv[1])
     die_with_parent(parent)

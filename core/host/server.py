@@ -20,7 +20,6 @@ summary counts it there.
 
 from __future__ import annotations
 
-import os
 import pickle
 import threading
 import time
@@ -30,7 +29,7 @@ from typing import Any
 
 from ..log import get_logger
 from ..records import ErrorInfo, Outcome, Status, Summary
-from .hosting import Wire, helper_pids, serve
+from .hosting import Server, Wire, serve
 from .marks import Marked
 from .protocol import (
     MAX_MESSAGE_BYTES,
@@ -39,9 +38,7 @@ from .protocol import (
     Finished,
     ItemFrames,
     Outcomes,
-    Ready,
     RunFailed,
-    Shutdown,
     Started,
     StartRun,
     dumps,
@@ -163,36 +160,24 @@ class Outbox:
         return summary
 
 
-class Host:
+class Host(Server):
     """One run at a time, on the commands of one client."""
 
+    noun = "run host"
+
     def __init__(self, conn: Connection) -> None:
-        self.wire = Wire(conn)
-        self.conn = conn
+        super().__init__(conn)
         self.job: Any = None
         self.run_id = -1
         self.outbox: Outbox | None = None
 
-    def serve(self) -> bool:
-        """Serve until told to shut down (False) or the client is gone (True)."""
-        self.wire.send(Ready(os.getpid(), helper_pids()))
-        while True:
-            try:
-                message = pickle.loads(self.conn.recv_bytes())
-            except (EOFError, OSError):
-                log.info("run host %d: the client is gone", os.getpid())
-                self.stop()
-                return True
-            if isinstance(message, StartRun):
-                if isinstance(message.items, ItemFrames):
-                    message = message._replace(items=self._read_items(message.items.frames))
-                self.start(message)
-            elif isinstance(message, CancelRun):
-                if self.job is not None and message.run_id == self.run_id:
-                    self.job.cancel()
-            elif isinstance(message, Shutdown):
-                self.stop()
-                return False
+    def handle(self, message: Any) -> None:
+        if isinstance(message, StartRun):
+            if isinstance(message.items, ItemFrames):
+                message = message._replace(items=self._read_items(message.items.frames))
+            self.start(message)
+        elif isinstance(message, CancelRun) and self.job is not None and message.run_id == self.run_id:
+            self.job.cancel()
 
     def _read_items(self, frames: int) -> list[Any]:
         items: list[Any] = []

@@ -18,15 +18,13 @@ priority would measure the window's load instead of the task.
 
 from __future__ import annotations
 
-import os
-import pickle
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..log import get_logger
-from .hosting import Wire, helper_pids, serve
-from .protocol import CancelStudy, Ready, Shutdown, StartStudy, StudyProgress, StudyRound, study_parts
+from .hosting import Server, serve
+from .protocol import CancelStudy, StartStudy, StudyProgress, StudyRound, study_parts
 
 log = get_logger("poolside.host")
 
@@ -34,35 +32,24 @@ log = get_logger("poolside.host")
 SHUTDOWN_WAIT_S = 5.0
 
 
-class StudyHost:
+class StudyHost(Server):
     """One study at a time, on the commands of one client."""
 
+    noun = "study host"
+
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.wire = Wire(conn)
+        super().__init__(conn)
         self._lock = threading.Lock()
         self.study: Any = None
         self.study_id = -1
         self.cancelled = False
         self.thread: threading.Thread | None = None
 
-    def serve(self) -> bool:
-        """Serve until told to shut down (False) or the client is gone (True)."""
-        self.wire.send(Ready(os.getpid(), helper_pids()))
-        while True:
-            try:
-                message = pickle.loads(self.conn.recv_bytes())
-            except (EOFError, OSError):
-                log.info("study host %d: the client is gone", os.getpid())
-                self.stop()
-                return True
-            if isinstance(message, StartStudy):
-                self.start(message)
-            elif isinstance(message, CancelStudy):
-                self.cancel(message.study_id)
-            elif isinstance(message, Shutdown):
-                self.stop()
-                return False
+    def handle(self, message: Any) -> None:
+        if isinstance(message, StartStudy):
+            self.start(message)
+        elif isinstance(message, CancelStudy):
+            self.cancel(message.study_id)
 
     def start(self, request: StartStudy) -> None:
         if self.thread is not None:  # the client starts a study only after the last one's StudyFinished
