@@ -52,96 +52,24 @@ import functools
 import itertools
 import multiprocessing as mp
 import multiprocessing.pool as mpp
-import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from ..records import ErrorInfo, Status, describe_error
+from ..records import ErrorInfo, Status
+from ._adapter import PoolAdapter, future_result
 from ._calls import call_chunk_marked, call_item, call_items
-from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended, library_error
+from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
 from ._launch import start_method
 from ._poolwatch import Died, PoolWatch, ResultsLost
 from ._worker import call_chunk
-from .base import Backend, drain
-from .protocol import Chunk, Done, Event, Lost, Retry
+from .protocol import Chunk, Event, Lost
 
-_IN_FLIGHT_PER_WORKER = 2
 # How long a thread that reads an ``imap`` iterator waits before it looks
 # whether the run was stopped.  Only a cancelled or broken run waits on it.
 _STOP_CHECK_S = 0.05
 # Results a reader thread gathers into one message when they are ready at once.
 _BATCH = 1_000
-
-
-def _result_of(future: cf.Future) -> Any:
-    if future.cancelled():
-        return cf.CancelledError("the call was cancelled")
-    return future.exception() or future.result()
-
-
-class PoolAdapter(Backend):
-    """Submits each chunk as one call to a pool and turns its result into a ``Done``."""
-
-    kills_hung_items = False
-
-    def __init__(self, task: Callable[[Any], Any], workers: int, *,
-                 timeout: float | None, origin: float) -> None:
-        if timeout is not None:
-            raise ValueError(f"the {self.name} backend has no per-item timeout; "
-                             "use the processes or threads backend for one")
-        super().__init__(task, workers, timeout=timeout, origin=origin)
-        self._messages: queue.SimpleQueue = queue.SimpleQueue()
-        self._broken_by: ErrorInfo | None = None  # why the library's pool broke, when it said
-        self._in_flight: dict[int, Chunk] = {}
-        self._slots: dict[int, int] = {}
-
-    @abc.abstractmethod
-    def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Done | BaseException | Retry], None]) -> None:
-        """Start ``call_chunk(task, chunk, origin)``; call ``finished`` with its result.
-
-        A pool that can lose a call without an answer (Dask, when a worker
-        dies) reports a :class:`Retry` for it instead: the engine runs the
-        chunk's items again.
-        """
-
-    def free_slots(self) -> int:
-        return self.workers * _IN_FLIGHT_PER_WORKER - len(self._in_flight)
-
-    def submit(self, chunk: Chunk) -> list[Event]:
-        self._in_flight[chunk.id] = chunk
-        try:
-            self._submit(chunk, lambda c, result: self._messages.put((c, result)))
-        except Exception as exc:
-            self._messages.put((chunk, exc))
-        return []
-
-    def wake(self) -> None:
-        self._messages.put(None)
-
-    def poll(self, timeout: float) -> list[Event]:
-        return self._events(drain(self._messages, timeout))
-
-    def _events(self, messages: list[Any]) -> list[Event]:
-        return [self._as_event(*m) for m in messages]
-
-    def _as_event(self, chunk: Chunk, result: Done | BaseException | Retry) -> Event:
-        self._in_flight.pop(chunk.id, None)
-        if isinstance(result, Retry):
-            return result
-        if isinstance(result, BaseException):
-            # The call itself failed (a broken pool, an unpicklable item):
-            # every item of the chunk fails with that reason.
-            error = library_error(result)
-            if error.message != describe_error(result):
-                self._broken_by = error  # a cause the later calls' errors no longer carry
-            elif self._broken_by is not None and type(result).__name__ == "BrokenProcessPool":
-                error = self._broken_by
-            n = len(chunk.items)
-            return Done(-1, chunk.id, 0, [None] * n, [(i, error) for i in range(n)],
-                        [0.0] * n, [0.0] * n, 0.0, True)
-        slot = self._slots.setdefault(result.worker, len(self._slots) % self.workers)
-        return result._replace(worker=slot)
 
 
 class ClassicPool(PoolAdapter):
@@ -457,7 +385,7 @@ class _Executor(ClassicPool):
 
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
         future = self._pool.submit(call_chunk, self.task, chunk, self.origin)
-        future.add_done_callback(lambda f: finished(chunk, _result_of(f)))
+        future.add_done_callback(lambda f: finished(chunk, future_result(f)))
 
 
 class ProcessExecutorBackend(_Executor):

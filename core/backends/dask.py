@@ -39,8 +39,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import ErrorInfo, describe_error
+from ._adapter import PoolAdapter
 from ._worker import call_chunk
-from .classic import PoolAdapter
 from .protocol import Chunk, Done, Event, Retry
 
 ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
