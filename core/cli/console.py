@@ -42,7 +42,7 @@ class Console:
         self._bar_shown = False
         self._last_draw = 0.0
         #: Why standard output could not be written, once it could not (then nothing more is).
-        self.out_error: str | None = None if out is not None else "standard output is closed"
+        self.out_error: str | None = None
         #: The same for standard error.
         self.err_error: str | None = None if err is not None else "standard error is closed"
 
@@ -75,7 +75,10 @@ class Console:
             self._write_err(printable(line) + "\n")
 
     def result(self, o: Any) -> None:
-        if not self.results_to_stdout or self.out_error is not None or self.out is None:
+        if not self.results_to_stdout or self.out_error is not None:
+            return
+        if self.out is None:  # the command started with fd 1 closed: a result had nowhere to go
+            self.out_error = "standard output is closed"
             return
         line = f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n"
         with self._lock:

@@ -56,10 +56,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     As the command itself (``argv`` None), it may end the process here instead
     of returning: see :func:`_end_process`.
     """
+    if argv is None:
+        _hold_standard_fds()
     code = _main(argv)
     if argv is None:
         _end_process(code)
     return code
+
+
+def _hold_standard_fds() -> None:
+    """Point a closed stdin, stdout or stderr at the null device.
+
+    Started with fd 2 closed (``2>&-``), the next file opened would become fd 2:
+    the history's database, a worker's pipe; and whatever writes to "stderr",
+    a worker's traceback, would write into it.  Python has already made
+    ``sys.stderr`` None for such an fd, which tells the console it is gone.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+            except OSError as e:
+                get_logger(__name__).warning("cannot open %s for the closed fd %d: %s", os.devnull, fd, e)
+                return
+            if null != fd:  # the lowest free fd: it is this one unless a lower one was closed too
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -80,14 +104,14 @@ def _main(argv: Sequence[str] | None) -> int:
             configure(logging.INFO if ns.verbose == 1 else logging.DEBUG)
         return ns.handler(ns)
     except UsageError as e:
-        print(f"{PROG}: error: {printable(str(e))}", file=sys.stderr)
+        _say(f"{PROG}: error: {printable(str(e))}")
         command = f"{args[0]} " if args[0] in commands else ""
-        print(f"Try '{PROG} {command}--help' for more.", file=sys.stderr)
+        _say(f"Try '{PROG} {command}--help' for more.")
         return EXIT_USAGE
     except SystemExit as e:  # --help and --version
         return e.code if isinstance(e.code, int) else EXIT_OK
     except KeyboardInterrupt:  # before a job started (loading plugins, say)
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        _say(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # "poolside info | head": the reader left before the end
         silence_stdout()
@@ -95,8 +119,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as e:  # a bug of ours: one line, the traceback on request
         if os.environ.get("POOLSIDE_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(e).__name__}: {printable(describe_error(e))} "
-              "(set POOLSIDE_DEBUG=1 to see the traceback)", file=sys.stderr)
+        _say(f"{PROG}: internal error: {type(e).__name__}: {printable(describe_error(e))} "
+             "(set POOLSIDE_DEBUG=1 to see the traceback)")
         return EXIT_FAILED
 
 
@@ -132,7 +156,8 @@ def _end_process(code: int) -> None:
 
 
 def _say(line: str) -> None:
-    """A line on stderr, if there is one to write to."""
+    """A line on stderr, if there is one to write to (never on stdout: with ``sys.stderr``
+    None, ``print(file=sys.stderr)`` would write there)."""
     if sys.stderr is None:
         return
     try:

@@ -163,3 +163,21 @@ def test_a_child_the_task_forked_never_runs_an_item_again(tmp_path, backend):
     for p in paths:
         runs = p.with_name(p.name + ".ran").read_text().splitlines()
         assert len(runs) == 1, f"{p.name} ran {len(runs)} times"
+
+
+@pytest.mark.parametrize(("quiet", "code"), [((), 1), (("-q",), 0)])
+def test_a_closed_stdout_fails_the_run_only_when_results_were_for_it(tmp_path, quiet, code):
+    _files(tmp_path / "in", 10)
+    argv = [sys.executable, "-m", "core", "run", str(tmp_path / "in"), "-r", "-p", "sha256", "-b", "threads", *quiet]
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *argv], env=_env(tmp_path), cwd=tmp_path,
+                          stderr=subprocess.PIPE, text=True, timeout=HANG_GUARD_S)
+    assert done.returncode == code, done.stderr
+    assert "10 items (10 ok)" in done.stderr
+    assert ("standard output is closed" in done.stderr) == (code == 1)
+
+
+def test_a_usage_error_with_stderr_closed_writes_nothing_to_stdout(tmp_path):
+    argv = [sys.executable, "-m", "core", "run", "--plugin", "sha256", "nope"]
+    done = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", *argv], env=_env(tmp_path), cwd=tmp_path,
+                          stdout=subprocess.PIPE, text=True, timeout=HANG_GUARD_S)
+    assert done.returncode == 2 and done.stdout == ""
