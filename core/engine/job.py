@@ -299,9 +299,12 @@ class Job:
             # A bug in the finishing itself (the loop's own failures are handled
             # in _run_to_end): said once, and the counts still made to add up.
             log.error("the engine failed while finishing the run: %s", _error_line(exc), exc_info=exc)
-            with contextlib.suppress(BaseException):  # the same bug again; already said above
+            try:
                 self._settle_rest(Status.FAILED, ErrorInfo(
                     "EngineError", f"the engine failed: {_error_line(exc)}"))
+            except BaseException as again:
+                log.error("ending the items left failed too; the counts may not add up: %s",
+                          _error_line(again), exc_info=again)
             self._summary.wall_s = time.perf_counter() - self._started
             self._summary.done = True
         finally:
@@ -426,8 +429,9 @@ class Job:
         self._consumer_errors += 1
         if self._consumer_error is None:
             self._consumer_error = exc
+            # No wake-up needed: the consumer is called on the dispatcher's
+            # thread, which looks at _stopping before it takes more work.
             log.error("the outcomes' consumer raised; the run stops: %s", _error_line(exc), exc_info=exc)
-            self._backend.wake()
 
     def _settle_rest(self, status: Status, error: ErrorInfo) -> None:
         """End every item that has no outcome yet: the counts must add up."""
