@@ -218,3 +218,45 @@ def nap_or_fail_on_seven(item: tuple[int, float]) -> float:
     if seconds:
         time.sleep(seconds)
     return seconds
+
+
+def start_endless_thread(item: object) -> object:
+    """Start a thread that is not a daemon and never ends (Python would wait for it at exit).
+
+    ``daemon=False`` by hand: a thread started from a worker thread (a daemon) would be one.
+    """
+    if not any(t.name == "endless" for t in threading.enumerate()):
+        threading.Thread(target=threading.Event().wait, name="endless", daemon=False).start()
+    return item
+
+
+def fork_and_return(item: object) -> object:
+    """Fork once (on the item named ``fork``), and let the child return as the parent does.
+
+    Every item run appends a line to ``<item>.ran`` next to it: an item run
+    twice (by the child too) shows as two lines.
+    """
+    path = Path(str(item))
+    with open(path.with_name(path.name + ".ran"), "a") as f:
+        f.write(f"{os.getpid()}\n")
+    if path.name.startswith("fork"):
+        os.fork()
+    return path.name
+
+
+def close_stdout_and_stderr(item: object) -> object:
+    """Close fds 1 and 2 of the process the task runs in (the CLI's own, on sequential and threads)."""
+    for fd in (1, 2):
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # closed by an item before
+    return item
+
+
+def tight_recursion_limit(item: object) -> object:
+    """Leave the process with a recursion limit that little code can live with."""
+    import sys
+
+    sys.setrecursionlimit(30)
+    return item

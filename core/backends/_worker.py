@@ -130,6 +130,49 @@ class Outbox:
                        self.starts[k:end], self.elapsed[k:end], cpu_s, last, self.pid, self.tid, busy))
 
 
+# Set in a child that a task forked (os.fork(), or a library's fork).  The child
+# holds a copy of the worker's loop on its stack: should the task return there
+# in the child, the loop would run the rest of the chunk a second time and hold
+# the parent's pipes and the caller's stdout open.  The loop looks at this after
+# every item and ends such a child at once (_end_forked_child).  A list, so that
+# the loop can test it through a local name: a few ns an item.
+_forked: list[int] = []
+
+
+def _mark_forked() -> None:
+    _forked.append(os.getpid())
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, where nothing forks
+    os.register_at_fork(after_in_child=_mark_forked)
+
+
+def _loop_owned() -> list[int]:
+    """The fork marks for a loop that starts now, in a process that owns it.
+
+    A worker process forked on purpose (the zygote, a fork start method, a
+    classic pool) starts its loop afresh: it is the owner, not a stray child.
+    """
+    _forked.clear()
+    return _forked
+
+
+def _end_forked_child() -> None:
+    """In a process the task forked, that came back into the worker's loop: end it now.
+
+    It must not run another item nor report one (its parent does), and must not
+    run the interpreter's exit handlers (they are its parent's: the engine's,
+    the pools').  One line on stderr says what happened; the item's outcome is
+    its parent's.
+    """
+    try:
+        os.write(2, (f"poolside: the task forked a process (pid {os.getpid()}) that returned into "
+                     "the worker's loop; it was ended\n").encode())
+    except OSError:
+        pass  # no stderr left: ending the process is what matters
+    os._exit(70)  # EX_SOFTWARE: nobody waits for this status; it only marks the cause
+
+
 def run_flusher(outboxes: Callable[[], list[Outbox]], stop: threading.Event,
                 flush_s: float = FLUSH_S) -> None:
     """Body of a flusher thread: every ``flush_s``, unblock results held by a slow item."""
@@ -179,6 +222,7 @@ def run_chunk(
     add_value, add_start, add_elapsed = values.append, starts.append, elapsed.append
     refresh_s = 0.0 if exact else SLOT_REFRESH_S
     written = t0
+    forked = _loop_owned()
     for offset, item in enumerate(items):
         # One clock read per item: an item starts when the one before it ended.
         if t0 - written >= refresh_s:
@@ -187,8 +231,12 @@ def run_chunk(
         try:
             value = task(item)
         except BaseException as exc:
+            if forked:
+                _end_forked_child()
             errors.append((len(values), error_info(exc)))
             value = None
+        if forked:
+            _end_forked_child()
         t1 = clock()
         if retired is not None and retired():
             return  # the parent gave up on this thread; its items run elsewhere
@@ -245,6 +293,7 @@ def _run_stretches(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin
     source = iter(items)
     done = 0
     step = 1
+    forked = _loop_owned()
     while done < n:
         # START before OFFSET (see run_chunk): never a running item with a stale start.
         slot[start_index] = began = t0
@@ -253,8 +302,12 @@ def _run_stretches(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin
             try:
                 add_value(task(item))
             except BaseException as exc:
+                if forked:
+                    _end_forked_child()
                 errors.append((len(values), error_info(exc)))
                 add_value(None)
+            if forked:
+                _end_forked_child()
             t1 = clock()
             add_start(t0 - origin)
             add_elapsed(t1 - t0)

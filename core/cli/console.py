@@ -6,21 +6,33 @@ and sentences come from ``poolside.words``, as in the window.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import threading
 import time
 from typing import Any, TextIO
 
 from ..inputs import Expansion, display, printable
+from ..log import get_logger
 from ..records import Status
 from ..words.runs import insight_sentences
 from ..words.units import clock, count, rate
 
+log = get_logger(__name__)
+
 
 class Console:
-    """Every terminal write, behind one lock: result lines, failures, the progress bar."""
+    """Every terminal write, behind one lock: result lines, failures, the progress bar.
 
-    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool, results_to_stdout: bool) -> None:
+    No write raises.  Standard output that cannot be written (a full disk, a
+    reader that left the pipe, a closed fd) is *lost*: ``out_error`` says why,
+    nothing more is written to it, and the command's exit status must say so.
+    Standard error that cannot be written is lost the same way (``err_error``):
+    nothing can be said any more, but the exit status still tells the truth.
+    """
+
+    def __init__(self, out: TextIO | None, err: TextIO | None, *, quiet: bool, results_to_stdout: bool) -> None:
         self.out = out
         self.errs = err
         self.quiet = quiet
@@ -29,33 +41,56 @@ class Console:
         self._lock = threading.Lock()
         self._bar_shown = False
         self._last_draw = 0.0
+        #: Why standard output could not be written, once it could not (then nothing more is).
+        self.out_error: str | None = None
+        #: The same for standard error.
+        self.err_error: str | None = None if err is not None else "standard error is closed"
 
     def _clear(self) -> None:
         if self._bar_shown:
-            self.errs.write("\r\x1b[K")
             self._bar_shown = False
+            self._write_err("\r\x1b[K")
+
+    def _write_err(self, text: str) -> None:
+        """Write and flush ``text`` on stderr; the caller holds the lock."""
+        if self.err_error is not None or self.errs is None:
+            return
+        try:
+            self.errs.write(text)
+            self.errs.flush()
+        except (OSError, ValueError) as e:  # ValueError: the stream was closed
+            self.err_error = _why(e)
+            self._bar_shown = False
+            _drop_stream(self.errs)
+            # Nowhere left to say it but the log (a file, if one was configured).
+            log.warning("standard error cannot be written: %s", self.err_error)
 
     def clear_progress(self) -> None:
         with self._lock:
             self._clear()
-            self.errs.flush()
 
     def err(self, line: str) -> None:
         with self._lock:
             self._clear()
-            self.errs.write(printable(line) + "\n")
-            self.errs.flush()
+            self._write_err(printable(line) + "\n")
 
     def result(self, o: Any) -> None:
-        if not self.results_to_stdout:
+        if not self.results_to_stdout or self.out_error is not None:
+            return
+        if self.out is None:  # the command started with fd 1 closed: a result had nowhere to go
+            self.out_error = "standard output is closed"
             return
         line = f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n"
         with self._lock:
             if self._bar_shown and _same_terminal(self.out, self.errs):
                 self._clear()
-                self.errs.flush()
-            self.out.write(line)
-            self.out.flush()
+            try:
+                self.out.write(line)
+                self.out.flush()
+            except (OSError, ValueError) as e:
+                self.out_error = _why(e)
+                _drop_stream(self.out)
+                log.warning("standard output cannot be written: %s", self.out_error)
 
     def failure(self, o: Any) -> None:
         self.err(f"{Status(o.status).label.upper()} {one_line(display(o.item))}: {o.error}")
@@ -89,9 +124,8 @@ class Console:
             bar = "#" * filled + "-" * (bar_width - filled)
         line = f"[{bar}]{tail}"[: max(1, width - 1)]
         with self._lock:
-            self.errs.write("\r" + line + "\x1b[K")
-            self.errs.flush()
-            self._bar_shown = True
+            self._write_err("\r" + line + "\x1b[K")
+            self._bar_shown = self.err_error is None
 
 
     def insights(self, ins: Any) -> None:
@@ -120,13 +154,49 @@ def _short(value: Any) -> str:
     return display(value)
 
 
-def _isatty(stream: TextIO) -> bool:
+def _why(e: BaseException) -> str:
+    if isinstance(e, BrokenPipeError):
+        return "its reader closed the pipe"
+    if isinstance(e, ValueError):
+        return "it is closed"
+    return e.strerror or str(e) if isinstance(e, OSError) else str(e)
+
+
+def _drop_stream(stream: TextIO) -> None:
+    """Point a stream that failed at /dev/null, and drop what it holds.
+
+    Python flushes ``sys.stdout`` and ``sys.stderr`` as it exits; the lines
+    still in their buffers would fail again there, and turn the exit status
+    into 120 with a complaint nobody can read.
+    """
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    if stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
+        except OSError as e:
+            log.warning("could not point the failed stream at %s: %s", os.devnull, e)
+    try:
+        stream.flush()  # now into /dev/null: the buffer is emptied
+    except (OSError, ValueError) as e:
+        log.debug("dropping what the failed stream held: %s", e)
+
+
+def _isatty(stream: TextIO | None) -> bool:
+    if stream is None:
+        return False
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
 
 
-def _same_terminal(a: TextIO, b: TextIO) -> bool:
+def _same_terminal(a: TextIO | None, b: TextIO | None) -> bool:
     return _isatty(a) and _isatty(b)
 

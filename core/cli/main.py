@@ -41,6 +41,7 @@ import sys
 from collections.abc import Sequence
 
 from ..inputs import printable
+from ..log import get_logger
 from ..records import describe_error
 from . import compare, history, listing, run, samples
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
@@ -50,7 +51,42 @@ _COMMANDS = (run.add_parser, compare.add_parser, history.add_parser, listing.add
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``poolside`` command line; return the exit status."""
+    """Run the ``poolside`` command line; return the exit status.
+
+    As the command itself (``argv`` None), it may end the process here instead
+    of returning: see :func:`_end_process`.
+    """
+    if argv is None:
+        _hold_standard_fds()
+    code = _main(argv)
+    if argv is None:
+        _end_process(code)
+    return code
+
+
+def _hold_standard_fds() -> None:
+    """Point a closed stdin, stdout or stderr at the null device.
+
+    Started with fd 2 closed (``2>&-``), the next file opened would become fd 2:
+    the history's database, a worker's pipe; and whatever writes to "stderr",
+    a worker's traceback, would write into it.  Python has already made
+    ``sys.stderr`` None for such an fd, which tells the console it is gone.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+            except OSError as e:
+                get_logger(__name__).warning("cannot open %s for the closed fd %d: %s", os.devnull, fd, e)
+                return
+            if null != fd:  # the lowest free fd: it is this one unless a lower one was closed too
+                os.dup2(null, fd)
+                os.close(null)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser, commands = _build_parser()
     if not args:  # the window is poolside.gui.launcher's to open; here, say what there is
@@ -68,24 +104,66 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure(logging.INFO if ns.verbose == 1 else logging.DEBUG)
         return ns.handler(ns)
     except UsageError as e:
-        print(f"{PROG}: error: {printable(str(e))}", file=sys.stderr)
+        _say(f"{PROG}: error: {printable(str(e))}")
         command = f"{args[0]} " if args[0] in commands else ""
-        print(f"Try '{PROG} {command}--help' for more.", file=sys.stderr)
+        _say(f"Try '{PROG} {command}--help' for more.")
         return EXIT_USAGE
     except SystemExit as e:  # --help and --version
         return e.code if isinstance(e.code, int) else EXIT_OK
     except KeyboardInterrupt:  # before a job started (loading plugins, say)
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        _say(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # "poolside run ... | head": the reader left
+    except BrokenPipeError:  # "poolside info | head": the reader left before the end
         silence_stdout()
-        return EXIT_OK
+        return EXIT_FAILED  # what it was given is not all there was: not a success
     except Exception as e:  # a bug of ours: one line, the traceback on request
         if os.environ.get("POOLSIDE_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(e).__name__}: {printable(describe_error(e))} "
-              "(set POOLSIDE_DEBUG=1 to see the traceback)", file=sys.stderr)
+        _say(f"{PROG}: internal error: {type(e).__name__}: {printable(describe_error(e))} "
+             "(set POOLSIDE_DEBUG=1 to see the traceback)")
         return EXIT_FAILED
+
+
+def _end_process(code: int) -> None:
+    """End the command now if a thread that is not ours would keep the process alive.
+
+    A task run in this process (sequential, threads) may start a thread that is
+    not a daemon and never ends; Python waits for such threads at exit, so the
+    command would hang after its summary, forever.  The run and its history are
+    over by now: the exit handlers run, the output is flushed, and the process
+    ends with the run's exit status whatever such a thread is doing.
+    """
+    import threading
+
+    lingering = [t for t in threading.enumerate()
+                 if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if not lingering:
+        return  # the ordinary way out, through the interpreter's own exit
+    names = ", ".join(t.name for t in lingering[:3]) + (" ..." if len(lingering) > 3 else "")
+    get_logger(__name__).warning("ending the process although %d threads still run: %s", len(lingering), names)
+    _say(f"{PROG}: note: threads the task started still run ({printable(names)}); they end with the command")
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError) as e:  # nothing can be said: the exit status still is
+            get_logger(__name__).warning("flushing %s at exit failed: %s", getattr(stream, "name", "a stream"), e)
+    logging.shutdown()
+    os._exit(code)
+
+
+def _say(line: str) -> None:
+    """A line on stderr, if there is one to write to (never on stdout: with ``sys.stderr``
+    None, ``print(file=sys.stderr)`` would write there)."""
+    if sys.stderr is None:
+        return
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError) as e:
+        get_logger(__name__).warning("standard error cannot be written: %s", e)
 
 
 _VERBOSE = ("--verbose", "-v")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..inputs import Expansion, printable
+from ..log import get_logger
 from ..records import Status, Summary, describe_error
 from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
@@ -23,9 +24,10 @@ from .common import (
     chunk_size,
     positive_float,
     positive_int,
-    silence_stdout,
 )
 from .console import Console
+
+log = get_logger(__name__)
 
 # Enough failures on the terminal to see what is going on; all of them go to --output.
 _MAX_FAILURE_LINES = 50
@@ -144,7 +146,7 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
             if not record_series(history.run_id, series):  # the log line says why
                 console.err("warning: the run's CPU and memory series is not in the history (see the log)")
     return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by,
-                   history_error=history.error)
+                   history_error=history.error, run_error=getattr(job, "error", None))
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:
@@ -234,7 +236,7 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
 
 def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Reporter,
             run_id: int | None, console: Console, stopped_by: int | None, *,
-            history_error: str | None = None) -> int:
+            history_error: str | None = None, run_error: str | None = None) -> int:
     """The notes after a run, the insights and the companion file; the exit code.
 
     A history that could not be written is one warning line: the run itself
@@ -264,10 +266,17 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
         console.insights(summary.insights)
     if ns.output and not reporter.write_error:
         _write_companion(Path(ns.output), summary, console)
+    if run_error is not None:
+        console.err(f"error: {run_error}")
+    if console.out_error is not None:
+        console.err(f"error: the results could not be written to standard output: {console.out_error}")
     if stopped_by is not None:
         return 128 + stopped_by  # common.EXIT_INTERRUPTED, EXIT_TERMINATED or EXIT_HANGUP
     bad = summary.total - summary.counts.get(Status.OK.value, 0)
-    return EXIT_FAILED if bad or summary.input_error or reporter.write_error else EXIT_OK
+    # Output that could not be written is not success, even when every item is ok:
+    # a script reading the results got none or some of them.
+    lost = console.out_error is not None or reporter.report_error is not None or run_error is not None
+    return EXIT_FAILED if bad or summary.input_error or reporter.write_error or lost else EXIT_OK
 
 
 def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
@@ -436,10 +445,13 @@ class _Reporter:
         self.failures_shown = 0
         self.failures_hidden = 0
         self.write_error: str | None = None
+        self.report_error: str | None = None  # the first exception that reporting raised
         self.cancel: Any = None
 
     def take(self, batch: list) -> None:
         # Must not raise: an exception here would be the engine's failure.
+        # (The console's writes never raise: a stdout or stderr that cannot be
+        # written is noted there, and the exit status says so.)
         try:
             if self.history is not None:
                 self.history(batch)
@@ -461,9 +473,8 @@ class _Reporter:
                         self.console.failure(o)
                     else:
                         self.failures_hidden += 1
-        except BrokenPipeError:
-            silence_stdout()
-            self.console.quiet = True
         except Exception as e:
-            self.console.err(f"error: reporting outcomes: {type(e).__name__}: {describe_error(e)}")
-
+            log.error("reporting outcomes failed", exc_info=e)
+            if self.report_error is None:
+                self.report_error = f"{type(e).__name__}: {describe_error(e)}"
+                self.console.err(f"error: reporting outcomes: {self.report_error}")

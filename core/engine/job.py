@@ -150,6 +150,8 @@ class Job:
         self._consumed = 0  # outcomes taken by the consumer
         self._intake = Intake(items, backend, chunker, self._ledger, self._insights, self._counts, finite=finite)
         self._told_end = False
+        self._consumer_error: BaseException | None = None  # the first exception of on_outcomes
+        self._consumer_errors = 0
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
         self._cancel_requested = False
@@ -289,6 +291,29 @@ class Job:
     # -- the dispatcher thread ---------------------------------------------------
 
     def _dispatch(self) -> None:
+        # ``_finished`` is set whatever happens below: a caller blocked in
+        # ``wait()`` or iterating the job must never wait for a thread that died.
+        try:
+            self._run_to_end()
+        except BaseException as exc:
+            # A bug in the finishing itself (the loop's own failures are handled
+            # in _run_to_end): said once, and the counts still made to add up.
+            log.error("the engine failed while finishing the run: %s", _error_line(exc), exc_info=exc)
+            try:
+                self._settle_rest(Status.FAILED, ErrorInfo(
+                    "EngineError", f"the engine failed: {_error_line(exc)}"))
+            except BaseException as again:
+                log.error("ending the items left failed too; the counts may not add up: %s",
+                          _error_line(again), exc_info=again)
+            self._summary.wall_s = time.perf_counter() - self._started
+            self._summary.done = True
+        finally:
+            self._finished.set()
+            _live_jobs.discard(self)
+            if self._on_outcomes is None:
+                self._queue.put(None)
+
+    def _run_to_end(self) -> None:
         failure: BaseException | None = None
         try:
             self._loop()
@@ -296,41 +321,60 @@ class Job:
             failure = exc
         self._sampler.end()  # memory as the work ends, before the workers go
         try:
-            self._backend.shutdown(cancel=failure is not None or self._cancel_requested)
+            self._backend.shutdown(cancel=failure is not None or self._stopping)
         except BaseException as exc:
             failure = failure or exc
         if isinstance(failure, BackendError):
             self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, describe_error(failure)))
         elif failure is not None:
             self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {_error_line(failure)}"))
+        elif self._consumer_error is not None:
+            self._settle_rest(Status.FAILED, ErrorInfo("ConsumerError", self.error or ""))
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, CANCELLED_ERROR)
         self._intake.reader.close()  # a reader stuck in the input stays so: a daemon, it reads no more
         self._summary.wall_s = time.perf_counter() - self._started
-        self._insights.library_chunks = self._backend.library_chunk_sizes()
-        self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
+        try:
+            self._insights.library_chunks = self._backend.library_chunk_sizes()
+            self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
+        except Exception as exc:  # the run itself is over and counted: it ends without its insights
+            log.error("the run's insights could not be made: %s", _error_line(exc), exc_info=exc)
         self._summary.done = True
         if self._intake.error is not None:
             self._summary.input_error = _error_line(self._intake.error)
         self._summary.not_read = self._intake.not_read()
         if failure is not None:
             log.error("run failed: %s", _error_line(failure), exc_info=failure)
+        if self._consumer_errors > 1:
+            log.error("the outcomes' consumer raised %d more times after the first", self._consumer_errors - 1)
         if log.isEnabledFor(logging.INFO):  # the summary line is built only when someone reads it
             log.info("run ended%s: %s", " (cancelled)" if self._cancel_requested else "", self._summary.line())
-        try:
-            # on_finish comes after the last outcome and before ``done``: a
-            # caller that waits on the job knows on_finish has run.
-            if self._on_finish is not None:
+        # on_finish comes after the last outcome and before ``done``: a
+        # caller that waits on the job knows on_finish has run.
+        if self._on_finish is not None:
+            try:
                 self._on_finish(self.summary)
-        finally:
-            self._finished.set()
-            _live_jobs.discard(self)
-            if self._on_outcomes is None:
-                self._queue.put(None)
+            except Exception as exc:  # the run is over and counted; the caller's callback failed
+                log.error("on_finish raised: %s", _error_line(exc), exc_info=exc)
+
+    @property
+    def _stopping(self) -> bool:
+        """A cancel, or a consumer that failed: the loop stops taking work."""
+        return self._cancel_requested or self._consumer_error is not None
+
+    @property
+    def error(self) -> str | None:
+        """Why the run failed as a whole, if it did: the ``on_outcomes`` callback raised.
+
+        The items it had not been given yet end ``failed`` with this error.
+        """
+        if self._consumer_error is None:
+            return None
+        return f"the outcomes' consumer failed: {_error_line(self._consumer_error)}"
 
     def _loop(self) -> None:
         backend, intake = self._backend, self._intake
-        while not self._cancel_requested:
+        while not self._stopping:
             self._fill()
             if backend.takes_input and intake.done and not self._told_end:
                 self._told_end = True
@@ -351,7 +395,7 @@ class Job:
         backend, intake = self._backend, self._intake
         retry = self._ledger.retry
         intake.allow(self._consumed)  # the window grows with the chunks
-        while backend.free_slots() > 0 and not self._cancel_requested:
+        while backend.free_slots() > 0 and not self._stopping:
             chunk: Chunk | None
             if retry:
                 chunk = retry.popleft()
@@ -369,9 +413,25 @@ class Job:
         """The ledger's outcomes, in order if ordered, to the callback or the consumer's queue."""
         if self._on_outcomes is not None:
             self._took(len(out))
-            self._on_outcomes(out)
+            try:
+                self._on_outcomes(out)
+            except BaseException as exc:
+                self._consumer_failed(exc)
         else:
             self._queue.put(out)
+
+    def _consumer_failed(self, exc: BaseException) -> None:
+        """``on_outcomes`` raised: the run stops, and fails (said once, in the log and ``error``).
+
+        The callback still gets the outcomes that follow (the items it was not
+        given end ``failed``): a consumer that failed once may still record them.
+        """
+        self._consumer_errors += 1
+        if self._consumer_error is None:
+            self._consumer_error = exc
+            # No wake-up needed: the consumer is called on the dispatcher's
+            # thread, which looks at _stopping before it takes more work.
+            log.error("the outcomes' consumer raised; the run stops: %s", _error_line(exc), exc_info=exc)
 
     def _settle_rest(self, status: Status, error: ErrorInfo) -> None:
         """End every item that has no outcome yet: the counts must add up."""
