@@ -403,6 +403,22 @@ class ProcessExecutorBackend(_Executor):
     def _start_pool(self) -> None:
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(start_method()))
 
+    def poll(self, timeout: float) -> list[Event]:
+        # A call submitted while the pool breaks can be left pending for good:
+        # the executor's manager thread fails the calls it knows of and ends,
+        # and a submit that slipped in meanwhile is never answered (CPython
+        # 3.11 marks the pool broken without the lock submit takes). Once that
+        # thread has ended, every call still in flight is answered here.
+        manager = getattr(self._pool, "_executor_manager_thread", None)
+        ended = manager is not None and not manager.is_alive()
+        events = super().poll(0.0 if ended else timeout)  # after the check: its last answers are in
+        if ended and self._in_flight:
+            from concurrent.futures.process import BrokenProcessPool
+
+            lost = BrokenProcessPool("the pool broke and will not answer this call")
+            events += [self._as_event(chunk, lost) for chunk in list(self._in_flight.values())]
+        return events
+
     def _stop_pool(self, cancel: bool) -> None:
         pool: Any = self._pool
         # The executor's own table of its processes (shutdown forgets it); a

@@ -8,6 +8,7 @@ every item still ends exactly once with a reason a user can act on.
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,31 @@ def test_a_class_that_does_not_import_here_stands_in_and_names_itself():
     stand_in = unrebuilt_in(value)
     assert stand_in is not None and "no_such_module_xyz" in stand_in.reason
     assert unrebuilt_in({"fine": [1, (2, 3)]}) is None
+
+
+def test_a_call_the_broken_process_executor_never_answers_ends_failed():
+    """ProcessPoolExecutor's manager thread fails the calls it knows of and ends; a call submitted
+    while it broke stays pending for good. Once that thread has ended, the backend answers it."""
+    import threading
+    import time
+
+    from poolside.backends.classic import ProcessExecutorBackend
+    from poolside.backends.protocol import Chunk
+
+    backend = ProcessExecutorBackend(abs, 1, timeout=None, origin=time.perf_counter())
+    backend.start()
+    pool: Any = backend._pool
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    real, pool._executor_manager_thread = pool._executor_manager_thread, ended
+    try:
+        backend._in_flight[7] = Chunk(7, [1, 2])  # as submit() keeps a call whose answer never comes
+        [event] = backend.poll(0.01)
+        assert isinstance(event, Done) and event.chunk_id == 7 and event.errors is not None
+        assert [i for i, _ in event.errors] == [0, 1]
+        assert event.errors[0][1].type == "BrokenProcessPool"
+        assert not backend._in_flight
+    finally:
+        pool._executor_manager_thread = real
+        backend.shutdown(cancel=True)
