@@ -6,6 +6,16 @@ backend_options={"address": "tcp://scheduler:8786"})``, or the
 local cluster of worker processes, which shows the cost of Dask's machinery on
 one machine.  Needs ``pip install poolside[dask]``.
 
+The local cluster listens on 127.0.0.1, where every user of the machine can
+reach it, and a Dask client may run any code on a scheduler or worker it
+reaches.  So it speaks TLS with mutual authentication on credentials made for
+the run (``Security.temporary()``): a self-signed certificate and key held
+in memory by this process and handed to its own worker processes, so a
+client without them is refused.  (To load them, ``distributed`` writes them
+for an instant into a temporary folder that only this user can open.)  A
+cluster given by address is the user's own, with their own security
+(``distributed`` reads it from Dask's config).
+
 Chunks are submitted as Dask tasks (``client.submit(call_chunk, ...)``), so a
 chunk is the unit Dask schedules, retries and moves between machines; the
 engine's auto-chunking keeps each around 25 ms of work, well above Dask's own
@@ -63,6 +73,7 @@ class DaskBackend(PoolAdapter):
         super().__init__(task, workers, timeout=timeout, origin=origin)
         self._address = address or os.environ.get(ADDRESS_VARIABLE) or None
         self._cluster: Any = None
+        self._client: Any = None
         self._futures: set[Any] = set()
         # Suspects still to run (see the module docstring), and the chunk ids
         # that were submitted as one item with nothing else in flight.
@@ -71,7 +82,7 @@ class DaskBackend(PoolAdapter):
 
     def start(self) -> None:
         try:
-            from distributed import Client, KilledWorker, LocalCluster
+            from distributed import Client, KilledWorker
         except ImportError as exc:
             raise ValueError("the dask backend needs the 'distributed' package: "
                              "pip install 'poolside[dask]'") from exc
@@ -81,11 +92,9 @@ class DaskBackend(PoolAdapter):
             threads = sum(self._client.nthreads().values())
             self.workers = max(1, threads)
         else:
-            self._cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
-            )
-            self._client = Client(self._cluster)
+            self._cluster = local_cluster(self.workers)
+            # The cluster's own credentials: without them its scheduler refuses us too.
+            self._client = Client(self._cluster, security=self._cluster.security)
 
     def free_slots(self) -> int:
         if self._suspects:
@@ -152,8 +161,40 @@ class DaskBackend(PoolAdapter):
         return done._replace(starts=[s + shift for s in done.starts])
 
     def shutdown(self, cancel: bool) -> None:
-        if cancel and self._futures:
-            self._client.cancel(list(self._futures))
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        # Called after a failed start too, so the client may be missing; the
+        # local cluster is closed whatever the client does, or its processes
+        # would outlive the run.
+        try:
+            if self._client is not None:
+                if cancel and self._futures:
+                    self._client.cancel(list(self._futures))
+                self._client.close()
+        finally:
+            if self._cluster is not None:
+                cluster, self._cluster = self._cluster, None
+                cluster.close()
+
+
+def local_cluster(workers: int) -> Any:
+    """A ``LocalCluster`` of ``workers`` single-threaded processes that only this process can use.
+
+    Its scheduler and workers listen on 127.0.0.1 over TLS and require a
+    client certificate made for this cluster alone (see the module
+    docstring); ``cluster.security`` holds the credentials a client needs.
+    """
+    try:
+        from distributed import LocalCluster
+        from distributed.security import Security
+    except ImportError as exc:
+        raise ValueError("the dask backend needs the 'distributed' package: "
+                         "pip install 'poolside[dask]'") from exc
+    try:
+        security = Security.temporary()
+    except ImportError as exc:
+        raise ValueError("the dask backend's local cluster needs the 'cryptography' package for its "
+                         "credentials: pip install 'poolside[dask]'") from exc
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True,
+        host="127.0.0.1", protocol="tls://", security=security,
+        dashboard_address=None, silence_logs=logging.ERROR,
+    )
