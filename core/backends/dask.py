@@ -183,6 +183,7 @@ def local_cluster(workers: int) -> Any:
     docstring); ``cluster.security`` holds the credentials a client needs.
     """
     try:
+        import dask
         from distributed import LocalCluster
         from distributed.security import Security
     except ImportError as exc:
@@ -193,8 +194,15 @@ def local_cluster(workers: int) -> Any:
     except ImportError as exc:
         raise ValueError("the dask backend's local cluster needs the 'cryptography' package for its "
                          "credentials: pip install 'poolside[dask]'") from exc
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True,
-        host="127.0.0.1", protocol="tls://", security=security,
-        dashboard_address=None, silence_logs=logging.ERROR,
-    )
+    # Scheduler and workers serve HTTP beside the TLS port whatever the
+    # dashboard setting, in plain text and to anyone on the machine; by
+    # default its pages show task names, worker logs and call stacks.  Only
+    # the health check stays.  The nannies hand this config on to the worker
+    # processes they start.
+    with dask.config.set({"distributed.scheduler.http.routes": ["distributed.http.health"],
+                          "distributed.worker.http.routes": ["distributed.http.health"]}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            host="127.0.0.1", protocol="tls://", security=security,
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )

@@ -3,7 +3,8 @@
 It listens on 127.0.0.1, where every local user can reach it, and a Dask
 client runs any code it likes there; so a client without the run's credentials
 must not get in, whether it speaks plain TCP, brings credentials of its own, or
-trusts the certificate the cluster shows anyone but has no key of the run.
+trusts the certificate the cluster shows anyone but has no key of the run;
+and the plain HTTP servers beside it show nothing but their health.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -88,6 +91,26 @@ def test_knowing_the_clusters_certificate_is_not_enough(backend):
         assert asyncio.run(_identity(address, **security.get_connection_args("client")))["type"]
         with pytest.raises(OSError):
             asyncio.run(_identity(address, ssl_context=trusting))
+
+
+def _http_status(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=CONNECT_S) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_its_http_servers_show_nothing_but_their_health(backend):
+    scheduler_port = backend._cluster.scheduler.http_server.port
+    worker_ports = list(backend._client.run(lambda dask_worker: dask_worker.http_server.port).values())
+    assert len(worker_ports) == 2
+    # /health answering shows the request reached the server, so a 404 is the route being gone.
+    for port, pages in [(scheduler_port, ["/info/main/workers.html", "/json/counts.json", "/metrics"]),
+                        *((port, ["/metrics"]) for port in worker_ports)]:
+        assert _http_status(port, "/health") == 200
+        for page in pages:
+            assert _http_status(port, page) == 404, page
 
 
 @pytest.mark.slow  # a local cluster: ~1 s to start
