@@ -28,3 +28,16 @@ def test_a_huge_value_prints_a_short_line_and_output_has_it_all(tmp_path, capsys
     assert main(["run", item, "-p", f"{TASKS}:big_bytes", "-b", "sequential", "-o", str(out)]) == 0
     record = json.loads(out.read_text().splitlines()[0])
     assert len(json.dumps(record)) > 50 * 1024 * 1024
+
+
+def test_a_task_that_sets_a_tight_recursion_limit_fails_with_that_cause(tmp_path, capsys):
+    items = _files(tmp_path, "a.txt", "b1.txt", "b2.txt", "b3.txt")
+    out = tmp_path / "out.jsonl"
+    code = main(["run", *items, "-p", f"{TASKS}:tight_recursion", "-b", "processes", "-w", "1",
+                 "-o", str(out)])
+    assert code == 1
+    records = {Path(r["item"]).name: r for r in map(json.loads, out.read_text().splitlines())}
+    assert records["a.txt"]["status"] == "failed"
+    assert "the task set the recursion limit to " in records["a.txt"]["error"]
+    assert "too low for the worker process to go on" in records["a.txt"]["error"]
+    assert all(records[f"b{i}.txt"]["status"] == "ok" for i in (1, 2, 3))

@@ -11,9 +11,12 @@ def big_bytes(path):
 
 
 def tight_recursion(path):
-    """Sets a recursion limit too low for anything after it to run."""
+    """Sets a recursion limit that lets it return, and little more."""
     if os.path.basename(path).startswith("a"):
-        sys.setrecursionlimit(30)
+        depth, frame = 0, sys._getframe()
+        while frame is not None:
+            depth, frame = depth + 1, frame.f_back
+        sys.setrecursionlimit(depth + 8)
     return 1
 
 
