@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from poolside.cli import main
 from tests import PLUGIN_FILES
 
@@ -41,3 +43,16 @@ def test_a_task_that_sets_a_tight_recursion_limit_fails_with_that_cause(tmp_path
     assert "the task set the recursion limit to " in records["a.txt"]["error"]
     assert "too low for the worker process to go on" in records["a.txt"]["error"]
     assert all(records[f"b{i}.txt"]["status"] == "ok" for i in (1, 2, 3))
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threads", "processes"])
+def test_a_task_that_changes_directory_does_not_lose_the_next_items(backend, tmp_path, monkeypatch, capsys):
+    _files(tmp_path / "in", "a.txt", "b.txt", "c.txt")
+    monkeypatch.chdir(tmp_path / "in")
+    out = tmp_path / "out.jsonl"
+    code = main(["run", "a.txt", "b.txt", "c.txt", "-p", f"{TASKS}:chdir_away", "-b", backend,
+                 "-w", "1", "--chunk-size", "1", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((r["item"], r["status"]) for r in records) == [
+        ("a.txt", "ok"), ("b.txt", "ok"), ("c.txt", "ok")]
