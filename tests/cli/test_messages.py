@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,52 @@ def test_a_task_that_changes_directory_does_not_lose_the_next_items(backend, tmp
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted((r["item"], r["status"]) for r in records) == [
         ("a.txt", "ok"), ("b.txt", "ok"), ("c.txt", "ok")]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs: a disk that fills up at once."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: a small disk cannot be made here")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "none", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs is not permitted here (it needs root): {done.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    try:
+        with open(folder / "filler", "wb") as f:
+            while True:
+                f.write(bytes(4096))
+                f.flush()
+    except OSError as e:
+        assert e.errno == errno.ENOSPC
+
+
+def test_output_on_a_full_disk_says_the_disk_is_full(small_disk, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("POOLSIDE_HISTORY", "off")
+    [item] = _files(tmp_path / "in", "a.txt")
+    out = small_disk / "out.jsonl"
+    code = main(["run", item, "-p", f"{TASKS}:big_bytes", "-b", "sequential", "-o", str(out)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"the disk is full: {out} cannot be written" in err
+
+
+def test_a_history_on_a_full_disk_says_the_disk_is_full(small_disk, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("POOLSIDE_HOME", str(small_disk / "home"))
+    [item] = _files(tmp_path / "in", "a.txt")
+    assert main(["run", item, "-p", f"{TASKS}:chdir_away", "-b", "sequential"]) == 0  # the history exists
+    capsys.readouterr()
+    _fill(small_disk)
+    main(["run", item, "-p", f"{TASKS}:big_bytes", "-b", "sequential"])
+    err = capsys.readouterr().err
+    assert "the disk is full" in err
+    assert str(small_disk / "home" / "history.sqlite3") in err
