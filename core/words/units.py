@@ -116,7 +116,10 @@ def brief(value: Any, limit: int = 200, note: str = "") -> str:
 def _brief(value: Any, limit: int) -> tuple[str, str | None]:
     """``(head, what was cut)``; ``None`` when the head is the whole value."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        data = value if not isinstance(value, memoryview) else value.cast("B")
+        try:
+            data = value if not isinstance(value, memoryview) else value.cast("B")
+        except TypeError:  # a view that is not contiguous: its Python form, as any other value
+            return _brief(value.tolist() if isinstance(value, memoryview) else value, limit)
         n = len(data)
         head = bytes(data[:limit]).decode("utf-8", "backslashreplace")
         return (head, f"{human_bytes(n)} of bytes in all") if n > limit else (head, None)
