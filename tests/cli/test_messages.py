@@ -101,7 +101,7 @@ def test_output_on_a_full_disk_says_the_disk_is_full(small_disk, tmp_path, monke
 def test_a_history_on_a_full_disk_says_the_disk_is_full(small_disk, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("POOLSIDE_HOME", str(small_disk / "home"))
     [item] = _files(tmp_path / "in", "a.txt")
-    assert main(["run", item, "-p", f"{TASKS}:chdir_away", "-b", "sequential"]) == 0  # the history exists
+    assert main(["run", item, "-p", f"{TASKS}:name", "-b", "sequential"]) == 0  # the history exists
     capsys.readouterr()
     _fill(small_disk)
     main(["run", item, "-p", f"{TASKS}:big_bytes", "-b", "sequential"])
