@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import enum
+import errno
 import json
 import math
 import numbers
@@ -139,6 +140,51 @@ def summary_record(summary: Any) -> dict[str, Any]:
 
 # -- writers ------------------------------------------------------------------
 
+class DiskFull(OSError):
+    """A write failed for want of space; its message names the file and the cause."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errno.ENOSPC, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)  # not "[Errno 28] ...": the message says it in words
+
+
+# What SQLite says when a write fails for want of space: SQLITE_FULL, and
+# SQLITE_IOERR, which is what a write to its journal or WAL that meets a full
+# disk usually turns into.
+_SQLITE_FULL = ("database or disk is full", "disk i/o error")
+
+
+def disk_is_full(e: BaseException, path: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``e`` is a write that failed because the disk (or the user's quota) is full.
+
+    ENOSPC and EDQUOT say so.  SQLite's "disk I/O error" may have other causes
+    (a failing disk, a removed drive): it counts as full only when the disk
+    holding ``path`` has no space left.
+    """
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    text = str(e).lower()
+    if not any(t in text for t in _SQLITE_FULL):
+        return False
+    if "full" in text or path is None:
+        return "full" in text
+    return _no_space_left(path)
+
+
+def _no_space_left(path: str | os.PathLike[str]) -> bool:
+    folder = os.fspath(path)
+    while folder and not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    try:
+        st = os.statvfs(folder or ".")
+    except (OSError, AttributeError):  # no statvfs on Windows: not known, so not said
+        return False
+    # Less than a few pages free: what SQLite or a file's buffer needs next does not fit.
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
 class OutcomeWriter:
     """One record per outcome, flushed after every batch: a crash loses no finished record."""
 
@@ -148,10 +194,17 @@ class OutcomeWriter:
         self.count = 0
 
     def write(self, batch: Iterable[Any]) -> None:
-        for o in batch:
-            self._write(outcome_record(o))
-            self.count += 1
-        self.stream.flush()
+        """Write and flush a batch; a full disk raises ``OSError`` that says so, naming the file."""
+        try:
+            for o in batch:
+                self._write(outcome_record(o))
+                self.count += 1
+            self.stream.flush()
+        except OSError as e:
+            if not disk_is_full(e, getattr(self.stream, "name", None)):
+                raise
+            raise DiskFull(f"the disk is full: {display(self.stream.name)} cannot be written "
+                           f"(free some space, or write --output to another disk)") from e
 
     def _write(self, record: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -223,8 +276,13 @@ def write_json(path: str | os.PathLike[str], outcomes: Iterable[Any], summary: A
     doc: dict[str, Any] = {"results": records}
     if summary is not None:
         doc = {"summary": summary_record(summary), **doc}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False, indent=1)
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False, indent=1)
+    except OSError as e:
+        if not disk_is_full(e, path):
+            raise
+        raise DiskFull(f"the disk is full: {display(path)} cannot be written") from e
     return len(records)
 
 

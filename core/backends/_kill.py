@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..proctree import describe_exit, kill_tree
+from ._process_main import EXIT_RECURSION_LIMIT
 
 # How long a worker asked to stop may take before it is killed instead.
 _STOP_GRACE_S = 2.0
@@ -33,4 +34,7 @@ def kill_worker(process: Any) -> None:
 
 def worker_died(code: int | None) -> str:
     """The message of the items a worker took with it: ``worker process died (exit code -9, SIGKILL)``."""
+    if code == EXIT_RECURSION_LIMIT:
+        return (f"worker process ended ({describe_exit(code)}): a task set the recursion limit "
+                "(sys.setrecursionlimit) too low for the worker to go on")
     return f"worker process died ({describe_exit(code)})"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -25,7 +26,18 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import ErrorInfo, describe_error, error_info
-from ._worker import PICKLE_PROTOCOL, Outbox, run_chunk, run_flusher
+from ._worker import (
+    IDLE,
+    PICKLE_PROTOCOL,
+    RECURSION_FLOOR,
+    SLOT_STATE,
+    START_RECURSION_LIMIT,
+    Outbox,
+    check_recursion_limit,
+    low_recursion_message,
+    run_chunk,
+    run_flusher,
+)
 from .protocol import Chunk, ChunkUnreadable, Done, Ready, Retracted
 
 
@@ -105,6 +117,7 @@ def _start_inbox(
             os._exit(0)  # from any thread: the whole process ends now
 
     def send(done: Done) -> None:
+        check_recursion_limit()  # before pickling and the pipe: not half a message on it
         data = _picklable_done(done)
         with send_lock:
             result_conn.send_bytes(data)
@@ -139,7 +152,43 @@ def _serve(inbox: deque[bytes], arrived: threading.Condition, send_message: Call
             send_message(ChunkUnreadable(box.worker, _frame_id(message), error_info(exc)))
             continue
         assert task is not None, "a chunk came before its task"
-        run_chunk(task, chunk, box, origin, cpu_clock, flush_s, exact=exact)
+        try:
+            run_chunk(task, chunk, box, origin, cpu_clock, flush_s, exact=exact)
+        except BaseException:
+            limit = sys.getrecursionlimit()
+            if limit >= RECURSION_FLOOR:
+                raise
+            sys.setrecursionlimit(START_RECURSION_LIMIT)
+            _fail_for_recursion_limit(box, chunk, origin, limit)
+
+
+# How a worker process ends when a task of a chunk of several items left the
+# recursion limit too low: the parent then runs the chunk's items not reported
+# yet one per chunk, and the one that sets the limit gets its own message
+# (_fail_for_recursion_limit).  Should it end the worker anyway (the last item
+# left), ``_kill.worker_died`` says the cause from this status.
+EXIT_RECURSION_LIMIT = 87
+
+
+def _fail_for_recursion_limit(box: Outbox, chunk: Chunk, origin: float, limit: int) -> None:
+    """A task of ``chunk`` left the recursion limit at ``limit``: the item fails, or the worker ends.
+
+    The loop meets a low limit only when it sends results, not after the very
+    item that set it, so in a chunk of several items the culprit is not known:
+    the worker ends, and the parent runs the items not reported one by one.
+    In a chunk of one item, that item is the culprit: it fails with the cause
+    and the worker, its limit set back, goes on.
+    """
+    if len(chunk.items) != 1:
+        os._exit(EXIT_RECURSION_LIMIT)
+    box.begin(chunk.id)
+    now = time.perf_counter() - origin
+    box.values.append(None)
+    box.starts.append(now)
+    box.elapsed.append(0.0)
+    box.errors.append((0, ErrorInfo("RecursionError", low_recursion_message(limit))))
+    box.flush(1, 0.0, True)
+    box.slot[box.base + SLOT_STATE] = IDLE
 
 
 def lead_own_session() -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import sys
 import threading
 import time
 from array import array
@@ -173,6 +174,34 @@ def _end_forked_child() -> None:
     os._exit(70)  # EX_SOFTWARE: nobody waits for this status; it only marks the cause
 
 
+# The recursion limit a worker process starts with, and the least it needs: its
+# own calls (the loop, pickling a batch, the pipe's writes) run 20 to 40 frames
+# deep, so a task's sys.setrecursionlimit below this would make the worker fail
+# part-way through sending results, a death that says nothing of the cause.
+START_RECURSION_LIMIT = sys.getrecursionlimit()
+RECURSION_FLOOR = 100
+
+
+class RecursionLimitTooLow(Exception):
+    """A task left the recursion limit too low for the worker's own code to run."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def check_recursion_limit() -> None:
+    """Before the worker's own deep calls: raise ``RecursionLimitTooLow`` rather than fail inside them."""
+    limit = sys.getrecursionlimit()
+    if limit < RECURSION_FLOOR:
+        raise RecursionLimitTooLow(limit)
+
+
+def low_recursion_message(limit: int) -> str:
+    return (f"the task set the recursion limit to {limit} (sys.setrecursionlimit), too low for "
+            f"the worker process to go on; the worker set it back to {START_RECURSION_LIMIT}")
+
+
 def run_flusher(outboxes: Callable[[], list[Outbox]], stop: threading.Event,
                 flush_s: float = FLUSH_S) -> None:
     """Body of a flusher thread: every ``flush_s``, unblock results held by a slow item."""
@@ -180,7 +209,10 @@ def run_flusher(outboxes: Callable[[], list[Outbox]], stop: threading.Event,
     while not stop.wait(flush_s):
         now = clock()
         for box in outboxes():
-            box.flush_if_stalled(now, flush_s)
+            try:
+                box.flush_if_stalled(now, flush_s)
+            except RecursionLimitTooLow:
+                pass  # the worker's loop meets it too, at its next flush, and reports it
 
 
 def run_chunk(

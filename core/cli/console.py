@@ -17,7 +17,7 @@ from ..inputs import Expansion, display, printable
 from ..log import get_logger
 from ..records import Status
 from ..words.runs import insight_sentences
-from ..words.units import clock, count, rate
+from ..words.units import brief, clock, count, rate
 
 log = get_logger(__name__)
 
@@ -148,10 +148,13 @@ def one_line(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+# Characters of a result shown on its line: enough to recognise it; --output
+# writes every value in full.
+RESULT_CHARS = 200
+
+
 def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return "  ".join(f"{k}={display(v)}" for k, v in value.items())
-    return display(value)
+    return printable(brief(value, RESULT_CHARS, "; the full value is written by --output"))
 
 
 def _why(e: BaseException) -> str:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 from collections.abc import Iterable, Sized
+from pathlib import PurePath
 from typing import Any
 
 from ..backends.base import Backend
@@ -49,6 +51,18 @@ _UNBOUNDED = 1 << 62
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 
+def _anchored(items: list, folder: str) -> list:
+    """``items`` with their relative paths joined to ``folder``; a list of absolute ones is returned as is.
+
+    Only paths are joined: a string item may be anything (a URL, a name), and
+    an input is looked at by its first item, so that an input of other things
+    costs nothing.
+    """
+    if all(not isinstance(p, PurePath) or p.is_absolute() for p in items):
+        return items
+    return [type(p)(folder, p) if isinstance(p, PurePath) and not p.is_absolute() else p for p in items]
+
+
 class Intake:
     """One job's input: read lazily, cut into chunks, its rest settled at a cancel."""
 
@@ -62,6 +76,14 @@ class Intake:
         self._ledger = ledger
         self._insights = insights
         self._counts = counts
+        # Relative paths are relative to where the run started: the tasks get
+        # them joined to it, so that a task's os.chdir (the whole process's,
+        # on threads) does not turn the next items into "no such file".  The
+        # outcomes keep the items as given.
+        try:
+            self._started_in: str | None = os.getcwd()
+        except OSError:  # the folder was deleted: relative paths lead nowhere anyway
+            self._started_in = None
         self.read = 0  #: items taken from the input (the next one's index)
         self.done = False  #: the input is exhausted and every item of it taken
         self.error: BaseException | None = None  #: what the input raised, if it did
@@ -97,6 +119,8 @@ class Intake:
         if self._size is None and self._chunker.fixed is None and not self._backend.takes_input:
             items = self._share_tail(items)
         chunk = self._ledger.track(self.read, items)
+        if items and self._started_in is not None and isinstance(items[0], PurePath):
+            chunk = chunk._replace(items=_anchored(items, self._started_in))
         self.read += len(items)
         self._insights.chunks[len(items)] += 1
         return chunk

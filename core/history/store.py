@@ -34,6 +34,7 @@ from typing import Any
 
 from ..log import get_logger
 from ..records import STATUS_ORDER
+from ..serialize import disk_is_full
 
 log = get_logger(__name__)
 
@@ -141,7 +142,7 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         _private(path)
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)  # autocommit; transactions explicit
     except (OSError, sqlite3.Error) as e:
-        raise HistoryError(f"the history at {path} cannot be used: {_os_reason(e)}") from None
+        raise HistoryError(f"the history at {path} cannot be used: {_os_reason(e, path)}") from None
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -149,7 +150,7 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         _migrate(conn)
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise HistoryError(f"the history at {path} cannot be used: {e}") from None
+        raise HistoryError(f"the history at {path} cannot be used: {_os_reason(e, path)}") from None
     return conn
 
 
@@ -197,7 +198,10 @@ def _tighten(path: Path, mode: int) -> None:
         log.info("made %s private to its owner (mode %o, was %o)", path, current & mode, current)
 
 
-def _os_reason(e: BaseException) -> str:
+def _os_reason(e: BaseException, path: Path | None = None) -> str:
+    if disk_is_full(e, path):
+        return (f"the disk is full (free some space, or set POOLSIDE_HOME to a folder on another disk; "
+                f"the system said: {_disk_note(e)})")
     if isinstance(e, OSError) and e.strerror:
         return e.strerror + (f": {os.fsdecode(e.filename)}" if e.filename else "")
     return str(e) or type(e).__name__
@@ -256,15 +260,53 @@ def _migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
+def _disk_note(e: BaseException) -> str:
+    return str(e) if not isinstance(e, OSError) or not e.strerror else e.strerror
+
+
+def _file_of(conn: sqlite3.Connection) -> Path:
+    try:
+        return Path(conn.execute("PRAGMA database_list").fetchone()[2])
+    except (sqlite3.Error, TypeError, IndexError):
+        return db_path()
+
+
+def _full_disk(conn: sqlite3.Connection, e: BaseException) -> HistoryError | None:
+    """A HistoryError that says the disk is full, if that is why ``e`` happened."""
+    path = _file_of(conn)
+    if not disk_is_full(e, path):
+        return None
+    return HistoryError(f"the disk is full: the history at {path} cannot be written "
+                        f"(free some space, or set POOLSIDE_HOME to a folder on another disk; "
+                        f"the system said: {_disk_note(e)})")
+
+
 @contextlib.contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A transaction; a write that fails for want of space raises ``HistoryError`` that says so."""
     conn.execute("BEGIN")
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+    except BaseException as e:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # a full disk may fail the rollback too: the error that matters is the first
+        full = _full_disk(conn, e) if isinstance(e, (sqlite3.Error, OSError)) else None
+        if full is not None:
+            raise full from e
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as e:
+        full = _full_disk(conn, e)
+        if full is None:
+            raise
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        raise full from e
 
 
 # -- reading -------------------------------------------------------------------

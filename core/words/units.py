@@ -98,3 +98,64 @@ STATUS_LABELS = {status.value: status.label for status in STATUS_ORDER}
 def status_label(status: Any) -> str:
     key = str(status)
     return STATUS_LABELS.get(key, key)
+
+
+def brief(value: Any, limit: int = 200, note: str = "") -> str:
+    """A result as one short text: at most about ``limit`` characters and a note of its size.
+
+    Never builds the whole text of a large value first: a 600 MB ``bytes``
+    printed in full took 4.8 GB of memory and 40 s, to show what nobody reads
+    in a terminal.  ``note`` ends the size note of a value that was cut.
+    Bytes read as text (undecodable ones as ``\\xNN``), a dict as
+    ``key=value`` pairs, as everywhere results are shown.
+    """
+    text, cut = _brief(value, limit)
+    return text if cut is None else f"{text}… ({cut}{note})"
+
+
+def _brief(value: Any, limit: int) -> tuple[str, str | None]:
+    """``(head, what was cut)``; ``None`` when the head is the whole value."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            data = value if not isinstance(value, memoryview) else value.cast("B")
+        except TypeError:  # a view that is not contiguous: its Python form, as any other value
+            return _brief(value.tolist() if isinstance(value, memoryview) else value, limit)
+        n = len(data)
+        head = bytes(data[:limit]).decode("utf-8", "backslashreplace")
+        return (head, f"{human_bytes(n)} of bytes in all") if n > limit else (head, None)
+    if isinstance(value, str):
+        if len(value) > limit:
+            return value[:limit], f"{count(len(value))} characters in all"
+        return value, None
+    if isinstance(value, dict):
+        return _brief_items(((f"{k}=", v) for k, v in value.items()), len(value), "  ", "", "",
+                            "entries", limit)
+    if isinstance(value, (list, tuple)):
+        if isinstance(value, tuple):
+            close = ",)" if len(value) == 1 else ")"
+            return _brief_items((("", v) for v in value), len(value), ", ", "(", close, "items", limit)
+        return _brief_items((("", v) for v in value), len(value), ", ", "[", "]", "items", limit)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return text[:limit], f"{count(len(text))} characters in all"
+    return text, None
+
+
+def _brief_items(pairs: Any, n: int, sep: str, open_: str, close: str, noun: str,
+                 limit: int) -> tuple[str, str | None]:
+    parts: list[str] = []
+    used = len(open_)
+    top = sep == "  "  # a dict's values read as text; inside a list, as Python writes them
+    for shown, (prefix, v) in enumerate(pairs):
+        room = max(limit - used - len(prefix), 1)
+        if top or isinstance(v, (bytes, bytearray, str, list, tuple, dict)) and len(v) > room:
+            piece, cut = _brief(v, room)
+        else:
+            piece, cut = repr(v), None
+            if len(piece) > room:
+                piece, cut = piece[:room], "cut"
+        parts.append(prefix + piece)
+        used += len(prefix) + len(piece) + len(sep)
+        if cut is not None or used > limit:
+            return open_ + sep.join(parts), f"{count(n)} {noun} in all, {count(shown + 1)} shown"
+    return open_ + sep.join(parts) + close, None
