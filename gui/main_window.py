@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
         self.add_workspace(self.history_ws)
         self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
+        # Resume walks a run's inputs, which imports its plugin: asked first, as Run does.
+        self.history_ws.confirm_plugin = self.run_ws.task.confirm_ref
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
         # After the Run tab's own end-of-run message (finished is emitted first): the warning stays in view.
         self.bridge.historyFailed.connect(self.history_failed)
