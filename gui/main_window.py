@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
 
     def save_job(self, path: str) -> bool:
         """Write the Run workspace's job as TOML (``poolside run --spec`` reads it)."""
-        spec, problems = self.run_ws.job_spec()
+        spec, problems = self.run_ws.job_spec(unloaded=True)  # saving never imports the plugin file
         if spec is None:
             self._status(f"Cannot save the job: {problems[0]}")
             return False

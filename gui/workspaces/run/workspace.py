@@ -141,14 +141,17 @@ class RunWorkspace(Workspace):
         s = self._summary
         return f"{self._label}: {summary_line(s)}" if s is not None else f"{self._label} ended."
 
-    def job_spec(self, *, show: bool = True) -> tuple[JobSpec | None, list[str]]:
+    def job_spec(self, *, show: bool = True, unloaded: bool = False) -> tuple[JobSpec | None, list[str]]:
         """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``).
 
-        A plugin file not loaded yet gives its parameters as recorded, unchecked: checking imports it."""
+        A job whose plugin file is not loaded yet is ``None`` (callers use ``plugin()``) unless
+        ``unloaded``: then its parameters come as recorded, unchecked, since checking imports the file."""
         plugin: Any
         values: dict[str, Any]
         problems: list[str]
         pending = self.task.pending()
+        if pending is not None and not unloaded:
+            return None, ["Run the job, or edit its parameters, to load its plugin file."]
         if pending is not None:
             plugin, values, problems = pending[1], pending[2], []
         else:
