@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
         self.add_workspace(self.history_ws)
         self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
+        # Resume walks a run's inputs, which imports its plugin: asked first, as Run does.
+        self.history_ws.confirm_plugin = self.run_ws.task.confirm_ref
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
         # After the Run tab's own end-of-run message (finished is emitted first): the warning stays in view.
         self.bridge.historyFailed.connect(self.history_failed)
@@ -187,7 +189,7 @@ class MainWindow(QMainWindow):
 
     def save_job(self, path: str) -> bool:
         """Write the Run workspace's job as TOML (``poolside run --spec`` reads it)."""
-        spec, problems = self.run_ws.job_spec()
+        spec, problems = self.run_ws.job_spec(unloaded=True)  # saving never imports the plugin file
         if spec is None:
             self._status(f"Cannot save the job: {problems[0]}")
             return False

@@ -70,3 +70,37 @@ def get_json(s: QSettings, key: str, default: Any = None) -> Any:
 
 def set_json(s: QSettings, key: str, value: Any) -> None:
     s.setValue(key, json.dumps(value, default=str))
+
+
+# -- plugin files the user agreed to run ----------------------------------------
+_TRUSTED_KEY = "plugins/trusted"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes: a trusted plugin file that changes is asked about again."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def is_trusted_plugin(s: QSettings, path: str | os.PathLike) -> bool:
+    """Whether the user agreed to load this file as it now reads (False if it cannot be read)."""
+    trusted = get_json(s, _TRUSTED_KEY, {})
+    key = os.path.abspath(path)
+    if not isinstance(trusted, dict) or key not in trusted:
+        return False
+    try:
+        return bool(trusted[key] == file_digest(key))
+    except OSError:
+        return False  # gone or unreadable: loading it will say why
+
+
+def trust_plugin(s: QSettings, path: str | os.PathLike) -> None:
+    """Remember that the user agreed to load this file, as it now reads."""
+    trusted = get_json(s, _TRUSTED_KEY, {})
+    if not isinstance(trusted, dict):
+        trusted = {}
+    key = os.path.abspath(path)
+    trusted[key] = file_digest(key)
+    set_json(s, _TRUSTED_KEY, trusted)

@@ -25,6 +25,9 @@ A run record::
      "wall_s", "cpu_s", "insights": {name: number},
      "failed_items": [path], "pending_items": [path]}   # what Re-run failed / Resume run
 
+``pending_items`` is ``None`` when the reader has not walked the run's inputs
+yet: its ``pending_items(id)`` does, on Resume, off the GUI thread.
+
 ``sqlite_reader.SqliteHistory`` reads ``core/history`` (SQLite, written by
 the CLI, the run host and studies); ``None`` stands for no history (turned
 off with ``POOLSIDE_HISTORY=off``); tests pass a fake.
@@ -57,7 +60,8 @@ def open_history() -> HistoryReader | None:
 
 
 def can_resume(run: Mapping[str, Any]) -> bool:
-    return run_state(run.get("status")).resumable and bool(run.get("pending_items"))
+    pending = run.get("pending_items")
+    return run_state(run.get("status")).resumable and (pending is None or bool(pending))
 
 
 def can_rerun_failed(run: Mapping[str, Any]) -> bool:

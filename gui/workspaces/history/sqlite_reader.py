@@ -4,7 +4,9 @@ It turns the store's rows into the entry and run-record shapes of ``api.py``:
 a run's state stays the store's word (``poolside.words.runs.RUN_STATES`` says
 how it reads, and that an interrupted or killed run can be resumed),
 Resume's items come from ``plan_resume`` (the run's inputs walked again, minus
-every item already ok), Re-run failed's from the failures kept in full.  Each
+every item already ok) through :meth:`SqliteHistory.pending_items`, which
+imports the run's plugin and walks its inputs, so it is called on Resume, off
+the GUI thread, never to show a run; Re-run failed's from the failures kept in full.  Each
 call opens and closes its own connection: the database is written by other
 processes (the run host, a study, the CLI) while the window reads it.
 """
@@ -67,9 +69,14 @@ class SqliteHistory:
             counts={s.value: int(row.get(s.value) or 0) for s in STATUS_ORDER},
             insights=_numbers(summary.get("insights")),
             failed_items=[f["item"] for f in failures if f.get("status") in _PROBLEMS],
-            pending_items=_pending(entry_id) if run_state(record.get("status")).resumable else [],
+            # None: not walked yet (pending_items below, on Resume); a run that cannot resume has none.
+            pending_items=None if run_state(record.get("status")).resumable else [],
         )
         return record
+
+    def pending_items(self, entry_id: str) -> list[str]:
+        """What Resume would run (imports the plugin and walks the inputs: slow, and never on the GUI thread)."""
+        return _pending(entry_id)
 
     def start_new(self) -> Any:
         """Move the history that cannot be used aside and create a new one; where the old one went

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -55,6 +57,10 @@ class HistoryWorkspace(Workspace):
     rerunRequested = Signal(object, list)
     #: A reopened study's **Use these settings** (the recommended configuration).
     useSettings = Signal(object)
+    #: A worker's walk for Resume is done: the run, its items (None if it failed), why it failed.
+    _walked = Signal(object, object, object)
+    #: Asked with the run's plugin reference before Resume imports it (the walk needs the plugin); False: stop.
+    confirm_plugin: Callable[[str], bool] | None = None
 
     def __init__(self, reader: HistoryReader | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +68,8 @@ class HistoryWorkspace(Workspace):
         self.model = HistoryModel(reader, self)
         self.study = StudyModel(self)
         self._run: dict[str, Any] | None = None
+        self._walking: threading.Thread | None = None  # Resume's walk of a run's inputs, off the GUI thread
+        self._walked.connect(self._on_walked)
         self.plugin_filter = QComboBox(self)
         self.plugin_filter.setAccessibleName("Show")
         self.plugin_filter.currentIndexChanged.connect(self._apply_filter)
@@ -260,7 +268,7 @@ class HistoryWorkspace(Workspace):
         else:
             self._show_note("Select a study to see its charts and verdict again,\nor one or two runs to compare them.")
         run = self._run or {}
-        self.resume_button.setEnabled(can_resume(run))
+        self.resume_button.setEnabled(can_resume(run) and self._walking is None)
         self.rerun_button.setEnabled(can_rerun_failed(run))
         self.export_button.setEnabled(self.pages.currentWidget() is self.study_view)
 
@@ -290,8 +298,45 @@ class HistoryWorkspace(Workspace):
 
     # -- actions ------------------------------------------------------------
     def resume(self) -> None:
-        if self._run is not None and can_resume(self._run):
-            self.rerunRequested.emit(self._run, list(self._run["pending_items"]))
+        """Run what is left of the run: its items when the reader listed them, else walked on a worker thread."""
+        run = self._run
+        if run is None or not can_resume(run) or self._walking is not None:
+            return
+        if run.get("pending_items") is not None:
+            self.rerunRequested.emit(run, list(run["pending_items"]))
+            return
+        walk = getattr(self.reader, "pending_items", None)
+        if walk is None:
+            self.message.emit("This history cannot say what is left of the run.")
+            return
+        ref = str((run.get("spec") or {}).get("plugin") or "")
+        if self.confirm_plugin is not None and not self.confirm_plugin(ref):
+            return
+        self.resume_button.setEnabled(False)
+        self.message.emit("Finding what is left of the run…")
+        self._walking = threading.Thread(target=self._walk, args=(walk, run), name="poolside-resume-walk",
+                                         daemon=True)
+        self._walking.start()
+
+    def _walk(self, walk: Callable[[str], list[str]], run: dict[str, Any]) -> None:
+        """On the worker thread: the walk, its result handed to the GUI thread by a queued signal."""
+        try:
+            items = walk(str(run["id"]))
+        except Exception as exc:  # the reader's own failure: said in the status bar by _on_walked
+            log.warning("run %s: what is left cannot be found: %r", run.get("id"), exc)
+            self._walked.emit(run, None, str(exc))
+            return
+        self._walked.emit(run, list(items), None)
+
+    def _on_walked(self, run: dict[str, Any], items: list[str] | None, error: str | None) -> None:
+        self._walking = None
+        self.resume_button.setEnabled(can_resume(self._run or {}))
+        if items is None:
+            self.message.emit(f"Cannot resume the run: {error}")
+        elif not items:
+            self.message.emit("Nothing to resume: every item is ok, or the run cannot be prepared again (see the log).")
+        else:
+            self.rerunRequested.emit(run, items)
 
     def rerun_failed(self) -> None:
         if self._run is not None and can_rerun_failed(self._run):

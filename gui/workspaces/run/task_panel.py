@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -61,6 +62,10 @@ class TaskPanel(QWidget):
         self._plugins: list[Any] = []
         self._stored: dict[str, dict] = {}  # plugin name -> last values
         self.load_errors: list[Any] = []
+        # A job's plugin file named but not imported yet: (file, plugin name, parameters as recorded).
+        # Importing a file runs its top-level code, so that waits until the user runs or edits it.
+        self._pending: tuple[str, str, dict[str, Any]] | None = None
+        self._settings: QSettings | None = None  # where accepted plugin files are remembered
 
         self.combo = QComboBox(self)
         self.combo.setToolTip("The task to run over every file")
@@ -73,6 +78,11 @@ class TaskPanel(QWidget):
         top.setSpacing(6)
         top.addWidget(self.combo, 1)
         top.addWidget(self.load_button)
+        self.edit_button = QPushButton("Edit parameters", self)
+        self.edit_button.setAccessibleName("Edit parameters")
+        self.edit_button.setToolTip("Load the job's plugin file to edit its parameters")
+        self.edit_button.clicked.connect(self.ensure_loaded)
+        self.edit_button.hide()
 
         self.description = QLabel(self)
         self.description.setWordWrap(True)
@@ -102,6 +112,7 @@ class TaskPanel(QWidget):
         lay.addWidget(self.facts)
         lay.addSpacing(2)
         lay.addWidget(self.form)
+        lay.addWidget(self.edit_button)
         lay.addWidget(self.problems)
 
     # -- plugins ------------------------------------------------------------
@@ -148,8 +159,13 @@ class TaskPanel(QWidget):
         self.load_note.show()
 
     def load_plugin_file(self, path: str) -> list[Any]:
-        """Load the plugins of a Python file and choose the first; return them."""
+        """Load the plugins of a Python file and choose the first; return them.
+
+        Loading a file is the user's consent to run it as it reads now: a job naming it later loads without asking."""
         from poolside.plugins import load_plugin_file
+
+        if os.path.isfile(path):
+            self._remember_trusted(path)
 
         try:
             plugins, errors = load_plugin_file(path)
@@ -171,6 +187,85 @@ class TaskPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Load plugin file", os.path.expanduser("~"), "Python files (*.py)")
         if path:
             self.load_plugin_file(path)
+
+    # -- plugin files not imported yet ------------------------------------------
+    def settings(self) -> QSettings:
+        if self._settings is None:
+            self._settings = cfg.open_settings()
+        return self._settings
+
+    def _remember_trusted(self, path: str) -> bool:
+        try:
+            cfg.trust_plugin(self.settings(), path)
+        except OSError as exc:
+            self.message.emit(f"Could not read {path}: {exc.strerror or exc}")
+            return False
+        return True
+
+    def pending(self) -> tuple[str, str, dict[str, Any]] | None:
+        """The job's plugin file, its plugin's name and parameters, while the file is not imported."""
+        return None if self._pending is None else (self._pending[0], self._pending[1], dict(self._pending[2]))
+
+    def defer(self, path: str, name: str, params: dict[str, Any] | None = None) -> None:
+        """Name the plugin ``name`` of ``path`` and show ``params`` without importing the file."""
+        self.combo.setCurrentIndex(-1)  # no loaded plugin is the job's
+        self._pending = (path, name, dict(params or {}))
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        if self._pending is None:
+            return
+        path, name, params = self._pending
+        self.description.setText(f"{name}, from the plugin file {path}")
+        recorded = ", ".join(f"{k} = {v!r}" for k, v in params.items()) or "none"
+        self.facts.setText(f"Parameters as recorded: {recorded}")
+        self.facts.setToolTip("The file is loaded (its code runs) only when you run the job or edit its parameters.")
+        self.edit_button.show()
+
+    def ask_to_load(self, path: str) -> bool:
+        """Whether the user agrees to import ``path``: its code runs in this window with the user's rights."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Load plugin file?",
+                          f"This job runs code from the plugin file\n{path}\n\n"
+                          "Loading it runs that code with your permissions. Load it only if you trust it.",
+                          QMessageBox.StandardButton.NoButton, self)
+        load = box.addButton("Load and run", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        load.setAccessibleName("Load and run")
+        cancel.setAccessibleName("Cancel")
+        box.setDefaultButton(cancel)
+        box.exec()
+        return box.clickedButton() is load
+
+    def confirm_ref(self, ref: str) -> bool:
+        """Before something else imports a job's plugin: a file the user has not accepted as it reads now
+        is asked about (and remembered if accepted); a plugin that is not a file needs no asking."""
+        path, sep, _name = ref.rpartition(":")
+        if not (sep and os.path.isfile(path)) or cfg.is_trusted_plugin(self.settings(), path):
+            return True
+        if not self.ask_to_load(path):
+            self.message.emit(f"Did not load {path}.")
+            return False
+        return self._remember_trusted(path)
+
+    def ensure_loaded(self) -> bool:
+        """Import the job's plugin file (asking first if the user has not accepted it as it reads now);
+        False if the user declines or it does not load."""
+        if self._pending is None:
+            return True
+        path, name, params = self._pending
+        if not cfg.is_trusted_plugin(self.settings(), path) and not self.ask_to_load(path):
+            self.message.emit(f"Did not load {path}.")
+            return False
+        self._pending = None
+        self.edit_button.hide()
+        self.load_plugin_file(path)
+        if not self.select(name, path):
+            problem = f"{os.path.basename(path)} has no plugin {name!r}."
+            self.show_problems([problem])
+            self.message.emit(problem)
+            return False
+        self.set_values(params)
+        return True
 
     def current_plugin(self) -> Any | None:
         i = self.combo.currentData()
@@ -225,6 +320,9 @@ class TaskPanel(QWidget):
         plugin = self.current_plugin()
         self._shown_plugin = plugin
         self.problems.hide()
+        if plugin is not None:
+            self._pending = None  # a plugin chosen replaces the job's unloaded one
+            self.edit_button.hide()
         if plugin is None:
             self.description.setText("No task available.")
             self.facts.setText("")
@@ -241,6 +339,8 @@ class TaskPanel(QWidget):
     # -- job specs and settings ------------------------------------------------
     def plugin_ref(self) -> str:
         """How a job spec names the current plugin: its name, or ``FILE.py:FUNCTION`` for a file's."""
+        if self._pending is not None:
+            return f"{self._pending[0]}:{self._pending[1]}"
         plugin = self.current_plugin()
         if plugin is None:
             return ""
@@ -248,16 +348,20 @@ class TaskPanel(QWidget):
         return f"{source}:{plugin.name}" if os.path.isfile(source) else plugin.name
 
     def select_ref(self, ref: str) -> bool:
-        """Choose the plugin a job spec names (loading its file if need be)."""
+        """Choose the plugin a job spec names; a file not loaded yet is named, not imported (:meth:`defer`)."""
         path, sep, name = ref.rpartition(":")
         if sep and os.path.isfile(path):
             if not self.select(name, path):
-                self.load_plugin_file(path)
-            return self.select(name, path)
+                self.defer(path, name)
+            return True
         return self.select(ref)
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Show these parameter values for the current plugin."""
+        if self._pending is not None:
+            self._pending = (self._pending[0], self._pending[1], dict(values))
+            self._show_pending()
+            return
         plugin = self.current_plugin()
         if plugin is not None:
             self._stored[plugin.name] = dict(values)
@@ -265,21 +369,33 @@ class TaskPanel(QWidget):
 
     def save_settings(self, s: QSettings) -> None:
         plugin = self.current_plugin()
-        if plugin is not None:
+        if self._pending is not None:
+            s.setValue("task/plugin", self._pending[1])
+            s.setValue("task/plugin_file", self._pending[0])
+            self._stored[self._pending[1]] = dict(self._pending[2])
+        elif plugin is not None:
             s.setValue("task/plugin", plugin.name)
             s.setValue("task/plugin_file", plugin.source if os.path.isfile(str(plugin.source or "")) else "")
         cfg.set_json(s, "task/params", self.stored_values())
 
     def restore_settings(self, s: QSettings) -> None:
+        self._settings = s
         plugin_file = cfg.get_str(s, "task/plugin_file")
-        if plugin_file and os.path.isfile(plugin_file):
-            self.load_plugin_file(plugin_file)
-        self.set_stored_values(cfg.get_json(s, "task/params", {}) or {})
         name = cfg.get_str(s, "task/plugin")
+        stored = cfg.get_json(s, "task/params", {}) or {}
+        if plugin_file and os.path.isfile(plugin_file):
+            if name and not cfg.is_trusted_plugin(s, plugin_file):
+                # Changed since the user loaded it, or never accepted: named now, imported on Run.
+                self.set_stored_values(stored)
+                self.defer(plugin_file, name, self._stored.get(name, {}))
+                return
+            self.load_plugin_file(plugin_file)
+        self.set_stored_values(stored)
         if name:
             self.select(name, plugin_file or None) or self.select(name)
 
     def set_busy(self, busy: bool) -> None:
         self.combo.setEnabled(not busy)
         self.load_button.setEnabled(not busy)
+        self.edit_button.setEnabled(not busy)
         self.form.setEnabled(not busy)

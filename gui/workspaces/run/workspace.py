@@ -141,9 +141,21 @@ class RunWorkspace(Workspace):
         s = self._summary
         return f"{self._label}: {summary_line(s)}" if s is not None else f"{self._label} ended."
 
-    def job_spec(self, *, show: bool = True) -> tuple[JobSpec | None, list[str]]:
-        """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``)."""
-        plugin, values, problems = self.task.validate(show=show)
+    def job_spec(self, *, show: bool = True, unloaded: bool = False) -> tuple[JobSpec | None, list[str]]:
+        """The job the panels describe, or ``None`` and why not (shown in the Task panel if ``show``).
+
+        A job whose plugin file is not loaded yet is ``None`` (callers use ``plugin()``) unless
+        ``unloaded``: then its parameters come as recorded, unchecked, since checking imports the file."""
+        plugin: Any
+        values: dict[str, Any]
+        problems: list[str]
+        pending = self.task.pending()
+        if pending is not None and not unloaded:
+            return None, ["Run the job, or edit its parameters, to load its plugin file."]
+        if pending is not None:
+            plugin, values, problems = pending[1], pending[2], []
+        else:
+            plugin, values, problems = self.task.validate(show=show)
         if not self.files.paths():
             problems = ["Add some files first.", *problems]
         if show:
@@ -186,7 +198,7 @@ class RunWorkspace(Workspace):
     # -- running ------------------------------------------------------------
     def start_run(self) -> bool:
         """Validate everything, then start; False (and why, in the Task panel) if it cannot."""
-        if self.is_busy():
+        if self.is_busy() or not self.task.ensure_loaded():
             return False
         spec, problems = self.job_spec()
         plugin = self.task.current_plugin()

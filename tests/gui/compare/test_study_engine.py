@@ -138,8 +138,11 @@ def test_a_cli_run_with_failures_is_rerun_from_history(qtbot, window, tmp_path):
     assert len(runs) == 1
     history.select(runs[0]["id"])
     assert history.rerun_button.isEnabled() and not history.resume_button.isEnabled()
+    asked: list[str] = []
+    window.run_ws.task.ask_to_load = lambda path: asked.append(path) or True  # the file is new to the window
     with qtbot.waitSignal(window.runFinished, timeout=WAIT_MS) as blocker:
         history.rerun_button.click()
+    assert asked == [str(plugin)]
     summary = blocker.args[0]
     assert summary.total == 1 and summary.counts["failed"] == 1  # only the failed item ran, and failed again
     assert [o.item for o in window.run_ws.results.model.outcomes()] == [str(folder / "bad.txt")]
