@@ -17,10 +17,11 @@ import pytest
 from poolside.gui.workspaces.history import sqlite_reader
 from poolside.history import store
 from poolside.spec import JobSpec
+from tests import PLUGIN_FILES
 from tests.gui_helpers import WindowDriver, open_window
 from tests.waits import WAIT_MS
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugin_files" / "marker_tasks.py"
+PLUGIN = PLUGIN_FILES / "marker_tasks.py"
 
 
 @pytest.fixture
