@@ -220,6 +220,7 @@ class TaskPanel(QWidget):
         recorded = ", ".join(f"{k} = {v!r}" for k, v in params.items()) or "none"
         self.facts.setText(f"Parameters as recorded: {recorded}")
         self.facts.setToolTip("The file is loaded (its code runs) only when you run the job or edit its parameters.")
+        self.form.hide()  # the recorded parameters above stand for it until the plugin is loaded
         self.edit_button.show()
 
     def ask_to_load(self, path: str) -> bool:
@@ -258,6 +259,7 @@ class TaskPanel(QWidget):
             return False
         self._pending = None
         self.edit_button.hide()
+        self.form.show()
         self.load_plugin_file(path)
         if not self.select(name, path):
             problem = f"{os.path.basename(path)} has no plugin {name!r}."
@@ -323,6 +325,7 @@ class TaskPanel(QWidget):
         if plugin is not None:
             self._pending = None  # a plugin chosen replaces the job's unloaded one
             self.edit_button.hide()
+            self.form.show()
         if plugin is None:
             self.description.setText("No task available.")
             self.facts.setText("")
