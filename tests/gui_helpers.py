@@ -26,6 +26,21 @@ def open_window(qtbot: Any, tmp_path: Any, **kwargs: Any) -> MainWindow:
     return w
 
 
+def run_in_bridge(qtbot: Any, spec: Any, items: list) -> tuple[Any, list]:
+    """Run ``spec`` over ``items`` through a RunBridge and its run host: (the summary, the rows it gave)."""
+    from poolside.gui.bridge import RunBridge
+
+    bridge = RunBridge()
+    rows: list = []
+    bridge.outcomesReady.connect(rows.extend)
+    try:
+        with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as blocker:
+            bridge.start(spec, items)
+    finally:
+        bridge.shutdown()
+    return blocker.args[0], rows
+
+
 class WindowDriver:
     """The Run tab of ``window`` as a person uses it.  Every wait is on a signal, bounded by ``WAIT_MS``."""
 

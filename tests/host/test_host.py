@@ -19,9 +19,9 @@ from tests import PLUGIN_FILES
 pytest.importorskip("PySide6")
 
 
-from poolside.gui.bridge import RunBridge
 from poolside.host import HostClient
 from poolside.spec import JobSpec
+from tests.gui_helpers import run_in_bridge
 from tests.waits import WAIT_MS, WAIT_S
 
 TASKS = str(PLUGIN_FILES / "host_tasks.py")
@@ -118,18 +118,6 @@ def test_closing_the_window_during_a_run_leaves_no_process(qtbot, driver, backen
     assert blocker.args[0].total == 8
 
     qtbot.waitUntil(lambda: not any(alive(p) for p in tree) and descendants() <= before, timeout=WAIT_MS)
-
-
-def run_in_bridge(qtbot, spec: JobSpec, items: list) -> tuple[object, list]:
-    bridge = RunBridge()
-    rows: list = []
-    bridge.outcomesReady.connect(rows.extend)
-    try:
-        with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as blocker:
-            bridge.start(spec, items)
-    finally:
-        bridge.shutdown()
-    return blocker.args[0], rows
 
 
 def test_a_result_that_does_not_pickle_ends_failed_and_says_why(qtbot):

@@ -13,24 +13,11 @@ from tests import PLUGIN_FILES
 
 pytest.importorskip("PySide6")
 
-from poolside.gui.bridge import RunBridge
 from poolside.spec import JobSpec
-from tests.waits import WAIT_MS
+from tests.gui_helpers import run_in_bridge
 
 TASKS = str(PLUGIN_FILES / "unreadable_tasks.py")
 NOT_A_NUMBER = "ValueError: invalid literal for int() with base 10: 'not a number'"
-
-
-def run_in_bridge(qtbot, spec: JobSpec, items: list) -> tuple[object, list]:
-    bridge = RunBridge()
-    rows: list = []
-    bridge.outcomesReady.connect(rows.extend)
-    try:
-        with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as blocker:
-            bridge.start(spec, items)
-    finally:
-        bridge.shutdown()
-    return blocker.args[0], rows
 
 
 @pytest.mark.parametrize("backend", ["threads", "processes"])
