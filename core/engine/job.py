@@ -52,12 +52,13 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
-from ..backends import get_backend, runs_in_caller
+from ..backends import runs_in_caller
 from ..backends.base import Backend, BackendError
 from ..backends.protocol import Chunk
 from ..log import get_logger
 from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary, describe_error
-from ..system import default_workers, usable_cores
+from ..system import usable_cores
+from .arguments import checked
 from .batches import OutcomeBatch, OutcomeList
 from .chunking import Chunker
 from .insights import InsightsRecorder
@@ -471,25 +472,6 @@ def _stop_quietly(pool: Backend) -> None:
         log.warning("stopping the %s pool after a failed start also failed: %s", type(pool).__name__, e)
 
 
-def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,
-                     method: str | None) -> dict[str, Any]:
-    merged = dict(options or {})
-    if method is not None:
-        if not backend_cls.methods:
-            raise ValueError(f"the {backend_cls.name} backend has no method option; the classic "
-                             "pools have one (mp-pool, mp-thread-pool, process-executor, "
-                             "thread-executor), and joblib")
-        if "method" in merged and merged["method"] != method:
-            raise ValueError(f"method={method!r} and backend_options['method']="
-                             f"{merged['method']!r} disagree")
-        merged["method"] = method
-    # (The processes backend's own "method" option is its start method.)
-    if backend_cls.methods and "method" in merged and merged["method"] not in backend_cls.methods:
-        raise ValueError(f"the {backend_cls.name} backend has no method {merged['method']!r}; "
-                         f"choose one of: {', '.join(backend_cls.methods)}")
-    return merged
-
-
 def run(
     task: Callable[[Any], Any],
     items: Iterable[Any],
@@ -527,22 +509,8 @@ def run(
     ``finite=True`` for a generator that ends (a folder walk), ``False`` to
     stop reading at once.
     """
-    if not callable(task):
-        raise TypeError(f"task must be callable, not {type(task).__name__}")
-    try:
-        iter(items)
-    except TypeError:
-        raise TypeError(f"items must be iterable, not {type(items).__name__}") from None
-    backend_cls = get_backend(backend)
-    options = _backend_options(backend_cls, backend_options, method)
-    if workers is None:
-        workers = default_workers(backend, bound)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
-        timeout = float(timeout)
+    backend_cls, options, workers, timeout = checked(task, items, backend, workers, timeout, bound,
+                                                     backend_options, method)
     started = time.perf_counter()
     chunker = Chunker(chunk_size, workers)  # checks chunk_size before any worker starts
     pool = backend_cls(task, workers, timeout=timeout, origin=started, **options)

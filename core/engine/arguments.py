@@ -1,0 +1,59 @@
+"""The caller's arguments to ``run()``, checked before any worker starts.
+
+    run(task, items, backend, workers, timeout, bound, backend_options, method)
+      └─ checked() ─► (backend class, its options, workers, timeout) or a clear TypeError/ValueError
+
+Every bad argument is refused here, with what was given and what is allowed,
+so that a run never starts workers it will have to stop again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..backends import get_backend
+from ..backends.base import Backend
+from ..system import default_workers
+
+
+def checked(task: Callable[[Any], Any], items: Iterable[Any], backend: str, workers: int | None,
+            timeout: float | None, bound: str, backend_options: Mapping[str, Any] | None,
+            method: str | None) -> tuple[type[Backend], dict[str, Any], int, float | None]:
+    """The backend's class, its options, the worker count and the timeout, each checked."""
+    if not callable(task):
+        raise TypeError(f"task must be callable, not {type(task).__name__}")
+    try:
+        iter(items)
+    except TypeError:
+        raise TypeError(f"items must be iterable, not {type(items).__name__}") from None
+    backend_cls = get_backend(backend)
+    options = _backend_options(backend_cls, backend_options, method)
+    if workers is None:
+        workers = default_workers(backend, bound)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
+        timeout = float(timeout)
+    return backend_cls, options, workers, timeout
+
+
+def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,
+                     method: str | None) -> dict[str, Any]:
+    merged = dict(options or {})
+    if method is not None:
+        if not backend_cls.methods:
+            raise ValueError(f"the {backend_cls.name} backend has no method option; the classic "
+                             "pools have one (mp-pool, mp-thread-pool, process-executor, "
+                             "thread-executor), and joblib")
+        if "method" in merged and merged["method"] != method:
+            raise ValueError(f"method={method!r} and backend_options['method']="
+                             f"{merged['method']!r} disagree")
+        merged["method"] = method
+    # (The processes backend's own "method" option is its start method.)
+    if backend_cls.methods and "method" in merged and merged["method"] not in backend_cls.methods:
+        raise ValueError(f"the {backend_cls.name} backend has no method {merged['method']!r}; "
+                         f"choose one of: {', '.join(backend_cls.methods)}")
+    return merged
