@@ -244,6 +244,15 @@ def fork_and_return(item: object) -> object:
     return path.name
 
 
+def fork_and_linger(item: object) -> object:
+    """Fork once (on the item named ``fork``); the child outlives its item by far, holding stdout."""
+    path = Path(str(item))
+    if path.name.startswith("fork") and os.fork() == 0:
+        time.sleep(600)
+        os._exit(0)
+    return path.name
+
+
 def close_stdout_and_stderr(item: object) -> object:
     """Close fds 1 and 2 of the process the task runs in (the CLI's own, on sequential and threads)."""
     for fd in (1, 2):

@@ -37,6 +37,7 @@ from ..records import ErrorInfo
 if TYPE_CHECKING:
     import asyncio  # imported when an async task first runs: ~15 ms every CLI call would pay
 from ..records import describe_error, error_info
+from ._forks import begin_tasks, end_forked_child, end_strays, end_tasks, strays
 from ._process_main import lead_own_session
 
 # -- async def tasks on any backend -------------------------------------------
@@ -115,6 +116,7 @@ def call_item(task: Callable[[Any], Any], origin: float, keyed: tuple[int, Any])
     row = _row
     if row is not None:
         row[1] = key
+    forked = begin_tasks()
     cpu0 = time.thread_time()
     t0 = time.perf_counter()
     try:
@@ -123,6 +125,11 @@ def call_item(task: Callable[[Any], Any], origin: float, keyed: tuple[int, Any])
     except BaseException as exc:
         value = None
         error = error_info(exc)
+    if forked:
+        end_forked_child()
+    end_tasks()
+    if strays:
+        end_strays()
     t1 = time.perf_counter()
     return (key, value, error, t0 - origin, t1 - t0, time.thread_time() - cpu0,
             os.getpid(), threading.get_native_id())

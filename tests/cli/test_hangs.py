@@ -165,6 +165,19 @@ def test_a_child_the_task_forked_never_runs_an_item_again(tmp_path, backend):
         assert len(runs) == 1, f"{p.name} ran {len(runs)} times"
 
 
+@pytest.mark.parametrize("backend", [*BACKENDS, "process-per-item", "mp-pool", "process-executor"])
+def test_a_child_the_task_forked_and_left_running_is_ended_with_its_item(tmp_path, backend):
+    folder = tmp_path / "in"
+    paths = _files(folder, 2, "a") + _files(folder, 1, "fork")
+    # communicate() returns only when every holder of the command's stdout is gone:
+    # a child left running would hold it for ten minutes, past the hang guard.
+    done = _poolside(tmp_path, *map(str, paths), "-p", f"{TASKS}:fork_and_linger", "-b", backend,
+                     capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "3 items (3 ok)" in done.stderr
+    assert done.stderr.count("did not wait for it; it was ended with its item") == 1, done.stderr
+
+
 @pytest.mark.parametrize(("quiet", "code"), [((), 1), (("-q",), 0)])
 def test_a_closed_stdout_fails_the_run_only_when_results_were_for_it(tmp_path, quiet, code):
     _files(tmp_path / "in", 10)
