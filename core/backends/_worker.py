@@ -155,6 +155,28 @@ def check_recursion_limit() -> None:
         raise RecursionLimitTooLow(limit)
 
 
+def guard_recursion_limit() -> None:
+    """On a worker thread, set back a recursion limit a task left too low for the caller's threads.
+
+    On threads the limit is the whole process's: the engine's dispatcher, the
+    CLI's writer and the window's host run under it too, and below
+    ``RECURSION_FLOOR`` they fail part-way, losing outcomes.  It is checked
+    when a chunk's items have run, before their results are sent, so that the
+    threads woken by them run under a sound limit.  A worker process runs its
+    loop on its main thread and fails the item that did it instead
+    (``_process_main``).
+    """
+    if sys.getrecursionlimit() >= RECURSION_FLOOR or threading.current_thread() is threading.main_thread():
+        return
+    from ..log import get_logger
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(START_RECURSION_LIMIT)
+    get_logger(__name__).warning(
+        "a task set the recursion limit to %d (sys.setrecursionlimit), too low for Poolside's own "
+        "threads; it was set back to %d", limit, START_RECURSION_LIMIT)
+
+
 def low_recursion_message(limit: int) -> str:
     return (f"the task set the recursion limit to {limit} (sys.setrecursionlimit), too low for "
             f"the worker process to go on; the worker set it back to {START_RECURSION_LIMIT}")
@@ -249,6 +271,7 @@ def run_chunk(
             slot[base + SLOT_STATE] = RUNNING
             cpu_mark = cpu_now
     end_tasks()
+    guard_recursion_limit()
     slot[base + SLOT_STATE] = SENDING
     box.flush(len(items), cpu_clock() - cpu_mark, True)
     slot[base + SLOT_STATE] = IDLE
@@ -324,6 +347,7 @@ def _run_stretches(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin
             slot[state_index] = RUNNING
             cpu_mark = cpu_now
     end_tasks()
+    guard_recursion_limit()
     slot[state_index] = SENDING
     box.flush(n, cpu_clock() - cpu_mark, True)
     slot[state_index] = IDLE
