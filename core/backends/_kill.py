@@ -32,6 +32,27 @@ def kill_worker(process: Any) -> None:
     kill_tree(pid)
 
 
+def join_or_kill(processes: list[Any], grace_s: float = _STOP_GRACE_S) -> int:
+    """Wait for worker processes asked to stop; kill (with their trees) those still alive after ``grace_s``.
+
+    A library pool's worker that was told to stop ends within milliseconds,
+    unless a task left a thread that is not a daemon: Python's exit then waits
+    for that thread forever, and so would the pool's ``join``.  Returns how
+    many had to be killed.
+    """
+    import time
+
+    deadline = time.monotonic() + grace_s
+    killed = 0
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            kill_worker(process)
+            process.join()
+            killed += 1
+    return killed
+
+
 def worker_died(code: int | None) -> str:
     """The message of the items a worker took with it: ``worker process died (exit code -9, SIGKILL)``."""
     if code == EXIT_RECURSION_LIMIT:

@@ -56,15 +56,19 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
+from ..log import get_logger
 from ..records import ErrorInfo, Status
 from ._adapter import PoolAdapter, future_result
 from ._calls import call_chunk_marked, call_item, call_items
 from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
+from ._kill import join_or_kill
 from ._launch import start_method
 from ._poolwatch import Died, PoolWatch, ResultsLost
 from ._sealed import seal, unseal
 from ._worker import call_chunk
 from .protocol import Chunk, Event, Lost
+
+log = get_logger(__name__)
 
 # How long a thread that reads an ``imap`` iterator waits before it looks
 # whether the run was stopped.  Only a cancelled or broken run waits on it.
@@ -259,6 +263,19 @@ class ClassicPool(PoolAdapter):
         return self._feed.events([LostKeys(first, first + size, error)])
 
 
+def end_stuck_workers(name: str, processes: list[Any]) -> None:
+    """Workers told to stop that do not: a task's thread that never ends holds their exit.
+
+    The library's own join has no timeout and would wait for them forever.
+    ``processes`` is the library's list of its workers (``Pool._pool``, the
+    executor's table): a private attribute, read because no public one exists.
+    """
+    killed = join_or_kill(processes)
+    if killed:
+        log.warning("%s: %d workers did not stop (a task left a thread running in them); killed",
+                    name, killed)
+
+
 def _grouped(items: Iterable[Any], size: int) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
@@ -323,6 +340,7 @@ class _MultiprocessingPool(ClassicPool):
             self._pool.terminate()  # Pool.join would wait forever for a lost call
         else:
             self._pool.close()
+            end_stuck_workers(self.name, list(getattr(self._pool, "_pool", ())))
         self._pool.join()
 
 
@@ -447,6 +465,8 @@ class ProcessExecutorBackend(_Executor):
                 manager.join()
             return
         processes = list(table.values())
+        pool.shutdown(wait=False)
+        end_stuck_workers(self.name, processes)
         pool.shutdown(wait=True)
         for process in processes:
             process.join()

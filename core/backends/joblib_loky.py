@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .classic import ClassicPool
+from .classic import ClassicPool, end_stuck_workers
 
 
 class JoblibBackend(ClassicPool):
@@ -80,8 +80,15 @@ class JoblibBackend(ClassicPool):
         # The executor loky keeps for the next call; reading the module's own
         # global is the only way to reach it without starting a new one.
         executor = getattr(reusable_executor, "_executor", None)
-        if executor is not None:
-            executor.shutdown(wait=True, kill_workers=cancel)
+        if executor is None:
+            return
+        if not cancel:
+            # Its table of processes, read before shutdown forgets it (as the
+            # standard executor's is, in process-executor's _stop_pool).
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            executor.shutdown(wait=False)
+            end_stuck_workers(self.name, processes)
+        executor.shutdown(wait=True, kill_workers=cancel)
 
     def _submit(self, chunk: Any, finished: Callable[[Any, Any], None]) -> None:
         raise AssertionError("joblib takes its input through the feed")  # pragma: no cover

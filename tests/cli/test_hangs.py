@@ -137,10 +137,11 @@ def test_a_thread_the_task_never_ends_does_not_keep_the_command_alive(tmp_path, 
     assert "threads still run a task or what it started (endless)" in done.stderr
 
 
-def test_a_thread_the_task_never_ends_does_not_keep_its_item_process_alive(tmp_path):
+@pytest.mark.parametrize("backend", ["process-per-item", "mp-pool", "process-executor"])
+def test_a_thread_the_task_never_ends_does_not_keep_a_worker_process_alive(tmp_path, backend):
     paths = _files(tmp_path / "in", 3)
     done = _poolside(tmp_path, *map(str, paths), "-p", f"{TASKS}:start_endless_thread", "-b",
-                     "process-per-item", capture_output=True, text=True)
+                     backend, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "3 items (3 ok)" in done.stderr
 
