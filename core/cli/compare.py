@@ -61,6 +61,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--methods", type=_names, metavar="map,imap", help="the classic pools' calls to compare")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="per item")
     p.add_argument("--json", metavar="FILE", help="write the study as JSON")
+    p.add_argument("--snippet", metavar="FILE.py",
+                   help="write a Python script that runs the job as recommended, with the library alone")
     p.add_argument("--yes", "-y", action="store_true",
                    help="run a plugin with side effects (fetch downloads) without asking")
     p.set_defaults(handler=cmd_compare)
@@ -94,6 +96,8 @@ def cmd_compare(ns: argparse.Namespace) -> int:
         except OSError as e:
             print(f"error: cannot write {ns.json}: {e.strerror or e}", file=sys.stderr)
             return EXIT_FAILED
+    if ns.snippet and not _write_snippet(ns.snippet, spec, result):
+        return EXIT_FAILED
     if result.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.recommendation is not None else EXIT_FAILED
@@ -115,6 +119,24 @@ def _run(study: Any) -> StudyResult:
     if not box:
         raise RuntimeError("the study ended without a result")
     return box[0]
+
+
+def _write_snippet(path: str, spec: JobSpec, result: StudyResult) -> bool:
+    """The recommendation as a script (``poolside.study.snippet``); an error line and False if it cannot be."""
+    from ..study.snippet import SnippetError, study_snippet
+
+    try:
+        text = study_snippet(spec, result)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except (SnippetError, SpecError) as e:
+        print(f"error: no script written: {e}", file=sys.stderr)
+        return False
+    except OSError as e:
+        print(f"error: cannot write {path}: {e.strerror or e}", file=sys.stderr)
+        return False
+    print(f"script: {path} (python {path} runs the job as recommended)", file=sys.stderr)
+    return True
 
 
 def _record(spec: JobSpec, result: StudyResult) -> None:
