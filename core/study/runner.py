@@ -94,7 +94,7 @@ class Study:
     def __init__(self, task: Callable[[Any], Any], items: Sequence[Any], *, configs: Sequence[Config] | None = None,
                  repeats: int = 3, sample: int | None = None, budget_s: float = 60.0,
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
-                 params: dict[str, Any] | None = None, seed: int = 0,
+                 params: dict[str, Any] | None = None, seed: int = 0, max_memory: int | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  on_round: Callable[[Round], None] | None = None) -> None:
         if not items:
@@ -105,6 +105,7 @@ class Study:
         self.configs = None if configs is None else list(dict.fromkeys([BASELINE, *configs]))
         self.repeats, self.sample_size, self.budget_s = repeats, sample, budget_s
         self.timeout, self.seed, self.on_progress, self.on_round = timeout, seed, on_progress, on_round
+        self.max_memory = max_memory  #: bytes the recommendation may need (None: what is available)
         self._scratch = Scratch(task, outputs)
         self._current = Current()
         self._results: dict[Config, ConfigResult] = {}
@@ -326,7 +327,7 @@ class Study:
         cores = self._system.usable_cores
         if any(c.runs for c in res.configs):
             res.diagnosis = diagnose(res.configs, cores, nature(self._calibration), self._oncpu)
-            res.recommendation = recommend(res.configs, res.diagnosis, cores)
+            res.recommendation = recommend(res.configs, res.diagnosis, cores, self.max_memory)
             res.lead = winner_and_lead(res.configs)[2]
             res.scaling = scaling(res.configs, self._system.physical_cores)
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:

@@ -36,6 +36,8 @@ def test_compare_usage_errors(tmp_path: Path, capsys):
     data = _files(tmp_path / "data", 3)
     assert main(["compare", str(data), "-r", "--plugin", "sha256", "--backends", "nope"]) == 2
     assert "unknown backend 'nope'" in capsys.readouterr().err
+    assert main(["compare", str(data), "-r", "--plugin", "sha256", "--max-memory", "lots"]) == 2
+    assert "'lots' is not a size" in capsys.readouterr().err
     urls = tmp_path / "urls.txt"
     urls.write_text("http://127.0.0.1:9/x\n")
     assert main(["compare", str(urls), "--plugin", "fetch"]) == 2  # stdin is not a terminal: --yes needed

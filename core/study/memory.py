@@ -1,0 +1,87 @@
+"""Memory-aware recommendations: what each configuration needs, and which fit the memory there is.
+
+    ConfigResult (parent_mb, worker_mb: the largest USS measured, per process) ──need_mb()──►
+        in-process backends:  the parent's USS (its threads' memory is in it)
+        process backends:     the parent's USS + workers × one worker's USS
+        USS never read:       the run's peak RSS summed over its processes (an overestimate)
+    the user's cap (--max-memory), else the memory available now (psutil) ──limit()──► Limit
+    configurations ──within(limit)──► (those that fit, those predicted to exceed it)
+        └─ recommend() picks among those that fit; the why names the faster ones left out
+
+The need is a prediction: the largest USS of one worker times the workers
+(every worker assumed to grow as the largest did), and the USS is read at the
+run's memory peaks and its end (``poolside.proctree``), not continuously.  USS
+leaves out what forked workers share with the parent (imported modules), which
+costs the machine once, whatever the worker count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .record import ConfigResult
+
+MB = 1e6  # the record keeps decimal megabytes
+
+
+@dataclass(frozen=True)
+class Limit:
+    """How much memory a recommendation may need: ``bytes``, and whether the user's ``cap`` set it."""
+
+    bytes: int
+    cap: bool  #: the user's cap (--max-memory); False: the memory available when the study ended
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"limit_mb": round(self.bytes / MB, 1), "limit_bytes": self.bytes, "cap": self.cap}
+
+
+def limit(cap: int | None) -> Limit:
+    """The user's cap, or the memory the machine has available now (``psutil.virtual_memory().available``)."""
+    if cap is not None:
+        return Limit(int(cap), True)
+    import psutil
+
+    return Limit(int(psutil.virtual_memory().available), False)
+
+
+def need_mb(c: ConfigResult, workers: int | None = None) -> float | None:
+    """The memory ``c`` is predicted to need (MB) with ``workers`` (default: its own); ``None``: not measured."""
+    from .measure import in_process
+
+    n = c.config.workers if workers is None else workers
+    parent, worker = c.parent_mb, c.worker_mb
+    if parent is None:
+        return c.peak_mb
+    if c.config.sequential or in_process(c.config.backend):
+        return parent
+    if worker is None:
+        return c.peak_mb
+    return parent + n * worker
+
+
+def within(configs: Sequence[ConfigResult], lim: Limit) -> tuple[list[ConfigResult], list[ConfigResult]]:
+    """(the configurations that fit ``lim``, those predicted to exceed it); unmeasured ones fit."""
+    fits: list[ConfigResult] = []
+    over: list[ConfigResult] = []
+    for c in configs:
+        need = need_mb(c)
+        (over if need is not None and need * MB > lim.bytes else fits).append(c)
+    return fits, over
+
+
+def reasons(left_out: Sequence[ConfigResult], lim: Limit) -> dict[str, Any]:
+    """The numbers the why cites: the limit, and each configuration left out with its need."""
+    return {**lim.to_dict(), "left_out": [
+        {"config": c.config.to_dict(), "need_mb": round(need_mb(c) or 0.0, 1), "parent_mb": _r(c.parent_mb),
+         "worker_mb": _r(c.worker_mb)} for c in left_out]}
+
+
+def flagged(configs: Sequence[ConfigResult], lim: Limit) -> list[tuple[ConfigResult, float]]:
+    """Each measured configuration predicted to exceed ``lim``, with its need (MB): what a table flags."""
+    return [(c, need_mb(c) or 0.0) for c in within(configs, lim)[1]]
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)

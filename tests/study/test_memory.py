@@ -1,0 +1,84 @@
+"""Memory-aware recommendations: each configuration's USS per worker and the parent's, and the cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from poolside.spec import JobSpec
+from poolside.study import ConfigResult, StudyResult, memory, prepare_study
+from poolside.study.recommend import recommend
+from poolside.words.study import memory_sentence
+from tests import ROOT
+
+
+def held_study(folder: str) -> StudyResult:
+    spec = JobSpec(f"{ROOT / 'tests' / 'plugin_files' / 'memory_tasks.py'}:hold", paths=(folder,), recursive=True,
+                   patterns=("*",), params={"mb": "40", "ms": "70"})
+    return prepare_study(spec, sample=8, repeats=1, backends=["threads", "processes"], workers=[2]).run()
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> StudyResult:
+    folder = tmp_path_factory.mktemp("items")
+    for i in range(8):
+        (folder / f"f{i:02}").write_text("x")
+    return held_study(str(folder))
+
+
+def by_backend(result: StudyResult, backend: str) -> ConfigResult:
+    return next(c for c in result.configs if c.config.backend == backend)
+
+
+def test_a_study_records_each_workers_uss_and_the_parents(study: StudyResult) -> None:
+    procs, threads = by_backend(study, "processes"), by_backend(study, "threads")
+    assert procs.worker_mb is not None and procs.worker_mb >= 40  # the 40 MB each item holds
+    assert threads.worker_mb is None  # threads are the parent: no worker process
+    assert procs.parent_mb and threads.parent_mb
+    assert memory.need_mb(procs) == pytest.approx(procs.parent_mb + 2 * procs.worker_mb)
+    assert memory.need_mb(procs, workers=8) == pytest.approx(procs.parent_mb + 8 * procs.worker_mb)
+    again = StudyResult.from_dict(study.to_dict())
+    assert by_backend(again, "processes").worker_mb == procs.worker_mb
+    assert study.to_dict()["configs"][-1].keys() >= {"parent_mb", "worker_mb"}
+
+
+def test_a_cap_leaves_out_what_would_not_fit_and_the_why_says_so(study: StudyResult) -> None:
+    # Threads ×2 and processes ×2 each hold two items' 40 MB; sequential holds one.
+    sequential = by_backend(study, "sequential")
+    need = memory.need_mb(sequential)
+    assert need is not None
+    cap = int((need + 15) * 1e6)
+    fits, over = memory.within(study.configs, memory.limit(cap))
+    assert fits == [sequential]
+    assert {c.config.backend for c in over} == {"threads", "processes"}
+    assert study.diagnosis is not None
+    rec = recommend(study.configs, study.diagnosis, 2, max_memory=cap)
+    assert rec is not None and rec.config.backend == "sequential"
+    assert rec.reasons["memory"]["cap"] and rec.reasons["memory"]["limit_bytes"] == cap
+    for c in over:
+        if c.median_s < sequential.median_s:  # faster, left out: the why names it with its need
+            assert f"{c.config.backend} ×2 ran faster but needs about" in rec.why.lower()
+    assert "cap" in rec.why
+
+
+def test_without_a_cap_the_limit_is_the_memory_available() -> None:
+    import psutil
+
+    lim = memory.limit(None)
+    assert not lim.cap and 0 < lim.bytes <= psutil.virtual_memory().total
+
+
+def test_the_memory_sentence_reads_in_the_caps_units() -> None:
+    text = memory_sentence({"limit_mb": 2000.0, "limit_bytes": 2 * 10**9, "cap": True, "left_out": [
+        {"config": {"backend": "processes", "workers": 8, "chunk_size": "auto", "method": None},
+         "need_mb": 2300.0, "parent_mb": 1100.0, "worker_mb": 150.0}]})
+    assert text == ("Processes ×8 ran faster but needs about 2.3 GB (1.1 GB in the parent + 8 × 150 MB per worker), "
+                    "above the 2 GB cap")
+
+
+def test_a_bad_cap_is_a_clear_error(tmp_path: Path) -> None:
+    from poolside.study import StudyError
+
+    with pytest.raises(StudyError, match="max_memory: '2 jigawatts' is not a size"):
+        prepare_study(JobSpec("sha256", paths=(str(tmp_path),)), max_memory="2 jigawatts")
