@@ -201,3 +201,4 @@ class BackendInfo(NamedTuple):
     #: When it wins, in one line.
     wins: str = ""
     methods: tuple[str, ...] = ()
+    caps_worker_memory: bool = False
