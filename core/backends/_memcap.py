@@ -9,7 +9,11 @@
 
 The backend then does what it does for any dead worker: the item it was
 running ends ``failed`` with that message, the items it held are handed back,
-and a new worker takes its place, so the rest of the run goes on.
+and a new worker takes its place, so the rest of the run goes on
+(``processes``, ``process-per-item``; ``mp-pool`` replaces the worker itself
+and fails the call it lost, a whole chunk with ``chunk_size`` above 1).
+``ProcessPoolExecutor`` and joblib's loky break or restart the whole pool on a
+killed worker, and threads cannot be killed: they take no cap.
 
 What is capped is the USS of the worker process: the pages it alone holds.
 Its RSS also counts the pages a forked worker shares with its parent (the
@@ -89,11 +93,14 @@ class MemoryCap:
 
     def died(self, pid: int | None, code: int | None) -> ErrorInfo:
         """The error for the item of a worker that died: above the cap if this killed it, else a plain death."""
+        reason = self.reason(pid)
+        return ErrorInfo("WorkerDied", worker_died(code)) if reason is None else ErrorInfo(MEMORY_CAP, reason)
+
+    def reason(self, pid: int | None) -> str | None:
+        """``"used 1.3 GB, above the 1 GB cap"`` if this cap killed ``pid`` (said once), else ``None``."""
         with self._lock:
             used = self._killed.pop(pid, None) if pid is not None else None
-        if used is None:
-            return ErrorInfo("WorkerDied", worker_died(code))
-        return ErrorInfo(MEMORY_CAP, above_cap(used, self.cap))
+        return None if used is None else above_cap(used, self.cap)
 
     def check(self) -> list[int]:
         """One look at every worker: kill those above the cap; the pids killed."""

@@ -18,7 +18,10 @@ def above_cap(used: int, cap: int) -> str:
 
 def cap_unsupported(backend: str, kind: str) -> str:
     """Why ``backend`` cannot enforce a per-worker memory cap (a usage error)."""
+    need = "a per-worker memory cap needs worker processes it can kill and replace (processes, " \
+           "process-per-item, mp-pool)"
+    if kind == "processes":
+        return f"the {backend} backend's library breaks or restarts its whole pool when one worker is killed: {need}"
     where = {"threads": "in threads of one process", "async": "on one event loop in one process",
-             "cluster": "on a cluster's workers, which keep their own memory limit"}.get(kind, "in this process")
-    return (f"the {backend} backend runs its items {where}: a per-worker memory cap needs worker "
-            "processes it can kill (processes, process-per-item)")
+             "cluster": "on a cluster's workers, which keep their own memory limit"}.get(kind, "in one process")
+    return f"the {backend} backend runs its items {where}: {need}"
