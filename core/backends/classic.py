@@ -341,7 +341,8 @@ class MultiprocessingPoolBackend(_MultiprocessingPool):
                  method: str = "submit", max_memory_per_worker: int | None = None) -> None:
         super().__init__(task, workers, timeout=timeout, origin=origin, method=method)
         # The pool replaces a killed worker itself; its watcher reports the death.
-        self._memcap = memory_cap(max_memory_per_worker, lambda: [p.pid for p in list(getattr(self._pool, "_pool", ()))])
+        self._memcap = memory_cap(max_memory_per_worker,
+                                  lambda: [p.pid for p in list(getattr(self._pool, "_pool", ()))])
 
     def _start_pool(self) -> None:
         ctx = mp.get_context(start_method())
