@@ -79,3 +79,13 @@ def test_a_backend_with_no_tutorial_form_says_so() -> None:
     spec = JobSpec("sha256", paths=("x",))
     with pytest.raises(SnippetError, match="no snippet for the nonesuch backend"):
         snippet(spec.replace(backend="threads"), Config("nonesuch", 2), ["x"])
+
+
+@pytest.mark.slow  # a LocalCluster takes ~5-8 s to start on 2 cores
+def test_the_cluster_family_runs_on_a_local_dask_cluster(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    items = samples()
+    spec = JobSpec(f"{PLUGINS / 'snippet_tasks.py'}:digest", paths=tuple(items), params=PARAMS)
+    script = snippet(spec, Config("dask", 2), items)
+    assert "Client(n_workers=2, threads_per_worker=1)" in script
+    assert printed(script, tmp_path, isolated=False) == expected(spec, items)
