@@ -250,6 +250,8 @@ def print_study(result: StudyResult, out: Any, max_memory: int | None = None) ->
         return
     print(f"use: {config_label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
     print(f"why: {rec.why}", file=out)
+    if "memory_fit" in rec.reasons:
+        print(f"memory: {say.fit_sentence(rec.reasons['memory_fit'])}", file=out)
 
 
 def _print_memory(result: StudyResult, max_memory: int | None, out: Any) -> None:

@@ -80,9 +80,13 @@ def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int,
     reasons: dict[str, Any] = {"diagnosis": diagnosis.kind, **diagnosis.evidence,
                                "winner": first.config.to_dict(), "winner_speedup": round(first.speedup, 3),
                                "winner_cores": round(first.cores_used, 3)}
+    lim, base = memory.limit(max_memory), memory.base_parent([*configs, *too_big])
     faster_too_big = [c for c in too_big if c.complete and c.median_s < first.median_s]
     if faster_too_big:
-        reasons["memory"] = memory.reasons(faster_too_big, memory.limit(max_memory))
+        reasons["memory"] = memory.reasons(faster_too_big, lim, base)
+    fits = memory.fit(first, lim, base)
+    if fits is not None:
+        reasons["memory_fit"] = fits
     if first is not fastest:
         reasons.update(fastest=fastest.config.to_dict(), fastest_ratio=round(first.median_s / fastest.median_s, 4))
     elif second is not None and the_lead is not None:
@@ -101,7 +105,9 @@ def fit_memory(configs: Sequence[ConfigResult], max_memory: int | None) -> tuple
     """
     fits, over = memory.within(configs, memory.limit(max_memory))
     if over and not any(c.complete for c in fits):
-        least = min((c for c in over if c.complete), key=lambda c: memory.need_mb(c) or 0.0, default=None)
+        base = memory.base_parent(configs)
+        least = min((c for c in over if c.complete), key=lambda c: memory.need_mb(c, base=base) or 0.0,
+                    default=None)
         if least is not None:
             over.remove(least)
             fits.append(least)

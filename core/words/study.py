@@ -112,6 +112,16 @@ def memory_sentence(m: dict[str, Any]) -> str:
     return sentence("; ".join(parts) + f", above {where}").rstrip(".")
 
 
+def fit_sentence(f: dict[str, Any]) -> str:
+    """``"processes ×2 needs about 139 MB (…); up to 106 of its workers fit in the 5.1 GiB available"``."""
+    where, like = _limit(f)
+    text = (f"{config_label(f['config'])} needs "
+            + memory_need(f["need_mb"], f.get("parent_mb"), f.get("worker_mb"), f["config"]["workers"], like))
+    if f.get("max_workers") is not None:
+        return text + f"; up to {f['max_workers']:,} of its workers fit in {where}"
+    return text + f", within {where}" if f["need_mb"] * 1e6 <= f["limit_bytes"] else text + f", above {where}"
+
+
 def over_limit_note(config: Any, need_mb: float, m: dict[str, Any]) -> str:
     """A configuration flagged in a table: ``processes ×8 needs about 2.3 GB, above the 2 GB cap``."""
     where, like = _limit(m)

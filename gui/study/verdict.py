@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWi
 
 from poolside.study import Config, StudyResult
 from poolside.words.configs import config_label
-from poolside.words.study import diagnosis_sentence, note, sentence
+from poolside.words.study import diagnosis_sentence, fit_sentence, note, sentence
 
 
 def _evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -112,7 +112,10 @@ class VerdictPanel(QWidget):
         # The evidence is a dozen numbers: on demand (hover), so the verdict stays three lines.
         evidence = _evidence_text(diagnosis.evidence if diagnosis is not None else {})
         self.diagnosis.setToolTip(f"Evidence: {evidence}" if evidence else "")
-        self._show(self.notes, html.escape(" ".join(sentence(note(n)) for n in study.notes)))
+        notes = [sentence(note(n)) for n in study.notes]
+        if "memory_fit" in rec.reasons:  # "Will N workers fit?": what the pick needs, and how many fit
+            notes.insert(0, sentence(fit_sentence(rec.reasons["memory_fit"])))
+        self._show(self.notes, html.escape(" ".join(notes)))
         self.use_button.setEnabled(True)
         self.code_button.setEnabled(True)
 

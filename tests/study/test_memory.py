@@ -36,8 +36,12 @@ def test_a_study_records_each_workers_uss_and_the_parents(study: StudyResult) ->
     assert procs.worker_mb is not None and procs.worker_mb >= 40  # the 40 MB each item holds
     assert threads.worker_mb is None  # threads are the parent: no worker process
     assert procs.parent_mb and threads.parent_mb
-    assert memory.need_mb(procs) == pytest.approx(procs.parent_mb + 2 * procs.worker_mb)
-    assert memory.need_mb(procs, workers=8) == pytest.approx(procs.parent_mb + 8 * procs.worker_mb)
+    base = memory.base_parent(study.configs)
+    assert base is not None and base <= procs.parent_mb
+    assert memory.need_mb(procs, base=base) == pytest.approx(base + 2 * procs.worker_mb)
+    assert memory.need_mb(procs, workers=8, base=base) == pytest.approx(base + 8 * procs.worker_mb)
+    fit = memory.fit(procs, memory.Limit(10**9, True), base)
+    assert fit is not None and fit["max_workers"] == int((1000 - base) // procs.worker_mb)
     again = StudyResult.from_dict(study.to_dict())
     assert by_backend(again, "processes").worker_mb == procs.worker_mb
     assert study.to_dict()["configs"][-1].keys() >= {"parent_mb", "worker_mb"}
