@@ -138,10 +138,10 @@ def study_snippet(spec: JobSpec, result: StudyResult) -> str:
 def _header(spec: JobSpec, config: Config, n: int, headline: str) -> str:
     from ..words.configs import config_label
 
-    lines = [f'"""{spec.plugin} over {n} items on {config_label(config)}: written by `poolside compare --snippet`.',
-             ""]
+    lines = [f'"""{_doc(spec.plugin)} over {n} items on {config_label(config)}: written by '
+             '`poolside compare --snippet`.', ""]
     if headline:
-        lines += [headline, ""]
+        lines += [_doc(headline), ""]
     lines += ["Run it as it is (python THIS_FILE.py): one JSON line per item, {\"item\": PATH, \"value\": VALUE},",
               "the values `poolside run --output x.jsonl` writes.  It needs the plugin and the library it calls,",
               'not Poolside.  Put your own items in ITEMS.', '"""']
@@ -200,12 +200,12 @@ def _backend(config: Config, n: int, is_async: bool) -> tuple[list[str], list[st
                 [f"    with ThreadPoolExecutor(max_workers={w}) as pool:",
                  "        for item, value in zip(ITEMS, pool.map(task, ITEMS)):",
                  "            show(item, value)"])
-    if b in CLASSIC:
+    if b in CLASSIC:  # the call the study measured: map and imap in input order, else imap_unordered
         module, cls = CLASSIC[b].rsplit(".", 1)
+        call = config.method if config.method in ("map", "imap") else "imap_unordered"
         return ([f"from {module} import {cls}"],
                 [f"    with {cls}({w}) as pool:",
-                 f"        for item, value in pool.imap_unordered(item_and_value, ITEMS, "
-                 f"chunksize={_chunksize(config, n)}):",
+                 f"        for item, value in pool.{call}(item_and_value, ITEMS, chunksize={_chunksize(config, n)}):",
                  "            show(item, value)"])
     if b == "joblib":
         batch = repr(config.chunk_size) if isinstance(config.chunk_size, int) else '"auto"'
@@ -233,6 +233,12 @@ def _backend(config: Config, n: int, is_async: bool) -> tuple[list[str], list[st
                  "        for item, future in zip(ITEMS, client.map(task, ITEMS, pure=False)):",
                  "            show(item, future.result())"])
     raise SnippetError(f"no snippet for the {b} backend")
+
+
+def _doc(text: str) -> str:
+    """Text safe inside the script's docstring: no backslash escapes, no closing quotes, no lone surrogates."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _literal(value: Any) -> str:

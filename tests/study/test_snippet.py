@@ -45,15 +45,16 @@ def printed(script: str, tmp_path: Path, *, isolated: bool) -> dict[str, object]
     return {line["item"]: line["value"] for line in lines}
 
 
-@pytest.mark.parametrize(("backend", "chunk"), [
-    ("sequential", "auto"), ("threads", "auto"), ("processes", 2), ("process-per-item", "auto"),
-    ("mp-pool", "auto"), ("mp-thread-pool", 3), ("process-executor", "auto"), ("asyncio", "auto"),
+@pytest.mark.parametrize(("backend", "chunk", "method"), [
+    ("sequential", "auto", None), ("threads", "auto", None), ("processes", 2, None),
+    ("process-per-item", "auto", None), ("mp-pool", "auto", None), ("mp-pool", 2, "map"),
+    ("mp-thread-pool", 3, "imap"), ("process-executor", "auto", None), ("asyncio", "auto", None),
 ])
-def test_the_script_of_each_family_prints_what_poolside_run_gives(backend: str, chunk: int | str,
+def test_the_script_of_each_family_prints_what_poolside_run_gives(backend: str, chunk: int | str, method: str | None,
                                                                   tmp_path: Path) -> None:
     items = samples()
     spec = JobSpec(f"{PLUGINS / 'snippet_tasks.py'}:digest", paths=tuple(items), params=PARAMS)
-    script = snippet(spec, Config(backend, 2, chunk), items)
+    script = snippet(spec, Config(backend, 2, chunk, method), items, headline='a "quoted""" why \\ and more')
     assert "from poolside" not in script and "import poolside" not in script
     assert printed(script, tmp_path, isolated=True) == expected(spec, items)
 
