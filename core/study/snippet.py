@@ -13,7 +13,8 @@
     items (the job's inputs) ──► ITEMS, listed in the script
     ─► snippet(): the script's text
 
-Run with no arguments, the script prints one JSON line per item,
+Run with no arguments, the script runs over the study's items (with file
+names as arguments, over those) and prints one JSON line per item,
 ``{"item": PATH, "value": VALUE}``, with the values ``poolside run --output
 x.jsonl`` writes: the script's ``plain()`` is a copy of ``poolside.serialize.plain``'s
 rules (a path as text, bytes as hex, a set sorted, numpy through ``tolist``, a
@@ -109,8 +110,10 @@ def snippet(spec: JobSpec, config: Config, items: Sequence[Any], *, headline: st
             *(f"    {_literal(os.fspath(i) if isinstance(i, PurePath) else i)}," for i in items),
             "]", "", ""]
     body += _task_function(plugin.takes_path, is_async, config)
-    body += [_PLAIN.strip("\n"), "", "", 'if __name__ == "__main__":', *run_lines]
-    std = ["dataclasses", "enum", "json", "math", "numbers", "os", *(["sys"] if plugin.target[0] == "file" else [])]
+    body += [_PLAIN.strip("\n"), "", "", 'if __name__ == "__main__":',
+             "    items = sys.argv[1:] or ITEMS  # the files named on the command line, else the study's",
+             *run_lines]
+    std = ["dataclasses", "enum", "json", "math", "numbers", "os", "sys"]
     froms = ["from pathlib import Path, PurePath"]
     if is_async and config.backend != "asyncio":
         std.append("asyncio")
@@ -144,7 +147,7 @@ def _header(spec: JobSpec, config: Config, n: int, headline: str) -> str:
         lines += [_doc(headline), ""]
     lines += ["Run it as it is (python THIS_FILE.py): one JSON line per item, {\"item\": PATH, \"value\": VALUE},",
               "the values `poolside run --output x.jsonl` writes.  It needs the plugin and the library it calls,",
-              'not Poolside.  Put your own items in ITEMS.', '"""']
+              "not Poolside.  `python THIS_FILE.py FILE...` runs it over those files instead.", '"""']
     return "\n".join(lines)
 
 
@@ -188,31 +191,31 @@ def _backend(config: Config, n: int, is_async: bool) -> tuple[list[str], list[st
     """(imports, the main block's lines) for the configuration's backend."""
     b, w = config.backend, config.workers
     if b == "sequential":
-        return [], ["    for item in ITEMS:", "        show(item, task(item))"]
+        return [], ["    for item in items:", "        show(item, task(item))"]
     if b in PROCESS_POOLS or b == "process-per-item":
         extra = ", max_tasks_per_child=1" if b == "process-per-item" else ""
         return (["from concurrent.futures import ProcessPoolExecutor"],
                 [f"    with ProcessPoolExecutor(max_workers={w}{extra}) as pool:",
-                 f"        for item, value in zip(ITEMS, pool.map(task, ITEMS, chunksize={_chunksize(config, n)})):",
+                 f"        for item, value in zip(items, pool.map(task, items, chunksize={_chunksize(config, n)})):",
                  "            show(item, value)"])
     if b in THREAD_POOLS:
         return (["from concurrent.futures import ThreadPoolExecutor"],
                 [f"    with ThreadPoolExecutor(max_workers={w}) as pool:",
-                 "        for item, value in zip(ITEMS, pool.map(task, ITEMS)):",
+                 "        for item, value in zip(items, pool.map(task, items)):",
                  "            show(item, value)"])
     if b in CLASSIC:  # the call the study measured: map and imap in input order, else imap_unordered
         module, cls = CLASSIC[b].rsplit(".", 1)
         call = config.method if config.method in ("map", "imap") else "imap_unordered"
         return ([f"from {module} import {cls}"],
                 [f"    with {cls}({w}) as pool:",
-                 f"        for item, value in pool.{call}(item_and_value, ITEMS, chunksize={_chunksize(config, n)}):",
+                 f"        for item, value in pool.{call}(item_and_value, items, chunksize={_chunksize(config, n)}):",
                  "            show(item, value)"])
     if b == "joblib":
         batch = repr(config.chunk_size) if isinstance(config.chunk_size, int) else '"auto"'
         return (["from joblib import Parallel, delayed"],
                 [f"    results = Parallel(n_jobs={w}, batch_size={batch}, return_as=\"generator\")(",
-                 "        delayed(task)(item) for item in ITEMS)",
-                 "    for item, value in zip(ITEMS, results):",
+                 "        delayed(task)(item) for item in items)",
+                 "    for item, value in zip(items, results):",
                  "        show(item, value)"])
     if b == "asyncio":
         call = "await task(item)" if is_async else "await asyncio.to_thread(task, item)"
@@ -224,13 +227,13 @@ def _backend(config: Config, n: int, is_async: bool) -> tuple[list[str], list[st
                  "            async with limit:",
                  f"                show(item, {call})",
                  "",
-                 "        await asyncio.gather(*(one(item) for item in ITEMS))",
+                 "        await asyncio.gather(*(one(item) for item in items))",
                  "",
                  "    asyncio.run(main())"])
     if b == "dask":
         return (["from dask.distributed import Client"],
                 [f"    with Client(n_workers={w}, threads_per_worker=1) as client:",
-                 "        for item, future in zip(ITEMS, client.map(task, ITEMS, pure=False)):",
+                 "        for item, future in zip(items, client.map(task, items, pure=False)):",
                  "            show(item, future.result())"])
     raise SnippetError(f"no snippet for the {b} backend")
 

@@ -34,12 +34,12 @@ def expected(spec: JobSpec, items: list[str]) -> dict[str, object]:
     return {r["item"]: r["value"] for r in map(outcome_record, job)}
 
 
-def printed(script: str, tmp_path: Path, *, isolated: bool) -> dict[str, object]:
+def printed(script: str, tmp_path: Path, *, isolated: bool, args: tuple[str, ...] = ()) -> dict[str, object]:
     path = tmp_path / "winner.py"
     path.write_text(script, encoding="utf-8")
     # -S: no site-packages, so no Poolside: the script must not need it.
     flags = ["-S", "-I"] if isolated else ["-I"]
-    done = subprocess.run([sys.executable, *flags, str(path)], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run([sys.executable, *flags, str(path), *args], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     return {line["item"]: line["value"] for line in lines}
@@ -57,6 +57,14 @@ def test_the_script_of_each_family_prints_what_poolside_run_gives(backend: str, 
     script = snippet(spec, Config(backend, 2, chunk, method), items, headline='a "quoted""" why \\ and more')
     assert "from poolside" not in script and "import poolside" not in script
     assert printed(script, tmp_path, isolated=True) == expected(spec, items)
+
+
+def test_files_named_on_the_command_line_replace_the_studys(tmp_path: Path) -> None:
+    items = samples()
+    spec = JobSpec(f"{PLUGINS / 'snippet_tasks.py'}:digest", paths=tuple(items), params=PARAMS)
+    script = snippet(spec, Config("processes", 2), items)
+    chosen = items[1:3]
+    assert printed(script, tmp_path, isolated=True, args=tuple(chosen)) == expected(spec, chosen)
 
 
 def test_joblib_and_a_builtin_plugin(tmp_path: Path) -> None:
