@@ -244,6 +244,35 @@ def fork_and_return(item: object) -> object:
     return path.name
 
 
+def recursion_limit_just_above(item: object) -> object:
+    """Set the recursion limit a few frames above this call's own depth, on the item named ``low…``."""
+    import sys
+
+    if Path(str(item)).name.startswith("low"):
+        depth, frame = 0, sys._getframe()
+        while frame is not None:
+            depth, frame = depth + 1, frame.f_back
+        sys.setrecursionlimit(depth + 8)
+    return item
+
+
+def hang_when_named_hang(item: object) -> object:
+    """Never returns for an item named ``hang…``; the others return their name."""
+    path = Path(str(item))
+    if path.name.startswith("hang"):
+        threading.Event().wait()
+    return path.name
+
+
+def fork_and_linger(item: object) -> object:
+    """Fork once (on the item named ``fork``); the child outlives its item by far, holding stdout."""
+    path = Path(str(item))
+    if path.name.startswith("fork") and os.fork() == 0:
+        time.sleep(600)
+        os._exit(0)
+    return path.name
+
+
 def close_stdout_and_stderr(item: object) -> object:
     """Close fds 1 and 2 of the process the task runs in (the CLI's own, on sequential and threads)."""
     for fd in (1, 2):

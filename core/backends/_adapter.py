@@ -18,6 +18,7 @@ from typing import Any
 
 from ..records import ErrorInfo, describe_error
 from ._feed import library_error
+from ._sealed import unseal
 from .base import Backend, drain
 from .protocol import Chunk, Done, Event, Retry
 
@@ -80,6 +81,7 @@ class PoolAdapter(Backend):
 
     def _as_event(self, chunk: Chunk, result: Done | BaseException | Retry) -> Event:
         self._in_flight.pop(chunk.id, None)
+        result = unseal(result)  # a process pool's Done comes sealed (see _sealed)
         if isinstance(result, Retry):
             return result
         if isinstance(result, BaseException):

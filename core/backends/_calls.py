@@ -37,7 +37,9 @@ from ..records import ErrorInfo
 if TYPE_CHECKING:
     import asyncio  # imported when an async task first runs: ~15 ms every CLI call would pay
 from ..records import describe_error, error_info
+from ._forks import begin_tasks, end_forked_child, end_strays, end_tasks, strays
 from ._process_main import lead_own_session
+from ._worker import guard_recursion_limit
 
 # -- async def tasks on any backend -------------------------------------------
 
@@ -115,6 +117,7 @@ def call_item(task: Callable[[Any], Any], origin: float, keyed: tuple[int, Any])
     row = _row
     if row is not None:
         row[1] = key
+    forked = begin_tasks()
     cpu0 = time.thread_time()
     t0 = time.perf_counter()
     try:
@@ -123,7 +126,13 @@ def call_item(task: Callable[[Any], Any], origin: float, keyed: tuple[int, Any])
     except BaseException as exc:
         value = None
         error = error_info(exc)
+    if forked:
+        end_forked_child()
+    end_tasks()
+    if strays:
+        end_strays()
     t1 = time.perf_counter()
+    guard_recursion_limit()
     return (key, value, error, t0 - origin, t1 - t0, time.thread_time() - cpu0,
             os.getpid(), threading.get_native_id())
 
@@ -145,6 +154,30 @@ def process_item(conn: Any, task: Callable[[Any], Any], origin: float, key: int,
         data = pickle.dumps((*result[:VALUE], None, error, *result[START:]), pickle.HIGHEST_PROTOCOL)
     conn.send_bytes(data)
     conn.close()
+    _end_if_threads_linger()
+
+
+def _end_if_threads_linger() -> None:
+    """End this item's process now if a thread the task started would keep it alive.
+
+    The result is sent: the process has nothing left to do.  Python's exit
+    waits for every thread that is not a daemon, so a task that started one
+    that never ends would keep the process, and the run waiting for it,
+    alive for good.  The streams are flushed; the exit handlers, the task's
+    own, are skipped, as they are when the process is killed at a timeout.
+    """
+    main = threading.main_thread()
+    if not any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        return
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed stream: nothing is left to flush into it
+    os._exit(0)
 
 
 def call_items(function: Callable[[tuple[int, Any]], tuple], keyed: list) -> list[tuple]:

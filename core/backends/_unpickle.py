@@ -187,6 +187,10 @@ def repair_done(data: bytes, exc: BaseException) -> Any:
         raise exc from None
     if type(message) is not Done:
         raise exc
+    return _repaired_done(message, exc)
+
+
+def _repaired_done(message: Any, exc: BaseException) -> Any:
     values = list(message.values)
     errors = list(message.errors or ())
     failed = {i for i, _ in errors}
@@ -211,14 +215,34 @@ def repair_done(data: bytes, exc: BaseException) -> Any:
 def repair_result(data: bytes, exc: BaseException) -> tuple:
     """The ``call_item`` result in ``data`` that ``pickle.loads`` failed on, its value replaced
     by the error that says why it cannot be read."""
-    from ._calls import ERROR, VALUE
-
     try:
         result = loads_lenient(data)
     except Exception:
         raise exc from None
+    return _repaired_result(result, exc)
+
+
+def _repaired_result(result: Any, exc: BaseException) -> tuple:
+    from ._calls import ERROR, VALUE
+
     if not (isinstance(result, tuple) and len(result) > ERROR):
         raise exc
     stand_in = unrebuilt_in(result[VALUE])
     reason = stand_in.reason if stand_in is not None else f"{type(exc).__name__}: {describe_error(exc)}"
     return (*result[:VALUE], None, result[ERROR] or unreadable_error(reason), *result[ERROR + 1:])
+
+
+def repair_sealed(data: bytes, exc: BaseException) -> Any:
+    """A sealed library result (``_sealed``) that ``pickle.loads`` failed on: a ``Done``, a
+    ``call_item`` tuple or a list of them, each item whose value cannot be rebuilt failed."""
+    from .protocol import Done
+
+    try:
+        message = loads_lenient(data)
+    except Exception:
+        raise exc from None
+    if type(message) is Done:
+        return _repaired_done(message, exc)
+    if isinstance(message, list):
+        return [_repaired_result(row, exc) if unrebuilt_in(row) is not None else row for row in message]
+    return _repaired_result(message, exc)

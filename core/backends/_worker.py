@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import error_info
+from ._forks import begin_tasks, end_forked_child, end_strays, end_tasks, strays
 from .protocol import Chunk, Done
 
 # Slot layout, one row of SLOT_WIDTH floats per worker.
@@ -131,49 +132,6 @@ class Outbox:
                        self.starts[k:end], self.elapsed[k:end], cpu_s, last, self.pid, self.tid, busy))
 
 
-# Set in a child that a task forked (os.fork(), or a library's fork).  The child
-# holds a copy of the worker's loop on its stack: should the task return there
-# in the child, the loop would run the rest of the chunk a second time and hold
-# the parent's pipes and the caller's stdout open.  The loop looks at this after
-# every item and ends such a child at once (_end_forked_child).  A list, so that
-# the loop can test it through a local name: a few ns an item.
-_forked: list[int] = []
-
-
-def _mark_forked() -> None:
-    _forked.append(os.getpid())
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, where nothing forks
-    os.register_at_fork(after_in_child=_mark_forked)
-
-
-def _loop_owned() -> list[int]:
-    """The fork marks for a loop that starts now, in a process that owns it.
-
-    A worker process forked on purpose (the zygote, a fork start method, a
-    classic pool) starts its loop afresh: it is the owner, not a stray child.
-    """
-    _forked.clear()
-    return _forked
-
-
-def _end_forked_child() -> None:
-    """In a process the task forked, that came back into the worker's loop: end it now.
-
-    It must not run another item nor report one (its parent does), and must not
-    run the interpreter's exit handlers (they are its parent's: the engine's,
-    the pools').  One line on stderr says what happened; the item's outcome is
-    its parent's.
-    """
-    try:
-        os.write(2, (f"poolside: the task forked a process (pid {os.getpid()}) that returned into "
-                     "the worker's loop; it was ended\n").encode())
-    except OSError:
-        pass  # no stderr left: ending the process is what matters
-    os._exit(70)  # EX_SOFTWARE: nobody waits for this status; it only marks the cause
-
-
 # The recursion limit a worker process starts with, and the least it needs: its
 # own calls (the loop, pickling a batch, the pipe's writes) run 20 to 40 frames
 # deep, so a task's sys.setrecursionlimit below this would make the worker fail
@@ -195,6 +153,28 @@ def check_recursion_limit() -> None:
     limit = sys.getrecursionlimit()
     if limit < RECURSION_FLOOR:
         raise RecursionLimitTooLow(limit)
+
+
+def guard_recursion_limit() -> None:
+    """On a worker thread, set back a recursion limit a task left too low for the caller's threads.
+
+    On threads the limit is the whole process's: the engine's dispatcher, the
+    CLI's writer and the window's host run under it too, and below
+    ``RECURSION_FLOOR`` they fail part-way, losing outcomes.  It is checked
+    when a chunk's items have run, before their results are sent, so that the
+    threads woken by them run under a sound limit.  A worker process runs its
+    loop on its main thread and fails the item that did it instead
+    (``_process_main``).
+    """
+    if sys.getrecursionlimit() >= RECURSION_FLOOR or threading.current_thread() is threading.main_thread():
+        return
+    from ..log import get_logger
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(START_RECURSION_LIMIT)
+    get_logger(__name__).warning(
+        "a task set the recursion limit to %d (sys.setrecursionlimit), too low for Poolside's own "
+        "threads; it was set back to %d", limit, START_RECURSION_LIMIT)
 
 
 def low_recursion_message(limit: int) -> str:
@@ -254,7 +234,7 @@ def run_chunk(
     add_value, add_start, add_elapsed = values.append, starts.append, elapsed.append
     refresh_s = 0.0 if exact else SLOT_REFRESH_S
     written = t0
-    forked = _loop_owned()
+    forked = begin_tasks()
     for offset, item in enumerate(items):
         # One clock read per item: an item starts when the one before it ended.
         if t0 - written >= refresh_s:
@@ -264,13 +244,16 @@ def run_chunk(
             value = task(item)
         except BaseException as exc:
             if forked:
-                _end_forked_child()
+                end_forked_child()
             errors.append((len(values), error_info(exc)))
             value = None
         if forked:
-            _end_forked_child()
+            end_forked_child()
+        if strays:
+            end_strays()
         t1 = clock()
         if retired is not None and retired():
+            end_tasks()
             return  # the parent gave up on this thread; its items run elsewhere
         add_value(value)
         add_start(t0 - origin)
@@ -287,6 +270,8 @@ def run_chunk(
             slot[offset_index] = offset + 1
             slot[base + SLOT_STATE] = RUNNING
             cpu_mark = cpu_now
+    end_tasks()
+    guard_recursion_limit()
     slot[base + SLOT_STATE] = SENDING
     box.flush(len(items), cpu_clock() - cpu_mark, True)
     slot[base + SLOT_STATE] = IDLE
@@ -325,7 +310,7 @@ def _run_stretches(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin
     source = iter(items)
     done = 0
     step = 1
-    forked = _loop_owned()
+    forked = begin_tasks()
     while done < n:
         # START before OFFSET (see run_chunk): never a running item with a stale start.
         slot[start_index] = began = t0
@@ -335,11 +320,13 @@ def _run_stretches(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin
                 add_value(task(item))
             except BaseException as exc:
                 if forked:
-                    _end_forked_child()
+                    end_forked_child()
                 errors.append((len(values), error_info(exc)))
                 add_value(None)
             if forked:
-                _end_forked_child()
+                end_forked_child()
+            if strays:
+                end_strays()
             t1 = clock()
             add_start(t0 - origin)
             add_elapsed(t1 - t0)
@@ -359,6 +346,8 @@ def _run_stretches(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin
             flushed_at = t0 = clock()
             slot[state_index] = RUNNING
             cpu_mark = cpu_now
+    end_tasks()
+    guard_recursion_limit()
     slot[state_index] = SENDING
     box.flush(n, cpu_clock() - cpu_mark, True)
     slot[state_index] = IDLE

@@ -63,6 +63,7 @@ from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
 from ._launch import start_method
 from ._memcap import memory_cap
 from ._poolwatch import Died, PoolWatch, ResultsLost
+from ._sealed import seal, unseal
 from ._worker import call_chunk
 from .protocol import Chunk, Event, Lost
 
@@ -126,8 +127,14 @@ class ClassicPool(PoolAdapter):
         self._library_chunksize = size
         return size
 
+    @property
+    def _sealed(self) -> bool:
+        """Whether results cross a process boundary, sealed as bytes (see ``_sealed``)."""
+        return self.kind == "processes"
+
     def _start_reader(self, chunksize: int) -> None:
-        function = functools.partial(call_item, self.task, self.origin)
+        function = (functools.partial(seal, call_item, self.task, self.origin) if self._sealed else
+                    functools.partial(call_item, self.task, self.origin))
         self._reader = threading.Thread(
             target=self._read, args=(function, self._feed.keyed(), chunksize),
             name=f"poolside-{self.name}-{self.method}", daemon=True)
@@ -136,9 +143,10 @@ class ClassicPool(PoolAdapter):
     def _read(self, function: Callable[[Any], Any], items: Iterable[Any], chunksize: int) -> None:
         """Body of the reader thread: post the library's results as they are delivered."""
         post = self._messages.put
+        sealed = self._sealed
         try:
             for batch in self._batches(self._library_call(function, items, chunksize)):
-                post(batch)
+                post([unseal(r) for r in batch] if sealed else batch)
         except BaseException as exc:
             post(ended(exc))
             return
@@ -311,7 +319,7 @@ class _MultiprocessingPool(ClassicPool):
         return max(1, size + bool(extra))
 
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
-        self._pool.apply_async(call_chunk_marked, (self.task, chunk, self.origin),
+        self._pool.apply_async(seal, (call_chunk_marked, self.task, chunk, self.origin),
                                callback=lambda r: finished(chunk, r),
                                error_callback=lambda e: finished(chunk, e))
 
@@ -406,7 +414,8 @@ class _Executor(ClassicPool):
         return self._pool.map(function, items, chunksize=chunksize)
 
     def _submit(self, chunk: Chunk, finished: Callable[[Chunk, Any], None]) -> None:
-        future = self._pool.submit(call_chunk, self.task, chunk, self.origin)
+        future = (self._pool.submit(seal, call_chunk, self.task, chunk, self.origin) if self._sealed else
+                  self._pool.submit(call_chunk, self.task, chunk, self.origin))
         future.add_done_callback(lambda f: finished(chunk, future_result(f)))
 
 

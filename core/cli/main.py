@@ -39,6 +39,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ..inputs import printable
 from ..log import get_logger
@@ -135,13 +136,15 @@ def _end_process(code: int) -> None:
     """
     import threading
 
+    joined_at_exit = _executor_threads()
     lingering = [t for t in threading.enumerate()
-                 if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+                 if t is not threading.main_thread() and t.is_alive() and (not t.daemon or t in joined_at_exit)]
     if not lingering:
         return  # the ordinary way out, through the interpreter's own exit
     names = ", ".join(t.name for t in lingering[:3]) + (" ..." if len(lingering) > 3 else "")
     get_logger(__name__).warning("ending the process although %d threads still run: %s", len(lingering), names)
-    _say(f"{PROG}: note: threads the task started still run ({printable(names)}); they end with the command")
+    _say(f"{PROG}: note: threads still run a task or what it started ({printable(names)}); "
+         "they end with the command")
     import atexit
 
     atexit._run_exitfuncs()
@@ -153,6 +156,24 @@ def _end_process(code: int) -> None:
             get_logger(__name__).warning("flushing %s at exit failed: %s", getattr(stream, "name", "a stream"), e)
     logging.shutdown()
     os._exit(code)
+
+
+def _executor_threads() -> set[Any]:
+    """The threads ``concurrent.futures`` joins at exit, daemons or not.
+
+    A ``ThreadPoolExecutor``'s workers inherit the daemon flag of the thread
+    that started them (the asyncio backend's loop thread is a daemon), but
+    the module joins every one of them at interpreter exit, so one stuck in a
+    timed-out task hangs the exit just as a non-daemon thread does.  The set
+    is the module's own registry (``_threads_queues``, a CPython detail, read
+    only if the module is loaded and has it).
+    """
+    module = sys.modules.get("concurrent.futures.thread")
+    registry = getattr(module, "_threads_queues", None)
+    try:
+        return set(registry.keys()) if registry is not None else set()
+    except (AttributeError, TypeError, RuntimeError):  # another Python's layout: the non-daemon check stands
+        return set()
 
 
 def _say(line: str) -> None:

@@ -55,9 +55,11 @@ def _anchored(items: list, folder: str) -> list:
     """``items`` with their relative paths joined to ``folder``; a list of absolute ones is returned as is.
 
     Only paths are joined: a string item may be anything (a URL, a name), and
-    an input is looked at by its first item, so that an input of other things
+    a chunk is looked at by its first item, so that an input of other things
     costs nothing.
     """
+    if not items or not isinstance(items[0], PurePath):
+        return items
     if all(not isinstance(p, PurePath) or p.is_absolute() for p in items):
         return items
     return [type(p)(folder, p) if isinstance(p, PurePath) and not p.is_absolute() else p for p in items]
@@ -81,9 +83,9 @@ class Intake:
         # on threads) does not turn the next items into "no such file".  The
         # outcomes keep the items as given.
         try:
-            self._started_in: str | None = os.getcwd()
+            ledger.task_items = functools.partial(_anchored, folder=os.getcwd())
         except OSError:  # the folder was deleted: relative paths lead nowhere anyway
-            self._started_in = None
+            pass
         self.read = 0  #: items taken from the input (the next one's index)
         self.done = False  #: the input is exhausted and every item of it taken
         self.error: BaseException | None = None  #: what the input raised, if it did
@@ -119,8 +121,9 @@ class Intake:
         if self._size is None and self._chunker.fixed is None and not self._backend.takes_input:
             items = self._share_tail(items)
         chunk = self._ledger.track(self.read, items)
-        if items and self._started_in is not None and isinstance(items[0], PurePath):
-            chunk = chunk._replace(items=_anchored(items, self._started_in))
+        task_items = self._ledger.task_items(items)
+        if task_items is not items:
+            chunk = chunk._replace(items=task_items)
         self.read += len(items)
         self._insights.chunks[len(items)] += 1
         return chunk

@@ -59,6 +59,10 @@ class _Tracked:
         self.pending = len(items)
 
 
+def _as_given(items: list) -> list:
+    return items
+
+
 class Ledger:
     """The outcome bookkeeping of one job's dispatcher: tracked chunks, retries, reordering."""
 
@@ -86,6 +90,9 @@ class Ledger:
         self._chunk_ids = itertools.count()
         self._reorder: dict[int, Outcome] = {}
         self._next_index = 0
+        #: What a chunk's items become for the task (``Intake`` joins relative
+        #: paths to the folder the run started in); the outcomes keep them as given.
+        self.task_items: Callable[[list], list] = _as_given
 
     def track(self, first: int, items: list) -> Chunk:
         """A new chunk of ``items``, the first of them the input's item ``first``."""
@@ -199,8 +206,9 @@ class Ledger:
             tracked.flags[i] = _MOVED
         runs = [[i] for i in offsets] if retry.alone else _contiguous_runs(offsets)
         for run in runs:
-            chunk = Chunk(next(self._chunk_ids), tracked.items[run[0]:run[-1] + 1])
-            self.tracked[chunk.id] = _Tracked(tracked.first + run[0], chunk.items)
+            items = tracked.items[run[0]:run[-1] + 1]
+            chunk = Chunk(next(self._chunk_ids), self.task_items(items))
+            self.tracked[chunk.id] = _Tracked(tracked.first + run[0], items)
             self.retry.append(chunk)
         self._settled(retry.chunk_id, tracked, len(offsets))
 

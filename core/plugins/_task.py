@@ -126,22 +126,26 @@ def module_name_for(path: str) -> str:
 def load_module_file(path: str, *, reload: bool) -> Any:
     """Execute the Python file at ``path`` as a module (registered in ``sys.modules``).
 
-    With ``reload`` it runs again even if loaded (the user edited it); otherwise
-    a loaded module is reused.
+    With ``reload`` it runs again if the file changed since it was loaded (the
+    user edited it); otherwise a loaded module is reused.  A file is executed
+    once per version: its top-level code is the user's, and may be slow or
+    have effects (Resume reads a run's plugin to walk its inputs, and the run
+    then loads it again).
     """
     name = module_name_for(path)
     with _lock:
+        try:
+            mtime: int | None = os.stat(path).st_mtime_ns
+        except OSError:
+            mtime = None
         module = sys.modules.get(name)
-        if module is not None and not reload:
+        if module is not None and (not reload or (
+                mtime is not None and getattr(module, "__poolside_mtime__", None) == mtime)):
             return module
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot import {path!r} as Python")
         module = importlib.util.module_from_spec(spec)
-        try:
-            mtime: int | None = os.stat(path).st_mtime_ns
-        except OSError:
-            mtime = None
         # What resolve() compares with a task's reference to spot an edited file.
         setattr(module, "__poolside_mtime__", mtime)  # noqa: B010 (a module has no declared attributes)
         sys.modules[name] = module

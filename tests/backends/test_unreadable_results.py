@@ -41,7 +41,6 @@ def _run(config, task, items):
     return outcomes
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("config", CONFIGS, ids=_id)
 def test_an_unreadable_result_ends_failed_and_says_why(config):
     backend, method = config
@@ -55,28 +54,17 @@ def test_an_unreadable_result_ends_failed_and_says_why(config):
                 assert o.value == o.item * o.item
     if get_backend(backend).kind in ("threads", "async"):
         assert not failed  # results never leave the process
-    elif backend in ("processes", "process-per-item"):
-        # The backend reads results itself: exactly the unreadable ones fail.
+    else:
+        # The backend reads results itself, or a library pool's come sealed as bytes
+        # (backends._sealed): exactly the unreadable ones fail, and the library never breaks.
         assert [o.item for o in failed] == [1, 3, 5, 7, 9]
         assert {o.error.message for o in failed} == {f"its result could not be read back: {REFUSED}"}
-    elif backend == "mp-pool":
-        # Pool's result thread dies on the result: the library would hang; its waiting items fail.
-        assert 1 in [o.item for o in failed]
-        for o in failed:
-            assert "a result could not be read back" in o.error.message and REFUSED in o.error.message
-            assert "would have hung" in o.error.message
-    else:
-        # The executor (loky's too) breaks on it and fails what it held; the reason given
-        # is the unreadable result, not the "terminated abruptly" the library says.
-        assert backend in ("process-executor", "joblib")
-        assert 1 in [o.item for o in failed]
-        assert {o.error.message for o in failed} == {
-            f"a result could not be read back ({REFUSED}): the pool broke on it, "
-            "and every item still pending in it failed"}
 
-@pytest.mark.parametrize("backend", ["processes", "process-per-item"])
-def test_an_unreadable_object_deep_inside_a_result_fails_only_its_item(backend):
-    outcomes = _run((backend, None), tasks.nested_unreadable, list(range(7)))
+
+@pytest.mark.parametrize("config", [("processes", None), ("process-per-item", None), ("mp-pool", None),
+                                    ("mp-pool", "imap"), ("process-executor", "map"), ("joblib", None)], ids=_id)
+def test_an_unreadable_object_deep_inside_a_result_fails_only_its_item(config):
+    outcomes = _run(config, tasks.nested_unreadable, list(range(7)))
     failed = {o.item: o.error.message for o in outcomes if o.status is Status.FAILED}
     assert failed == {2: f"its result could not be read back: {REFUSED}",
                       5: "its result could not be read back: ValueError: this state cannot be restored"}

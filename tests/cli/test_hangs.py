@@ -134,7 +134,29 @@ def test_a_thread_the_task_never_ends_does_not_keep_the_command_alive(tmp_path, 
                      capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "3 items (3 ok)" in done.stderr
-    assert "threads the task started still run (endless)" in done.stderr
+    assert "threads still run a task or what it started (endless)" in done.stderr
+
+
+def test_a_thread_the_task_never_ends_does_not_keep_its_item_process_alive(tmp_path):
+    paths = _files(tmp_path / "in", 3)
+    done = _poolside(tmp_path, *map(str, paths), "-p", f"{TASKS}:start_endless_thread", "-b",
+                     "process-per-item", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "3 items (3 ok)" in done.stderr
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threads", "asyncio"])
+def test_a_recursion_limit_too_low_for_poolside_is_set_back(tmp_path, backend):
+    # The task leaves the limit a few frames above its own depth: the engine's and the
+    # writer's threads, deeper, would fail part-way and lose the outcomes after it.
+    # One worker: the limit is set back before the item's result wakes anyone.
+    paths = _files(tmp_path / "in", 6, "a") + _files(tmp_path / "in", 1, "low") + _files(tmp_path / "in", 5, "b")
+    out = tmp_path / "o.jsonl"
+    done = _poolside(tmp_path, *map(str, paths), "-p", f"{TASKS}:recursion_limit_just_above", "-b", backend,
+                     "-w", "1", "-o", str(out), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "12 items (12 ok)" in done.stderr
+    assert sorted(r["item"] for r in _records(out)) == sorted(map(str, paths))
 
 
 @pytest.mark.parametrize("backend", ["sequential", "threads"])
@@ -163,6 +185,28 @@ def test_a_child_the_task_forked_never_runs_an_item_again(tmp_path, backend):
     for p in paths:
         runs = p.with_name(p.name + ".ran").read_text().splitlines()
         assert len(runs) == 1, f"{p.name} ran {len(runs)} times"
+
+
+@pytest.mark.parametrize("backend", [*BACKENDS, "process-per-item", "mp-pool", "process-executor"])
+def test_a_child_the_task_forked_and_left_running_is_ended_with_its_item(tmp_path, backend):
+    folder = tmp_path / "in"
+    paths = _files(folder, 2, "a") + _files(folder, 1, "fork")
+    # communicate() returns only when every holder of the command's stdout is gone:
+    # a child left running would hold it for ten minutes, past the hang guard.
+    done = _poolside(tmp_path, *map(str, paths), "-p", f"{TASKS}:fork_and_linger", "-b", backend,
+                     capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "3 items (3 ok)" in done.stderr
+    assert done.stderr.count("did not wait for it; it was ended with its item") == 1, done.stderr
+
+
+@pytest.mark.parametrize("backend", ["threads", "asyncio"])
+def test_a_thread_left_in_a_timed_out_item_does_not_hold_the_exit(tmp_path, backend):
+    paths = _files(tmp_path / "in", 3, "a") + _files(tmp_path / "in", 1, "hang")
+    done = _poolside(tmp_path, *map(str, paths), "-p", f"{TASKS}:hang_when_named_hang", "-b", backend,
+                     "--timeout", "0.5", capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert "4 items (3 ok, 1 timed out)" in done.stderr
 
 
 @pytest.mark.parametrize(("quiet", "code"), [((), 1), (("-q",), 0)])

@@ -61,6 +61,20 @@ def test_a_task_that_changes_directory_does_not_lose_the_next_items(backend, tmp
         ("a.txt", "ok"), ("b.txt", "ok"), ("c.txt", "ok")]
 
 
+def test_relative_items_run_again_after_a_worker_death_still_find_their_files(tmp_path, monkeypatch, capsys):
+    _files(tmp_path / "in", "a.txt", "b.txt", "c.txt")
+    monkeypatch.chdir(tmp_path / "in")
+    out = tmp_path / "out.jsonl"
+    # One chunk of three on one worker: b's death sends b and c to run again, in a new worker.
+    code = main(["run", "a.txt", "b.txt", "c.txt", "-p", f"{TASKS}:read_then_die_once", "-b", "processes",
+                 "-w", "1", "--chunk-size", "3", "-o", str(out)])
+    records = {r["item"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert records["a.txt"]["status"] == "ok", records
+    assert records["c.txt"]["status"] == "ok", records
+    assert "moved or deleted" not in capsys.readouterr().err
+    assert code in (0, 1)  # b failed with the death, or passed when run again alone
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 256 KiB tmpfs: a disk that fills up at once."""

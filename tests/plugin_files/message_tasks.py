@@ -26,6 +26,21 @@ def chdir_away(path):
     return os.path.basename(path)
 
 
+def read_then_die_once(path):
+    """Reads the file and changes directory; the worker dies on the first ``b`` item, once.
+
+    A marker file next to the item says it died already.
+    """
+    with open(path, "rb") as f:
+        size = len(f.read())
+    os.chdir(os.path.dirname(os.path.abspath(path)) + "/..")
+    marker = os.path.abspath(path) + ".died"
+    if os.path.basename(path).startswith("b") and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(3)
+    return size
+
+
 def fork_and_return(path):
     """Forks a child that returns into the worker, as a task that forgets os._exit does."""
     if os.path.basename(path).startswith("a"):

@@ -46,6 +46,11 @@ from .model import HistoryModel
 from .runs import RunsTable
 
 _ALL = "All tasks"
+# How long closing the window waits for a Resume walk still going.  A walk of
+# 100,000 files takes under a second here; one stuck on an unreachable network
+# folder could take minutes, and closing must not wait for that: the thread is
+# a daemon, so what is left of it ends with the process, said in the log.
+_WALK_JOIN_S = 5.0
 
 log = get_logger("poolside.gui")
 
@@ -317,6 +322,16 @@ class HistoryWorkspace(Workspace):
         self._walking = threading.Thread(target=self._walk, args=(walk, run), name="poolside-resume-walk",
                                          daemon=True)
         self._walking.start()
+
+    def shutdown(self) -> None:
+        """The window is closing: wait (a little) for a Resume walk still going."""
+        walking = self._walking
+        if walking is None:
+            return
+        walking.join(_WALK_JOIN_S)
+        if walking.is_alive():
+            log.warning("closing while Resume still walks the run's inputs (past %.0f s); "
+                        "the walk ends with the process", _WALK_JOIN_S)
 
     def _walk(self, walk: Callable[[str], list[str]], run: dict[str, Any]) -> None:
         """On the worker thread: the walk, its result handed to the GUI thread by a queued signal."""

@@ -167,7 +167,8 @@ def test_history_selection_imports_nothing_and_resume_walks_off_the_gui_thread(q
         h.resume_button.click()
     assert asked.asked == [str(plugin)]  # asked before the walk imported it, and once
     assert len(walks) == 1 and walks[0] != threading.get_ident()
-    assert marker.exists()
+    imports = marker.read_text(encoding="utf-8").splitlines()
+    assert len(imports) == len(set(imports)), imports  # once in each process: the walk's load is the run's
     summary = blocker.args[0]
     assert summary.total == 200 and summary.counts["ok"] == 200
 
@@ -186,3 +187,32 @@ def test_history_resume_is_not_walked_when_the_user_declines(qtbot, driver, tmp_
     monkeypatch.setattr(driver.window.run_ws.task, "ask_to_load", Asker(False))
     h.resume_button.click()
     assert walks == [] and h.resume_button.isEnabled()
+
+
+def test_closing_waits_for_a_resume_walk_still_going(qtbot, driver, tmp_path, plugin, data, monkeypatch):
+    recorded = subprocess.run([sys.executable, "-m", "poolside", "run", str(data), "-r", "--plugin",
+                               f"{plugin}:name_size", "-q"], capture_output=True, text=True)
+    assert recorded.returncode == 0, recorded.stderr
+    with sqlite3.connect(store.db_path()) as conn:
+        conn.execute("UPDATE runs SET state = 'interrupted'")
+    started, release = threading.Event(), threading.Event()
+    walkers: list[threading.Thread] = []
+
+    def held_walk(entry_id: str) -> list[str]:
+        walkers.append(threading.current_thread())
+        started.set()
+        release.wait()
+        return []
+
+    monkeypatch.setattr(sqlite_reader, "_pending", held_walk)
+    h = driver.window.history_ws
+    h.refresh()
+    h.select("1")
+    monkeypatch.setattr(driver.window.run_ws.task, "ask_to_load", Asker(True))
+    h.resume_button.click()
+    assert started.wait(WAIT_MS / 1000)
+    releaser = threading.Timer(0.05, release.set)  # the walk ends while shutdown waits for it
+    releaser.start()
+    h.shutdown()
+    releaser.join()
+    assert not walkers[0].is_alive()
