@@ -48,22 +48,22 @@ def test_a_study_records_each_workers_uss_and_the_parents(study: StudyResult) ->
 
 
 def test_a_cap_leaves_out_what_would_not_fit_and_the_why_says_so(study: StudyResult) -> None:
-    # Threads ×2 and processes ×2 each hold two items' 40 MB; sequential holds one.
-    sequential = by_backend(study, "sequential")
-    need = memory.need_mb(sequential)
+    # Processes ×2 holds the parent and two workers of 40 MB each: a cap just below that leaves it out.
+    procs, base = by_backend(study, "processes"), memory.base_parent(study.configs)
+    need = memory.need_mb(procs, base=base)
     assert need is not None
-    cap = int((need + 15) * 1e6)
+    cap = int((need - 1) * 1e6)
     fits, over = memory.within(study.configs, memory.limit(cap))
-    assert fits == [sequential]
-    assert {c.config.backend for c in over} == {"threads", "processes"}
+    assert procs in over and by_backend(study, "sequential") in fits
     assert study.diagnosis is not None
     rec = recommend(study.configs, study.diagnosis, 2, max_memory=cap)
-    assert rec is not None and rec.config.backend == "sequential"
-    assert rec.reasons["memory"]["cap"] and rec.reasons["memory"]["limit_bytes"] == cap
-    for c in over:
-        if c.median_s < sequential.median_s:  # faster, left out: the why names it with its need
-            assert f"{c.config.backend} ×2 ran faster but needs about" in rec.why.lower()
-    assert "cap" in rec.why
+    assert rec is not None and rec.config.backend != "processes"
+    pick = by_backend(study, rec.config.backend)
+    assert (memory.need_mb(pick, base=base) or 0) * 1e6 <= cap
+    assert rec.reasons["memory_fit"]["cap"] and rec.reasons["memory_fit"]["limit_bytes"] == cap
+    if procs.median_s < pick.median_s:  # faster, left out: the why names it with its need
+        assert "processes ×2 ran faster but needs about" in rec.why.lower() and "cap" in rec.why
+        assert rec.reasons["memory"]["left_out"][0]["config"]["backend"] == "processes"
 
 
 def test_without_a_cap_the_limit_is_the_memory_available() -> None:
