@@ -8,6 +8,7 @@
     configurations ──within(limit)──► (those that fit, those predicted to exceed it)
         └─ recommend() picks among those that fit; the why names the faster ones left out
     the winner ──fit(limit)──► its need, and how many of its workers the limit holds
+    a configuration about to run ──too_big(measured, limit)──► skipped, and why, before it starts
 
 The need is a prediction: the largest USS of one worker times the workers
 (every worker assumed to grow as the largest did), and the USS is read at the
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .plan import Config
 from .record import ConfigResult
 
 MB = 1e6  # the record keeps decimal megabytes
@@ -118,6 +120,29 @@ def fit(c: ConfigResult, lim: Limit, base: float | None) -> dict[str, Any] | Non
     if parent is not None and c.worker_mb and out["need_mb"] != round(parent, 1):
         out["max_workers"] = max(0, int((lim.bytes / MB - parent) // c.worker_mb))
     return out
+
+
+def too_big(config: Config, measured: Sequence[ConfigResult], lim: Limit) -> str | None:
+    """Why ``config`` is not worth running: its workers predicted to need more than ``lim``; else ``None``.
+
+    Predicted from a configuration of the same backend measured already (its
+    largest worker's USS) and the study's smallest parent: a study never starts
+    eight workers of 2 GB each on a machine with 8 GB to find out.  In-process
+    backends are not predicted (their memory is the parent's, measured when run).
+    """
+    from ..words.study import memory_skip
+    from .measure import in_process
+
+    if config.sequential or in_process(config.backend):
+        return None
+    workers = [c.worker_mb for c in measured if c.config.backend == config.backend and c.worker_mb is not None]
+    base = base_parent(measured)
+    if not workers or base is None:
+        return None
+    need = base + config.workers * max(workers)
+    if need * MB <= lim.bytes:
+        return None
+    return memory_skip(config, need, base, max(workers), lim.to_dict())
 
 
 def flagged(configs: Sequence[ConfigResult], lim: Limit) -> list[tuple[ConfigResult, float]]:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import memory
 from .measure import Current, gil_probe, in_process, measure, sched_clocks
 from .plan import BASELINE, Config, Probe, first_round, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
@@ -134,6 +135,7 @@ class Study:
         from ..backends.workers import stop_idle_workers
 
         stop_idle_workers()  # every configuration starts from the same, cold, state
+        self._memory_limit = memory.limit(self.max_memory)  # before any worker holds memory
         self._t0 = time.perf_counter()
         try:
             self._sample = self._pick_sample()
@@ -227,6 +229,9 @@ class Study:
     def _warm(self, config: Config, probe: bool = False) -> ConfigResult:
         result = self._results.setdefault(config, ConfigResult(config))
         self.result.configs.append(result)
+        result.error = memory.too_big(config, self.result.configs, self._memory_limit)
+        if result.error is not None:  # predicted not to fit in memory: never started
+            return result
         self._planned += 1 + probe + self.repeats
         self._progress("warm-up", config)
         try:

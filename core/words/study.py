@@ -122,6 +122,13 @@ def fit_sentence(f: dict[str, Any]) -> str:
     return text + f", within {where}" if f["need_mb"] * 1e6 <= f["limit_bytes"] else text + f", above {where}"
 
 
+def memory_skip(config: Any, need_mb: float, parent_mb: float, worker_mb: float, m: dict[str, Any]) -> str:
+    """A configuration not run: ``skipped: predicted to need about 2.3 GB (…), above the 2 GB cap``."""
+    where, like = _limit(m)
+    return (f"skipped: predicted to need "
+            f"{memory_need(need_mb, parent_mb, worker_mb, config.workers, like)}, above {where}")
+
+
 def over_limit_note(config: Any, need_mb: float, m: dict[str, Any]) -> str:
     """A configuration flagged in a table: ``processes ×8 needs about 2.3 GB, above the 2 GB cap``."""
     where, like = _limit(m)

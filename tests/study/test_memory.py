@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from poolside.spec import JobSpec
-from poolside.study import ConfigResult, StudyResult, memory, prepare_study
+from poolside.study import Config, ConfigResult, StudyResult, memory, prepare_study
 from poolside.study.recommend import recommend
 from poolside.words.study import memory_sentence
 from tests import ROOT
@@ -86,3 +86,19 @@ def test_a_bad_cap_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(StudyError, match="max_memory: '2 jigawatts' is not a size"):
         prepare_study(JobSpec("sha256", paths=(str(tmp_path),)), max_memory="2 jigawatts")
+
+
+def test_a_configuration_predicted_not_to_fit_is_never_started(tmp_path: Path) -> None:
+    for i in range(4):
+        (tmp_path / f"f{i}").write_text("x")
+    spec = JobSpec(f"{ROOT / 'tests' / 'plugin_files' / 'memory_tasks.py'}:hold", paths=(str(tmp_path),),
+                   recursive=True, patterns=("*",), params={"mb": "100", "ms": "70"})
+    # One worker holds ~100 MB: eight need well over 0.8 GB; one fits (the parent is far below 0.7 GB).
+    result = prepare_study(spec, sample=4, repeats=1, backends=["processes"], workers=[1, 8],
+                           max_memory="0.8GB").run()
+    one, eight = (next(c for c in result.configs if c.config == Config("processes", n)) for n in (1, 8))
+    assert one.runs and one.worker_mb is not None and one.worker_mb >= 100
+    assert not eight.runs and eight.warmup is None  # never started
+    assert eight.error is not None and eight.error.startswith("skipped: predicted to need about ")
+    assert " per worker), above the 800 MB cap" in eight.error and "+ 8 × " in eight.error
+    assert result.recommendation is not None and result.recommendation.config != eight.config
