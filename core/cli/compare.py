@@ -213,12 +213,12 @@ def print_study(result: StudyResult, out: Any, max_memory: int | None = None) ->
     head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory", "per worker")
     rows = [head]
     marks: list[str] = []
+    unrun: list[tuple[str, str]] = []  # (label, why): after the table, so a long why widens no column
     for c in result.ranked():
         if not c.runs:
             why = c.error or (f"probe {human_duration(c.probe_s)}, left out of the repeats" if c.probe_s
                              else "not run")
-            rows.append((config_label(c.config), "-", "-", "-", "-", "-", why, ""))
-            marks.append(" ")
+            unrun.append((config_label(c.config), why))
             continue
         rows.append((config_label(c.config), human_duration(c.median_s), human_duration(c.spread.mad),
                      f"{c.speedup:.2f}×", f"{c.efficiency:.0%}", f"{c.cores_used:.1f} cores",
@@ -231,6 +231,8 @@ def print_study(result: StudyResult, out: Any, max_memory: int | None = None) ->
     for mark, row in zip([" ", *marks], rows):
         cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
         print(f"{mark} " + "  ".join(cells), file=out)
+    for label, why in unrun:
+        print(f"  {label.ljust(widths[0])}  {why}", file=out)
     for c in result.ranked():
         for code in c.warnings():
             print(f"warning: {config_label(c.config)}: {say.warning(code)}", file=out)
