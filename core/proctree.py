@@ -119,6 +119,9 @@ class PeakMemory:
         self.peak_rss = 0
         self.peak_uss: int | None = None
         self.uss_read_at: float | None = None
+        #: The largest USS each process had at a read (the tree's peaks and its end): what
+        #: a study reports per worker and for the parent, at no extra read.
+        self.uss_by_pid: dict[int, int] = {}
 
     def add(self, now: float, rss: int, read_uss: Callable[[], dict[int, int] | None]) -> dict[int, int] | None:
         """One sample's summed RSS; on a new peak, reads the USS (``read_uss``) if due and returns it."""
@@ -130,7 +133,19 @@ class PeakMemory:
         self.uss_read_at = now
         uss = read_uss()
         self.peak_uss = None if uss is None else sum(uss.values())
+        self.note_uss(uss)
         return uss
+
+    def note_uss(self, uss: dict[int, int] | None) -> None:
+        """Keep each process's largest USS from a read of the tree (``read_uss``)."""
+        for pid, n in (uss or {}).items():
+            if n > self.uss_by_pid.get(pid, -1):
+                self.uss_by_pid[pid] = n
+
+    def split(self, root: int) -> tuple[int | None, int | None]:
+        """(the root's largest USS, the largest USS of any one process under it); ``None``: not read."""
+        others = [n for pid, n in self.uss_by_pid.items() if pid != root]
+        return self.uss_by_pid.get(root), max(others) if others else None
 
 
 def read_uss(procs: Iterable[Any]) -> dict[int, int] | None:

@@ -55,6 +55,9 @@ class JobSpec:
     backend_options: Mapping[str, Any] = field(default_factory=dict)
     #: Paths never walked into (output folders, the record file being written).
     exclude: tuple[str, ...] = ()
+    #: Bytes a worker process may hold (USS) before it is killed and its item fails; a size
+    #: such as ``"1GB"`` is read at once.  Process backends only (``caps_worker_memory``).
+    max_memory_per_worker: int | None = None
 
     def __post_init__(self) -> None:
         # Lists from TOML/JSON become tuples, so specs compare and hash by value.
@@ -73,6 +76,13 @@ class JobSpec:
             raise SpecError(f"chunk_size must be 'auto' or a whole number of at least 1, got {self.chunk_size!r}")
         if self.timeout is not None and not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise SpecError(f"timeout must be a number of seconds above 0, got {self.timeout!r}")
+        if self.max_memory_per_worker is not None:
+            from .words.units import SizeError, parse_size
+
+            try:
+                object.__setattr__(self, "max_memory_per_worker", parse_size(self.max_memory_per_worker))
+            except SizeError as e:
+                raise SpecError(f"max_memory_per_worker: {e}") from None
 
     # -- resolving ------------------------------------------------------------
 
@@ -101,9 +111,13 @@ class JobSpec:
         from .plugins import ParamError
 
         try:
-            get_backend(self.backend)  # a clear error for a name or a missing optional package
+            backend = get_backend(self.backend)  # a clear error for a name or a missing optional package
         except ValueError as e:
             raise SpecError(str(e)) from None
+        if self.max_memory_per_worker is not None and not backend.caps_worker_memory:
+            from .words.memory import cap_unsupported
+
+            raise SpecError(cap_unsupported(backend.name, backend.kind))
         plugin = self.load_plugin()
         try:
             return plugin, plugin.bind(self.params)
@@ -139,6 +153,8 @@ class JobSpec:
             options["method"] = self.method  # run() says clearly when a backend has none
         if self.backend_options:
             options["backend_options"] = dict(self.backend_options)
+        if self.max_memory_per_worker is not None:
+            options["backend_options"] = {**self.backend_options, "max_memory_per_worker": self.max_memory_per_worker}
         return options
 
     # -- plain data, files -----------------------------------------------------

@@ -289,3 +289,15 @@ def tight_recursion_limit(item: object) -> object:
 
     sys.setrecursionlimit(30)
     return item
+
+
+def hog_on_3(x: int) -> int:
+    """Item 3 holds 160 MB (every page touched) until its worker is killed; the rest return at once."""
+    if x != 3:
+        return x
+    block = bytearray(160 * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    for _ in range(200):  # 20 s at most: the memory cap kills it within ~50 ms
+        time.sleep(0.1)
+    return len(block)

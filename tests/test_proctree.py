@@ -128,3 +128,14 @@ def test_the_peak_is_the_largest_rss_and_uss_is_read_at_a_new_peak_when_due(monk
     assert peak.add(1.1, 400, lambda: read(1.1)) is not None
     assert reads == [0.3, 1.1] and peak.peak_rss == 400 and peak.peak_uss == 30
     assert proctree.USS_EVERY_S > 0 and proctree.USS_MIN_RUN_S > 0
+
+
+def test_each_process_keeps_its_largest_uss_the_root_apart_from_the_rest():
+    peak = PeakMemory(began=0.0)
+    assert peak.split(1) == (None, None)  # nothing read yet
+    peak.add(0.3, 100, lambda: {1: 50, 2: 30, 3: 10})
+    peak.note_uss({1: 40, 2: 35, 4: 5})  # the end's read: worker 2 grew, the root shrank
+    peak.note_uss(None)  # a read that was not ours: nothing changes
+    assert peak.uss_by_pid == {1: 50, 2: 35, 3: 10, 4: 5}
+    assert peak.split(1) == (50, 35)
+    assert PeakMemory(began=0.0).split(1) == (None, None)

@@ -95,5 +95,6 @@ def backend_info() -> list[BackendInfo]:
             infos.append(BackendInfo(name, name, "", False, False, str(exc)))
             continue
         infos.append(BackendInfo(cls.name, cls.label, cls.description, cls.kills_hung_items, True,
-                                 kind=cls.kind, wins=cls.wins, methods=cls.methods))
+                                 kind=cls.kind, wins=cls.wins, methods=cls.methods,
+                                 caps_worker_memory=cls.caps_worker_memory))
     return infos

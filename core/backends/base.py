@@ -103,6 +103,9 @@ class Backend(abc.ABC):
     #: Whether an item that exceeds its timeout is really stopped (its worker
     #: killed and replaced) rather than only reported and left to finish.
     kills_hung_items: ClassVar[bool] = False
+    #: Whether it takes ``max_memory_per_worker`` (bytes): a worker process above it is
+    #: killed, its item fails with the memory it used (``poolside.backends._memcap``).
+    caps_worker_memory: ClassVar[bool] = False
     #: Whether its workers fork from the zygote (``poolside.backends._zygote``):
     #: a program about to start threads calls ``prestart()`` first for these.
     uses_zygote: ClassVar[bool] = False
@@ -198,3 +201,4 @@ class BackendInfo(NamedTuple):
     #: When it wins, in one line.
     wins: str = ""
     methods: tuple[str, ...] = ()
+    caps_worker_memory: bool = False

@@ -63,6 +63,7 @@ from ._calls import call_chunk_marked, call_item, call_items
 from ._feed import BLOCKS_PER_POLL, Feed, LostKeys, ended
 from ._kill import join_or_kill
 from ._launch import start_method
+from ._memcap import memory_cap
 from ._poolwatch import Died, PoolWatch, ResultsLost
 from ._sealed import seal, unseal
 from ._worker import call_chunk
@@ -208,7 +209,7 @@ class ClassicPool(PoolAdapter):
             if type(message) is tuple:
                 events.append(self._as_event(*message))
             elif isinstance(message, Died):
-                events.extend(self._on_death(message))
+                events.extend(self._on_death(self._why_died(message)))
             elif isinstance(message, ResultsLost):
                 events.extend(self._on_results_lost(message))
             else:
@@ -232,6 +233,10 @@ class ClassicPool(PoolAdapter):
         assert self._results_gone is not None
         return [Lost(chunk.id, i, Status.FAILED, self._results_gone, None, None, 0.0)
                 for i in range(len(chunk.items))]
+
+    def _why_died(self, died: Died) -> Died:
+        """The death as the pool's watcher saw it (a pool with a memory cap says when it killed the worker)."""
+        return died
 
     def _on_death(self, died: Died) -> list[Event]:
         """A worker died: end ``failed`` what the library would have waited for forever."""
@@ -356,16 +361,33 @@ class MultiprocessingPoolBackend(_MultiprocessingPool):
         "(Poolside ends those items failed instead), and there is no per-item timeout."
     )
 
+    caps_worker_memory = True
+
+    def __init__(self, task: Callable[[Any], Any], workers: int, *, timeout: float | None, origin: float,
+                 method: str = "submit", max_memory_per_worker: int | None = None) -> None:
+        super().__init__(task, workers, timeout=timeout, origin=origin, method=method)
+        # The pool replaces a killed worker itself; its watcher reports the death.
+        self._memcap = memory_cap(max_memory_per_worker,
+                                  lambda: [p.pid for p in list(getattr(self._pool, "_pool", ()))])
+
     def _start_pool(self) -> None:
         ctx = mp.get_context(start_method())
         self._watch = PoolWatch(ctx, self.workers, self._messages.put)
         self._pool = ctx.Pool(self.workers, initializer=self._watch.initializer,
                               initargs=self._watch.initargs)
         self._watch.start(self._pool)
+        if self._memcap is not None:
+            self._memcap.start()
 
     def _stop_pool(self, cancel: bool) -> None:
+        if self._memcap is not None:
+            self._memcap.stop()
         self._watch.stop()
         super()._stop_pool(cancel)
+
+    def _why_died(self, died: Died) -> Died:
+        reason = None if self._memcap is None else self._memcap.reason(died.pid)
+        return died if reason is None else died._replace(reason=reason)
 
 
 class MultiprocessingThreadPoolBackend(_MultiprocessingPool):

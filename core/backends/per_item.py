@@ -34,7 +34,8 @@ from typing import Any
 
 from ..records import ErrorInfo, Status, describe_error
 from ._calls import CPU, ELAPSED, ERROR, PID, START, TID, VALUE, call_item, process_item
-from ._kill import kill_worker, worker_died
+from ._kill import kill_worker
+from ._memcap import died, memory_cap
 from ._unpickle import repair_result, unreadable_error
 from ._worker import PICKLE_PROTOCOL
 from .base import Backend, drain
@@ -163,12 +164,15 @@ class ProcessPerItemBackend(Backend):
         "it only suits few, long items; in return a crash or a timeout costs that item alone."
     )
     kills_hung_items = True
+    caps_worker_memory = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
-                 timeout: float | None, origin: float) -> None:
+                 timeout: float | None, origin: float, max_memory_per_worker: int | None = None) -> None:
         super().__init__(task, workers, timeout=timeout, origin=origin)
         self._pending: deque[tuple[int, int, Any]] = deque()  # (chunk id, offset, item)
         self._running: dict[Any, _Running] = {}  # by result connection
+        # (The cap's thread copies the running items in one C call: atomic under the GIL.)
+        self._memcap = memory_cap(max_memory_per_worker, lambda: [r.pid for r in tuple(self._running.values())])
         self._free = list(range(workers - 1, -1, -1))
         self._wake_lock = threading.Lock()
         self._closing = False
@@ -186,6 +190,8 @@ class ProcessPerItemBackend(Backend):
         self._ctx: Any = worker_context()
         self._wake_r: mpc.Connection
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        if self._memcap is not None:
+            self._memcap.start()
 
     def free_slots(self) -> int:
         return 1 if len(self._pending) < self.workers * _WAITING_PER_WORKER else 0
@@ -262,7 +268,7 @@ class ProcessPerItemBackend(Backend):
             code = run.process.exitcode
             run.process.close()
             return Lost(run.chunk_id, run.offset, Status.FAILED,
-                        unreadable or ErrorInfo("WorkerDied", worker_died(code)), run.slot,
+                        unreadable or died(self._memcap, run.pid, code), run.slot,
                         run.started - self.origin, time.perf_counter() - run.started, run.pid)
         run.process.close()
         return _done(run.slot, run.chunk_id, run.offset, result)
@@ -289,6 +295,8 @@ class ProcessPerItemBackend(Backend):
     def shutdown(self, cancel: bool) -> None:
         with self._wake_lock:
             self._closing = True
+        if self._memcap is not None:
+            self._memcap.stop()
         for run in self._running.values():
             kill_worker(run.process)  # only a cancel or an engine failure leaves items running
         for run in self._running.values():

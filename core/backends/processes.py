@@ -63,8 +63,9 @@ from typing import Any
 from ..log import get_logger
 from ..records import ErrorInfo, Status, describe_error
 from . import _zygote
-from ._kill import _STOP_GRACE_S, kill_worker, worker_died
+from ._kill import _STOP_GRACE_S, kill_worker
 from ._launch import _launch_worker, _parent_ends, _Proc, default_method, start_method, worker_context
+from ._memcap import died, memory_cap
 from ._parking import _park, _unpark
 from ._pipes import FrameReader, Poller
 from ._process_main import dumps_chunk, retract_message, task_message
@@ -107,11 +108,14 @@ class ProcessBackend(Backend):
     uses_zygote = True
     wins = "CPU-bound Python; a hung or crashing item costs only itself"
     kills_hung_items = True
+    caps_worker_memory = True
 
     def __init__(self, task: Callable[[Any], Any], workers: int, *,
                  timeout: float | None, origin: float,
-                 method: str | None = None, flush_s: float = FLUSH_S) -> None:
+                 method: str | None = None, flush_s: float = FLUSH_S,
+                 max_memory_per_worker: int | None = None) -> None:
         super().__init__(task, workers, timeout=timeout, origin=origin)
+        self._memcap = memory_cap(max_memory_per_worker, self.pids)
         self._requested = method
         self._method = ""  # how workers start; decided in start()
         self._flush_s = flush_s
@@ -157,6 +161,8 @@ class ProcessBackend(Backend):
         self._procs = []
         for index, proc in enumerate(procs):
             self._hire(proc, index)
+        if self._memcap is not None:  # after the direct forks: never fork with a thread running
+            self._memcap.start()
 
     @staticmethod
     def _context(method: str) -> Any:
@@ -209,6 +215,8 @@ class ProcessBackend(Backend):
     def shutdown(self, cancel: bool) -> None:
         with self._wake_lock:  # a wake() from another thread must not meet a closed pipe
             self._closing = True
+        if self._memcap is not None:
+            self._memcap.stop()
         stopping = []
         for proc in self._procs:
             if cancel:
@@ -283,9 +291,9 @@ class ProcessBackend(Backend):
                 dead.append(proc)
         for proc in dead:
             proc.process.join()
-            log.warning("worker %d: process %d died: %s", proc.index, proc.process.pid,
-                        worker_died(proc.process.exitcode))
-            self._bury(proc, ErrorInfo("WorkerDied", worker_died(proc.process.exitcode)), events)
+            error = died(self._memcap, proc.process.pid, proc.process.exitcode)
+            log.warning("worker %d: process %d died: %s", proc.index, proc.process.pid, error.message)
+            self._bury(proc, error, events)
         if self.timeout is not None:
             events.extend(self._expire())
         self._steal()

@@ -34,6 +34,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def size(text: str) -> int:
+    """A size flag (``2GB``, ``512MB``, ``1.5 GiB``) in bytes, read by ``words.units.parse_size``."""
+    from ..words.units import SizeError, parse_size
+
+    try:
+        return parse_size(text)
+    except SizeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

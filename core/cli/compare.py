@@ -25,7 +25,16 @@ from ..spec import JobSpec, SpecError
 from ..words import study as say
 from ..words.configs import config_label
 from ..words.units import clock, human_bytes, human_duration
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, chunk_size, positive_float, positive_int
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    chunk_size,
+    positive_float,
+    positive_int,
+    size,
+)
 from .run import _parse_params
 
 if TYPE_CHECKING:
@@ -60,7 +69,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chunk-size", type=_chunks, metavar="auto,1,64", help="chunk sizes to compare")
     p.add_argument("--methods", type=_names, metavar="map,imap", help="the classic pools' calls to compare")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="per item")
+    p.add_argument("--max-memory", type=size, metavar="SIZE",
+                   help="recommend nothing predicted to need more memory than SIZE (2GB, 512MB, 1.5GiB; "
+                        "default: the memory available)")
     p.add_argument("--json", metavar="FILE", help="write the study as JSON")
+    p.add_argument("--snippet", metavar="FILE.py",
+                   help="write a Python script that runs the job as recommended, with the library alone")
     p.add_argument("--yes", "-y", action="store_true",
                    help="run a plugin with side effects (fetch downloads) without asking")
     p.set_defaults(handler=cmd_compare)
@@ -80,12 +94,13 @@ def cmd_compare(ns: argparse.Namespace) -> int:
         allow = ns.yes or (bool(plugin.side_effects) and _confirm(plugin.name, plugin.side_effects))
         study = prepare_study(spec, sample=ns.sample, budget_s=ns.budget, repeats=ns.repeats,
                               backends=ns.backends, workers=ns.workers, chunk_sizes=ns.chunk_size,
-                              methods=ns.methods, allow_side_effects=allow, on_progress=_Line().show)
+                              methods=ns.methods, allow_side_effects=allow, max_memory=ns.max_memory,
+                              on_progress=_Line().show)
     except (SpecError, StudyError) as e:
         raise UsageError(str(e)) from None
     result = _run(study)
     _Line.clear()
-    print_study(result, sys.stdout)
+    print_study(result, sys.stdout, max_memory=ns.max_memory)
     _record(spec, result)
     if ns.json:
         try:
@@ -94,6 +109,8 @@ def cmd_compare(ns: argparse.Namespace) -> int:
         except OSError as e:
             print(f"error: cannot write {ns.json}: {e.strerror or e}", file=sys.stderr)
             return EXIT_FAILED
+    if ns.snippet and not _write_snippet(ns.snippet, spec, result):
+        return EXIT_FAILED
     if result.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.recommendation is not None else EXIT_FAILED
@@ -115,6 +132,24 @@ def _run(study: Any) -> StudyResult:
     if not box:
         raise RuntimeError("the study ended without a result")
     return box[0]
+
+
+def _write_snippet(path: str, spec: JobSpec, result: StudyResult) -> bool:
+    """The recommendation as a script (``poolside.study.snippet``); an error line and False if it cannot be."""
+    from ..study.snippet import SnippetError, study_snippet
+
+    try:
+        text = study_snippet(spec, result)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except (SnippetError, SpecError) as e:
+        print(f"error: no script written: {e}", file=sys.stderr)
+        return False
+    except OSError as e:
+        print(f"error: cannot write {path}: {e.strerror or e}", file=sys.stderr)
+        return False
+    print(f"script: {path} (python {path} runs the job as recommended)", file=sys.stderr)
+    return True
 
 
 def _record(spec: JobSpec, result: StudyResult) -> None:
@@ -168,22 +203,27 @@ class _Line:
             _Line.shown = False
 
 
-def print_study(result: StudyResult, out: Any) -> None:
-    """The ranked table, the warnings and notes, the diagnosis and the verdict."""
+def print_study(result: StudyResult, out: Any, max_memory: int | None = None) -> None:
+    """The ranked table, the warnings and notes, the diagnosis and the verdict.
+
+    ``max_memory``: the cap the study was given; configurations predicted to
+    need more (or more than the memory available) are flagged under the table.
+    """
     rec = result.recommendation
-    head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory")
+    head = ("configuration", "median", "± MAD", "speed-up", "efficiency", "CPU used", "peak memory", "per worker")
     rows = [head]
     marks: list[str] = []
+    unrun: list[tuple[str, str]] = []  # (label, why): after the table, so a long why widens no column
     for c in result.ranked():
         if not c.runs:
             why = c.error or (f"probe {human_duration(c.probe_s)}, left out of the repeats" if c.probe_s
                              else "not run")
-            rows.append((config_label(c.config), "-", "-", "-", "-", "-", why))
-            marks.append(" ")
+            unrun.append((config_label(c.config), why))
             continue
         rows.append((config_label(c.config), human_duration(c.median_s), human_duration(c.spread.mad),
                      f"{c.speedup:.2f}×", f"{c.efficiency:.0%}", f"{c.cores_used:.1f} cores",
-                     "-" if c.peak_bytes is None else human_bytes(c.peak_bytes)))
+                     "-" if c.peak_bytes is None else human_bytes(c.peak_bytes),
+                     "-" if c.worker_mb is None else human_bytes(c.worker_mb * 1e6)))
         marks.append("*" if rec is not None and c.config == rec.config else " ")
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     print(f"{result.items} of {result.total_items} items, {result.repeats} repeats each "
@@ -191,6 +231,8 @@ def print_study(result: StudyResult, out: Any) -> None:
     for mark, row in zip([" ", *marks], rows):
         cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
         print(f"{mark} " + "  ".join(cells), file=out)
+    for label, why in unrun:
+        print(f"  {label.ljust(widths[0])}  {why}", file=out)
     for c in result.ranked():
         for code in c.warnings():
             print(f"warning: {config_label(c.config)}: {say.warning(code)}", file=out)
@@ -199,6 +241,7 @@ def print_study(result: StudyResult, out: Any) -> None:
                   "(not in the times above)", file=out)
     for n in result.notes:
         print(f"note: {say.note(n)}", file=out)
+    _print_memory(result, max_memory, out)
     _print_scaling(result.scaling, out)
     if result.diagnosis is not None:
         print(f"diagnosis: {say.diagnosis_sentence(result.diagnosis.kind)}", file=out)
@@ -209,6 +252,17 @@ def print_study(result: StudyResult, out: Any) -> None:
         return
     print(f"use: {config_label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
     print(f"why: {rec.why}", file=out)
+    if "memory_fit" in rec.reasons:
+        print(f"memory: {say.fit_sentence(rec.reasons['memory_fit'])}", file=out)
+
+
+def _print_memory(result: StudyResult, max_memory: int | None, out: Any) -> None:
+    """One line per configuration predicted to need more memory than the cap (or than is available)."""
+    from ..study import memory
+
+    lim = memory.limit(max_memory)
+    for c, need in memory.flagged(result.configs, lim):
+        print(f"memory: {say.over_limit_note(c.config, need, lim.to_dict())}", file=out)
 
 
 def _print_scaling(scaling: dict[str, Any], out: Any) -> None:

@@ -24,6 +24,7 @@ from .common import (
     chunk_size,
     positive_float,
     positive_int,
+    size,
 )
 from .console import Console
 
@@ -59,6 +60,9 @@ def add_parser(sub: Any) -> None:
                           "(joblib: generator_unordered, generator, list; see 'poolside info')")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="per item; an item running longer ends timed_out")
+    run.add_argument("--max-memory-per-worker", type=size, metavar="SIZE",
+                     help="kill a worker process that holds more than SIZE (2GB, 512MB, 1.5GiB); its item "
+                          "fails and a new worker goes on (process backends)")
     run.add_argument("--ordered", action="store_true", default=None,
                      help="report outcomes in input order (default: as they finish)")
     run.add_argument("--recursive", "-r", action="store_true", default=None, help="walk into folders")
@@ -97,6 +101,7 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
         "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
         "timeout": ns.timeout, "ordered": ns.ordered, "method": ns.method, "recursive": ns.recursive,
         "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
+        "max_memory_per_worker": ns.max_memory_per_worker,
     }
     if samples is not None:
         changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
@@ -291,7 +296,7 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
     except ResumeError as e:
         raise UsageError(str(e)) from None
     changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout,
-               "method": getattr(ns, "method", None)}
+               "method": getattr(ns, "method", None), "max_memory_per_worker": ns.max_memory_per_worker}
     spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
     # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
     items: Any = plan.items

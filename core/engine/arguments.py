@@ -3,6 +3,10 @@
     run(task, items, backend, workers, timeout, bound, backend_options, method)
       └─ checked() ─► (backend class, its options, workers, timeout) or a clear TypeError/ValueError
 
+``backend_options["max_memory_per_worker"]`` (bytes, or a size such as "1GB") is
+taken by the backends that can kill a worker process (``caps_worker_memory``);
+any other backend refuses it here.
+
 Every bad argument is refused here, with what was given and what is allowed,
 so that a run never starts workers it will have to stop again.
 """
@@ -15,6 +19,8 @@ from typing import Any
 from ..backends import get_backend
 from ..backends.base import Backend
 from ..system import default_workers
+from ..words.memory import cap_unsupported
+from ..words.units import parse_size
 
 
 def checked(task: Callable[[Any], Any], items: Iterable[Any], backend: str, workers: int | None,
@@ -52,6 +58,12 @@ def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | No
             raise ValueError(f"method={method!r} and backend_options['method']="
                              f"{merged['method']!r} disagree")
         merged["method"] = method
+    if merged.get("max_memory_per_worker") is not None:
+        if not backend_cls.caps_worker_memory:
+            raise ValueError(cap_unsupported(backend_cls.name, backend_cls.kind))
+        merged["max_memory_per_worker"] = parse_size(merged["max_memory_per_worker"])  # "1GB" or bytes
+    else:
+        merged.pop("max_memory_per_worker", None)
     # (The processes backend's own "method" option is its start method.)
     if backend_cls.methods and "method" in merged and merged["method"] not in backend_cls.methods:
         raise ValueError(f"the {backend_cls.name} backend has no method {merged['method']!r}; "

@@ -121,6 +121,10 @@ class Insights:
     chunk_max: int | None
     overhead_per_item_s: float | None
     per_worker: list[WorkerInsight] = field(default_factory=list)
+    #: The largest USS of the process that ran the job, and of any one process under it
+    #: (a worker; ``None`` on in-process backends or unread), at the sampler's USS reads.
+    parent_uss_bytes: int | None = None
+    worker_uss_bytes: int | None = None
 
     @property
     def cpu_s(self) -> float:
@@ -181,11 +185,13 @@ class InsightsRecorder:
         others = 0.0 if machine is None else max(0.0, machine - tree_cpu)
         free = max(MIN_FREE_CORES, self.cores - others / wall) if wall_s > 0 else float(self.cores)
         sizes = self.library_chunks or tuple(self.chunks.elements())
+        parent_uss, worker_uss = self.sampler.uss_split()
         return Insights(
             wall_s=wall_s, workers=self.workers, cores=self.cores, in_process=self.in_process,
             items=items, cpu_user_s=user, cpu_system_s=system, cpu_workers_s=self._worker_cpu,
             peak_rss_bytes=self.sampler.peak_rss, peak_uss_bytes=self.sampler.peak_uss,
             end_uss_bytes=self.sampler.end_uss,
+            parent_uss_bytes=parent_uss, worker_uss_bytes=worker_uss,
             startup_s=self._first_start,
             first_outcome_s=self._first_outcome,
             drain_s=None if self._last_end is None else max(0.0, wall_s - self._last_end),

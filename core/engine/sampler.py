@@ -128,6 +128,11 @@ class TreeSampler:
         else:
             uss = read_uss(self._run_tree())
             self.end_uss = None if uss is None else sum(uss.values())
+            self._memory.note_uss(uss)
+
+    def uss_split(self) -> tuple[int | None, int | None]:
+        """(this process's largest USS, the largest of any one process under it: a worker's), at the reads."""
+        return self._memory.split(self._me.pid)
 
     def cpu(self) -> tuple[float, float]:
         """This process's user and system CPU seconds since the sampler started."""

@@ -12,6 +12,8 @@
     stats.py      median, MAD, warnings, the winner's lead (Mann-Whitney, bootstrap)
     diagnose.py   cpu-gil / cpu-parallel / waiting / overhead / mixed, with evidence
     recommend.py  speed-ups, the winner, scaling (Karp-Flatt)
+    memory.py     what each configuration needs in memory; those above the cap or the memory available
+    snippet.py    the winner as a script that runs without Poolside
     (words: poolside.words, the one place numbers become sentences)
     record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON; from_dict reads it back)
 """
@@ -33,7 +35,7 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
                   budget_s: float = 60.0, repeats: int = 3, backends: Sequence[str] | None = None,
                   workers: Sequence[int] | None = None, chunk_sizes: Sequence[int | str] | None = None,
                   methods: Sequence[str | None] | None = None, timeout: float | None = None,
-                  allow_side_effects: bool = False, seed: int = 0,
+                  allow_side_effects: bool = False, seed: int = 0, max_memory: int | str | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
                   on_round: Callable[[Round], None] | None = None) -> Study:
     """A :class:`Study` ready to ``run()`` (and to ``cancel()`` from another thread).
@@ -43,10 +45,12 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     Give ``backends``, ``workers``, ``chunk_sizes`` or ``methods`` for an explicit
     grid; otherwise auto mode decides within ``budget_s`` seconds.  A plugin that
     declares side effects (``fetch`` downloads) needs ``allow_side_effects=True``:
-    a study repeats them a dozen times.
+    a study repeats them a dozen times.  ``max_memory`` (bytes, or a size such as
+    "2GB"): the recommendation never needs more (default: the memory available).
     """
     from ..spec import JobSpec
 
+    cap = None if max_memory is None else _size(max_memory)  # a bad size is refused before any walk
     plugin = None
     params: dict[str, Any] = {}
     task = task_or_spec
@@ -72,6 +76,7 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     return Study(task, list(items), configs=configs, repeats=repeats, sample=sample, budget_s=budget_s,
                  timeout=timeout, outputs=plugin.outputs if plugin is not None else (),
                  plugin=plugin.name if plugin is not None else "", params=params, seed=seed,
+                 max_memory=cap,
                  on_progress=on_progress, on_round=on_round)
 
 
@@ -83,7 +88,8 @@ def prepare_plan(plan: StudyPlan, *, on_progress: Callable[[Progress], None] | N
         grid_only = {"backends": plan.backends or None, "workers": plan.workers or None,
                      "chunk_sizes": plan.chunk_sizes or None, "methods": plan.methods or None}
     return prepare_study(plan.spec, sample=plan.sample, budget_s=plan.budget_s, repeats=plan.repeats,
-                         allow_side_effects=plan.allow_side_effects, on_progress=on_progress, on_round=on_round,
+                         allow_side_effects=plan.allow_side_effects, max_memory=plan.max_memory,
+                         on_progress=on_progress, on_round=on_round,
                          **grid_only)
 
 
@@ -112,6 +118,15 @@ def compare(task_or_spec: Any, items: Iterable[Any] | None = None, *, record: bo
             get_logger(__name__).warning("the study is not in the history: %s", e)
             warnings.warn(f"the study is not in the history: {e}", RuntimeWarning, stacklevel=2)
     return result
+
+
+def _size(text: int | str) -> int:
+    from ..words.units import SizeError, parse_size
+
+    try:
+        return parse_size(text)
+    except SizeError as e:
+        raise StudyError(f"max_memory: {e}") from None
 
 
 def _plugin_of(task: Any) -> Any:

@@ -26,14 +26,17 @@ def insights(summary: Any) -> dict[str, Any]:
     """The run insights a study uses, read from ``summary.insights`` when the engine has them.
 
     Keys returned (any may be missing): ``startup_s``, ``peak_mb``, ``cpu_s``
-    (of the whole process tree), ``gil`` (bool).  Nothing else in the study
+    (of the whole process tree), ``gil`` (bool), ``parent_mb`` and ``worker_mb``
+    (the largest USS of the parent and of one worker process).  Nothing else in the study
     reads insights (``poolside.engine.insights.Insights``).
     """
     raw = getattr(summary, "insights", None)
     if raw is None:
         return {}
     found = {"startup_s": raw.startup_s, "cpu_s": raw.cpu_s, "gil": raw.gil_bound,
-             "peak_mb": raw.peak_rss_bytes / 1e6 if raw.peak_rss_bytes else None}
+             "peak_mb": raw.peak_rss_bytes / 1e6 if raw.peak_rss_bytes else None,
+             "parent_mb": raw.parent_uss_bytes / 1e6 if raw.parent_uss_bytes else None,
+             "worker_mb": raw.worker_uss_bytes / 1e6 if raw.worker_uss_bytes else None}
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -123,7 +126,7 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
     found = insights(summary)
     numbers = RunNumbers(summary.wall_s, found.get("cpu_s", summary.cpu_s), busy[0], dict(summary.counts),
                          found.get("startup_s", min(first_start) if first_start else None),
-                         found.get("peak_mb"))
+                         found.get("peak_mb"), parent_mb=found.get("parent_mb"), worker_mb=found.get("worker_mb"))
     if "gil" in found:
         numbers.gil = bool(found["gil"])
     return numbers

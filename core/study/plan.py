@@ -92,6 +92,7 @@ class StudyPlan:
     repeats: int = 3
     budget_s: float = 60.0
     allow_side_effects: bool = False
+    max_memory: int | None = None  #: bytes the recommendation may need (None: what is available)
 
     @property
     def grid(self) -> bool:
@@ -101,7 +102,7 @@ class StudyPlan:
         return {"spec": self.spec.to_dict(), "mode": self.mode, "backends": list(self.backends),
                 "workers": list(self.workers), "chunk_sizes": list(self.chunk_sizes), "methods": list(self.methods),
                 "sample": self.sample, "repeats": self.repeats, "budget_s": self.budget_s,
-                "allow_side_effects": self.allow_side_effects}
+                "allow_side_effects": self.allow_side_effects, "max_memory": self.max_memory}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyPlan:
@@ -111,7 +112,7 @@ class StudyPlan:
                    tuple(data.get("backends") or ()), tuple(int(w) for w in data.get("workers") or ()),
                    tuple(data.get("chunk_sizes") or ("auto",)), tuple(data.get("methods") or (None,)),
                    data.get("sample"), int(data.get("repeats", 3)), float(data.get("budget_s", 60.0)),
-                   bool(data.get("allow_side_effects")))
+                   bool(data.get("allow_side_effects")), data.get("max_memory"))
 
 
 def grid(backends: Sequence[str], workers: Sequence[int], chunk_sizes: Sequence[int | str] = ("auto",),

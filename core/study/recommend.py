@@ -1,6 +1,7 @@
 """The winner, its expected speed-up, the lead's significance, and the scaling picture.
 
-    ConfigResult[] ──speed-ups vs the baseline──► winner (fastest median, every item ok)
+    ConfigResult[] ──fit_memory(): those predicted to need more than the cap / the memory available left out
+                   ──speed-ups vs the baseline──► winner (fastest median, every item ok)
                    ──lead(winner, runner-up)────► significant?
                    ──scaling(): per backend, speed-up and efficiency against workers,
                                 Karp-Flatt serial fraction, the physical core count
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import memory
 from .record import ConfigResult, Diagnosis, Recommendation
 from .stats import Lead, karp_flatt, lead, speedup
 
@@ -65,9 +67,12 @@ def tie_break(configs: Sequence[ConfigResult], diagnosis: Diagnosis) -> ConfigRe
     return min(tied, key=lambda c: (in_process(c.config.backend) != want_local, c.config.workers, c.median_s))
 
 
-def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int) -> Recommendation | None:
+def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int,
+              max_memory: int | None = None) -> Recommendation | None:
+    """The pick among the configurations that fit the memory (``max_memory`` bytes, else what is available)."""
     from ..words.study import why
 
+    configs, too_big = fit_memory(configs, max_memory)
     fastest, second, the_lead = winner_and_lead(configs)
     first = tie_break(configs, diagnosis)
     if first is None or fastest is None:
@@ -75,6 +80,13 @@ def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int)
     reasons: dict[str, Any] = {"diagnosis": diagnosis.kind, **diagnosis.evidence,
                                "winner": first.config.to_dict(), "winner_speedup": round(first.speedup, 3),
                                "winner_cores": round(first.cores_used, 3)}
+    lim, base = memory.limit(max_memory), memory.base_parent([*configs, *too_big])
+    faster_too_big = [c for c in too_big if c.complete and c.median_s < first.median_s]
+    if faster_too_big:
+        reasons["memory"] = memory.reasons(faster_too_big, lim, base)
+    fits = memory.fit(first, lim, base)
+    if fits is not None:
+        reasons["memory_fit"] = fits
     if first is not fastest:
         reasons.update(fastest=fastest.config.to_dict(), fastest_ratio=round(first.median_s / fastest.median_s, 4))
     elif second is not None and the_lead is not None:
@@ -82,6 +94,24 @@ def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int)
                        significant=the_lead.significant, p_value=round(the_lead.p_value, 4),
                        repeats=the_lead.repeats)
     return Recommendation(first.config, first.speedup, why(reasons), reasons)
+
+
+def fit_memory(configs: Sequence[ConfigResult], max_memory: int | None) -> tuple[list[ConfigResult],
+                                                                                   list[ConfigResult]]:
+    """(the configurations that may win, those left out as predicted to need more memory than there is).
+
+    When no complete configuration fits, the one that needs least stays in: a
+    recommendation over the limit, which its why says, beats none.
+    """
+    fits, over = memory.within(configs, memory.limit(max_memory))
+    if over and not any(c.complete for c in fits):
+        base = memory.base_parent(configs)
+        least = min((c for c in over if c.complete), key=lambda c: memory.need_mb(c, base=base) or 0.0,
+                    default=None)
+        if least is not None:
+            over.remove(least)
+            fits.append(least)
+    return fits, over
 
 
 def scaling(configs: Sequence[ConfigResult], physical_cores: int) -> dict[str, Any]:

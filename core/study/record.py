@@ -35,6 +35,8 @@ class RunNumbers:
     startup_s: float | None = None  #: run start to the first item started
     peak_mb: float | None = None
     gil: bool | None = None  #: threads busy while the process used about one core
+    parent_mb: float | None = None  #: the parent's largest USS (decimal MB)
+    worker_mb: float | None = None  #: the largest USS of one worker process (None: in-process, or unread)
 
     @property
     def cores_used(self) -> float:
@@ -46,13 +48,15 @@ class RunNumbers:
 
     def to_dict(self) -> dict[str, Any]:
         return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "busy_s": self.busy_s, "counts": dict(self.counts),
-                "startup_s": self.startup_s, "peak_mb": self.peak_mb, "gil": self.gil}
+                "startup_s": self.startup_s, "peak_mb": self.peak_mb, "gil": self.gil,
+                "parent_mb": self.parent_mb, "worker_mb": self.worker_mb}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunNumbers:
         return cls(float(data["wall_s"]), float(data["cpu_s"]), float(data.get("busy_s") or 0.0),
                    {str(k): int(v) for k, v in (data.get("counts") or {}).items()},
-                   _float(data.get("startup_s")), _float(data.get("peak_mb")), data.get("gil"))
+                   _float(data.get("startup_s")), _float(data.get("peak_mb")), data.get("gil"),
+                   _float(data.get("parent_mb")), _float(data.get("worker_mb")))
 
 
 @dataclass
@@ -107,6 +111,16 @@ class ConfigResult:
         return max(peaks) if peaks else None
 
     @property
+    def parent_mb(self) -> float | None:
+        """The parent's largest USS over every run (MB): what the job costs where it is started."""
+        return _largest(r.parent_mb for r in [*self.runs, self.warmup] if r is not None)
+
+    @property
+    def worker_mb(self) -> float | None:
+        """The largest USS of one worker process over every run (MB): what each added worker costs."""
+        return _largest(r.worker_mb for r in [*self.runs, self.warmup] if r is not None)
+
+    @property
     def peak_bytes(self) -> float | None:
         """``peak_mb`` in bytes: the record keeps decimal megabytes (bytes / 1e6)."""
         return None if self.peak_mb is None else self.peak_mb * 1e6
@@ -146,6 +160,7 @@ class ConfigResult:
             "speedup": self.speedup, "efficiency": self.efficiency,
             "startup_s": _round(self.startup_s), "cpu_s": round(self.cpu_s, 6),
             "peak_mb": _round(self.peak_mb, 1),
+            "parent_mb": _round(self.parent_mb, 1), "worker_mb": _round(self.worker_mb, 1),
             **{k: counts.get(k, 0) for k in ("ok", "failed", "timed_out", "cancelled")},
             "cores_used": round(self.cores_used, 3), "busy_workers": round(self.busy_workers, 3),
             "gil": self.gil, "warnings": self.warnings(), "probe_s": self.probe_s,
@@ -273,6 +288,11 @@ def fastest_first(configs: Iterable[ConfigResult]) -> list[ConfigResult]:
 
 def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _largest(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
 
 
 def _float(value: Any) -> float | None:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import memory
 from .measure import Current, gil_probe, in_process, measure, sched_clocks
 from .plan import BASELINE, Config, Probe, first_round, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
@@ -94,7 +95,7 @@ class Study:
     def __init__(self, task: Callable[[Any], Any], items: Sequence[Any], *, configs: Sequence[Config] | None = None,
                  repeats: int = 3, sample: int | None = None, budget_s: float = 60.0,
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
-                 params: dict[str, Any] | None = None, seed: int = 0,
+                 params: dict[str, Any] | None = None, seed: int = 0, max_memory: int | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  on_round: Callable[[Round], None] | None = None) -> None:
         if not items:
@@ -105,6 +106,7 @@ class Study:
         self.configs = None if configs is None else list(dict.fromkeys([BASELINE, *configs]))
         self.repeats, self.sample_size, self.budget_s = repeats, sample, budget_s
         self.timeout, self.seed, self.on_progress, self.on_round = timeout, seed, on_progress, on_round
+        self.max_memory = max_memory  #: bytes the recommendation may need (None: what is available)
         self._scratch = Scratch(task, outputs)
         self._current = Current()
         self._results: dict[Config, ConfigResult] = {}
@@ -133,6 +135,7 @@ class Study:
         from ..backends.workers import stop_idle_workers
 
         stop_idle_workers()  # every configuration starts from the same, cold, state
+        self._memory_limit = memory.limit(self.max_memory)  # before any worker holds memory
         self._t0 = time.perf_counter()
         try:
             self._sample = self._pick_sample()
@@ -226,6 +229,9 @@ class Study:
     def _warm(self, config: Config, probe: bool = False) -> ConfigResult:
         result = self._results.setdefault(config, ConfigResult(config))
         self.result.configs.append(result)
+        result.error = memory.too_big(config, self.result.configs, self._memory_limit)
+        if result.error is not None:  # predicted not to fit in memory: never started
+            return result
         self._planned += 1 + probe + self.repeats
         self._progress("warm-up", config)
         try:
@@ -326,7 +332,7 @@ class Study:
         cores = self._system.usable_cores
         if any(c.runs for c in res.configs):
             res.diagnosis = diagnose(res.configs, cores, nature(self._calibration), self._oncpu)
-            res.recommendation = recommend(res.configs, res.diagnosis, cores)
+            res.recommendation = recommend(res.configs, res.diagnosis, cores, self.max_memory)
             res.lead = winner_and_lead(res.configs)[2]
             res.scaling = scaling(res.configs, self._system.physical_cores)
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .configs import config_label
-from .units import human_duration
+from .units import human_duration, size_text
 
 _KIND = {
     "cpu-gil": "pure-Python CPU work",
@@ -63,7 +63,8 @@ def why(r: dict[str, Any]) -> str:
         parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
     winner = config_label(r["winner"])
     if r["winner"]["backend"] == "sequential":
-        text = "; ".join(parts) + ": no parallel configuration beat sequential"
+        within = " that fits in memory" if "memory" in r else ""
+        text = "; ".join(parts) + f": no parallel configuration{within} beat sequential"
     else:
         text = "; ".join(parts) + f": {winner} ran {r['winner_speedup']:.2f}× faster than sequential"
     if "fastest" in r:
@@ -76,7 +77,62 @@ def why(r: dict[str, Any]) -> str:
         else:
             text += (f"; its {ahead:.0f} % lead over {config_label(r['runner_up'])} is within noise "
                      f"(not significant after {r['repeats']} repeats)")
+    if "memory" in r:
+        text += ". " + memory_sentence(r["memory"])
     return text + "."
+
+
+def _mb(mb: float, like: int) -> str:
+    return size_text(mb * 1e6, like)
+
+
+def memory_need(need_mb: float, parent_mb: float | None, worker_mb: float | None, workers: int,
+                like: int = 2**20) -> str:
+    """``"about 2.3 GB (1.1 GB in the parent + 8 × 150 MB per worker)"``, in the units of ``like`` (a cap)."""
+    text = f"about {_mb(need_mb, like)}"
+    if parent_mb is not None and worker_mb is not None and workers > 1:
+        text += f" ({_mb(parent_mb, like)} in the parent + {workers} × {_mb(worker_mb, like)} per worker)"
+    return text
+
+
+def _limit(m: dict[str, Any]) -> tuple[str, int]:
+    """("the 2 GB cap" or "the 5.1 GiB of memory available", the units to write sizes in)."""
+    if m["cap"]:
+        like = int(m.get("limit_bytes") or m["limit_mb"] * 1e6)
+        return f"the {size_text(like, like)} cap", like
+    return f"the {_mb(m['limit_mb'], 2**20)} of memory available", 2**20
+
+
+def memory_sentence(m: dict[str, Any]) -> str:
+    """Why faster configurations were left out: ``processes ×8 ran faster but needs about 2.3 GB (…), above …``."""
+    where, like = _limit(m)
+    parts = [f"{config_label(x['config'])} ran faster but needs "
+             + memory_need(x["need_mb"], x.get("parent_mb"), x.get("worker_mb"), x["config"]["workers"], like)
+             for x in m["left_out"]]
+    return sentence("; ".join(parts) + f", above {where}").rstrip(".")
+
+
+def fit_sentence(f: dict[str, Any]) -> str:
+    """``"processes ×2 needs about 139 MB (…); up to 106 of its workers fit in the 5.1 GiB available"``."""
+    where, like = _limit(f)
+    text = (f"{config_label(f['config'])} needs "
+            + memory_need(f["need_mb"], f.get("parent_mb"), f.get("worker_mb"), f["config"]["workers"], like))
+    if f.get("max_workers") is not None:
+        return text + f"; up to {f['max_workers']:,} of its workers fit in {where}"
+    return text + f", within {where}" if f["need_mb"] * 1e6 <= f["limit_bytes"] else text + f", above {where}"
+
+
+def memory_skip(config: Any, need_mb: float, parent_mb: float, worker_mb: float, m: dict[str, Any]) -> str:
+    """A configuration not run: ``skipped: predicted to need about 2.3 GB (…), above the 2 GB cap``."""
+    where, like = _limit(m)
+    return (f"skipped: predicted to need "
+            f"{memory_need(need_mb, parent_mb, worker_mb, config.workers, like)}, above {where}")
+
+
+def over_limit_note(config: Any, need_mb: float, m: dict[str, Any]) -> str:
+    """A configuration flagged in a table: ``processes ×8 needs about 2.3 GB, above the 2 GB cap``."""
+    where, like = _limit(m)
+    return f"{config_label(config)} needs about {_mb(need_mb, like)}, above {where}: not recommended"
 
 
 #: The study steps that measure no configuration, as a progress line names them.

@@ -7,6 +7,7 @@ colours) is left to the callers.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -25,6 +26,61 @@ def human_bytes(n: float | None) -> str:
         if abs(round(n, 1)) < 1024:  # as shown: 1023.96 KiB reads "1.0 MiB", not "1024.0 KiB"
             return f"{n:.1f} {unit}"
     return f"{n / 1024.0:.1f} PiB"
+
+
+#: Size units people write: decimal (kB, MB, GB, TB: powers of 1000, as disks, Dask's
+#: ``memory_limit`` and most tools read them) and binary (KiB, MiB, GiB, TiB: powers of 1024).
+SIZE_UNITS = {
+    "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}
+_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+class SizeError(ValueError):
+    """A size that cannot be read: the message says what was given and what is understood."""
+
+
+def parse_size(text: str | int | float) -> int:
+    """``"2GB"`` -> 2,000,000,000; ``"512 MiB"`` -> 536,870,912; ``"1.5 GiB"``; a bare number is bytes.
+
+    The one parser of sizes people type (the CLI's flags, the window's fields,
+    a job file); :class:`SizeError` for anything else, and for sizes not above 0.
+    """
+    if isinstance(text, bool):
+        raise SizeError(f"a size is a number of bytes or a text such as '2GB', not {text!r}")
+    if isinstance(text, (int, float)):
+        value, unit = float(text), 1
+    else:
+        match = _SIZE.fullmatch(str(text))
+        unit_name = match.group(2).lower() if match else ""
+        if match is None or unit_name not in SIZE_UNITS and unit_name != "":
+            raise SizeError(f"{str(text)!r} is not a size: write a number and a unit, such as 2GB, 512MB or "
+                            f"1.5 GiB (units: {', '.join(_UNIT_NAMES)})")
+        value, unit = float(match.group(1)), SIZE_UNITS.get(unit_name, 1)
+    size = int(round(value * unit))
+    if not math.isfinite(value) or size <= 0:
+        raise SizeError(f"a size must be above 0 bytes, got {text!r}")
+    return size
+
+
+_UNIT_NAMES = ("B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB")
+
+
+def size_text(n: float, like: int | None = None) -> str:
+    """A size in the units of ``like`` (a size people typed): ``1.3 GB`` beside a ``1 GB`` cap.
+
+    Binary units (``human_bytes``) when ``like`` is a whole number of MiB or
+    KiB (someone wrote ``1GiB`` or ``512 MiB``), else decimal: "1 GB" reads
+    back as the user wrote it, never as "953.7 MiB".
+    """
+    if like is not None and (like % 2**20 == 0 or like % 1024 == 0 and like % 1000 != 0):
+        return human_bytes(n)
+    n = float(n)
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
 
 
 def human_duration(seconds: float | None) -> str:

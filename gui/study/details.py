@@ -20,6 +20,10 @@ def insight_rows(config: ConfigResult) -> list[tuple[str, str]]:
         ("Efficiency", f"{100 * config.efficiency:.0f} % (speed-up per worker)"),
         ("CPU used", f"{fmt.human_duration(config.cpu_s)} ({config.cores_used:.1f} cores' worth)"),
         ("Peak memory", fmt.human_bytes(config.peak_bytes)),
+        ("Per worker", "–" if config.worker_mb is None else
+         f"{fmt.human_bytes(config.worker_mb * 1e6)} of its own (USS) in the largest worker process"),
+        ("Parent", "–" if config.parent_mb is None else
+         f"{fmt.human_bytes(config.parent_mb * 1e6)} of its own (USS) in the process that ran the job"),
         ("Start-up", fmt.human_duration(config.startup_s)),
         ("Outcomes", ", ".join(f"{counts.get(k, 0)} {k.replace('_', ' ')}"
                                for k in ("ok", "failed", "timed_out", "cancelled"))),

@@ -106,8 +106,8 @@ class StudyModel(QObject):
         self.finish(record)
 
 
-_HEADERS = ("Configuration", "Median ± MAD", "Speed-up", "Efficiency", "CPU used (cores)", "Peak memory", "Start-up",
-            "Problems")
+_HEADERS = ("Configuration", "Median ± MAD", "Speed-up", "Efficiency", "CPU used (cores)", "Peak memory",
+            "Per worker", "Start-up", "Problems")
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -128,6 +128,7 @@ def _cells(c: ConfigResult) -> tuple[str, ...]:
         f"{100 * c.efficiency:.0f} %",
         f"{c.cores_used:.1f}" if c.runs else "–",
         fmt.human_bytes(c.peak_bytes),
+        fmt.human_bytes(None if c.worker_mb is None else c.worker_mb * 1e6),  # USS of one worker process
         fmt.human_duration(c.startup_s),
         _problems(c),
     )

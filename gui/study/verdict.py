@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from poolside.study import Config, StudyResult
 from poolside.words.configs import config_label
-from poolside.words.study import diagnosis_sentence, note, sentence
+from poolside.words.study import diagnosis_sentence, fit_sentence, note, sentence
 
 
 def _evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -23,10 +23,13 @@ def _evidence_text(evidence: Mapping[str, Any]) -> str:
 
 
 class VerdictPanel(QWidget):
-    """Diagnosis, recommendation and its why; **Use these settings** hands the configuration on."""
+    """Diagnosis, recommendation and its why; **Use these settings** hands the configuration on,
+    **Copy as code** asks for it as a script."""
 
     #: The recommended configuration (a poolside.study.Config).
     useSettings = Signal(object)
+    #: **Copy as code** for the recommended configuration (shown where the job is known: ``offer_code``).
+    copyCode = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,11 +49,21 @@ class VerdictPanel(QWidget):
         self.use_button.setAccessibleName("Use these settings")
         self.use_button.setToolTip("Set the Run tab's backend, workers, chunk size and method to the recommendation")
         self.use_button.clicked.connect(self._use)
+        self.code_button = QPushButton("Copy as code", self)
+        self.code_button.setAccessibleName("Copy as code")
+        self.code_button.setToolTip("Copy a Python script that runs this job as recommended, with the library\n"
+                                    "itself (no Poolside needed): paste it into your own code")
+        self.code_button.clicked.connect(self._copy)
+        self.code_button.hide()
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.code_button)
+        buttons.addWidget(self.use_button)
         lay = QGridLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setVerticalSpacing(4)
         lay.addWidget(self.recommendation, 0, 0)
-        lay.addWidget(self.use_button, 0, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(buttons, 0, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         for row, w in enumerate((self.why, self.noise, self.diagnosis, self.notes), start=1):
             lay.addWidget(w, row, 0, 1, 2)
         lay.setColumnStretch(0, 1)
@@ -63,6 +76,11 @@ class VerdictPanel(QWidget):
             label.clear()
             label.hide()
         self.use_button.setEnabled(False)
+        self.code_button.setEnabled(False)
+
+    def offer_code(self, offer: bool) -> None:
+        """Show **Copy as code** (where the job behind the study is at hand)."""
+        self.code_button.setVisible(offer)
 
     @property
     def recommended(self) -> Config | None:
@@ -94,8 +112,12 @@ class VerdictPanel(QWidget):
         # The evidence is a dozen numbers: on demand (hover), so the verdict stays three lines.
         evidence = _evidence_text(diagnosis.evidence if diagnosis is not None else {})
         self.diagnosis.setToolTip(f"Evidence: {evidence}" if evidence else "")
-        self._show(self.notes, html.escape(" ".join(sentence(note(n)) for n in study.notes)))
+        notes = [sentence(note(n)) for n in study.notes]
+        if "memory_fit" in rec.reasons:  # "Will N workers fit?": what the pick needs, and how many fit
+            notes.insert(0, sentence(fit_sentence(rec.reasons["memory_fit"])))
+        self._show(self.notes, html.escape(" ".join(notes)))
         self.use_button.setEnabled(True)
+        self.code_button.setEnabled(True)
 
     def _show(self, label: QLabel, text: str) -> None:
         label.setText(text)
@@ -104,3 +126,7 @@ class VerdictPanel(QWidget):
     def _use(self) -> None:
         if self._recommendation is not None:
             self.useSettings.emit(self._recommendation)
+
+    def _copy(self) -> None:
+        if self._recommendation is not None:
+            self.copyCode.emit(self._recommendation)

@@ -27,6 +27,8 @@ class StudyView(QWidget):
     useSettings = Signal(object)
     #: A configuration was opened (its ConfigResult).
     configOpened = Signal(object)
+    #: The Verdict's **Copy as code** (the recommended configuration).
+    copyCode = Signal(object)
 
     def __init__(self, study: StudyModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +66,7 @@ class StudyView(QWidget):
         self.chart.configActivated.connect(self.open_config)
         self.chart.setToolTip("One bar per configuration; click a bar to see its insights and timeline.")
         self.verdict.useSettings.connect(self.useSettings)
+        self.verdict.copyCode.connect(self.copyCode)
         self._lay_out()
         # Results can come in bursts: the charts redraw in the event-loop turn after a
         # change (so they agree with the table, which changes at once), and then at most
@@ -164,6 +167,10 @@ class StudyView(QWidget):
             self.verdict.clear("The study was cancelled: no verdict.")
         else:
             self.verdict.show_study(record)
+
+    def offer_code(self, offer: bool) -> None:
+        """Offer **Copy as code** in the verdict (the owner knows the job and answers ``copyCode``)."""
+        self.verdict.offer_code(offer)
 
     def open_config(self, config: ConfigResult, *, show: bool = True) -> ConfigDialog:
         dialog = ConfigDialog(config, self)

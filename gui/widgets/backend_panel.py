@@ -1,4 +1,4 @@
-"""The Backend panel: how the task runs (backend, workers, chunks, method, timeout, order).
+"""The Backend panel: how the task runs (backend, workers, chunks, method, timeout, memory cap, order).
 
 It offers its values as the backend fields of a :class:`poolside.spec.JobSpec`
 (``spec_fields``), takes settings back (``apply``: what a study recommends, or
@@ -16,11 +16,14 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QWidget,
 )
 
 from poolside.spec import JobSpec
+from poolside.words.memory import cap_unsupported
+from poolside.words.units import SizeError, parse_size, size_text
 
 from .. import settings as cfg
 
@@ -85,6 +88,12 @@ class BackendPanel(QWidget):
         self.method.setToolTip("How a classic pool is called (map, imap, submit…); only the classic pools have one.")
         self.method.currentIndexChanged.connect(self.changed)
 
+        self.memory_cap = QLineEdit(self)
+        self.memory_cap.setPlaceholderText("None (e.g. 1GB, 512MB)")
+        self.memory_cap.setToolTip("A worker process that holds more than this is killed: its item fails,\n"
+                                   "saying how much it used, and a new worker goes on (process backends).")
+        self.memory_cap.textChanged.connect(self._update_hint)
+
         self.ordered = QCheckBox("Keep input order", self)
         self.ordered.setToolTip("Deliver results in input order (a slow item holds back the ones after it).")
         self.ordered.toggled.connect(self.changed)
@@ -118,6 +127,7 @@ class BackendPanel(QWidget):
         form.addRow("Chunk size", self.chunk)
         form.addRow("Method", self.method)
         form.addRow("Timeout", self.timeout)
+        form.addRow("Memory per worker", self.memory_cap)
         form.addRow("", self.ordered)
         form.addRow(self.hint)
 
@@ -152,8 +162,12 @@ class BackendPanel(QWidget):
         return self.method.currentData() if self.backend_name() in POOL_METHODS else None
 
     def spec_fields(self) -> dict[str, Any]:
-        """The backend fields of a :class:`~poolside.spec.JobSpec`, as the panel shows them."""
-        return {
+        """The backend fields of a :class:`~poolside.spec.JobSpec`, as the panel shows them.
+
+        A memory cap is there only when one is typed and the backend can
+        enforce it; as typed, so that ``JobSpec`` says what is wrong with a bad size.
+        """
+        fields: dict[str, Any] = {
             "backend": self.backend_name(),
             "workers": None if self.single_worker else (self.workers.value() or None),
             "chunk_size": self.chunk.value() or "auto",
@@ -161,9 +175,18 @@ class BackendPanel(QWidget):
             "ordered": self.ordered.isChecked(),
             "method": self.method_name(),
         }
+        cap = self.memory_cap.text().strip()
+        if cap and self._caps_memory():
+            fields["max_memory_per_worker"] = cap
+        return fields
+
+    def _caps_memory(self) -> bool:
+        info = self.info()
+        return info is not None and info.caps_worker_memory
 
     def apply(self, *, backend: str | None = None, workers: int | None = None, chunk_size: int | str | None = None,
-              method: str | None = None, timeout: float | None = None, ordered: bool | None = None) -> None:
+              method: str | None = None, timeout: float | None = None, ordered: bool | None = None,
+              max_memory_per_worker: int | None = None) -> None:
         """Show these settings (``None``: leave as is, except Auto for workers and chunk size given as such)."""
         if backend is not None:
             self.set_backend(backend)
@@ -181,10 +204,14 @@ class BackendPanel(QWidget):
             self.timeout.setValue(max(0.0, float(timeout)))
         if ordered is not None:
             self.ordered.setChecked(bool(ordered))
+        if max_memory_per_worker is not None:
+            self.memory_cap.setText(size_text(max_memory_per_worker, max_memory_per_worker)
+                                    if max_memory_per_worker > 0 else "")
 
     def apply_spec(self, spec: JobSpec) -> None:
         self.apply(backend=spec.backend, workers=spec.workers or 0, chunk_size=spec.chunk_size,
-                   method=spec.method, timeout=spec.timeout or 0.0, ordered=spec.ordered)
+                   method=spec.method, timeout=spec.timeout or 0.0, ordered=spec.ordered,
+                   max_memory_per_worker=spec.max_memory_per_worker or 0)
 
     # -- settings -----------------------------------------------------------
     def save_settings(self, s: QSettings) -> None:
@@ -194,6 +221,7 @@ class BackendPanel(QWidget):
         s.setValue("backend/method", self.method_name() or "")
         s.setValue("backend/timeout", self.timeout.value())
         s.setValue("backend/ordered", self.ordered.isChecked())
+        s.setValue("backend/memory_cap", self.memory_cap.text().strip())
 
     def restore_settings(self, s: QSettings) -> None:
         self.apply(
@@ -204,6 +232,7 @@ class BackendPanel(QWidget):
             timeout=cfg.get_float(s, "backend/timeout", 0.0),
             ordered=cfg.get_bool(s, "backend/ordered", False),
         )
+        self.memory_cap.setText(cfg.get_str(s, "backend/memory_cap", ""))
 
     # -- slots --------------------------------------------------------------
     @property
@@ -257,17 +286,33 @@ class BackendPanel(QWidget):
 
     def _update_hint(self, *_args) -> None:
         info = self.info()
+        hints = []
         if info is not None and self.timeout.value() > 0 and not info.kills_hung_items:
-            self.hint.setText(f"{info.label or info.name} cannot stop a hung item: "
-                              "it is reported timed out but keeps its worker busy.")
-        else:
-            self.hint.setText("")
+            hints.append(f"{info.label or info.name} cannot stop a hung item: "
+                         "it is reported timed out but keeps its worker busy.")
+        hints += self._memory_hint(info)
+        self.hint.setText("\n".join(hints))
         self.hint.setVisible(bool(self.hint.text()))
         self.changed.emit()
+
+    def _memory_hint(self, info: BackendInfo | None) -> list[str]:
+        """What is wrong with the memory cap as typed, or why this backend ignores it."""
+        text = self.memory_cap.text().strip()
+        self.memory_cap.setEnabled(info is None or info.caps_worker_memory)
+        if not text:
+            return []
+        if info is not None and not info.caps_worker_memory:
+            return [f"No memory cap: {cap_unsupported(info.name, info.kind)}."]
+        try:
+            parse_size(text)
+        except SizeError as e:
+            return [f"Memory per worker: {e}."]
+        return []
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         for w in (self.backend, self.chunk, self.timeout, self.ordered):
             w.setEnabled(not busy)
+        self.memory_cap.setEnabled(not busy and self._caps_memory())
         self.workers.setEnabled(not busy and not self.single_worker)
         self.method.setEnabled(not busy and self.backend_name() in POOL_METHODS)

@@ -36,7 +36,25 @@ def test_compare_usage_errors(tmp_path: Path, capsys):
     data = _files(tmp_path / "data", 3)
     assert main(["compare", str(data), "-r", "--plugin", "sha256", "--backends", "nope"]) == 2
     assert "unknown backend 'nope'" in capsys.readouterr().err
+    assert main(["compare", str(data), "-r", "--plugin", "sha256", "--max-memory", "lots"]) == 2
+    assert "'lots' is not a size" in capsys.readouterr().err
     urls = tmp_path / "urls.txt"
     urls.write_text("http://127.0.0.1:9/x\n")
     assert main(["compare", str(urls), "--plugin", "fetch"]) == 2  # stdin is not a terminal: --yes needed
     assert "--yes" in capsys.readouterr().err
+
+
+def test_compare_writes_the_winner_as_a_script_over_every_item(tmp_path: Path, capsys):
+    import subprocess
+    import sys
+
+    data = _files(tmp_path / "data", 30)
+    script = tmp_path / "winner.py"
+    code = main(["compare", str(data), "-r", "--plugin", "sha256", "--sample", "20", "--backends", "threads",
+                 "--workers", "2", "--repeats", "2", "--snippet", str(script)])
+    assert code == 0
+    assert f"script: {script}" in capsys.readouterr().err
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(line["item"] for line in lines) == sorted(str(p) for p in data.iterdir())  # all 30, not the sample
+    assert all(len(line["value"]["sha256"]) == 64 for line in lines)

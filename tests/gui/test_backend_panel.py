@@ -22,3 +22,26 @@ def test_sequential_holds_workers_at_one_and_gives_the_choice_back(qtbot):
     assert not panel.workers.isEnabled()  # the end of a run does not unlock it
     panel.set_backend("threads")
     assert panel.workers.isEnabled() and panel.workers.value() == 8
+
+
+def test_the_memory_cap_goes_to_the_spec_on_process_backends_only(qtbot):
+    from poolside.spec import JobSpec, SpecError
+
+    panel = BackendPanel()
+    qtbot.addWidget(panel)
+    panel.set_backend("processes")
+    panel.memory_cap.setText("1GB")
+    assert panel.memory_cap.isEnabled() and panel.spec_fields()["max_memory_per_worker"] == "1GB"
+    assert JobSpec("sha256", **panel.spec_fields()).max_memory_per_worker == 10**9
+    assert not panel.hint.text()
+    panel.set_backend("threads")
+    assert not panel.memory_cap.isEnabled() and "max_memory_per_worker" not in panel.spec_fields()
+    assert "a per-worker memory cap needs worker processes" in panel.hint.text()
+    panel.set_backend("process-per-item")
+    panel.memory_cap.setText("1 GBs")
+    assert "'1 GBs' is not a size" in panel.hint.text()
+    with pytest.raises(SpecError, match="is not a size"):
+        JobSpec("sha256", **panel.spec_fields())
+    panel.apply_spec(JobSpec("sha256", backend="processes", max_memory_per_worker="512MiB"))
+    assert panel.memory_cap.text() == "512.0 MiB" and panel.spec_fields()["max_memory_per_worker"] == "512.0 MiB"
+    assert JobSpec("sha256", **panel.spec_fields()).max_memory_per_worker == 512 * 2**20

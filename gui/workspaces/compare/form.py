@@ -1,4 +1,5 @@
-"""What to compare: Auto, or a grid of backends × workers × chunk sizes × methods; sample, repeats, budget."""
+"""What to compare: Auto, or a grid of backends × workers × chunk sizes × methods; sample, repeats, budget,
+and the memory the recommendation may need."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from poolside.words.units import SizeError, parse_size
 
 from ... import settings as cfg
 from ...widgets.backend_panel import POOL_METHODS
@@ -89,6 +92,10 @@ class CompareForm(QWidget):
         self.budget.setValue(60)
         self.budget.setSuffix(" s")
         self.budget.setDecimals(0)
+        self.max_memory = QLineEdit(self)
+        self.max_memory.setPlaceholderText("What is available")
+        self.max_memory.setToolTip("Recommend nothing predicted to need more memory than this (2GB, 512MB…);\n"
+                                   "empty: the memory the machine has available")
         self.problem = QLabel(self)
         self.problem.setProperty("role", "error")
         self.problem.setWordWrap(True)
@@ -96,6 +103,7 @@ class CompareForm(QWidget):
         self._lay_out()
         for signal in (self.auto.toggled, self.workers.textChanged, self.chunks.textChanged, self.methods.textChanged,
                        self.sample.valueChanged, self.repeats.valueChanged, self.budget.valueChanged,
+                       self.max_memory.textChanged,
                        self.backends.itemChanged):
             signal.connect(self.changed)
         self.auto.toggled.connect(self._update_mode)
@@ -116,6 +124,7 @@ class CompareForm(QWidget):
         common.addRow("Sample size", self.sample)
         common.addRow("Repeats", self.repeats)
         common.addRow("Budget", self.budget)
+        common.addRow("Memory limit", self.max_memory)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
@@ -129,7 +138,7 @@ class CompareForm(QWidget):
         self.grid_form.setEnabled(self.grid.isChecked())
 
     def set_busy(self, busy: bool) -> None:
-        for w in (self.auto, self.grid, self.sample, self.repeats, self.budget):
+        for w in (self.auto, self.grid, self.sample, self.repeats, self.budget, self.max_memory):
             w.setEnabled(not busy)
         self.grid_form.setEnabled(not busy and self.grid.isChecked())
 
@@ -156,6 +165,7 @@ class CompareForm(QWidget):
             "budget_s": float(self.budget.value()),
         }
         try:
+            fields["max_memory"] = self._max_memory()
             if fields["mode"] == "grid":
                 fields["backends"] = self.checked_backends()
                 if not fields["backends"]:
@@ -171,11 +181,21 @@ class CompareForm(QWidget):
         self.problem.hide()
         return fields
 
+    def _max_memory(self) -> int | None:
+        text = self.max_memory.text().strip()
+        if not text:
+            return None
+        try:
+            return parse_size(text)
+        except SizeError as e:
+            raise GridError(f"Memory limit: {e}") from None
+
     def save_settings(self, s: QSettings) -> None:
         cfg.set_json(s, "compare/form", {
             "mode": "auto" if self.auto.isChecked() else "grid", "backends": self.checked_backends(),
             "workers": self.workers.text(), "chunks": self.chunks.text(), "methods": self.methods.text(),
             "sample": self.sample.value(), "repeats": self.repeats.value(), "budget": self.budget.value(),
+            "max_memory": self.max_memory.text().strip(),
         })
 
     def restore_settings(self, s: QSettings) -> None:
@@ -188,3 +208,4 @@ class CompareForm(QWidget):
         self.sample.setValue(int(saved.get("sample", 0)))
         self.repeats.setValue(int(saved.get("repeats", 3)))
         self.budget.setValue(float(saved.get("budget", 60)))
+        self.max_memory.setText(str(saved.get("max_memory", "")))

@@ -6,6 +6,7 @@
                                                                    (each round's numbers so far, re-sorted once a round)
                                                                 ─► on_finished ─► StudyModel.finish, studyFinished
     StudyView.useSettings ─► RunWorkspace.use_settings (backend, workers, chunk size, method)
+    StudyView.copyCode ────► study.snippet over the study's job ─► the clipboard
 
 The files and the task are the Run workspace's own (not copies): a study
 compares exactly the job the Run tab would run.
@@ -21,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from poolside.spec import JobSpec, SpecError
 from poolside.study import Config, Progress, Round, StudyPlan, StudyResult
 from poolside.words import units as fmt
 from poolside.words.configs import config_label
@@ -70,6 +72,9 @@ class CompareWorkspace(Workspace):
         self.line.setWordWrap(True)
         self.view = StudyView(self.study, self)
         self.view.useSettings.connect(self.use_settings)
+        self.view.copyCode.connect(self.copy_code)
+        self.view.offer_code(True)
+        self._spec: JobSpec | None = None  # the job of the study shown: what Copy as code writes
         # Progress lines are shown once per event-loop turn, the newest: a study can send
         # several per tick, and each cost ~1.5 ms (QProgressBar.setValue repaints at once).
         self._progress_timer = QTimer(self)
@@ -157,7 +162,8 @@ class CompareWorkspace(Workspace):
             return None
         return StudyPlan(spec, fields["mode"], tuple(fields.get("backends", ())), tuple(fields.get("workers", ())),
                          tuple(fields.get("chunk_sizes", ("auto",))), tuple(fields.get("methods", (None,))),
-                         fields["sample"], fields["repeats"], fields["budget_s"])
+                         fields["sample"], fields["repeats"], fields["budget_s"],
+                         max_memory=fields.get("max_memory"))
 
     def start_study(self) -> bool:
         if self._busy or self.client.running:
@@ -173,6 +179,7 @@ class CompareWorkspace(Workspace):
                 return False
             plan = dataclasses.replace(plan, allow_side_effects=True)
         self._label = f"{plan.spec.plugin} over {fmt.count(len(plan.spec.paths))} files"
+        self._spec = plan.spec
         self._cancelled = False
         self.study.clear()
         self.bar.setRange(0, 0)
@@ -255,6 +262,29 @@ class CompareWorkspace(Workspace):
     def use_settings(self, config: Config) -> None:
         self.run.use_settings(config.backend, config.workers, config.chunk_size, config.method)
         self.settingsUsed.emit(config)
+
+    def copy_code(self, config: Config) -> str | None:
+        """The recommended configuration as a script (``poolside.study.snippet``), on the clipboard; its text."""
+        from PySide6.QtWidgets import QApplication
+
+        from poolside.study.snippet import SnippetError, snippet
+
+        record = self.study.record
+        if self._spec is None or record is None or record.recommendation is None:
+            return None
+        rec = record.recommendation
+        try:
+            items = list(self._spec.prepare().items)  # the job's files, walked again as the study walked them
+            text = snippet(self._spec, config, items, headline=f"Recommended: {config_label(config)}, "
+                                                               f"{rec.speedup:.2f}× sequential.\n{rec.why}")
+        except (SnippetError, SpecError) as exc:
+            self._say(f"No script: {html.escape(str(exc))}")
+            return None
+        QApplication.clipboard().setText(text)
+        self._say(f"Copied a script that runs {html.escape(config_label(config))} over "
+                  f"{fmt.count(len(items))} files to the clipboard ({fmt.count(text.count(chr(10)))} lines); "
+                  "it needs the task and its library, not Poolside.")
+        return text
 
     def _say(self, text: str) -> None:
         self.line.setText(text)

@@ -184,3 +184,39 @@ def test_the_chart_and_table_fill_in_round_by_round_and_the_record_replaces_them
     assert _speedups(view.chart._configs) == _speedups(record.configs)  # the final record replaces the partial bars
     rows = range(view.table_model.rowCount())
     assert [len(view.table_model.config(r).runs) for r in rows] == [record.repeats] * len(record.configs)
+
+
+def test_the_memory_limit_goes_to_the_plan_and_a_bad_one_says_why(window, client):
+    compare = window.compare_ws
+    compare.form.max_memory.setText("2 GBs")
+    assert not compare.start_study() and "Memory limit: '2 GBs' is not a size" in compare.line.text()
+    compare.form.max_memory.setText("1.5GiB")
+    assert compare.start_study()
+    assert client.plans[0].max_memory == 1536 * 2**20
+    assert client.plans[0].to_dict()["max_memory"] == 1536 * 2**20
+
+
+def test_copy_as_code_puts_the_winner_as_a_script_on_the_clipboard(qtbot, window, client, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    compare = window.compare_ws
+    verdict = compare.view.verdict
+    assert not verdict.code_button.isHidden() and not verdict.code_button.isEnabled()
+    assert window.history_ws.study_view.verdict.code_button.isHidden()  # History has no job at hand
+    assert compare.start_study()
+    record = study_fakes.study()
+    client.finish(record)
+    assert record.recommendation is not None and verdict.code_button.isEnabled()
+    verdict.code_button.click()
+    script = QApplication.clipboard().text()
+    assert script.startswith('"""wordcount over 1 items on ' + config_label(record.recommendation.config))
+    assert "Copied a script" in compare.line.text()
+    path = tmp_path / "winner.py"
+    path.write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True)
+    (line,) = [json.loads(text) for text in done.stdout.splitlines()]
+    assert line["item"].endswith("note.txt") and line["value"]["words"] == 2

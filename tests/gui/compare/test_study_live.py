@@ -228,7 +228,8 @@ def test_the_table_tells_its_views_only_what_changed(qtbot):
 def test_the_number_columns_widen_for_a_longer_number_during_a_study(qtbot, view):
     send(view.study, 1, configs_of(ROUNDS[0]))
     header, table = view.table.horizontalHeader(), view.table
-    problems = 7  # the Problems column
+    model = view.table_model
+    problems = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())].index("Problems")
     before = max(table.sizeHintForIndex(view.table_model.index(r, problems)).width()
                  for r in range(view.table_model.rowCount()))
     failing = configs_of(ROUNDS[0])
