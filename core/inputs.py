@@ -1,12 +1,13 @@
 """From the paths a person gives to the items a job runs: checked eagerly, walked lazily.
 
     expand(["photos", "a.png"], recursive=True, patterns=("*.png",))
-      |  now: every given path is looked at once (lstat): a missing one, or a
-      |       folder without recursive, is an InputUsageError naming them all
+      |  now: every given path is looked at once (lstat): a missing one, a
+      |       broken link, or a folder without recursive, is an
+      |       InputUsageError naming them all in one message
       v
     Expansion  --iterate (the engine reads it lazily)-->  Path, Path, ...
-      |  a given file:  always an item, whatever it is (a FIFO, a broken link,
-      |                 an empty or unreadable file: the task says what is wrong)
+      |  a given file:  always an item, whatever it is (a FIFO, an empty or
+      |                 unreadable file: the task says what is wrong)
       |  a given folder: walked in name order, one directory listing at a time;
       |                 entries that do not match the patterns, and symlinked
       |                 folders (never followed: no cycles), are *counted* in
@@ -176,8 +177,9 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
            ) -> Expansion:
     """Check ``paths`` now and return their items, to be read lazily.
 
-    Raises :class:`InputUsageError` naming every path that does not exist and
-    every folder given without ``recursive``.  ``patterns`` filter the files
+    Raises :class:`InputUsageError` naming every path that does not exist,
+    every broken link and every folder given without ``recursive``, all at
+    once: a person fixes the command line in one go, not one path per try.  ``patterns`` filter the files
     found in folders (case-insensitive globs on the name); files named
     explicitly are always items.  Folders and files in ``exclude`` (a
     plugin's output folder, the record file) are left out of walks, counted.
@@ -197,6 +199,10 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
             # Cannot even look at it (a folder on the way is not searchable,
             # the name is too long): an item whose outcome will say why.
             continue
+        if (broken := _broken_link(path)) is not None:
+            problems.append(f"{display(path)!r} is a broken link (it points to {display(broken)!r}, "
+                            "which does not exist)")
+            continue
         if _is_folder(path) and not recursive:
             problems.append(f"{display(path)!r} is a folder; add --recursive "
                             "to include the files in it")
@@ -208,6 +214,16 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
 def walk(root: str | os.PathLike[str], patterns: Sequence[str] = ()) -> Expansion:
     """The items in one folder, recursively: what a window's "Add Folder" needs."""
     return expand([root], recursive=True, patterns=patterns)
+
+
+def _broken_link(path: Path) -> str | None:
+    """The target of ``path`` if it is a symbolic link to nothing, else None."""
+    if not path.is_symlink() or os.path.exists(path):
+        return None
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def _is_folder(path: Path) -> bool:
