@@ -3,9 +3,12 @@
     MainWindow ── QTabWidget ── RunWorkspace      (files, task, backend → a run)
        │                    ├─ CompareWorkspace  (the same job under many configurations → a verdict)
        │                    └─ HistoryWorkspace  (past runs and studies: reopen, compare, resume, export)
-       ├── menus: File (files, plugin file, Open/Save job, export, Quit), Run, Help
+       ├── menus: File (files, plugin file, Open/Save job, Open Recent, export, Quit), Run, Help
        ├── status bar ◄── every workspace's ``message``
+       ├── title ◄── the Run tab's job and the run's progress (poolside.words.runs.window_title)
        └── close: a busy workspace is asked to stop first
+
+    poolside PATH... / JOB.toml / a file manager's "Open with" ──► open_paths ──► a job, or the files
 
 The window never reaches into a panel: it asks a workspace for what the
 workspace offers (actions, ``job_spec``, ``apply_spec``, settings, ``stop``).
@@ -15,20 +18,22 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QByteArray, QEvent, QRect, QSettings, QSize, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from poolside.spec import JobSpec, SpecError
 from poolside.words.configs import config_label
+from poolside.words.runs import window_title
 
 from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
+from .recent import RecentItems, RecentMenu, is_job_file
 from .theme import app_icon, restyle
 from .widgets.cores_panel import cores_text
 from .workspaces.base import Workspace
@@ -47,6 +52,23 @@ def _version() -> str:
         return version("poolside")
     except PackageNotFoundError:
         return "(not installed)"
+
+
+#: The size the layout reads best at (the Run tab's inputs column beside results, and CPU views
+#: ~300 px high): a first window is no bigger than this, however large the screen.
+COMFORTABLE = QSize(1440, 900)
+#: A first window's share of each side of the screen's available area: 0.95 × 0.95 ≈ 90 % of it.
+SCREEN_SHARE = 0.95
+
+
+def first_geometry(available: QRect, wanted: QSize) -> QRect:
+    """Where a first window goes: about 90 % of ``available`` (the screen less its panels), no larger
+    than ``wanted``, centred."""
+    size = QSize(min(int(available.width() * SCREEN_SHARE), wanted.width()),
+                 min(int(available.height() * SCREEN_SHARE), wanted.height()))
+    rect = QRect(available.topLeft(), size)
+    rect.moveCenter(available.center())
+    return rect
 
 
 def _backend_infos() -> list[Any]:
@@ -108,6 +130,11 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self)
         for w in self.workspaces:
             self.notifier.watch(w)
+        self.recent = RecentItems(self.settings)
+        self.run_ws.jobChanged.connect(self.update_title)
+        self.run_ws.runStarted.connect(self._on_run_started)
+        self.run_ws.runFinished.connect(self.update_title)
+        self.bridge.progressChanged.connect(self.update_title)
 
         self._make_menus()
         self.setAcceptDrops(True)
@@ -144,6 +171,8 @@ class MainWindow(QMainWindow):
         self.open_job_action.triggered.connect(self.choose_open_job)
         self.save_job_action = file_menu.addAction("Save Job…")
         self.save_job_action.triggered.connect(self.choose_save_job)
+        self.recent_menu = RecentMenu(self.recent, self.open_recent, self)
+        file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.run_ws.export_csv_action, self.run_ws.export_json_action,
                               self.run_ws.export_trace_action])
@@ -179,6 +208,49 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.run_ws)
         self.run_ws.rerun(spec, list(items))
 
+    # -- the title ------------------------------------------------------------
+    def update_title(self, *_args: Any) -> None:
+        """``thumbnail · 200 files — Poolside``, with the run's progress first while it runs."""
+        task, files = self.run_ws.job_outline()
+        progress = self.bridge.progress if self.bridge.running else None
+        done, total = (progress.done, progress.total) if progress is not None else (None, None)
+        self.setWindowTitle(window_title(task, files, done=done, total=total))
+
+    def _on_run_started(self) -> None:
+        spec = self.bridge.spec
+        for path in getattr(spec, "paths", ()):
+            if os.path.isdir(path):
+                self.recent.add(path)
+        self.update_title()
+
+    # -- opening from anywhere: the command line, a file manager, Open Recent ---
+    def open_paths(self, paths: Sequence[str]) -> None:
+        """Open what ``poolside PATH...`` names: a job file opens that job; files and folders join the Run tab's."""
+        paths = [os.path.abspath(os.path.expanduser(p)) for p in paths]
+        jobs = [p for p in paths if is_job_file(p)]
+        inputs = [p for p in paths if p not in jobs]
+        for job in jobs:  # the last job wins; files given beside it join its own
+            self.open_job(job)
+        missing = [p for p in inputs if not os.path.exists(p)]
+        given = [p for p in inputs if p not in missing]
+        if given:
+            self.tabs.setCurrentWidget(self.run_ws)
+            self.run_ws.add_inputs(given)
+            for path in given:
+                if os.path.isdir(path):
+                    self.recent.add(path)
+        if missing:
+            shown = ", ".join(repr(p) for p in missing[:3]) + (" …" if len(missing) > 3 else "")
+            self._status(f"Not found: {shown}.")
+
+    def open_recent(self, path: str) -> None:
+        """File ▸ Open Recent: a job opens as a job, a folder joins the files."""
+        if not os.path.exists(path):
+            self.recent.remove(path)
+            self._status(f"{path} is gone; it is no longer in Open Recent.")
+            return
+        self.open_paths([path])
+
     # -- job files ------------------------------------------------------------
     def choose_save_job(self) -> None:
         folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
@@ -198,6 +270,7 @@ class MainWindow(QMainWindow):
         except SpecError as exc:
             self._status(str(exc))
             return False
+        self.recent.add(path)
         self._status(f"Saved the job to {path}.")
         return True
 
@@ -218,6 +291,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.run_ws)
         if not self.run_ws.apply_spec(spec):
             return False
+        self.recent.add(path)
         self._status(f"Opened the job {path}.")
         return True
 
@@ -245,13 +319,18 @@ class MainWindow(QMainWindow):
     def restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        if not (isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)):
+            self.place_first()
         for w in self.workspaces:
             w.restore_settings(s)
         self.tabs.setCurrentIndex(min(max(0, cfg.get_int(s, "window/tab", 0)), self.tabs.count() - 1))
+
+    def place_first(self) -> None:
+        """A first launch: most of the screen, no more than the layout reads best at."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:  # no screen at all (a platform without one): Qt's own size stands
+            return
+        self.setGeometry(first_geometry(screen.availableGeometry(), self.sizeHint().expandedTo(COMFORTABLE)))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

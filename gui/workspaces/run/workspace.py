@@ -172,6 +172,17 @@ class RunWorkspace(Workspace):
     def plugin(self) -> Any | None:
         return self.task.current_plugin()
 
+    def job_outline(self) -> tuple[str | None, int]:
+        """The task's name (None before one is chosen) and how many files there are: the window's title."""
+        pending = self.task.pending()
+        plugin = self.task.current_plugin()
+        name = pending[1] if pending is not None else getattr(plugin, "name", None)
+        return name, len(self.files.paths())
+
+    def add_inputs(self, paths: list[str]) -> None:
+        """Files and folders from outside the tab (the command line, Open Recent), as Add Files/Folder take them."""
+        self.files.add_paths(paths)
+
     def apply_spec(self, spec: JobSpec) -> bool:
         """Show a saved job: its plugin and parameters, its backend, its files."""
         if not self.task.select_ref(spec.plugin):
