@@ -99,6 +99,10 @@ class Expansion:
         self.skipped: Counter[str] = Counter()
         #: Set once the last item has been handed out (the total is then known).
         self.done = False
+        #: How many skipped entries to keep by name in ``skipped_paths`` (a preview lists them;
+        #: a run only counts them, so a walk of millions holds no list).
+        self.keep_skipped = 0
+        self.skipped_paths: list[tuple[Path, str]] = []
         self._iterator: Iterator[Path] | None = None
 
     def __iter__(self) -> Iterator[Path]:
@@ -144,20 +148,25 @@ class Expansion:
                     is_dir = is_link = False
                 if is_dir:
                     if os.path.normcase(os.path.abspath(path)) in self._exclude:
-                        self.skipped[SKIP_EXCLUDED] += 1
+                        self._skip(path, SKIP_EXCLUDED)
                     else:
                         subfolders.append(path)
                 elif is_link and _is_folder(path):
-                    self.skipped[SKIP_SYMLINKED_FOLDER] += 1
+                    self._skip(path, SKIP_SYMLINKED_FOLDER)
                 elif self._exclude and os.path.normcase(os.path.abspath(path)) in self._exclude:
-                    self.skipped[SKIP_EXCLUDED] += 1
+                    self._skip(path, SKIP_EXCLUDED)
                 elif matches(entry.name):
                     # Files, broken links, FIFOs, sockets: all items; the task's
                     # guard fails the ones that are not regular files, clearly.
                     yield path
                 else:
-                    self.skipped[SKIP_NO_MATCH] += 1
+                    self._skip(path, SKIP_NO_MATCH)
             stack.extend(reversed(subfolders))
+
+    def _skip(self, path: Path, reason: str) -> None:
+        self.skipped[reason] += 1
+        if len(self.skipped_paths) < self.keep_skipped:
+            self.skipped_paths.append((path, reason))
 
     def skipped_note(self) -> str:
         """``"skipped 3 entries: 2 did not match the patterns (*.png), 1 symlinked ..."``."""

@@ -75,12 +75,20 @@ class Console:
             self._write_err(printable(line) + "\n")
 
     def result(self, o: Any) -> None:
-        if not self.results_to_stdout or self.out_error is not None:
+        if not self.results_to_stdout:
+            return
+        self._write_out(f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n")
+
+    def line(self, text: str) -> None:
+        """A line on standard output (a preview's): lost, never raised, as result lines are."""
+        self._write_out(printable(text) + "\n")
+
+    def _write_out(self, line: str) -> None:
+        if self.out_error is not None:
             return
         if self.out is None:  # the command started with fd 1 closed: a result had nowhere to go
             self.out_error = "standard output is closed"
             return
-        line = f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n"
         with self._lock:
             if self._bar_shown and _same_terminal(self.out, self.errs):
                 self._clear()

@@ -82,6 +82,10 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--resume", metavar="ID|last",
                      help="run only the items of a recorded run that are not ok yet (see 'poolside history')")
     run.add_argument("--force", action="store_true", help="with --resume: resume even if the plugin changed")
+    run.add_argument("--dry-run", "-n", action="store_true",
+                     help="list what the run would do and write nothing: the items, each output's name and "
+                          "every collision with the policy that applies, what the filter skips, and the "
+                          "predicted duration when the history has a study or a run of this job")
     run.set_defaults(handler=cmd_run)
 
 
@@ -120,6 +124,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
+    if ns.dry_run:
+        return _dry_run(ns, samples)
     spec, prepared, parent_id = _prepare(ns, samples)
     plugin, task, items = prepared.plugin, prepared.task, prepared.items
     _prestart_workers(prepared.run_options())
@@ -147,6 +153,31 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
                 console.err("warning: the run's CPU and memory series is not in the history (see the log)")
     return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by,
                    history_error=history.error, run_error=getattr(job, "error", None))
+
+
+def _dry_run(ns: argparse.Namespace, samples: str | None) -> int:
+    """``--dry-run``: the preview on stdout, nothing run, nothing written; exit 0 (2 for a usage error)."""
+    from .. import backend_names
+    from ..preview import preview
+    from ..words.preview import preview_lines
+
+    for flag, given in (("--resume", ns.resume), ("--save-spec", ns.save_spec)):
+        if given:
+            raise UsageError(f"--dry-run writes nothing and runs nothing new: leave out {flag}")
+    try:
+        spec = spec_from_args(ns, samples)
+        if spec.backend not in backend_names():
+            raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
+        if ns.output:
+            spec = spec.replace(exclude=(*spec.exclude, ns.output))  # as the run would leave it out
+        shown = preview(spec)
+    except SpecError as e:
+        raise UsageError(str(e)) from None
+    console = Console(sys.stdout, sys.stderr, quiet=False, results_to_stdout=True)
+    for line in preview_lines(shown):
+        console.line(line)
+    console.err("dry run: nothing was run or written")
+    return EXIT_FAILED if console.out_error is not None else EXIT_OK
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:

@@ -1,0 +1,274 @@
+"""What a run would do, without doing it: ``poolside run --dry-run`` and the Run tab's Preview.
+
+    JobSpec ──prepare()──► plugin, bound task, a walk of the inputs (what the filter skips kept by name)
+       │                        │
+       │                        └─ plugin.output_name(item, **settings) ──► each output's name
+       │                               └─ the collision policy, played out against the folder as it
+       │                                  is and the names earlier items claim ──► PlannedOutput
+       └─ the history: a study of this job (same plugin and settings) that measured this
+          configuration, else this job's last clean run on it ──forecast()──► the predicted wall time
+    ──► Preview: plain data (it crosses the run host's pipe); poolside.words.preview says it
+
+Nothing here runs the plugin's task or writes a file: the inputs are listed
+(``lstat`` and directory listings), an output's name comes from the plugin's
+``output_name`` (which may read an input's header: ``thumbnail`` asks Pillow
+for the format), and the history is opened read-only.  Importing a plugin
+file runs its code, so the window computes this in the run host.
+
+A run's workers race for a name that several items want: which item keeps
+``a.png`` and which gets ``a-1.png`` can differ from the preview's input
+order; the number of renames, skips and overwrites does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from .inputs import display
+from .log import get_logger
+from .spec import JobSpec, SpecError
+
+log = get_logger(__name__)
+
+#: Items, outputs and skipped entries kept by name (the counts are always whole).
+LIST_LIMIT = 1000
+#: Recent runs and studies of the same plugin looked through for a forecast.
+HISTORY_LOOKBACK = 200
+#: Item times read from a past run for a forecast (its bootstrap needs no more).
+TIMES_LIMIT = 5000
+
+# Why a preview has no forecast (poolside.words.preview says each in words).
+NO_HISTORY, HISTORY_OFF, NOT_MEASURED, UNREADABLE = "no-history", "history-off", "not-measured", "unreadable"
+
+# What happens to an item's output, as AtomicOutput would do it.
+WRITE, RENAME, SKIP, OVERWRITE, REFUSE, UNKNOWN = "write", "rename", "skip", "overwrite", "refuse", "unknown"
+
+
+@dataclass(frozen=True)
+class PlannedOutput:
+    """One item's output: where it would go and what the collision policy would do."""
+
+    item: str
+    path: str  #: where it ends up ("" when its name cannot be worked out)
+    action: str  #: WRITE, RENAME, SKIP, OVERWRITE, REFUSE (the input itself), UNKNOWN (``error`` says why)
+    wanted: str = ""  #: the name it asked for, when the policy changed or kept it from it
+    clash: str = ""  #: what holds that name: "" (a file already there) or the earlier item claiming it
+    error: str = ""
+
+
+@dataclass
+class Preview:
+    """What ``spec`` would do.  Lists hold at most ``LIST_LIMIT`` entries; the counts are whole."""
+
+    plugin: str
+    config: dict[str, Any]
+    items: int = 0
+    first_items: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  #: reason -> entries
+    skipped_items: list[tuple[str, str]] = field(default_factory=list)  #: (path, reason)
+    patterns: tuple[str, ...] = ()
+    output_folders: list[str] = field(default_factory=list)
+    policy: str | None = None  #: the plugin's on_collision setting, when it has one
+    names_known: bool = False  #: the plugin says its output names (``output_name``)
+    outputs: list[PlannedOutput] = field(default_factory=list)
+    actions: dict[str, int] = field(default_factory=dict)  #: action -> outputs
+    forecast: dict[str, Any] | None = None  #: ``Forecast.to_dict()``
+    forecast_source: str = ""  #: "study 12" / "run 7": where the forecast's numbers come from
+    #: Why there is none: NO_HISTORY, HISTORY_OFF, NOT_MEASURED, or UNREADABLE + ": " + the reason.
+    forecast_missing: str = ""
+
+    @property
+    def collisions(self) -> int:
+        return sum(n for a, n in self.actions.items() if a not in (WRITE, UNKNOWN))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["collisions"] = self.collisions
+        return data
+
+
+def preview(spec: JobSpec, *, limit: int = LIST_LIMIT, history: bool = True) -> Preview:
+    """Work out what running ``spec`` would do; :class:`SpecError` for a job that cannot run as it stands."""
+    prepared = spec.prepare()
+    plugin, task, walk = prepared.plugin, prepared.task, prepared.items
+    walk.keep_skipped = limit
+    options = prepared.run_options()
+    result = Preview(plugin.name, {"backend": options["backend"], "workers": options["workers"],
+                                   "chunk_size": spec.chunk_size, "method": spec.method},
+                     patterns=walk.patterns)
+    kwargs = dict(getattr(task, "kwargs", {}))
+    folders = [Path(kwargs[name]) for name in plugin.outputs if isinstance(kwargs.get(name), PurePath)]
+    result.output_folders = [str(f) for f in folders]
+    policy = kwargs.get("on_collision")
+    result.policy = policy if isinstance(policy, str) else None
+    namer = plugin.output_name if folders else None
+    result.names_known = namer is not None
+    planner = _Planner(folders[0], result.policy or "rename") if namer is not None and folders else None
+    for item in walk:
+        result.items += 1
+        if len(result.first_items) < limit:
+            result.first_items.append(display(item))
+        if planner is not None and namer is not None:
+            planned = planner.plan(item, namer, kwargs)
+            result.actions[planned.action] = result.actions.get(planned.action, 0) + 1
+            if len(result.outputs) < limit:
+                result.outputs.append(planned)
+    result.skipped = dict(walk.skipped)
+    result.skipped_items = [(display(p), reason) for p, reason in walk.skipped_paths]
+    if history:
+        _add_forecast(result, spec, plugin, kwargs)
+    return result
+
+
+class _Planner:
+    """Plays AtomicOutput's policy out in input order, against the folder as it is now."""
+
+    def __init__(self, folder: Path, policy: str) -> None:
+        self.folder = folder
+        self.policy = policy
+        self.claimed: dict[str, str] = {}  # a name this run would write -> the item writing it
+
+    def plan(self, item: Any, namer: Any, kwargs: dict[str, Any]) -> PlannedOutput:
+        from .plugins._files import safe_filename, split_name
+
+        shown = display(item)
+        try:
+            name = safe_filename(namer(Path(os.fspath(item)), **kwargs))
+        except Exception as e:  # the item would fail too: say why, as its outcome would
+            return PlannedOutput(shown, "", UNKNOWN, error=f"{type(e).__name__}: {e}")
+        target = self.folder / name
+        exists = os.path.lexists(target)
+        holder = self.claimed.get(name)
+        if not exists and holder is None:
+            self.claimed[name] = shown
+            return PlannedOutput(shown, str(target), WRITE)
+        clash = holder or ""
+        if self.policy == "skip":
+            return PlannedOutput(shown, str(target), SKIP, name, clash)
+        if self.policy == "overwrite":
+            if _same_file(target, item):
+                return PlannedOutput(shown, str(target), REFUSE, name, clash)
+            self.claimed[name] = shown
+            return PlannedOutput(shown, str(target), OVERWRITE, name, clash)
+        stem, suffix = split_name(name)
+        n = 1
+        while (candidate := f"{stem}-{n}{suffix}") in self.claimed or os.path.lexists(self.folder / candidate):
+            n += 1
+        self.claimed[candidate] = shown
+        return PlannedOutput(shown, str(self.folder / candidate), RENAME, name, clash)
+
+
+def _same_file(a: Path, b: Any) -> bool:
+    try:
+        return os.path.samefile(a, os.fspath(b))
+    except (OSError, TypeError):
+        return False
+
+
+# -- the forecast -------------------------------------------------------------------------------
+
+def _add_forecast(result: Preview, spec: JobSpec, plugin: Any, kwargs: dict[str, Any]) -> None:
+    from .history import store
+
+    if not store.enabled():
+        result.forecast_missing = HISTORY_OFF
+        return
+    path = store.db_path()
+    if not path.exists():
+        result.forecast_missing = NO_HISTORY
+        return
+    try:
+        # Read-only: a preview writes nothing, not even a migration of the history's schema.
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        log.warning("the history cannot be read for a forecast: %s", e)
+        result.forecast_missing = f"{UNREADABLE}: {e}"
+        return
+    try:
+        found = _from_history(conn, result, spec, plugin, kwargs)
+    except (sqlite3.Error, ValueError, KeyError, TypeError) as e:
+        log.warning("no forecast from the history: %s", e, exc_info=True)
+        result.forecast_missing = f"{UNREADABLE}: {e}"
+        return
+    finally:
+        conn.close()
+    if not found:
+        result.forecast_missing = NOT_MEASURED
+
+
+def _from_history(conn: sqlite3.Connection, result: Preview, spec: JobSpec, plugin: Any,
+                  kwargs: dict[str, Any]) -> bool:
+    from .history.store import item_times
+    from .study.forecast import forecast
+    from .study.plan import Config
+
+    config = Config(result.config["backend"], int(result.config["workers"]), spec.chunk_size, spec.method)
+    same = _settings_key(plugin, kwargs)
+    rows = conn.execute(
+        "SELECT id, kind, spec, study, wall_s, total, ok, backend, workers FROM runs "
+        "WHERE plugin = ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+        (spec.plugin, HISTORY_LOOKBACK)).fetchall()
+    for run_id, kind, spec_json, study_json, wall_s, total, ok, backend, workers in rows:
+        if _settings_key(plugin, _bound(plugin, spec_json)) != same:
+            continue
+        if kind == "study" and study_json:
+            f = _from_study(json.loads(study_json), result.items, config)
+            if f is not None:
+                result.forecast, result.forecast_source = f.to_dict(), f"study {run_id}"
+                return True
+        elif (kind == "run" and backend == config.backend and workers == config.workers
+              and total and ok == total and wall_s and wall_s > 0):
+            times = item_times(conn, run_id, TIMES_LIMIT)
+            busy = sum(times) * (total / len(times)) if times else 0.0
+            if busy <= 0:
+                continue
+            # The run's own concurrency, start-up included: its busy time over its wall time.
+            f = forecast(result.items, times, config=config, speedup=busy / wall_s)
+            result.forecast, result.forecast_source = f.to_dict(), f"run {run_id}"
+            return True
+    return False
+
+
+def _from_study(data: dict[str, Any], items: int, config: Any) -> Any:
+    """A forecast from a study's sample: its sequential time per item and this configuration's speed-up."""
+    from .study.forecast import forecast
+    from .study.record import StudyResult
+
+    study = StudyResult.from_dict(data)
+    baseline = next((c for c in study.configs if c.config.sequential and c.runs), None)
+    chosen = next((c for c in study.configs if c.runs and c.config.backend == config.backend
+                   and (c.config.sequential or c.config.workers == config.workers)), None)
+    if baseline is None or chosen is None or study.items <= 0 or not chosen.speedup > 0:
+        return None
+    # The record keeps each repeat's wall time over the whole sample, not each item's: its mean
+    # per item, one value a repeat, stands for the items (the range comes from the repeats' spread).
+    per_item = [w / study.items for w in baseline.wall_s]
+    slow, fast = chosen.speedup_range()
+    spread = (slow, fast) if 0 < slow <= chosen.speedup <= fast else None
+    f = forecast(items, per_item, config=config, speedup=chosen.speedup, speedup_range=spread,
+                 startup_s=chosen.startup_s or 0.0)
+    return dataclasses.replace(f, sampled=study.items)
+
+
+def _bound(plugin: Any, spec_json: str) -> dict[str, Any] | None:
+    """A recorded job's settings, checked and typed as this plugin binds them (None: they no longer bind)."""
+    try:
+        recorded = JobSpec.from_dict(json.loads(spec_json))
+        return dict(plugin.bind(recorded.params).kwargs)
+    except (SpecError, ValueError, TypeError, KeyError) as e:
+        log.debug("a recorded job's settings do not bind: %s", e)
+        return None
+
+
+def _settings_key(plugin: Any, kwargs: dict[str, Any] | None) -> str | None:
+    """The settings that change the work: every one but where the outputs go."""
+    if kwargs is None:
+        return None
+    outputs = set(plugin.outputs)
+    return json.dumps({k: str(v) for k, v in sorted(kwargs.items()) if k not in outputs})
