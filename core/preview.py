@@ -5,8 +5,8 @@
        │                        └─ plugin.output_name(item, **settings) ──► each output's name
        │                               └─ the collision policy, played out against the folder as it
        │                                  is and the names earlier items claim ──► PlannedOutput
-       └─ the history: a study of this job (same plugin and settings) that measured this
-          configuration, else this job's last clean run on it ──forecast()──► the predicted wall time
+       └─ predict(): the history, a study of this job (same plugin and settings) that measured
+          this configuration, else this job's last clean run on it ──forecast()──► the wall time
     ──► Preview: plain data (it crosses the run host's pipe); poolside.words.preview says it
 
 Nothing here runs the plugin's task or writes a file: the inputs are listed
@@ -26,6 +26,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -82,6 +83,7 @@ class Preview:
     forecast_source: str = ""  #: "study 12" / "run 7": where the forecast's numbers come from
     #: Why there is none: NO_HISTORY, HISTORY_OFF, NOT_MEASURED, or UNREADABLE + ": " + the reason.
     forecast_missing: str = ""
+    stopped: bool = False  #: the walk was stopped part-way: the counts are of what it saw
 
     @property
     def collisions(self) -> int:
@@ -93,8 +95,13 @@ class Preview:
         return data
 
 
-def preview(spec: JobSpec, *, limit: int = LIST_LIMIT, history: bool = True) -> Preview:
-    """Work out what running ``spec`` would do; :class:`SpecError` for a job that cannot run as it stands."""
+def preview(spec: JobSpec, *, limit: int = LIST_LIMIT, history: bool = True,
+            stop: Callable[[], bool] | None = None) -> Preview:
+    """Work out what running ``spec`` would do; :class:`SpecError` for a job that cannot run as it stands.
+
+    ``stop``: asked between items; once it says True the walk ends there and ``stopped`` is set
+    (the window's preview of a huge folder ends with the window).
+    """
     prepared = spec.prepare()
     plugin, task, walk = prepared.plugin, prepared.task, prepared.items
     walk.keep_skipped = limit
@@ -111,6 +118,9 @@ def preview(spec: JobSpec, *, limit: int = LIST_LIMIT, history: bool = True) -> 
     result.names_known = namer is not None
     planner = _Planner(folders[0], result.policy or "rename") if namer is not None and folders else None
     for item in walk:
+        if stop is not None and stop():
+            result.stopped = True
+            break
         result.items += 1
         if len(result.first_items) < limit:
             result.first_items.append(display(item))
@@ -121,8 +131,9 @@ def preview(spec: JobSpec, *, limit: int = LIST_LIMIT, history: bool = True) -> 
                 result.outputs.append(planned)
     result.skipped = dict(walk.skipped)
     result.skipped_items = [(display(p), reason) for p, reason in walk.skipped_paths]
-    if history:
-        _add_forecast(result, spec, plugin, kwargs)
+    if history and not result.stopped:
+        result.forecast, result.forecast_source, result.forecast_missing = predict(
+            spec, result.items, plugin=plugin, kwargs=kwargs)
     return result
 
 
@@ -173,42 +184,46 @@ def _same_file(a: Path, b: Any) -> bool:
 
 # -- the forecast -------------------------------------------------------------------------------
 
-def _add_forecast(result: Preview, spec: JobSpec, plugin: Any, kwargs: dict[str, Any]) -> None:
+def predict(spec: JobSpec, items: int, *, plugin: Any = None,
+            kwargs: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, str, str]:
+    """How long ``items`` items of ``spec`` would take, from the history: (``Forecast.to_dict()`` or None,
+    where it comes from ("study 12", "run 7"), why there is none).  Reads the history only; runs nothing.
+
+    ``plugin`` and ``kwargs``: the job's plugin and bound settings, when the caller has them.
+    """
     from .history import store
 
     if not store.enabled():
-        result.forecast_missing = HISTORY_OFF
-        return
+        return None, "", HISTORY_OFF
     path = store.db_path()
     if not path.exists():
-        result.forecast_missing = NO_HISTORY
-        return
+        return None, "", NO_HISTORY
+    if plugin is None or kwargs is None:
+        plugin, task = spec.bind()
+        kwargs = dict(getattr(task, "kwargs", {}))
     try:
         # Read-only: a preview writes nothing, not even a migration of the history's schema.
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as e:
         log.warning("the history cannot be read for a forecast: %s", e)
-        result.forecast_missing = f"{UNREADABLE}: {e}"
-        return
+        return None, "", f"{UNREADABLE}: {e}"
     try:
-        found = _from_history(conn, result, spec, plugin, kwargs)
+        found = _from_history(conn, spec, items, plugin, kwargs)
     except (sqlite3.Error, ValueError, KeyError, TypeError) as e:
         log.warning("no forecast from the history: %s", e, exc_info=True)
-        result.forecast_missing = f"{UNREADABLE}: {e}"
-        return
+        return None, "", f"{UNREADABLE}: {e}"
     finally:
         conn.close()
-    if not found:
-        result.forecast_missing = NOT_MEASURED
+    return (found[0], found[1], "") if found is not None else (None, "", NOT_MEASURED)
 
 
-def _from_history(conn: sqlite3.Connection, result: Preview, spec: JobSpec, plugin: Any,
-                  kwargs: dict[str, Any]) -> bool:
+def _from_history(conn: sqlite3.Connection, spec: JobSpec, items: int, plugin: Any,
+                  kwargs: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
     from .history.store import item_times
     from .study.forecast import forecast
     from .study.plan import Config
 
-    config = Config(result.config["backend"], int(result.config["workers"]), spec.chunk_size, spec.method)
+    config = Config(spec.backend, spec.resolved_workers(plugin.bound), spec.chunk_size, spec.method)
     same = _settings_key(plugin, kwargs)
     rows = conn.execute(
         "SELECT id, kind, spec, study, wall_s, total, ok, backend, workers FROM runs "
@@ -218,10 +233,9 @@ def _from_history(conn: sqlite3.Connection, result: Preview, spec: JobSpec, plug
         if _settings_key(plugin, _bound(plugin, spec_json)) != same:
             continue
         if kind == "study" and study_json:
-            f = _from_study(json.loads(study_json), result.items, config)
+            f = _from_study(json.loads(study_json), items, config)
             if f is not None:
-                result.forecast, result.forecast_source = f.to_dict(), f"study {run_id}"
-                return True
+                return f.to_dict(), f"study {run_id}"
         elif (kind == "run" and backend == config.backend and workers == config.workers
               and total and ok == total and wall_s and wall_s > 0):
             times = item_times(conn, run_id, TIMES_LIMIT)
@@ -229,10 +243,9 @@ def _from_history(conn: sqlite3.Connection, result: Preview, spec: JobSpec, plug
             if busy <= 0:
                 continue
             # The run's own concurrency, start-up included: its busy time over its wall time.
-            f = forecast(result.items, times, config=config, speedup=busy / wall_s)
-            result.forecast, result.forecast_source = f.to_dict(), f"run {run_id}"
-            return True
-    return False
+            f = forecast(items, times, config=config, speedup=busy / wall_s)
+            return f.to_dict(), f"run {run_id}"
+    return None
 
 
 def _from_study(data: dict[str, Any], items: int, config: Any) -> Any:

@@ -24,7 +24,8 @@ POLICY_WORDS = {"rename": "a name that is taken gets -1, -2, …", "skip": "an e
                 "overwrite": "an existing output is replaced"}
 NO_FORECAST = {"no-history": "no study or run of this job in the history yet",
                "history-off": "the history is off",
-               "not-measured": "no study of this job measured this configuration, and no clean run of it on it"}
+               "not-measured": "the history has no study of this job that measured this configuration, "
+                               "and no run of it on this configuration with every item ok"}
 
 
 def _get(p: Any, key: str) -> Any:

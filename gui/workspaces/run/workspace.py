@@ -38,6 +38,7 @@ from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .files_panel import FilesPanel
 from .layout import arrange
+from .preview_view import PreviewDialog, PreviewWorker
 from .progress_panel import ProgressPanel, output_folder, was_cancelled
 from .results_panel import ResultsPanel, WindowMenu
 from .run_monitor import RunMonitor
@@ -67,6 +68,11 @@ class RunWorkspace(Workspace):
         self.backend = BackendPanel(self)
         self.cores = CoresPanel(self)
         self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
+        self.preview_button = self.progress.add_action_button(self.preview_action)
+        self.previewer = PreviewWorker(self)
+        self.previewer.ready.connect(self._on_preview)
+        self.previewer.predicted.connect(self._on_predicted)
+        self.preview_dialog: PreviewDialog | None = None
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
@@ -94,6 +100,11 @@ class RunWorkspace(Workspace):
         self.cancel_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.cancel_action.setToolTip("Stop the run: items not yet started end as cancelled (Esc)")
         self.cancel_action.triggered.connect(self.cancel_run)
+        self.preview_action = QAction("Preview", self)
+        self.preview_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.preview_action.setToolTip("What Run would do, without doing it: the files, each output's name and "
+                                       "collision, what the filter skips, and the predicted duration (Ctrl+Shift+R)")
+        self.preview_action.triggered.connect(self.show_preview)
         self.export_csv_action = QAction("Export Results as CSV…", self)
         self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
         self.export_json_action = QAction("Export Results as JSON…", self)
@@ -101,7 +112,7 @@ class RunWorkspace(Workspace):
         self.export_trace_action = QAction("Export Timeline…", self)
         self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
         self.export_trace_action.triggered.connect(self.choose_export_trace)
-        self.addActions([self.run_action, self.cancel_action])
+        self.addActions([self.run_action, self.cancel_action, self.preview_action])
 
     def _wire(self) -> None:
         self.files.message.connect(self.message)
@@ -260,8 +271,33 @@ class RunWorkspace(Workspace):
         except Exception as exc:  # a bug, not bad options (those come as startFailed)
             self._on_start_failed(exc)
             return False
+        self.previewer.predict(spec, len(items))  # the ETA starts from the history's forecast, if it has one
         self.runStarted.emit()
         return True
+
+    # -- the preview --------------------------------------------------------------
+    def show_preview(self) -> PreviewDialog | None:
+        """Preview: what Run would do, computed off the GUI thread; the dialog's Run starts it."""
+        if self.is_busy() or not self.task.ensure_loaded():
+            return None
+        spec, problems = self.job_spec()
+        if spec is None:
+            self.message.emit(problems[0])
+            return None
+        if self.preview_dialog is None:
+            self.preview_dialog = PreviewDialog(self.start_run, self)
+        self.preview_dialog.show_working()
+        self.preview_dialog.show()
+        self.previewer.preview(spec)
+        return self.preview_dialog
+
+    def _on_preview(self, preview: Any) -> None:
+        if self.preview_dialog is not None:
+            self.preview_dialog.show_preview(preview)
+
+    def _on_predicted(self, spec: Any, forecast: dict[str, Any] | None) -> None:
+        if forecast is not None and self.bridge.running:
+            self.bridge.set_forecast(float(forecast["seconds"]))
 
     def cancel_run(self) -> None:
         if self.bridge.running and not self.bridge.cancel_requested:
@@ -337,6 +373,7 @@ class RunWorkspace(Workspace):
             panel.set_busy(busy)
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
+        self.preview_action.setEnabled(not busy)
         self._update_export()
         if changed:
             self.busyChanged.emit(busy)
@@ -409,6 +446,7 @@ class RunWorkspace(Workspace):
             panel.restore_settings(s)
 
     def shutdown(self) -> None:
+        self.previewer.shutdown()
         self.files.shutdown()
         self.cpu_monitor.stop()
         self.series_store.close()
