@@ -63,9 +63,9 @@ def test_a_run_starts_its_eta_from_the_forecast(driver, qtbot, tmp_path):
     driver.choose_backend("threads", workers=2)
     driver.run_and_wait()  # the history's first run of this job
     ws = driver.run_ws
-    with qtbot.waitSignal(ws.previewer.predicted, timeout=WAIT_MS) as predicted:
-        with qtbot.waitSignal(driver.window.runFinished, timeout=WAIT_MS):
-            assert ws.start_run()
+    with (qtbot.waitSignal(ws.previewer.predicted, timeout=WAIT_MS) as predicted,
+          qtbot.waitSignal(driver.window.runFinished, timeout=WAIT_MS)):
+        assert ws.start_run()
     spec, forecast = predicted.args
     assert spec.plugin == "wordcount" and forecast is not None and forecast["items"] == 4
 
