@@ -76,3 +76,13 @@ def test_preview_says_why_a_job_cannot_run(driver, qtbot):
     driver.choose_plugin("wordcount")
     assert driver.run_ws.show_preview() is None  # no files yet
     assert messages[-1] == "Add some files first."
+
+
+def test_the_eta_follows_the_forecast_until_a_tenth_is_done_then_the_measured_rate():
+    from poolside.gui.bridge import Progress
+
+    p = Progress(total=100, elapsed_s=10.0, forecast_s=190.0)
+    assert p.eta_s == 180.0
+    p.counts = {"ok": 20}  # 2 items/s measured: 80 left
+    assert p.eta_s == 40.0
+    assert Progress(total=100, elapsed_s=10.0).eta_s is None  # no forecast, nothing done: no ETA yet
