@@ -43,6 +43,11 @@ LIST_LIMIT = 1000
 HISTORY_LOOKBACK = 200
 #: Item times read from a past run for a forecast (its bootstrap needs no more).
 TIMES_LIMIT = 5000
+#: A quick sample (``poolside run --dry-run --sample``): at least this many items, and two a worker.
+SAMPLE_ITEMS = 6
+#: ... stopped after this long: a sample is a glance, not a study.
+SAMPLE_BUDGET_S = 10.0
+SAMPLED = "sample"  #: a forecast's source when it comes from a quick sample
 
 # Why a preview has no forecast (poolside.words.preview says each in words).
 NO_HISTORY, HISTORY_OFF, NOT_MEASURED, UNREADABLE = "no-history", "history-off", "not-measured", "unreadable"
@@ -215,6 +220,51 @@ def predict(spec: JobSpec, items: int, *, plugin: Any = None,
     finally:
         conn.close()
     return (found[0], found[1], "") if found is not None else (None, "", NOT_MEASURED)
+
+
+def sample(spec: JobSpec, items: int, *, count: int | None = None,
+           budget_s: float = SAMPLE_BUDGET_S) -> tuple[dict[str, Any] | None, str]:
+    """Forecast ``items`` items of ``spec`` by running a few of them, on its own configuration.
+
+    This runs the task: its outputs go to a scratch folder deleted afterwards
+    (as a study's do), and nothing is recorded in the history.  Returns the
+    forecast (None if no item ended ok in time) and its source, ``SAMPLED``.
+    """
+    import itertools
+
+    from . import run
+    from .records import Status
+    from .study.forecast import forecast
+    from .study.plan import Config
+    from .study.scratch import Scratch
+
+    prepared = spec.prepare()
+    options = prepared.run_options()
+    want = count if count is not None else max(SAMPLE_ITEMS, 2 * options["workers"])
+    chosen = list(itertools.islice(prepared.items, want))
+    if not chosen:
+        return None, SAMPLED
+    scratch = Scratch(prepared.task, prepared.plugin.outputs)
+    outcomes: list[Any] = []
+    try:
+        with scratch.task() as task:
+            job = run(task, chosen, **options, on_outcomes=outcomes.extend, finite=True)
+            if not job.wait(budget_s):
+                job.cancel()
+                job.wait()
+    finally:
+        scratch.close()
+    times = [o.elapsed_s for o in outcomes if o.status == Status.OK]
+    summary = job.summary
+    if not times or summary.wall_s <= 0:
+        return None, SAMPLED
+    ins = summary.insights
+    startup = float(getattr(ins, "startup_s", None) or 0.0)
+    working = max(summary.wall_s - startup, 1e-9)
+    # The sample's own concurrency once its workers had started: its busy time over that wall time.
+    speedup = max(min(sum(times) / working, float(options["workers"])), 1e-9)
+    config = Config(spec.backend, options["workers"], spec.chunk_size, spec.method)
+    return forecast(items, times, config=config, speedup=speedup, startup_s=startup).to_dict(), SAMPLED
 
 
 def _from_history(conn: sqlite3.Connection, spec: JobSpec, items: int, plugin: Any,

@@ -86,6 +86,9 @@ def add_parser(sub: Any) -> None:
                      help="list what the run would do and write nothing: the items, each output's name and "
                           "every collision with the policy that applies, what the filter skips, and the "
                           "predicted duration when the history has a study or a run of this job")
+    run.add_argument("--sample", action="store_true",
+                     help="with --dry-run, when the history has no forecast for this job: run a few items "
+                          "(outputs to a scratch folder, deleted; nothing recorded) and predict from them")
     run.set_defaults(handler=cmd_run)
 
 
@@ -124,6 +127,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
+    if ns.sample and not ns.dry_run:
+        raise UsageError("--sample goes with --dry-run")
     if ns.dry_run:
         return _dry_run(ns, samples)
     spec, prepared, parent_id = _prepare(ns, samples)
@@ -171,6 +176,10 @@ def _dry_run(ns: argparse.Namespace, samples: str | None) -> int:
         if ns.output:
             spec = spec.replace(exclude=(*spec.exclude, ns.output))  # as the run would leave it out
         shown = preview(spec)
+        if ns.sample and shown.forecast is None and shown.items:
+            from ..preview import sample
+
+            shown.forecast, shown.forecast_source = sample(spec, shown.items)
     except SpecError as e:
         raise UsageError(str(e)) from None
     console = Console(sys.stdout, sys.stderr, quiet=False, results_to_stdout=True)

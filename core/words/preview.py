@@ -22,6 +22,8 @@ ACTION_TALLY = {"write": "new", "rename": "renamed", "skip": "skipped", "overwri
                 "refuse": "refused", "unknown": "failing"}
 POLICY_WORDS = {"rename": "a name that is taken gets -1, -2, …", "skip": "an existing output is kept, its item skipped",
                 "overwrite": "an existing output is replaced"}
+#: Where a forecast's numbers come from, when not the history's "study 12" or "run 7".
+FORECAST_SOURCES = {"sample": "a sample of this job run just now, outputs discarded"}
 NO_FORECAST = {"no-history": "no study or run of this job in the history yet",
                "history-off": "the history is off",
                "not-measured": "the history has no study of this job that measured this configuration, "
@@ -42,8 +44,9 @@ def forecast_line(p: Any) -> str:
         return f"No predicted duration: {why}."
     low, high = approx_duration(f["low"]), approx_duration(f["high"])
     span = f" ({low} – {high})" if low != high else ""
-    return (f"≈ {approx_duration(f['seconds'])} on {config_label(f['config'])}{span}, "
-            f"{forecast_basis(f)} ({_get(p, 'forecast_source')})")
+    source = _get(p, "forecast_source")
+    source = FORECAST_SOURCES.get(source, f"the history's {source}")
+    return f"≈ {approx_duration(f['seconds'])} on {config_label(f['config'])}{span}, {forecast_basis(f)} ({source})"
 
 
 def output_line(o: Any) -> str:

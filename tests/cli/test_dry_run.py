@@ -48,3 +48,22 @@ def test_dry_run_does_not_save_a_spec_or_resume(tmp_path, capsys):
     job = tmp_path / "job.toml"
     assert main(["run", str(tmp_path), "-r", "-p", "sha256", "--dry-run", "--save-spec", str(job)]) == 2
     assert not job.exists() and "leave out --save-spec" in capsys.readouterr().err
+
+
+def test_dry_run_sample_predicts_from_a_few_items_and_keeps_no_output_or_record(tmp_path, capsys):
+    import os
+
+    images = _images(tmp_path)
+    out = tmp_path / "thumbs"
+    assert main(["run", str(images), "-r", "-p", "thumbnail", "--param", f"out={out}", "-b", "threads",
+                 "-w", "2", "--dry-run", "--sample"]) == 0
+    forecast = capsys.readouterr().out.splitlines()[1]
+    assert forecast.startswith("≈ ") and " on threads ×2" in forecast
+    assert "(a sample of this job run just now, outputs discarded)" in forecast
+    assert not out.exists()  # the sample's thumbnails went to a scratch folder, deleted
+    assert not any(Path(os.environ["POOLSIDE_HOME"]).iterdir())  # and nothing is in the history
+
+
+def test_sample_goes_with_dry_run(tmp_path, capsys):
+    assert main(["run", str(tmp_path), "-r", "-p", "sha256", "--sample"]) == 2
+    assert "--sample goes with --dry-run" in capsys.readouterr().err

@@ -49,7 +49,7 @@ def test_preview_lists_outputs_and_collisions_writes_nothing_and_runs_from_the_d
     with qtbot.waitSignal(ws.previewer.ready, timeout=WAIT_MS):
         ws.preview_action.trigger()
     assert dialog.forecast.text().startswith("≈ ") and "on threads ×2" in dialog.forecast.text()
-    assert "(run " in dialog.forecast.text()
+    assert "(the history's run " in dialog.forecast.text()
     dialog.close_button.click()
 
 
