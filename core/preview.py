@@ -222,29 +222,52 @@ def predict(spec: JobSpec, items: int, *, plugin: Any = None,
     return (found[0], found[1], "") if found is not None else (None, "", NOT_MEASURED)
 
 
-def sample(spec: JobSpec, items: int, *, count: int | None = None,
-           budget_s: float = SAMPLE_BUDGET_S) -> tuple[dict[str, Any] | None, str]:
-    """Forecast ``items`` items of ``spec`` by running a few of them, on its own configuration.
-
-    This runs the task: its outputs go to a scratch folder deleted afterwards
-    (as a study's do), and nothing is recorded in the history.  Returns the
-    forecast (None if no item ended ok in time) and its source, ``SAMPLED``.
-    """
+def sample_job(spec: JobSpec, count: int | None = None) -> tuple[Any, list[Any], Any]:
+    """A quick sample's parts: ``(prepared job, the first few items, Scratch)``; :class:`SpecError` if the job
+    cannot run.  ``Scratch.task()`` gives the task with its outputs in a folder deleted afterwards."""
     import itertools
 
-    from . import run
-    from .records import Status
-    from .study.forecast import forecast
-    from .study.plan import Config
     from .study.scratch import Scratch
 
     prepared = spec.prepare()
-    options = prepared.run_options()
-    want = count if count is not None else max(SAMPLE_ITEMS, 2 * options["workers"])
-    chosen = list(itertools.islice(prepared.items, want))
+    workers = prepared.run_options()["workers"]
+    want = count if count is not None else max(SAMPLE_ITEMS, 2 * workers)
+    return prepared, list(itertools.islice(prepared.items, want)), Scratch(prepared.task, prepared.plugin.outputs)
+
+
+def sample_forecast(spec: JobSpec, items: int, workers: int, outcomes: list[Any],
+                    summary: Any) -> dict[str, Any] | None:
+    """The forecast a sample's outcomes and summary give for ``items`` items (None: no item ended ok)."""
+    from .records import Status
+    from .study.forecast import forecast
+    from .study.plan import Config
+
+    times = [o.elapsed_s for o in outcomes if o.status == Status.OK]
+    if not times or summary is None or summary.wall_s <= 0:
+        return None
+    startup = float(getattr(summary.insights, "startup_s", None) or 0.0)
+    working = max(summary.wall_s - startup, 1e-9)
+    # The sample's own concurrency once its workers had started: its busy time over that wall time.
+    speedup = max(min(sum(times) / working, float(workers)), 1e-9)
+    config = Config(spec.backend, workers, spec.chunk_size, spec.method)
+    return forecast(items, times, config=config, speedup=speedup, startup_s=startup).to_dict()
+
+
+def sample(spec: JobSpec, items: int, *, count: int | None = None,
+           budget_s: float = SAMPLE_BUDGET_S) -> tuple[dict[str, Any] | None, str]:
+    """Forecast ``items`` items of ``spec`` by running a few of them here, on its own configuration.
+
+    This runs the task (the CLI's ``--dry-run --sample``; the window runs the
+    same parts in its run host): its outputs go to a scratch folder deleted
+    afterwards, as a study's do, and nothing is recorded in the history.
+    Returns the forecast (None if no item ended ok in time) and ``SAMPLED``.
+    """
+    from . import run
+
+    prepared, chosen, scratch = sample_job(spec, count)
     if not chosen:
         return None, SAMPLED
-    scratch = Scratch(prepared.task, prepared.plugin.outputs)
+    options = prepared.run_options()
     outcomes: list[Any] = []
     try:
         with scratch.task() as task:
@@ -254,17 +277,7 @@ def sample(spec: JobSpec, items: int, *, count: int | None = None,
                 job.wait()
     finally:
         scratch.close()
-    times = [o.elapsed_s for o in outcomes if o.status == Status.OK]
-    summary = job.summary
-    if not times or summary.wall_s <= 0:
-        return None, SAMPLED
-    ins = summary.insights
-    startup = float(getattr(ins, "startup_s", None) or 0.0)
-    working = max(summary.wall_s - startup, 1e-9)
-    # The sample's own concurrency once its workers had started: its busy time over that wall time.
-    speedup = max(min(sum(times) / working, float(options["workers"])), 1e-9)
-    config = Config(spec.backend, options["workers"], spec.chunk_size, spec.method)
-    return forecast(items, times, config=config, speedup=speedup, startup_s=startup).to_dict(), SAMPLED
+    return sample_forecast(spec, items, options["workers"], outcomes, job.summary), SAMPLED
 
 
 def _from_history(conn: sqlite3.Connection, spec: JobSpec, items: int, plugin: Any,

@@ -3,14 +3,17 @@
     Preview (button, Ctrl+Shift+R) ─► RunWorkspace.job_spec() ─► PreviewWorker.preview(spec)
         worker thread: poolside.preview.preview(spec) ──BatchPump.close(result)──► ready(Preview | str)
         └─► PreviewDialog: poolside.words.preview lines, the forecast on top; Run / Close
+    Time a few items (no forecast in the history) ─► PreviewWorker.sample(spec, n): a few items run in a
+        run host of its own, outputs in a scratch folder, nothing recorded ──► sampled(dict | str)
     Run ─► PreviewWorker.predict(spec, n): the history's forecast only ──► predicted(dict | None)
 
 The walk, the output names and the history are read on a worker thread (a
 folder of a million files, Pillow reading image headers) and the result comes
 back through :mod:`gui.pump`.  Only a plugin already loaded in this window is
 used: a job's plugin file is imported after the Run tab's consent
-(``TaskPanel.ensure_loaded``), never here.  The thread is stopped and joined
-when the window closes.
+(``TaskPanel.ensure_loaded``), never here; and a sample's task runs in a run
+host, never in this process.  The thread (and a sample's host) is stopped and
+joined when the window closes.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class PreviewWorker(QObject):
     ready = Signal(object)
     #: ``(spec, forecast dict or None)``: the history's prediction for a run about to start.
     predicted = Signal(object, object)
+    #: ``(spec, forecast dict, or why there is none as text)``: a quick sample's prediction.
+    sampled = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,14 +63,20 @@ class PreviewWorker(QObject):
     def preview(self, spec: JobSpec) -> None:
         from poolside.preview import preview
 
-        self._start(lambda stop: ("preview", spec, preview(spec, limit=SHOWN, stop=stop)))
+        self._start("preview", spec, lambda stop: preview(spec, limit=SHOWN, stop=stop))
 
     def predict(self, spec: JobSpec, items: int) -> None:
         from poolside.preview import predict
 
-        self._start(lambda _stop: ("predict", spec, predict(spec, items)[0]))
+        self._start("predict", spec, lambda _stop: predict(spec, items)[0])
 
-    def _start(self, work: Callable[[Callable[[], bool]], tuple[str, JobSpec, Any]]) -> None:
+    def sample(self, spec: JobSpec, items: int) -> None:
+        """Time a few items of ``spec`` in a run host and forecast ``items`` items from them."""
+        self._start("sample", spec, lambda stop: _sample_in_host(spec, items, stop)
+                    or "no item of the sample ended ok")
+
+    def _start(self, kind: str, spec: JobSpec, work: Callable[[Callable[[], bool]], Any]) -> None:
+        """Run ``work(stop)`` on the thread; ``(kind, spec, its result or why it failed as text)`` comes back."""
         self.shutdown()  # the previous one, if any: its answer is for a job that changed
         self._stop = threading.Event()
         self._pump.start()
@@ -74,20 +85,22 @@ class PreviewWorker(QObject):
 
         def run() -> None:
             try:
-                close(work(stop.is_set))
+                close((kind, spec, work(stop.is_set)))
             except SpecError as e:  # the job as it stands cannot run: the dialog says why
-                close(("error", None, str(e)))
-            except Exception as e:  # a bug or a plugin's output_name failing wholesale: said, and logged
-                _log.error("the preview failed", exc_info=e)
-                close(("error", None, f"{type(e).__name__}: {e}"))
+                close((kind, spec, str(e)))
+            except Exception as e:  # a bug, a plugin's output_name failing wholesale, a host that died
+                _log.error("the %s failed", kind, exc_info=e)
+                close((kind, spec, f"{type(e).__name__}: {e}"))
 
         self._thread = threading.Thread(target=run, name="poolside-preview", daemon=True)
         self._thread.start()
 
     def _on_drained(self, result: Any) -> None:
         kind, spec, value = result
-        if kind == "predict":
-            self.predicted.emit(spec, value)
+        if kind == "predict":  # a failure was logged: the ETA goes by the rate alone
+            self.predicted.emit(spec, value if isinstance(value, dict) else None)
+        elif kind == "sample":
+            self.sampled.emit(spec, value)
         else:
             self.ready.emit(value)
 
@@ -100,13 +113,51 @@ class PreviewWorker(QObject):
         self._pump.stop()
 
 
+def _sample_in_host(spec: JobSpec, items: int, stop: Callable[[], bool]) -> dict[str, Any] | None:
+    """A quick sample, run in a run host of its own (the window never runs a task itself) and ended with it."""
+    import time
+
+    from poolside.host import HostClient
+    from poolside.preview import SAMPLE_BUDGET_S, sample_forecast, sample_job
+
+    prepared, chosen, scratch = sample_job(spec)
+    if not chosen:
+        return None
+    outcomes: list[Any] = []
+    ended: dict[str, Any] = {}
+    done = threading.Event()
+
+    def finish(key: str, value: Any) -> None:
+        ended[key] = value
+        done.set()
+
+    client = HostClient()
+    try:
+        with scratch.task() as task:
+            run = client.run(spec, chosen, task=task, bound=prepared.plugin.bound, on_outcomes=outcomes.extend,
+                             on_finish=lambda s: finish("summary", s), on_error=lambda e: finish("error", e))
+            deadline = time.monotonic() + SAMPLE_BUDGET_S
+            while not done.wait(0.1):
+                if stop() or time.monotonic() > deadline:
+                    run.cancel()
+                    done.wait()
+    finally:
+        client.shutdown()
+        scratch.close()
+    if "error" in ended:
+        raise RuntimeError(f"the sample could not start: {ended['error']}")
+    return sample_forecast(spec, items, prepared.run_options()["workers"], outcomes, ended.get("summary"))
+
+
 class PreviewDialog(QDialog):
     """The preview's lines, the predicted duration first; Run starts the job as it was previewed."""
 
-    def __init__(self, run: Callable[[], bool], parent: QWidget | None = None) -> None:
+    def __init__(self, run: Callable[[], bool], sample: Callable[[], bool], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preview")
         self._run = run
+        self._sample = sample
+        self._preview: Any = None
         self.forecast = QLabel(self)
         self.forecast.setObjectName("previewForecast")
         self.forecast.setWordWrap(True)
@@ -117,6 +168,10 @@ class PreviewDialog(QDialog):
         self.text.setFont(QFont("monospace"))
         self.text.setAccessibleName("What the run would do")
         buttons = QDialogButtonBox(self)
+        self.sample_button = buttons.addButton("Time a Few Items", QDialogButtonBox.ButtonRole.ActionRole)
+        self.sample_button.setToolTip("Run a few items on this configuration (their outputs go to a scratch "
+                                      "folder, deleted; nothing is recorded) and predict the whole run from them")
+        self.sample_button.clicked.connect(self._on_sample)
         self.run_button = buttons.addButton("Run", QDialogButtonBox.ButtonRole.AcceptRole)
         self.close_button = buttons.addButton("Close", QDialogButtonBox.ButtonRole.RejectRole)
         self.run_button.clicked.connect(self._on_run)
@@ -129,9 +184,11 @@ class PreviewDialog(QDialog):
         name_controls(self)
 
     def show_working(self) -> None:
+        self._preview = None
         self.forecast.setText("Listing the files and their outputs…")
         self.text.setPlainText("")
         self.run_button.setEnabled(False)
+        self.sample_button.hide()
 
     def show_preview(self, preview: Any) -> None:
         """A :class:`poolside.preview.Preview`, or why the job cannot be previewed (text)."""
@@ -140,10 +197,28 @@ class PreviewDialog(QDialog):
             self.text.setPlainText("")
             self.run_button.setEnabled(False)
             return
+        self._preview = preview
         lines = preview_lines(preview, shown=SHOWN)
         self.forecast.setText(forecast_line(preview))
         self.text.setPlainText("\n".join(line for line in lines if line != forecast_line(preview)))
         self.run_button.setEnabled(preview.items > 0)
+        self.sample_button.setVisible(preview.forecast is None and preview.items > 0)
+        self.sample_button.setEnabled(True)
+
+    def show_sample(self, forecast: dict[str, Any] | str) -> None:
+        """A quick sample's forecast, or why it gave none."""
+        self.sample_button.setEnabled(True)
+        if isinstance(forecast, str) or self._preview is None:
+            self.forecast.setText(f"No predicted duration: {forecast}.")
+            return
+        self._preview.forecast, self._preview.forecast_source = forecast, "sample"
+        self.forecast.setText(forecast_line(self._preview))
+        self.sample_button.hide()
+
+    def _on_sample(self) -> None:
+        if self._sample():
+            self.sample_button.setEnabled(False)
+            self.forecast.setText("Timing a few items…")
 
     def _on_run(self) -> None:
         if self._run():

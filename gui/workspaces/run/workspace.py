@@ -72,7 +72,9 @@ class RunWorkspace(Workspace):
         self.previewer = PreviewWorker(self)
         self.previewer.ready.connect(self._on_preview)
         self.previewer.predicted.connect(self._on_predicted)
+        self.previewer.sampled.connect(self._on_sampled)
         self.preview_dialog: PreviewDialog | None = None
+        self._sampled: tuple[JobSpec, dict[str, Any]] | None = None  # a quick sample's forecast, for the ETA
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
@@ -285,7 +287,7 @@ class RunWorkspace(Workspace):
             self.message.emit(problems[0])
             return None
         if self.preview_dialog is None:
-            self.preview_dialog = PreviewDialog(self.start_run, self)
+            self.preview_dialog = PreviewDialog(self.start_run, self.time_sample, self)
         self.preview_dialog.show_working()
         self.preview_dialog.show()
         self.previewer.preview(spec)
@@ -295,7 +297,24 @@ class RunWorkspace(Workspace):
         if self.preview_dialog is not None:
             self.preview_dialog.show_preview(preview)
 
+    def time_sample(self) -> bool:
+        """The Preview's Time a Few Items: a few items run in a run host of their own; False if it cannot start."""
+        spec, problems = self.job_spec(show=False)
+        if spec is None or self.is_busy():
+            self.message.emit(problems[0] if problems else "A run is going: time a sample after it.")
+            return False
+        self.previewer.sample(spec, len(spec.paths))
+        return True
+
+    def _on_sampled(self, spec: JobSpec, forecast: dict[str, Any] | str) -> None:
+        if isinstance(forecast, dict):
+            self._sampled = (spec, forecast)
+        if self.preview_dialog is not None:
+            self.preview_dialog.show_sample(forecast)
+
     def _on_predicted(self, spec: Any, forecast: dict[str, Any] | None) -> None:
+        if forecast is None and self._sampled is not None and self._sampled[0] == spec:
+            forecast = self._sampled[1]  # no history for it yet: the sample timed just before
         if forecast is not None and self.bridge.running:
             self.bridge.set_forecast(float(forecast["seconds"]))
 

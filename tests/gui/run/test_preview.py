@@ -53,6 +53,29 @@ def test_preview_lists_outputs_and_collisions_writes_nothing_and_runs_from_the_d
     dialog.close_button.click()
 
 
+def test_time_a_few_items_predicts_in_a_run_host_and_writes_nothing(driver, qtbot, tmp_path):
+    images = _images(tmp_path)
+    out = tmp_path / "thumbs"
+    driver.add_files([images])
+    driver.choose_plugin("thumbnail", out=str(out))
+    driver.choose_backend("threads", workers=2)
+    ws = driver.run_ws
+    with qtbot.waitSignal(ws.previewer.ready, timeout=WAIT_MS):
+        ws.show_preview()
+    dialog = ws.preview_dialog
+    assert dialog.sample_button.isVisible() and dialog.sample_button.accessibleName() == "Time a Few Items"
+    with qtbot.waitSignal(ws.previewer.sampled, timeout=WAIT_MS) as sampled:
+        qtbot.mouseClick(dialog.sample_button, Qt.MouseButton.LeftButton)
+    spec, forecast = sampled.args
+    assert isinstance(forecast, dict) and forecast["items"] == 6, forecast
+    assert dialog.forecast.text().startswith("≈ ") and "a sample of this job run just now" in dialog.forecast.text()
+    assert not dialog.sample_button.isVisible()
+    assert not out.exists()  # the sample's outputs went to a scratch folder, deleted
+    driver.window.history_ws.refresh()
+    assert driver.window.history_ws.model.rowCount() == 0  # and nothing was recorded
+    dialog.close_button.click()
+
+
 def test_a_run_starts_its_eta_from_the_forecast(driver, qtbot, tmp_path):
     folder = tmp_path / "texts"
     folder.mkdir()
