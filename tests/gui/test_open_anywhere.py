@@ -136,10 +136,10 @@ def test_the_first_window_fits_its_screen_and_a_chosen_size_is_kept(qtbot, tmp_p
     available = w.screen().availableGeometry()
     assert available.contains(w.geometry())
     assert w.width() >= min(COMFORTABLE.width(), int(available.width() * 0.9))
-    w.resize(760, 600)
+    w.resize(780, 600)
     w.close()
     again = open_window(qtbot, tmp_path)
-    assert again.size() == QSize(760, 600)
+    assert again.size() == QSize(780, 600)
 
 
 # -- the title ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The Run tab's Preview: what Run would do, one click before it, and the duration the ETA starts from.
 
+    RunPreview: the workspace's Preview, its dialog, and the forecast its runs' ETA starts from
     Preview (button, Ctrl+Shift+R) ─► RunWorkspace.job_spec() ─► PreviewWorker.preview(spec)
         worker thread: poolside.preview.preview(spec) ──BatchPump.close(result)──► ready(Preview | str)
         └─► PreviewDialog: poolside.words.preview lines, the forecast on top; Run / Close
@@ -147,6 +148,76 @@ def _sample_in_host(spec: JobSpec, items: int, stop: Callable[[], bool]) -> dict
     if "error" in ended:
         raise RuntimeError(f"the sample could not start: {ended['error']}")
     return sample_forecast(spec, items, prepared.run_options()["workers"], outcomes, ended.get("summary"))
+
+
+class RunPreview(QObject):
+    """The Run tab's Preview: the worker, the dialog, and the forecast a starting run's ETA takes.
+
+    ``job()`` gives the job to preview, or why there is none (the workspace's checks, its plugin
+    consent included); ``run()`` starts it; ``bridge`` takes the forecast of the run it runs.
+    """
+
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget, *, job: Callable[[], tuple[JobSpec | None, list[str]]],
+                 run: Callable[[], bool], bridge: Any) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._job = job
+        self._run = run
+        self._bridge = bridge
+        self.worker = PreviewWorker(self)
+        self.worker.ready.connect(self._on_preview)
+        self.worker.predicted.connect(self._on_predicted)
+        self.worker.sampled.connect(self._on_sampled)
+        self.dialog: PreviewDialog | None = None
+        self._sampled: tuple[JobSpec, dict[str, Any]] | None = None  # a quick sample's forecast, for the ETA
+
+    def show(self) -> PreviewDialog | None:
+        spec, problems = self._job()
+        if spec is None:
+            if problems:
+                self.message.emit(problems[0])
+            return None
+        if self.dialog is None:
+            self.dialog = PreviewDialog(self._run, self.time_sample, self._parent)
+        self.dialog.show_working()
+        self.dialog.show()
+        self.worker.preview(spec)
+        return self.dialog
+
+    def time_sample(self) -> bool:
+        """The dialog's Time a Few Items: a few items in a run host of their own; False if it cannot start."""
+        spec, problems = self._job()
+        if spec is None:
+            if problems:
+                self.message.emit(problems[0])
+            return False
+        self.worker.sample(spec, len(spec.paths))
+        return True
+
+    def run_started(self, spec: JobSpec, items: int) -> None:
+        """A run began: its forecast is read off the GUI thread and handed to the bridge."""
+        self.worker.predict(spec, items)
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+
+    def _on_preview(self, preview: Any) -> None:
+        if self.dialog is not None:
+            self.dialog.show_preview(preview)
+
+    def _on_sampled(self, spec: JobSpec, forecast: dict[str, Any] | str) -> None:
+        if isinstance(forecast, dict):
+            self._sampled = (spec, forecast)
+        if self.dialog is not None:
+            self.dialog.show_sample(forecast)
+
+    def _on_predicted(self, spec: JobSpec, forecast: dict[str, Any] | None) -> None:
+        if forecast is None and self._sampled is not None and self._sampled[0] == spec:
+            forecast = self._sampled[1]  # no history for it yet: the sample timed just before
+        if forecast is not None and self._bridge.running:
+            self._bridge.set_forecast(float(forecast["seconds"]))
 
 
 class PreviewDialog(QDialog):

@@ -38,7 +38,7 @@ from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .files_panel import FilesPanel
 from .layout import arrange
-from .preview_view import PreviewDialog, PreviewWorker
+from .preview_view import PreviewDialog, RunPreview
 from .progress_panel import ProgressPanel, output_folder, was_cancelled
 from .results_panel import ResultsPanel, WindowMenu
 from .run_monitor import RunMonitor
@@ -69,12 +69,8 @@ class RunWorkspace(Workspace):
         self.cores = CoresPanel(self)
         self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
         self.preview_button = self.progress.add_action_button(self.preview_action)
-        self.previewer = PreviewWorker(self)
-        self.previewer.ready.connect(self._on_preview)
-        self.previewer.predicted.connect(self._on_predicted)
-        self.previewer.sampled.connect(self._on_sampled)
-        self.preview_dialog: PreviewDialog | None = None
-        self._sampled: tuple[JobSpec, dict[str, Any]] | None = None  # a quick sample's forecast, for the ETA
+        self.preview = RunPreview(self, job=self._job_to_preview, run=self.start_run, bridge=self.bridge)
+        self.preview.message.connect(self.message)
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
@@ -273,50 +269,21 @@ class RunWorkspace(Workspace):
         except Exception as exc:  # a bug, not bad options (those come as startFailed)
             self._on_start_failed(exc)
             return False
-        self.previewer.predict(spec, len(items))  # the ETA starts from the history's forecast, if it has one
+        self.preview.run_started(spec, len(items))  # the ETA starts from the forecast, if there is one
         self.runStarted.emit()
         return True
 
     # -- the preview --------------------------------------------------------------
     def show_preview(self) -> PreviewDialog | None:
-        """Preview: what Run would do, computed off the GUI thread; the dialog's Run starts it."""
-        if self.is_busy() or not self.task.ensure_loaded():
-            return None
-        spec, problems = self.job_spec()
-        if spec is None:
-            self.message.emit(problems[0])
-            return None
-        if self.preview_dialog is None:
-            self.preview_dialog = PreviewDialog(self.start_run, self.time_sample, self)
-        self.preview_dialog.show_working()
-        self.preview_dialog.show()
-        self.previewer.preview(spec)
-        return self.preview_dialog
+        """Preview: what Run would do (see :class:`RunPreview`); None, and why in the status bar, if it cannot."""
+        return self.preview.show()
 
-    def _on_preview(self, preview: Any) -> None:
-        if self.preview_dialog is not None:
-            self.preview_dialog.show_preview(preview)
-
-    def time_sample(self) -> bool:
-        """The Preview's Time a Few Items: a few items run in a run host of their own; False if it cannot start."""
-        spec, problems = self.job_spec(show=False)
-        if spec is None or self.is_busy():
-            self.message.emit(problems[0] if problems else "A run is going: time a sample after it.")
-            return False
-        self.previewer.sample(spec, len(spec.paths))
-        return True
-
-    def _on_sampled(self, spec: JobSpec, forecast: dict[str, Any] | str) -> None:
-        if isinstance(forecast, dict):
-            self._sampled = (spec, forecast)
-        if self.preview_dialog is not None:
-            self.preview_dialog.show_sample(forecast)
-
-    def _on_predicted(self, spec: Any, forecast: dict[str, Any] | None) -> None:
-        if forecast is None and self._sampled is not None and self._sampled[0] == spec:
-            forecast = self._sampled[1]  # no history for it yet: the sample timed just before
-        if forecast is not None and self.bridge.running:
-            self.bridge.set_forecast(float(forecast["seconds"]))
+    def _job_to_preview(self) -> tuple[JobSpec | None, list[str]]:
+        if self.is_busy():
+            return None, ["A run is going: preview the next one after it."]
+        if not self.task.ensure_loaded():  # a job's plugin file: asked about first, as Run does
+            return None, []
+        return self.job_spec()
 
     def cancel_run(self) -> None:
         if self.bridge.running and not self.bridge.cancel_requested:
@@ -465,7 +432,7 @@ class RunWorkspace(Workspace):
             panel.restore_settings(s)
 
     def shutdown(self) -> None:
-        self.previewer.shutdown()
+        self.preview.shutdown()
         self.files.shutdown()
         self.cpu_monitor.stop()
         self.series_store.close()

@@ -29,9 +29,9 @@ def test_preview_lists_outputs_and_collisions_writes_nothing_and_runs_from_the_d
     driver.choose_backend("threads", workers=2)
     ws = driver.run_ws
     assert ws.preview_button.text() == "Preview" and ws.preview_button.accessibleName() == "Preview"
-    with qtbot.waitSignal(ws.previewer.ready, timeout=WAIT_MS):
+    with qtbot.waitSignal(ws.preview.worker.ready, timeout=WAIT_MS):
         qtbot.mouseClick(ws.preview_button, Qt.MouseButton.LeftButton)
-    dialog = ws.preview_dialog
+    dialog = ws.preview.dialog
     assert dialog is not None and dialog.isVisible()
     text = dialog.text.toPlainText()
     assert "thumbnail: 6 items on threads ×2" in text
@@ -46,7 +46,7 @@ def test_preview_lists_outputs_and_collisions_writes_nothing_and_runs_from_the_d
     assert not dialog.isVisible()
     assert (out / "icon-1.png").exists()  # as the preview said
     # The run is in the history now: the next preview predicts from it.
-    with qtbot.waitSignal(ws.previewer.ready, timeout=WAIT_MS):
+    with qtbot.waitSignal(ws.preview.worker.ready, timeout=WAIT_MS):
         ws.preview_action.trigger()
     assert dialog.forecast.text().startswith("≈ ") and "on threads ×2" in dialog.forecast.text()
     assert "(the history's run " in dialog.forecast.text()
@@ -60,11 +60,11 @@ def test_time_a_few_items_predicts_in_a_run_host_and_writes_nothing(driver, qtbo
     driver.choose_plugin("thumbnail", out=str(out))
     driver.choose_backend("threads", workers=2)
     ws = driver.run_ws
-    with qtbot.waitSignal(ws.previewer.ready, timeout=WAIT_MS):
+    with qtbot.waitSignal(ws.preview.worker.ready, timeout=WAIT_MS):
         ws.show_preview()
-    dialog = ws.preview_dialog
+    dialog = ws.preview.dialog
     assert dialog.sample_button.isVisible() and dialog.sample_button.accessibleName() == "Time a Few Items"
-    with qtbot.waitSignal(ws.previewer.sampled, timeout=WAIT_MS) as sampled:
+    with qtbot.waitSignal(ws.preview.worker.sampled, timeout=WAIT_MS) as sampled:
         qtbot.mouseClick(dialog.sample_button, Qt.MouseButton.LeftButton)
     spec, forecast = sampled.args
     assert isinstance(forecast, dict) and forecast["items"] == 6, forecast
@@ -86,7 +86,7 @@ def test_a_run_starts_its_eta_from_the_forecast(driver, qtbot, tmp_path):
     driver.choose_backend("threads", workers=2)
     driver.run_and_wait()  # the history's first run of this job
     ws = driver.run_ws
-    with (qtbot.waitSignal(ws.previewer.predicted, timeout=WAIT_MS) as predicted,
+    with (qtbot.waitSignal(ws.preview.worker.predicted, timeout=WAIT_MS) as predicted,
           qtbot.waitSignal(driver.window.runFinished, timeout=WAIT_MS)):
         assert ws.start_run()
     spec, forecast = predicted.args
