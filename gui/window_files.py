@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from poolside.spec import JobSpec, SpecError
 from poolside.words.runs import window_title
@@ -91,7 +91,8 @@ class JobFilesMixin:
     # -- job files ------------------------------------------------------------
     def choose_save_job(self) -> None:
         folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save job", os.path.join(folder, "job.toml"), "Job files (*.toml)")
+        path, _ = QFileDialog.getSaveFileName(cast(QWidget, self), "Save job", os.path.join(folder, "job.toml"),
+                                              "Job files (*.toml)")
         if path:
             self.settings.setValue("job/folder", os.path.dirname(path))
             self.save_job(path)
@@ -113,7 +114,7 @@ class JobFilesMixin:
 
     def choose_open_job(self) -> None:
         folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
-        path, _ = QFileDialog.getOpenFileName(self, "Open job", folder, "Job files (*.toml *.json)")
+        path, _ = QFileDialog.getOpenFileName(cast(QWidget, self), "Open job", folder, "Job files (*.toml *.json)")
         if path:
             self.settings.setValue("job/folder", os.path.dirname(path))
             self.open_job(path)
