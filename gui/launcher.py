@@ -29,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return install_desktop()
     if opens_window(args):
         return open_window(args)
+    if _meant_as_paths(args):
+        missing = ", ".join(repr(a) for a in args if not os.path.lexists(os.path.expanduser(a)))
+        print(f"{PROG}: error: no such file or folder: {missing} (to open in the window); "
+              f"the commands are: {', '.join(commands())}", file=sys.stderr)
+        return EXIT_USAGE
     from poolside.cli import main as cli_main
 
     return cli_main(None if argv is None else args)  # None: the command itself (see cli.main)
@@ -45,6 +50,13 @@ def opens_window(args: Sequence[str]) -> bool:
     if args[0].startswith("-") or args[0] in commands():
         return False
     return any(os.path.lexists(os.path.expanduser(a)) for a in args)
+
+
+def _meant_as_paths(args: Sequence[str]) -> bool:
+    """Arguments that read as paths (``~/photos``, ``job.toml``), though none exists: not a mistyped command."""
+    first = args[0]
+    return (not first.startswith("-") and first not in commands()
+            and any(c in first for c in (os.sep, ".", "~")))
 
 
 def commands() -> tuple[str, ...]:

@@ -43,6 +43,13 @@ def test_a_mistyped_command_is_still_a_usage_error(capsys):
     assert "invalid choice: 'rnu'" in capsys.readouterr().err
 
 
+def test_paths_that_do_not_exist_are_named_not_taken_for_a_command(capsys, tmp_path):
+    assert launcher.main([str(tmp_path / "photos"), str(tmp_path / "job.toml")]) == 2
+    err = capsys.readouterr().err
+    assert f"no such file or folder: '{tmp_path / 'photos'}', '{tmp_path / 'job.toml'}'" in err
+    assert "the commands are: run, compare" in err
+
+
 def test_poolside_paths_opens_the_window_with_those_files_and_folders(qtbot, monkeypatch, tmp_path):
     from poolside.gui import app
 
