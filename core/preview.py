@@ -7,13 +7,17 @@
        │                                  is and the names earlier items claim ──► PlannedOutput
        └─ predict(): the history, a study of this job (same plugin and settings) that measured
           this configuration, else this job's last clean run on it ──forecast()──► the wall time
-    ──► Preview: plain data (it crosses the run host's pipe); poolside.words.preview says it
+    ──► Preview: plain data; poolside.words.preview says it (the CLI's --dry-run, the window's dialog)
 
-Nothing here runs the plugin's task or writes a file: the inputs are listed
-(``lstat`` and directory listings), an output's name comes from the plugin's
-``output_name`` (which may read an input's header: ``thumbnail`` asks Pillow
-for the format), and the history is opened read-only.  Importing a plugin
-file runs its code, so the window computes this in the run host.
+    sample(): a few items run on the job's configuration, outputs in a scratch folder ──► a forecast
+              (sample_job and sample_forecast are its parts: the window runs them in a run host)
+
+``preview`` and ``predict`` run no task and write no file: the inputs are
+listed (``lstat`` and directory listings), an output's name comes from the
+plugin's ``output_name`` (which may read an input's header: ``thumbnail`` asks
+Pillow for the format), and the history is opened read-only.  The window calls
+them on a worker thread, with the plugin it loaded after the user's consent;
+only ``sample`` runs the task, and never in the window's process.
 
 A run's workers race for a name that several items want: which item keeps
 ``a.png`` and which gets ``a-1.png`` can differ from the preview's input
