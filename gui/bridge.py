@@ -68,14 +68,14 @@ class Progress:
 
     @property
     def eta_s(self) -> float | None:
-        """The time left: the forecast's until a tenth of the items are done (the first items' rate
-        is mostly the workers' start-up), then the rate so far, which has measured this run."""
-        rate = self.items_per_s
-        if self.forecast_s is not None and self.total > 0 and self.done < self.total / 10:
-            return max(0.0, self.forecast_s - self.elapsed_s)
-        if rate <= 0 or self.total <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / rate)
+        """The time left (:func:`poolside.preview.eta_s`: the forecast's until a tenth is done, then the rate's)."""
+        return self.eta()[0]
+
+    def eta(self) -> tuple[float | None, bool]:
+        """``(seconds left, whether that is the forecast's)``."""
+        from poolside.preview import eta_s
+
+        return eta_s(self.done, self.total, self.elapsed_s, self.forecast_s)
 
 
 Runner = Callable[..., Any]

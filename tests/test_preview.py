@@ -117,3 +117,34 @@ def test_the_forecast_comes_from_this_jobs_last_run_on_this_configuration(images
 def test_the_history_is_not_created_by_a_preview(images):
     preview(JobSpec("sha256", paths=(str(images / "icon.png"),)))
     assert not any(Path(os.environ["POOLSIDE_HOME"]).iterdir())
+
+
+def test_the_eta_starts_from_the_forecast_then_follows_the_measured_rate():
+    from poolside.preview import eta_s
+
+    assert eta_s(0, 100, 10.0, 190.0) == (180.0, True)
+    assert eta_s(9, 100, 10.0, 190.0) == (180.0, True)  # under a tenth done: still the forecast
+    assert eta_s(20, 100, 10.0, 190.0) == (40.0, False)  # 2 items/s measured, 80 left
+    assert eta_s(0, 100, 10.0) == (None, False)  # no forecast, nothing done: nothing to go by
+    assert eta_s(5, 0, 1.0, 9.0) == (None, False)  # the total is not known
+
+
+def test_the_terminal_bar_says_a_predicted_eta(tmp_path):
+    import io
+
+    from poolside.cli.console import Console
+    from poolside.inputs import expand
+    from poolside.records import Summary
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for i in range(20):
+        (tmp_path / f"{i}.txt").write_text("x")
+    items = expand([tmp_path], recursive=True)
+    assert len(list(items)) == 20 and items.done
+    err = Terminal()
+    console = Console(io.StringIO(), err, quiet=False, results_to_stdout=False)
+    console.progress(Summary("threads", 2, counts={"ok": 1}, wall_s=5.0), items, forecast_s=65.0)
+    assert "1/20" in err.getvalue() and "ETA 1:00 (predicted)" in err.getvalue()

@@ -103,7 +103,8 @@ class Console:
     def failure(self, o: Any) -> None:
         self.err(f"{Status(o.status).label.upper()} {one_line(display(o.item))}: {o.error}")
 
-    def progress(self, summary: Any, items: Expansion) -> None:
+    def progress(self, summary: Any, items: Expansion, forecast_s: float | None = None) -> None:
+        """The bar; ``forecast_s``: the history's prediction for the whole run, which the ETA starts from."""
         if not self.tty:
             return
         now = time.monotonic()
@@ -119,9 +120,11 @@ class Console:
         bad = done - counts.get(Status.OK.value, 0)
         tail += f"  {rate(per_s)}  {clock(summary.wall_s)}" + (f"  {count(bad)} not ok" if bad else "")
         if total:
-            left = (total - done) / per_s if per_s > 0 else None
-            if left is not None and done:
-                tail += f"  ETA {clock(left)}"
+            from ..preview import eta_s
+
+            left, predicted = eta_s(done, total, summary.wall_s, forecast_s)
+            if left is not None:
+                tail += f"  ETA {clock(left)}" + (" (predicted)" if predicted else "")
         bar_width = max(10, min(40, width - len(tail) - 4))
         fraction = done / total if total else 0.0
         filled = int(bar_width * fraction)

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +259,7 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel
-        stopped_by = _wait(job, console, items)
+        stopped_by = _wait(job, console, items, lambda n: _forecast_s(prepared, n))
         interrupted = stopped_by is not None
         summary = job.summary
         if one_shot:
@@ -443,16 +443,36 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _wait(job: Any, console: Console, items: Expansion) -> int | None:
+def _forecast_s(prepared: Any, items: int) -> float | None:
+    """The history's prediction for ``items`` items of this job, in seconds (None: it has none)."""
+    from ..preview import predict
+
+    try:
+        forecast = predict(prepared.spec, items, plugin=prepared.plugin, kwargs=dict(prepared.task.kwargs))[0]
+    except (SpecError, AttributeError) as e:  # a bare callable, or a job the history cannot say
+        log.debug("no forecast for the progress bar: %s", e)
+        return None
+    return None if forecast is None else float(forecast["seconds"])
+
+
+def _wait(job: Any, console: Console, items: Expansion,
+          forecast: Callable[[int], float | None] | None = None) -> int | None:
     """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
+
+    ``forecast(total)``: asked once the inputs are all read, for the ETA to start from (a terminal only).
 
     Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
     outcome to be recorded; the same or another signal again stops waiting.
     """
+    predicted: float | None = None
+    asked = forecast is None or not console.tty
     with _stop_signals_raise():
         try:
             while not job.wait(0.1):
-                console.progress(job.summary, items)
+                if not asked and forecast is not None and getattr(items, "done", True):
+                    asked = True  # a resume's items are a list: all read from the start
+                    predicted = forecast(items.yielded if isinstance(items, Expansion) else len(items))
+                console.progress(job.summary, items, predicted)
             return None
         except (KeyboardInterrupt, _Stop) as stop:
             signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT

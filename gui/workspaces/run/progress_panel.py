@@ -197,9 +197,8 @@ class ProgressPanel(QWidget):
         if self.bar.maximum() > 0:
             self.bar.setValue(min(done, self.bar.maximum()))
         parts = [counts_html(progress.counts), fmt.rate(progress.items_per_s)]
-        eta = progress.eta_s
+        eta, predicted = progress.eta()
         if eta is not None and done < progress.total:
-            predicted = progress.forecast_s is not None and done < progress.total / 10
             parts.append(f"ETA {fmt.clock(eta)}" + (" (predicted)" if predicted else ""))
         self.stats.setText(" &nbsp;·&nbsp; ".join(parts))
 
