@@ -148,3 +148,28 @@ def test_the_terminal_bar_says_a_predicted_eta(tmp_path):
     console = Console(io.StringIO(), err, quiet=False, results_to_stdout=False)
     console.progress(Summary("threads", 2, counts={"ok": 1}, wall_s=5.0), items, forecast_s=65.0)
     assert "1/20" in err.getvalue() and "ETA 1:00 (predicted)" in err.getvalue()
+
+
+def test_the_forecast_comes_from_a_study_of_this_job_that_measured_this_configuration(tmp_path):
+    import json
+
+    from poolside.history import record_study
+    from poolside.words.preview import forecast_line
+
+    record = json.loads((Path(__file__).parent / "study_data" / "grid_cpu.json").read_text())  # a real study
+    for i in range(40):
+        (tmp_path / f"{i}.txt").write_text("x")
+    # The numbers of a real study (of burn), kept as a study of this primes job: what a forecast reads.
+    spec = JobSpec("primes", paths=(str(tmp_path),), recursive=True, backend="processes", workers=4)
+    study_id = record_study(spec, record)
+    p = preview(spec)
+    assert p.forecast_source == f"study {study_id}" and p.forecast is not None
+    baseline = next(c for c in record["configs"] if c["backend"] == "sequential")
+    per_item = baseline["median_s"] / record["items"]
+    processes_4 = next(c for c in record["configs"] if c["backend"] == "processes" and c["workers"] == 4)
+    expected = 40 * per_item / processes_4["speedup"] + processes_4["startup_s"]
+    assert p.forecast["seconds"] == pytest.approx(expected, rel=0.1)
+    assert p.forecast["sampled"] == record["items"] and p.forecast["low"] <= p.forecast["seconds"] <= p.forecast["high"]
+    assert forecast_line(p).endswith(f"(the history's study {study_id})")
+    # The study did not measure processes ×3: no number is made up for it.
+    assert preview(spec.replace(workers=3)).forecast is None
