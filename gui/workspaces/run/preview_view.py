@@ -235,7 +235,7 @@ class PreviewDialog(QDialog):
         self.forecast.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long paths wrap, none hidden
         self.text.setFont(QFont("monospace"))
         self.text.setAccessibleName("What the run would do")
         buttons = QDialogButtonBox(self)
