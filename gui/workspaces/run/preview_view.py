@@ -147,7 +147,7 @@ def _sample_in_host(spec: JobSpec, items: int, stop: Callable[[], bool]) -> dict
         scratch.close()
     if "error" in ended:
         raise RuntimeError(f"the sample could not start: {ended['error']}")
-    return sample_forecast(spec, items, prepared.run_options()["workers"], outcomes, ended.get("summary"))
+    return sample_forecast(spec, items, prepared.run_options()["workers"], outcomes)
 
 
 class RunPreview(QObject):
