@@ -131,7 +131,8 @@ class MainWindow(JobFilesMixin, QMainWindow):
             self.notifier.watch(w)
         self.recent = RecentItems(self.settings)
         self.run_ws.jobChanged.connect(self.update_title)
-        self.run_ws.runStarted.connect(self._on_run_started)
+        self.run_ws.runStarted.connect(self.update_title)
+        self.run_ws.foldersAdded.connect(self._remember_folders)
         self.run_ws.runFinished.connect(self.update_title)
         self.bridge.progressChanged.connect(self.update_title)
 

@@ -2,7 +2,8 @@
 
     poolside PATH... / JOB.toml / "Open with" ──► open_paths ──┬─► open_job (a job file) ──► the Run tab's job
     File ▸ Open Recent ───────────────────────► open_recent ──┘─► the Run tab's files (files and folders)
-    Open Job… / Save Job… ─► open_job / save_job ─► RecentItems (folders and jobs, in the settings)
+    Open Job… / Save Job… ─► open_job / save_job ─► RecentItems (jobs and the folders the Run tab
+    Add Folder, a drop ─► the Run tab's foldersAdded ──────────────► was given, in the settings)
     the Run tab's job, the run's progress ─► update_title ─► "thumbnail · 200 files — Poolside"
 
 A part of :class:`~poolside.gui.main_window.MainWindow` (a mixin: one concept, its own module); it
@@ -53,12 +54,10 @@ class JobFilesMixin:
         done, total = (progress.done, progress.total) if progress is not None else (None, None)
         self.setWindowTitle(window_title(task, files, done=done, total=total))
 
-    def _on_run_started(self) -> None:
-        spec = self.bridge.spec
-        for path in getattr(spec, "paths", ()):
-            if os.path.isdir(path):
-                self.recent.add(path)
-        self.update_title()
+    def _remember_folders(self, folders: list[str]) -> None:
+        """Folders added to the Run tab (Add Folder, a drop, the command line) go to Open Recent."""
+        for folder in folders:
+            self.recent.add(folder)
 
     # -- opening from anywhere: the command line, a file manager, Open Recent ---
     def open_paths(self, paths: Sequence[str]) -> None:
@@ -72,10 +71,7 @@ class JobFilesMixin:
         given = [p for p in inputs if p not in missing]
         if given:
             self.tabs.setCurrentWidget(self.run_ws)
-            self.run_ws.add_inputs(given)
-            for path in given:
-                if os.path.isdir(path):
-                    self.recent.add(path)
+            self.run_ws.add_inputs(given)  # its folders come back through foldersAdded, into Open Recent
         if missing:
             shown = ", ".join(repr(p) for p in missing[:3]) + (" …" if len(missing) > 3 else "")
             self._status(f"Not found: {shown}.")

@@ -85,7 +85,7 @@ def test_a_job_file_opens_that_job_and_a_missing_path_is_named(qtbot, tmp_path):
     assert len(w.run_ws.files.paths()) == 3
     assert w.run_ws.backend.spec_fields()["backend"] == "threads"
     assert any("Not found" in m and "gone.png" in m for m in said), said
-    assert w.recent.items() == [str(job)]
+    assert w.recent.items() == [str(job), str(folder)]  # the job, and the folder it names
 
 
 # -- File ▸ Open Recent ----------------------------------------------------------------------------
@@ -181,3 +181,11 @@ def test_the_window_module_passes_its_arguments_on(monkeypatch):
     with pytest.raises(SystemExit):
         runpy.run_module("poolside.gui", run_name="__main__")
     assert opened == [["/a/job.toml", "/b"]]
+
+
+def test_a_folder_added_in_the_run_tab_is_recent(driver, tmp_path):
+    folder = _texts(tmp_path / "texts")
+    driver.add_files([folder])  # as Add Folder and a drop give it
+    assert driver.window.recent.items() == [str(folder)]
+    driver.window.recent_menu.rebuild()
+    assert driver.window.recent_menu.actions()[0].text() == f"Folder: {folder}"

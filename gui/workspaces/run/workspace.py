@@ -54,6 +54,8 @@ class RunWorkspace(Workspace):
     runFinished = Signal(object)
     #: The files, the task or its parameters changed (what a comparison would run).
     jobChanged = Signal()
+    #: Folders were added to the files (absolute paths), however they came.
+    foldersAdded = Signal(list)
 
     def __init__(self, bridge: Any, plugins: tuple[list, list], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +117,7 @@ class RunWorkspace(Workspace):
     def _wire(self) -> None:
         self.files.message.connect(self.message)
         self.files.changed.connect(lambda *_: self.jobChanged.emit())
+        self.files.foldersAdded.connect(self.foldersAdded)
         self.task.message.connect(self.message)
         self.task.pluginChanged.connect(self._on_plugin)
         self.task.valuesChanged.connect(self.jobChanged)
