@@ -1,6 +1,7 @@
 """Render the window's tabs offscreen, light and dark, to look at them (1280x800; --size 1024x768).
 
-    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH] [--readme] [--real [--dark] | --switch]
+    python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH [--first-launch]] [--readme]
+                                         [--real [--dark] | --switch]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (records of real studies), through the same
@@ -16,6 +17,8 @@ numbers are measured.
 ``--switch`` runs a small real job on the Run tab and switches the palette while the
 window is open (light, dark from the middle of the run, light again after it), grabbing
 every tab and CPU view each time: what a desktop going dark does to an open window.
+``--first-launch`` makes ``--size`` the screen's size, and the window takes the size a first
+launch gives it there (about 90 % of the screen), not the whole of it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 #: The window's size (``--size``): the two screens the window must fit, 1280x800 and 1024x768.
 SIZE = (1280, 800)
+#: ``--first-launch``: SIZE is the screen's, and the window sizes itself as on a first launch.
+FIRST_LAUNCH = False
+
+
+def size_window(w) -> None:
+    """The window at SIZE, or placed as a first launch on a screen of SIZE."""
+    if FIRST_LAUNCH:
+        w.place_first()
+    else:
+        w.resize(*SIZE)
+
+
+def offscreen_screen(width: int, height: int) -> None:
+    """Make the offscreen platform's one screen ``width``×``height`` (before the QApplication exists)."""
+    import json
+
+    config = Path(tempfile.mkdtemp()) / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "screen", "x": 0, "y": 0, "width": width, "height": height,
+                                               "logicalDpiX": 96, "logicalDpiY": 96, "dpr": 1}]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
 
 
 def dark_palette():
@@ -77,7 +100,7 @@ def shoot(out: Path, scheme: str, readme: bool) -> None:
     client = FakeStudyClient()
     w = MainWindow(QSettings(os.path.join(tmp, "p.ini"), QSettings.Format.IniFormat), study_client=client,
                    history=history)
-    w.resize(*SIZE)
+    size_window(w)
     w.show()
     w.run_ws.files.add_paths(paths)
     w.run_ws.task.select("wordcount")
@@ -117,7 +140,7 @@ def shoot_real(out: Path, readme: bool, scheme: str = "light") -> None:
     home = tempfile.mkdtemp()
     os.environ["POOLSIDE_HOME"] = home  # a private history: the study is recorded there
     w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
-    w.resize(*SIZE)
+    size_window(w)
     w.show()
     w.run_ws.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
     w.run_ws.task.select("primes")
@@ -192,7 +215,7 @@ def shoot_switch(out: Path) -> None:
     os.environ["POOLSIDE_HOME"] = home  # a private history: the run is recorded there
     client = FakeStudyClient()
     w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat), study_client=client)
-    w.resize(*SIZE)
+    size_window(w)
     w.show()
     run = w.run_ws
     run.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
@@ -249,10 +272,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dark", action="store_true", help="with --real: the window in the dark palette")
     parser.add_argument("--switch", action="store_true",
                         help="a small real run, the palette switched light -> dark -> light while the window is open")
+    parser.add_argument("--first-launch", action="store_true",
+                        help="--size is the screen's; the window takes a first launch's size on it")
     args = parser.parse_args(argv)
-    global SIZE
+    global SIZE, FIRST_LAUNCH
     width, _, height = args.size.partition("x")
     SIZE = (int(width), int(height))
+    FIRST_LAUNCH = args.first_launch
+    if FIRST_LAUNCH:
+        offscreen_screen(*SIZE)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.switch:

@@ -1,12 +1,13 @@
 """From the paths a person gives to the items a job runs: checked eagerly, walked lazily.
 
     expand(["photos", "a.png"], recursive=True, patterns=("*.png",))
-      |  now: every given path is looked at once (lstat): a missing one, or a
-      |       folder without recursive, is an InputUsageError naming them all
+      |  now: every given path is looked at once (lstat): a missing one, a
+      |       broken link, or a folder without recursive, is an
+      |       InputUsageError naming them all in one message
       v
     Expansion  --iterate (the engine reads it lazily)-->  Path, Path, ...
-      |  a given file:  always an item, whatever it is (a FIFO, a broken link,
-      |                 an empty or unreadable file: the task says what is wrong)
+      |  a given file:  always an item, whatever it is (a FIFO, an empty or
+      |                 unreadable file: the task says what is wrong)
       |  a given folder: walked in name order, one directory listing at a time;
       |                 entries that do not match the patterns, and symlinked
       |                 folders (never followed: no cycles), are *counted* in
@@ -98,6 +99,10 @@ class Expansion:
         self.skipped: Counter[str] = Counter()
         #: Set once the last item has been handed out (the total is then known).
         self.done = False
+        #: How many skipped entries to keep by name in ``skipped_paths`` (a preview lists them;
+        #: a run only counts them, so a walk of millions holds no list).
+        self.keep_skipped = 0
+        self.skipped_paths: list[tuple[Path, str]] = []
         self._iterator: Iterator[Path] | None = None
 
     def __iter__(self) -> Iterator[Path]:
@@ -143,20 +148,25 @@ class Expansion:
                     is_dir = is_link = False
                 if is_dir:
                     if os.path.normcase(os.path.abspath(path)) in self._exclude:
-                        self.skipped[SKIP_EXCLUDED] += 1
+                        self._skip(path, SKIP_EXCLUDED)
                     else:
                         subfolders.append(path)
                 elif is_link and _is_folder(path):
-                    self.skipped[SKIP_SYMLINKED_FOLDER] += 1
+                    self._skip(path, SKIP_SYMLINKED_FOLDER)
                 elif self._exclude and os.path.normcase(os.path.abspath(path)) in self._exclude:
-                    self.skipped[SKIP_EXCLUDED] += 1
+                    self._skip(path, SKIP_EXCLUDED)
                 elif matches(entry.name):
                     # Files, broken links, FIFOs, sockets: all items; the task's
                     # guard fails the ones that are not regular files, clearly.
                     yield path
                 else:
-                    self.skipped[SKIP_NO_MATCH] += 1
+                    self._skip(path, SKIP_NO_MATCH)
             stack.extend(reversed(subfolders))
+
+    def _skip(self, path: Path, reason: str) -> None:
+        self.skipped[reason] += 1
+        if len(self.skipped_paths) < self.keep_skipped:
+            self.skipped_paths.append((path, reason))
 
     def skipped_note(self) -> str:
         """``"skipped 3 entries: 2 did not match the patterns (*.png), 1 symlinked ..."``."""
@@ -176,8 +186,9 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
            ) -> Expansion:
     """Check ``paths`` now and return their items, to be read lazily.
 
-    Raises :class:`InputUsageError` naming every path that does not exist and
-    every folder given without ``recursive``.  ``patterns`` filter the files
+    Raises :class:`InputUsageError` naming every path that does not exist,
+    every broken link and every folder given without ``recursive``, all at
+    once: a person fixes the command line in one go, not one path per try.  ``patterns`` filter the files
     found in folders (case-insensitive globs on the name); files named
     explicitly are always items.  Folders and files in ``exclude`` (a
     plugin's output folder, the record file) are left out of walks, counted.
@@ -197,6 +208,10 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
             # Cannot even look at it (a folder on the way is not searchable,
             # the name is too long): an item whose outcome will say why.
             continue
+        if (broken := _broken_link(path)) is not None:
+            problems.append(f"{display(path)!r} is a broken link (it points to {display(broken)!r}, "
+                            "which does not exist)")
+            continue
         if _is_folder(path) and not recursive:
             problems.append(f"{display(path)!r} is a folder; add --recursive "
                             "to include the files in it")
@@ -208,6 +223,16 @@ def expand(paths: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
 def walk(root: str | os.PathLike[str], patterns: Sequence[str] = ()) -> Expansion:
     """The items in one folder, recursively: what a window's "Add Folder" needs."""
     return expand([root], recursive=True, patterns=patterns)
+
+
+def _broken_link(path: Path) -> str | None:
+    """The target of ``path`` if it is a symbolic link to nothing, else None."""
+    if not path.is_symlink() or os.path.exists(path):
+        return None
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def _is_folder(path: Path) -> bool:

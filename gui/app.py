@@ -28,8 +28,10 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> int:
+def main(argv: Sequence[str] | None = None, *, exit_process: bool = False, paths: Sequence[str] = ()) -> int:
     """Open the Poolside window; return the event loop's exit code.
+
+    ``paths``: files and folders to add, or job files to open (``poolside PATH...``, a file manager).
 
     With ``exit_process`` (the ``poolside`` command) the process ends as soon
     as the window has closed: see :func:`exit_now`.
@@ -58,6 +60,8 @@ def main(argv: Sequence[str] | None = None, *, exit_process: bool = False) -> in
     window = MainWindow()
     previous_hook = install_excepthook(lambda: window)
     window.show()
+    if paths:
+        window.open_paths(list(paths))
     freeze_startup_heap()
     window.bridge.warm()  # the run host starts while the person picks files
     try:

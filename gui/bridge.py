@@ -55,6 +55,8 @@ class Progress:
     total: int
     counts: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    #: The history's predicted wall time for the whole run (poolside.preview.predict), if it had one.
+    forecast_s: float | None = None
 
     @property
     def done(self) -> int:
@@ -66,10 +68,14 @@ class Progress:
 
     @property
     def eta_s(self) -> float | None:
-        rate = self.items_per_s
-        if rate <= 0 or self.total <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / rate)
+        """The time left (:func:`poolside.preview.eta_s`: the forecast's until a tenth is done, then the rate's)."""
+        return self.eta()[0]
+
+    def eta(self) -> tuple[float | None, bool]:
+        """``(seconds left, whether that is the forecast's)``."""
+        from poolside.preview import eta_s
+
+        return eta_s(self.done, self.total, self.elapsed_s, self.forecast_s)
 
 
 Runner = Callable[..., Any]
@@ -358,6 +364,13 @@ class RunBridge(QObject):
             return False
         self._pump.flush()
         return self._job is None
+
+    def set_forecast(self, seconds: float | None) -> None:
+        """The running job's predicted wall time: the ETA starts from it (``Progress.eta_s``)."""
+        if self.running:
+            self._progress.forecast_s = seconds
+            self._progress.elapsed_s = time.monotonic() - self._t0
+            self.progressChanged.emit(self._progress)
 
     # -- pump slots ---------------------------------------------------------
     def _on_batch(self, batch: list) -> None:

@@ -6,8 +6,11 @@ Writes, in the user's XDG data folder (``$XDG_DATA_HOME``, else ``~/.local/share
     icons/hicolor/scalable/apps/poolside.svg      from resources/icons/poolside.svg
 
 The entry starts the window with the interpreter Poolside is installed in
-(``python -m poolside.gui``), so it works for a venv, ``pipx`` or a user
+(``python -m poolside.gui %F``), so it works for a venv, ``pipx`` or a user
 install alike, whether or not the ``poolside`` script is on the menu's PATH.
+``%F`` hands it the files and folders a file manager opens with it; its
+``MimeType`` (saved jobs, ``application/toml``, and folders) puts Poolside
+under "Open with" for them, without making it their default program.
 The window sets its desktop file name to ``poolside``, so the desktop matches
 the running window to this entry and its icon.
 
@@ -36,7 +39,8 @@ def data_home(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def exec_line(python: str = sys.executable) -> str:
-    """The entry's ``Exec=``: this interpreter opening the window, quoted as the spec asks."""
+    """The entry's ``Exec=`` command: this interpreter opening the window, quoted as the spec asks
+    (the template adds ``%F``, the files to open)."""
     return " ".join(_quote(arg) for arg in (python, "-m", "poolside.gui"))
 
 

@@ -3,9 +3,12 @@
     MainWindow ── QTabWidget ── RunWorkspace      (files, task, backend → a run)
        │                    ├─ CompareWorkspace  (the same job under many configurations → a verdict)
        │                    └─ HistoryWorkspace  (past runs and studies: reopen, compare, resume, export)
-       ├── menus: File (files, plugin file, Open/Save job, export, Quit), Run, Help
+       ├── menus: File (files, plugin file, Open/Save job, Open Recent, export, Quit), Run, Help
        ├── status bar ◄── every workspace's ``message``
+       ├── title ◄── the Run tab's job and the run's progress (poolside.words.runs.window_title)
        └── close: a busy workspace is asked to stop first
+
+    poolside PATH... / JOB.toml / a file manager's "Open with" ──► open_paths ──► a job, or the files
 
 The window never reaches into a panel: it asks a workspace for what the
 workspace offers (actions, ``job_spec``, ``apply_spec``, settings, ``stop``).
@@ -14,13 +17,12 @@ workspace offers (actions, ``job_spec``, ``apply_spec``, settings, ``stop``).
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Signal
-from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtCore import QByteArray, QEvent, QRect, QSettings, QSize, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from poolside.spec import JobSpec, SpecError
 from poolside.words.configs import config_label
@@ -29,8 +31,10 @@ from . import settings as cfg
 from .bridge import RunBridge
 from .crash_report import CrashDialog, details, log_buffer
 from .notify import Notifier
+from .recent import RecentItems, RecentMenu
 from .theme import app_icon, restyle
 from .widgets.cores_panel import cores_text
+from .window_files import JobFilesMixin
 from .workspaces.base import Workspace
 from .workspaces.compare.client import HostStudyClient, StudyClient
 from .workspaces.compare.workspace import CompareWorkspace
@@ -49,13 +53,30 @@ def _version() -> str:
         return "(not installed)"
 
 
+#: The size the layout reads best at (the Run tab's inputs column beside results, and CPU views
+#: ~300 px high): a first window is no bigger than this, however large the screen.
+COMFORTABLE = QSize(1440, 900)
+#: A first window's share of each side of the screen's available area: 0.95 × 0.95 ≈ 90 % of it.
+SCREEN_SHARE = 0.95
+
+
+def first_geometry(available: QRect, wanted: QSize) -> QRect:
+    """Where a first window goes: about 90 % of ``available`` (the screen less its panels), no larger
+    than ``wanted``, centred."""
+    size = QSize(min(int(available.width() * SCREEN_SHARE), wanted.width()),
+                 min(int(available.height() * SCREEN_SHARE), wanted.height()))
+    rect = QRect(available.topLeft(), size)
+    rect.moveCenter(available.center())
+    return rect
+
+
 def _backend_infos() -> list[Any]:
     from poolside import backend_info
 
     return list(backend_info())
 
 
-class MainWindow(QMainWindow):
+class MainWindow(JobFilesMixin, QMainWindow):
     """The workbench.  ``runFinished(summary)`` follows every run of the Run workspace, cancelled or not."""
 
     runStarted = Signal()
@@ -108,6 +129,12 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self)
         for w in self.workspaces:
             self.notifier.watch(w)
+        self.recent = RecentItems(self.settings)
+        self.run_ws.jobChanged.connect(self.update_title)
+        self.run_ws.runStarted.connect(self.update_title)
+        self.run_ws.foldersAdded.connect(self._remember_folders)
+        self.run_ws.runFinished.connect(self.update_title)
+        self.bridge.progressChanged.connect(self.update_title)
 
         self._make_menus()
         self.setAcceptDrops(True)
@@ -144,6 +171,8 @@ class MainWindow(QMainWindow):
         self.open_job_action.triggered.connect(self.choose_open_job)
         self.save_job_action = file_menu.addAction("Save Job…")
         self.save_job_action.triggered.connect(self.choose_save_job)
+        self.recent_menu = RecentMenu(self.recent, self.open_recent, self)
+        file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.run_ws.export_csv_action, self.run_ws.export_json_action,
                               self.run_ws.export_trace_action])
@@ -155,6 +184,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
         run_menu.addActions([self.run_ws.run_action, self.run_ws.cancel_action])
+        run_menu.addAction(self.run_ws.preview_action)
         help_menu = bar.addMenu("&Help")
         self.details_action = help_menu.addAction("Diagnostic details…")
         self.details_action.triggered.connect(self.show_details)
@@ -178,48 +208,6 @@ class MainWindow(QMainWindow):
             return
         self.tabs.setCurrentWidget(self.run_ws)
         self.run_ws.rerun(spec, list(items))
-
-    # -- job files ------------------------------------------------------------
-    def choose_save_job(self) -> None:
-        folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save job", os.path.join(folder, "job.toml"), "Job files (*.toml)")
-        if path:
-            self.settings.setValue("job/folder", os.path.dirname(path))
-            self.save_job(path)
-
-    def save_job(self, path: str) -> bool:
-        """Write the Run workspace's job as TOML (``poolside run --spec`` reads it)."""
-        spec, problems = self.run_ws.job_spec(unloaded=True)  # saving never imports the plugin file
-        if spec is None:
-            self._status(f"Cannot save the job: {problems[0]}")
-            return False
-        try:
-            spec.save(path)
-        except SpecError as exc:
-            self._status(str(exc))
-            return False
-        self._status(f"Saved the job to {path}.")
-        return True
-
-    def choose_open_job(self) -> None:
-        folder = cfg.get_str(self.settings, "job/folder", os.path.expanduser("~"))
-        path, _ = QFileDialog.getOpenFileName(self, "Open job", folder, "Job files (*.toml *.json)")
-        if path:
-            self.settings.setValue("job/folder", os.path.dirname(path))
-            self.open_job(path)
-
-    def open_job(self, path: str) -> bool:
-        """Show a saved job in the Run workspace."""
-        try:
-            spec = JobSpec.load(path)
-        except SpecError as exc:
-            self._status(str(exc))
-            return False
-        self.tabs.setCurrentWidget(self.run_ws)
-        if not self.run_ws.apply_spec(spec):
-            return False
-        self._status(f"Opened the job {path}.")
-        return True
 
     # -- drops anywhere in the window go to the Run workspace's files ----------
     def dragEnterEvent(self, event) -> None:
@@ -245,13 +233,18 @@ class MainWindow(QMainWindow):
     def restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        if not (isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)):
+            self.place_first()
         for w in self.workspaces:
             w.restore_settings(s)
         self.tabs.setCurrentIndex(min(max(0, cfg.get_int(s, "window/tab", 0)), self.tabs.count() - 1))
+
+    def place_first(self) -> None:
+        """A first launch: most of the screen, no more than the layout reads best at."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:  # no screen at all (a platform without one): Qt's own size stands
+            return
+        self.setGeometry(first_geometry(screen.availableGeometry(), self.sizeHint().expandedTo(COMFORTABLE)))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

@@ -35,6 +35,18 @@ def test_missing_paths_are_all_named(tmp_path):
     assert "also-gone': no such file or folder" in str(info.value)
 
 
+def test_every_bad_path_is_named_at_once_broken_links_included(tmp_path):
+    (tmp_path / "broken-link").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(InputUsageError) as info:
+        expand([tmp_path / "broken-link", tmp_path / "missing-file", tmp_path / "adir"])
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert "broken-link' is a broken link (it points to" in problems[0] and "nowhere" in problems[0]
+    assert "missing-file': no such file or folder" in problems[1]
+    assert "adir' is a folder; add --recursive" in problems[2]
+
+
 def test_folder_without_recursive_is_a_usage_error(tmp_path):
     with pytest.raises(InputUsageError, match="is a folder; add --recursive"):
         expand([tmp_path])

@@ -10,6 +10,6 @@ Records written to files go through :mod:`poolside.serialize`, the one serialise
 that the window and the history use too.
 """
 
-from .main import main
+from .main import command_names, main
 
-__all__ = ["main"]
+__all__ = ["command_names", "main"]

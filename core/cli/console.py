@@ -75,12 +75,20 @@ class Console:
             self._write_err(printable(line) + "\n")
 
     def result(self, o: Any) -> None:
-        if not self.results_to_stdout or self.out_error is not None:
+        if not self.results_to_stdout:
+            return
+        self._write_out(f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n")
+
+    def line(self, text: str) -> None:
+        """A line on standard output (a preview's): lost, never raised, as result lines are."""
+        self._write_out(printable(text) + "\n")
+
+    def _write_out(self, line: str) -> None:
+        if self.out_error is not None:
             return
         if self.out is None:  # the command started with fd 1 closed: a result had nowhere to go
             self.out_error = "standard output is closed"
             return
-        line = f"{one_line(display(o.item))}\t{one_line(_short(o.value))}\n"
         with self._lock:
             if self._bar_shown and _same_terminal(self.out, self.errs):
                 self._clear()
@@ -95,7 +103,8 @@ class Console:
     def failure(self, o: Any) -> None:
         self.err(f"{Status(o.status).label.upper()} {one_line(display(o.item))}: {o.error}")
 
-    def progress(self, summary: Any, items: Expansion) -> None:
+    def progress(self, summary: Any, items: Expansion, forecast_s: float | None = None) -> None:
+        """The bar; ``forecast_s``: the history's prediction for the whole run, which the ETA starts from."""
         if not self.tty:
             return
         now = time.monotonic()
@@ -111,9 +120,11 @@ class Console:
         bad = done - counts.get(Status.OK.value, 0)
         tail += f"  {rate(per_s)}  {clock(summary.wall_s)}" + (f"  {count(bad)} not ok" if bad else "")
         if total:
-            left = (total - done) / per_s if per_s > 0 else None
-            if left is not None and done:
-                tail += f"  ETA {clock(left)}"
+            from ..preview import eta_s
+
+            left, predicted = eta_s(done, total, summary.wall_s, forecast_s)
+            if left is not None:
+                tail += f"  ETA {clock(left)}" + (" (predicted)" if predicted else "")
         bar_width = max(10, min(40, width - len(tail) - 4))
         fraction = done / total if total else 0.0
         filled = int(bar_width * fraction)

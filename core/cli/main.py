@@ -8,6 +8,7 @@
     poolside samples DEST
     poolside -v|-vv COMMAND ...   (the engine's log on stderr: info, debug)
     poolside                      (no arguments: the window, through poolside.gui.launcher)
+    poolside PATH... | JOB.toml   (the window with those files and folders, or that job)
 
 How ``run`` flows::
 
@@ -63,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         _end_process(code)
     return code
+
+
+def command_names() -> tuple[str, ...]:
+    """The commands, as the parser knows them: what the launcher tells apart from paths."""
+    return tuple(_build_parser()[1])
 
 
 def _hold_standard_fds() -> None:
@@ -195,7 +201,8 @@ def _build_parser() -> tuple[Parser, list[str]]:
     parser = Parser(
         prog=PROG,
         description="Run one task over many files on threads or processes.  "
-                    "Without arguments, opens the window; '%(prog)s --install-desktop' "
+                    "Without arguments, opens the window; '%(prog)s PATH...' opens it with those "
+                    "files and folders, '%(prog)s JOB.toml' with that job; '%(prog)s --install-desktop' "
                     "adds the window to the desktop's application menu (Linux).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")

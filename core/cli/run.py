@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,13 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--resume", metavar="ID|last",
                      help="run only the items of a recorded run that are not ok yet (see 'poolside history')")
     run.add_argument("--force", action="store_true", help="with --resume: resume even if the plugin changed")
+    run.add_argument("--dry-run", "-n", action="store_true",
+                     help="list what the run would do and write nothing: the items, each output's name and "
+                          "every collision with the policy that applies, what the filter skips, and the "
+                          "predicted duration when the history has a study or a run of this job")
+    run.add_argument("--sample", action="store_true",
+                     help="with --dry-run, when the history has no forecast for this job: run a few items "
+                          "(outputs to a scratch folder, deleted; nothing recorded) and predict from them")
     run.set_defaults(handler=cmd_run)
 
 
@@ -125,6 +132,10 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
+    if ns.sample and not ns.dry_run:
+        raise UsageError("--sample goes with --dry-run")
+    if ns.dry_run:
+        return _dry_run(ns, samples)
     spec, prepared, parent_id = _prepare(ns, samples)
     plugin, task, items = prepared.plugin, prepared.task, prepared.items
     _prestart_workers(prepared.run_options())
@@ -152,6 +163,35 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
                 console.err("warning: the run's CPU and memory series is not in the history (see the log)")
     return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by,
                    history_error=history.error, run_error=getattr(job, "error", None))
+
+
+def _dry_run(ns: argparse.Namespace, samples: str | None) -> int:
+    """``--dry-run``: the preview on stdout, nothing run, nothing written; exit 0 (2 for a usage error)."""
+    from .. import backend_names
+    from ..preview import preview
+    from ..words.preview import preview_lines
+
+    for flag, given in (("--resume", ns.resume), ("--save-spec", ns.save_spec)):
+        if given:
+            raise UsageError(f"--dry-run writes nothing and runs nothing new: leave out {flag}")
+    try:
+        spec = spec_from_args(ns, samples)
+        if spec.backend not in backend_names():
+            raise SpecError(f"unknown backend {spec.backend!r}; choose one of: {', '.join(backend_names())}")
+        if ns.output:
+            spec = spec.replace(exclude=(*spec.exclude, ns.output))  # as the run would leave it out
+        shown = preview(spec)
+        if ns.sample and shown.forecast is None and shown.items:
+            from ..preview import sample
+
+            shown.forecast, shown.forecast_source = sample(spec, shown.items)
+    except SpecError as e:
+        raise UsageError(str(e)) from None
+    console = Console(sys.stdout, sys.stderr, quiet=False, results_to_stdout=True)
+    for line in preview_lines(shown):
+        console.line(line)
+    console.err("dry run: nothing was run or written")
+    return EXIT_FAILED if console.out_error is not None else EXIT_OK
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:
@@ -224,7 +264,7 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel
-        stopped_by = _wait(job, console, items)
+        stopped_by = _wait(job, console, items, lambda n: _forecast_s(prepared, n))
         interrupted = stopped_by is not None
         summary = job.summary
         if one_shot:
@@ -408,16 +448,36 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _wait(job: Any, console: Console, items: Expansion) -> int | None:
+def _forecast_s(prepared: Any, items: int) -> float | None:
+    """The history's prediction for ``items`` items of this job, in seconds (None: it has none)."""
+    from ..preview import predict
+
+    try:
+        forecast = predict(prepared.spec, items, plugin=prepared.plugin, kwargs=dict(prepared.task.kwargs))[0]
+    except (SpecError, AttributeError) as e:  # a bare callable, or a job the history cannot say
+        log.debug("no forecast for the progress bar: %s", e)
+        return None
+    return None if forecast is None else float(forecast["seconds"])
+
+
+def _wait(job: Any, console: Console, items: Expansion,
+          forecast: Callable[[int], float | None] | None = None) -> int | None:
     """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
+
+    ``forecast(total)``: asked once the inputs are all read, for the ETA to start from (a terminal only).
 
     Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
     outcome to be recorded; the same or another signal again stops waiting.
     """
+    predicted: float | None = None
+    asked = forecast is None or not console.tty
     with _stop_signals_raise():
         try:
             while not job.wait(0.1):
-                console.progress(job.summary, items)
+                if not asked and forecast is not None and getattr(items, "done", True):
+                    asked = True  # a resume's items are a list: all read from the start
+                    predicted = forecast(items.yielded if isinstance(items, Expansion) else len(items))
+                console.progress(job.summary, items, predicted)
             return None
         except (KeyboardInterrupt, _Stop) as stop:
             signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT

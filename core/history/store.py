@@ -380,6 +380,18 @@ def outcomes(conn: sqlite3.Connection, run_id: int) -> Iterator[tuple[bytes, str
             yield name, STATUS_NAMES[code]
 
 
+def item_times(conn: sqlite3.Connection, run_id: int, limit: int | None = None) -> list[float]:
+    """Each recorded outcome's time on its worker, in seconds (float32, as written), up to ``limit``."""
+    import array
+
+    times = array.array("f")
+    for (blob,) in conn.execute("SELECT elapsed FROM batches WHERE run_id = ? ORDER BY seq", (run_id,)):
+        times.frombytes(blob)
+        if limit is not None and len(times) >= limit:
+            break
+    return list(times[:limit] if limit is not None else times)
+
+
 def recorded_counts(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
     counts = dict.fromkeys(STATUS_CODES, 0)
     for (status,) in conn.execute("SELECT status FROM batches WHERE run_id = ?", (run_id,)):

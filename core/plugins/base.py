@@ -218,6 +218,9 @@ class Plugin:
     takes_path: bool = field(default=False, repr=False, compare=False)
     #: What running it does beyond writing its outputs (``fetch``: downloads), or "".
     side_effects: str = ""
+    #: ``output_name(item, **settings) -> name``: the name an item's output gets in the first
+    #: :class:`Output` folder, before any collision policy (a preview shows it); None: not said.
+    output_name: Callable[..., str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -268,23 +271,28 @@ class PluginMeta:
     accepts: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     side_effects: str = ""
+    output_name: Callable[..., str] | None = None
 
 
 def plugin(fn: Callable | None = None, *, name: str | None = None,
            description: str | None = None, bound: str = "mixed",
            accepts: tuple[str, ...] | list[str] | str = (),
-           columns: tuple[str, ...] | list[str] = (), side_effects: str = "") -> Any:
+           columns: tuple[str, ...] | list[str] = (), side_effects: str = "",
+           output_name: Callable[..., str] | None = None) -> Any:
     """Mark a function as a plugin and say what its signature cannot.
 
     Use bare (``@plugin``) or with metadata (``@plugin(bound="cpu",
     accepts=("*.png",))``).  ``side_effects`` says, in a few words, what a run
     does beyond writing its :class:`Output` settings (``"downloads every listed
     URL"``): a comparison, which repeats the run, warns and asks first.
-    The function is returned unchanged.
+    ``output_name(item, **settings)`` returns the name an item's output will
+    get in the plugin's first :class:`Output` folder, without doing the work:
+    ``poolside run --dry-run`` and the window's Preview list the names and the
+    collisions.  The function is returned unchanged.
     """
     if isinstance(accepts, str):
         accepts = (accepts,)
-    meta = PluginMeta(name, description, bound, tuple(accepts), tuple(columns), side_effects)
+    meta = PluginMeta(name, description, bound, tuple(accepts), tuple(columns), side_effects, output_name)
 
     def mark(f: Callable) -> Callable:
         f.__poolside__ = meta  # type: ignore[attr-defined]
@@ -361,7 +369,7 @@ def from_function(fn: Callable, *, source: str, target: TaskRef | None = None) -
     return Plugin(name=name, description=description.strip(), bound=meta.bound,
                   accepts=meta.accepts, params=tuple(params), source=source,
                   columns=meta.columns, target=target, takes_path=takes_path,
-                  side_effects=meta.side_effects)
+                  side_effects=meta.side_effects, output_name=meta.output_name)
 
 
 def _param(p: inspect.Parameter, hint: Any, help_text: str,

@@ -1,6 +1,7 @@
 """A run in words: where its time went, and the states the history records.
 
     records.Summary (counts, wall) ─────summary_line──────► one line (CLI, logs, Run tab's status bar)
+    task name, file count, progress ────window_title──────► the window's title (and the task bar's)
     engine.insights.Insights (numbers) ──insight_sentences──► sentences (CLI --insights, Run tab)
     history store's run state ──────────run_state─────────► label, colour, resumable (CLI, History tab)
 
@@ -41,6 +42,22 @@ def summary_line(summary: Any, *, cancelled: bool = False) -> str:
     if not_read:
         return line + f"; {count(not_read)} items not read"
     return line
+
+
+APP_NAME = "Poolside"
+
+
+def window_title(task: str | None, files: int, *, done: int | None = None, total: int | None = None) -> str:
+    """``"thumbnail · 200 files — Poolside"``; while running ``"37 % · thumbnail · 200 files — Poolside"``.
+
+    The percentage comes first: a task bar cuts a title from the right.
+    """
+    job = [task] if task else []
+    if files:
+        job.append(f"{count(files)} file{'s' if files != 1 else ''}")
+    if total and done is not None:
+        job.insert(0, f"{min(100, int(100 * done / total))} %")
+    return " · ".join(job) + f" — {APP_NAME}" if job else APP_NAME
 
 
 # -- a run's insights ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from poolside.system import system_info
 from poolside.words.units import human_bytes, human_duration
@@ -91,14 +91,17 @@ class CoresPanel(QWidget):
         self.model = QLabel(f"{info.cpu_model} · {human_bytes(info.memory_bytes)} RAM")
         self.model.setProperty("role", "hint")
         self.model.setToolTip(self.model.text())
-        self.model.setMinimumWidth(40)
         self.usage = QLabel(self)
         self.usage.setObjectName("coresUsage")
         self.usage.setToolTip("The whole machine's CPU; Poolside's share of it: the run host and every "
                               "process under it (its zygote, the workers, workers parked for the next run, "
                               "what a task starts), summed; and their memory (USS where it can be read, "
                               "else RSS).  The window itself is not counted.")
-        self.usage.setMinimumWidth(40)  # never widens the panel; the tooltip says what it means
+        # The three lines wrap rather than widen the panel or cut a word off: at 1024×768 the panel
+        # is ~290 px wide, narrower than a CPU model's name and the memory line.
+        for label in (self.counts, self.model, self.usage):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mode = QComboBox(self)
         self.mode.addItems([LIVE, RUN])
         self.mode.setAccessibleName("CPU history range")
@@ -114,18 +117,20 @@ class CoresPanel(QWidget):
         self.tabs.addTab(self._with_key(self.machine, self._machine_key()), "Machine")
         self.tabs.addTab(self._with_key(self.per_core, self._cores_key(self.per_core.heatmap)), "Per core")
         self.tabs.addTab(self.workers, "Workers")
-        self.tabs.setCornerWidget(self.mode, Qt.Corner.TopRightCorner)
         self.tabs.setAccessibleName("CPU history")
         self.tabs.currentChanged.connect(self._redraw)
 
-        top = QHBoxLayout()
-        top.setSpacing(8)
-        top.addWidget(self.counts)
-        top.addWidget(self.model, 1)
+        # The range chooser sits beside the CPU model, not in the tab bar's corner: there it took the
+        # room of the third tab, which a narrow panel then hid behind scroll arrows.
+        model = QHBoxLayout()
+        model.setSpacing(8)
+        model.addWidget(self.model, 1)
+        model.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignTop)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addLayout(top)
+        lay.addWidget(self.counts)
+        lay.addLayout(model)
         lay.addWidget(self.usage)
         lay.addWidget(self.tabs, 1)
         self._recent: dict[str, Any] | None = None

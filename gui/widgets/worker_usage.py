@@ -23,7 +23,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from poolside.words.units import human_bytes
 
@@ -92,7 +92,9 @@ class WorkerUsage(QWidget):
         self.legend = QLabel(self)
         self.legend.setProperty("role", "hint")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setMinimumWidth(40)  # never widens the panel (the window's minimum width); the tooltip says it
+        # Wrapped, never widening the panel (the window's minimum width) nor cut off at 1024×768.
+        self.legend.setWordWrap(True)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.legend.setToolTip(SCOPE)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

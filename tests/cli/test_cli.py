@@ -250,10 +250,22 @@ def test_no_arguments_without_a_display_is_a_clear_error(monkeypatch, capsys):
 def test_no_arguments_opens_the_window(monkeypatch):
     calls = []
     fake = types.ModuleType("poolside.gui.app")
-    fake.main = lambda argv=None, exit_process=False: calls.append(argv) or 0
+    fake.main = lambda argv=None, exit_process=False, paths=(): calls.append((argv, list(paths))) or 0
     monkeypatch.setitem(sys.modules, "poolside.gui.app", fake)
     monkeypatch.setenv("DISPLAY", ":99")
-    assert launcher([]) == 0 and calls == [[]]
+    assert launcher([]) == 0 and calls == [([], [])]
+
+
+def test_paths_open_the_window_with_them(monkeypatch, tmp_path):
+    calls = []
+    fake = types.ModuleType("poolside.gui.app")
+    fake.main = lambda argv=None, exit_process=False, paths=(): calls.append(list(paths)) or 0
+    monkeypatch.setitem(sys.modules, "poolside.gui.app", fake)
+    monkeypatch.setenv("DISPLAY", ":99")
+    job = tmp_path / "job.toml"
+    job.write_text('plugin = "sha256"\n')
+    assert launcher([str(tmp_path), str(job)]) == 0
+    assert calls == [[str(tmp_path), str(job)]]
 
 
 def test_the_command_with_arguments_is_the_cli(capsys):

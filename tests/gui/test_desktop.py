@@ -20,7 +20,8 @@ def test_install_desktop_writes_the_entry_and_icon_in_the_xdg_data_folder(monkey
     icon = tmp_path / "icons" / "hicolor" / "scalable" / "apps" / "poolside.svg"
     text = entry.read_text(encoding="utf-8")
     assert text.startswith("[Desktop Entry]\n")
-    assert f"\nExec={sys.executable} -m poolside.gui\n" in text
+    assert f"\nExec={sys.executable} -m poolside.gui %F\n" in text
+    assert "\nMimeType=application/toml;inode/directory;\n" in text
     assert "\nIcon=poolside\n" in text and "\nName=Poolside\n" in text
     assert icon.read_bytes() == resource("icons", "poolside.svg").read_bytes()
     assert str(entry) in capsys.readouterr().out

@@ -27,7 +27,7 @@ def test_the_launcher_stops_before_qt_when_xcb_libraries_are_missing(monkeypatch
 def test_the_launcher_opens_the_window_when_the_libraries_load(monkeypatch):
     calls = []
     fake = types.ModuleType("poolside.gui.app")
-    fake.main = lambda argv=None, exit_process=False: calls.append(exit_process) or 0
+    fake.main = lambda argv=None, exit_process=False, paths=(): calls.append(exit_process) or 0
     monkeypatch.setitem(sys.modules, "poolside.gui.app", fake)
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")

@@ -18,7 +18,16 @@ from ..base import Output, Range, plugin
 _CHUNK = 1 << 20
 
 
-@plugin(name="gzip", bound="mixed", columns=("output", "action", "bytes_in", "bytes_out"))
+def gzip_name(path: Path, *, mode: str = "auto", **_settings: object) -> str:
+    """The name ``path``'s output gets: ``a.txt.gz`` when compressing, ``a.txt`` when decompressing ``a.txt.gz``."""
+    decompress = mode == "decompress" or (mode == "auto" and path.name.lower().endswith(".gz"))
+    if not decompress:
+        return path.name + ".gz"
+    return path.name[:-3] if path.name.lower().endswith(".gz") else path.name + ".out"
+
+
+@plugin(name="gzip", bound="mixed", output_name=gzip_name,
+        columns=("output", "action", "bytes_in", "bytes_out"))
 def gzip_file(
     path: Path,
     out: Annotated[Path, Output] = Path("poolside-out/gzip"),
@@ -35,11 +44,7 @@ def gzip_file(
         on_collision: when the output name exists: rename (name-1.gz), skip, or overwrite.
     """
     decompress = mode == "decompress" or (mode == "auto" and path.name.lower().endswith(".gz"))
-    if decompress:
-        name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name + ".out"
-    else:
-        name = path.name + ".gz"
-    output = AtomicOutput(out, name, on_collision, protect=path)
+    output = AtomicOutput(out, gzip_name(path, mode=mode), on_collision, protect=path)
     if output.skipped:
         return {"output": str(output.path), "action": output.action,
                 "bytes_in": None, "bytes_out": None}

@@ -26,7 +26,21 @@ _SAME = {"JPEG": ("JPEG", ".jpg"), "MPO": ("JPEG", ".jpg"), "PNG": ("PNG", ".png
          "TIFF": ("TIFF", ".tif")}
 
 
-@plugin(bound="cpu", accepts=IMAGE_PATTERNS,
+def thumbnail_name(path: Path, *, format: str = "same", **_settings: object) -> str:
+    """The name a thumbnail of ``path`` gets: its stem and the output format's suffix.
+
+    For ``"same"`` that is the input's own format, read from the image's header
+    (Pillow reads a few bytes, not the pixels): a PNG named ``.jpg`` stays PNG.
+    """
+    if format != "same":
+        return path.stem + _FORMATS[format][1]
+    from PIL import Image, UnidentifiedImageError
+
+    with open_input(path) as f, _named_failure(UnidentifiedImageError, path), Image.open(f) as img:
+        return path.stem + _SAME.get(img.format or "", ("PNG", ".png"))[1]
+
+
+@plugin(bound="cpu", accepts=IMAGE_PATTERNS, output_name=thumbnail_name,
         columns=("output", "action", "width", "height", "bytes"))
 def thumbnail(
     path: Path,

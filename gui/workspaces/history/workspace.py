@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -174,9 +174,12 @@ class HistoryWorkspace(Workspace):
 
     # -- the list -----------------------------------------------------------
     def refresh(self) -> None:
-        """Read the history again (a run or study ended); one that cannot be read is said, not raised."""
+        """Read the history again (a run or study ended); one that cannot be read is said, not raised.
+
+        What was selected stays selected, so a run ending while a study is open does not close it."""
         from poolside.history import HistoryError
 
+        keep = [str(e["id"]) for e in self.selected()] if self.model.rowCount() else []
         current = self.plugin_filter.currentText()
         self.plugin_filter.blockSignals(True)
         self.plugin_filter.clear()
@@ -191,6 +194,15 @@ class HistoryWorkspace(Workspace):
             self.set_unavailable(None)
         finally:
             self.plugin_filter.blockSignals(False)
+        if keep:
+            self.select(*keep)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Runs and studies of other processes (the CLI, another window) end without a signal here:
+        # the list is read again whenever the tab comes into view.
+        super().showEvent(event)
+        if not event.spontaneous():
+            self.refresh()
 
     def set_unavailable(self, reason: str | None, *, offer_new: bool = True) -> None:
         """The history cannot be used (``reason``), or can again (``None``): said once in the status

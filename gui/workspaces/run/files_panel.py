@@ -48,6 +48,8 @@ class FilesPanel(QWidget):
     message = Signal(str)
     #: The user cleared the list (the window forgets the last run's results with it).
     cleared = Signal()
+    #: Folders given to ``add_paths`` (Add Folder, a drop, the command line): File ▸ Open Recent keeps them.
+    foldersAdded = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +163,7 @@ class FilesPanel(QWidget):
         if folders or files:
             self.last_folder = folders[-1] if folders else os.path.dirname(os.path.abspath(files[-1]))
         if folders:
+            self.foldersAdded.emit([os.path.abspath(f) for f in folders])
             self._scan_added = added
             self.scanner.scan(folders, self.patterns())
             self._on_changed(len(self.model), self.model.total_bytes)

@@ -51,7 +51,11 @@ def _left(files: QWidget, task: QWidget, backend: QWidget) -> QScrollArea:
     lay.setContentsMargins(0, 0, 4, 0)
     lay.setSpacing(8)
     files_box = group("Files", files, stretch=True)
-    files_box.setMinimumHeight(200)
+    # Enough for the buttons, the filter and a few rows; past that the list takes what Task and Backend
+    # leave.  Its preferred height is ignored because the scroll area sizes a column of wrapping labels
+    # by preferred heights, not minimums: the list's own (~300 px) pushed Backend out of sight at 768 px.
+    files_box.setMinimumHeight(160)
+    files_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
     lay.addWidget(files_box, 1)
     lay.addWidget(group("Task", task))
     lay.addWidget(group("Backend", backend))

@@ -128,7 +128,7 @@ class ProgressPanel(QWidget):
         self.headline.setWordWrap(True)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        row = QHBoxLayout()
+        row = self._row = QHBoxLayout()
         row.setSpacing(8)
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
@@ -150,6 +150,14 @@ class ProgressPanel(QWidget):
         lay.addWidget(self.headline)
         lay.addWidget(self.output)
         self.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
+
+    def add_action_button(self, action: QAction) -> QToolButton:
+        """A button for ``action`` beside Run and Cancel (Preview)."""
+        button = QToolButton(self)
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._row.insertWidget(self._row.indexOf(self.bar), button)
+        return button
 
     def set_output_folder(self, path: str | None) -> None:
         """Say where the task writes its outputs (None: it writes none), with a link to open it."""
@@ -189,9 +197,9 @@ class ProgressPanel(QWidget):
         if self.bar.maximum() > 0:
             self.bar.setValue(min(done, self.bar.maximum()))
         parts = [counts_html(progress.counts), fmt.rate(progress.items_per_s)]
-        eta = progress.eta_s
+        eta, predicted = progress.eta()
         if eta is not None and done < progress.total:
-            parts.append(f"ETA {fmt.clock(eta)}")
+            parts.append(f"ETA {fmt.clock(eta)}" + (" (predicted)" if predicted else ""))
         self.stats.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def finish(self, summary: Any, *, cancelled: bool, label: str, peak_memory: float = 0.0) -> None:

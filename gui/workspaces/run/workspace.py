@@ -38,6 +38,7 @@ from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .files_panel import FilesPanel
 from .layout import arrange
+from .preview_view import PreviewDialog, RunPreview
 from .progress_panel import ProgressPanel, output_folder, was_cancelled
 from .results_panel import ResultsPanel, WindowMenu
 from .run_monitor import RunMonitor
@@ -53,6 +54,8 @@ class RunWorkspace(Workspace):
     runFinished = Signal(object)
     #: The files, the task or its parameters changed (what a comparison would run).
     jobChanged = Signal()
+    #: Folders were added to the files (absolute paths), however they came.
+    foldersAdded = Signal(list)
 
     def __init__(self, bridge: Any, plugins: tuple[list, list], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +70,9 @@ class RunWorkspace(Workspace):
         self.backend = BackendPanel(self)
         self.cores = CoresPanel(self)
         self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
+        self.preview_button = self.progress.add_action_button(self.preview_action)
+        self.preview = RunPreview(self, job=self._job_to_preview, run=self.start_run, bridge=self.bridge)
+        self.preview.message.connect(self.message)
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
@@ -94,6 +100,11 @@ class RunWorkspace(Workspace):
         self.cancel_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.cancel_action.setToolTip("Stop the run: items not yet started end as cancelled (Esc)")
         self.cancel_action.triggered.connect(self.cancel_run)
+        self.preview_action = QAction("Preview", self)
+        self.preview_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.preview_action.setToolTip("What Run would do, without doing it: the files, each output's name and "
+                                       "collision, what the filter skips, and the predicted duration (Ctrl+Shift+R)")
+        self.preview_action.triggered.connect(self.show_preview)
         self.export_csv_action = QAction("Export Results as CSV…", self)
         self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
         self.export_json_action = QAction("Export Results as JSON…", self)
@@ -101,11 +112,12 @@ class RunWorkspace(Workspace):
         self.export_trace_action = QAction("Export Timeline…", self)
         self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
         self.export_trace_action.triggered.connect(self.choose_export_trace)
-        self.addActions([self.run_action, self.cancel_action])
+        self.addActions([self.run_action, self.cancel_action, self.preview_action])
 
     def _wire(self) -> None:
         self.files.message.connect(self.message)
         self.files.changed.connect(lambda *_: self.jobChanged.emit())
+        self.files.foldersAdded.connect(self.foldersAdded)
         self.task.message.connect(self.message)
         self.task.pluginChanged.connect(self._on_plugin)
         self.task.valuesChanged.connect(self.jobChanged)
@@ -171,6 +183,17 @@ class RunWorkspace(Workspace):
 
     def plugin(self) -> Any | None:
         return self.task.current_plugin()
+
+    def job_outline(self) -> tuple[str | None, int]:
+        """The task's name (None before one is chosen) and how many files there are: the window's title."""
+        pending = self.task.pending()
+        plugin = self.task.current_plugin()
+        name = pending[1] if pending is not None else getattr(plugin, "name", None)
+        return name, len(self.files.paths())
+
+    def add_inputs(self, paths: list[str]) -> None:
+        """Files and folders from outside the tab (the command line, Open Recent), as Add Files/Folder take them."""
+        self.files.add_paths(paths)
 
     def apply_spec(self, spec: JobSpec) -> bool:
         """Show a saved job: its plugin and parameters, its backend, its files."""
@@ -249,8 +272,21 @@ class RunWorkspace(Workspace):
         except Exception as exc:  # a bug, not bad options (those come as startFailed)
             self._on_start_failed(exc)
             return False
+        self.preview.run_started(spec, len(items))  # the ETA starts from the forecast, if there is one
         self.runStarted.emit()
         return True
+
+    # -- the preview --------------------------------------------------------------
+    def show_preview(self) -> PreviewDialog | None:
+        """Preview: what Run would do (see :class:`RunPreview`); None, and why in the status bar, if it cannot."""
+        return self.preview.show()
+
+    def _job_to_preview(self) -> tuple[JobSpec | None, list[str]]:
+        if self.is_busy():
+            return None, ["A run is going: preview the next one after it."]
+        if not self.task.ensure_loaded():  # a job's plugin file: asked about first, as Run does
+            return None, []
+        return self.job_spec()
 
     def cancel_run(self) -> None:
         if self.bridge.running and not self.bridge.cancel_requested:
@@ -326,6 +362,7 @@ class RunWorkspace(Workspace):
             panel.set_busy(busy)
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
+        self.preview_action.setEnabled(not busy)
         self._update_export()
         if changed:
             self.busyChanged.emit(busy)
@@ -398,6 +435,7 @@ class RunWorkspace(Workspace):
             panel.restore_settings(s)
 
     def shutdown(self) -> None:
+        self.preview.shutdown()
         self.files.shutdown()
         self.cpu_monitor.stop()
         self.series_store.close()

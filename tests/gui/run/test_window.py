@@ -202,7 +202,7 @@ def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
     first.choose_plugin("thumbnail", size=128, format="png")
     first.choose_plugin("wordcount")  # another plugin's values are kept too
     first.choose_backend("threads", 3, timeout=5.0, ordered=True)
-    first.window.resize(760, 560)  # within the offscreen screen (800x600): restoreGeometry clamps to it
+    first.window.resize(780, 590)  # within the offscreen screen (800x800): restoreGeometry clamps to it
     first.close()
 
     second = WindowDriver(qtbot, make_window())
@@ -218,7 +218,7 @@ def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
         "ordered": True,
         "method": None,
     }
-    assert (second.window.width(), second.window.height()) == (760, 560)
+    assert (second.window.width(), second.window.height()) == (780, 590)
 
 
 def test_run_is_refused_with_clear_reasons(qtbot, driver, folder):
