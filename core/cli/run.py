@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from ..words.runs import summary_line
 from ..words.units import count
+from . import cluster
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -59,6 +61,7 @@ def add_parser(sub: Any) -> None:
                           "(joblib: generator_unordered, generator, list; see 'poolside info')")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="per item; an item running longer ends timed_out")
+    cluster.add_arguments(run)
     run.add_argument("--ordered", action="store_true", default=None,
                      help="report outcomes in input order (default: as they finish)")
     run.add_argument("--recursive", "-r", action="store_true", default=None, help="walk into folders")
@@ -102,6 +105,10 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
         changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
         changes["recursive"] = True
     changes = {k: v for k, v in changes.items() if v is not None}
+    backend = changes.get("backend") or (base.backend if base else JobSpec.backend)
+    backend_options = cluster.options(ns, backend, base.backend_options if base else {})
+    if backend_options:
+        changes["backend_options"] = backend_options
     params = _parse_params(ns.param)
     if base is None:
         return JobSpec(params=params, **changes)
@@ -130,6 +137,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         raise UsageError(f"--output {e}") from None
     console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
                        results_to_stdout=recorder is None)
+    if spec.backend == "dask":
+        console.err(_cluster_line(spec))
     from ..history import RunRecorder
 
     history = RunRecorder(spec, task, parent_id=parent_id)
@@ -147,6 +156,14 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
                 console.err("warning: the run's CPU and memory series is not in the history (see the log)")
     return _finish(ns, summary, items, reporter, history.run_id, console, stopped_by,
                    history_error=history.error, run_error=getattr(job, "error", None))
+
+
+def _cluster_line(spec: JobSpec) -> str:
+    from ..backends.dask import ADDRESS_VARIABLE
+    from ..words.cluster import cluster_line
+
+    address = spec.backend_options.get("address") or os.environ.get(ADDRESS_VARIABLE)
+    return "running " + cluster_line(address, spec.backend_options.get("files", "shared"))
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:
@@ -292,7 +309,10 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
         raise UsageError(str(e)) from None
     changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout,
                "method": getattr(ns, "method", None)}
-    spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
+    changes = {k: v for k, v in changes.items() if v is not None}
+    backend = changes.get("backend") or plan.spec.backend
+    changes["backend_options"] = cluster.options(ns, backend, plan.spec.backend_options)
+    spec = plan.spec.replace(**changes)
     # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
     items: Any = plan.items
     prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, items)
