@@ -305,7 +305,18 @@ class DaskBackend(PoolAdapter):
 def connect(address: str) -> Any:
     """A client of the scheduler at ``address``; a clear ``ValueError`` within seconds if it cannot be reached."""
     from distributed import Client
+    from distributed.comm import parse_address
+    from distributed.comm.registry import backends
 
+    # Checked first: a Client given a malformed address blocks ~10 s as it is collected.
+    try:
+        scheme, location = parse_address(address)
+    except ValueError as exc:
+        raise ValueError(f"{address!r} is not a Dask scheduler address (like tcp://HOST:8786): {exc}") from None
+    if scheme not in backends or not location:
+        why = (f"the protocol is one of {', '.join(sorted(backends))}" if scheme not in backends
+               else "it names no host")
+        raise ValueError(f"{address!r} is not a Dask scheduler address (like tcp://HOST:8786): {why}")
     try:
         return Client(address, timeout=f"{_CONNECT_S}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from poolside.spec import JobSpec
 
 from .. import settings as cfg
+from .cluster_box import ClusterBox
 
 #: The calls a classic pool can make, per backend (first: its default).  The
 #: other backends have one way to hand out items, so Method is off for them.
@@ -89,6 +90,11 @@ class BackendPanel(QWidget):
         self.ordered.setToolTip("Deliver results in input order (a slow item holds back the ones after it).")
         self.ordered.toggled.connect(self.changed)
 
+        dask = next((i for i in self._infos if i.name == "dask"), None)
+        self.cluster = ClusterBox(self, available=dask is None or dask.available,
+                                  reason=dask.reason if dask is not None else "")
+        self.cluster.changed.connect(self.changed)
+
         self.hint = QLabel(self)
         self.hint.setProperty("role", "hint")
         self.hint.setWordWrap(True)
@@ -101,7 +107,8 @@ class BackendPanel(QWidget):
             combo.addItem(info.label or info.name, info.name)
             row = combo.count() - 1
             tip = info.description or info.name
-            if not getattr(info, "available", True):
+            # Dask stays selectable without its package: its box says how to install it.
+            if not getattr(info, "available", True) and info.name != "dask":
                 tip = f"Not available: {getattr(info, 'reason', '')}"
                 item = combo.model().item(row)  # type: ignore[attr-defined]
                 if item is not None:
@@ -119,6 +126,7 @@ class BackendPanel(QWidget):
         form.addRow("Method", self.method)
         form.addRow("Timeout", self.timeout)
         form.addRow("", self.ordered)
+        form.addRow(self.cluster)
         form.addRow(self.hint)
 
     # -- values -------------------------------------------------------------
@@ -160,6 +168,7 @@ class BackendPanel(QWidget):
             "timeout": self.timeout.value() or None,
             "ordered": self.ordered.isChecked(),
             "method": self.method_name(),
+            "backend_options": self.cluster.backend_options() if self.backend_name() == "dask" else {},
         }
 
     def apply(self, *, backend: str | None = None, workers: int | None = None, chunk_size: int | str | None = None,
@@ -185,6 +194,8 @@ class BackendPanel(QWidget):
     def apply_spec(self, spec: JobSpec) -> None:
         self.apply(backend=spec.backend, workers=spec.workers or 0, chunk_size=spec.chunk_size,
                    method=spec.method, timeout=spec.timeout or 0.0, ordered=spec.ordered)
+        if spec.backend == "dask":
+            self.cluster.apply_options(dict(spec.backend_options))
 
     # -- settings -----------------------------------------------------------
     def save_settings(self, s: QSettings) -> None:
@@ -194,6 +205,7 @@ class BackendPanel(QWidget):
         s.setValue("backend/method", self.method_name() or "")
         s.setValue("backend/timeout", self.timeout.value())
         s.setValue("backend/ordered", self.ordered.isChecked())
+        self.cluster.save_settings(s)
 
     def restore_settings(self, s: QSettings) -> None:
         self.apply(
@@ -204,6 +216,7 @@ class BackendPanel(QWidget):
             timeout=cfg.get_float(s, "backend/timeout", 0.0),
             ordered=cfg.get_bool(s, "backend/ordered", False),
         )
+        self.cluster.restore_settings(s)
 
     # -- slots --------------------------------------------------------------
     @property
@@ -229,6 +242,7 @@ class BackendPanel(QWidget):
         self._clamp_workers()
         self._update_auto()
         self._update_methods()
+        self.cluster.setVisible(self.backend_name() == "dask")
         self._update_hint()
         self.changed.emit()
 
@@ -265,9 +279,14 @@ class BackendPanel(QWidget):
         self.hint.setVisible(bool(self.hint.text()))
         self.changed.emit()
 
+    def shutdown(self) -> None:
+        """The window closes: a connection test still running ends now."""
+        self.cluster.stop()
+
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         for w in (self.backend, self.chunk, self.timeout, self.ordered):
             w.setEnabled(not busy)
         self.workers.setEnabled(not busy and not self.single_worker)
         self.method.setEnabled(not busy and self.backend_name() in POOL_METHODS)
+        self.cluster.set_busy(busy)

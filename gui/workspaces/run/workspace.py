@@ -399,6 +399,7 @@ class RunWorkspace(Workspace):
 
     def shutdown(self) -> None:
         self.files.shutdown()
+        self.backend.shutdown()
         self.cpu_monitor.stop()
         self.series_store.close()
 
