@@ -165,6 +165,8 @@ class DaskBackend(PoolAdapter):
             return 0 if self._in_flight else 1  # a suspect runs alone on the cluster
         if self._bytes and sum(self._bytes.values()) >= self._budget:
             return 0
+        if self._client is not None and self._client.status != "running":
+            return 0  # cut off from the scheduler: nothing to hand it (see poll)
         return super().free_slots()
 
     def submit(self, chunk: Chunk) -> list[Event]:
@@ -250,6 +252,11 @@ class DaskBackend(PoolAdapter):
                     return exc
                 status = "lost"  # its worker died while the result was fetched
         if status == "cancelled":
+            if self._client.status != "running":
+                # Cut off from the scheduler, the client cancels what it waited for: the
+                # chunk goes back to the engine, run again if the scheduler comes back
+                # (else poll ends the run, the items cancelled).
+                return Retry(chunk.id, alone=False)
             return RuntimeError("the Dask task was cancelled")
         if status == "error":
             return future.exception()  # a KilledWorker is sorted out by _as_event

@@ -150,3 +150,55 @@ def test_a_worker_killed_mid_run_costs_at_most_its_items(job_files):
         client.wait_for_workers(2, timeout=60)
     # Dask purges a dead worker's scratch folder as its replacement starts; the run swept the others.
     assert _left_in(scratch) == []
+
+
+def test_a_package_missing_on_the_workers_fails_its_items_naming_it_and_the_worker(job_files):
+    address, folder, _scratch = job_files
+    # Installed here (a file the client imports), absent on the workers (it sits in the hidden folder).
+    (folder / "only_here.py").write_text("VALUE = 1\n")
+    (folder / "needs.py").write_text(
+        "from pathlib import Path\n"
+        "def needs(path: Path) -> int:\n"
+        "    import only_here\n"
+        "    return only_here.VALUE\n")
+    import sys
+
+    sys.path.insert(0, str(folder))
+    try:
+        spec = JobSpec(f"{folder / 'needs.py'}:needs", paths=(str(folder / "in"),), recursive=True)
+        prepared = spec.prepare()
+        assert {o.value for o in run(prepared.task, prepared.items, backend="sequential")} == {1}
+        prepared = spec.prepare()
+        outcomes = list(run(prepared.task, prepared.items, backend="dask",
+                            backend_options={"address": address, "files": "shipped"}))
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("only_here", None)
+    assert len(outcomes) == FILES and not any(o.ok for o in outcomes)
+    message = outcomes[0].error.message
+    assert "'only_here' is not installed on the Dask worker tcp://127.0.0.1:" in message, message
+    assert "pip install only_here" in message
+
+
+def test_cancel_frees_the_clusters_tasks(job_files):
+    address, folder, scratch = job_files
+    from distributed import Client
+
+    prepared = _spec(folder, "out", nap=1.0).prepare()
+    job = run(prepared.task, prepared.items, backend="dask", chunk_size=1, finite=True,
+              backend_options={"address": address, "files": "shipped"})
+    with Client(address, timeout="30s") as client:
+        _until(lambda: client.processing() and any(client.processing().values()), "tasks on the workers")
+        job.cancel()
+        assert job.wait(60)
+        assert job.summary.counts["cancelled"] >= FILES - 4
+        _until(lambda: not any(client.processing().values()), "the scheduler to drop the run's tasks")
+        _until(lambda: not _left_in(scratch), "the running items' temp folders to go")
+
+
+def _until(condition, what: str, limit_s: float = 30.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)  # ok: polling the scheduler's state, bounded
