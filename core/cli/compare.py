@@ -25,6 +25,7 @@ from ..spec import JobSpec, SpecError
 from ..words import study as say
 from ..words.configs import config_label
 from ..words.units import clock, human_bytes, human_duration
+from . import cluster
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, chunk_size, positive_float, positive_int
 from .run import _parse_params
 
@@ -60,6 +61,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chunk-size", type=_chunks, metavar="auto,1,64", help="chunk sizes to compare")
     p.add_argument("--methods", type=_names, metavar="map,imap", help="the classic pools' calls to compare")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="per item")
+    cluster.add_arguments(p)
     p.add_argument("--json", metavar="FILE", help="write the study as JSON")
     p.add_argument("--yes", "-y", action="store_true",
                    help="run a plugin with side effects (fetch downloads) without asking")
@@ -68,9 +70,18 @@ def add_parser(sub: Any) -> None:
 
 def cmd_compare(ns: argparse.Namespace) -> int:
     spec = JobSpec(ns.plugin, paths=tuple(ns.paths), params=_parse_params(ns.param), recursive=ns.recursive,
-                   patterns=tuple(ns.glob), timeout=ns.timeout)
+                   patterns=tuple(ns.glob), timeout=ns.timeout,
+                   # The cluster's options go with the dask configurations (the grid's, or auto mode's).
+                   backend_options=cluster.options(ns, "dask", {}))
     from ..backends import backend_names
     from ..study import StudyError, prepare_study
+    from ..study.cluster import options as cluster_options
+    from ..words.cluster import cluster_line
+
+    if cluster_options(spec).get("address") or "dask" in (ns.backends or ()):
+        found = cluster_options(spec)
+        print("dask configurations run " + cluster_line(found.get("address"), found.get("files", "shared")),
+              file=sys.stderr)
 
     unknown = [b for b in ns.backends or () if b not in backend_names()]
     if unknown:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .cluster import auto_configs, handoff_note
 from .measure import Current, gil_probe, in_process, measure, sched_clocks
 from .plan import BASELINE, Config, Probe, first_round, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
@@ -96,7 +97,8 @@ class Study:
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
                  params: dict[str, Any] | None = None, seed: int = 0,
                  on_progress: Callable[[Progress], None] | None = None,
-                 on_round: Callable[[Round], None] | None = None) -> None:
+                 on_round: Callable[[Round], None] | None = None,
+                 cluster: dict[str, Any] | None = None) -> None:
         if not items:
             raise StudyError("no items to compare on")
         if repeats < 1:
@@ -106,6 +108,8 @@ class Study:
         self.repeats, self.sample_size, self.budget_s = repeats, sample, budget_s
         self.timeout, self.seed, self.on_progress, self.on_round = timeout, seed, on_progress, on_round
         self._scratch = Scratch(task, outputs)
+        #: The dask configurations' backend options (address, files): see poolside.study.cluster.
+        self._cluster = dict(cluster or {})
         self._current = Current()
         self._results: dict[Config, ConfigResult] = {}
         self._sample: list[Any] = []
@@ -217,7 +221,8 @@ class Study:
         # later ones adopt what is parked and start only the extra workers (stopping them
         # for each warm-up cost seconds per configuration: 16 processes took 5.6 s here).
         with self._scratch.task() as task:
-            numbers = measure(task, self._sample, config, timeout=self.timeout, current=self._current)
+            numbers = measure(task, self._sample, config, timeout=self.timeout, current=self._current,
+                              backend_options=self._cluster if config.backend == "dask" else None)
         self._runs_done += 1
         if self._current.cancelled:
             raise _Cancelled
@@ -272,11 +277,11 @@ class Study:
         base.probe_s = self._calibration.wall_s
         task_nature = nature(self._calibration)
         cores = self._system.usable_cores
-        todo = first_round(task_nature, cores, len(self._sample))
+        todo = first_round(task_nature, cores, len(self._sample)) + auto_configs(self._cluster, cores)
         # Threads and processes at the core count are always measured: without both, no
         # recommendation means much.  The budget governs what auto mode adds to them (it sized
         # the sample so that these fit).
-        mandatory = set(todo[:2])
+        mandatory = set(todo[:2]) | {c for c in todo if c.backend == "dask"}
         while todo:
             for config in todo:
                 if config not in mandatory and not self._affordable():
@@ -329,6 +334,9 @@ class Study:
             res.recommendation = recommend(res.configs, res.diagnosis, cores)
             res.lead = winner_and_lead(res.configs)[2]
             res.scaling = scaling(res.configs, self._system.physical_cores)
+        cluster_note = handoff_note(res.configs, self._sample, self._cluster)
+        if cluster_note is not None:
+            res.notes.append(cluster_note)
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:
             res.notes.append({"code": "significance", "repeats": res.lead.repeats,
                               "p_min": 1 / math.comb(2 * res.lead.repeats, res.lead.repeats)})

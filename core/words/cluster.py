@@ -2,13 +2,14 @@
 
     (address, files mode) ──► cluster_line()        the CLI's start line, the window's Backend panel
     ClusterReport          ──► report_lines()        the Backend panel's Test connection
+    a study's cluster note ──► cluster_note()        when the cluster pays (CLI and window)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .units import human_bytes
+from .units import human_bytes, human_duration
 
 #: How each files mode reads, in a sentence's middle.
 FILE_MODE_TEXT = {
@@ -39,3 +40,23 @@ def report_lines(report: Any) -> list[str]:
         lines.append(f"dashboard: {report.dashboard}")
     lines += [f"warning: {w}" for w in report.mismatches]
     return lines
+
+
+def cluster_note(n: dict[str, Any]) -> str:
+    """A study's ``cluster`` note: when the cluster pays, with its measured hand-off cost."""
+    handoff = f"the hand-off cost {human_duration(n['handoff_s'])} an item on the cluster"
+    if n.get("mb_per_item") is not None:
+        handoff += f" ({n['mb_per_item']:.2f} MB shipped each)"
+    handoff += f", {human_duration(n['local_handoff_s'])} on local processes"
+    if n.get("break_even_s") is None:
+        return (f"the cluster's {_plural(n['workers'], 'worker')} are no more than the {n['local_workers']} local "
+                f"processes, so it cannot beat them whatever the work per item; {handoff}")
+    if n["break_even_s"] <= 0:
+        return (f"the cluster ({_plural(n['workers'], 'worker')}) beats {n['local_workers']} local processes "
+                f"whatever the work per item; {handoff}")
+    return (f"items need ≥ {human_duration(n['break_even_s'])} of work each for the cluster "
+            f"({_plural(n['workers'], 'worker')}) to beat {n['local_workers']} local processes; {handoff}")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
