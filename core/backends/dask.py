@@ -75,6 +75,14 @@ _CONNECT_S = 5
 _GONE_S = 3.0
 
 
+def cluster_address(spec: Any) -> str | None:
+    """The scheduler a job spec's run goes to: its ``address`` option, else the environment's;
+    ``None`` for a local cluster or another backend."""
+    if getattr(spec, "backend", None) != "dask":
+        return None
+    return (getattr(spec, "backend_options", None) or {}).get("address") or os.environ.get(ADDRESS_VARIABLE) or None
+
+
 class ClusterLost(BackendError):
     """The scheduler went away: the items not done end ``cancelled`` (they were not at fault)."""
 

@@ -5,6 +5,8 @@
 
     python -m poolside.backends.dask_info ADDRESS   prints the report as JSON (exit 0), or the
                                                     reason on stderr (exit 1)
+    ... --watch ADDRESS                             prints the workers' load, a JSON line a second,
+                                                    until its parent goes (the Workers view)
 
 The window's Test connection runs the module as a short-lived subprocess:
 importing ``distributed`` takes about half a second and a client starts an
@@ -58,16 +60,10 @@ def probe(address: str) -> ClusterReport:
     finally:
         client.close()
     mine = {**_packages(versions["client"]), "poolside": _poolside_version()}
-    workers = []
-    for worker_address, w in sorted(info["workers"].items()):
-        theirs = {**_packages(versions["workers"].get(worker_address, {})),
-                  "poolside": _text(poolside.get(worker_address))}
-        metrics = w.get("metrics", {})
-        workers.append({
-            "address": worker_address, "host": w.get("host", ""), "threads": int(w.get("nthreads", 0)),
-            "memory": w.get("memory_limit") or None, "cpu": metrics.get("cpu"), "rss": metrics.get("memory"),
-            "executing": (metrics.get("task_counts") or {}).get("executing", 0), "versions": theirs,
-        })
+    workers = load(info)
+    for w in workers:
+        w["versions"] = {**_packages(versions["workers"].get(w["address"], {})),
+                         "poolside": _text(poolside.get(w["address"]))}
     return ClusterReport(address, dashboard, workers, mine, mismatches(mine, workers))
 
 
@@ -104,11 +100,51 @@ def _poolside_version() -> str:
         return ""
 
 
+def load(info: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each worker's load from ``scheduler_info()``: CPU (% of a core), memory (RSS and limit), tasks in flight."""
+    rows = []
+    for worker_address, w in sorted(info.get("workers", {}).items()):
+        metrics = w.get("metrics", {})
+        rows.append({"address": worker_address, "host": w.get("host", ""), "threads": int(w.get("nthreads", 0)),
+                     "cpu": metrics.get("cpu"), "rss": metrics.get("memory"), "memory": w.get("memory_limit") or None,
+                     "executing": (metrics.get("task_counts") or {}).get("executing", 0)})
+    return rows
+
+
+def watch(address: str, interval_s: float = 1.0) -> int:
+    """Print the workers' load as a JSON line every ``interval_s`` until the parent process goes.
+
+    The scheduler's own metrics (its workers report them with each heartbeat),
+    so watching costs the cluster nothing beyond one small message a second.
+    """
+    import os
+    import time
+
+    from .dask import connect
+
+    parent = os.getppid()
+    client = connect(address)
+    try:
+        while os.getppid() == parent:
+            print(json.dumps({"workers": load(client.scheduler_info())}), flush=True)
+            time.sleep(interval_s)
+    except BrokenPipeError:  # the reader went away: nothing left to tell
+        return 0
+    finally:
+        client.close()
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    watching = argv[:1] == ["--watch"]
+    if watching:
+        argv = argv[1:]
     if len(argv) != 1:
-        print("usage: python -m poolside.backends.dask_info tcp://HOST:8786", file=sys.stderr)
+        print("usage: python -m poolside.backends.dask_info [--watch] tcp://HOST:8786", file=sys.stderr)
         return 2
     try:
+        if watching:
+            return watch(argv[0])
         report = probe(argv[0])
     except ImportError:
         print("the 'distributed' package is not installed: pip install 'poolside[dask]'", file=sys.stderr)

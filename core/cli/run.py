@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -159,11 +158,10 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
 
 
 def _cluster_line(spec: JobSpec) -> str:
-    from ..backends.dask import ADDRESS_VARIABLE
+    from ..backends.dask import cluster_address
     from ..words.cluster import cluster_line
 
-    address = spec.backend_options.get("address") or os.environ.get(ADDRESS_VARIABLE)
-    return "running " + cluster_line(address, spec.backend_options.get("files", "shared"))
+    return "running " + cluster_line(cluster_address(spec), spec.backend_options.get("files", "shared"))
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:

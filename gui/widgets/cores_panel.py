@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxL
 from poolside.system import system_info
 from poolside.words.units import human_bytes, human_duration
 
+from .cluster_workers import ClusterWorkers
 from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, MachinePlot
 from .worker_usage import WorkerUsage
 
@@ -109,11 +110,12 @@ class CoresPanel(QWidget):
         self.machine = MachinePlot(self)
         self.per_core = CoresPlot(info.logical_cores, self)
         self.workers = WorkerUsage(self)
+        self.cluster_workers = ClusterWorkers(self)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._with_key(self.machine, self._machine_key()), "Machine")
         self.tabs.addTab(self._with_key(self.per_core, self._cores_key(self.per_core.heatmap)), "Per core")
-        self.tabs.addTab(self.workers, "Workers")
+        self.tabs.addTab(self._beside(self.workers, self.cluster_workers), "Workers")
         self.tabs.setCornerWidget(self.mode, Qt.Corner.TopRightCorner)
         self.tabs.setAccessibleName("CPU history")
         self.tabs.currentChanged.connect(self._redraw)
@@ -150,6 +152,27 @@ class CoresPanel(QWidget):
         lay.addWidget(label)
         lay.addWidget(plot, 1)
         return box
+
+    @staticmethod
+    def _beside(local: QWidget, cluster: QWidget) -> QWidget:
+        """The local processes' plots and, during a run on a cluster, its workers' table under them."""
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(local, 3)
+        lay.addWidget(cluster, 1)
+        return box
+
+    def watch_cluster(self, address: str | None) -> None:
+        """A run on the Dask cluster at ``address`` starts (``None``: a run elsewhere, or it ended)."""
+        if address:
+            self.cluster_workers.watch(address)
+        else:
+            self.cluster_workers.stop()
+
+    def shutdown(self) -> None:
+        self.cluster_workers.stop()
 
     @staticmethod
     def _machine_key() -> str:
@@ -190,7 +213,7 @@ class CoresPanel(QWidget):
             self.mode.setCurrentText(RUN)  # keep the run on screen once it is over (redraws)
         elif self.mode.currentText() == RUN:
             self._redraw()
-        elif self.tabs.currentWidget() is self.workers:
+        elif self.tabs.currentIndex() == 2:
             self.workers.set_series(series, busy)
 
     def _set_run_choice(self, enabled: bool) -> None:

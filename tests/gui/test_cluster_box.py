@@ -66,3 +66,30 @@ def test_the_connection_test_shows_the_workers_of_a_real_cluster(qtbot):
     qtbot.waitUntil(lambda: "workers on" in panel.cluster.report.text(), timeout=30_000)
     assert "2 threads" in panel.cluster.report.text()
     assert "Warning" not in panel.cluster.report.text(), "the same versions on both sides"
+
+
+def test_the_workers_view_lists_the_clusters_workers_during_a_run_and_stops_after(qtbot):
+    scheduler_file = os.environ.get("POOLSIDE_TEST_DASK_SCHEDULER_FILE")
+    if not scheduler_file or not Path(scheduler_file).exists():
+        pytest.skip("no Dask cluster: .ci/run starts one (POOLSIDE_TEST_DASK_SCHEDULER_FILE)")
+    from poolside.gui.widgets.cores_panel import CoresPanel
+
+    address = json.loads(Path(scheduler_file).read_text())["address"]
+    panel = CoresPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.tabs.setCurrentIndex(2)
+    panel.watch_cluster(address)
+    table = panel.cluster_workers.table
+    qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=30_000)
+    assert {table.item(r, 0).text() for r in range(2)} <= {f"tcp://{a}" for a in _worker_hosts(address)}
+    assert all(table.item(r, 4).text().endswith("GiB") or "MiB" in table.item(r, 4).text() for r in range(2))
+    panel.watch_cluster(None)
+    assert not panel.cluster_workers.watching
+
+
+def _worker_hosts(address: str) -> set[str]:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        return {w.removeprefix("tcp://") for w in client.scheduler_info()["workers"]}
