@@ -161,15 +161,17 @@ class BackendPanel(QWidget):
 
     def spec_fields(self) -> dict[str, Any]:
         """The backend fields of a :class:`~poolside.spec.JobSpec`, as the panel shows them."""
-        return {
+        fields: dict[str, Any] = {
             "backend": self.backend_name(),
             "workers": None if self.single_worker else (self.workers.value() or None),
             "chunk_size": self.chunk.value() or "auto",
             "timeout": self.timeout.value() or None,
             "ordered": self.ordered.isChecked(),
             "method": self.method_name(),
-            "backend_options": self.cluster.backend_options() if self.backend_name() == "dask" else {},
         }
+        if self.backend_name() == "dask":  # where the cluster is, how files travel
+            fields["backend_options"] = self.cluster.backend_options()
+        return fields
 
     def apply(self, *, backend: str | None = None, workers: int | None = None, chunk_size: int | str | None = None,
               method: str | None = None, timeout: float | None = None, ordered: bool | None = None) -> None:

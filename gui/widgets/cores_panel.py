@@ -23,6 +23,8 @@ from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, Machi
 from .worker_usage import WorkerUsage
 
 LIVE, RUN = "Last 60 s", "Last run"
+#: The Workers tab: the worker processes, and during a run on a cluster its workers too.
+_WORKERS_TAB = 2
 
 
 def cores_text(info=None) -> str:
@@ -164,6 +166,10 @@ class CoresPanel(QWidget):
         lay.addWidget(cluster, 1)
         return box
 
+    def show_workers(self) -> None:
+        """Bring the Workers tab forward (the worker processes, and a cluster's workers)."""
+        self.tabs.setCurrentIndex(_WORKERS_TAB)
+
     def watch_cluster(self, address: str | None) -> None:
         """A run on the Dask cluster at ``address`` starts (``None``: a run elsewhere, or it ended)."""
         if address:
@@ -213,7 +219,7 @@ class CoresPanel(QWidget):
             self.mode.setCurrentText(RUN)  # keep the run on screen once it is over (redraws)
         elif self.mode.currentText() == RUN:
             self._redraw()
-        elif self.tabs.currentIndex() == 2:
+        elif self.tabs.currentIndex() == _WORKERS_TAB:
             self.workers.set_series(series, busy)
 
     def _set_run_choice(self, enabled: bool) -> None:
@@ -234,7 +240,7 @@ class CoresPanel(QWidget):
                 self.machine.set_data(data, live=live)
             elif shown == 1:
                 self.per_core.set_data(data, live=live)
-        if shown == 2 and self._run is not None:
+        if shown == _WORKERS_TAB and self._run is not None:
             self.workers.set_series(self._run, self._busy)
 
     def peak_memory(self) -> float:
