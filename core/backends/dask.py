@@ -55,11 +55,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ..plugins._task import BoundTask
 from ..records import ErrorInfo, describe_error
 from ._adapter import PoolAdapter
 from ._worker import call_chunk
 from .base import BackendError
-from .dask_ship import ClusterTask, Returned, pack, place, plugin_source, remove_run_folders
+from .dask_ship import ClusterTask, Returned, first_path, inner_task, pack, place, plugin_source, remove_run_folders
 from .protocol import Chunk, Done, Event, Retry
 
 ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
@@ -159,12 +160,13 @@ class DaskBackend(PoolAdapter):
 
     def _outputs(self) -> tuple[str, ...]:
         """The plugin's declared output settings, brought back from the workers in shipped mode."""
-        if self.files != "shipped" or not hasattr(self.task, "target"):
+        task = inner_task(self.task)
+        if self.files != "shipped" or not isinstance(task, BoundTask):
             return ()
         from ..plugins._task import resolve
         from ..plugins.base import from_function
 
-        target = self.task.target
+        target = task.target
         plugin = from_function(resolve(target), source=str(target[1]), target=target)
         return plugin.outputs
 
@@ -187,11 +189,11 @@ class DaskBackend(PoolAdapter):
 
     def _check_shared(self, chunk: Chunk) -> None:
         """Shared storage: a worker must read the first path, or the run stops saying what to do."""
-        path = next((item for item in chunk.items if isinstance(item, (str, os.PathLike))), None)
+        path = first_path(chunk.items)
         if path is None:
             return
         self._checked = True
-        problem = self._client.submit(unreadable, os.fspath(path), pure=False).result(timeout=60)
+        problem = self._client.submit(unreadable, path, pure=False).result(timeout=60)
         if problem:
             raise BackendError(f"the Dask workers cannot read the input files (files mode: shared): "
                                f"{problem}; put them on storage every worker mounts at the same path, "

@@ -25,11 +25,16 @@ temp folders live under Dask's own per-worker scratch folder, which Dask
 removes when the worker closes and purges at the next start after a worker
 died; :func:`remove_run_folders` sweeps a run's folders at its end too.
 
+A task may come wrapped (the run host marks items through a wrapper with a
+``task`` attribute, over ``(index, item)`` pairs): the plugin is found inside
+it, and the path inside a pair travels.
+
 This module is imported by Dask workers: it imports nothing heavy.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import socket
@@ -79,8 +84,42 @@ class MissingPackage(ModuleNotFoundError):
     """The plugin needs a package that this Dask worker lacks."""
 
 
+def inner_task(task: Any) -> Any:
+    """The plugin's task inside wrappers that hold it as ``task`` (at most a few deep), or ``task``."""
+    inner = task
+    for _ in range(4):
+        if isinstance(inner, BoundTask) or not hasattr(inner, "task"):
+            break
+        inner = inner.task
+    return inner if isinstance(inner, BoundTask) else task
+
+
+def _with_inner(task: Any, inner: BoundTask) -> Any:
+    """``task`` with the plugin's task inside it replaced by ``inner`` (wrappers copied, not changed)."""
+    if isinstance(task, BoundTask):
+        return inner
+    wrapper = copy.copy(task)
+    wrapper.task = _with_inner(task.task, inner)
+    return wrapper
+
+
+def _pair(item: Any) -> bool:
+    """An ``(index, item)`` pair, as the run host feeds its marking wrapper."""
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], int)
+
+
+def first_path(items: list[Any]) -> str | None:
+    """The first path among ``items`` (inside pairs too), or ``None``."""
+    for item in items:
+        item = item[1] if _pair(item) else item
+        if isinstance(item, (str, os.PathLike)):
+            return os.fspath(item)
+    return None
+
+
 def plugin_source(task: Any) -> PluginSource | None:
     """The source of ``task``'s plugin file, when it is a file plugin; ``None`` for anything else."""
+    task = inner_task(task)
     if not isinstance(task, BoundTask) or task.target[0] != "file" or len(task.target) != 4:
         return None
     path = task.target[1]
@@ -98,6 +137,9 @@ def pack(item: Any, limit: int) -> tuple[Any, int]:
     or that cannot be read is not read: its item fails on the worker with
     the reason (so it ends in one outcome like every other).
     """
+    if _pair(item):
+        packed, n = pack(item[1], limit)
+        return (item[0], packed), n
     if not isinstance(item, (str, PurePath)):
         return item, 0
     path, as_path = os.fspath(item), isinstance(item, PurePath)
@@ -145,7 +187,8 @@ class ClusterTask:
         try:
             if self.source is not None:
                 _load_source(self.source)
-            if not isinstance(item, Shipped) and not self.outputs:
+            shipped = item[1] if _pair(item) else item
+            if not isinstance(shipped, Shipped) and not self.outputs:
                 return self.task(item)
             return self._in_folder(item)
         except ModuleNotFoundError as e:
@@ -160,18 +203,21 @@ class ClusterTask:
         folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{self.run_id}-", dir=_scratch())
         try:
             renames: dict[str, str] = {}
-            if isinstance(item, Shipped):
-                if item.problem:
-                    raise ShipError(item.problem)
-                local = os.path.join(folder, "in", os.path.basename(item.path) or "item")
+            shipped = item[1] if _pair(item) else item
+            if isinstance(shipped, Shipped):
+                if shipped.problem:
+                    raise ShipError(shipped.problem)
+                local = os.path.join(folder, "in", os.path.basename(shipped.path) or "item")
                 os.makedirs(os.path.dirname(local))
                 with open(local, "wb") as f:
-                    f.write(item.data or b"")
-                renames[local] = item.path
-                item = Path(local) if item.as_path else local
+                    f.write(shipped.data or b"")
+                renames[local] = shipped.path
+                unpacked: Any = Path(local) if shipped.as_path else local
+                item = (item[0], unpacked) if _pair(item) else unpacked
             task, out_folders = self._with_outputs(folder)
+            inner = inner_task(self.task)
             for name, local_out in out_folders.items():
-                renames[local_out] = os.fspath(self.task.kwargs[name])  # type: ignore[attr-defined]
+                renames[local_out] = os.fspath(inner.kwargs[name])
             value = task(item)
             return Returned(_swap(value, renames), self._gather(out_folders))
         finally:
@@ -179,12 +225,12 @@ class ClusterTask:
 
     def _with_outputs(self, folder: str) -> tuple[Callable[[Any], Any], dict[str, str]]:
         """The task writing its declared outputs into ``folder``, and where each went."""
-        task = self.task
-        if not self.outputs or not isinstance(task, BoundTask):
-            return task, {}
-        out_folders = {name: os.path.join(folder, "out", name) for name in self.outputs if name in task.kwargs}
-        kwargs = {**task.kwargs, **{name: Path(p) for name, p in out_folders.items()}}
-        return BoundTask(task.target, kwargs, task.name, task.as_path), out_folders
+        inner = inner_task(self.task)
+        if not self.outputs or not isinstance(inner, BoundTask):
+            return self.task, {}
+        out_folders = {name: os.path.join(folder, "out", name) for name in self.outputs if name in inner.kwargs}
+        kwargs = {**inner.kwargs, **{name: Path(p) for name, p in out_folders.items()}}
+        return _with_inner(self.task, BoundTask(inner.target, kwargs, inner.name, inner.as_path)), out_folders
 
     def _gather(self, out_folders: Mapping[str, str]) -> list[tuple[str, str, bytes]]:
         files = []
@@ -284,7 +330,7 @@ def place(returned: Returned, task: Any) -> Any:
     """
     from ..plugins._files import AtomicOutput
 
-    kwargs: Mapping[str, Any] = getattr(task, "kwargs", {})
+    kwargs: Mapping[str, Any] = getattr(inner_task(task), "kwargs", {})
     policy = kwargs.get("on_collision", "rename")
     renames: dict[str, str] = {}
     for name, relative, data in returned.files:
