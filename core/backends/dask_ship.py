@@ -160,7 +160,9 @@ def pack(item: Any, limit: int) -> tuple[Any, int]:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:.1f} MB"
+    from ..words.units import human_bytes
+
+    return human_bytes(n)
 
 
 class ClusterTask:

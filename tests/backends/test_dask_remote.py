@@ -202,3 +202,16 @@ def _until(condition, what: str, limit_s: float = 30.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)  # ok: polling the scheduler's state, bounded
+
+
+def test_a_file_over_the_size_limit_fails_its_item_saying_so(job_files):
+    address, folder, _scratch = job_files
+    prepared = _spec(folder, "out").prepare()
+    limit_mb = 2000 / 2**20  # the files are 500 to 2,731 bytes: the larger ones are over it
+    outcomes = list(run(prepared.task, prepared.items, backend="dask",
+                        backend_options={"address": address, "files": "shipped", "ship_limit_mb": limit_mb}))
+    over = {o.item.name for o in outcomes if not o.ok}
+    assert over == {p.name for p in (folder / "in").iterdir() if p.stat().st_size > 2000}
+    message = next(o.error.message for o in outcomes if not o.ok)
+    assert "over the 2.0 KiB limit for a shipped file" in message and "ship_limit_mb" in message
+    assert all((folder / "out" / f"{o.item.name}.rev").exists() for o in outcomes if o.ok)
