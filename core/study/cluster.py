@@ -3,8 +3,9 @@
     JobSpec.backend_options {address, files} ──► options(spec) ──► Study(cluster=...)
     auto mode, an address set ──► auto_configs(): dask at the cluster's thread count
     every dask run ──► measure(..., backend_options=...)
-    the study's results ──► handoff_note(): hand-off ms per item (and MB shipped per item),
-                            the work per item from which the cluster beats local processes
+    the study's results ──► note(): hand-off ms per item, the work per item from which the
+                            cluster beats local processes; shipped, ms per MB sent
+                            (transfer_cost: timed round trips of 4 MB against 1 byte)
 
 The hand-off cost of a configuration is its wall time times its workers minus
 the items' own run time, per item: what each item cost beyond its work
@@ -70,6 +71,48 @@ def _threads(cluster: Mapping[str, Any]) -> int | None:
         return None
     try:
         return max(1, sum(client.nthreads().values()))
+    finally:
+        client.close()
+
+
+def note(results: Sequence[ConfigResult], sample: Sequence[Any], cluster: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``cluster`` note of a study that ran the cluster (with the cost per MB measured when files ship)."""
+    found = handoff_note(results, sample, cluster)
+    if found is not None and cluster.get("files") == "shipped" and cluster.get("address"):
+        found["per_mb_s"] = transfer_cost(str(cluster["address"]))
+    return found
+
+
+#: The payload of the transfer probe, in MB: big enough that sending it dominates a round trip.
+_PROBE_MB = 4
+
+
+def transfer_cost(address: str) -> float | None:
+    """Seconds per MB sent to a worker: round trips with 4 MB against 1 byte, medians of 3; ``None`` if unreachable."""
+    import statistics
+    import time
+
+    from ..backends.dask import connect
+
+    try:
+        client = connect(address)
+    except (ValueError, ImportError):
+        return None
+    try:
+        def round_trip(payload: bytes) -> float:
+            t0 = time.perf_counter()
+            client.submit(len, payload, pure=False).result(timeout=60)
+            return time.perf_counter() - t0
+
+        big = os.urandom(_PROBE_MB * 2**20)  # random: no transport compression makes it cheap
+        small = statistics.median(round_trip(b"x") for _ in range(3))
+        large = statistics.median(round_trip(big) for _ in range(3))
+        return max(0.0, large - small) / _PROBE_MB
+    except Exception as e:  # a worker gone mid-probe: the note goes without it, said in the log
+        from ..log import get_logger
+
+        get_logger(__name__).warning("measuring the cluster's transfer cost failed: %s", e)
+        return None
     finally:
         client.close()
 

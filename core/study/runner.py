@@ -34,7 +34,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .cluster import auto_configs, handoff_note
+from .cluster import auto_configs
+from .cluster import note as cluster_note
 from .measure import Current, gil_probe, in_process, measure, sched_clocks
 from .plan import BASELINE, Config, Probe, first_round, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
@@ -334,9 +335,9 @@ class Study:
             res.recommendation = recommend(res.configs, res.diagnosis, cores)
             res.lead = winner_and_lead(res.configs)[2]
             res.scaling = scaling(res.configs, self._system.physical_cores)
-        cluster_note = handoff_note(res.configs, self._sample, self._cluster)
-        if cluster_note is not None:
-            res.notes.append(cluster_note)
+        found = cluster_note(res.configs, self._sample, self._cluster) if not res.cancelled else None
+        if found is not None:
+            res.notes.append(found)
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:
             res.notes.append({"code": "significance", "repeats": res.lead.repeats,
                               "p_min": 1 / math.comb(2 * res.lead.repeats, res.lead.repeats)})

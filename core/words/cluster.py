@@ -46,17 +46,24 @@ def cluster_note(n: dict[str, Any]) -> str:
     """A study's ``cluster`` note: when the cluster pays, with its measured hand-off cost."""
     handoff = f"the hand-off cost {human_duration(n['handoff_s'])} an item on the cluster"
     if n.get("mb_per_item") is not None:
-        handoff += f" ({n['mb_per_item']:.2f} MB shipped each)"
+        handoff += f" ({n['mb_per_item']:.2f} MB shipped each"
+        if n.get("per_mb_s") is not None:
+            handoff += f"; sending costs {human_duration(n['per_mb_s'])} per MB"
+        handoff += ")"
     handoff += f", {human_duration(n['local_handoff_s'])} on local processes"
     if n.get("break_even_s") is None:
-        return (f"the cluster's {_plural(n['workers'], 'worker')} are no more than the {n['local_workers']} local "
-                f"processes, so it cannot beat them whatever the work per item; {handoff}")
+        return (f"the cluster's {_plural(n['workers'], 'worker')} are no more than the "
+                f"{_local(n['local_workers'])}, so it cannot beat them whatever the work per item; {handoff}")
     if n["break_even_s"] <= 0:
-        return (f"the cluster ({_plural(n['workers'], 'worker')}) beats {n['local_workers']} local processes "
+        return (f"the cluster ({_plural(n['workers'], 'worker')}) beats {_local(n['local_workers'])} "
                 f"whatever the work per item; {handoff}")
     return (f"items need ≥ {human_duration(n['break_even_s'])} of work each for the cluster "
-            f"({_plural(n['workers'], 'worker')}) to beat {n['local_workers']} local processes; {handoff}")
+            f"({_plural(n['workers'], 'worker')}) to beat {_local(n['local_workers'])}; {handoff}")
 
 
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _local(n: int) -> str:
+    return f"{n} local process{'' if n == 1 else 'es'}"

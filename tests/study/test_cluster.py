@@ -41,7 +41,7 @@ def test_more_workers_than_local_processes_pays_from_the_break_even_work():
     # (t + h_c) / 2 == (t + h_p) / 1 at the break-even work t
     assert found["break_even_s"] == pytest.approx(max(0.0, h_c - 2 * h_p))
     assert note(found).startswith("items need ≥ ")
-    assert "for the cluster (2 workers) to beat 1 local processes" in note(found)
+    assert "for the cluster (2 workers) to beat 1 local process;" in note(found)
     assert "MB shipped each" in note(found)
 
 
@@ -50,3 +50,22 @@ def test_without_a_cluster_run_there_is_no_note_and_without_an_address_the_grid_
     assert handoff_note([config_of(record, "processes", 2)], _items(record), {}) is None
     grid = [Config("dask", 1), Config("dask", 4), Config("processes", 2)]
     assert fit_grid(grid, {}) == grid
+
+
+def test_the_cost_per_mb_is_measured_on_the_cluster_and_said():
+    import json
+    import os
+    from pathlib import Path
+
+    from poolside.study.cluster import transfer_cost
+
+    scheduler_file = os.environ.get("POOLSIDE_TEST_DASK_SCHEDULER_FILE")
+    if not scheduler_file or not Path(scheduler_file).exists():
+        pytest.skip("no Dask cluster: .ci/run starts one (POOLSIDE_TEST_DASK_SCHEDULER_FILE)")
+    per_mb = transfer_cost(json.loads(Path(scheduler_file).read_text())["address"])
+    assert per_mb is not None and per_mb >= 0
+    record = study("grid_cluster")
+    found = handoff_note(record.configs, _items(record), {"files": "shipped"})
+    assert found is not None
+    found["per_mb_s"] = per_mb
+    assert "per MB" in note(found)
