@@ -58,9 +58,18 @@ from typing import Any
 from ..plugins._task import BoundTask
 from ..records import ErrorInfo, describe_error
 from ._adapter import PoolAdapter
-from ._worker import call_chunk
 from .base import BackendError
-from .dask_ship import ClusterTask, Returned, first_path, inner_task, pack, place, plugin_source, remove_run_folders
+from .dask_ship import (
+    ClusterTask,
+    Returned,
+    call_chunk_here,
+    first_path,
+    inner_task,
+    pack,
+    place,
+    plugin_source,
+    remove_run_folders,
+)
 from .protocol import Chunk, Done, Event, Retry
 
 ADDRESS_VARIABLE = "POOLSIDE_DASK_ADDRESS"
@@ -125,6 +134,7 @@ class DaskBackend(PoolAdapter):
         self._client: Any = None
         self._futures: set[Any] = set()
         self._cut_off_since: float | None = None
+        self._where: dict[int, str] = {}  # a worker process's pid -> its Dask worker's address
         # Suspects still to run (see the module docstring), and the chunk ids
         # that were submitted as one item with nothing else in flight.
         self._suspects = 0
@@ -246,7 +256,7 @@ class DaskBackend(PoolAdapter):
             packed = [pack(item, self._limit) for item in chunk.items]
             self._bytes[chunk.id] = sum(n for _, n in packed)
             sent = Chunk(chunk.id, [item for item, _ in packed])
-        future = self._client.submit(call_chunk, self._remote, sent, self.origin, pure=False)
+        future = self._client.submit(call_chunk_here, self._remote, sent, self.origin, pure=False)
         self._futures.add(future)
         future.add_done_callback(lambda f: finished(chunk, self._outcome(f, chunk)))
 
@@ -256,7 +266,10 @@ class DaskBackend(PoolAdapter):
         status = future.status
         if status == "finished":
             try:
-                return self._rebase(future.result())
+                done, where = future.result()
+                if where:
+                    self._where[done.pid] = where
+                return self._rebase(done)
             except Exception as exc:
                 if future.status != "lost":
                     return exc
@@ -306,6 +319,10 @@ class DaskBackend(PoolAdapter):
                 cluster, self._cluster = self._cluster, None
                 cluster.close()
 
+
+    def process_names(self) -> dict[int, str]:
+        """Each worker process that ran a chunk, by pid: ``"Dask worker tcp://HOST:PORT"`` (a trace's track names)."""
+        return {pid: f"Dask worker {where}" for pid, where in self._where.items()}
 
     def _sweep(self) -> None:
         """Remove this run's temp folders from every worker (a cancelled item's included)."""

@@ -308,6 +308,20 @@ def _swap(value: Any, renames: Mapping[str, str]) -> Any:
     return value
 
 
+def call_chunk_here(task: Callable[[Any], Any], chunk: Any, origin: float) -> tuple[Any, str]:
+    """Run a chunk on a Dask worker (``call_chunk``); its ``Done`` and the worker's address, which names
+    the chunk's track in a trace (a pid alone says nothing of which machine ran it)."""
+    from ._worker import call_chunk
+
+    done = call_chunk(task, chunk, origin)
+    try:
+        from distributed import get_worker
+
+        return done, str(get_worker().address)
+    except (ImportError, ValueError):  # not inside a Dask worker (a direct call)
+        return done, ""
+
+
 def remove_run_folders(run_id: str) -> int:
     """Remove what a run left in this worker's scratch folder (run on every worker at a run's end)."""
     base, removed = _scratch(), 0

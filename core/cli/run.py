@@ -147,7 +147,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
                                         one_shot=ns.one_shot)
     console.clear_progress()
     if ns.trace and monitor is not None:
-        series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
+        series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console,
+                              getattr(getattr(job, "backend", None), "process_names", dict)())
         if history.run_id is not None:  # kept with the run, as the window's are
             from ..history import record_series
 
@@ -340,9 +341,10 @@ def _start_monitor() -> Any:
     return monitor
 
 
-def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
-                 console: Console) -> dict[str, Any]:
-    """Write the trace; returns the series it drew its counters from."""
+def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, console: Console,
+                 process_names: dict[int, str]) -> dict[str, Any]:
+    """Write the trace; returns the series it drew its counters from.  ``process_names``: the
+    backend's names for processes not on this machine (a Dask cluster's workers)."""
     from ..trace import write_trace
 
     series = monitor.series()
@@ -351,7 +353,7 @@ def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
         for p in series["processes"]:
             p["t"] = p["t"] + (series["origin"] - origin)
     try:
-        n = write_trace(path, outcomes, series)
+        n = write_trace(path, outcomes, series, process_names=process_names)
     except OSError as e:
         console.err(f"error: writing the trace {path} failed: {e}")
         return series

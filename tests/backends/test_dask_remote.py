@@ -215,3 +215,18 @@ def test_a_file_over_the_size_limit_fails_its_item_saying_so(job_files):
     message = next(o.error.message for o in outcomes if not o.ok)
     assert "over the 2.0 KiB limit for a shipped file" in message and "ship_limit_mb" in message
     assert all((folder / "out" / f"{o.item.name}.rev").exists() for o in outcomes if o.ok)
+
+
+def test_the_trace_names_each_cluster_worker_track(job_files, tmp_path):
+    address, folder, _scratch = job_files
+    from poolside.trace import trace_events
+
+    prepared = _spec(folder, "out").prepare()
+    job = run(prepared.task, prepared.items, backend="dask", chunk_size=2,
+              backend_options={"address": address, "files": "shipped"})
+    outcomes = list(job)
+    names = job.backend.process_names()
+    assert set(names) == {o.pid for o in outcomes}
+    events = trace_events(outcomes, process_names=names)
+    tracks = {e["args"]["name"] for e in events if e["name"] == "process_name"}
+    assert tracks and all(t.startswith("Dask worker tcp://127.0.0.1:") for t in tracks), tracks
