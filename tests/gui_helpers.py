@@ -144,5 +144,5 @@ class WindowDriver:
         """The Cores panel's Workers tab, shown, and its headline (busy threads against cores used
         for a backend whose items run in the run host's threads; worker processes otherwise)."""
         cores = self.run_ws.cores
-        cores.show_workers()
+        cores.tabs.setCurrentWidget(cores.workers)
         return cores.workers.headline_text()

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 from poolside.words.units import human_bytes
 
 COLUMNS = ("Worker", "Machine", "Threads", "CPU", "Memory", "Tasks in flight")
+#: Rows shown before the table scrolls.
+_MAX_ROWS = 6
 
 
 class ClusterWorkers(QWidget):
@@ -42,7 +44,7 @@ class ClusterWorkers(QWidget):
         lay.setContentsMargins(0, 2, 0, 0)
         lay.setSpacing(2)
         lay.addWidget(self.title)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.table)
         self._process: QProcess | None = None
         self._buffer = b""
         self.hide()
@@ -90,6 +92,7 @@ class ClusterWorkers(QWidget):
         self.title.setText(f"Dask cluster at {self._address}: {len(workers)} workers, {busy} tasks in flight "
                            "(the scheduler's metrics, each second)")
         self.table.setRowCount(len(workers))
+        self._fit_rows(len(workers))
         for row, w in enumerate(workers):
             memory = human_bytes(w.get("rss"))
             if w.get("memory"):
@@ -102,6 +105,12 @@ class ClusterWorkers(QWidget):
                 if column >= 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+
+    def _fit_rows(self, rows: int) -> None:
+        """As tall as its rows, up to ``_MAX_ROWS`` (then it scrolls): the plots above keep the room."""
+        shown = max(1, min(rows, _MAX_ROWS))
+        height = self.table.horizontalHeader().height() + shown * self.table.verticalHeader().defaultSectionSize()
+        self.table.setFixedHeight(height + 2 * self.table.frameWidth())
 
     def _ended(self, code: int, _status: Any) -> None:
         process, self._process = self._process, None

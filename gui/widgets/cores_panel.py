@@ -23,8 +23,6 @@ from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, Machi
 from .worker_usage import WorkerUsage
 
 LIVE, RUN = "Last 60 s", "Last run"
-#: The Workers tab: the worker processes, and during a run on a cluster its workers too.
-_WORKERS_TAB = 2
 
 
 def cores_text(info=None) -> str:
@@ -113,11 +111,12 @@ class CoresPanel(QWidget):
         self.per_core = CoresPlot(info.logical_cores, self)
         self.workers = WorkerUsage(self)
         self.cluster_workers = ClusterWorkers(self)
+        self.workers.add_below(self.cluster_workers)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._with_key(self.machine, self._machine_key()), "Machine")
         self.tabs.addTab(self._with_key(self.per_core, self._cores_key(self.per_core.heatmap)), "Per core")
-        self.tabs.addTab(self._beside(self.workers, self.cluster_workers), "Workers")
+        self.tabs.addTab(self.workers, "Workers")
         self.tabs.setCornerWidget(self.mode, Qt.Corner.TopRightCorner)
         self.tabs.setAccessibleName("CPU history")
         self.tabs.currentChanged.connect(self._redraw)
@@ -155,20 +154,9 @@ class CoresPanel(QWidget):
         lay.addWidget(plot, 1)
         return box
 
-    @staticmethod
-    def _beside(local: QWidget, cluster: QWidget) -> QWidget:
-        """The local processes' plots and, during a run on a cluster, its workers' table under them."""
-        box = QWidget()
-        lay = QVBoxLayout(box)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addWidget(local, 3)
-        lay.addWidget(cluster, 1)
-        return box
-
     def show_workers(self) -> None:
         """Bring the Workers tab forward (the worker processes, and a cluster's workers)."""
-        self.tabs.setCurrentIndex(_WORKERS_TAB)
+        self.tabs.setCurrentWidget(self.workers)
 
     def watch_cluster(self, address: str | None) -> None:
         """A run on the Dask cluster at ``address`` starts (``None``: a run elsewhere, or it ended)."""
@@ -219,7 +207,7 @@ class CoresPanel(QWidget):
             self.mode.setCurrentText(RUN)  # keep the run on screen once it is over (redraws)
         elif self.mode.currentText() == RUN:
             self._redraw()
-        elif self.tabs.currentIndex() == _WORKERS_TAB:
+        elif self.tabs.currentWidget() is self.workers:
             self.workers.set_series(series, busy)
 
     def _set_run_choice(self, enabled: bool) -> None:
@@ -240,7 +228,7 @@ class CoresPanel(QWidget):
                 self.machine.set_data(data, live=live)
             elif shown == 1:
                 self.per_core.set_data(data, live=live)
-        if shown == _WORKERS_TAB and self._run is not None:
+        if shown == 2 and self._run is not None:
             self.workers.set_series(self._run, self._busy)
 
     def peak_memory(self) -> float:
