@@ -106,7 +106,7 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
     changes = {k: v for k, v in changes.items() if v is not None}
     backend = changes.get("backend") or (base.backend if base else JobSpec.backend)
     backend_options = cluster.options(ns, backend, base.backend_options if base else {})
-    if backend_options:
+    if backend_options or base is not None:  # a job file's cluster stays behind on another backend
         changes["backend_options"] = backend_options
     params = _parse_params(ns.param)
     if base is None:
