@@ -271,9 +271,11 @@ class DaskBackend(PoolAdapter):
                     self._where[done.pid] = where
                 return self._rebase(done)
             except Exception as exc:
-                if future.status != "lost":
+                # Its worker died, or the connection broke (an OSError, as Dask's CommClosedError
+                # is), while the result was fetched: the chunk ran, its result is out of reach.
+                if future.status != "lost" and not isinstance(exc, OSError):
                     return exc
-                status = "lost"  # its worker died while the result was fetched
+                status = "lost"
         if status == "cancelled":
             if self._client.status != "running":
                 # Cut off from the scheduler, the client cancels what it waited for: the
