@@ -36,10 +36,12 @@ def trace_events(
     *,
     chunks: Mapping[int, int] | None = None,
     label: str = "Poolside run",
+    process_names: Mapping[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The trace's events: X per item that ran, M names, C counters from ``series``.
 
-    ``chunks`` maps an outcome's index to the chunk that carried it, when known.
+    ``chunks`` maps an outcome's index to the chunk that carried it, when known;
+    ``process_names`` names processes the series does not know (a Dask cluster's workers).
     """
     ran = [o for o in outcomes if o.started_s is not None and o.pid is not None and o.tid is not None]
     ran.sort(key=lambda o: (o.pid, o.tid, o.started_s))
@@ -62,7 +64,7 @@ def trace_events(
             args["error"] = str(o.error)
         events.append({"name": _item_name(o.item), "cat": str(o.status), "ph": "X", "ts": ts, "dur": end - ts,
                        "pid": pid, "tid": tid, "args": args})
-    events[:0] = _metadata(names, series, label)
+    events[:0] = _metadata(names, series, label, process_names or {})
     if series is not None:
         events.extend(counter_events(series))
     return events
@@ -75,8 +77,8 @@ def _item_name(item: Any) -> str:
 
 
 def _metadata(names: dict[tuple[int, int], int | None], series: Mapping[str, Any] | None,
-              label: str) -> list[dict[str, Any]]:
-    roles = {p["pid"]: p["role"] for p in (series or {}).get("processes", [])}
+              label: str, process_names: Mapping[int, str]) -> list[dict[str, Any]]:
+    roles = {**process_names, **{p["pid"]: p["role"] for p in (series or {}).get("processes", [])}}
     events: list[dict[str, Any]] = []
     for pid in sorted({pid for pid, _ in names} | set(roles)):
         role = roles.get(pid, "worker process")

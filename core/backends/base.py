@@ -66,8 +66,11 @@ class BackendError(RuntimeError):
     """The backend cannot go on (say, its workers cannot start).
 
     The engine ends every item still pending as ``failed`` with this error's
-    type and message, so the reason reaches every outcome.
+    type and message, so the reason reaches every outcome; as ``cancelled``
+    when ``cancels`` is set (the workers went away: the items were not at fault).
     """
+
+    cancels: ClassVar[bool] = False
 
 
 #: Where a backend's workers run; the default worker count follows from it

@@ -25,6 +25,7 @@ from ..spec import JobSpec, SpecError
 from ..words import study as say
 from ..words.configs import config_label
 from ..words.units import clock, human_bytes, human_duration
+from . import cluster
 from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -72,6 +73,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-memory", type=size, metavar="SIZE",
                    help="recommend nothing predicted to need more memory than SIZE (2GB, 512MB, 1.5GiB; "
                         "default: the memory available)")
+    cluster.add_arguments(p)
     p.add_argument("--json", metavar="FILE", help="write the study as JSON")
     p.add_argument("--snippet", metavar="FILE.py",
                    help="write a Python script that runs the job as recommended, with the library alone")
@@ -82,9 +84,18 @@ def add_parser(sub: Any) -> None:
 
 def cmd_compare(ns: argparse.Namespace) -> int:
     spec = JobSpec(ns.plugin, paths=tuple(ns.paths), params=_parse_params(ns.param), recursive=ns.recursive,
-                   patterns=tuple(ns.glob), timeout=ns.timeout)
+                   patterns=tuple(ns.glob), timeout=ns.timeout,
+                   # The cluster's options go with the dask configurations (the grid's, or auto mode's).
+                   backend_options=cluster.options(ns, "dask", {}))
     from ..backends import backend_names
     from ..study import StudyError, prepare_study
+    from ..study.cluster import options as cluster_options
+    from ..words.cluster import cluster_line
+
+    if cluster_options(spec).get("address") or "dask" in (ns.backends or ()):
+        found = cluster_options(spec)
+        print("dask configurations run " + cluster_line(found.get("address"), found.get("files", "shared")),
+              file=sys.stderr)
 
     unknown = [b for b in ns.backends or () if b not in backend_names()]
     if unknown:

@@ -17,6 +17,7 @@ from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from ..words.runs import summary_line
 from ..words.units import count
+from . import cluster
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -63,6 +64,7 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--max-memory-per-worker", type=size, metavar="SIZE",
                      help="kill a worker process that holds more than SIZE (2GB, 512MB, 1.5GiB); its item "
                           "fails and a new worker goes on (process backends)")
+    cluster.add_arguments(run)
     run.add_argument("--ordered", action="store_true", default=None,
                      help="report outcomes in input order (default: as they finish)")
     run.add_argument("--recursive", "-r", action="store_true", default=None, help="walk into folders")
@@ -114,6 +116,10 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
         changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
         changes["recursive"] = True
     changes = {k: v for k, v in changes.items() if v is not None}
+    backend = changes.get("backend") or (base.backend if base else JobSpec.backend)
+    backend_options = cluster.options(ns, backend, base.backend_options if base else {})
+    if backend_options or base is not None:  # a job file's cluster stays behind on another backend
+        changes["backend_options"] = backend_options
     params = _parse_params(ns.param)
     if base is None:
         return JobSpec(params=params, **changes)
@@ -146,6 +152,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         raise UsageError(f"--output {e}") from None
     console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
                        results_to_stdout=recorder is None)
+    if spec.backend == "dask":
+        console.err(_cluster_line(spec))
     from ..history import RunRecorder
 
     history = RunRecorder(spec, task, parent_id=parent_id)
@@ -155,7 +163,8 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
                                         one_shot=ns.one_shot)
     console.clear_progress()
     if ns.trace and monitor is not None:
-        series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
+        series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console,
+                              getattr(getattr(job, "backend", None), "process_names", dict)())
         if history.run_id is not None:  # kept with the run, as the window's are
             from ..history import record_series
 
@@ -192,6 +201,11 @@ def _dry_run(ns: argparse.Namespace, samples: str | None) -> int:
         console.line(line)
     console.err("dry run: nothing was run or written")
     return EXIT_FAILED if console.out_error is not None else EXIT_OK
+def _cluster_line(spec: JobSpec) -> str:
+    from ..backends.dask import cluster_address
+    from ..words.cluster import cluster_line
+
+    return "running " + cluster_line(cluster_address(spec), spec.backend_options.get("files", "shared"))
 
 
 def _prestart_workers(options: dict[str, Any]) -> None:
@@ -337,7 +351,10 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
         raise UsageError(str(e)) from None
     changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout,
                "method": getattr(ns, "method", None), "max_memory_per_worker": ns.max_memory_per_worker}
-    spec = plan.spec.replace(**{k: v for k, v in changes.items() if v is not None})
+    changes = {k: v for k, v in changes.items() if v is not None}
+    backend = changes.get("backend") or plan.spec.backend
+    changes["backend_options"] = cluster.options(ns, backend, plan.spec.backend_options)
+    spec = plan.spec.replace(**changes)
     # The items to run, with a walk's counters for the progress bar (not an Expansion: already walked).
     items: Any = plan.items
     prepared = Prepared(spec, plan.prepared.plugin, plan.prepared.task, items)
@@ -367,9 +384,10 @@ def _start_monitor() -> Any:
     return monitor
 
 
-def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
-                 console: Console) -> dict[str, Any]:
-    """Write the trace; returns the series it drew its counters from."""
+def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, console: Console,
+                 process_names: dict[int, str]) -> dict[str, Any]:
+    """Write the trace; returns the series it drew its counters from.  ``process_names``: the
+    backend's names for processes not on this machine (a Dask cluster's workers)."""
     from ..trace import write_trace
 
     series = monitor.series()
@@ -378,7 +396,7 @@ def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None,
         for p in series["processes"]:
             p["t"] = p["t"] + (series["origin"] - origin)
     try:
-        n = write_trace(path, outcomes, series)
+        n = write_trace(path, outcomes, series, process_names=process_names)
     except OSError as e:
         console.err(f"error: writing the trace {path} failed: {e}")
         return series

@@ -326,7 +326,8 @@ class Job:
         except BaseException as exc:
             failure = failure or exc
         if isinstance(failure, BackendError):
-            self._settle_rest(Status.FAILED, ErrorInfo(type(failure).__name__, describe_error(failure)))
+            self._settle_rest(Status.CANCELLED if failure.cancels else Status.FAILED,
+                              ErrorInfo(type(failure).__name__, describe_error(failure)))
         elif failure is not None:
             self._settle_rest(Status.FAILED, ErrorInfo("EngineError", f"the engine failed: {_error_line(failure)}"))
         elif self._consumer_error is not None:

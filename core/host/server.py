@@ -236,7 +236,16 @@ def _prepare(request: StartRun) -> tuple[Callable[[Any], Any], Any, dict[str, An
         task, options, items = prepared.task, prepared.run_options(), list(prepared.items)
     # A list, not a lazy view: the engine reads an input in memory inline (no
     # reader thread), and only a list, tuple or range is known to be one.
-    return Marked(task, request.marks), list(enumerate(items)), options
+    # Workers on other machines cannot write this machine's marks file: on a
+    # cluster the task only unpacks the pairs.
+    return Marked(task, "" if _on_a_cluster(options["backend"]) else request.marks), list(enumerate(items)), options
+
+
+def _on_a_cluster(backend: str) -> bool:
+    from ..backends import entry
+
+    found = entry(backend)
+    return found is not None and found.kind == "cluster"
 
 
 def _worker_pids(backend: Any) -> tuple[int, ...] | None:

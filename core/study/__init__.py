@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import cluster as study_cluster
 from .plan import BASELINE, Config, StudyPlan, grid
 from .record import ConfigResult, Diagnosis, Recommendation, RunNumbers, StudyResult
 from .runner import Progress, Round, Study, StudyError
@@ -73,11 +74,12 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
 
         configs = grid(backends or ("threads", "processes"), workers or (max(2, system_info().usable_cores),),
                        chunk_sizes or ("auto",), methods or (None,))
+        configs = study_cluster.fit_grid(configs, study_cluster.options(task_or_spec))
     return Study(task, list(items), configs=configs, repeats=repeats, sample=sample, budget_s=budget_s,
                  timeout=timeout, outputs=plugin.outputs if plugin is not None else (),
                  plugin=plugin.name if plugin is not None else "", params=params, seed=seed,
                  max_memory=cap,
-                 on_progress=on_progress, on_round=on_round)
+                 on_progress=on_progress, on_round=on_round, cluster=study_cluster.options(task_or_spec))
 
 
 def prepare_plan(plan: StudyPlan, *, on_progress: Callable[[Progress], None] | None = None,

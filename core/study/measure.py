@@ -94,7 +94,7 @@ class Current:
 
 
 def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *, timeout: float | None,
-            current: Current) -> RunNumbers:
+            current: Current, backend_options: dict[str, Any] | None = None) -> RunNumbers:
     """Run ``sample`` once under ``config`` and return what it cost.
 
     ``gil`` is the engine's own signal (``Insights.gil_bound``, thresholds in
@@ -113,8 +113,9 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
             first_start.append(min(starts))
 
     options: dict[str, Any] = {}
-    if config.method is not None:
-        options["backend_options"] = {"method": config.method}
+    if backend_options or config.method is not None:
+        options["backend_options"] = {**(backend_options or {}),
+                                      **({"method": config.method} if config.method is not None else {})}
     job = run(task, sample, backend=config.backend, workers=config.workers, timeout=timeout,
               chunk_size=config.chunk_size, on_outcomes=take, **options)
     current.set(job)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import memory
+from .cluster import auto_configs
+from .cluster import note as cluster_note
 from .measure import Current, gil_probe, in_process, measure, sched_clocks
 from .plan import BASELINE, Config, Probe, first_round, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
@@ -97,7 +99,8 @@ class Study:
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
                  params: dict[str, Any] | None = None, seed: int = 0, max_memory: int | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 on_round: Callable[[Round], None] | None = None) -> None:
+                 on_round: Callable[[Round], None] | None = None,
+                 cluster: dict[str, Any] | None = None) -> None:
         if not items:
             raise StudyError("no items to compare on")
         if repeats < 1:
@@ -108,6 +111,8 @@ class Study:
         self.timeout, self.seed, self.on_progress, self.on_round = timeout, seed, on_progress, on_round
         self.max_memory = max_memory  #: bytes the recommendation may need (None: what is available)
         self._scratch = Scratch(task, outputs)
+        #: The dask configurations' backend options (address, files): see poolside.study.cluster.
+        self._cluster = dict(cluster or {})
         self._current = Current()
         self._results: dict[Config, ConfigResult] = {}
         self._sample: list[Any] = []
@@ -220,7 +225,8 @@ class Study:
         # later ones adopt what is parked and start only the extra workers (stopping them
         # for each warm-up cost seconds per configuration: 16 processes took 5.6 s here).
         with self._scratch.task() as task:
-            numbers = measure(task, self._sample, config, timeout=self.timeout, current=self._current)
+            numbers = measure(task, self._sample, config, timeout=self.timeout, current=self._current,
+                              backend_options=self._cluster if config.backend == "dask" else None)
         self._runs_done += 1
         if self._current.cancelled:
             raise _Cancelled
@@ -278,11 +284,11 @@ class Study:
         base.probe_s = self._calibration.wall_s
         task_nature = nature(self._calibration)
         cores = self._system.usable_cores
-        todo = first_round(task_nature, cores, len(self._sample))
+        todo = first_round(task_nature, cores, len(self._sample)) + auto_configs(self._cluster, cores)
         # Threads and processes at the core count are always measured: without both, no
         # recommendation means much.  The budget governs what auto mode adds to them (it sized
         # the sample so that these fit).
-        mandatory = set(todo[:2])
+        mandatory = set(todo[:2]) | {c for c in todo if c.backend == "dask"}
         while todo:
             for config in todo:
                 if config not in mandatory and not self._affordable():
@@ -335,6 +341,9 @@ class Study:
             res.recommendation = recommend(res.configs, res.diagnosis, cores, self.max_memory)
             res.lead = winner_and_lead(res.configs)[2]
             res.scaling = scaling(res.configs, self._system.physical_cores)
+        found = cluster_note(res.configs, self._sample, self._cluster) if not res.cancelled else None
+        if found is not None:
+            res.notes.append(found)
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:
             res.notes.append({"code": "significance", "repeats": res.lead.repeats,
                               "p_min": 1 / math.comb(2 * res.lead.repeats, res.lead.repeats)})

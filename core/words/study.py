@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .cluster import cluster_note
 from .configs import config_label
 from .units import approx_duration, count, human_duration, size_text
 
@@ -172,6 +173,8 @@ def note(n: dict[str, Any]) -> str:
                 f"once and left out of the repeats: {', '.join(config_label(c) for c in n['configs'])}")
     if code == "over-budget":
         return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
+    if code == "cluster":
+        return cluster_note(n)
     if code == "significance":
         return (f"with {n['repeats']} repeats the strongest possible evidence is p = {n['p_min']:.2f} "
                 "(every repeat of the winner faster than every repeat of the runner-up); "

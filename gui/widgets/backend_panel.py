@@ -26,6 +26,7 @@ from poolside.words.memory import cap_unsupported
 from poolside.words.units import SizeError, parse_size, size_text
 
 from .. import settings as cfg
+from .cluster_box import ClusterBox
 
 #: The calls a classic pool can make, per backend (first: its default).  The
 #: other backends have one way to hand out items, so Method is off for them.
@@ -98,6 +99,11 @@ class BackendPanel(QWidget):
         self.ordered.setToolTip("Deliver results in input order (a slow item holds back the ones after it).")
         self.ordered.toggled.connect(self.changed)
 
+        dask = next((i for i in self._infos if i.name == "dask"), None)
+        self.cluster = ClusterBox(self, available=dask is None or dask.available,
+                                  reason=dask.reason if dask is not None else "")
+        self.cluster.changed.connect(self.changed)
+
         self.hint = QLabel(self)
         self.hint.setProperty("role", "hint")
         self.hint.setWordWrap(True)
@@ -110,7 +116,8 @@ class BackendPanel(QWidget):
             combo.addItem(info.label or info.name, info.name)
             row = combo.count() - 1
             tip = info.description or info.name
-            if not getattr(info, "available", True):
+            # Dask stays selectable without its package: its box says how to install it.
+            if not getattr(info, "available", True) and info.name != "dask":
                 tip = f"Not available: {getattr(info, 'reason', '')}"
                 item = combo.model().item(row)  # type: ignore[attr-defined]
                 if item is not None:
@@ -129,6 +136,7 @@ class BackendPanel(QWidget):
         form.addRow("Timeout", self.timeout)
         form.addRow("Memory per worker", self.memory_cap)
         form.addRow("", self.ordered)
+        form.addRow(self.cluster)
         form.addRow(self.hint)
 
     # -- values -------------------------------------------------------------
@@ -178,6 +186,8 @@ class BackendPanel(QWidget):
         cap = self.memory_cap.text().strip()
         if cap and self._caps_memory():
             fields["max_memory_per_worker"] = cap
+        if self.backend_name() == "dask":  # where the cluster is, how files travel
+            fields["backend_options"] = self.cluster.backend_options()
         return fields
 
     def _caps_memory(self) -> bool:
@@ -212,6 +222,8 @@ class BackendPanel(QWidget):
         self.apply(backend=spec.backend, workers=spec.workers or 0, chunk_size=spec.chunk_size,
                    method=spec.method, timeout=spec.timeout or 0.0, ordered=spec.ordered,
                    max_memory_per_worker=spec.max_memory_per_worker or 0)
+        if spec.backend == "dask":
+            self.cluster.apply_options(dict(spec.backend_options))
 
     # -- settings -----------------------------------------------------------
     def save_settings(self, s: QSettings) -> None:
@@ -222,6 +234,7 @@ class BackendPanel(QWidget):
         s.setValue("backend/timeout", self.timeout.value())
         s.setValue("backend/ordered", self.ordered.isChecked())
         s.setValue("backend/memory_cap", self.memory_cap.text().strip())
+        self.cluster.save_settings(s)
 
     def restore_settings(self, s: QSettings) -> None:
         self.apply(
@@ -233,6 +246,7 @@ class BackendPanel(QWidget):
             ordered=cfg.get_bool(s, "backend/ordered", False),
         )
         self.memory_cap.setText(cfg.get_str(s, "backend/memory_cap", ""))
+        self.cluster.restore_settings(s)
 
     # -- slots --------------------------------------------------------------
     @property
@@ -258,6 +272,7 @@ class BackendPanel(QWidget):
         self._clamp_workers()
         self._update_auto()
         self._update_methods()
+        self.cluster.setVisible(self.backend_name() == "dask")
         self._update_hint()
         self.changed.emit()
 
@@ -309,6 +324,10 @@ class BackendPanel(QWidget):
             return [f"Memory per worker: {e}."]
         return []
 
+    def shutdown(self) -> None:
+        """The window closes: a connection test still running ends now."""
+        self.cluster.stop()
+
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         for w in (self.backend, self.chunk, self.timeout, self.ordered):
@@ -316,3 +335,4 @@ class BackendPanel(QWidget):
         self.memory_cap.setEnabled(not busy and self._caps_memory())
         self.workers.setEnabled(not busy and not self.single_worker)
         self.method.setEnabled(not busy and self.backend_name() in POOL_METHODS)
+        self.cluster.set_busy(busy)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTabW
 from poolside.system import system_info
 from poolside.words.units import human_bytes, human_duration
 
+from .cluster_workers import ClusterWorkers
 from .cpu_history import SHARE_COLOR, SYSTEM_COLOR, USER_COLOR, CoresPlot, MachinePlot
 from .worker_usage import WorkerUsage
 
@@ -112,6 +113,8 @@ class CoresPanel(QWidget):
         self.machine = MachinePlot(self)
         self.per_core = CoresPlot(info.logical_cores, self)
         self.workers = WorkerUsage(self)
+        self.cluster_workers = ClusterWorkers(self)
+        self.workers.add_below(self.cluster_workers)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._with_key(self.machine, self._machine_key()), "Machine")
@@ -155,6 +158,20 @@ class CoresPanel(QWidget):
         lay.addWidget(label)
         lay.addWidget(plot, 1)
         return box
+
+    def show_workers(self) -> None:
+        """Bring the Workers tab forward (the worker processes, and a cluster's workers)."""
+        self.tabs.setCurrentWidget(self.workers)
+
+    def watch_cluster(self, address: str | None) -> None:
+        """A run on the Dask cluster at ``address`` starts (``None``: a run elsewhere, or it ended)."""
+        if address:
+            self.cluster_workers.watch(address)
+        else:
+            self.cluster_workers.stop()
+
+    def shutdown(self) -> None:
+        self.cluster_workers.stop()
 
     @staticmethod
     def _machine_key() -> str:

@@ -107,8 +107,13 @@ class WorkerUsage(QWidget):
         plots.addWidget(self.cpu, 1)
         plots.addWidget(self.mem, 1)
         lay.addLayout(plots, 1)
+        self._lay = lay
         self._set_legend(False)
         self.set_series({"processes": [], "t": np.zeros(0), "tree_rss": np.zeros(0)})
+
+    def add_below(self, view: QWidget) -> None:
+        """Show ``view`` under the plots (a Dask cluster's workers, beside this machine's processes)."""
+        self._lay.addWidget(view, 0)
 
     def _set_legend(self, in_process: bool) -> None:
         dash = "<span style='color:%s'>╌</span> %s"

@@ -163,3 +163,45 @@ def test_a_lost_future_hands_its_chunk_back():
     future = LostFuture()
     assert backend._outcome(future, Chunk(7, [1, 2, 3])) == Retry(7, alone=False)
     assert future.released, "the scheduler would compute it again for nobody"
+
+
+@pytest.mark.slow  # its own scheduler, killed mid-run: ~4 s
+def test_the_scheduler_going_away_cancels_what_is_not_done(tmp_path):
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-m"]
+    scheduler = subprocess.Popen([*cli, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        address = _wait_for(lambda: _address(scheduler_file), "the scheduler's address")
+        worker = subprocess.Popen([*cli, "distributed.cli.dask_worker", address, "--host", "127.0.0.1",
+                                   "--nthreads", "1", "--no-dashboard", "--no-nanny"],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with _client(address) as client:
+            client.wait_for_workers(1, timeout=120)
+        items = [0.05] * 100
+        job = run(tasks.sleep_for, items, backend="dask", chunk_size=1, finite=True,
+                  backend_options={"address": address})
+        outcomes = []
+        for o in job:
+            outcomes.append(o)
+            if len(outcomes) == 3:
+                scheduler.kill()
+        assert sorted(o.index for o in outcomes) == list(range(len(items))), "every item exactly once"
+        cancelled = [o for o in outcomes if o.status == "cancelled"]
+        failed = [o.error for o in outcomes if o.status == "failed"]
+        assert cancelled and not failed, failed
+        assert "went away" in cancelled[-1].error.message
+    finally:
+        for p in (scheduler, worker):
+            if p is not None:
+                p.kill()
+                p.wait()
+
+
+def _client(address: str):
+    from distributed import Client
+
+    return Client(address, timeout="30s")

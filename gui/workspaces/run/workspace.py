@@ -24,9 +24,11 @@ from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 
 from poolside import serialize
 from poolside.backends import runs_in_caller
+from poolside.backends.dask import cluster_address
 from poolside.records import Status
 from poolside.spec import JobSpec, SpecError
 from poolside.words import units as fmt
+from poolside.words.cluster import cluster_line
 from poolside.words.configs import config_label
 from poolside.words.runs import summary_line
 
@@ -255,11 +257,14 @@ class RunWorkspace(Workspace):
             self._in_process = False  # an unknown backend: the bridge reports it as startFailed below
         self._job_origin_known = False
         self.cores.run_started()
+        self.cores.watch_cluster(cluster_address(spec))
         self.cpu_monitor.begin_run()
         self._summary = None
         self._label = label
         # The configuration as the summary line at the end and the Compare tab name it.
         config = config_label({"backend": spec.backend, "workers": workers, "chunk_size": spec.chunk_size})
+        if spec.backend == "dask":  # where it runs and how its files travel
+            config += " " + cluster_line(cluster_address(spec), spec.backend_options.get("files", "shared"))
         headline = f"Running <b>{html.escape(label)}</b> on {html.escape(config)}…"
         self.progress.start(len(items), headline)
         self.message.emit(f"Running {label} on {config}…")
@@ -324,6 +329,7 @@ class RunWorkspace(Workspace):
         cancelled = was_cancelled(summary, self.bridge.cancel_requested)
         self._summary = summary
         self._set_busy(False)
+        self.cores.watch_cluster(None)
         series = self.cpu_monitor.end_run(summary)
         self.series_store.save(getattr(self.bridge, "history_id", None), series)
         self.timeline.redraw()
@@ -350,6 +356,7 @@ class RunWorkspace(Workspace):
 
     def _on_start_failed(self, error: BaseException) -> None:
         self._set_busy(False)
+        self.cores.watch_cluster(None)
         self.task.show_problems([f"Could not start: {error}"])
         self.progress.set_idle(f"Could not start <b>{html.escape(self._label)}</b>: {html.escape(str(error))}")
         self.message.emit(f"Could not start: {error}")
@@ -437,6 +444,8 @@ class RunWorkspace(Workspace):
     def shutdown(self) -> None:
         self.preview.shutdown()
         self.files.shutdown()
+        self.backend.shutdown()
+        self.cores.shutdown()
         self.cpu_monitor.stop()
         self.series_store.close()
 
