@@ -1,0 +1,332 @@
+"""Samples a running program's whole process tree on one thread, until told to stop.
+
+::
+
+    Observer thread, every interval_s:
+      proctree.Descendants(root).update() ──► pid -> parent (only the new pids read)
+      roles.role_of() per new pid ─────────► main / worker (pool) / helper / child
+      procfs.stat(pid) ────────────────────► CPU, children's CPU (exit accounting), threads, RSS
+      procfs.sched(pid, tid) per thread ───► on-CPU and run-queue seconds ──► ThreadTrack
+      usage.Monitor.sample() ──────────────► per-core user/system %, per-process CPU % and RSS:
+                                             the series the window's Cores views and traces draw
+    stop() ─► one last sample (a root that has exited but is not reaped yet still shows its
+              final CPU) ─► the tracks, for observe.verdict
+
+Nothing here signals, traces or slows the observed processes: it reads
+/proc files the kernel keeps anyway (no ptrace, no root).  The thread is the
+observer's only one and ``stop()`` joins it.
+
+Times are on the boot clock (``CLOCK_BOOTTIME``), the clock a process's and a
+thread's start time in ``stat`` is counted on, so that a process or thread
+born during the observation counts from its birth (all its CPU is the
+program's), and one that was running before counts from its first sight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import proctree
+from ..log import get_logger
+from ..usage import DEFAULT_INTERVAL_S, Monitor
+from . import procfs
+from .roles import CHILD, HELPER, MAIN, MULTIPROCESSING, WORKER, Role, pool_kind, role_of
+
+log = get_logger(__name__)
+
+_BOOT = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+#: The Cores views' roles (proctree's words) for observe's own.
+MONITOR_ROLES = {MAIN: proctree.HOST, WORKER: proctree.WORKER, HELPER: proctree.HELPER, CHILD: proctree.CHILD}
+
+
+def boot_now() -> float:
+    return time.clock_gettime(_BOOT)
+
+
+@dataclass
+class ThreadTrack:
+    """One thread: its CPU and run-queue seconds, from first sight (or birth) to last sight."""
+
+    tid: int
+    name: str
+    first: float  # boot-clock seconds: its birth if born while observed, else first sight
+    last: float
+    cpu0: float
+    wait0: float
+    cpu: float
+    wait: float
+    #: (t since the observation began, CPU share of one core, run-queue share) per sample
+    samples: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+
+    @property
+    def cpu_s(self) -> float:
+        return max(0.0, self.cpu - self.cpu0)
+
+    @property
+    def wait_s(self) -> float:
+        return max(0.0, self.wait - self.wait0)
+
+    @property
+    def wall_s(self) -> float:
+        return max(0.0, self.last - self.first)
+
+
+@dataclass
+class ProcessTrack:
+    """One process of the tree over the observation."""
+
+    pid: int
+    ppid: int
+    role: Role
+    name: str
+    command: str
+    first: float
+    last: float
+    cpu0: float
+    cpu: float
+    children0: float
+    children: float
+    peak_rss: int = 0
+    max_threads: int = 1
+    ended: bool = False
+    threads: dict[int, ThreadTrack] = field(default_factory=dict)
+
+    @property
+    def cpu_s(self) -> float:
+        return max(0.0, self.cpu - self.cpu0)
+
+    @property
+    def children_cpu_s(self) -> float:
+        """CPU its children used that it reaped while observed (their exit accounting)."""
+        return max(0.0, self.children - self.children0)
+
+    @property
+    def wall_s(self) -> float:
+        return max(0.0, self.last - self.first)
+
+    @property
+    def wait_s(self) -> float:
+        return sum(t.wait_s for t in self.threads.values())
+
+
+class Observer:
+    """Samples ``root`` and every process under it on a thread of its own (``start``/``stop``).
+
+    ``began``: when the observation began on the boot clock (``boot_now()``,
+    taken before a command is launched, so that its root counts from birth).
+    ``on_sample``: called on the observer's thread after each sample (the
+    observe host sends the live view from it).
+    """
+
+    def __init__(self, root: int, *, interval_s: float = DEFAULT_INTERVAL_S, began: float | None = None,
+                 on_sample: Callable[[Observer], None] | None = None) -> None:
+        self.root = root
+        self.interval_s = float(interval_s)
+        self.began = boot_now() if began is None else began
+        self.began_unix = time.time() - (boot_now() - self.began)
+        self.processes: dict[int, ProcessTrack] = {}
+        #: What could not be read, once each: "process 12 (python): /proc/12/task: Permission denied".
+        self.not_seen: dict[int, str] = {}
+        self.root_ended = threading.Event()
+        self.cost_s = 0.0  # CPU seconds this observer's thread spent sampling
+        self.samples = 0
+        self.monitor = Monitor(self._monitor_roles, interval_s=self.interval_s, read_uss=False)
+        self._tree = proctree.Descendants(root)
+        self._commands: dict[int, str] = {}
+        self._roles: dict[int, str] = {}
+        self._on_sample = on_sample
+        self._lock = threading.Lock()  # one sample at a time; readers copy under it
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._perf0 = time.perf_counter() - (boot_now() - self.began)
+        self.error: BaseException | None = None
+        self._check_root()
+
+    def _check_root(self) -> None:
+        """The root must exist and be readable: the one error that ends an observation before it starts."""
+        st = procfs.stat(self.root)  # raises procfs.Unreadable with the file and the reason
+        if st is None:
+            raise ProcessLookupError(f"no process {self.root} is running")
+
+    # -- control ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.monitor.begin_run(origin=self._perf0)
+        self._thread = threading.Thread(target=self._loop, name="poolside-observe", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the observation (the program goes on): the thread ends, one last sample is taken."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.sample()
+        self.monitor.end_run()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            c0 = time.thread_time()
+            try:
+                self.sample()
+            except Exception as e:  # said and kept: the observation ends, the program goes on
+                log.exception("observing process %s failed", self.root)
+                self.error = e
+                self.root_ended.set()
+                return
+            self.cost_s += time.thread_time() - c0
+            if self._on_sample is not None:
+                self._on_sample(self)
+            self._stop.wait(self.interval_s)
+
+    # -- sampling ---------------------------------------------------------------------
+    def sample(self) -> None:
+        with self._lock:
+            now = boot_now()
+            try:
+                parents = self._tree.update()
+            except proctree_errors() as e:
+                self._unseen(self.root, f"/proc cannot be listed ({e})")
+                parents = {}
+            live = [self.root, *parents]
+            for pid in live:
+                self._sample_process(pid, parents, now)
+            for pid, track in self.processes.items():
+                if pid not in parents and pid != self.root:
+                    track.ended = True
+            self._classify(parents)
+            self._roles = {pid: MONITOR_ROLES[t.role.role] for pid, t in self.processes.items() if not t.ended}
+            self.samples += 1
+        self.monitor.sample()
+
+    def _sample_process(self, pid: int, parents: dict[int, int], now: float) -> None:
+        track = self.processes.get(pid)
+        try:
+            st = procfs.stat(pid)
+        except procfs.Unreadable as e:
+            self._unseen(pid, f"{e.path}: {e.reason}")
+            return
+        if st is None or st.state == "Z":  # ended (a zombie's stat holds its final CPU)
+            if st is not None and track is not None:
+                track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
+            if track is not None:
+                track.ended = True
+            if pid == self.root:
+                self.root_ended.set()
+            return
+        if track is None:
+            if pid not in self._commands:
+                self._commands[pid] = proctree.command_line(pid)
+            ppid = parents.get(pid, st.ppid)
+            born = st.started_ticks / procfs.TICKS
+            inside = born >= self.began - 1.0 / procfs.TICKS
+            track = self.processes[pid] = ProcessTrack(
+                pid, ppid, role_of(pid, parents, self.root, self._commands), st.name, self._commands[pid],
+                first=born if inside else now, last=now, cpu0=0.0 if inside else st.cpu_s, cpu=st.cpu_s,
+                children0=0.0 if inside else st.children_cpu_s, children=st.children_cpu_s)
+        elif st.name != track.name:  # it exec'd (a launcher such as pyenv's shim became Python): look again
+            track.name = self._refresh(pid)
+        track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
+        track.peak_rss = max(track.peak_rss, st.rss)
+        track.max_threads = max(track.max_threads, st.threads)
+        self._sample_threads(track, st.threads, now)
+
+    def _sample_threads(self, track: ProcessTrack, count: int, now: float) -> None:
+        pid = track.pid
+        try:
+            tids = [pid] if count == 1 else procfs.thread_ids(pid)
+        except procfs.Unreadable as e:
+            self._unseen(pid, f"{e.path}: {e.reason}")
+            return
+        t_rel = now - self.began
+        for tid in tids:
+            try:
+                clocks = procfs.sched(pid, tid)
+            except procfs.Unreadable as e:
+                self._unseen(pid, f"{e.path}: {e.reason}")
+                return
+            if clocks is None:
+                continue  # the thread ended since the listing
+            cpu, wait = clocks
+            thread = track.threads.get(tid)
+            if thread is None:
+                thread = track.threads[tid] = self._new_thread(track, tid, cpu, wait, now)
+                last_cpu, last_wait, last_t = thread.cpu0, thread.wait0, thread.first
+            else:
+                last_cpu, last_wait, last_t = thread.cpu, thread.wait, thread.last
+            span = now - last_t
+            if span > 0:
+                thread.samples.append((t_rel, (cpu - last_cpu) / span, (wait - last_wait) / span))
+            thread.cpu, thread.wait, thread.last = cpu, wait, now
+
+    def _refresh(self, pid: int) -> str:
+        """Read an exec'd process's command line again; its new name (the main thread's too)."""
+        self._commands[pid] = proctree.command_line(pid)
+        track = self.processes[pid]
+        track.command = self._commands[pid]
+        st = procfs.stat(pid)
+        name = st.name if st is not None else track.name
+        if pid in track.threads:
+            track.threads[pid].name = name
+        return name
+
+    def _new_thread(self, track: ProcessTrack, tid: int, cpu: float, wait: float, now: float) -> ThreadTrack:
+        try:
+            st = procfs.stat(track.pid, tid) if tid != track.pid else None
+        except procfs.Unreadable:
+            st = None
+        born = (st.started_ticks / procfs.TICKS) if st is not None else track.first
+        inside = born >= self.began - 1.0 / procfs.TICKS and (st is not None or track.cpu0 == 0.0)
+        name = procfs.thread_name(track.pid, tid) or str(tid)
+        if inside:
+            return ThreadTrack(tid, name, born, now, 0.0, 0.0, cpu, wait)
+        return ThreadTrack(tid, name, now, now, cpu, wait, cpu, wait)
+
+    def _classify(self, parents: dict[int, int]) -> None:
+        """Every live process's role, again: a child seen between its fork and its exec showed its
+        parent's command line, and a fork/spawn pool's kind follows its owner's threads (see roles)."""
+        for pid, track in self.processes.items():
+            if track.ended:
+                continue
+            role = role_of(pid, parents, self.root, self._commands)
+            if role.kind == MULTIPROCESSING:
+                owner = self.processes.get(role.owner or -1)
+                if owner is not None:
+                    role = role._replace(kind=pool_kind(owner.max_threads - 1))
+            track.role = role
+
+    def _unseen(self, pid: int, what: str) -> None:
+        if pid not in self.not_seen:
+            track = self.processes.get(pid)
+            name = f" ({track.name})" if track is not None else ""
+            self.not_seen[pid] = f"process {pid}{name}: {what}"
+            log.info("observe: %s", self.not_seen[pid])
+
+    def _monitor_roles(self) -> dict[int, str]:
+        """The Cores views' pid source: the tree as the last sample saw it (no second look)."""
+        return dict(self._roles)
+
+    # -- reading (any thread) -----------------------------------------------------------
+    def snapshot(self) -> list[ProcessTrack]:
+        """The tracks, copied under the lock (threads' sample lists are shared, not copied)."""
+        import copy
+
+        with self._lock:
+            return [copy.copy(t) for t in self.processes.values()]
+
+    def series(self) -> dict[str, Any]:
+        """The Cores views' series (``usage.Monitor.series()``), roles in proctree's words."""
+        return self.monitor.series()
+
+    def wall_s(self) -> float:
+        return max(0.0, boot_now() - self.began)
+
+
+def proctree_errors() -> tuple[type[BaseException], ...]:
+    import psutil
+
+    return (psutil.Error, OSError)
+
