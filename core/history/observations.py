@@ -1,6 +1,6 @@
 """Observations in the history: one ``runs`` row of kind ``observe``, its record, its CPU series.
 
-    record_observation(record, series) ─► runs (kind 'observe', plugin 'observe', spec {"command"},
+    record_observation(record, series) ─► runs (kind 'observe', plugin: the command, short; spec {"command"},
                                                wall_s, cpu_s, summary = the record) + run_series
     get_observation(conn, id) ─► the record (the ``poolside observe --json`` shape), or None
 
@@ -30,6 +30,8 @@ def record_observation(record: dict[str, Any], series: dict[str, Any] | None = N
     from .series import save_series
 
     command = record.get("command")
+    from ..words.observe import command_text
+
     spec = {"plugin": KIND, "command": command if isinstance(command, (list, str)) else str(command)}
     cpu = sum(p.get("cpu_s") or 0.0 for p in record.get("processes", ()))
     try:
@@ -39,8 +41,8 @@ def record_observation(record: dict[str, Any], series: dict[str, Any] | None = N
                 cursor = conn.execute(
                     "INSERT INTO runs (kind, started_at, finished_at, state, plugin, spec, cwd, pid, wall_s, cpu_s, "
                     "summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (KIND, time.time() - float(record.get("wall_s") or 0.0), time.time(), "finished", KIND,
-                     dumps(spec), os.fsencode(os.getcwd()), os.getpid(), record.get("wall_s"), cpu, dumps(record)))
+                    (KIND, time.time() - float(record.get("wall_s") or 0.0), time.time(), "finished",
+                     command_text(command), dumps(spec), os.fsencode(os.getcwd()), os.getpid(), record.get("wall_s"), cpu, dumps(record)))
                 row_id = cursor.lastrowid
                 assert row_id is not None
                 if series is not None:

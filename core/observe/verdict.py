@@ -32,9 +32,14 @@ from ..study.diagnose import GIL_HELD_BELOW, GIL_MAX_CORES
 from .roles import MAIN, WORKER
 from .sampler import ProcessTrack, ThreadTrack
 
-#: A thread is busy when it ran at least this share of one core over its life.  Four threads sharing
-#: one GIL each run ~25 %; a thread waiting on a socket or a queue a few %.
+#: A thread is busy when it ran, or was runnable waiting for a core, at least this share of its life.
+#: Four threads sharing one GIL each run ~25 % (less of it on a core on a loaded machine, the rest on
+#: the run queue); a thread waiting on a socket or a queue a few %.
 BUSY_THREAD = 0.10
+#: ...and ran at least this share of its life on a core: multiprocessing's handler threads wake
+#: often and wait on the run queue each time on a loaded machine, but run ~0.5 % of one core;
+#: a GIL-bound thread of four on a machine at load 8 ran ~9 %.
+BUSY_CPU = 0.03
 #: Lives shorter than this (two samples at 4 Hz) give no share worth judging.
 MIN_WALL_S = 0.5
 #: A pool idle this share of its workers' time, its owner at a full core: the owner is the bottleneck.
@@ -63,7 +68,9 @@ def gil_signal(p: ProcessTrack) -> dict[str, Any] | None:
     """The GIL signal of one process: its busy threads (≥ 2), the cores it used, their on-CPU share."""
     if p.wall_s < MIN_WALL_S:
         return None
-    busy = [t for t in p.threads.values() if t.wall_s >= MIN_WALL_S and t.cpu_s / t.wall_s >= BUSY_THREAD]
+    busy = [t for t in p.threads.values()
+            if t.wall_s >= MIN_WALL_S and (t.cpu_s + t.wait_s) / t.wall_s >= BUSY_THREAD
+            and t.cpu_s / t.wall_s >= BUSY_CPU]
     if len(busy) < 2:
         return None
     runnable = sum(max(t.wall_s - t.wait_s, 1e-9) for t in busy)

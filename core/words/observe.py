@@ -89,3 +89,16 @@ def not_seen(notes: list[str]) -> str:
         return ""
     return ("could not be seen: " + "; ".join(notes)
             + " (another user's process, or /proc mounted with hidepid: run as that user to see it)")
+
+
+def command_text(command: Any, limit: int = 60) -> str:
+    """The observed command as one short line (an attached process's command line too)."""
+    text = command if isinstance(command, str) else " ".join(str(c) for c in command or ())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary(record: dict[str, Any]) -> str:
+    """One line for lists (the history): ``"python job.py · 3 processes · The parent is the bottleneck…"``."""
+    kind = (record.get("verdict") or {}).get("kind", "")
+    n = len(record.get("processes") or ())
+    return f"{command_text(record.get('command'))} · {n} process{'es' if n != 1 else ''} · {headline(kind)}"

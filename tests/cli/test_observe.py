@@ -1,0 +1,52 @@
+"""``poolside observe``'s command line: the --json shape, --trace, the history, usage errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from poolside.cli.main import main
+from tests.observe.conftest import PROGRAMS
+
+
+def test_json_has_the_documented_shape_and_the_history_keeps_it(tmp_path, capsys):
+    out, trace = tmp_path / "o.json", tmp_path / "o.trace"
+    code = main(["observe", "--json", str(out), "--trace", str(trace), "--interval", "0.1", "--",
+                 sys.executable, str(PROGRAMS / "executor.py")])
+    assert code == 0
+    record = json.loads(out.read_text())
+    assert set(record) == {"command", "exit_code", "wall_s", "machine", "processes", "verdict"}
+    assert record["command"][-1].endswith("executor.py")
+    for p in record["processes"]:
+        assert set(p) == {"pid", "role", "pool", "cpu_s", "peak_rss_mb", "threads"}
+        for t in p["threads"]:
+            assert set(t) == {"tid", "name", "cpu_s", "wait_s"}
+    assert set(record["verdict"]) == {"kind", "why", "evidence"}
+    events = json.loads(trace.read_text())["traceEvents"]
+    names = {e["args"]["name"] for e in events if e["name"] == "process_name"}
+    assert any(n.startswith("worker of ProcessPoolExecutor") for n in names)
+    assert any(e["ph"] == "C" and e["name"].startswith("thread ") for e in events)  # a counter per thread
+    assert any(e["ph"] == "C" and e["name"] == "RSS (bytes)" for e in events)
+    err = capsys.readouterr().err
+    assert "verdict:" in err and "kept in the history as #" in err
+
+    from poolside.history import store
+    from poolside.history.observations import get_observation
+
+    conn = store.connect()
+    try:
+        run_id = store.last_run_id(conn, "observe")
+        assert run_id is not None
+        assert get_observation(conn, run_id) == json.loads(json.dumps(record))
+    finally:
+        conn.close()
+    assert main(["history", "show", str(run_id)]) == 0
+    assert "worker of ProcessPoolExecutor" in capsys.readouterr().out
+
+
+def test_usage_errors(capsys):
+    assert main(["observe"]) == 2
+    assert "give a command to run after '--', or --pid PID" in capsys.readouterr().err
+    assert main(["observe", "--pid", "1", "--", "true"]) == 2
+    assert main(["observe", "--", "no-such-program-here"]) == 2
+    assert "command not found: no-such-program-here" in capsys.readouterr().err
