@@ -42,7 +42,8 @@ def record_observation(record: dict[str, Any], series: dict[str, Any] | None = N
                     "INSERT INTO runs (kind, started_at, finished_at, state, plugin, spec, cwd, pid, wall_s, cpu_s, "
                     "summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (KIND, time.time() - float(record.get("wall_s") or 0.0), time.time(), "finished",
-                     command_text(command), dumps(spec), os.fsencode(os.getcwd()), os.getpid(), record.get("wall_s"), cpu, dumps(record)))
+                     command_text(command), dumps(spec), os.fsencode(os.getcwd()), os.getpid(),
+                     record.get("wall_s"), cpu, dumps(record)))
                 row_id = cursor.lastrowid
                 assert row_id is not None
                 if series is not None:
