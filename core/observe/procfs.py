@@ -69,7 +69,10 @@ def _read(path: str) -> bytes | None:
 
 def stat(pid: int, tid: int | None = None) -> Stat | None:
     """A process's (or one thread's) ``stat``; ``None`` if it has ended."""
-    raw = _read(f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat")
+    return parse_stat(_read(f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"))
+
+
+def parse_stat(raw: bytes | None) -> Stat | None:
     if raw is None:
         return None
     close = raw.rfind(b")")  # the name may hold spaces and parentheses: it ends at the last ")"
@@ -87,7 +90,10 @@ def sched(pid: int, tid: int) -> tuple[float, float] | None:
     The second tells "starved of CPU" (other programs hold the cores) from
     "blocked" (the GIL, a lock, the disk, a sleep: not runnable at all).
     """
-    raw = _read(f"/proc/{pid}/task/{tid}/schedstat")
+    return parse_sched(_read(f"/proc/{pid}/task/{tid}/schedstat"))
+
+
+def parse_sched(raw: bytes | None) -> tuple[float, float] | None:
     if raw is None:
         return None
     f = raw.split()
@@ -120,3 +126,65 @@ def boot_time() -> float:
 def available() -> bool:
     """Whether this machine has the /proc this module reads (Linux)."""
     return os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/schedstat")
+
+
+class OpenFiles:
+    """The /proc files sampled again and again, kept open and read with ``pread`` from offset 0.
+
+    The kernel writes a /proc file afresh at each read from its start, so one
+    ``pread`` (one system call) replaces open, read and close (three): 64
+    processes' ``stat`` and ``schedstat`` at 4 Hz cost ~0.4 % of a core less.
+    A file kept open names the process it was opened for, never a later one
+    given the same pid: once it has ended the read fails (ESRCH) and says so.
+    Past ``limit`` open files, the rest are opened for each read.
+    """
+
+    def __init__(self, limit: int = 512) -> None:
+        self.limit = limit
+        self._fds: dict[str, int] = {}
+        self._by_pid: dict[int, list[str]] = {}
+
+    def read(self, pid: int, path: str) -> bytes | None:
+        fd = self._fds.get(path)
+        if fd is None:
+            if len(self._fds) >= self.limit:
+                return _read(path)
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except (FileNotFoundError, ProcessLookupError):
+                return None
+            except PermissionError as e:
+                raise Unreadable(path, e.strerror or "permission denied") from None
+            self._fds[path] = fd
+            self._by_pid.setdefault(pid, []).append(path)
+        try:
+            return os.pread(fd, 4096, 0)
+        except (ProcessLookupError, FileNotFoundError):
+            return None  # it ended: the file stays open until forget(pid)
+
+    def stat(self, pid: int) -> Stat | None:
+        return parse_stat(self.read(pid, f"/proc/{pid}/stat"))
+
+    def sched(self, pid: int, tid: int) -> tuple[float, float] | None:
+        path = f"/proc/{pid}/task/{tid}/schedstat"
+        clocks = parse_sched(self.read(pid, path))
+        if clocks is None:  # the thread ended: its file goes now (a pool's threads come and go)
+            self._drop(pid, path)
+        return clocks
+
+    def _drop(self, pid: int, path: str) -> None:
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+            self._by_pid[pid].remove(path)
+
+    def forget(self, pid: int) -> None:
+        """Close a process's files (it has ended)."""
+        for path in self._by_pid.pop(pid, ()):
+            fd = self._fds.pop(path, None)
+            if fd is not None:
+                os.close(fd)
+
+    def close(self) -> None:
+        for pid in list(self._by_pid):
+            self.forget(pid)

@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import proctree
 from ..log import get_logger
-from ..usage import DEFAULT_INTERVAL_S, Monitor
+from ..usage import COST_SMOOTHING, CPU_BUDGET, DEFAULT_INTERVAL_S, Monitor
 from . import procfs
 from .roles import CHILD, HELPER, MAIN, MULTIPROCESSING, WORKER, Role, pool_kind, role_of
 
@@ -134,7 +134,13 @@ class Observer:
         self.root_ended = threading.Event()
         self.cost_s = 0.0  # CPU seconds this observer's thread spent sampling
         self.samples = 0
-        self.monitor = Monitor(self._monitor_roles, interval_s=self.interval_s, read_uss=False)
+        # The Cores views' series; each process's CPU and RSS from this sample's own stat read
+        # (psutil would read them again: ~25 µs a process, the 1 % budget's largest part).
+        self.monitor = Monitor(self._monitor_roles, interval_s=self.interval_s, read_uss=False,
+                               reader=self._read_for_monitor)
+        self._read: dict[int, tuple[float, float]] = {}
+        self._files = procfs.OpenFiles()
+        self._dirty = True
         self._tree = proctree.Descendants(root)
         self._commands: dict[int, str] = {}
         self._roles: dict[int, str] = {}
@@ -164,10 +170,14 @@ class Observer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self.sample()
+        try:
+            self.sample()
+        finally:
+            self._files.close()
         self.monitor.end_run()
 
     def _loop(self) -> None:
+        cost_avg = 0.0  # a running mean of one sample's cost (usage.Monitor's budget rule)
         while not self._stop.is_set():
             c0 = time.thread_time()
             try:
@@ -177,10 +187,14 @@ class Observer:
                 self.error = e
                 self.root_ended.set()
                 return
-            self.cost_s += time.thread_time() - c0
+            spent = time.thread_time() - c0
+            self.cost_s += spent
             if self._on_sample is not None:
                 self._on_sample(self)
-            self._stop.wait(self.interval_s)
+            # Never past CPU_BUDGET of one core on average: a big tree on a loaded machine (cold caches:
+            # ~45 µs a process) samples a little less often rather than cost the program more.
+            cost_avg += COST_SMOOTHING * (spent - cost_avg)
+            self._stop.wait(max(self.interval_s, cost_avg / CPU_BUDGET))
 
     # -- sampling ---------------------------------------------------------------------
     def sample(self) -> None:
@@ -192,20 +206,26 @@ class Observer:
                 self._unseen(self.root, f"/proc cannot be listed ({e})")
                 parents = {}
             live = [self.root, *parents]
+            self._read = {}
             for pid in live:
                 self._sample_process(pid, parents, now)
             for pid, track in self.processes.items():
-                if pid not in parents and pid != self.root:
+                if pid not in parents and pid != self.root and not track.ended:
                     track.ended = True
-            self._classify(parents)
+                    self._files.forget(pid)
+            if self._dirty:  # a new process, an exec, an owner's new thread: roles may have changed
+                self._classify(parents)
+                self._dirty = False
             self._roles = {pid: MONITOR_ROLES[t.role.role] for pid, t in self.processes.items() if not t.ended}
             self.samples += 1
         self.monitor.sample()
 
     def _sample_process(self, pid: int, parents: dict[int, int], now: float) -> None:
         track = self.processes.get(pid)
+        if track is not None and track.ended:
+            return
         try:
-            st = procfs.stat(pid)
+            st = self._files.stat(pid)
         except procfs.Unreadable as e:
             self._unseen(pid, f"{e.path}: {e.reason}")
             return
@@ -214,6 +234,7 @@ class Observer:
                 track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
             if track is not None:
                 track.ended = True
+            self._files.forget(pid)
             if pid == self.root:
                 self.root_ended.set()
             return
@@ -227,11 +248,16 @@ class Observer:
                 pid, ppid, role_of(pid, parents, self.root, self._commands), st.name, self._commands[pid],
                 first=born if inside else now, last=now, cpu0=0.0 if inside else st.cpu_s, cpu=st.cpu_s,
                 children0=0.0 if inside else st.children_cpu_s, children=st.children_cpu_s)
+            self._dirty = True
         elif st.name != track.name:  # it exec'd (a launcher such as pyenv's shim became Python): look again
             track.name = self._refresh(pid)
+            self._dirty = True
         track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
+        self._read[pid] = (st.cpu_s, float(st.rss))
         track.peak_rss = max(track.peak_rss, st.rss)
-        track.max_threads = max(track.max_threads, st.threads)
+        if st.threads > track.max_threads:
+            track.max_threads = st.threads
+            self._dirty = True
         self._sample_threads(track, st.threads, now)
 
     def _sample_threads(self, track: ProcessTrack, count: int, now: float) -> None:
@@ -244,7 +270,7 @@ class Observer:
         t_rel = now - self.began
         for tid in tids:
             try:
-                clocks = procfs.sched(pid, tid)
+                clocks = self._files.sched(pid, tid)
             except procfs.Unreadable as e:
                 self._unseen(pid, f"{e.path}: {e.reason}")
                 return
@@ -304,6 +330,9 @@ class Observer:
             name = f" ({track.name})" if track is not None else ""
             self.not_seen[pid] = f"process {pid}{name}: {what}"
             log.info("observe: %s", self.not_seen[pid])
+
+    def _read_for_monitor(self, pid: int) -> tuple[float, float] | None:
+        return self._read.get(pid)
 
     def _monitor_roles(self) -> dict[int, str]:
         """The Cores views' pid source: the tree as the last sample saw it (no second look)."""

@@ -25,6 +25,7 @@ the process used about one core.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -73,8 +74,9 @@ def gil_signal(p: ProcessTrack) -> dict[str, Any] | None:
             and t.cpu_s / t.wall_s >= BUSY_CPU]
     if len(busy) < 2:
         return None
-    runnable = sum(max(t.wall_s - t.wait_s, 1e-9) for t in busy)
-    oncpu = sum(t.cpu_s for t in busy) / runnable
+    # The median thread's share of its runnable time on a core: a main thread that started the pool
+    # and then waited on it (busy only at its start) does not pull the workers' figure down.
+    oncpu = statistics.median(t.cpu_s / max(t.wall_s - t.wait_s, 1e-9) for t in busy)
     cores = p.cpu_s / p.wall_s
     return {"pid": p.pid, "busy_threads": len(busy), "threads": [_thread_label(t) for t in busy],
             "process_cores": _r(cores), "threads_oncpu": _r(oncpu),

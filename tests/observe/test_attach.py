@@ -40,7 +40,7 @@ def test_attach_sees_the_pool_until_the_program_ends(running):
     record = session.record()
     assert record["exit_code"] is None  # not our child: its parent has its exit status
     assert roles(record) == [("main", None), ("worker", "multiprocessing.Pool"), ("worker", "multiprocessing.Pool")]
-    assert record["verdict"]["kind"] == "cpu-parallel"
+    assert record["verdict"]["kind"] == "cpu-parallel", record["verdict"]
     assert observer_threads() == []
 
 

@@ -15,7 +15,7 @@ def test_multiprocessing_pool_is_parallel(observe):
     code, record = observe("pool_pure.py")
     assert code == 0
     assert roles(record) == [("main", None), ("worker", "multiprocessing.Pool"), ("worker", "multiprocessing.Pool")]
-    assert record["verdict"]["kind"] == "cpu-parallel"
+    assert record["verdict"]["kind"] == "cpu-parallel", record["verdict"]
     pool = record["verdict"]["evidence"]["pools"][0]
     assert pool["workers"] == 2 and pool["idle_share"] < 0.3
 
@@ -24,7 +24,7 @@ def test_process_pool_executor(observe):
     code, record = observe("executor.py")
     assert code == 0
     assert roles(record) == [("main", None), ("worker", "ProcessPoolExecutor"), ("worker", "ProcessPoolExecutor")]
-    assert record["verdict"]["kind"] == "cpu-parallel"
+    assert record["verdict"]["kind"] == "cpu-parallel", record["verdict"]
 
 
 def test_joblib_loky(observe):
@@ -32,7 +32,7 @@ def test_joblib_loky(observe):
     assert code == 0
     assert roles(record) == [("main", None), ("worker", "loky"), ("worker", "loky")]
     assert "helper" in {p["role"] for p in record["processes"]}  # loky's and multiprocessing's trackers
-    assert record["verdict"]["kind"] == "cpu-parallel"
+    assert record["verdict"]["kind"] == "cpu-parallel", record["verdict"]
 
 
 def test_threads_on_pure_python_are_held_by_the_gil(observe):
@@ -40,7 +40,7 @@ def test_threads_on_pure_python_are_held_by_the_gil(observe):
     assert code == 0
     assert roles(record) == [("main", None)]
     verdict = record["verdict"]
-    assert verdict["kind"] == "cpu-gil"
+    assert verdict["kind"] == "cpu-gil", verdict
     gil = verdict["evidence"]["gil"]
     assert gil["busy_threads"] >= 2 and gil["process_cores"] <= 1.25 and gil["threads_oncpu"] < 0.5
     assert "GIL" in verdict["why"] and "threads busy" in verdict["why"]
@@ -50,7 +50,7 @@ def test_threads_on_hashlib_are_not_flagged(observe):
     code, record = observe("threads_hashlib.py")
     assert code == 0
     assert roles(record) == [("main", None)]
-    assert record["verdict"]["kind"] == "cpu-parallel"
+    assert record["verdict"]["kind"] == "cpu-parallel", record["verdict"]
     assert "gil" not in record["verdict"]["evidence"]
     assert record["verdict"]["evidence"]["threads"]["threads_oncpu"] > 0.5
 
@@ -60,7 +60,7 @@ def test_tiny_items_one_at_a_time_make_the_parent_the_bottleneck(observe):
     assert code == 0
     assert roles(record) == [("main", None), ("worker", "multiprocessing.Pool"), ("worker", "multiprocessing.Pool")]
     verdict = record["verdict"]
-    assert verdict["kind"] == "overhead"
+    assert verdict["kind"] == "overhead", verdict
     assert "chunksize" in verdict["why"] and "bottleneck" in verdict["why"]
 
 
@@ -69,4 +69,4 @@ def test_a_failing_program_exit_code_passes_through(observe, capfd):
     assert code == 3 and record["exit_code"] == 3
     assert "working, then failing" in capfd.readouterr().out  # its stdout is its own
     assert roles(record) == [("main", None)]
-    assert record["verdict"]["kind"] == "serial"
+    assert record["verdict"]["kind"] == "serial", record["verdict"]
