@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         for w in self.workspaces:
             self.notifier.watch(w)
 
+        self.observations: list = []  # the open Observe a Program dialogs
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         file_menu.addActions(self.run_ws.file_actions())
         file_menu.addSeparator()
         file_menu.addAction("Load Plugin File…").triggered.connect(self.run_ws.choose_plugin_file)
+        self.observe_action = file_menu.addAction("Observe a Program…")
+        self.observe_action.triggered.connect(self.open_observe)
         file_menu.addSeparator()
         self.open_job_action = file_menu.addAction("Open Job…")
         self.open_job_action.triggered.connect(self.choose_open_job)
@@ -281,6 +284,8 @@ class MainWindow(QMainWindow):
                     self._status(f"{w.title}: did not stop in time.")
         for w in self.workspaces:
             w.shutdown()
+        for dialog in self.observations:
+            dialog.shutdown()  # the observations end; the programs they watched go on
         self.bridge.shutdown()  # the run host and its workers end with the window
         self.save_settings()
         event.accept()
@@ -305,6 +310,22 @@ class MainWindow(QMainWindow):
         """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""
         dialog = CrashDialog(details(), crashed=False, parent=self)
         dialog.open()
+        return dialog
+
+    def open_observe(self, record: dict | None = None, series: dict | None = None,
+                     history_id: int | None = None) -> Any:
+        """File ▸ Observe a Program… (or a kept observation reopened from the History tab)."""
+        from .observe_dialog import ObserveDialog, show_observation
+
+        if record is not None:
+            dialog = show_observation(self, record, series, history_id)
+        else:
+            dialog = ObserveDialog(self)
+            dialog.list_processes()
+        dialog.finished.connect(lambda _code, d=dialog: self.observations.remove(d))
+        dialog.historyChanged.connect(self.history_ws.refresh)
+        self.observations.append(dialog)
+        dialog.show()
         return dialog
 
     def _about(self) -> None:

@@ -47,12 +47,17 @@ class Session:
 
     @classmethod
     def launch(cls, argv: Sequence[str], *, interval_s: float = DEFAULT_INTERVAL_S,
-               on_sample: Callable[[Observer], None] | None = None) -> Session:
+               on_sample: Callable[[Observer], None] | None = None, new_session: bool = False) -> Session:
+        """``new_session``: the command in a session of its own, for the window's host (the CLI keeps it
+        in the terminal's, where Ctrl-C is the command's to handle); its stdin is then the null device."""
         _need_proc()
+        if not argv:
+            raise ObserveError("no command to observe")
         began = boot_now()
         try:
             # Popen forks and execs at once (posix_spawn where it can): no Python of ours runs in the child.
-            child = subprocess.Popen(list(argv))
+            child = subprocess.Popen(list(argv), start_new_session=new_session,
+                                     stdin=subprocess.DEVNULL if new_session else None)
         except FileNotFoundError:
             raise ObserveError(f"command not found: {argv[0]}") from None
         except PermissionError:
