@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.add_workspace(self.history_ws)
         self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
+        self.history_ws.observationRequested.connect(self.open_observe)
         # Resume walks a run's inputs, which imports its plugin: asked first, as Run does.
         self.history_ws.confirm_plugin = self.run_ws.task.confirm_ref
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
