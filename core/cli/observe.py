@@ -109,6 +109,9 @@ def _report(record: dict[str, Any], interrupted: bool) -> None:
              f"{human_bytes(p['peak_rss_mb'] * 1e6):>10} peak  {len(p['threads'])} threads ({busy} busy)")
     if len(record["processes"]) > 12:
         _say(f"  ... and {len(record['processes']) - 12} more (--json has them all)")
+    unseen_cpu = say.unseen_children(verdict["evidence"].get("unseen_children_cpu_s", 0.0))
+    if unseen_cpu:
+        _say(f"  {unseen_cpu}")
     _say(f"verdict: {say.headline(verdict['kind'])}")
     _say(f"  {verdict['why']}")
     unseen = say.not_seen(verdict["evidence"].get("not_seen", []))

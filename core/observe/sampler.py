@@ -43,6 +43,11 @@ _BOOT = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 MONITOR_ROLES = {MAIN: proctree.HOST, WORKER: proctree.WORKER, HELPER: proctree.HELPER, CHILD: proctree.CHILD}
 
 
+#: Samples kept per thread (the threads lane and the trace): past it, every other one is dropped,
+#: as usage.Monitor halves a long run's series; the totals are cumulative and lose nothing.
+MAX_THREAD_SAMPLES = 4096
+
+
 def boot_now() -> float:
     return time.clock_gettime(_BOOT)
 
@@ -286,6 +291,8 @@ class Observer:
             span = now - last_t
             if span > 0:
                 thread.samples.append((t_rel, (cpu - last_cpu) / span, (wait - last_wait) / span))
+                if len(thread.samples) > MAX_THREAD_SAMPLES:  # an hour-long observation: every other one
+                    del thread.samples[::2]
             thread.cpu, thread.wait, thread.last = cpu, wait, now
 
     def _refresh(self, pid: int) -> str:

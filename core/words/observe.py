@@ -102,3 +102,13 @@ def summary(record: dict[str, Any]) -> str:
     kind = (record.get("verdict") or {}).get("kind", "")
     n = len(record.get("processes") or ())
     return f"{command_text(record.get('command'))} · {n} process{'es' if n != 1 else ''} · {headline(kind)}"
+
+
+def unseen_children(cpu_s: float) -> str:
+    """Exit accounting's share: CPU of children that began and ended between two samples."""
+    if cpu_s < 0.005:
+        return ""
+    from .units import human_duration
+
+    return (f"and {human_duration(cpu_s)} of CPU in children too short-lived to sample "
+            "(from their parents' exit accounting)")

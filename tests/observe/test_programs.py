@@ -70,3 +70,10 @@ def test_a_failing_program_exit_code_passes_through(observe, capfd):
     assert "working, then failing" in capfd.readouterr().out  # its stdout is its own
     assert roles(record) == [("main", None)]
     assert record["verdict"]["kind"] == "serial", record["verdict"]
+
+
+def test_children_too_short_to_sample_are_counted_from_exit_accounting(observe):
+    code, record = observe("short_children.py")  # eight children of ~40 ms of CPU each, sampled at 4 Hz
+    assert code == 0
+    evidence = record["verdict"]["evidence"]
+    assert evidence["unseen_children_cpu_s"] > 0.05
