@@ -50,3 +50,30 @@ def test_usage_errors(capsys):
     assert main(["observe", "--pid", "1", "--", "true"]) == 2
     assert main(["observe", "--", "no-such-program-here"]) == 2
     assert "command not found: no-such-program-here" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_an_attached_observation_not_the_process(tmp_path):
+    import signal
+    import subprocess
+
+    from tests.waits import WAIT_S
+
+    program = subprocess.Popen([sys.executable, "running.py"], cwd=PROGRAMS, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert program.stdout is not None and program.stdout.readline().strip() == "ready"
+        out = tmp_path / "o.json"
+        observe = subprocess.Popen([sys.executable, "-m", "poolside", "observe", "--json", str(out),
+                                    "--pid", str(program.pid)], stderr=subprocess.PIPE, text=True)
+        assert observe.stderr is not None
+        assert "Ctrl-C ends the observation, not the process" in observe.stderr.readline()
+        observe.send_signal(signal.SIGINT)
+        err = observe.stderr.read()
+        assert observe.wait(WAIT_S) == 130
+        assert "observation stopped (the process goes on)" in err
+        assert program.poll() is None  # still running
+        assert json.loads(out.read_text())["exit_code"] is None
+    finally:
+        assert program.stdin is not None
+        program.stdin.close()
+        program.wait(WAIT_S)
