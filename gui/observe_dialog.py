@@ -261,7 +261,7 @@ def verdict_html(record: dict[str, Any]) -> str:
     if more > 0:
         rows.append(f"… and {more} more")
     unseen = say.not_seen((verdict.get("evidence") or {}).get("not_seen", []))
-    return (f"<b>{html.escape(say.headline(verdict.get('kind', '')))}</b> {html.escape(verdict.get('why', ''))}"
+    return (f"<b>{html.escape(say.headline(verdict))}</b> {html.escape(verdict.get('why', ''))}"
             + (f"<br><i>{html.escape(unseen)}</i>" if unseen else "")
             + "<br><small>" + "<br>".join(rows) + "</small>")
 

@@ -148,5 +148,5 @@ def _show_observation(record: dict[str, Any]) -> int:
         print(f"  {p['pid']:>7}  {observe_words.role_label(p['role'], p.get('pool')):<44} "
               f"{human_duration(p['cpu_s'])} CPU, {len(p['threads'])} threads")
     verdict = record.get("verdict") or {}
-    print(f"  verdict  {observe_words.headline(verdict.get('kind', ''))} {verdict.get('why', '')}")
+    print(f"  verdict  {observe_words.headline(verdict)} {verdict.get('why', '')}")
     return EXIT_OK

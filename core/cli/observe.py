@@ -112,7 +112,7 @@ def _report(record: dict[str, Any], interrupted: bool) -> None:
     unseen_cpu = say.unseen_children(verdict["evidence"].get("unseen_children_cpu_s", 0.0))
     if unseen_cpu:
         _say(f"  {unseen_cpu}")
-    _say(f"verdict: {say.headline(verdict['kind'])}")
+    _say(f"verdict: {say.headline(verdict)}")
     _say(f"  {verdict['why']}")
     unseen = say.not_seen(verdict["evidence"].get("not_seen", []))
     if unseen:

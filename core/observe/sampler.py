@@ -234,27 +234,17 @@ class Observer:
         except procfs.Unreadable as e:
             self._unseen(pid, f"{e.path}: {e.reason}")
             return
-        if st is None or st.state == "Z":  # ended (a zombie's stat holds its final CPU)
-            if st is not None and track is not None:
-                track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
-            if track is not None:
-                track.ended = True
-            self._files.forget(pid)
-            if pid == self.root:
-                self.root_ended.set()
+        if st is None:  # gone (reaped): its last sample stands
+            self._end(pid, track)
             return
         if track is None:
-            if pid not in self._commands:
-                self._commands[pid] = proctree.command_line(pid)
-            ppid = parents.get(pid, st.ppid)
-            born = st.started_ticks / procfs.TICKS
-            inside = born >= self.began - 1.0 / procfs.TICKS
-            track = self.processes[pid] = ProcessTrack(
-                pid, ppid, role_of(pid, parents, self.root, self._commands), st.name, self._commands[pid],
-                first=born if inside else now, last=now, cpu0=0.0 if inside else st.cpu_s, cpu=st.cpu_s,
-                children0=0.0 if inside else st.children_cpu_s, children=st.children_cpu_s)
-            self._dirty = True
-        elif st.name != track.name:  # it exec'd (a launcher such as pyenv's shim became Python): look again
+            track = self._new_process(pid, parents, st, now)
+        if st.state == "Z":  # ended, not reaped yet: its stat holds its final CPU and its children's
+            track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
+            track.threads.setdefault(pid, ThreadTrack(pid, st.name, track.first, now, 0.0, 0.0, 0.0, 0.0))
+            self._end(pid, track)
+            return
+        if st.name != track.name:  # it exec'd (a launcher such as pyenv's shim became Python): look again
             track.name = self._refresh(pid)
             self._dirty = True
         track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
@@ -264,6 +254,25 @@ class Observer:
             track.max_threads = st.threads
             self._dirty = True
         self._sample_threads(track, st.threads, now)
+
+    def _new_process(self, pid: int, parents: dict[int, int], st: procfs.Stat, now: float) -> ProcessTrack:
+        if pid not in self._commands:
+            self._commands[pid] = proctree.command_line(pid)
+        born = st.started_ticks / procfs.TICKS
+        inside = born >= self.began - 1.0 / procfs.TICKS  # born while observed: all its CPU counts
+        track = self.processes[pid] = ProcessTrack(
+            pid, parents.get(pid, st.ppid), role_of(pid, parents, self.root, self._commands), st.name,
+            self._commands[pid], first=born if inside else now, last=now, cpu0=0.0 if inside else st.cpu_s,
+            cpu=st.cpu_s, children0=0.0 if inside else st.children_cpu_s, children=st.children_cpu_s)
+        self._dirty = True
+        return track
+
+    def _end(self, pid: int, track: ProcessTrack | None) -> None:
+        if track is not None:
+            track.ended = True
+        self._files.forget(pid)
+        if pid == self.root:
+            self.root_ended.set()
 
     def _sample_threads(self, track: ProcessTrack, count: int, now: float) -> None:
         pid = track.pid

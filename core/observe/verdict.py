@@ -14,7 +14,7 @@ Kinds are the study's (``poolside.words.study``), plus ``serial``:
     pools busy ≥ 1 - IDLE_LOW, or threads running at once ...... cpu-parallel
     every process busy < WAITING_BELOW of its time .............. waiting
     one process busy, nothing beside it ......................... serial
-    anything else ............................................... mixed
+    anything else, or a program over in under MIN_WALL_S ........ mixed
 
 "Busy" counts a thread's run-queue wait with its CPU (``schedstat``): on a
 shared machine a worker that is starved of a core wants to run, it is not
@@ -135,6 +135,9 @@ def judge(tracks: Sequence[ProcessTrack], *, cores: int, wall_s: float) -> Verdi
                         main_busy=_r(_busy_share(main)))
     busy = sum(p.cpu_s + p.wait_s for p in tracks)
     evidence["runqueue_share"] = _r(sum(p.wait_s for p in tracks) / busy) if busy > 0 else 0.0
+    if wall_s < MIN_WALL_S:  # over before two samples: nothing to judge
+        evidence["too_short"] = True
+        return Verdict("mixed", evidence)
     found_pools = pools(tracks)
     if found_pools:
         evidence["pools"] = found_pools

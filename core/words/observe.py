@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .study import DIAGNOSES
+from .units import human_duration
 
 #: The verdict's headline per kind: what an observer saw (the study's DIAGNOSES say what a kind
 #: means for choosing a backend; here the program is as it is).
@@ -23,7 +24,11 @@ HEADLINES: dict[str, str] = {
 }
 
 
-def headline(kind: str) -> str:
+def headline(verdict: dict[str, Any]) -> str:
+    """The verdict's headline (``verdict``: the record's ``{"kind", "why", "evidence"}``)."""
+    if (verdict.get("evidence") or {}).get("too_short"):
+        return "Too short to judge."
+    kind = str(verdict.get("kind", ""))
     return HEADLINES.get(kind) or DIAGNOSES.get(kind) or kind
 
 
@@ -52,6 +57,9 @@ def why(kind: str, e: dict[str, Any]) -> str:
 
 def _seen(kind: str, e: dict[str, Any]) -> str:
     cores = e.get("cores", 1)
+    if e.get("too_short"):
+        return (f"the program ended after {human_duration(e['wall_s'])}, too soon to see how it uses the cores "
+                "(it needs about half a second)")
     if kind == "cpu-gil":
         g = e["gil"]
         return (f"{g['busy_threads']} threads busy, the process at {_cores(g['process_cores'])}: "
@@ -99,16 +107,14 @@ def command_text(command: Any, limit: int = 60) -> str:
 
 def summary(record: dict[str, Any]) -> str:
     """One line for lists (the history): ``"python job.py · 3 processes · The parent is the bottleneck…"``."""
-    kind = (record.get("verdict") or {}).get("kind", "")
     n = len(record.get("processes") or ())
-    return f"{command_text(record.get('command'))} · {n} process{'es' if n != 1 else ''} · {headline(kind)}"
+    return (f"{command_text(record.get('command'))} · {n} process{'es' if n != 1 else ''} · "
+            f"{headline(record.get('verdict') or {})}")
 
 
 def unseen_children(cpu_s: float) -> str:
     """Exit accounting's share: CPU of children that began and ended between two samples."""
     if cpu_s < 0.005:
         return ""
-    from .units import human_duration
-
     return (f"and {human_duration(cpu_s)} of CPU in children too short-lived to sample "
             "(from their parents' exit accounting)")

@@ -77,3 +77,12 @@ def test_ctrl_c_ends_an_attached_observation_not_the_process(tmp_path):
         assert program.stdin is not None
         program.stdin.close()
         program.wait(WAIT_S)
+
+
+def test_a_program_over_before_the_first_sample_is_still_seen(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    assert main(["observe", "--json", str(out), "--", sys.executable, "-c", "raise SystemExit(4)"]) == 4
+    record = json.loads(out.read_text())
+    assert [p["role"] for p in record["processes"]] == ["main"]  # its zombie's stat, read before it is reaped
+    assert record["verdict"]["evidence"]["too_short"] is True
+    assert "Too short to judge." in capsys.readouterr().err
