@@ -70,7 +70,8 @@ def cmd_observe(ns: argparse.Namespace) -> int:
                                                     else ""))
     interrupted = _wait(session, attached=ns.pid is not None)
     record = session.record()
-    _report(record, interrupted)
+    error = session.observer.error
+    _report(record, interrupted, None if error is None else f"{type(error).__name__}: {error}")
     _write(ns, session, record)
     if ns.pid is not None:
         return EXIT_INTERRUPTED if interrupted else EXIT_OK
@@ -97,7 +98,7 @@ def _wait(session: Any, *, attached: bool) -> bool:
     return False
 
 
-def _report(record: dict[str, Any], interrupted: bool) -> None:
+def _report(record: dict[str, Any], interrupted: bool, session_error: str | None = None) -> None:
     verdict = record["verdict"]
     end = "observation stopped (the process goes on)" if interrupted else "ended"
     code = "" if record["exit_code"] is None else f", exit code {record['exit_code']}"
@@ -112,6 +113,8 @@ def _report(record: dict[str, Any], interrupted: bool) -> None:
     unseen_cpu = say.unseen_children(verdict["evidence"].get("unseen_children_cpu_s", 0.0))
     if unseen_cpu:
         _say(f"  {unseen_cpu}")
+    if session_error:
+        _say(f"observe: sampling stopped early ({session_error}); what was seen until then follows")
     _say(f"verdict: {say.headline(verdict)}")
     _say(f"  {verdict['why']}")
     unseen = say.not_seen(verdict["evidence"].get("not_seen", []))

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
+
 from .. import proctree
 from ..log import get_logger
 from ..usage import COST_SMOOTHING, CPU_BUDGET, DEFAULT_INTERVAL_S, Monitor
@@ -132,7 +134,6 @@ class Observer:
         self.root = root
         self.interval_s = float(interval_s)
         self.began = boot_now() if began is None else began
-        self.began_unix = time.time() - (boot_now() - self.began)
         self.processes: dict[int, ProcessTrack] = {}
         #: What could not be read, once each: "process 12 (python): /proc/12/task: Permission denied".
         self.not_seen: dict[int, str] = {}
@@ -195,7 +196,10 @@ class Observer:
             spent = time.thread_time() - c0
             self.cost_s += spent
             if self._on_sample is not None:
-                self._on_sample(self)
+                try:
+                    self._on_sample(self)
+                except Exception:  # a live view that failed: said; the observation goes on
+                    log.exception("the live view of process %s failed", self.root)
             # Never past CPU_BUDGET of one core on average: a big tree on a loaded machine (cold caches:
             # ~45 µs a process) samples a little less often rather than cost the program more.
             cost_avg += COST_SMOOTHING * (spent - cost_avg)
@@ -207,7 +211,7 @@ class Observer:
             now = boot_now()
             try:
                 parents = self._tree.update()
-            except proctree_errors() as e:
+            except (psutil.Error, OSError) as e:
                 self._unseen(self.root, f"/proc cannot be listed ({e})")
                 parents = {}
             live = [self.root, *parents]
@@ -368,10 +372,3 @@ class Observer:
 
     def wall_s(self) -> float:
         return max(0.0, boot_now() - self.began)
-
-
-def proctree_errors() -> tuple[type[BaseException], ...]:
-    import psutil
-
-    return (psutil.Error, OSError)
-
