@@ -110,6 +110,8 @@ def _report(record: dict[str, Any], interrupted: bool, session_error: str | None
              f"{human_bytes(p['peak_rss_mb'] * 1e6):>10} peak  {len(p['threads'])} threads ({busy} busy)")
     if len(record["processes"]) > 12:
         _say(f"  ... and {len(record['processes']) - 12} more (--json has them all)")
+    for pool in verdict["evidence"].get("pools", []):
+        _say(f"  pool {say.pool_line(pool)}")
     unseen_cpu = say.unseen_children(verdict["evidence"].get("unseen_children_cpu_s", 0.0))
     if unseen_cpu:
         _say(f"  {unseen_cpu}")

@@ -1,7 +1,7 @@
 """An observation as a Perfetto / chrome://tracing file: a track per process and per thread.
 
     Observer.series() (usage.Monitor's) ─► trace.counter_events: machine and tree CPU %, memory,
-                                           each process's CPU % and RSS
+                                           each process's CPU % and RSS; a counter per core
     each ThreadTrack's samples ─────────► a "C" counter per thread in its process: CPU % and run-queue %
     roles ──────────────────────────────► "M" names: "worker of loky 1234 (pid 5678)"
 
@@ -32,6 +32,7 @@ def trace_events(observer: Observer, label: str) -> list[dict[str, Any]]:
             events.append({"name": "thread_name", "ph": "M", "pid": p.pid, "tid": t.tid,
                            "args": {"name": f"{t.name} {t.tid}"}})
     events.extend(counter_events(series))
+    events.extend(_core_counters(series))
     # Both clocks count from the observation's start: the series' origin is set to it (Observer.start).
     for p in tracks:
         for t in p.threads.values():
@@ -40,6 +41,24 @@ def trace_events(observer: Observer, label: str) -> list[dict[str, Any]]:
                 ts = round(at * 1e6)
                 events.append({"name": name, "ph": "C", "ts": ts, "pid": p.pid, "tid": t.tid,
                                "args": {"cpu": round(100 * cpu, 2), "run-queue wait": round(100 * wait, 2)}})
+    return events
+
+
+def _core_counters(series: dict[str, Any]) -> list[dict[str, Any]]:
+    """A counter per core on the machine's track: user and system %."""
+    events: list[dict[str, Any]] = []
+    user, system = series.get("core_user"), series.get("core_system")
+    if user is None or system is None:
+        return events
+    for i, at in enumerate(series.get("t", ())):
+        ts = round(float(at) * 1e6)
+        if ts < 0:
+            continue
+        for core in range(user.shape[1] if len(user.shape) == 2 else 0):
+            u, s = float(user[i, core]), float(system[i, core])
+            if u == u and s == s:  # NaN: no time passed between two samples
+                events.append({"name": f"core {core} CPU %", "ph": "C", "ts": ts, "pid": TREE_PID,
+                               "args": {"user": round(u, 2), "system": round(s, 2)}})
     return events
 
 

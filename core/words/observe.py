@@ -62,7 +62,8 @@ def _seen(kind: str, e: dict[str, Any]) -> str:
                 "(it needs about half a second)")
     if kind == "cpu-gil":
         g = e["gil"]
-        return (f"{g['busy_threads']} threads busy, the process at {_cores(g['process_cores'])}: "
+        names = ", ".join(g["threads"][:4]) + (", …" if len(g["threads"]) > 4 else "")
+        return (f"{g['busy_threads']} threads busy ({names}), the process at {_cores(g['process_cores'])}: "
                 f"they ran only {g['threads_oncpu']:.0%} of the time they could, so the GIL serialises them; "
                 f"processes (multiprocessing, ProcessPoolExecutor, joblib) would use {cores} cores")
     if kind == "overhead":
@@ -118,3 +119,10 @@ def unseen_children(cpu_s: float) -> str:
         return ""
     return (f"and {human_duration(cpu_s)} of CPU in children too short-lived to sample "
             "(from their parents' exit accounting)")
+
+
+def pool_line(pool: dict[str, Any]) -> str:
+    """``"multiprocessing.Pool 1234: 2 workers, idle 3 %, 1.8 cores, 0.4 of busy time waiting for a core"``."""
+    idle = "–" if pool.get("idle_share") is None else f"{pool['idle_share']:.0%}"
+    return (f"{pool['pool']}: {pool['workers']} worker{'s' if pool['workers'] != 1 else ''}, idle {idle}, "
+            f"{_cores(pool['cores'])} used, {pool['runqueue_share']:.0%} of their busy time waiting for a core")
