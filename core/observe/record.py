@@ -34,7 +34,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         load = []
     return {"cores": info.usable_cores, "logical_cores": info.logical_cores,
-            "cpu_model": getattr(info, "cpu_model", None), "load_average": load}
+            "cpu_model": info.cpu_model, "load_average": load}
 
 
 def process_record(p: ProcessTrack) -> dict[str, Any]:

@@ -117,8 +117,8 @@ def _busy_share(p: ProcessTrack) -> float:
     return (p.cpu_s + p.wait_s) / p.wall_s if p.wall_s > 0 else 0.0
 
 
-def judge(tracks: Sequence[ProcessTrack], *, cores: int, wall_s: float) -> Verdict:
-    """The verdict on an observation (numbers only: ``poolside.words.observe`` says it)."""
+def _totals(tracks: Sequence[ProcessTrack], cores: int, wall_s: float) -> dict[str, Any]:
+    """The evidence every verdict carries: the tree's CPU, the main process, the run-queue share."""
     by_pid = {p.pid: p for p in tracks}
     main = next((p for p in tracks if p.role.role == MAIN), None)
     cpu = sum(p.cpu_s for p in tracks)
@@ -135,13 +135,11 @@ def judge(tracks: Sequence[ProcessTrack], *, cores: int, wall_s: float) -> Verdi
                         main_busy=_r(_busy_share(main)))
     busy = sum(p.cpu_s + p.wait_s for p in tracks)
     evidence["runqueue_share"] = _r(sum(p.wait_s for p in tracks) / busy) if busy > 0 else 0.0
-    if wall_s < MIN_WALL_S:  # over before two samples: nothing to judge
-        evidence["too_short"] = True
-        return Verdict("mixed", evidence)
-    found_pools = pools(tracks)
-    if found_pools:
-        evidence["pools"] = found_pools
-    signals = [s for p in tracks if (s := gil_signal(p)) is not None]
+    return evidence
+
+
+def bottleneck(found_pools: Sequence[dict[str, Any]], by_pid: dict[int, ProcessTrack]) -> dict[str, Any] | None:
+    """The first pool whose owner held its workers up (see the module's docstring), with the numbers."""
     for pool in found_pools:
         owner = by_pid.get(pool["owner"])
         if owner is None or pool["idle_share"] is None or owner.wall_s <= 0:
@@ -153,11 +151,26 @@ def judge(tracks: Sequence[ProcessTrack], *, cores: int, wall_s: float) -> Verdi
         # work uses a small part of one).
         outworked = pool["idle_share"] >= IDLE_SOME and owner.cpu_s >= pool["cpu_s"] / pool["workers"]
         if full or outworked:
-            evidence["bottleneck"] = {
-                "pool": pool["pool"], "owner": owner.pid, "workers": pool["workers"],
-                "idle_share": pool["idle_share"], "owner_cores": _r(owner.cpu_s / owner.wall_s),
-                "owner_cpu_s": _r(owner.cpu_s), "workers_cpu_s": pool["cpu_s"]}
-            return Verdict("overhead", evidence)
+            return {"pool": pool["pool"], "owner": owner.pid, "workers": pool["workers"],
+                    "idle_share": pool["idle_share"], "owner_cores": _r(owner.cpu_s / owner.wall_s),
+                    "owner_cpu_s": _r(owner.cpu_s), "workers_cpu_s": pool["cpu_s"]}
+    return None
+
+
+def judge(tracks: Sequence[ProcessTrack], *, cores: int, wall_s: float) -> Verdict:
+    """The verdict on an observation (numbers only: ``poolside.words.observe`` says it)."""
+    evidence = _totals(tracks, cores, wall_s)
+    if wall_s < MIN_WALL_S:  # over before two samples: nothing to judge
+        evidence["too_short"] = True
+        return Verdict("mixed", evidence)
+    found_pools = pools(tracks)
+    if found_pools:
+        evidence["pools"] = found_pools
+    held_up = bottleneck(found_pools, {p.pid: p for p in tracks})
+    if held_up is not None:
+        evidence["bottleneck"] = held_up
+        return Verdict("overhead", evidence)
+    signals = [s for p in tracks if (s := gil_signal(p)) is not None]
     held = [s for s in signals if s["held"]]
     if held:
         evidence["gil"] = max(held, key=lambda s: s["busy_threads"])
@@ -171,6 +184,7 @@ def judge(tracks: Sequence[ProcessTrack], *, cores: int, wall_s: float) -> Verdi
     judged = [p for p in tracks if p.wall_s >= MIN_WALL_S]
     if judged and all(_busy_share(p) < WAITING_BELOW for p in judged):
         return Verdict("waiting", evidence)
+    main = next((p for p in tracks if p.role.role == MAIN), None)
     if main is not None and not found_pools and _busy_share(main) >= OWNER_FULL \
             and sum(1 for p in judged if _busy_share(p) >= BUSY_THREAD) <= 1:
         return Verdict("serial", evidence)

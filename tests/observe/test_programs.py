@@ -77,3 +77,9 @@ def test_children_too_short_to_sample_are_counted_from_exit_accounting(observe):
     assert code == 0
     evidence = record["verdict"]["evidence"]
     assert evidence["unseen_children_cpu_s"] > 0.05
+
+
+def test_threads_that_sleep_are_waiting(observe):
+    code, record = observe("threads_sleep.py")
+    assert code == 0
+    assert record["verdict"]["kind"] == "waiting", record["verdict"]
