@@ -146,6 +146,7 @@ def _totals(tracks: Sequence[ProcessTrack], cores: int, wall_s: float) -> dict[s
                         main_busy=_r(_busy_share(main)))
     busy = sum(p.cpu_s + p.wait_s for p in tracks)
     evidence["runqueue_share"] = _r(sum(p.wait_s for p in tracks) / busy) if busy > 0 else 0.0
+    evidence["starved"] = evidence["runqueue_share"] >= STARVED_ABOVE
     return evidence
 
 

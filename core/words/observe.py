@@ -49,7 +49,7 @@ def _cores(x: float) -> str:
 def why(kind: str, e: dict[str, Any]) -> str:
     """The verdict's sentence: what was seen, with numbers, then what to do."""
     text = _seen(kind, e)
-    if e.get("runqueue_share", 0.0) >= 0.30:
+    if e.get("starved"):
         text += (f"; other programs held the cores: the program waited {e['runqueue_share']:.0%} of its "
                  "busy time for one")
     return text + "."
