@@ -234,6 +234,10 @@ class ObserveDialog(QDialog):
         self.status.setText(end + kept)
         self.verdict.setText(verdict_html(record))
 
+    def host_pid(self) -> int | None:
+        """The observe host's pid while an observation runs (None otherwise)."""
+        return None if self._client is None else self._client.host_pid()
+
     def closeEvent(self, event: Any) -> None:
         self.shutdown()
         super().closeEvent(event)

@@ -65,3 +65,36 @@ def test_python_processes_are_listed_first():
     listed = running_processes()
     python = ["python" in name.lower() or "python" in cmd.split(" ", 1)[0] for _pid, name, cmd in listed]
     assert python == sorted(python, reverse=True)
+
+
+def test_a_command_that_cannot_run_is_said(dialog, qtbot):
+    dialog.command.setText("no-such-program-here --flag")
+    dialog.observe_button.click()
+    qtbot.waitUntil(lambda: "Nothing was observed" in dialog.status.text(), timeout=WAIT_MS)
+    assert "command not found: no-such-program-here" in dialog.status.text()
+    assert dialog.observe_button.isEnabled() and dialog.record is None
+
+
+def test_closing_the_dialog_mid_observation_leaves_the_program_running(qtbot):
+    proc = subprocess.Popen([sys.executable, "running.py"], cwd=PROGRAMS, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    d = ObserveDialog()
+    qtbot.addWidget(d)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        d.command.clear()
+        d.show()
+        d.list_processes()
+        rows = [d.processes.topLevelItem(i) for i in range(d.processes.topLevelItemCount())]
+        next(r for r in rows if r.text(0) == str(proc.pid)).setSelected(True)
+        d.observe_button.click()
+        qtbot.waitUntil(lambda: "processes seen" in d.status.text(), timeout=WAIT_MS)
+        host = d.host_pid()
+        assert host is not None
+        d.close()  # ends the observation and its host
+        assert not psutil.pid_exists(host)  # waited for and reaped
+        assert proc.poll() is None
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(WAIT_S)
