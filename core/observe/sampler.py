@@ -45,6 +45,9 @@ _BOOT = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 MONITOR_ROLES = {MAIN: proctree.HOST, WORKER: proctree.WORKER, HELPER: proctree.HELPER, CHILD: proctree.CHILD}
 
 
+#: A new process's command line is read again at this many samples (a second at 4 Hz): one seen
+#: between its fork and its exec showed its parent's.  ~20 µs a read, for new processes only.
+YOUNG_SAMPLES = 4
 #: Samples kept per thread (the threads lane and the trace): past it, every other one is dropped,
 #: as usage.Monitor halves a long run's series; the totals are cumulative and lose nothing.
 MAX_THREAD_SAMPLES = 4096
@@ -149,6 +152,7 @@ class Observer:
         self._dirty = True
         self._tree = proctree.Descendants(root)
         self._commands: dict[int, str] = {}
+        self._young: dict[int, int] = {}  # pid -> samples left in which its command line is read again
         self._roles: dict[int, str] = {}
         self._on_sample = on_sample
         self._lock = threading.Lock()  # one sample at a time; readers copy under it
@@ -248,6 +252,8 @@ class Observer:
             track.threads.setdefault(pid, ThreadTrack(pid, st.name, track.first, now, 0.0, 0.0, 0.0, 0.0))
             self._end(pid, track)
             return
+        if pid in self._young:
+            self._retry_command(pid, track)
         if st.name != track.name:  # it exec'd (a launcher such as pyenv's shim became Python): look again
             track.name = self._refresh(pid)
             self._dirty = True
@@ -262,6 +268,9 @@ class Observer:
     def _new_process(self, pid: int, parents: dict[int, int], st: procfs.Stat, now: float) -> ProcessTrack:
         if pid not in self._commands:
             self._commands[pid] = proctree.command_line(pid)
+        # Seen between its fork and its exec, a process shows its parent's command line (the CLI's or
+        # the observe host's, for the root): its first samples read it again.
+        self._young[pid] = YOUNG_SAMPLES
         born = st.started_ticks / procfs.TICKS
         inside = born >= self.began - 1.0 / procfs.TICKS  # born while observed: all its CPU counts
         track = self.processes[pid] = ProcessTrack(
@@ -272,6 +281,7 @@ class Observer:
         return track
 
     def _end(self, pid: int, track: ProcessTrack | None) -> None:
+        self._young.pop(pid, None)
         if track is not None:
             track.ended = True
         self._files.forget(pid)
@@ -308,6 +318,16 @@ class Observer:
                     del thread.samples[::2]
             thread.cpu, thread.wait, thread.last = cpu, wait, now
 
+    def _retry_command(self, pid: int, track: ProcessTrack) -> None:
+        """A young process's command line, read again (it may have exec'd since it was first read)."""
+        self._young[pid] -= 1
+        if self._young[pid] <= 0:
+            del self._young[pid]
+        command = proctree.command_line(pid)
+        if command and command != self._commands.get(pid):
+            self._commands[pid] = track.command = command
+            self._dirty = True
+
     def _refresh(self, pid: int) -> str:
         """Read an exec'd process's command line again; its new name (the main thread's too)."""
         self._commands[pid] = proctree.command_line(pid)
@@ -334,10 +354,12 @@ class Observer:
     def _classify(self, parents: dict[int, int]) -> None:
         """Every live process's role, again: a child seen between its fork and its exec showed its
         parent's command line, and a fork/spawn pool's kind follows its owner's threads (see roles)."""
+        known = {pid: t.ppid for pid, t in self.processes.items()}  # an ended one's parent too
+        known.update(parents)
         for pid, track in self.processes.items():
             if track.ended:
                 continue
-            role = role_of(pid, parents, self.root, self._commands)
+            role = role_of(pid, known, self.root, self._commands)
             if role.kind == MULTIPROCESSING:
                 owner = self.processes.get(role.owner or -1)
                 if owner is not None:
