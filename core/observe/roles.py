@@ -16,7 +16,9 @@ Pool kinds, and how each shows:
 
 * ``loky``: joblib's workers run ``-m ...loky.backend.popen_loky_posix`` on
   their command line;
-* ``dask``: a ``dask worker`` / ``dask-worker`` / ``distributed.cli`` command line;
+* ``dask``: a ``dask worker`` / ``dask-worker`` command line, or the title a Dask worker gives
+  itself once started ("dask worker [tcp://...]", where ``setproctitle`` is installed; without
+  it a ``LocalCluster``'s spawned worker reads as a multiprocessing worker);
 * ``multiprocessing.Pool`` and ``ProcessPoolExecutor``: a child started by
   fork (same command line as its parent, a Python one), or by spawn/forkserver
   (``multiprocessing.spawn`` / ``--multiprocessing-fork`` on its command line,
@@ -43,7 +45,7 @@ LOKY, DASK, MP_POOL, EXECUTOR, MULTIPROCESSING = (
     "loky", "dask", "multiprocessing.Pool", "ProcessPoolExecutor", "multiprocessing")
 
 _LOKY_MARKS = ("popen_loky", "LokyProcess")
-_DASK_MARKS = ("dask worker", "dask-worker", "dask_worker", "distributed.cli", "dask-scheduler")
+_DASK_MARKS = ("dask worker", "dask-worker", "dask_worker", "distributed.cli.dask_worker")
 _SPAWN_MARKS = ("multiprocessing.spawn", "--multiprocessing-fork")
 _FORKSERVER = "forkserver"
 #: A Pool starts this many threads of its own in its owner; an executor fewer.

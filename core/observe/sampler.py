@@ -45,9 +45,10 @@ _BOOT = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 MONITOR_ROLES = {MAIN: proctree.HOST, WORKER: proctree.WORKER, HELPER: proctree.HELPER, CHILD: proctree.CHILD}
 
 
-#: A new process's command line is read again at this many samples (a second at 4 Hz): one seen
-#: between its fork and its exec showed its parent's.  ~20 µs a read, for new processes only.
-YOUNG_SAMPLES = 4
+#: A new process's command line is read again at this many samples (3 s at 4 Hz): one seen between
+#: its fork and its exec showed its parent's, and a Dask worker names itself ("dask worker [...]",
+#: with setproctitle) only once it has started.  ~20 µs a read, for new processes only.
+YOUNG_SAMPLES = 12
 #: Samples kept per thread (the threads lane and the trace): past it, every other one is dropped,
 #: as usage.Monitor halves a long run's series; the totals are cumulative and lose nothing.
 MAX_THREAD_SAMPLES = 4096
