@@ -120,6 +120,7 @@ class MainWindow(JobFilesMixin, QMainWindow):
         self.add_workspace(self.history_ws)
         self.history_ws.useSettings.connect(self.compare_ws.use_settings)
         self.history_ws.rerunRequested.connect(self._on_rerun)
+        self.history_ws.observationRequested.connect(self.open_observe)
         # Resume walks a run's inputs, which imports its plugin: asked first, as Run does.
         self.history_ws.confirm_plugin = self.run_ws.task.confirm_ref
         self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
@@ -136,6 +137,7 @@ class MainWindow(JobFilesMixin, QMainWindow):
         self.run_ws.runFinished.connect(self.update_title)
         self.bridge.progressChanged.connect(self.update_title)
 
+        self.observations: list = []  # the open Observe a Program dialogs
         self._make_menus()
         self.setAcceptDrops(True)
         self.statusBar().showMessage(f"{cores_text()} · ready")
@@ -166,6 +168,8 @@ class MainWindow(JobFilesMixin, QMainWindow):
         file_menu.addActions(self.run_ws.file_actions())
         file_menu.addSeparator()
         file_menu.addAction("Load Plugin File…").triggered.connect(self.run_ws.choose_plugin_file)
+        self.observe_action = file_menu.addAction("Observe a Program…")
+        self.observe_action.triggered.connect(self.open_observe)
         file_menu.addSeparator()
         self.open_job_action = file_menu.addAction("Open Job…")
         self.open_job_action.triggered.connect(self.choose_open_job)
@@ -274,6 +278,8 @@ class MainWindow(JobFilesMixin, QMainWindow):
                     self._status(f"{w.title}: did not stop in time.")
         for w in self.workspaces:
             w.shutdown()
+        for dialog in self.observations:
+            dialog.shutdown()  # the observations end; the programs they watched go on
         self.bridge.shutdown()  # the run host and its workers end with the window
         self.save_settings()
         event.accept()
@@ -298,6 +304,22 @@ class MainWindow(JobFilesMixin, QMainWindow):
         """Help ▸ Diagnostic details: versions, the machine and the last log lines to copy."""
         dialog = CrashDialog(details(), crashed=False, parent=self)
         dialog.open()
+        return dialog
+
+    def open_observe(self, record: dict | None = None, series: dict | None = None,
+                     history_id: int | None = None) -> Any:
+        """File ▸ Observe a Program… (or a kept observation reopened from the History tab)."""
+        from .observe_dialog import ObserveDialog, show_observation
+
+        if record is not None:
+            dialog = show_observation(self, record, series, history_id)
+        else:
+            dialog = ObserveDialog(self)
+            dialog.list_processes()
+        dialog.finished.connect(lambda _code, d=dialog: self.observations.remove(d))
+        dialog.historyChanged.connect(self.history_ws.refresh)
+        self.observations.append(dialog)
+        dialog.show()
         return dialog
 
     def _about(self) -> None:

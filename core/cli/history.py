@@ -17,6 +17,7 @@ from typing import Any
 from ..history import store
 from ..inputs import printable
 from ..records import STATUS_ORDER, Status
+from ..words import observe as observe_words
 from ..words.configs import config_label
 from ..words.runs import RUN_STATES, run_state
 from ..words.units import count, human_bytes, human_duration, status_label, when
@@ -82,6 +83,9 @@ def _line(run: dict[str, Any]) -> str:
     what = f"#{run['id']:<4} {when(run['started_at']):<16}  {run['kind']:<5} {run['plugin']:<12}"
     if run["kind"] == "study":
         return what + "  comparison"
+    if run["kind"] == "observe":
+        wall = "" if run["wall_s"] is None else f"  {human_duration(run['wall_s'])}"
+        return what + wall
     config = config_label(run) if run["backend"] else ""
     counts = f"{count(run.get(Status.OK.value) or 0)}/{count(run.get('total') or 0)} {Status.OK.label}"
     wall = "" if run["wall_s"] is None else f"  {human_duration(run['wall_s'])}"
@@ -110,6 +114,8 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
         print(json.dumps(run, indent=1, ensure_ascii=False))
         return EXIT_OK
     print(_line(run))
+    if run["kind"] == "observe":
+        return _show_observation(run.get("summary") or {})
     state = run_state(run["state"])
     if run["kind"] == "run" and state.meaning:
         print(f"  state    {state.meaning}")
@@ -131,4 +137,16 @@ def _show(conn: Any, ref: str, as_json: bool) -> int:
         print(f"  verdict  {config_label(rec)} ({rec['speedup']:.2f}× sequential): {rec['why']}")
     for f in run["failures"]:
         print(f"  {status_label(f['status'])}: {f['item']}: {f['error_type']}: {f['message']}")
+    return EXIT_OK
+
+
+def _show_observation(record: dict[str, Any]) -> int:
+    print(f"  command  {observe_words.command_text(record.get('command'), 200)}")
+    if record.get("exit_code") is not None:
+        print(f"  exit     {record['exit_code']}")
+    for p in record.get("processes", []):
+        print(f"  {p['pid']:>7}  {observe_words.role_label(p['role'], p.get('pool')):<44} "
+              f"{human_duration(p['cpu_s'])} CPU, {len(p['threads'])} threads")
+    verdict = record.get("verdict") or {}
+    print(f"  verdict  {observe_words.headline(verdict)} {verdict.get('why', '')}")
     return EXIT_OK

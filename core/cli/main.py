@@ -45,11 +45,12 @@ from typing import Any
 from ..inputs import printable
 from ..log import get_logger
 from ..records import describe_error
-from . import compare, history, listing, run, samples
+from . import compare, history, listing, observe, run, samples
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, silence_stdout
 
 # Each command is a module with add_parser(s)(sub); adding a command is one module and one line here.
-_COMMANDS = (run.add_parser, compare.add_parser, history.add_parser, listing.add_parsers, samples.add_parser)
+_COMMANDS = (run.add_parser, compare.add_parser, observe.add_parser, history.add_parser, listing.add_parsers,
+             samples.add_parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -275,3 +275,42 @@ def study_parts(study_id: int, record: Any, error: str | None = None,
     parts: list[Any] = [StudyPart(study_id, c) for c in record.configs]
     return [*parts, StudyFinished(study_id, dataclasses.replace(record, configs=[]), len(parts), error,
                                   history_error)]
+
+
+# -- observe host (poolside.observe.host): client -> host -----------------------
+
+class StartObserve(NamedTuple):
+    """Observe ``command`` (launched by the host, in a session of its own) or the running ``pid``."""
+
+    command: tuple[str, ...] | None
+    pid: int | None
+    interval_s: float
+
+
+class StopObserve(NamedTuple):
+    """End the observation now; the observed program goes on."""
+
+
+# -- observe host -> client ------------------------------------------------------
+
+class ObserveUpdate(NamedTuple):
+    """The live view, at most a few times a second: ``usage.Monitor``'s ``recent()`` and ``series()``
+    dicts, the main process's busy threads at its sample times, and a line on the tree so far."""
+
+    recent: dict
+    series: dict
+    busy: Any
+    line: str
+
+
+class ObserveFinished(NamedTuple):
+    """The observation's end: its record (``poolside observe --json``'s shape), the last series, where
+    the history keeps it; ``error``: why it could not start or went on no longer (record None then)."""
+
+    record: dict | None
+    series: dict | None
+    busy: Any
+    history_id: int | None
+    history_error: str | None
+    error: str | None
+    stopped: bool

@@ -33,13 +33,13 @@ def cores_text(info=None) -> str:
     return " · ".join(parts)
 
 
-def usage_text(sample: dict[str, Any]) -> str:
+def usage_text(sample: dict[str, Any], tree: str = "Poolside") -> str:
     """``"machine 69 % · Poolside 50 % · 180.0 MiB (run peak 210.0 MiB)"`` from the latest sample:
     Poolside's share is of the whole machine, the memory is its process tree's."""
     if not sample:
         return ""
     machine = _pct(sample.get("user", math.nan) + sample.get("system", math.nan))
-    parts = [f"machine {machine}", f"Poolside {_pct(sample.get('tree_cpu', math.nan))}"]
+    parts = [f"machine {machine}", f"{tree} {_pct(sample.get('tree_cpu', math.nan))}"]
     now = sample.get("memory", math.nan)
     if now == now and now > 0:
         mem = human_bytes(now)
@@ -80,11 +80,15 @@ class CoresPanel(QWidget):
     """Core counts, CPU model, the use line and the CPU history tabs.
 
     ``live=False``: a stored run only (the History tab), without the last 60 s.
+    ``tree``, ``host``: what the sampled process tree and its root are called ("Poolside" and "host";
+    "the program" and "main" for an observed program).
     """
 
-    def __init__(self, parent: QWidget | None = None, *, live: bool = True) -> None:
+    def __init__(self, parent: QWidget | None = None, *, live: bool = True, tree: str = "Poolside",
+                 host: str = "host") -> None:
         super().__init__(parent)
         self._live = live
+        self._tree = tree
         info = system_info()
         self.counts = QLabel(cores_text(info))
         self.counts.setObjectName("coresCounts")
@@ -112,12 +116,12 @@ class CoresPanel(QWidget):
 
         self.machine = MachinePlot(self)
         self.per_core = CoresPlot(info.logical_cores, self)
-        self.workers = WorkerUsage(self)
+        self.workers = WorkerUsage(self, host=host, tree=tree)
         self.cluster_workers = ClusterWorkers(self)
         self.workers.add_below(self.cluster_workers)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self._with_key(self.machine, self._machine_key()), "Machine")
+        self.tabs.addTab(self._with_key(self.machine, self._machine_key(tree)), "Machine")
         self.tabs.addTab(self._with_key(self.per_core, self._cores_key(self.per_core.heatmap)), "Per core")
         self.tabs.addTab(self.workers, "Workers")
         self.tabs.setAccessibleName("CPU history")
@@ -174,8 +178,8 @@ class CoresPanel(QWidget):
         self.cluster_workers.stop()
 
     @staticmethod
-    def _machine_key() -> str:
-        return (f"<span style='color:{SHARE_COLOR}'>■</span> Poolside &nbsp; "
+    def _machine_key(tree: str) -> str:
+        return (f"<span style='color:{SHARE_COLOR}'>■</span> {tree} &nbsp; "
                 f"<span style='color:{USER_COLOR}'>■</span> all programs &nbsp; "
                 f"<span style='color:{SYSTEM_COLOR}'>■</span> of which system")
 
@@ -194,7 +198,7 @@ class CoresPanel(QWidget):
         last = _last(data)
         if self._run is not None and self._run.get("ended") is None:
             last["peak_memory"] = float(self._run.get("peak_memory", 0.0))
-        self.usage.setText(usage_text(last))
+        self.usage.setText(usage_text(last, self._tree))
         if self.mode.currentText() == LIVE:
             self._redraw()
 

@@ -58,8 +58,9 @@ def _concat_lanes(processes: list[dict[str, Any]], key: str, scale: float) -> tu
 class WorkerUsage(QWidget):
     """CPU (cores) and memory (MiB) of the host and each worker process over a run."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, host: str = "host", tree: str = "Poolside") -> None:
         super().__init__(parent)
+        self._host, self._tree = host, tree  # what the root process and its tree are called
         self.headline = QLabel("Per-process CPU and memory appear here during a run.", self)
         self.headline.setProperty("role", "hint")
         self.headline.setWordWrap(False)
@@ -117,8 +118,9 @@ class WorkerUsage(QWidget):
 
     def _set_legend(self, in_process: bool) -> None:
         dash = "<span style='color:%s'>╌</span> %s"
-        parts = [f"<span style='color:{ACCENT}'>━</span> host", f"<span style='color:{WORKER_COLOR}'>━</span> workers"]
-        parts.append(dash % (TREE_COLOR, "busy threads" if in_process else "all of Poolside (memory)"))
+        parts = [f"<span style='color:{ACCENT}'>━</span> {self._host}",
+                 f"<span style='color:{WORKER_COLOR}'>━</span> workers"]
+        parts.append(dash % (TREE_COLOR, "busy threads" if in_process else f"all of {self._tree} (memory)"))
         self.legend.setText(" &nbsp; ".join(parts))
 
     def set_series(self, series: dict[str, Any], busy: np.ndarray | None = None, *, live: bool = True) -> None:
@@ -183,8 +185,8 @@ class WorkerUsage(QWidget):
         if cores:
             n = len(cores)
             return (f"{n} worker process{'es' if n != 1 else ''}: {sum(cores):.1f} cores avg, "
-                    f"host {float(np.nanmean(h['cpu'])) / 100.0:.1f}" + mem)
-        return f"host {float(np.nanmean(h['cpu'])) / 100.0:.1f} cores" + mem
+                    f"{self._host} {float(np.nanmean(h['cpu'])) / 100.0:.1f}" + mem)
+        return f"{self._host} {float(np.nanmean(h['cpu'])) / 100.0:.1f} cores" + mem
 
     def drawn(self) -> dict[str, np.ndarray]:
         """What each item draws now, y values (for tests)."""

@@ -57,6 +57,13 @@ class SqliteHistory:
             row = self._store.get_run(conn, int(entry_id))
         return dict((row or {}).get("study") or {})
 
+    def get_observation(self, entry_id: str) -> dict[str, Any] | None:
+        """A kept observation's record (``poolside observe --json``'s shape), or None."""
+        from poolside.history.observations import get_observation
+
+        with self._conn() as conn:
+            return get_observation(conn, int(entry_id))
+
     def get_run(self, entry_id: str) -> dict[str, Any]:
         with self._conn() as conn:
             row = self._store.get_run(conn, int(entry_id)) or {}
@@ -96,6 +103,8 @@ def _entry(row: dict[str, Any]) -> dict[str, Any]:
     kind = str(row.get("kind") or "run")
     if kind == "study":
         summary = "comparison"
+    elif kind == "observe":
+        summary = "observation"
     else:
         summary = f"{config_label(row)} · {fmt.count(int(row.get('total') or 0))} items"
     return {"id": str(row.get("id")), "kind": kind, "started": row.get("started_at"), "plugin": row.get("plugin"),

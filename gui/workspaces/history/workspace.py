@@ -3,6 +3,8 @@
     HistoryReader ─► HistoryModel ─► the list ─ selection ─┬─ one study ─► StudyModel.load ─► StudyView
                                                            ├─ one or two runs ─► RunsTable
                                                            ├─ one run ─► get_series ─► RunCpuView (CPU, memory)
+                                                           ├─ one observation ─► its verdict; double-clicked,
+                                                           │    observationRequested(record, series, id)
                                                            └─ Resume / Re-run failed ─► resumeRequested(run, items)
 """
 
@@ -60,6 +62,8 @@ class HistoryWorkspace(Workspace):
 
     title = "History"
     rerunRequested = Signal(object, list)
+    #: A kept observation double-clicked: its record, its series (or None), its id.
+    observationRequested = Signal(object, object, int)
     #: A reopened study's **Use these settings** (the recommended configuration).
     useSettings = Signal(object)
     #: A worker's walk for Resume is done: the run, its items (None if it failed), why it failed.
@@ -101,6 +105,7 @@ class HistoryWorkspace(Workspace):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # What: the rest of the width
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
+        self.list.doubleClicked.connect(self._open_observation)
         self.list.setToolTip("Select a study to see it again, or two runs to compare them side by side")
         self.study_view = StudyView(self.study, self)
         self.study_view.useSettings.connect(self.useSettings)
@@ -275,6 +280,8 @@ class HistoryWorkspace(Workspace):
             self._show_note("No history yet: runs and studies are recorded once the history database is in place.")
         elif len(entries) == 1 and kinds == {"study"}:
             self._open_study(str(entries[0]["id"]))
+        elif len(entries) == 1 and kinds == {"observe"}:
+            self._show_observation(str(entries[0]["id"]))
         elif 1 <= len(entries) <= 2 and kinds == {"run"}:
             older_first = sorted(entries, key=lambda e: float(e.get("started") or 0))  # the earlier is the baseline
             runs = [self.reader.get_run(str(e["id"])) for e in older_first]  # type: ignore[union-attr]
@@ -300,6 +307,29 @@ class HistoryWorkspace(Workspace):
             return
         self.study.load(record)
         self.pages.setCurrentWidget(self.study_view)
+
+    def _show_observation(self, entry_id: str) -> None:
+        """A kept observation: its verdict here; double-clicked, the whole of it in its own window."""
+        from poolside.words import observe as say
+
+        reader = getattr(self.reader, "get_observation", None)
+        record = reader(entry_id) if reader is not None else None
+        if not record:
+            self._show_note("This observation's record cannot be read.")
+            return
+        verdict = record.get("verdict") or {}
+        self._show_note(f"{say.summary(record)}\n\n{verdict.get('why', '')}\n\n"
+                        "Double-click it to open it with its CPU charts.")
+
+    def _open_observation(self, index: Any) -> None:
+        entry = self.model.entry(index.row())
+        if entry.get("kind") != "observe" or self.reader is None:
+            return
+        reader = getattr(self.reader, "get_observation", None)
+        record = reader(str(entry["id"])) if reader is not None else None
+        if record:
+            series = getattr(self.reader, "get_series", lambda _id: None)(str(entry["id"]))
+            self.observationRequested.emit(record, series, int(entry["id"]))
 
     def _show_series(self, entry_id: str | None) -> None:
         """One run: its stored CPU history below the table; two: the table alone."""

@@ -1,0 +1,397 @@
+"""Samples a running program's whole process tree on one thread, until told to stop.
+
+::
+
+    Observer thread, every interval_s:
+      proctree.Descendants(root).update() ──► pid -> parent (only the new pids read)
+      roles.role_of() per new pid ─────────► main / worker (pool) / helper / child
+      procfs.stat(pid) ────────────────────► CPU, children's CPU (exit accounting), threads, RSS
+      procfs.sched(pid, tid) per thread ───► on-CPU and run-queue seconds ──► ThreadTrack
+      usage.Monitor.sample() ──────────────► per-core user/system %, per-process CPU % and RSS:
+                                             the series the window's Cores views and traces draw
+    stop() ─► one last sample (a root that has exited but is not reaped yet still shows its
+              final CPU) ─► the tracks, for observe.verdict
+
+Nothing here signals, traces or slows the observed processes: it reads
+/proc files the kernel keeps anyway (no ptrace, no root).  The thread is the
+observer's only one and ``stop()`` joins it.
+
+Times are on the boot clock (``CLOCK_BOOTTIME``), the clock a process's and a
+thread's start time in ``stat`` is counted on, so that a process or thread
+born during the observation counts from its birth (all its CPU is the
+program's), and one that was running before counts from its first sight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from .. import proctree
+from ..log import get_logger
+from ..usage import COST_SMOOTHING, CPU_BUDGET, DEFAULT_INTERVAL_S, Monitor
+from . import procfs
+from .roles import CHILD, HELPER, MAIN, MULTIPROCESSING, WORKER, Role, pool_kind, role_of
+
+log = get_logger(__name__)
+
+_BOOT = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+#: The Cores views' roles (proctree's words) for observe's own.
+MONITOR_ROLES = {MAIN: proctree.HOST, WORKER: proctree.WORKER, HELPER: proctree.HELPER, CHILD: proctree.CHILD}
+
+
+#: A new process's command line is read again at this many samples (3 s at 4 Hz): one seen between
+#: its fork and its exec showed its parent's, and a Dask worker names itself ("dask worker [...]",
+#: with setproctitle) only once it has started.  ~20 µs a read, for new processes only.
+YOUNG_SAMPLES = 12
+#: Samples kept per thread (the threads lane and the trace): past it, every other one is dropped,
+#: as usage.Monitor halves a long run's series; the totals are cumulative and lose nothing.
+MAX_THREAD_SAMPLES = 4096
+
+
+def boot_now() -> float:
+    return time.clock_gettime(_BOOT)
+
+
+@dataclass
+class ThreadTrack:
+    """One thread: its CPU and run-queue seconds, from first sight (or birth) to last sight."""
+
+    tid: int
+    name: str
+    first: float  # boot-clock seconds: its birth if born while observed, else first sight
+    last: float
+    cpu0: float
+    wait0: float
+    cpu: float
+    wait: float
+    #: (t since the observation began, CPU share of one core, run-queue share) per sample
+    samples: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
+
+    @property
+    def cpu_s(self) -> float:
+        return max(0.0, self.cpu - self.cpu0)
+
+    @property
+    def wait_s(self) -> float:
+        return max(0.0, self.wait - self.wait0)
+
+    @property
+    def wall_s(self) -> float:
+        return max(0.0, self.last - self.first)
+
+
+@dataclass
+class ProcessTrack:
+    """One process of the tree over the observation."""
+
+    pid: int
+    ppid: int
+    role: Role
+    name: str
+    command: str
+    first: float
+    last: float
+    cpu0: float
+    cpu: float
+    children0: float
+    children: float
+    peak_rss: int = 0
+    max_threads: int = 1
+    ended: bool = False
+    threads: dict[int, ThreadTrack] = field(default_factory=dict)
+
+    @property
+    def cpu_s(self) -> float:
+        return max(0.0, self.cpu - self.cpu0)
+
+    @property
+    def children_cpu_s(self) -> float:
+        """CPU its children used that it reaped while observed (their exit accounting)."""
+        return max(0.0, self.children - self.children0)
+
+    @property
+    def wall_s(self) -> float:
+        return max(0.0, self.last - self.first)
+
+    @property
+    def wait_s(self) -> float:
+        return sum(t.wait_s for t in self.threads.values())
+
+
+class Observer:
+    """Samples ``root`` and every process under it on a thread of its own (``start``/``stop``).
+
+    ``began``: when the observation began on the boot clock (``boot_now()``,
+    taken before a command is launched, so that its root counts from birth).
+    ``on_sample``: called on the observer's thread after each sample (the
+    observe host sends the live view from it).
+    """
+
+    def __init__(self, root: int, *, interval_s: float = DEFAULT_INTERVAL_S, began: float | None = None,
+                 on_sample: Callable[[Observer], None] | None = None) -> None:
+        self.root = root
+        self.interval_s = float(interval_s)
+        self.began = boot_now() if began is None else began
+        self.processes: dict[int, ProcessTrack] = {}
+        #: What could not be read, once each: "process 12 (python): /proc/12/task: Permission denied".
+        self.not_seen: dict[int, str] = {}
+        self.root_ended = threading.Event()
+        self.cost_s = 0.0  # CPU seconds this observer's thread spent sampling
+        self.samples = 0
+        # The Cores views' series; each process's CPU and RSS from this sample's own stat read
+        # (psutil would read them again: ~25 µs a process, the 1 % budget's largest part).
+        self.monitor = Monitor(self._monitor_roles, interval_s=self.interval_s, read_uss=False,
+                               reader=self._read_for_monitor)
+        self._read: dict[int, tuple[float, float]] = {}
+        self._files = procfs.OpenFiles()
+        self._dirty = True
+        self._tree = proctree.Descendants(root)
+        self._commands: dict[int, str] = {}
+        self._young: dict[int, int] = {}  # pid -> samples left in which its command line is read again
+        self._roles: dict[int, str] = {}
+        self._on_sample = on_sample
+        self._lock = threading.Lock()  # one sample at a time; readers copy under it
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._perf0 = time.perf_counter() - (boot_now() - self.began)
+        self.error: BaseException | None = None
+        self._check_root()
+
+    def _check_root(self) -> None:
+        """The root must exist and be readable: the one error that ends an observation before it starts."""
+        st = procfs.stat(self.root)  # raises procfs.Unreadable with the file and the reason
+        if st is None:
+            raise ProcessLookupError(f"no process {self.root} is running")
+
+    # -- control ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.monitor.begin_run(origin=self._perf0)
+        self._thread = threading.Thread(target=self._loop, name="poolside-observe", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the observation (the program goes on): the thread ends, one last sample is taken."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        try:
+            self.sample()
+        finally:
+            self._files.close()
+        self.monitor.end_run()
+
+    def _loop(self) -> None:
+        cost_avg = 0.0  # a running mean of one sample's cost (usage.Monitor's budget rule)
+        while not self._stop.is_set():
+            c0 = time.thread_time()
+            try:
+                self.sample()
+            except Exception as e:  # said and kept: the observation ends, the program goes on
+                log.exception("observing process %s failed", self.root)
+                self.error = e
+                self.root_ended.set()
+                return
+            spent = time.thread_time() - c0
+            self.cost_s += spent
+            if self._on_sample is not None:
+                try:
+                    self._on_sample(self)
+                except Exception:  # a live view that failed: said; the observation goes on
+                    log.exception("the live view of process %s failed", self.root)
+            # Never past CPU_BUDGET of one core on average: a big tree on a loaded machine (cold caches:
+            # ~45 µs a process) samples a little less often rather than cost the program more.
+            cost_avg += COST_SMOOTHING * (spent - cost_avg)
+            self._stop.wait(max(self.interval_s, cost_avg / CPU_BUDGET))
+
+    # -- sampling ---------------------------------------------------------------------
+    def sample(self) -> None:
+        with self._lock:
+            now = boot_now()
+            try:
+                parents = self._tree.update()
+            except (psutil.Error, OSError) as e:
+                self._unseen(self.root, f"/proc cannot be listed ({e})")
+                parents = {}
+            live = [self.root, *parents]
+            self._read = {}
+            for pid in live:
+                self._sample_process(pid, parents, now)
+            for pid, track in self.processes.items():
+                if pid not in parents and pid != self.root and not track.ended:
+                    track.ended = True
+                    self._files.forget(pid)
+            if self._dirty:  # a new process, an exec, an owner's new thread: roles may have changed
+                self._classify(parents)
+                self._dirty = False
+            self._roles = {pid: MONITOR_ROLES[t.role.role] for pid, t in self.processes.items() if not t.ended}
+            self.samples += 1
+        self.monitor.sample()
+
+    def _sample_process(self, pid: int, parents: dict[int, int], now: float) -> None:
+        track = self.processes.get(pid)
+        if track is not None and track.ended:
+            return
+        try:
+            st = self._files.stat(pid)
+        except procfs.Unreadable as e:
+            self._unseen(pid, f"{e.path}: {e.reason}")
+            return
+        if st is None:  # gone (reaped): its last sample stands
+            self._end(pid, track)
+            return
+        if track is None:
+            track = self._new_process(pid, parents, st, now)
+        if st.state == "Z":  # ended, not reaped yet: its stat holds its final CPU and its children's
+            track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
+            track.threads.setdefault(pid, ThreadTrack(pid, st.name, track.first, now, 0.0, 0.0, 0.0, 0.0))
+            self._end(pid, track)
+            return
+        if pid in self._young:
+            self._retry_command(pid, track)
+        if st.name != track.name:  # it exec'd (a launcher such as pyenv's shim became Python): look again
+            track.name = self._refresh(pid)
+            self._dirty = True
+        track.cpu, track.children, track.last = st.cpu_s, st.children_cpu_s, now
+        self._read[pid] = (st.cpu_s, float(st.rss))
+        track.peak_rss = max(track.peak_rss, st.rss)
+        if st.threads > track.max_threads:
+            track.max_threads = st.threads
+            self._dirty = True
+        self._sample_threads(track, st.threads, now)
+
+    def _new_process(self, pid: int, parents: dict[int, int], st: procfs.Stat, now: float) -> ProcessTrack:
+        if pid not in self._commands:
+            self._commands[pid] = proctree.command_line(pid)
+        # Seen between its fork and its exec, a process shows its parent's command line (the CLI's or
+        # the observe host's, for the root): its first samples read it again.
+        self._young[pid] = YOUNG_SAMPLES
+        born = st.started_ticks / procfs.TICKS
+        inside = born >= self.began - 1.0 / procfs.TICKS  # born while observed: all its CPU counts
+        track = self.processes[pid] = ProcessTrack(
+            pid, parents.get(pid, st.ppid), role_of(pid, parents, self.root, self._commands), st.name,
+            self._commands[pid], first=born if inside else now, last=now, cpu0=0.0 if inside else st.cpu_s,
+            cpu=st.cpu_s, children0=0.0 if inside else st.children_cpu_s, children=st.children_cpu_s)
+        self._dirty = True
+        return track
+
+    def _end(self, pid: int, track: ProcessTrack | None) -> None:
+        self._young.pop(pid, None)
+        if track is not None:
+            track.ended = True
+        self._files.forget(pid)
+        if pid == self.root:
+            self.root_ended.set()
+
+    def _sample_threads(self, track: ProcessTrack, count: int, now: float) -> None:
+        pid = track.pid
+        try:
+            tids = [pid] if count == 1 else procfs.thread_ids(pid)
+        except procfs.Unreadable as e:
+            self._unseen(pid, f"{e.path}: {e.reason}")
+            return
+        t_rel = now - self.began
+        for tid in tids:
+            try:
+                clocks = self._files.sched(pid, tid)
+            except procfs.Unreadable as e:
+                self._unseen(pid, f"{e.path}: {e.reason}")
+                return
+            if clocks is None:
+                continue  # the thread ended since the listing
+            cpu, wait = clocks
+            thread = track.threads.get(tid)
+            if thread is None:
+                thread = track.threads[tid] = self._new_thread(track, tid, cpu, wait, now)
+                last_cpu, last_wait, last_t = thread.cpu0, thread.wait0, thread.first
+            else:
+                last_cpu, last_wait, last_t = thread.cpu, thread.wait, thread.last
+            span = now - last_t
+            if span > 0:
+                thread.samples.append((t_rel, (cpu - last_cpu) / span, (wait - last_wait) / span))
+                if len(thread.samples) > MAX_THREAD_SAMPLES:  # an hour-long observation: every other one
+                    del thread.samples[::2]
+            thread.cpu, thread.wait, thread.last = cpu, wait, now
+
+    def _retry_command(self, pid: int, track: ProcessTrack) -> None:
+        """A young process's command line, read again (it may have exec'd since it was first read)."""
+        self._young[pid] -= 1
+        if self._young[pid] <= 0:
+            del self._young[pid]
+        command = proctree.command_line(pid)
+        if command and command != self._commands.get(pid):
+            self._commands[pid] = track.command = command
+            self._dirty = True
+
+    def _refresh(self, pid: int) -> str:
+        """Read an exec'd process's command line again; its new name (the main thread's too)."""
+        self._commands[pid] = proctree.command_line(pid)
+        track = self.processes[pid]
+        track.command = self._commands[pid]
+        st = procfs.stat(pid)
+        name = st.name if st is not None else track.name
+        if pid in track.threads:
+            track.threads[pid].name = name
+        return name
+
+    def _new_thread(self, track: ProcessTrack, tid: int, cpu: float, wait: float, now: float) -> ThreadTrack:
+        try:
+            st = procfs.stat(track.pid, tid) if tid != track.pid else None
+        except procfs.Unreadable:
+            st = None
+        born = (st.started_ticks / procfs.TICKS) if st is not None else track.first
+        inside = born >= self.began - 1.0 / procfs.TICKS and (st is not None or track.cpu0 == 0.0)
+        name = procfs.thread_name(track.pid, tid) or str(tid)
+        if inside:
+            return ThreadTrack(tid, name, born, now, 0.0, 0.0, cpu, wait)
+        return ThreadTrack(tid, name, now, now, cpu, wait, cpu, wait)
+
+    def _classify(self, parents: dict[int, int]) -> None:
+        """Every live process's role, again: a child seen between its fork and its exec showed its
+        parent's command line, and a fork/spawn pool's kind follows its owner's threads (see roles)."""
+        known = {pid: t.ppid for pid, t in self.processes.items()}  # an ended one's parent too
+        known.update(parents)
+        for pid, track in self.processes.items():
+            if track.ended:
+                continue
+            role = role_of(pid, known, self.root, self._commands)
+            if role.kind == MULTIPROCESSING:
+                owner = self.processes.get(role.owner or -1)
+                if owner is not None:
+                    role = role._replace(kind=pool_kind(owner.max_threads - 1))
+            track.role = role
+
+    def _unseen(self, pid: int, what: str) -> None:
+        if pid not in self.not_seen:
+            track = self.processes.get(pid)
+            name = f" ({track.name})" if track is not None else ""
+            self.not_seen[pid] = f"process {pid}{name}: {what}"
+            log.info("observe: %s", self.not_seen[pid])
+
+    def _read_for_monitor(self, pid: int) -> tuple[float, float] | None:
+        return self._read.get(pid)
+
+    def _monitor_roles(self) -> dict[int, str]:
+        """The Cores views' pid source: the tree as the last sample saw it (no second look)."""
+        return dict(self._roles)
+
+    # -- reading (any thread) -----------------------------------------------------------
+    def snapshot(self) -> list[ProcessTrack]:
+        """The tracks, copied under the lock (threads' sample lists are shared, not copied)."""
+        import copy
+
+        with self._lock:
+            return [copy.copy(t) for t in self.processes.values()]
+
+    def series(self) -> dict[str, Any]:
+        """The Cores views' series (``usage.Monitor.series()``), roles in proctree's words."""
+        return self.monitor.series()
+
+    def wall_s(self) -> float:
+        return max(0.0, boot_now() - self.began)

@@ -1,0 +1,7 @@
+from concurrent.futures import ProcessPoolExecutor
+
+from _work import spin
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(2) as ex:
+        list(ex.map(spin, [300_000] * 40))
