@@ -6,6 +6,7 @@
               (NUL-joined, zlib), status codes (one byte each), item times (float32)
     failures  every failed or timed-out item in full: error type, message, traceback
     run_series  a run's CPU and memory samples (machine, cores, each process), one npz blob
+    queue     jobs waiting to run after the current one, in order (queue.py)
 
 Why columns in blobs: a row per item costs ~2.5 us to insert, more than a tiny
 item itself; a batch of 10,000 outcomes becomes three blobs and one INSERT.
@@ -95,6 +96,16 @@ _MIGRATIONS: tuple[str, ...] = (
     # 3: why a run's history stopped part-way (state 'incomplete'): its later outcomes are not kept
     """
     ALTER TABLE runs ADD COLUMN history_error TEXT;
+    """,
+    # 4: jobs waiting their turn (see queue.py): the window's queue outlives the window
+    """
+    CREATE TABLE queue (
+        id INTEGER PRIMARY KEY,
+        position INTEGER NOT NULL,          -- the order they run in, lowest first
+        added_at REAL NOT NULL,             -- Unix time
+        label TEXT NOT NULL,                -- what the queue shows ("sha256 over 12 files")
+        spec TEXT NOT NULL                  -- JobSpec.to_dict() as JSON, paths absolute
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
