@@ -17,6 +17,7 @@ from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from ..words.runs import summary_line
 from ..words.units import count
+from . import watch
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -82,6 +83,10 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--resume", metavar="ID|last",
                      help="run only the items of a recorded run that are not ok yet (see 'poolside history')")
     run.add_argument("--force", action="store_true", help="with --resume: resume even if the plugin changed")
+    run.add_argument("--watch", action="store_true",
+                     help="after the files in the folders, run every file written there later, until Ctrl-C "
+                          "(running files finish; Ctrl-C again cancels them); implies --recursive; files "
+                          "an earlier run of this job did ok are not run again")
     run.set_defaults(handler=cmd_run)
 
 
@@ -101,6 +106,8 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
     if samples is not None:
         changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
         changes["recursive"] = True
+    if getattr(ns, "watch", False):
+        changes["recursive"] = True  # a watched folder is walked, and so is every folder made in it
     changes = {k: v for k, v in changes.items() if v is not None}
     params = _parse_params(ns.param)
     if base is None:
@@ -120,7 +127,13 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
+    if ns.watch:
+        watch.check_arguments(ns)
     spec, prepared, parent_id = _prepare(ns, samples)
+    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet, results_to_stdout=not ns.output)
+    folders = watch.folder_watch(spec, prepared, ns.output, console) if ns.watch else None
+    if folders is not None:
+        prepared = watch.watched(prepared, folders)
     plugin, task, items = prepared.plugin, prepared.task, prepared.items
     _prestart_workers(prepared.run_options())
 
@@ -128,15 +141,13 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         recorder = open_writer(ns.output, plugin.columns) if ns.output else None
     except ValueError as e:
         raise UsageError(f"--output {e}") from None
-    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
-                       results_to_stdout=recorder is None)
     from ..history import RunRecorder
 
     history = RunRecorder(spec, task, parent_id=parent_id)
     reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
     monitor = _start_monitor() if ns.trace else None
     job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor,
-                                        one_shot=ns.one_shot)
+                                        one_shot=ns.one_shot, folders=folders)
     console.clear_progress()
     if ns.trace and monitor is not None:
         series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console)
@@ -203,10 +214,11 @@ def _prepare(ns: argparse.Namespace, samples: str | None) -> tuple[JobSpec, Any,
 
 def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
              recorder: OutcomeWriter | None, monitor: Any, *,
-             one_shot: bool = False) -> tuple[Any, Summary, int | None]:
+             one_shot: bool = False, folders: Any = None) -> tuple[Any, Summary, int | None]:
     """Run the job to its end (or a signal's); the history, the record file and the monitor are closed.
 
     ``one_shot``: this process ends after the run, so its workers may end as soon as it is over.
+    ``folders``: the items are a watch (:class:`poolside.watch.FolderWatch`), which a first signal ends.
     """
     from .. import run
 
@@ -214,12 +226,12 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
     interrupted, summary = True, None
     try:
         try:
-            job = run(task, items, **prepared.run_options(),
-                      on_outcomes=reporter.take, finite=True)  # a walk ends: Ctrl-C records every file
+            # A walk ends: Ctrl-C records every file.  A watch has no end: a cancel stops reading it.
+            job = run(task, items, **prepared.run_options(), on_outcomes=reporter.take, finite=folders is None)
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel
-        stopped_by = _wait(job, console, items)
+        stopped_by = _wait(job, console, items, folders)
         interrupted = stopped_by is not None
         summary = job.summary
         if one_shot:
@@ -403,11 +415,13 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _wait(job: Any, console: Console, items: Expansion) -> int | None:
+def _wait(job: Any, console: Console, items: Expansion, folders: Any = None) -> int | None:
     """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
 
     Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
     outcome to be recorded; the same or another signal again stops waiting.
+    A watch (``folders``) is stopped by the first of them instead: the run
+    then ends as a run that went to its end, and a second one cancels it.
     """
     with _stop_signals_raise():
         try:
@@ -416,6 +430,9 @@ def _wait(job: Any, console: Console, items: Expansion) -> int | None:
             return None
         except (KeyboardInterrupt, _Stop) as stop:
             signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
+            if folders is not None and not folders.stopped:
+                watch.stop_watching(folders, console, signal.Signals(signum).name)
+                return _wait(job, console, items)
             job.cancel()  # first: after a hang-up, even the message below may fail to print
             try:
                 console.clear_progress()
