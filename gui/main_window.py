@@ -154,7 +154,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.quit_action)
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
-        run_menu.addActions([self.run_ws.run_action, self.run_ws.cancel_action])
+        run_menu.addActions(self.run_ws.run_actions())
         help_menu = bar.addMenu("&Help")
         self.details_action = help_menu.addAction("Diagnostic details…")
         self.details_action.triggered.connect(self.show_details)

@@ -27,6 +27,7 @@ from .common import (
     positive_int,
 )
 from .console import Console
+from .controls import RunSignals
 
 log = get_logger(__name__)
 
@@ -40,7 +41,10 @@ def add_parser(sub: Any) -> None:
         description="Run a plugin over files and folders.  Each item ends ok, failed, "
                     "timed_out or cancelled; exit status 0 when every item is ok, 1 when "
                     "any is not, 2 for a usage error, 130 after Ctrl-C, 143 after SIGTERM, "
-                    "129 after SIGHUP (each cancels the run and records every item first).",
+                    "129 after SIGHUP (each cancels the run and records every item first).  "
+                    "While it runs, SIGUSR1 pauses it (no new item starts, running ones finish) "
+                    "and resumes it; SIGUSR2 stops it after its current items (nothing running "
+                    "is lost; the rest end cancelled, exit status 1, 'poolside run --resume' runs them).",
         epilog="Example: poolside run --samples --plugin thumbnail --param size=128 --output thumbs.csv")
     run.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders with --recursive")
     run.add_argument("--samples", action="store_true",
@@ -223,7 +227,7 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
     from .. import run
 
     task, items = prepared.task, prepared.items
-    interrupted, summary = True, None
+    interrupted, stopped, summary = True, False, None
     try:
         try:
             # A walk ends: Ctrl-C records every file.  A watch has no end: a cancel stops reading it.
@@ -231,13 +235,17 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel
-        stopped_by = _wait(job, console, items, folders)
+        signals = RunSignals(job, console, None if folders is None else folders.stop, history)
+        with signals.installed():
+            stopped_by = _wait(job, console, items, folders, signals)
         interrupted = stopped_by is not None
         summary = job.summary
+        # Stopped after its current items, with items left: resumable, and the history says how it ended.
+        stopped = signals.stopped and not job.cancelled and summary.counts.get(Status.CANCELLED.value, 0) > 0
         if one_shot:
             _release_workers(prepared.run_options()["backend"])
     finally:
-        history.finish(summary, interrupted=interrupted)
+        history.finish(summary, interrupted=interrupted or stopped, stopped=stopped)
         if recorder is not None:
             recorder.close()
         if monitor is not None:
@@ -415,24 +423,28 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _wait(job: Any, console: Console, items: Expansion, folders: Any = None) -> int | None:
+def _wait(job: Any, console: Console, items: Expansion, folders: Any = None,
+          signals: RunSignals | None = None) -> int | None:
     """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
 
     Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
     outcome to be recorded; the same or another signal again stops waiting.
     A watch (``folders``) is stopped by the first of them instead: the run
     then ends as a run that went to its end, and a second one cancels it.
+    ``signals``: the pause and stop signals, acted on here (see :mod:`.controls`).
     """
     with _stop_signals_raise():
         try:
             while not job.wait(0.1):
+                if signals is not None:
+                    signals.follow()
                 console.progress(job.summary, items)
             return None
         except (KeyboardInterrupt, _Stop) as stop:
             signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
             if folders is not None and not folders.stopped:
                 watch.stop_watching(folders, console, signal.Signals(signum).name)
-                return _wait(job, console, items)
+                return _wait(job, console, items, signals=signals)
             job.cancel()  # first: after a hang-up, even the message below may fail to print
             try:
                 console.clear_progress()

@@ -57,7 +57,7 @@ _MIGRATIONS: tuple[str, ...] = (
         parent_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         started_at REAL NOT NULL,           -- Unix time
         finished_at REAL,                   -- NULL: still running, or killed
-        state TEXT NOT NULL,                -- running, finished, interrupted (3: incomplete)
+        state TEXT NOT NULL,                -- running, finished, interrupted (3: incomplete, 4: paused, stopped)
         plugin TEXT NOT NULL,
         plugin_hash TEXT,
         spec TEXT NOT NULL,                 -- JobSpec.to_dict() as JSON, paths absolute
@@ -341,7 +341,7 @@ def _settle_state(conn: sqlite3.Connection, run: dict[str, Any]) -> None:
     if run["finished_at"] is not None:
         return
     pid = conn.execute("SELECT pid FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
-    if run["state"] == "running" and not (pid == os.getpid() or _alive(pid)):
+    if run["state"] in ("running", "paused") and not (pid == os.getpid() or _alive(pid)):
         run["state"] = "killed"
     if run["kind"] == "run":
         run.update(recorded_counts(conn, run["id"]))
@@ -429,7 +429,7 @@ def prune(conn: sqlite3.Connection, *, limit_bytes: int | None = None, keep: int
     """Delete the oldest runs (never those in ``spare`` or still running) until the rules hold; return how many."""
     deleted = 0
     # A run still recording is never pruned; one "running" for a day was killed.
-    settled = f"(state != 'running' OR started_at < {time.time() - 86400.0!r})"
+    settled = f"(state NOT IN ('running', 'paused') OR started_at < {time.time() - 86400.0!r})"
     with transaction(conn):
         if keep is not None:
             deleted += conn.execute("DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY id DESC "

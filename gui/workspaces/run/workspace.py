@@ -36,6 +36,7 @@ from ...widgets.backend_panel import BackendPanel
 from ...widgets.cores_panel import CoresPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
+from .controls import RunControls
 from .files_panel import FilesPanel
 from .layout import arrange
 from .progress_panel import ProgressPanel, output_folder, was_cancelled
@@ -66,7 +67,7 @@ class RunWorkspace(Workspace):
         self.task = TaskPanel(self)
         self.backend = BackendPanel(self)
         self.cores = CoresPanel(self)
-        self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
+        self.progress = ProgressPanel(self.run_action, self.cancel_action, self, controls=self.controls.actions())
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
@@ -102,6 +103,9 @@ class RunWorkspace(Workspace):
         self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
         self.export_trace_action.triggered.connect(self.choose_export_trace)
         self.addActions([self.run_action, self.cancel_action])
+        self.controls = RunControls(self.bridge, self)
+        self.controls.changed.connect(
+            lambda text: self.progress.set_headline(text.format(label=html.escape(self._label))))
 
     def _wire(self) -> None:
         self.files.message.connect(self.message)
@@ -120,6 +124,10 @@ class RunWorkspace(Workspace):
 
     def choose_plugin_file(self) -> None:
         self.task.choose_plugin_file()
+
+    def run_actions(self) -> list[QAction]:
+        """The Run menu: run, cancel, and the live run's controls."""
+        return [self.run_action, self.cancel_action, *self.controls.actions()]
 
     def file_actions(self) -> list[QAction]:
         """The Files panel's actions, for the window's File menu."""
@@ -258,6 +266,7 @@ class RunWorkspace(Workspace):
             self.progress.set_headline(f"Cancelling <b>{html.escape(self._label)}</b>…")
             self.message.emit("Cancelling: pending items end as cancelled…")
             self.cancel_action.setEnabled(False)
+            self.controls.set_running(True)  # a cancelled run takes no pause or stop
 
     def stop(self, timeout: float = 30.0) -> bool:
         if not self.bridge.running:
@@ -286,15 +295,17 @@ class RunWorkspace(Workspace):
 
     def _on_finished(self, summary: Any) -> None:
         cancelled = was_cancelled(summary, self.bridge.cancel_requested)
+        stopped = not cancelled and was_cancelled(summary, self.bridge.stopping)
         self._summary = summary
         self._set_busy(False)
         series = self.cpu_monitor.end_run(summary)
         self.series_store.save(getattr(self.bridge, "history_id", None), series)
         self.timeline.redraw()
-        self.progress.finish(summary, cancelled=cancelled, label=self._label,
-                             peak_memory=series.get("peak_memory", 0.0))
+        self.progress.finish(summary, cancelled=cancelled or stopped, label=self._label,
+                             peak_memory=series.get("peak_memory", 0.0), stopped=stopped)
         if summary is not None:
-            self.message.emit(("Cancelled: " if cancelled else "Done: ") + summary_line(summary, cancelled=cancelled))
+            word = "Stopped: " if stopped else "Cancelled: " if cancelled else "Done: "
+            self.message.emit(word + summary_line(summary, cancelled=cancelled or stopped))
         problems = (Status.FAILED.value, Status.TIMED_OUT.value)
         bad = 0 if summary is None else sum(summary.counts.get(k, 0) for k in problems)
         if bad and self.results.current_outcome() is None:
@@ -326,6 +337,7 @@ class RunWorkspace(Workspace):
             panel.set_busy(busy)
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
+        self.controls.set_running(busy)
         self._update_export()
         if changed:
             self.busyChanged.emit(busy)
