@@ -43,7 +43,7 @@ def folder_watch(spec: Any, prepared: Any, output: str | None, console: Console)
     if not folders:
         raise UsageError("--watch needs a folder to watch (the files named are not folders)")
     try:
-        done = done_items(spec)
+        done = done_items(spec, prepared.task)
     except HistoryError as e:
         console.err(f"warning: the history cannot say which files are done already, all run: {e}")
         done = set()

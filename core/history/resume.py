@@ -149,19 +149,21 @@ def _key(name: bytes, cwd: bytes | str) -> bytes:
     return os.path.normpath(os.path.join(os.fsencode(cwd), name))
 
 
-#: The fields that make two runs the same job, for :func:`done_items` (the backend and its settings do not).
-_SAME_JOB = ("plugin", "paths", "params", "recursive", "patterns", "exclude")
+#: What makes an item's outcome the same, for :func:`done_items`: the task and its settings.  The
+#: inputs, patterns, backend and workers choose which items run and where, not what each one gives.
+_SAME_JOB = ("plugin", "params")
 
 
-def done_items(spec: Any) -> set[bytes]:
-    """Every item recorded ``ok`` by an earlier run of the same job (plugin, parameters, inputs), as
-    :func:`_key` names them: what a watched folder does not run again after a restart.
+def done_items(spec: Any, task: Any = None) -> set[bytes]:
+    """Every item recorded ``ok`` by an earlier run of the same task with the same settings, as
+    :func:`_key` names them: what a watched folder does not run again after a restart.  ``task``:
+    the spec's bound task, so that path settings compare as recorded (absolute).
 
     Raises :class:`~poolside.history.store.HistoryError` when the history cannot be read.
     """
     from .recorder import recordable_spec
 
-    wanted = recordable_spec(spec)
+    wanted = recordable_spec(spec, task)
     same = {k: wanted.get(k) for k in _SAME_JOB}
     if not store.enabled():
         return set()

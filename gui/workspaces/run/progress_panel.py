@@ -115,9 +115,11 @@ class ProgressPanel(QWidget):
         self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.control_buttons: list[QToolButton] = []
         for action in controls or ():
+            # Icons only, so that the row fits a small window; the menu and the tooltip say the words.
             button = QToolButton(self)
             button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setAccessibleName(action.text())
             button.setVisible(action.isVisible())
             action.changed.connect(lambda b=button, a=action: b.setVisible(a.isVisible()))
             self.control_buttons.append(button)
@@ -127,7 +129,7 @@ class ProgressPanel(QWidget):
         self.bar.setValue(0)
         self.bar.setTextVisible(True)
         self.bar.setFormat("")
-        self.bar.setMinimumWidth(160)
+        self.bar.setMinimumWidth(140)
 
         self.stats = QLabel(self)
         self.stats.setObjectName("runStats")

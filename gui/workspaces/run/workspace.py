@@ -18,7 +18,7 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 
@@ -42,6 +42,7 @@ from .layout import arrange
 from .progress_panel import ProgressPanel, output_folder, was_cancelled
 from .results_panel import ResultsPanel, WindowMenu
 from .run_monitor import RunMonitor
+from .run_queue import RunQueue
 from .series_store import SeriesStore
 from .task_panel import TaskPanel
 
@@ -68,10 +69,12 @@ class RunWorkspace(Workspace):
         self.backend = BackendPanel(self)
         self.cores = CoresPanel(self)
         self.progress = ProgressPanel(self.run_action, self.cancel_action, self, controls=self.controls.actions())
+        self.queue = RunQueue(self, self)
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
-                               progress=self.progress, results=self.results, timeline=self.timeline)
+                               progress=self.progress, queue=self.queue.panel, results=self.results,
+                               timeline=self.timeline)
         export_menu = WindowMenu(self)
         export_menu.addActions([self.export_csv_action, self.export_json_action, self.export_trace_action])
         self.results.set_export_menu(export_menu)
@@ -83,6 +86,7 @@ class RunWorkspace(Workspace):
         self.task.add_plugins(list(plugins[0]), list(plugins[1]))
         self._set_busy(False)
         name_controls(self)
+        QTimer.singleShot(0, self.queue.offer)  # jobs queued in an earlier session: asked once the window is up
 
     def _make_actions(self) -> None:
         style = self.style()
@@ -127,7 +131,7 @@ class RunWorkspace(Workspace):
 
     def run_actions(self) -> list[QAction]:
         """The Run menu: run, cancel, and the live run's controls."""
-        return [self.run_action, self.cancel_action, *self.controls.actions()]
+        return [self.run_action, self.cancel_action, *self.controls.actions(), self.queue.add_action]
 
     def file_actions(self) -> list[QAction]:
         """The Files panel's actions, for the window's File menu."""
@@ -179,6 +183,18 @@ class RunWorkspace(Workspace):
 
     def plugin(self) -> Any | None:
         return self.task.current_plugin()
+
+    def queue_entry(self) -> tuple[JobSpec | None, str]:
+        """The job as the queue keeps it, and its label ("sha256 over 12 files on threads ×2");
+        ``None`` and why when it is not complete."""
+        spec, problems = self.job_spec(unloaded=True)  # queueing never imports a plugin file
+        if spec is None:
+            return None, problems[0]
+        n = len(spec.paths)
+        name = spec.plugin.rpartition(":")[2]
+        config = config_label({"backend": spec.backend, "workers": self.backend.resolved_workers(),
+                               "chunk_size": spec.chunk_size})
+        return spec, f"{name} over {fmt.count(n)} file{'s' if n != 1 else ''} on {config}"
 
     def apply_spec(self, spec: JobSpec) -> bool:
         """Show a saved job: its plugin and parameters, its backend, its files."""
@@ -311,6 +327,7 @@ class RunWorkspace(Workspace):
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
         self.runFinished.emit(summary)
+        self.queue.run_ended(went_on=summary is not None and not cancelled and not stopped)
 
     def _forget_run(self) -> None:
         """Clear: the file list is gone, and so are the last run's results and pictures."""
@@ -329,6 +346,7 @@ class RunWorkspace(Workspace):
         self.progress.set_idle(f"Could not start <b>{html.escape(self._label)}</b>: {html.escape(str(error))}")
         self.message.emit(f"Could not start: {error}")
         self.runFinished.emit(None)
+        self.queue.run_ended(went_on=False)
 
     def _set_busy(self, busy: bool) -> None:
         changed = busy != self._busy
@@ -338,6 +356,7 @@ class RunWorkspace(Workspace):
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
         self.controls.set_running(busy)
+        self.queue.panel.set_busy(busy)
         self._update_export()
         if changed:
             self.busyChanged.emit(busy)
