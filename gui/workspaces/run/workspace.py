@@ -45,6 +45,7 @@ from .run_monitor import RunMonitor
 from .run_queue import RunQueue
 from .series_store import SeriesStore
 from .task_panel import TaskPanel
+from .watch_mode import WatchMode
 
 
 class RunWorkspace(Workspace):
@@ -70,6 +71,7 @@ class RunWorkspace(Workspace):
         self.cores = CoresPanel(self)
         self.progress = ProgressPanel(self.run_action, self.cancel_action, self, controls=self.controls.actions())
         self.queue = RunQueue(self, self)
+        self.watch = WatchMode(self, self)
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
@@ -131,7 +133,8 @@ class RunWorkspace(Workspace):
 
     def run_actions(self) -> list[QAction]:
         """The Run menu: run, cancel, and the live run's controls."""
-        return [self.run_action, self.cancel_action, *self.controls.actions(), self.queue.add_action]
+        return [self.run_action, self.cancel_action, *self.controls.actions(), self.queue.add_action,
+                self.watch.action]
 
     def file_actions(self) -> list[QAction]:
         """The Files panel's actions, for the window's File menu."""
@@ -196,6 +199,24 @@ class RunWorkspace(Workspace):
                                "chunk_size": spec.chunk_size})
         return spec, f"{name} over {fmt.count(n)} file{'s' if n != 1 else ''} on {config}"
 
+    def watch_setup(self) -> tuple[JobSpec | None, Any, str]:
+        """What a watched folder runs: the job without its files, the bound task; or None and why not."""
+        if not self.task.ensure_loaded():
+            return None, None, "the plugin file is not loaded"
+        plugin, values, problems = self.task.validate(show=True)
+        if problems or plugin is None:
+            return None, None, (problems or ["Choose a task first."])[0]
+        try:
+            patterns = tuple(self.files.patterns()) or tuple(plugin.accepts)
+            spec = JobSpec(self.task.plugin_ref(), params=values, patterns=() if patterns == ("*",) else patterns,
+                           **self.backend.spec_fields())
+            return spec, plugin.bind(spec.params), ""
+        except Exception as exc:  # a spec or parameters that cannot be: said in the status bar
+            return None, None, str(exc)
+
+    def last_folder(self) -> str:
+        return self.files.last_folder or os.path.expanduser("~")
+
     def apply_spec(self, spec: JobSpec) -> bool:
         """Show a saved job: its plugin and parameters, its backend, its files."""
         if not self.task.select_ref(spec.plugin):
@@ -220,15 +241,21 @@ class RunWorkspace(Workspace):
         return self.start_run()
 
     # -- running ------------------------------------------------------------
-    def start_run(self) -> bool:
-        """Validate everything, then start; False (and why, in the Task panel) if it cannot."""
+    def start_run(self, items: list[str] | None = None) -> bool:
+        """Validate everything, then start; False (and why, in the Task panel) if it cannot.
+
+        ``items``: run only these files (a watched folder's new ones), listed in the Files panel too."""
         if self.is_busy() or not self.task.ensure_loaded():
             return False
+        if items is not None:
+            self.files.add_paths(items)
         spec, problems = self.job_spec()
         plugin = self.task.current_plugin()
         if spec is None or plugin is None:
             self.message.emit(problems[0])
             return False
+        if items is not None:
+            spec = spec.replace(paths=tuple(items))
         try:
             task = plugin.bind(spec.params)
         except Exception as exc:
@@ -327,7 +354,10 @@ class RunWorkspace(Workspace):
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
         self.runFinished.emit(summary)
-        self.queue.run_ended(went_on=summary is not None and not cancelled and not stopped)
+        if self.watch.waiting():  # files written in the watched folder meanwhile: they come first
+            QTimer.singleShot(0, self.watch.run_waiting)
+        else:
+            self.queue.run_ended(went_on=summary is not None and not cancelled and not stopped)
 
     def _forget_run(self) -> None:
         """Clear: the file list is gone, and so are the last run's results and pictures."""
@@ -429,6 +459,7 @@ class RunWorkspace(Workspace):
             panel.restore_settings(s)
 
     def shutdown(self) -> None:
+        self.watch.stop()
         self.files.shutdown()
         self.cpu_monitor.stop()
         self.series_store.close()
