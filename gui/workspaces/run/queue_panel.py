@@ -93,7 +93,7 @@ class QueuePanel(QGroupBox):
         self.view.setAccessibleName("Queued jobs")
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setMaximumHeight(110)
+        self.view.setMaximumHeight(80)  # a few jobs in sight; the results below keep their room
         self.up_button = QPushButton("Move Up", self)
         self.up_button.setToolTip("Run the selected job earlier")
         self.up_button.clicked.connect(lambda: self._move(-1))
