@@ -56,8 +56,6 @@ class RunQueue(QObject):
         self.add_action.triggered.connect(self.add_current)
         owner.addAction(self.add_action)
         self._left_over = self.model.rowCount()  # queued in an earlier session: offered once (offer)
-        if self.model.queue.error is not None:
-            QTimer.singleShot(0, lambda: host.message.emit(f"Note: {self.model.queue.error}."))
 
     def add_current(self) -> bool:
         """Queue the job the Run tab describes now; False (and why, in the status bar) if it is not complete."""
