@@ -245,6 +245,8 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         if one_shot:
             _release_workers(prepared.run_options()["backend"])
     finally:
+        if folders is not None:
+            folders.stop()  # however the run ended (a failed --output cancels it): the watch ends with it
         history.finish(summary, interrupted=interrupted or stopped, stopped=stopped)
         if recorder is not None:
             recorder.close()
