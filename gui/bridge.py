@@ -88,19 +88,31 @@ class StartFailed(NamedTuple):
 
 
 class _JobHandle:
-    """The job of a run that may still be starting: a cancel waits for it."""
+    """The job of a run that may still be starting: a cancel, a pause or a stop waits for it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.job: HostRun | Job | None = None
         self._cancel = False
+        self._controls: list[str] = []  # pause, resume, stop_after_current: asked before the job was there
 
     def attach(self, job: HostRun | Job) -> None:
         with self._lock:
             self.job = job
-            cancel = self._cancel
+            cancel, controls = self._cancel, self._controls
+        for name in controls:
+            getattr(job, name)()
         if cancel:
             job.cancel()
+
+    def control(self, name: str) -> None:
+        """Call the job's ``pause``, ``resume`` or ``stop_after_current`` (once it is there)."""
+        with self._lock:
+            job = self.job
+            if job is None:
+                self._controls.append(name)
+        if job is not None:
+            getattr(job, name)()
 
     def cancel(self) -> None:
         with self._lock:
@@ -140,6 +152,10 @@ class RunBridge(QObject):
     * ``startFailed(object)``: the run could not start (bad options): the exception
     * ``historyFailed(str)``: the run ran but is not (all) in the history: why, for the
       user (after ``finished``; the run host's ``Finished.history_error``)
+    * ``controlChanged()``: the run was paused, resumed or told to stop after its current
+      items (``paused``, ``stopping`` say which)
+    * ``held()``: that pause or stop is in effect in the run host: no new item starts, only
+      those that were running may still finish
 
     Runs execute in a warm run host (``warm`` starts it ahead of the first
     run); ``start`` takes a :class:`~poolside.spec.JobSpec` (the window's
@@ -156,6 +172,8 @@ class RunBridge(QObject):
     finished = Signal(object)
     startFailed = Signal(object)
     historyFailed = Signal(str)
+    controlChanged = Signal()
+    held = Signal()
 
     def __init__(
         self,
@@ -178,12 +196,17 @@ class RunBridge(QObject):
         self._progress = Progress(total=0)
         self._t0 = 0.0
         self._cancelled = False
+        self._paused = False
+        self._stopping = False
         self._closed = False
         self._spec: Any = None
         self._history_id: int | None = None
         self._pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
         self._pump.batchReady.connect(self._on_batch)
         self._pump.drained.connect(self._on_drained)
+        # The host's word that a pause or stop is in effect, from its reader thread.
+        self._held_pump = BatchPump(self, interval_ms=interval_ms, budget_ms=budget_ms)
+        self._held_pump.batchReady.connect(self._on_held)
 
     # -- state --------------------------------------------------------------
     @property
@@ -202,6 +225,16 @@ class RunBridge(QObject):
     @property
     def cancel_requested(self) -> bool:
         return self._cancelled
+
+    @property
+    def paused(self) -> bool:
+        """The run is paused: no new item starts, those running finish."""
+        return self._paused
+
+    @property
+    def stopping(self) -> bool:
+        """The run was told to stop after its current items."""
+        return self._stopping
 
     @property
     def spec(self) -> Any:
@@ -299,6 +332,9 @@ class RunBridge(QObject):
         except Exception as exc:
             on_error(exc)
         else:
+            self._held_pump.start()
+            push_held, _ = self._held_pump.sink()
+            run.on_held = lambda: push_held([True])
             handle.attach(run)
         self.started.emit(self._progress.total)
 
@@ -312,7 +348,7 @@ class RunBridge(QObject):
         except TypeError:
             total = -1
         self._progress = Progress(total=total)
-        self._cancelled = False
+        self._cancelled = self._paused = self._stopping = False
         self._spec = None
         self._pump.start()
         self._t0 = time.monotonic()
@@ -352,6 +388,28 @@ class RunBridge(QObject):
             self._cancelled = True
             self._job.cancel()
 
+    def pause(self) -> None:
+        """No new item starts until :meth:`resume`; the items running now finish."""
+        if self._job is not None and not self._paused and not self._cancelled and not self._stopping:
+            self._paused = True
+            self._job.control("pause")
+            self.controlChanged.emit()
+
+    def resume(self) -> None:
+        """The run goes on from where :meth:`pause` held it."""
+        if self._job is not None and self._paused and not self._cancelled:
+            self._paused = False
+            self._job.control("resume")
+            self.controlChanged.emit()
+
+    def stop_after_current(self) -> None:
+        """End the run once its running items finish (nothing running is thrown away);
+        ``finished`` follows then.  A paused run stops without resuming."""
+        if self._job is not None and not self._stopping and not self._cancelled:
+            self._stopping = True
+            self._job.control("stop_after_current")
+            self.controlChanged.emit()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends, then deliver what is left; True if it ended.
 
@@ -382,10 +440,16 @@ class RunBridge(QObject):
         self.outcomesReady.emit(batch)
         self.progressChanged.emit(self._progress)
 
+    def _on_held(self, _batch: list) -> None:
+        if self._job is not None and (self._paused or self._stopping):
+            self.held.emit()
+
     def _on_drained(self, summary: Summary | StartFailed | None) -> None:
         self._history_id = getattr(self.job, "history_id", None)
         history_error = getattr(self.job, "history_error", None)
         self._job = None
+        self._paused = False  # a run ends unpaused (a stop or a cancel ends its pause)
+        self._held_pump.stop()
         if self._starter is not None:
             self._starter.join()  # it has returned from run(), or is just returning
             self._starter = None

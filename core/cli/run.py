@@ -17,7 +17,7 @@ from ..serialize import OutcomeWriter, open_writer
 from ..spec import JobSpec, SpecError
 from ..words.runs import summary_line
 from ..words.units import count
-from . import cluster
+from . import cluster, watch
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -28,6 +28,7 @@ from .common import (
     size,
 )
 from .console import Console
+from .controls import RunSignals
 
 log = get_logger(__name__)
 
@@ -41,7 +42,10 @@ def add_parser(sub: Any) -> None:
         description="Run a plugin over files and folders.  Each item ends ok, failed, "
                     "timed_out or cancelled; exit status 0 when every item is ok, 1 when "
                     "any is not, 2 for a usage error, 130 after Ctrl-C, 143 after SIGTERM, "
-                    "129 after SIGHUP (each cancels the run and records every item first).",
+                    "129 after SIGHUP (each cancels the run and records every item first).  "
+                    "While it runs, SIGUSR1 pauses it (no new item starts, running ones finish) "
+                    "and resumes it; SIGUSR2 stops it after its current items (nothing running "
+                    "is lost; the rest end cancelled, exit status 1, 'poolside run --resume' runs them).",
         epilog="Example: poolside run --samples --plugin thumbnail --param size=128 --output thumbs.csv")
     run.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders with --recursive")
     run.add_argument("--samples", action="store_true",
@@ -95,6 +99,10 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--sample", action="store_true",
                      help="with --dry-run, when the history has no forecast for this job: run a few items "
                           "(outputs to a scratch folder, deleted; nothing recorded) and predict from them")
+    run.add_argument("--watch", action="store_true",
+                     help="after the files in the folders, run every file written there later, until Ctrl-C "
+                          "(running files finish; Ctrl-C again cancels them); implies --recursive; files "
+                          "an earlier run of this job did ok are not run again")
     run.set_defaults(handler=cmd_run)
 
 
@@ -115,6 +123,8 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
     if samples is not None:
         changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
         changes["recursive"] = True
+    if getattr(ns, "watch", False):
+        changes["recursive"] = True  # a watched folder is walked, and so is every folder made in it
     changes = {k: v for k, v in changes.items() if v is not None}
     backend = changes.get("backend") or (base.backend if base else JobSpec.backend)
     backend_options = cluster.options(ns, backend, base.backend_options if base else {})
@@ -142,7 +152,13 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         raise UsageError("--sample goes with --dry-run")
     if ns.dry_run:
         return _dry_run(ns, samples)
+    if ns.watch:
+        watch.check_arguments(ns)
     spec, prepared, parent_id = _prepare(ns, samples)
+    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet, results_to_stdout=not ns.output)
+    folders = watch.folder_watch(spec, prepared, ns.output, console) if ns.watch else None
+    if folders is not None:
+        prepared = watch.watched(prepared, folders)
     plugin, task, items = prepared.plugin, prepared.task, prepared.items
     _prestart_workers(prepared.run_options())
 
@@ -150,8 +166,6 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
         recorder = open_writer(ns.output, plugin.columns) if ns.output else None
     except ValueError as e:
         raise UsageError(f"--output {e}") from None
-    console = Console(sys.stdout, sys.stderr, quiet=ns.quiet,
-                       results_to_stdout=recorder is None)
     if spec.backend == "dask":
         console.err(_cluster_line(spec))
     from ..history import RunRecorder
@@ -160,7 +174,7 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
     reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
     monitor = _start_monitor() if ns.trace else None
     job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor,
-                                        one_shot=ns.one_shot)
+                                        one_shot=ns.one_shot, folders=folders)
     console.clear_progress()
     if ns.trace and monitor is not None:
         series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console,
@@ -262,29 +276,37 @@ def _prepare(ns: argparse.Namespace, samples: str | None) -> tuple[JobSpec, Any,
 
 def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
              recorder: OutcomeWriter | None, monitor: Any, *,
-             one_shot: bool = False) -> tuple[Any, Summary, int | None]:
+             one_shot: bool = False, folders: Any = None) -> tuple[Any, Summary, int | None]:
     """Run the job to its end (or a signal's); the history, the record file and the monitor are closed.
 
     ``one_shot``: this process ends after the run, so its workers may end as soon as it is over.
+    ``folders``: the items are a watch (:class:`poolside.watch.FolderWatch`), which a first signal ends.
     """
     from .. import run
 
     task, items = prepared.task, prepared.items
-    interrupted, summary = True, None
+    interrupted, stopped, summary = True, False, None
     try:
         try:
-            job = run(task, items, **prepared.run_options(),
-                      on_outcomes=reporter.take, finite=True)  # a walk ends: Ctrl-C records every file
+            # A walk ends: Ctrl-C records every file.  A watch has no end: a cancel stops reading it.
+            job = run(task, items, **prepared.run_options(), on_outcomes=reporter.take, finite=folders is None)
         except ValueError as e:  # an unavailable backend, say
             raise UsageError(str(e)) from None
         reporter.cancel = job.cancel
-        stopped_by = _wait(job, console, items, lambda n: _forecast_s(prepared, n))
+        signals = RunSignals(job, console, None if folders is None else folders.stop, history)
+        with signals.installed():
+            stopped_by = _wait(job, console, items, folders, signals,
+                               forecast=lambda n: _forecast_s(prepared, n))
         interrupted = stopped_by is not None
         summary = job.summary
+        # Stopped after its current items, with items left: resumable, and the history says how it ended.
+        stopped = signals.stopped and not job.cancelled and summary.counts.get(Status.CANCELLED.value, 0) > 0
         if one_shot:
             _release_workers(prepared.run_options()["backend"])
     finally:
-        history.finish(summary, interrupted=interrupted)
+        if folders is not None:
+            folders.stop()  # however the run ended (a failed --output cancels it): the watch ends with it
+        history.finish(summary, interrupted=interrupted or stopped, stopped=stopped)
         if recorder is not None:
             recorder.close()
         if monitor is not None:
@@ -478,7 +500,8 @@ def _forecast_s(prepared: Any, items: int) -> float | None:
     return None if forecast is None else float(forecast["seconds"])
 
 
-def _wait(job: Any, console: Console, items: Expansion,
+def _wait(job: Any, console: Console, items: Expansion, folders: Any = None,
+          signals: RunSignals | None = None,
           forecast: Callable[[int], float | None] | None = None) -> int | None:
     """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
 
@@ -486,12 +509,17 @@ def _wait(job: Any, console: Console, items: Expansion,
 
     Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
     outcome to be recorded; the same or another signal again stops waiting.
+    A watch (``folders``) is stopped by the first of them instead: the run
+    then ends as a run that went to its end, and a second one cancels it.
+    ``signals``: the pause and stop signals, acted on here (see :mod:`.controls`).
     """
     predicted: float | None = None
     asked = forecast is None or not console.tty
     with _stop_signals_raise():
         try:
             while not job.wait(0.1):
+                if signals is not None:
+                    signals.follow()
                 if not asked and forecast is not None and getattr(items, "done", True):
                     asked = True  # a resume's items are a list: all read from the start
                     predicted = forecast(items.yielded if isinstance(items, Expansion) else len(items))
@@ -499,6 +527,9 @@ def _wait(job: Any, console: Console, items: Expansion,
             return None
         except (KeyboardInterrupt, _Stop) as stop:
             signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
+            if folders is not None and not folders.stopped:
+                watch.stop_watching(folders, console, signal.Signals(signum).name)
+                return _wait(job, console, items, signals=signals)
             job.cancel()  # first: after a hang-up, even the message below may fail to print
             try:
                 console.clear_progress()

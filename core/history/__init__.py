@@ -5,6 +5,7 @@
                  record_study(spec, study): any front end keeps a study (raises HistoryError)
     series.py    save_series / get_series: a run's CPU and memory samples, one compressed blob
     resume.py    plan_resume("last"): what is left to run, as a continuation
+    queue.py     JobQueue: jobs waiting to run after the current one, kept in the same database
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
     .on_outcomes(batch)  ──put──►  queue ──► writer thread: drains what is queued, turns it into
       (the engine's thread:                   columns (items, status bytes, float32 times),
        one put, no I/O)                       one INSERT + the failures in full, COMMIT
-    .finish(summary)     ──put──►  the writer ends: counts, times, insights; the size cap
+    .set_paused(bool)    ──put──►  the row's state: paused, or running again
+    .finish(summary)     ──put──►  the writer ends: counts, times, insights, how it ended; the size cap
 
     record_study(spec, study)        a finished study, one row; raises HistoryError
 
@@ -105,12 +106,23 @@ class RunRecorder:
         failed = [o for o, e in zip(batch, errors) if e is not None] if errors.count(None) != len(errors) else []
         self._queue.put((items, statuses, elapsed, failed))
 
-    def finish(self, summary: Any = None, *, interrupted: bool = False) -> None:
-        """The run ended (or was stopped): its counts, times and insights; waits for the writer."""
+    def set_paused(self, paused: bool) -> None:
+        """The run is paused (no new item starts) or goes on: its row says so while it lasts."""
+        if self._thread is None:
+            return
+        self._start_writer()
+        self._queue.put(("state", "paused" if paused else "running"))
+
+    def finish(self, summary: Any = None, *, interrupted: bool = False, stopped: bool = False) -> None:
+        """The run ended: its counts, times and insights; waits for the writer.
+
+        ``interrupted``: it was cancelled before its end (state ``interrupted``);
+        ``stopped``: it was stopped after its current items, nothing running lost (state ``stopped``).
+        """
         if self._thread is None:
             return
         self._start_writer()  # a run with no outcome is recorded too
-        self._queue.put(("finish", summary, interrupted))
+        self._queue.put(("finish", summary, "stopped" if stopped else "interrupted" if interrupted else "finished"))
         self._thread.join()
         self._thread = None
 
@@ -137,8 +149,13 @@ class RunRecorder:
             while True:
                 pending = self._gather()
                 end = pending.pop() if pending[-1][0] == "finish" else None
+                states = [m[1] for m in pending if m[0] == "state"]
+                pending = [m for m in pending if m[0] != "state"]
                 if pending:
                     _write_batch(conn, self.run_id, next(seq), pending)
+                if states and end is None:
+                    with store.transaction(conn):
+                        conn.execute("UPDATE runs SET state = ? WHERE id = ?", (states[-1], self.run_id))
                 if end is not None:
                     _finish_run(conn, self.run_id, end[1], end[2])
                     return
@@ -244,7 +261,7 @@ def _write_batch(conn: Any, run_id: int | None, seq: int, batches: list) -> None
                   _text(o.error.traceback if o.error else None), o.elapsed_s) for o in failed])
 
 
-def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) -> None:
+def _finish_run(conn: Any, run_id: int | None, summary: Any, state: str) -> None:
     from ..serialize import summary_record
 
     counts = store.recorded_counts(conn, run_id) if run_id is not None else {}
@@ -253,7 +270,7 @@ def _finish_run(conn: Any, run_id: int | None, summary: Any, interrupted: bool) 
         conn.execute(
             "UPDATE runs SET finished_at = ?, state = ?, total = ?, ok = ?, failed = ?, timed_out = ?, "
             "cancelled = ?, wall_s = ?, cpu_s = ?, summary = ?, workers = coalesce(?, workers) WHERE id = ?",
-            (time.time(), "interrupted" if interrupted else "finished", counts.get("total"), counts.get("ok"),
+            (time.time(), state, counts.get("total"), counts.get("ok"),
              counts.get("failed"), counts.get("timed_out"), counts.get("cancelled"),
              getattr(summary, "wall_s", None), getattr(summary, "cpu_s", None),
              None if record is None else dumps(record),

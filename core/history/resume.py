@@ -7,6 +7,9 @@
         │                                                           └─► vanished: recorded, not walked
         └─ plugin fingerprint now != then ──► ResumeError unless force
 
+:func:`done_items` is the same knowledge for a watched folder: what an earlier run of
+the same job already did ok, so that a restarted watch does not run it again.
+
 Items are identified by their absolute path (a folder is walked again, so new
 files join and vanished ones are reported).  An item recorded ``ok`` anywhere
 in the family is never run again.
@@ -14,6 +17,7 @@ in the family is never run again.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -143,3 +147,40 @@ def _resolve(conn: Any, ref: str) -> int:
 def _key(name: bytes, cwd: bytes | str) -> bytes:
     """An item's identity: its absolute, normalised path."""
     return os.path.normpath(os.path.join(os.fsencode(cwd), name))
+
+
+#: What makes an item's outcome the same, for :func:`done_items`: the task and its settings.  The
+#: inputs, patterns, backend and workers choose which items run and where, not what each one gives.
+_SAME_JOB = ("plugin", "params")
+
+
+def done_items(spec: Any, task: Any = None) -> set[bytes]:
+    """Every item recorded ``ok`` by an earlier run of the same task with the same settings, as
+    :func:`_key` names them: what a watched folder does not run again after a restart.  ``task``:
+    the spec's bound task, so that path settings compare as recorded (absolute).
+
+    Raises :class:`~poolside.history.store.HistoryError` when the history cannot be read.
+    """
+    from .recorder import recordable_spec
+
+    wanted = recordable_spec(spec, task)
+    same = {k: wanted.get(k) for k in _SAME_JOB}
+    if not store.enabled():
+        return set()
+    conn = store.connect()
+    try:
+        done: set[bytes] = set()
+        rows = conn.execute("SELECT id, spec, cwd FROM runs WHERE kind = 'run' AND plugin = ?", (spec.plugin,))
+        for run_id, text, cwd in rows.fetchall():
+            try:
+                recorded = json.loads(text)
+            except ValueError:
+                continue  # a row no Poolside wrote: not this job
+            if {k: recorded.get(k) for k in _SAME_JOB} != same:
+                continue
+            done.update(_key(name, cwd or b"") for name, status in store.outcomes(conn, run_id) if status == "ok")
+        return done
+    except sqlite3.DatabaseError as e:
+        raise store.HistoryError(f"the history cannot be read: {e}") from None
+    finally:
+        conn.close()

@@ -6,6 +6,7 @@
               (NUL-joined, zlib), status codes (one byte each), item times (float32)
     failures  every failed or timed-out item in full: error type, message, traceback
     run_series  a run's CPU and memory samples (machine, cores, each process), one npz blob
+    queue     jobs waiting to run after the current one, in order (queue.py)
 
 Why columns in blobs: a row per item costs ~2.5 us to insert, more than a tiny
 item itself; a batch of 10,000 outcomes becomes three blobs and one INSERT.
@@ -56,7 +57,7 @@ _MIGRATIONS: tuple[str, ...] = (
         parent_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         started_at REAL NOT NULL,           -- Unix time
         finished_at REAL,                   -- NULL: still running, or killed
-        state TEXT NOT NULL,                -- running, finished, interrupted (3: incomplete)
+        state TEXT NOT NULL,                -- running, finished, interrupted (3: incomplete, 4: paused, stopped)
         plugin TEXT NOT NULL,
         plugin_hash TEXT,
         spec TEXT NOT NULL,                 -- JobSpec.to_dict() as JSON, paths absolute
@@ -95,6 +96,16 @@ _MIGRATIONS: tuple[str, ...] = (
     # 3: why a run's history stopped part-way (state 'incomplete'): its later outcomes are not kept
     """
     ALTER TABLE runs ADD COLUMN history_error TEXT;
+    """,
+    # 4: jobs waiting their turn (see queue.py): the window's queue outlives the window
+    """
+    CREATE TABLE queue (
+        id INTEGER PRIMARY KEY,
+        position INTEGER NOT NULL,          -- the order they run in, lowest first
+        added_at REAL NOT NULL,             -- Unix time
+        label TEXT NOT NULL,                -- what the queue shows ("sha256 over 12 files")
+        spec TEXT NOT NULL                  -- JobSpec.to_dict() as JSON, paths absolute
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -330,7 +341,7 @@ def _settle_state(conn: sqlite3.Connection, run: dict[str, Any]) -> None:
     if run["finished_at"] is not None:
         return
     pid = conn.execute("SELECT pid FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
-    if run["state"] == "running" and not (pid == os.getpid() or _alive(pid)):
+    if run["state"] in ("running", "paused") and not (pid == os.getpid() or _alive(pid)):
         run["state"] = "killed"
     if run["kind"] == "run":
         run.update(recorded_counts(conn, run["id"]))
@@ -430,7 +441,7 @@ def prune(conn: sqlite3.Connection, *, limit_bytes: int | None = None, keep: int
     """Delete the oldest runs (never those in ``spare`` or still running) until the rules hold; return how many."""
     deleted = 0
     # A run still recording is never pruned; one "running" for a day was killed.
-    settled = f"(state != 'running' OR started_at < {time.time() - 86400.0!r})"
+    settled = f"(state NOT IN ('running', 'paused') OR started_at < {time.time() - 86400.0!r})"
     with transaction(conn):
         if keep is not None:
             deleted += conn.execute("DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY id DESC "

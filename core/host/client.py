@@ -38,6 +38,7 @@ from .keeper import HostKeeper, HostProcess
 from .protocol import (
     CancelRun,
     Finished,
+    Held,
     ItemFrames,
     Outcomes,
     RunFailed,
@@ -181,6 +182,12 @@ class HostClient(HostKeeper[_Process]):
         timer.daemon = True
         timer.start()
 
+    def _control(self, run: HostRun, message: Any) -> None:
+        """Pause, resume or stop-after-current ``run``: the host's engine does it, nothing is killed."""
+        host = self._host
+        if host is not None and host.run is run:
+            host.send(message)
+
     def _kill_if_running(self, host: _Process, run: HostRun) -> None:
         if not run.done.is_set():
             log.warning("run host %d did not cancel in %.1f s: ending it", host.pid, CANCEL_GRACE_S)
@@ -218,6 +225,8 @@ class HostClient(HostKeeper[_Process]):
             host.run = None
             run.history_error = message.history_error
             run.finish(message.summary)
+        elif kind is Held:
+            run.held()
         elif kind is RunFailed:
             host.run = None
             run.fail(message.error)

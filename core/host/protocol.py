@@ -4,12 +4,15 @@
       StartRun(run_id, spec, ItemFrames(n), task) ──► engine.run(...)
       n frames of items (5,000 a frame)   ──►
       CancelRun(run_id)                   ──►  job.cancel()
+      PauseRun(run_id, paused)            ──►  job.pause() / job.resume()
+      StopRun(run_id)                     ──►  job.stop_after_current()
       Shutdown()                          ──►  parked workers end, the host exits
                                           ◄──  Ready(pid, helpers)
                                           ◄──  Started(run_id, workers, origin, history_id, pids)
                                           ◄──  Outcomes(run_id, [Outcome, ...])   (many)
                                           ◄──  Finished(run_id, Summary, history_error)
                                           ◄──  RunFailed(run_id, error)          (could not start)
+                                          ◄──  Held(run_id)    (a pause or stop is in effect)
 
 Every message is one pickle (``send_bytes``/``recv_bytes`` framing of
 ``multiprocessing.connection``).  Outcome batches are capped in count and in
@@ -80,6 +83,19 @@ class CancelRun(NamedTuple):
     run_id: int
 
 
+class PauseRun(NamedTuple):
+    """Pause the run (``paused``: no new item starts, running ones finish) or resume it."""
+
+    run_id: int
+    paused: bool
+
+
+class StopRun(NamedTuple):
+    """Stop the run after its current items: nothing running is thrown away, the rest ends cancelled."""
+
+    run_id: int
+
+
 class Shutdown(NamedTuple):
     pass
 
@@ -145,6 +161,13 @@ class Finished(NamedTuple):
     run_id: int
     summary: Summary
     history_error: str | None = None
+
+
+class Held(NamedTuple):
+    """A pause or a stop after the current items is in effect: no new item starts from here on,
+    only those that were running may still finish (``Job.wait_held``)."""
+
+    run_id: int
 
 
 class RunFailed(NamedTuple):

@@ -1,6 +1,9 @@
-"""A run in a host, as the client sees it: what arrived, and how it ends if the host dies.
+"""A run in a host, as the client sees it: what arrived, how it is controlled, and how it ends if the host dies.
+
+    any thread:     pause() / resume() / stop_after_current() ─► PauseRun / StopRun to the host
 
     reader thread:  take(batch)  ─► got[index] = 1, counts, on_outcomes(batch)
+                    held()       ─► on_held()   (the host says the pause or stop is in effect)
                     finish(summary) / fail(error)      (the host's own end of the run)
                     settle_after_death(exit code)      (EOF: the host is gone)
                       items without an outcome, by their byte in the marks file:
@@ -26,6 +29,7 @@ from ..proctree import describe_exit
 from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary
 from ..spec import JobSpec
 from . import marks as marks_file
+from .protocol import PauseRun, StopRun
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import HostClient
@@ -61,6 +65,11 @@ class HostRun:
         self.history_error: str | None = None
         self.marks_path, self.marks = marks_file.create(len(self.items))
         self.cancel_requested = False
+        #: Paused now (as asked; the host holds new items back), and told to stop after its current items.
+        self.paused = False
+        self.stopping = False
+        #: Called on the reader thread once a pause or stop is in effect in the host (``Held``).
+        self.on_held: Callable[[], None] | None = None
         self.done = threading.Event()
 
     def cancel(self) -> None:
@@ -69,6 +78,24 @@ class HostRun:
             return
         self.cancel_requested = True
         self.client._cancel(self)
+
+    def pause(self) -> None:
+        """Start no new item until :meth:`resume`; the items running now finish."""
+        if not self.done.is_set() and not self.paused:
+            self.paused = True
+            self.client._control(self, PauseRun(self.run_id, True))
+
+    def resume(self) -> None:
+        """Go on from where :meth:`pause` stopped."""
+        if not self.done.is_set() and self.paused:
+            self.paused = False
+            self.client._control(self, PauseRun(self.run_id, False))
+
+    def stop_after_current(self) -> None:
+        """End the run once the items running now finish: nothing running is thrown away."""
+        if not self.done.is_set() and not self.stopping and not self.cancel_requested:
+            self.stopping = True
+            self.client._control(self, StopRun(self.run_id))
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
@@ -80,6 +107,10 @@ class HostRun:
             got[o[0]] = 1
         self.counts.update(map(itemgetter(2), batch))  # Status keys (equal to their str values)
         self.on_outcomes(batch)
+
+    def held(self) -> None:
+        if self.on_held is not None and (self.paused or self.stopping):
+            self.on_held()
 
     def finish(self, summary: Summary) -> None:
         if self.repaired:

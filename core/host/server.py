@@ -1,6 +1,6 @@
 """The run host: a process that runs jobs with the engine and streams their outcomes back.
 
-    client pipe ──► main thread: StartRun / CancelRun / Shutdown
+    client pipe ──► main thread: StartRun / CancelRun / PauseRun / StopRun / Shutdown
                       │ poolside.run(Marked(task), Indexed(items), on_outcomes=outbox.push)
                       ▼
                     engine thread ──► Outbox (a lock and a list) ──► sender thread
@@ -36,11 +36,14 @@ from .protocol import (
     MAX_OUTCOMES_PER_MESSAGE,
     CancelRun,
     Finished,
+    Held,
     ItemFrames,
     Outcomes,
+    PauseRun,
     RunFailed,
     Started,
     StartRun,
+    StopRun,
     dumps,
     portable_error,
 )
@@ -74,6 +77,8 @@ class Outbox:
         self._cond = threading.Condition()
         self._pending: list[Outcome] = []
         self._final: Summary | None = None
+        #: The run was told to stop after its current items (and not cancelled): the history says "stopped".
+        self.stopped = False
         self.repaired = 0  # ok outcomes turned failed: their results did not pickle
         self._abandoned = False
         self._thread = threading.Thread(target=self._send_loop, name="poolside-host-outbox", daemon=True)
@@ -91,7 +96,8 @@ class Outbox:
 
     def finish(self, summary: Summary) -> None:
         if self.history is not None:
-            self.history.finish(summary, interrupted=summary.counts.get("cancelled", 0) > 0)
+            interrupted = summary.counts.get("cancelled", 0) > 0
+            self.history.finish(summary, interrupted=interrupted, stopped=interrupted and self.stopped)
         with self._cond:
             self._final = summary
             self._cond.notify()
@@ -176,8 +182,39 @@ class Host(Server):
             if isinstance(message.items, ItemFrames):
                 message = message._replace(items=self._read_items(message.items.frames))
             self.start(message)
-        elif isinstance(message, CancelRun) and self.job is not None and message.run_id == self.run_id:
+        elif self.job is None or getattr(message, "run_id", None) != self.run_id:
+            return  # a control for a run that has ended
+        elif isinstance(message, CancelRun):
+            if self.outbox is not None:
+                self.outbox.stopped = False  # a cancel after a stop: the run was cancelled
             self.job.cancel()
+        elif isinstance(message, PauseRun):
+            if message.paused:
+                self.job.pause()
+                self._say_when_held()
+            else:
+                self.job.resume()
+            if self.outbox is not None and self.outbox.history is not None:
+                self.outbox.history.set_paused(message.paused and not self.job.done)
+        elif isinstance(message, StopRun):
+            if self.outbox is not None and not self.job.cancelled:
+                self.outbox.stopped = True
+            self.job.stop_after_current()
+            self._say_when_held()
+
+    def _say_when_held(self) -> None:
+        """Send ``Held`` once the pause or stop is in effect (the window then says "Paused").
+
+        A thread, as the engine says so only by ``wait_held``; it returns when the run ends at
+        the latest, so it never outlives the run.
+        """
+        job, run_id, wire = self.job, self.run_id, self.wire
+
+        def wait() -> None:
+            if job.wait_held() and not job.done and (job.paused or job.stopping):
+                wire.send(Held(run_id))
+
+        threading.Thread(target=wait, name="poolside-host-held", daemon=True).start()
 
     def _read_items(self, frames: int) -> list[Any]:
         items: list[Any] = []

@@ -186,7 +186,7 @@ class RunState(NamedTuple):
     meaning: str  #: a sentence for a tooltip or ``poolside history show``
 
 
-#: Every state a run has in the history: the three the database stores
+#: Every state a run has in the history: those the database stores
 #: (``core/history/store.py``) and ``killed``, derived on read for a run whose
 #: process is gone without recording its end.
 RUN_STATES: dict[str, RunState] = {
@@ -194,6 +194,11 @@ RUN_STATES: dict[str, RunState] = {
     "finished": RunState("finished", Status.OK.color, False, "The run went through its whole input."),
     "interrupted": RunState("interrupted", Status.TIMED_OUT.color, True,
                             "The run was cancelled before its end; Resume runs what is not ok yet."),
+    "paused": RunState("paused", None, False,
+                       "The run is paused: no new item starts until it is resumed."),
+    "stopped": RunState("stopped", Status.TIMED_OUT.color, True,
+                        "The run was stopped after its current items (none was lost); "
+                        "Resume runs what is not ok yet."),
     "killed": RunState("killed", Status.FAILED.color, True,
                        "The run's process ended without recording its end (killed, or it crashed); "
                        "Resume runs what is not ok yet."),

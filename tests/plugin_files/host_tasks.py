@@ -42,3 +42,24 @@ def foreign(item) -> object:
         module = sys.modules["made_in_the_host"] = types.ModuleType("made_in_the_host")
         module.Thing = type("Thing", (), {"__module__": "made_in_the_host"})
     return module.Thing() if item == "odd" else str(item)
+
+
+@plugin
+def gate_on(item, marker: str = "gate") -> str:
+    """An item whose name holds the marker is a gate (``tests.gates.Gate``): it says it started through
+    the FIFO ``item + ".started"`` and waits (bounded) until the test opens ``item + ".go"``; the
+    others echo at once.  So the window's tests know what runs when they pause or stop, with no sleep."""
+    import os
+    import select
+
+    item = str(item)
+    if marker in os.path.basename(item):
+        go = os.open(item + ".go", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            started = os.open(item + ".started", os.O_WRONLY)
+            os.write(started, b"1")
+            os.close(started)
+            select.select([go], [], [], 60)
+        finally:
+            os.close(go)
+    return item

@@ -140,21 +140,24 @@ def test_every_state_the_history_gives_reads_the_same_in_the_cli_and_the_window(
     from poolside.gui.workspaces.history.sqlite_reader import SqliteHistory
 
     spec = JobSpec("sha256", paths=(str(tmp_path),))
-    for interrupted in (False, True):
+    for interrupted, stopped in ((False, False), (True, False), (True, True)):
         recorder = RunRecorder(spec)
         job = poolside.run(len, ["ab", "c"], backend="threads", workers=1, on_outcomes=recorder.on_outcomes)
         job.wait()
-        recorder.finish(job.summary, interrupted=interrupted)
+        recorder.finish(job.summary, interrupted=interrupted, stopped=stopped)
     running = RunRecorder(spec).run_id  # this process records it: still running
+    paused = RunRecorder(spec).run_id  # ... and has paused it
     killed = RunRecorder(spec).run_id
     incomplete = RunRecorder(spec).run_id  # its recording stopped part-way (as the recorder marks it)
     conn = store.connect()
     conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (_a_dead_pid(), killed))
+    conn.execute("UPDATE runs SET state = 'paused' WHERE id = ?", (paused,))
     conn.execute("UPDATE runs SET state = 'incomplete', finished_at = started_at, wall_s = 1.0, "
                  "history_error = 'disk full' WHERE id = ?", (incomplete,))
     rows = store.list_runs(conn)
-    assert {r["id"]: r["state"] for r in rows} == {1: "finished", 2: "interrupted", running: "running",
-                                                   killed: "killed", incomplete: "incomplete"}
+    assert {r["id"]: r["state"] for r in rows} == {1: "finished", 2: "interrupted", 3: "stopped",
+                                                   running: "running", paused: "paused", killed: "killed",
+                                                   incomplete: "incomplete"}
     assert {r["state"] for r in rows} == set(RUN_STATES)  # the table holds every state, and only those
     entries = {e["id"]: e for e in SqliteHistory(store).list_entries()}
     model = HistoryModel(SqliteHistory(store))
@@ -167,7 +170,7 @@ def test_every_state_the_history_gives_reads_the_same_in_the_cli_and_the_window(
         assert model.data(cell) == look.label and model.data(cell, Qt.ItemDataRole.ToolTipRole) == look.meaning
         color = model.data(cell, Qt.ItemDataRole.ForegroundRole)
         assert (color.name() if color is not None else None) == look.color
-    assert [s for s in RUN_STATES if RUN_STATES[s].resumable] == ["interrupted", "killed", "incomplete"]
+    assert [s for s in RUN_STATES if RUN_STATES[s].resumable] == ["interrupted", "stopped", "killed", "incomplete"]
     assert run_state("from-a-newer-poolside").label == "from-a-newer-poolside"
 
 

@@ -1,7 +1,8 @@
 """How the Run workspace's panels are arranged: inputs on the left, what happens on the right.
 
     ┌ scroll ──────┐┌ right (vertical splitter) ──────────────────┐
-    │ Files        ││ progress (Run, Cancel, bar, counts)          │
+    │ Files        ││ progress (Run, Cancel, Pause, Stop, bar)     │
+    │              ││ Queue (while it has jobs)                    │
     │ Task         ││ Results                                      │
     │ Backend      │├ plots (horizontal splitter) ─────────────────┤
     │              ││ Cores          │ Worker timeline             │
@@ -92,13 +93,14 @@ def _plots(cores: QWidget, timeline: QWidget) -> QSplitter:
 
 
 def arrange(host: QWidget, *, files: QWidget, task: QWidget, backend: QWidget, cores: QWidget,
-            progress: QWidget, results: QWidget, timeline: QWidget) -> RunLayout:
-    """Lay the panels out inside ``host``."""
+            progress: QWidget, queue: QWidget, results: QWidget, timeline: QWidget) -> RunLayout:
+    """Lay the panels out inside ``host`` (``queue``: a titled section of its own, shown while it has jobs)."""
     top = QWidget()
     top_lay = QVBoxLayout(top)
     top_lay.setContentsMargins(4, 0, 0, 0)
     top_lay.setSpacing(8)
     top_lay.addWidget(progress)
+    top_lay.addWidget(queue)
     top_lay.addWidget(group("Results", results, stretch=True), 1)
 
     plots = _plots(cores, timeline)

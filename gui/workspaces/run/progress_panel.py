@@ -101,7 +101,10 @@ class ProgressBar(QProgressBar):
 class ProgressPanel(QWidget):
     """What the current run is doing, and what the last one did."""
 
-    def __init__(self, run_action: QAction, cancel_action: QAction, parent: QWidget | None = None) -> None:
+    def __init__(self, run_action: QAction, cancel_action: QAction, parent: QWidget | None = None,
+                 controls: list[QAction] | None = None) -> None:
+        """``controls``: the live run's actions (Pause, Resume, Stop After Current Items), a button each
+        after Cancel, shown while its action is visible."""
         super().__init__(parent)
         self.run_button = QToolButton(self)
         self.run_button.setDefaultAction(run_action)
@@ -110,13 +113,23 @@ class ProgressPanel(QWidget):
         self.cancel_button = QToolButton(self)
         self.cancel_button.setDefaultAction(cancel_action)
         self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.control_buttons: list[QToolButton] = []
+        for action in controls or ():
+            # Icons only, so that the row fits a small window; the menu and the tooltip say the words.
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setAccessibleName(action.text())
+            button.setVisible(action.isVisible())
+            action.changed.connect(lambda b=button, a=action: b.setVisible(a.isVisible()))
+            self.control_buttons.append(button)
 
         self.bar = ProgressBar(self)
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setTextVisible(True)
         self.bar.setFormat("")
-        self.bar.setMinimumWidth(160)
+        self.bar.setMinimumWidth(140)
 
         self.stats = QLabel(self)
         self.stats.setObjectName("runStats")
@@ -132,6 +145,8 @@ class ProgressPanel(QWidget):
         row.setSpacing(8)
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
+        for button in self.control_buttons:
+            row.addWidget(button)
         row.addWidget(self.bar, 1)
         row.addWidget(self.stats)
         lay = QVBoxLayout(self)
@@ -202,8 +217,10 @@ class ProgressPanel(QWidget):
             parts.append(f"ETA {fmt.clock(eta)}" + (" (predicted)" if predicted else ""))
         self.stats.setText(" &nbsp;·&nbsp; ".join(parts))
 
-    def finish(self, summary: Any, *, cancelled: bool, label: str, peak_memory: float = 0.0) -> None:
-        """The run's end: ``cancelled`` shows what finished, and a rate over those items only."""
+    def finish(self, summary: Any, *, cancelled: bool, label: str, peak_memory: float = 0.0,
+               stopped: bool = False) -> None:
+        """The run's end: ``cancelled`` shows what finished, and a rate over those items only;
+        ``stopped``: it was stopped after its current items (it reads so)."""
         total = summary.total if summary is not None else 0
         done = finished_count(summary) if summary is not None else 0
         if self.bar.maximum() == 0:
@@ -221,7 +238,8 @@ class ProgressPanel(QWidget):
         what = (f"{fmt.count(done)} of {fmt.count(total)} items finished" if cancelled
                 else f"{fmt.count(total)} items")
         text = (
-            f"<b>{'Cancelled' if cancelled else 'Done'}</b>: {label}: {what} in {fmt.human_duration(summary.wall_s)}"
+            f"<b>{'Stopped' if stopped else 'Cancelled' if cancelled else 'Done'}</b>: {label}: {what} in "
+            f"{fmt.human_duration(summary.wall_s)}"
             f", <b>{fmt.rate(rate)}</b> on {config_label(summary)}"
             f", {fmt.human_duration(summary.cpu_s)} CPU"
         )

@@ -18,7 +18,7 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 
@@ -38,14 +38,17 @@ from ...widgets.backend_panel import BackendPanel
 from ...widgets.cores_panel import CoresPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
+from .controls import RunControls
 from .files_panel import FilesPanel
 from .layout import arrange
 from .preview_view import PreviewDialog, RunPreview
 from .progress_panel import ProgressPanel, output_folder, was_cancelled
 from .results_panel import ResultsPanel, WindowMenu
 from .run_monitor import RunMonitor
+from .run_queue import RunQueue
 from .series_store import SeriesStore
 from .task_panel import TaskPanel
+from .watch_mode import WatchMode
 
 
 class RunWorkspace(Workspace):
@@ -71,14 +74,17 @@ class RunWorkspace(Workspace):
         self.task = TaskPanel(self)
         self.backend = BackendPanel(self)
         self.cores = CoresPanel(self)
-        self.progress = ProgressPanel(self.run_action, self.cancel_action, self)
+        self.progress = ProgressPanel(self.run_action, self.cancel_action, self, controls=self.controls.actions())
         self.preview_button = self.progress.add_action_button(self.preview_action)
         self.preview = RunPreview(self, job=self._job_to_preview, run=self.start_run, bridge=self.bridge)
         self.preview.message.connect(self.message)
+        self.queue = RunQueue(self, self)
+        self.watch = WatchMode(self, self)
         self.results = ResultsPanel(self)
         self.timeline = TimelinePlot(self)
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
-                               progress=self.progress, results=self.results, timeline=self.timeline)
+                               progress=self.progress, queue=self.queue.panel, results=self.results,
+                               timeline=self.timeline)
         export_menu = WindowMenu(self)
         export_menu.addActions([self.export_csv_action, self.export_json_action, self.export_trace_action])
         self.results.set_export_menu(export_menu)
@@ -90,6 +96,7 @@ class RunWorkspace(Workspace):
         self.task.add_plugins(list(plugins[0]), list(plugins[1]))
         self._set_busy(False)
         name_controls(self)
+        QTimer.singleShot(0, self.queue.offer)  # jobs queued in an earlier session: asked once the window is up
 
     def _make_actions(self) -> None:
         style = self.style()
@@ -115,6 +122,9 @@ class RunWorkspace(Workspace):
         self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
         self.export_trace_action.triggered.connect(self.choose_export_trace)
         self.addActions([self.run_action, self.cancel_action, self.preview_action])
+        self.controls = RunControls(self.bridge, self)
+        self.controls.changed.connect(
+            lambda text: self.progress.set_headline(text.format(label=html.escape(self._label))))
 
     def _wire(self) -> None:
         self.files.message.connect(self.message)
@@ -134,6 +144,12 @@ class RunWorkspace(Workspace):
 
     def choose_plugin_file(self) -> None:
         self.task.choose_plugin_file()
+
+    def run_actions(self) -> list[QAction]:
+        """The Run menu: run, cancel, preview, and the live run's controls."""
+        return [self.run_action, self.cancel_action, self.preview_action, *self.controls.actions(),
+                self.queue.add_action,
+                self.watch.action]
 
     def file_actions(self) -> list[QAction]:
         """The Files panel's actions, for the window's File menu."""
@@ -196,6 +212,35 @@ class RunWorkspace(Workspace):
     def add_inputs(self, paths: list[str]) -> None:
         """Files and folders from outside the tab (the command line, Open Recent), as Add Files/Folder take them."""
         self.files.add_paths(paths)
+    def queue_entry(self) -> tuple[JobSpec | None, str]:
+        """The job as the queue keeps it, and its label ("sha256 over 12 files on threads ×2");
+        ``None`` and why when it is not complete."""
+        spec, problems = self.job_spec(unloaded=True)  # queueing never imports a plugin file
+        if spec is None:
+            return None, problems[0]
+        n = len(spec.paths)
+        name = spec.plugin.rpartition(":")[2]
+        config = config_label({"backend": spec.backend, "workers": self.backend.resolved_workers(),
+                               "chunk_size": spec.chunk_size})
+        return spec, f"{name} over {fmt.count(n)} file{'s' if n != 1 else ''} on {config}"
+
+    def watch_setup(self) -> tuple[JobSpec | None, Any, str]:
+        """What a watched folder runs: the job without its files, the bound task; or None and why not."""
+        if not self.task.ensure_loaded():
+            return None, None, "the plugin file is not loaded"
+        plugin, values, problems = self.task.validate(show=True)
+        if problems or plugin is None:
+            return None, None, (problems or ["Choose a task first."])[0]
+        try:
+            patterns = tuple(self.files.patterns()) or tuple(plugin.accepts)
+            spec = JobSpec(self.task.plugin_ref(), params=values, patterns=() if patterns == ("*",) else patterns,
+                           **self.backend.spec_fields())
+            return spec, plugin.bind(spec.params), ""
+        except Exception as exc:  # a spec or parameters that cannot be: said in the status bar
+            return None, None, str(exc)
+
+    def last_folder(self) -> str:
+        return self.files.last_folder or os.path.expanduser("~")
 
     def apply_spec(self, spec: JobSpec) -> bool:
         """Show a saved job: its plugin and parameters, its backend, its files."""
@@ -221,15 +266,21 @@ class RunWorkspace(Workspace):
         return self.start_run()
 
     # -- running ------------------------------------------------------------
-    def start_run(self) -> bool:
-        """Validate everything, then start; False (and why, in the Task panel) if it cannot."""
+    def start_run(self, items: list[str] | None = None) -> bool:
+        """Validate everything, then start; False (and why, in the Task panel) if it cannot.
+
+        ``items``: run only these files (a watched folder's new ones), listed in the Files panel too."""
         if self.is_busy() or not self.task.ensure_loaded():
             return False
+        if items is not None:
+            self.files.add_paths(items)
         spec, problems = self.job_spec()
         plugin = self.task.current_plugin()
         if spec is None or plugin is None:
             self.message.emit(problems[0])
             return False
+        if items is not None:
+            spec = spec.replace(paths=tuple(items))
         try:
             task = plugin.bind(spec.params)
         except Exception as exc:
@@ -299,6 +350,7 @@ class RunWorkspace(Workspace):
             self.progress.set_headline(f"Cancelling <b>{html.escape(self._label)}</b>…")
             self.message.emit("Cancelling: pending items end as cancelled…")
             self.cancel_action.setEnabled(False)
+            self.controls.set_running(True)  # a cancelled run takes no pause or stop
 
     def stop(self, timeout: float = 30.0) -> bool:
         if not self.bridge.running:
@@ -327,21 +379,27 @@ class RunWorkspace(Workspace):
 
     def _on_finished(self, summary: Any) -> None:
         cancelled = was_cancelled(summary, self.bridge.cancel_requested)
+        stopped = not cancelled and was_cancelled(summary, self.bridge.stopping)
         self._summary = summary
         self._set_busy(False)
         self.cores.watch_cluster(None)
         series = self.cpu_monitor.end_run(summary)
         self.series_store.save(getattr(self.bridge, "history_id", None), series)
         self.timeline.redraw()
-        self.progress.finish(summary, cancelled=cancelled, label=self._label,
-                             peak_memory=series.get("peak_memory", 0.0))
+        self.progress.finish(summary, cancelled=cancelled or stopped, label=self._label,
+                             peak_memory=series.get("peak_memory", 0.0), stopped=stopped)
         if summary is not None:
-            self.message.emit(("Cancelled: " if cancelled else "Done: ") + summary_line(summary, cancelled=cancelled))
+            word = "Stopped: " if stopped else "Cancelled: " if cancelled else "Done: "
+            self.message.emit(word + summary_line(summary, cancelled=cancelled or stopped))
         problems = (Status.FAILED.value, Status.TIMED_OUT.value)
         bad = 0 if summary is None else sum(summary.counts.get(k, 0) for k in problems)
         if bad and self.results.current_outcome() is None:
             self.results.select_first()
         self.runFinished.emit(summary)
+        if self.watch.waiting():  # files written in the watched folder meanwhile: they come first
+            QTimer.singleShot(0, self.watch.run_waiting)
+        else:
+            self.queue.run_ended(went_on=summary is not None and not cancelled and not stopped)
 
     def _forget_run(self) -> None:
         """Clear: the file list is gone, and so are the last run's results and pictures."""
@@ -361,6 +419,7 @@ class RunWorkspace(Workspace):
         self.progress.set_idle(f"Could not start <b>{html.escape(self._label)}</b>: {html.escape(str(error))}")
         self.message.emit(f"Could not start: {error}")
         self.runFinished.emit(None)
+        self.queue.run_ended(went_on=False)
 
     def _set_busy(self, busy: bool) -> None:
         changed = busy != self._busy
@@ -370,6 +429,8 @@ class RunWorkspace(Workspace):
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
         self.preview_action.setEnabled(not busy)
+        self.controls.set_running(busy)
+        self.queue.panel.set_busy(busy)
         self._update_export()
         if changed:
             self.busyChanged.emit(busy)
@@ -443,6 +504,7 @@ class RunWorkspace(Workspace):
 
     def shutdown(self) -> None:
         self.preview.shutdown()
+        self.watch.stop()
         self.files.shutdown()
         self.backend.shutdown()
         self.cores.shutdown()

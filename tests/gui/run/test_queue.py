@@ -1,0 +1,117 @@
+"""The Run tab's queue, on the real engine through the run host: Add to Queue keeps the job, the queue
+shows in the tab and can be reordered and removed from, queued jobs run one after another when a run
+ends (each in the history), and after a restart the window asks before it runs them."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from poolside.history import store
+from tests import PLUGIN_FILES
+from tests.engine.test_run_controls import gates
+from tests.gui_helpers import WindowDriver, open_window
+from tests.waits import WAIT_MS
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="FIFO gates are POSIX")
+
+TASKS = str(PLUGIN_FILES / "host_tasks.py")
+
+
+def _items(tmp_path, prefix: str, n: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        p = tmp_path / f"{prefix}{i}.txt"
+        p.write_text(p.name)
+        paths.append(str(p))
+    return paths
+
+
+def _job(driver, paths: list[str], workers: int) -> None:
+    driver.run_ws.files.clear_action.trigger()
+    driver.add_files(paths)
+    driver.choose_plugin("gate_on")
+    driver.choose_backend("threads", workers, chunk_size=1)
+
+
+def _labels(driver) -> list[str]:
+    model = driver.run_ws.queue.model
+    return [model.data(model.index(r)) for r in range(model.rowCount())]
+
+
+def _recorded_runs() -> list[dict]:
+    conn = store.connect()
+    try:
+        return sorted(store.list_runs(conn), key=lambda r: r["id"])
+    finally:
+        conn.close()
+
+
+def test_queue_keeps_jobs_reorders_removes_and_runs_them_one_after_another(driver, tmp_path, qtbot):
+    assert driver.load_plugin_file(TASKS)
+    queue = driver.run_ws.queue
+    panel = queue.panel
+    assert not panel.isVisible()  # nothing queued: no section
+    a, b, c = _items(tmp_path, "a", 2), _items(tmp_path, "b", 3), _items(tmp_path, "c", 4)
+    for paths, workers in ((a, 1), (b, 2), (c, 1)):
+        _job(driver, paths, workers)
+        assert queue.add_action.isEnabled()
+        queue.add_action.trigger()
+    assert panel.isVisible()
+    assert _labels(driver) == ["1. gate_on over 2 files on threads ×1 · chunk 1",
+                               "2. gate_on over 3 files on threads ×2 · chunk 1",
+                               "3. gate_on over 4 files on threads ×1 · chunk 1"]
+    for button, name in ((panel.up_button, "Move Up"), (panel.down_button, "Move Down"),
+                         (panel.remove_button, "Remove"), (panel.start_button, "Start Queue")):
+        assert button.accessibleName() == button.text() == name
+    panel.select(0)
+    panel.down_button.click()  # a after b
+    assert [lbl.split(" over ")[1][:1] for lbl in _labels(driver)] == ["3", "2", "4"]
+    panel.select(2)
+    panel.remove_button.click()  # c goes
+    assert len(_labels(driver)) == 2
+
+    # A run is going: Add to Queue (its key) keeps that job too; each ends, the next starts.
+    gate, = gates(tmp_path, 1)
+    # Listed by name (no file behind it): queued with the others, it is not found when that job runs.
+    driver.run_ws.files.clear_action.trigger()
+    driver.add_items([gate.path, *_items(tmp_path, "r", 2)])
+    with qtbot.waitSignal(driver.window.runStarted, timeout=WAIT_MS):
+        assert driver.start_run()
+    gate.wait_started()
+    assert not panel.start_button.isEnabled()  # a run is going
+    qtbot.keyClick(driver.window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(_labels(driver)) == 3
+    finished = []
+    driver.window.runFinished.connect(finished.append)
+    gate.release()
+    qtbot.waitUntil(lambda: len(finished) == 4 and not driver.window.running, timeout=WAIT_MS)
+    assert [s.total for s in finished] == [3, 3, 2, 2]
+    assert all(s.counts["ok"] == s.total for s in finished)
+    assert _labels(driver) == [] and not panel.isVisible()
+    runs = _recorded_runs()
+    assert [(r["total"], r["workers"], r["state"]) for r in runs] == [
+        (3, 1, "finished"), (3, 2, "finished"), (2, 1, "finished"), (2, 1, "finished")]
+
+
+def test_after_a_restart_the_window_asks_before_running_the_queue(qtbot, tmp_path):
+    first = WindowDriver(qtbot, open_window(qtbot, tmp_path))
+    assert first.load_plugin_file(TASKS)
+    _job(first, _items(tmp_path, "q", 2), 1)
+    first.run_ws.queue.add_action.trigger()
+    first.close()
+
+    asked = []
+    later = open_window(qtbot, tmp_path)
+    driver = WindowDriver(qtbot, later)
+    later.run_ws.queue.confirm = lambda n: asked.append(n) or False  # No: it stays queued
+    later.run_ws.task.ask_to_load = lambda path: True  # the queued job's plugin file: asked on Run, as any job's
+    qtbot.waitUntil(lambda: asked == [1], timeout=WAIT_MS)
+    assert not later.running and len(_labels(driver)) == 1
+    with qtbot.waitSignal(later.runFinished, timeout=WAIT_MS) as ended:
+        driver.run_ws.queue.panel.start_button.click()
+    assert ended.args[0].counts["ok"] == 2
+    assert _labels(driver) == []
+    driver.close()
