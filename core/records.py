@@ -69,6 +69,9 @@ class ErrorInfo(NamedTuple):
 
 #: The error of every item a cancel left without an outcome (the engine's and the run host's).
 CANCELLED_ERROR = ErrorInfo("Cancelled", "the run was cancelled before this item finished")
+#: The error of every item that had not started when the run was told to stop after its current items
+#: (``Job.stop_after_current``): its status is ``cancelled`` too, but nothing running was thrown away.
+STOPPED_ERROR = ErrorInfo("Stopped", "the run was stopped after its current items before this item started")
 
 
 class Outcome(NamedTuple):
@@ -120,7 +123,12 @@ class Summary:
     #: never end); ``None`` when the input cannot say how many (a generator).
     not_read: int | None = 0
     #: Where the time and memory went (``poolside.engine.insights.Insights``), once done.
+    #: Its figures are over the run's active time, ``wall_s - paused_s``: a
+    #: paused run's workers are not idle by choice, so a pause does not count
+    #: against them.
     insights: Any = None
+    #: Seconds the run spent paused (``Job.pause`` until ``resume``), part of ``wall_s``.
+    paused_s: float = 0.0
 
     @property
     def total(self) -> int:

@@ -161,6 +161,21 @@ class Backend(abc.ABC):
         """The engine has read the whole input (called once, for ``takes_input`` backends only)."""
         return []
 
+    def hold(self) -> list[Event]:
+        """The engine holds new work back (a pause, a stop after the current items).
+
+        A backend that queues chunks ahead of its workers gives back those
+        no worker has started, as ``Retry`` events (now, or from later polls),
+        so that they wait in the engine rather than start during the hold.
+        The default gives nothing back: a chunk already submitted then counts
+        as started.  A chunk a worker has started always runs to its end.
+        """
+        return []
+
+    def held(self) -> bool:
+        """Whether what ``hold`` asked for is done: no chunk it could give back is still on its way."""
+        return True
+
     def running_since(self) -> list[float]:
         """When the item each busy worker is running started (``perf_counter``)."""
         return []

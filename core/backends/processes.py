@@ -312,6 +312,28 @@ class ProcessBackend(Backend):
             proc.retracting.add(chunk_id)
             idle -= 1
 
+    def hold(self) -> list[Event]:
+        """Ask every worker to give back the chunks queued behind the one it runs.
+
+        Each comes back as ``Retracted`` (a ``Retry`` from a later poll), or
+        runs: the worker may have started it before the request arrived.  The
+        chunk at the head of a worker's queue counts as started: it is the one
+        it runs, or is about to.
+        """
+        for proc in self._procs:
+            for chunk_id in list(proc.assigned)[1:]:
+                if chunk_id in proc.retracting:
+                    continue
+                try:
+                    proc.tasks.send_bytes(retract_message(chunk_id))
+                except OSError:
+                    break  # it died: poll() will hand its chunks back
+                proc.retracting.add(chunk_id)
+        return []
+
+    def held(self) -> bool:
+        return not any(proc.retracting for proc in self._procs)
+
     # -- results, deaths and deadlines -----------------------------------------
 
     def _drain(self, proc: _Proc, events: list[Event]) -> None:

@@ -205,6 +205,20 @@ class ThreadBackend(Backend):
         self._inbox.put(chunk)
         return []
 
+    def hold(self) -> list[Event]:
+        """Give back the chunks queued for the threads that no thread has taken yet."""
+        events: list[Event] = []
+        while True:
+            try:
+                chunk = self._inbox.get_nowait()
+            except queue.Empty:
+                return events
+            if chunk is None:  # a shutdown's stop sign: it stays for its thread
+                self._inbox.put(None)
+                return events
+            self._in_flight.discard(chunk.id)
+            events.append(Retry(chunk.id, alone=False))
+
     def wake(self) -> None:
         self._events.put(None)
 

@@ -36,6 +36,19 @@ At a cancel, every item already read ends at once (those in the reader's hands
 too).  The rest of a *finite* input is still read and ``cancelled`` item by
 item as long as the reader keeps making progress; an input that is stuck is
 left, and the summary says how many items it did not read (``not_read``).
+
+Run controls, from any thread: ``pause()`` holds new work back in the
+dispatcher (no chunk is handed to the backend, and a backend that queues
+chunks ahead of its workers gives back those not started, ``Backend.hold``)
+until ``resume()``; ``stop_after_current()`` holds the same way, waits for
+what is running, and ends every item not started ``cancelled`` with
+``STOPPED_ERROR``.  "Running" is a chunk a worker has started: it runs to its
+end (with ``chunk_size="auto"`` a chunk is about 25 ms of work, one item when
+items are slower than that).  Backends that cannot take a chunk back once it
+is submitted (per-item, the classic pools' ``submit``, Dask) run what they
+were given; those that take the whole input (``map``, ``imap``, joblib) run
+every item the engine had fed to the library, which for ``map`` is all of the
+input read so far.
 """
 
 from __future__ import annotations
@@ -56,11 +69,12 @@ from ..backends import runs_in_caller
 from ..backends.base import Backend, BackendError
 from ..backends.protocol import Chunk
 from ..log import get_logger
-from ..records import CANCELLED_ERROR, ErrorInfo, Outcome, Status, Summary, describe_error
+from ..records import CANCELLED_ERROR, STOPPED_ERROR, ErrorInfo, Outcome, Status, Summary, describe_error
 from ..system import usable_cores
 from .arguments import checked
 from .batches import OutcomeBatch, OutcomeList
 from .chunking import Chunker
+from .controls import RunControls
 from .insights import InsightsRecorder
 from .intake import Intake
 from .ledger import Ledger
@@ -156,6 +170,7 @@ class Job:
 
         self._queue: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
         self._cancel_requested = False
+        self._controls = RunControls(backend.wake)
         self._finished = threading.Event()
         self._iterating = False
         self._thread = threading.Thread(target=self._dispatch, name="poolside-engine", daemon=True)
@@ -224,6 +239,57 @@ class Job:
         self._cancel_requested = True
         self._backend.wake()
 
+    def pause(self) -> None:
+        """Start no new item until :meth:`resume`; the items running now finish.
+
+        Returns at once.  A chunk a worker has started runs to its end (see
+        the module docstring for what "running" means per backend).  A paused
+        job still answers ``cancel()`` and ``stop_after_current()``; ``wait()``
+        on it blocks until it is resumed and ends.  Paused time is part of
+        ``summary.wall_s`` and counted in ``summary.paused_s``; the insights
+        leave it out (see ``Summary.insights``).
+        """
+        if self._controls.pause():
+            log.info("run paused")
+
+    def resume(self) -> None:
+        """Go on from where :meth:`pause` stopped: the held items start first."""
+        if self._controls.resume():
+            log.info("run resumed")
+
+    @property
+    def paused(self) -> bool:
+        """Whether the job is paused now (never once it is done)."""
+        return self._controls.paused
+
+    def wait_held(self, timeout: float | None = None) -> bool:
+        """Block until a pause or a stop is in effect; False if ``timeout`` passed first.
+
+        In effect means: no chunk goes to the backend any more, and those it
+        could give back have come back.  From then on only what was running
+        (see the module docstring) may still start or finish.  A job that is
+        done counts as held.
+        """
+        return self._controls.wait_held(timeout)
+
+    def stop_after_current(self) -> None:
+        """End the run once the items running now have finished; returns at once.
+
+        Like :meth:`cancel`, except that nothing running is thrown away: the
+        running items end with their real outcome, every item not started ends
+        ``cancelled`` with ``STOPPED_ERROR`` (those not read yet of a finite
+        input too, as at a cancel), and the workers stop normally.  A paused
+        job stops without resuming.  A ``cancel()`` afterwards still cancels.
+        """
+        if self._finished.is_set():
+            return
+        self._controls.stop()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop_after_current` was called."""
+        return self._controls.stop_requested
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has finished; ``False`` if ``timeout`` passed first.
 
@@ -274,6 +340,7 @@ class Job:
             backend=s.backend, workers=s.workers, counts=dict(self._counts), cpu_s=s.cpu_s,
             done=s.done, input_error=s.input_error, not_read=s.not_read, insights=s.insights,
             wall_s=s.wall_s if s.done else time.perf_counter() - self._started,
+            paused_s=s.paused_s if s.done else self._controls.paused_s(),
         )
         return snapshot
 
@@ -309,6 +376,7 @@ class Job:
             self._summary.wall_s = time.perf_counter() - self._started
             self._summary.done = True
         finally:
+            self._controls.end()  # a pause ends with the run; a wait_held() returns
             self._finished.set()
             _live_jobs.discard(self)
             if self._on_outcomes is None:
@@ -333,11 +401,16 @@ class Job:
             self._settle_rest(Status.FAILED, ErrorInfo("ConsumerError", self.error or ""))
         elif self._cancel_requested:
             self._settle_rest(Status.CANCELLED, CANCELLED_ERROR)
+        elif self._controls.stop_requested:
+            self._settle_rest(Status.CANCELLED, STOPPED_ERROR)
         self._intake.reader.close()  # a reader stuck in the input stays so: a daemon, it reads no more
         self._summary.wall_s = time.perf_counter() - self._started
+        self._summary.paused_s = self._controls.end()  # ended while paused (a cancel, a stop): the pause ends
         try:
             self._insights.library_chunks = self._backend.library_chunk_sizes()
-            self._summary.insights = self._insights.finish(self._summary.wall_s, self._summary.total)
+            # Over the active time: a pause is no idle time of the workers'.
+            active_s = max(0.0, self._summary.wall_s - self._summary.paused_s)
+            self._summary.insights = self._insights.finish(active_s, self._summary.total)
         except Exception as exc:  # the run itself is over and counted: it ends without its insights
             log.error("the run's insights could not be made: %s", _error_line(exc), exc_info=exc)
         self._summary.done = True
@@ -349,7 +422,9 @@ class Job:
         if self._consumer_errors > 1:
             log.error("the outcomes' consumer raised %d more times after the first", self._consumer_errors - 1)
         if log.isEnabledFor(logging.INFO):  # the summary line is built only when someone reads it
-            log.info("run ended%s: %s", " (cancelled)" if self._cancel_requested else "", self._summary.line())
+            how = (" (cancelled)" if self._cancel_requested
+                   else " (stopped after its current items)" if self._controls.stop_requested else "")
+            log.info("run ended%s: %s", how, self._summary.line())
         # on_finish comes after the last outcome and before ``done``: a
         # caller that waits on the job knows on_finish has run.
         if self._on_finish is not None:
@@ -373,9 +448,26 @@ class Job:
             return None
         return f"the outcomes' consumer failed: {_error_line(self._consumer_error)}"
 
+    def _hold(self) -> bool:
+        """Follow pause, resume and stop; True when the loop is to end (stopped, nothing running)."""
+        events = self._controls.follow(self._backend)
+        if events:
+            self._ledger.handle(events)
+        if not self._controls.stop_requested:
+            return False
+        if self._backend.takes_input and not self._told_end:
+            # The library holds what it was fed and sees no end until told:
+            # told now, it runs what it has and ends.
+            self._told_end = True
+            self._ledger.handle(self._backend.end_of_input())
+        ledger = self._ledger
+        return len(ledger.tracked) == len(ledger.retry)  # every chunk left waits in the engine
+
     def _loop(self) -> None:
         backend, intake = self._backend, self._intake
         while not self._stopping:
+            if self._hold():
+                return
             self._fill()
             if backend.takes_input and intake.done and not self._told_end:
                 self._told_end = True
@@ -384,7 +476,7 @@ class Job:
                 return
             # A backend that takes the whole input is read on without a pause
             # (while the reader has batches ready; it wakes the poll for more).
-            reading = backend.takes_input and not intake.done and intake.reader.ready
+            reading = backend.takes_input and not intake.done and intake.reader.ready and not self._controls.holding
             events = backend.poll(0.0 if reading else _POLL_S)
             self._sampler.tick()
             if events:
@@ -396,7 +488,7 @@ class Job:
         backend, intake = self._backend, self._intake
         retry = self._ledger.retry
         intake.allow(self._consumed)  # the window grows with the chunks
-        while backend.free_slots() > 0 and not self._stopping:
+        while not self._controls.holding and backend.free_slots() > 0 and not self._stopping:
             chunk: Chunk | None
             if retry:
                 chunk = retry.popleft()
