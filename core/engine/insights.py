@@ -46,7 +46,6 @@ Definitions, so that every view says the same thing:
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,12 +194,19 @@ class InsightsRecorder:
             busy_threads=busy_threads, process_cores=process_cores, free_cores=free, task_cores=task_cores,
             gil_bound=_gil_bound(busy_threads, task_cores, free) if self.in_process else None,
             chunk_min=min(sizes) if sizes else None,
-            chunk_median=statistics.median(sizes) if sizes else None,
+            chunk_median=_median(sizes) if sizes else None,
             chunk_max=max(sizes) if sizes else None,
             overhead_per_item_s=(max(0.0, wall_s - busy / self.workers) / items) if items else None,
             per_worker=[WorkerInsight(w, int(n), b, max(0.0, wall_s - b), b / wall if wall_s > 0 else 0.0)
                         for w, (n, b) in sorted(self._busy.items())],
         )
+
+
+def _median(values: tuple[int, ...]) -> float:
+    """``statistics.median``, without its import (fractions, decimal: ~5 ms a run would pay up front)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _gil_bound(busy_threads: float, task_cores: float, free_cores: float) -> bool:

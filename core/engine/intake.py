@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import sys
 from collections.abc import Iterable, Sized
-from pathlib import PurePath
 from typing import Any
 
 from ..backends.base import Backend
@@ -51,6 +51,15 @@ _UNBOUNDED = 1 << 62
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 
+def _is_path(item: Any) -> bool:
+    """Whether ``item`` is a ``pathlib`` path, without importing ``pathlib`` (~4 ms up front).
+
+    No program that has not imported it can hold a path of it.
+    """
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and isinstance(item, pathlib.PurePath)
+
+
 def _anchored(items: list, folder: str) -> list:
     """``items`` with their relative paths joined to ``folder``; a list of absolute ones is returned as is.
 
@@ -58,6 +67,8 @@ def _anchored(items: list, folder: str) -> list:
     an input is looked at by its first item, so that an input of other things
     costs nothing.
     """
+    from pathlib import PurePath  # imported already: the first item is one
+
     if all(not isinstance(p, PurePath) or p.is_absolute() for p in items):
         return items
     return [type(p)(folder, p) if isinstance(p, PurePath) and not p.is_absolute() else p for p in items]
@@ -119,7 +130,7 @@ class Intake:
         if self._size is None and self._chunker.fixed is None and not self._backend.takes_input:
             items = self._share_tail(items)
         chunk = self._ledger.track(self.read, items)
-        if items and self._started_in is not None and isinstance(items[0], PurePath):
+        if items and self._started_in is not None and _is_path(items[0]):
             chunk = chunk._replace(items=_anchored(items, self._started_in))
         self.read += len(items)
         self._insights.chunks[len(items)] += 1
