@@ -145,7 +145,9 @@ class MPPool(Contender):
             return ThreadPool(self.workers)
         import multiprocessing
 
-        return multiprocessing.Pool(self.workers)
+        # "start": a start method other than the platform's default (forkserver, for a
+        # caller that runs threads and so must not fork).
+        return multiprocessing.get_context(self.opts.get("start")).Pool(self.workers)
 
     def run(self, handle: Any, items: Iterable[Any]) -> tuple[int, int]:
         method = self.opts.get("method", "map")

@@ -116,6 +116,10 @@ def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
         Entry("threadpool", "ThreadPool.map", "mp_pool", {"threads": True, "method": "map"}),
         Entry("tpe", "ThreadPoolExecutor.map", "executor", {"threads": True}),
         Entry("joblib", "joblib (loky)", "joblib"),
+        # In a caller that already runs a second thread, where forking is unsafe.
+        Entry("poolside-threaded", f"Poolside processes x{w}, threaded caller", "poolside", {"threaded": True}),
+        Entry("pool-forkserver-threaded", "Pool.map (forkserver), threaded caller", "mp_pool",
+              {"method": "map", "start": "forkserver", "threaded": True}),
     ]
     cfg.log(f"hash: {count:,} x {size // 1024} KiB sha256")
     got = measure(cfg, entries, {"mode": "timed", "task": "sha256_file", "numeric": False,
@@ -134,6 +138,13 @@ def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
                            "x", _speedup(base, pick(got[hero])), peer, peer_label, True,
                            target=1.0 if phase == "cold" else None))
         if phase == "cold":
+            out.append(Row("hash-cold-single", f"{count:,} x 64 KiB sha256, cold, processes vs Pool(fork)",
+                           "x", _speedup(base, got["poolside"].cold_s), _speedup(base, got["pool-map"].cold_s),
+                           got["pool-map"].entry.label, True, target=0.9))
+            out.append(Row("hash-cold-threaded", f"{count:,} x 64 KiB sha256, cold, processes, threaded caller",
+                           "x", _speedup(base, got["poolside-threaded"].cold_s),
+                           _speedup(base, got["pool-forkserver-threaded"].cold_s),
+                           got["pool-forkserver-threaded"].entry.label, True, target=1.0))
             out.append(Row("hash-cold-vs-seq", f"{count:,} x 64 KiB sha256, cold, processes vs the plain loop",
                            "x", _speedup(base, got["poolside"].cold_s), 1.0, "sequential", True, target=1.0))
     details += _detail("hash: seconds, and speed-up over the sequential loop "

@@ -381,6 +381,11 @@ def hashing(cfg: Config) -> Section:
         Entry("pool-imap", "mp Pool.imap_unordered (unbatched)", "mp_pool", {"method": "imap_unordered"}),
         Entry("threadpool", f"mp ThreadPool.map x{w}", "mp_pool", {"threads": True, "method": "map"}),
         Entry("tpe", f"ThreadPoolExecutor.map x{w}", "executor", {"threads": True}),
+        # In a caller that already runs a second thread: forking is unsafe there.
+        Entry("poolside-threaded", f"Poolside run(), processes x{w}, threaded caller", "poolside",
+              {"threaded": True}),
+        Entry("pool-forkserver-threaded", "mp Pool.map (forkserver), threaded caller", "mp_pool",
+              {"method": "map", "start": "forkserver", "threaded": True}),
         Entry("ppe", "ProcessPoolExecutor.map (unbatched)", "executor", {"chunksize": 1}),
         Entry("joblib", "joblib Parallel (loky, auto batch)", "joblib"),
         Entry("mpire", "mpire WorkerPool.map (auto chunks)", "mpire"),
@@ -401,9 +406,13 @@ def hashing(cfg: Config) -> Section:
         count, reps, warm_runs, limit_s=120,
         items=lambda k: {"type": "files", "dir": str(folder), "n": k}, expect=lambda k: {"count": k},
     )
-    return _speedup_section(sec, entries, got, ["poolside", "poolside-threads"],
-                            ["pool-map", "pool-imap", "ppe", "joblib", "mpire", "pebble", "threadpool", "tpe"],
-                            "hash")
+    _speedup_section(sec, entries, got, ["poolside", "poolside-threads"],
+                     ["pool-map", "pool-imap", "ppe", "joblib", "mpire", "pebble", "threadpool", "tpe"], "hash")
+    peer = got["pool-forkserver-threaded"]
+    sec.versus_best_peer("hash-cold-threaded", "hash: cold, processes, in a caller that runs a thread",
+                         got["poolside-threaded"].cold_s, {peer.entry.label: peer.cold_s}, higher=False,
+                         fmt=human_duration)
+    return sec
 
 
 # --------------------------------------------------------------------------

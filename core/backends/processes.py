@@ -135,7 +135,7 @@ class ProcessBackend(Backend):
                 f"defined at the top level of a module, not a lambda or a nested function): {describe_error(exc)}"
             ) from exc
         self._method = self._requested or default_method()
-        self._ctx = self._context(self._method)
+        self._ctx = worker_context(self._method, self.task)
         self._wake_r: mpc.Connection
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self._wake_frames = FrameReader(self._wake_r)
