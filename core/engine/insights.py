@@ -47,8 +47,9 @@ Definitions, so that every view says the same thing:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
+
+from ..records import Record
 
 # The GIL signal (these thresholds are the one copy; the study reads the
 # engine's ``gil_bound``): at least this many threads busy on average, halfway
@@ -78,8 +79,7 @@ GIL_CLEAR_FREE_CORES = 1.5
 MIN_FREE_CORES = 0.1
 
 
-@dataclass
-class WorkerInsight:
+class WorkerInsight(Record):
     """One worker slot over the run."""
 
     worker: int
@@ -89,9 +89,10 @@ class WorkerInsight:
     share: float = 0.0  #: busy / wall
 
 
-@dataclass
-class Insights:
+class Insights(Record):
     """Where a finished run's time and memory went.  Seconds, bytes, fractions of 1."""
+
+    _factories = {"per_worker": list}
 
     wall_s: float
     workers: int
@@ -119,7 +120,7 @@ class Insights:
     chunk_median: float | None
     chunk_max: int | None
     overhead_per_item_s: float | None
-    per_worker: list[WorkerInsight] = field(default_factory=list)
+    per_worker: list[WorkerInsight]
 
     @property
     def cpu_s(self) -> float:

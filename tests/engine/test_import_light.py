@@ -14,7 +14,8 @@ from tests import ROOT
 
 # Each one costs several milliseconds to import, or drags in more that does.
 HEAVY = ("psutil", "numpy", "scipy", "asyncio", "sqlite3", "poolside.cli", "poolside.history", "PySide6",
-         "statistics", "socket", "subprocess", "platform", "concurrent.futures", "multiprocessing")
+         "statistics", "socket", "subprocess", "platform", "concurrent.futures", "multiprocessing",
+         "dataclasses", "inspect")
 
 
 def imported_by(code: str) -> list[str]:
