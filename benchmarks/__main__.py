@@ -54,11 +54,14 @@ def header(workers: int) -> tuple[list[str], dict]:
         f"({info.usable_cores} usable), {info.memory_bytes / 2**30:.1f} GiB, {info.platform}",
         f"Python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"Start methods: peers use multiprocessing's default here, '{peers_method}' (joblib: its own "
-        f"'loky'); Poolside uses '{start_method()}'.  Process pools get {workers} workers.",
+        f"'loky'); Poolside forks its workers directly in a one-thread caller and uses '{start_method()}' "
+        f"in a caller that runs threads (the 'threaded caller' rows, against Pool with the same).  "
+        f"Process pools get {workers} workers.",
         "Every contender runs in its own fresh Python process, in turns.  cold = pool start-up + work + "
-        "shut-down; warm = the pool already started (Poolside: its forkserver is up after a first run, "
-        "and a run adopts the workers parked by the run before).  Figures are medians; "
-        "verdicts compare with peers measured in this run, never with absolute wall-clock limits.",
+        "shut-down, for everyone (Poolside ends the workers its run parked); warm = the pool already "
+        "started (Poolside: a run adopts the workers parked by the run before).  Figures are medians; "
+        "every verdict is Poolside's figure over the best peer's measured in this run, ratio printed: "
+        "no absolute wall-clock limit, no stored figure.",
     ]
     machine = {
         "cpu_model": info.cpu_model, "logical_cores": info.logical_cores,

@@ -65,12 +65,27 @@ def make_items(spec: dict) -> Iterable[Any]:
     raise ValueError(f"unknown items spec {spec!r}")
 
 
+def _second_thread() -> None:
+    """Start a thread that waits for the process to end, before anything is imported or timed.
+
+    Any second thread is enough to make a fork unsafe (numpy's BLAS pool, a
+    logging or watchdog thread, a GUI): a contender must then start its workers
+    some other way, and this is how the suite puts a contender in that caller.
+    """
+    import threading
+
+    threading.Thread(target=threading.Event().wait, name="caller's other thread", daemon=True).start()
+
+
 def timed(spec: dict) -> None:
     from benchmarks import workloads
     from benchmarks.contenders import KINDS
 
     task = getattr(workloads, spec["task"])
-    contender = KINDS[spec["kind"]](task, spec["workers"], spec["numeric"], **spec.get("opts", {}))
+    opts = dict(spec.get("opts", {}))
+    if opts.pop("threaded", False):
+        _second_thread()
+    contender = KINDS[spec["kind"]](task, spec["workers"], spec["numeric"], **opts)
     expect = spec.get("expect") or {}
 
     def check(result: tuple[int, int]) -> None:

@@ -77,10 +77,23 @@ class Sequential(Contender):
 
 
 class Poolside(Contender):
-    """``poolside.run()``: the first call starts its workers; later calls adopt the ones parked by the last."""
+    """``poolside.run()``: the first call starts its workers; later calls adopt the ones parked by the last.
 
-    has_pool = False
-    modules = ("poolside.engine.job", "poolside.backends.processes", "poolside.backends.threads")
+    Its "pool" is the workers a run parks for the next: ``close`` ends them
+    (processes and threads), as the peers' ``close``/``join``/``shutdown`` end
+    theirs, so that a cold figure includes the shut-down for everyone.  The
+    zygote stays, as multiprocessing's forkserver does: both are helpers that
+    live as long as the program.
+    """
+    # psutil is imported by the first run (its memory sampler), not by `from poolside import run`.
+    modules = ("poolside.engine.job", "poolside.backends.processes", "poolside.backends.threads", "psutil")
+
+    def close(self, handle: Any) -> None:
+        from poolside.backends.threads import stop_idle_threads
+        from poolside.backends.workers import stop_idle_workers
+
+        stop_idle_workers()
+        stop_idle_threads()
 
     def run(self, handle: Any, items: Iterable[Any]) -> tuple[int, int]:
         from poolside import run
@@ -132,7 +145,9 @@ class MPPool(Contender):
             return ThreadPool(self.workers)
         import multiprocessing
 
-        return multiprocessing.Pool(self.workers)
+        # "start": a start method other than the platform's default (forkserver, for a
+        # caller that runs threads and so must not fork).
+        return multiprocessing.get_context(self.opts.get("start")).Pool(self.workers)
 
     def run(self, handle: Any, items: Iterable[Any]) -> tuple[int, int]:
         method = self.opts.get("method", "map")

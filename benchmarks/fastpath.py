@@ -114,7 +114,12 @@ def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
         Entry("poolside-threads", f"Poolside threads x{w}", "poolside", {"backend": "threads"}),
         Entry("pool-map", "Pool.map (fork)", "mp_pool", {"method": "map"}),
         Entry("threadpool", "ThreadPool.map", "mp_pool", {"threads": True, "method": "map"}),
+        Entry("tpe", "ThreadPoolExecutor.map", "executor", {"threads": True}),
         Entry("joblib", "joblib (loky)", "joblib"),
+        # In a caller that already runs a second thread, where forking is unsafe.
+        Entry("poolside-threaded", f"Poolside processes x{w}, threaded caller", "poolside", {"threaded": True}),
+        Entry("pool-forkserver-threaded", "Pool.map (forkserver), threaded caller", "mp_pool",
+              {"method": "map", "start": "forkserver", "threaded": True}),
     ]
     cfg.log(f"hash: {count:,} x {size // 1024} KiB sha256")
     got = measure(cfg, entries, {"mode": "timed", "task": "sha256_file", "numeric": False,
@@ -127,12 +132,19 @@ def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
     # pools, threads against the thread pool (hashlib releases the GIL).
     for phase, pick in (("cold", lambda m: m.cold_s), ("warm", lambda m: m.warm_s)):
         for hero, label, peers in (("poolside", "processes", ["pool-map", "joblib"]),
-                                   ("poolside-threads", "threads", ["threadpool"])):
+                                   ("poolside-threads", "threads", ["threadpool", "tpe"])):
             peer, peer_label = _best(got, peers, lambda m, p=pick: _speedup(base, p(m)), True)
             out.append(Row(f"hash-{phase}-{label}", f"{count:,} x 64 KiB sha256, {phase}, {label}",
                            "x", _speedup(base, pick(got[hero])), peer, peer_label, True,
                            target=1.0 if phase == "cold" else None))
         if phase == "cold":
+            out.append(Row("hash-cold-single", f"{count:,} x 64 KiB sha256, cold, processes vs Pool(fork)",
+                           "x", _speedup(base, got["poolside"].cold_s), _speedup(base, got["pool-map"].cold_s),
+                           got["pool-map"].entry.label, True, target=0.9))
+            out.append(Row("hash-cold-threaded", f"{count:,} x 64 KiB sha256, cold, processes, threaded caller",
+                           "x", _speedup(base, got["poolside-threaded"].cold_s),
+                           _speedup(base, got["pool-forkserver-threaded"].cold_s),
+                           got["pool-forkserver-threaded"].entry.label, True, target=1.0))
             out.append(Row("hash-cold-vs-seq", f"{count:,} x 64 KiB sha256, cold, processes vs the plain loop",
                            "x", _speedup(base, got["poolside"].cold_s), 1.0, "sequential", True, target=1.0))
     details += _detail("hash: seconds, and speed-up over the sequential loop "
@@ -173,7 +185,7 @@ def tiny(cfg: Config, out: list[Row], details: list[str]) -> dict:
         peer, peer_label = _best(got, peers, rate, True)
         out.append(Row(f"tiny-{label}", f"{n:,} x*x warm, {label}, items/s", "/s",
                        rate(got[hero]), peer, peer_label, True,
-                       target=0.5 if label.startswith("processes") else None))
+                       target={"processes": 0.45, "processes, job.batches()": 0.6}.get(label)))
     out.append(Row("tiny-joblib", f"{n:,} x*x warm, processes vs joblib", "/s", rate(got["poolside"]),
                    rate(got["joblib"]), "joblib (loky)", True, target=3.5))
     details += _detail(f"tiny: {n:,} x*x, items/s", entries, got,
@@ -200,12 +212,12 @@ def lazy(cfg: Config, out: list[Row], details: list[str]) -> dict:
                   expect=lambda k: {"count": k, "total": (k - 1) * k * (2 * k - 1) // 6})
     ps, peer = got["poolside"], got["pool-imap"]
     out.append(Row("lazy-time", f"{n:,} lazy items, wall (cold)", "s", ps.cold_s, peer.cold_s,
-                   peer.entry.label, False, target=0.5))
+                   peer.entry.label, False, target=1 / 2.5))
     out.append(Row("lazy-time-batches", f"{n:,} lazy items, wall (cold), job.batches()", "s",
-                   got["poolside-batches"].cold_s, peer.cold_s, peer.entry.label, False, target=0.5))
+                   got["poolside-batches"].cold_s, peer.cold_s, peer.entry.label, False, target=1 / 1.5))
     rss = {k: statistics.median(m.peak_rss) / 2**20 if m.peak_rss else None for k, m in got.items()}
     out.append(Row("lazy-memory", f"{n:,} lazy items, peak RSS of the process tree", "MB",
-                   rss["poolside"], rss["pool-imap"], peer.entry.label, False))
+                   rss["poolside"], rss["pool-imap"], peer.entry.label, False, target=0.8))
     details += _detail(f"lazy: {n:,} items, wall and the process tree's peak RSS (median)", entries, got,
                        lambda m: [human_duration(m.cold_s),
                                   human_bytes(statistics.median(m.peak_rss)) if m.peak_rss else "-"],
@@ -215,7 +227,7 @@ def lazy(cfg: Config, out: list[Row], details: list[str]) -> dict:
         details.append("Poolside's tree at its worst peak: "
                        + ", ".join(f"{what} {human_bytes(size)}" for what, size in parts) + ".")
     if ps.peak_rss:
-        details.append(f"Poolside's worst peak {human_bytes(max(ps.peak_rss))} (the target: under 100 MB).")
+        details.append(f"Poolside's worst peak {human_bytes(max(ps.peak_rss))} (the target: under 90 MB).")
     return {k: v.as_json() for k, v in got.items()}
 
 

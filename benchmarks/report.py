@@ -81,6 +81,27 @@ class Section:
             passed = value >= bar if higher else value <= bar
         self.verdicts.append(Verdict(name, target, value, bar, detail, passed))
 
+    def versus_best_peer(self, name: str, what: str, hero: float | None, peers: dict[str, float | None],
+                         higher: bool, bar: float = 1.0, fmt: Any = None, note: str = "") -> None:
+        """A verdict of Poolside's ``hero`` figure against the best of ``peers`` measured in this run.
+
+        The ratio is oriented so that > 1 is better than the peer whatever the
+        unit (``hero / peer`` when higher is better, ``peer / hero`` when lower
+        is); it passes at ``bar`` or above, and is always printed.
+        """
+        shown = fmt or (lambda v: f"{v:.3g}")
+        measured = {label: value for label, value in peers.items() if value}
+        if not hero or not measured:
+            self.verdicts.append(Verdict(name, f"{what}: Poolside/best peer >= {bar:.2f}", None, bar,
+                                         "no measurement" + (f" ({note})" if note else ""), None))
+            return
+        label, best = (max if higher else min)(measured.items(), key=lambda kv: kv[1])
+        ratio = hero / best if higher else best / hero
+        detail = (f"Poolside {shown(hero)} vs best peer {label} {shown(best)}: {ratio:.2f}x "
+                  f"(bar {bar:.2f}x)" + (f"; {note}" if note else ""))
+        self.verdicts.append(Verdict(name, f"{what}: Poolside/best peer >= {bar:.2f}", ratio, bar, detail,
+                                     ratio >= bar))
+
     def render(self) -> str:
         out = [self.title, "=" * min(len(self.title), 100), *self.lines]
         for v in self.verdicts:

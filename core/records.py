@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import enum
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
 
 
 class Status(str, enum.Enum):
@@ -104,13 +104,90 @@ class Outcome(NamedTuple):
         return self.status is Status.OK
 
 
-@dataclass
-class Summary:
+_MISSING: Any = object()
+
+
+class Record:
+    """A plain mutable record: its fields are the class's annotations, in order; class values are defaults.
+
+    What ``@dataclass`` gives these records (construction by position or by
+    keyword, equality and repr by fields, a deep ``as_dict``) without importing
+    ``dataclasses``, which imports ``inspect`` (ast, dis, tokenize): ~5 ms that
+    ``from poolside import run`` would pay before a one-shot script's first item.
+    A mutable default comes from ``_factories``.
+    """
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _factories: ClassVar[dict[str, Callable[[], Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields: list[str] = []
+        for klass in reversed(cls.__mro__):
+            for name, kind in vars(klass).get("__annotations__", {}).items():
+                if not name.startswith("_") and "ClassVar" not in str(kind) and name not in fields:
+                    fields.append(name)
+        cls._fields = tuple(fields)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        if len(args) > len(cls._fields):
+            raise TypeError(f"{cls.__name__} takes at most {len(cls._fields)} fields, not {len(args)}")
+        values = dict(zip(cls._fields, args))
+        for name, value in kwargs.items():
+            if name not in cls._fields:
+                raise TypeError(f"{cls.__name__} has no field {name!r}")
+            if name in values:
+                raise TypeError(f"{cls.__name__} got field {name!r} twice")
+            values[name] = value
+        for name in cls._fields:
+            if name in values:
+                value = values[name]
+            elif name in cls._factories:
+                value = cls._factories[name]()
+            else:
+                value = getattr(cls, name, _MISSING)
+                if value is _MISSING:
+                    raise TypeError(f"{cls.__name__} needs its field {name!r}")
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with ``changes`` (``dataclasses.replace`` for these records)."""
+        return type(self)(**{f: getattr(self, f) for f in self._fields} | changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dict, records inside (and in lists) as dicts too, like ``dataclasses.asdict``."""
+        return {f: _as_plain(getattr(self, f)) for f in self._fields}
+
+
+def _as_plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.as_dict()
+    if isinstance(value, list):
+        return [_as_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_plain(v) for k, v in value.items()}
+    return value
+
+
+class Summary(Record):
     """Counts per status and timings of a job; a snapshot, safe to keep."""
+
+    _factories = {"counts": lambda: {s.value: 0 for s in Status}}
 
     backend: str
     workers: int
-    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Status})
+    counts: dict[str, int]
     wall_s: float = 0.0
     #: CPU seconds spent by the tasks (the sum of the items' run times as the
     #: workers measured them, plus the process tree's CPU where it is known).

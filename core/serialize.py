@@ -37,6 +37,7 @@ from typing import IO, Any
 
 from .inputs import display, printable
 from .log import get_logger
+from .records import Record
 
 _log = get_logger(__name__)
 
@@ -68,6 +69,8 @@ def jsonable(value: Any) -> Any:
             return sorted(value, key=repr)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, Record):
+        return value.as_dict()
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, numbers.Integral):
@@ -131,8 +134,12 @@ def outcome_record(o: Any) -> dict[str, Any]:
 
 def summary_record(summary: Any) -> dict[str, Any]:
     """A run's summary (with its insights, when it has them) as plain data."""
-    is_record = dataclasses.is_dataclass(summary) and not isinstance(summary, type)
-    record = plain(dataclasses.asdict(summary)) if is_record else plain(vars(summary))
+    if isinstance(summary, Record):
+        record = plain(summary.as_dict())
+    elif dataclasses.is_dataclass(summary) and not isinstance(summary, type):
+        record = plain(dataclasses.asdict(summary))
+    else:
+        record = plain(vars(summary))
     record["total"] = summary.total
     record["items_per_s"] = round(summary.items_per_s, 3)
     return record

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
-import platform
-from dataclasses import dataclass
+from typing import NamedTuple
 
-import psutil
+# psutil and platform are imported by system_info() only: a run needs usable_cores()
+# alone, and `from poolside import run` stays light (psutil alone costs ~10 ms).
 
 
-@dataclass(frozen=True)
-class SystemInfo:
+class SystemInfo(NamedTuple):
     logical_cores: int
     physical_cores: int
     #: Cores this process may run on (its affinity mask, or a container's limit).
@@ -34,6 +33,8 @@ def _cpu_model() -> str:
                     return value.strip()
     except OSError:
         pass
+    import platform
+
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
@@ -53,6 +54,10 @@ def usable_cores() -> int:
 
 @functools.lru_cache(maxsize=1)
 def system_info() -> SystemInfo:
+    import platform
+
+    import psutil
+
     logical = psutil.cpu_count(logical=True) or os.cpu_count() or 1
     physical = psutil.cpu_count(logical=False) or logical
     return SystemInfo(

@@ -301,6 +301,8 @@ def hog_on_3(x: int) -> int:
     for _ in range(200):  # 20 s at most: the memory cap kills it within ~50 ms
         time.sleep(0.1)
     return len(block)
+
+
 def gated(item: object) -> object:
     """A ``str`` item is a gate (``tests.engine.test_run_controls.Gate``): the item says it has
     started through the FIFO ``item + ".started"``, then waits (bounded) until the test opens

@@ -101,15 +101,22 @@ class Outbox:
     def begin(self, chunk_id: int) -> None:
         """Start a chunk on the calling thread (which then runs all of it)."""
         with self.lock:
-            self.pid = os.getpid()
-            self.tid = threading.get_native_id()
+            if not self.tid:
+                # An outbox is one worker's: its thread, in its process, for
+                # good.  Asked once: each is a system call, and a one-item chunk
+                # (items of 20 ms and up) pays every per-chunk cost per item.
+                self.pid = os.getpid()
+                self.tid = threading.get_native_id()
             self._reset(chunk_id, 0)
 
     def flush(self, next_offset: int, cpu_s: float, last: bool) -> None:
-        """Send what is not sent yet and start new lists at ``next_offset``."""
+        """Send what is not sent yet; new lists at ``next_offset`` (if ``last``, the next begin() makes them)."""
         with self.lock:
-            self._send_upto(len(self.values), cpu_s, last)
-            self._reset(self.chunk_id, next_offset)
+            self._send_upto(len(self.values), cpu_s, last, handed_over=True)
+            if last:
+                self.sent = len(self.values)  # nothing left to send until begin()
+            else:
+                self._reset(self.chunk_id, next_offset)
 
     def flush_if_stalled(self, now: float, after_s: float) -> None:
         """From the flusher thread: send finished results if the loop is stuck on an item."""
@@ -124,12 +131,20 @@ class Outbox:
                 self._send_upto(ready, 0.0, False)
                 self.sent = ready
 
-    def _send_upto(self, end: int, cpu_s: float, last: bool) -> None:
+    def _send_upto(self, end: int, cpu_s: float, last: bool, handed_over: bool = False) -> None:
+        """Send entries ``sent .. end``.  ``handed_over``: the loop appends no more to these
+        lists (flush() from the loop itself: new ones follow), so they may go as they are."""
         k = self.sent
         errors = [(i - k, e) for i, e in self.errors if k <= i < end] or None
         busy = self.starts[end - 1] + self.elapsed[end - 1] - self.starts[k] if end > k else 0.0
-        self.send(Done(self.worker, self.chunk_id, self.offset + k, self.values[k:end], errors,
-                       self.starts[k:end], self.elapsed[k:end], cpu_s, last, self.pid, self.tid, busy))
+        if handed_over and k == 0:
+            # All of it (the usual case): the lists themselves, no copies.  The
+            # flusher thread's partial sends copy: the loop still appends there.
+            values, starts, elapsed = self.values, self.starts, self.elapsed
+        else:
+            values, starts, elapsed = self.values[k:end], self.starts[k:end], self.elapsed[k:end]
+        self.send(Done(self.worker, self.chunk_id, self.offset + k, values, errors,
+                       starts, elapsed, cpu_s, last, self.pid, self.tid, busy))
 
 
 # The recursion limit a worker process starts with, and the least it needs: its
@@ -213,7 +228,10 @@ def run_chunk(
     ``SLOT_REFRESH_S`` and its offset is the first item the worker may be in.
     """
     if not exact and retired is None:
-        _run_stretches(task, chunk, box, origin, cpu_clock, flush_s)
+        if len(chunk.items) == 1:
+            _run_single(task, chunk, box, origin, cpu_clock)
+        else:
+            _run_stretches(task, chunk, box, origin, cpu_clock, flush_s)
         return
     clock = time.perf_counter
     items = chunk.items
@@ -274,6 +292,48 @@ def run_chunk(
     guard_recursion_limit()
     slot[base + SLOT_STATE] = SENDING
     box.flush(len(items), cpu_clock() - cpu_mark, True)
+    slot[base + SLOT_STATE] = IDLE
+
+
+def _run_single(task: Callable[[Any], Any], chunk: Chunk, box: Outbox, origin: float,
+                cpu_clock: Callable[[], float]) -> None:
+    """``run_chunk`` of a one-item chunk without a timeout: the loop's bookkeeping, without the loop.
+
+    Items of ``poolside.engine.chunking.TARGET_S`` and longer travel alone, so
+    this is every item of a run of waits or of slow CPU work: the per-chunk
+    set-up of the stretch loop cost ~3 us an item more, on the GIL that 64
+    threads waking from their sleeps at once take turns on.
+    """
+    clock = time.perf_counter
+    slot, base = box.slot, box.base
+    box.begin(chunk.id)
+    slot[base + SLOT_CHUNK] = chunk.id
+    cpu_mark = cpu_clock()
+    t0 = clock()
+    # START before OFFSET (see run_chunk): never a running item with a stale start.
+    slot[base + SLOT_START] = t0
+    slot[base + SLOT_OFFSET] = 0
+    slot[base + SLOT_STATE] = RUNNING
+    forked = begin_tasks()
+    try:
+        value = task(chunk.items[0])
+    except BaseException as exc:
+        if forked:
+            end_forked_child()
+        box.errors.append((0, error_info(exc)))
+        value = None
+    if forked:
+        end_forked_child()
+    if strays:
+        end_strays()
+    t1 = clock()
+    end_tasks()
+    guard_recursion_limit()
+    box.values.append(value)
+    box.starts.append(t0 - origin)
+    box.elapsed.append(t1 - t0)
+    slot[base + SLOT_STATE] = SENDING
+    box.flush(1, cpu_clock() - cpu_mark, True)
     slot[base + SLOT_STATE] = IDLE
 
 

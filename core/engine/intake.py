@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import sys
 from collections.abc import Iterable, Sized
-from pathlib import PurePath
 from typing import Any
 
 from ..backends.base import Backend
@@ -51,6 +51,15 @@ _UNBOUNDED = 1 << 62
 _new_outcome = functools.partial(tuple.__new__, Outcome)
 
 
+def _is_path(item: Any) -> bool:
+    """Whether ``item`` is a ``pathlib`` path, without importing ``pathlib`` (~4 ms up front).
+
+    No program that has not imported it can hold a path of it.
+    """
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and isinstance(item, pathlib.PurePath)
+
+
 def _anchored(items: list, folder: str) -> list:
     """``items`` with their relative paths joined to ``folder``; a list of absolute ones is returned as is.
 
@@ -58,8 +67,10 @@ def _anchored(items: list, folder: str) -> list:
     a chunk is looked at by its first item, so that an input of other things
     costs nothing.
     """
-    if not items or not isinstance(items[0], PurePath):
+    if not items or not _is_path(items[0]):
         return items
+    from pathlib import PurePath  # imported already: the first item is one
+
     if all(not isinstance(p, PurePath) or p.is_absolute() for p in items):
         return items
     return [type(p)(folder, p) if isinstance(p, PurePath) and not p.is_absolute() else p for p in items]

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import sys
 import time
-
-import psutil
+from typing import TYPE_CHECKING
 
 from .. import proctree
 from ..proctree import RUN_ROLES, USS_MIN_RUN_S, PeakMemory, RunProcesses, machine_busy_s, own_tree, read_uss
+
+if TYPE_CHECKING:
+    import psutil
 
 # A tenth of a second: a peak that lasts less is missed.  A sample costs the dispatcher
 # ~0.1 ms (the pids new since the last look, then ~15 us a process), ~0.1 % of a core.
@@ -46,6 +48,9 @@ class TreeSampler:
     """Samples the memory of the run's tree (see the module's docstring), when ticked."""
 
     def __init__(self) -> None:
+        import psutil  # at the first run, not at `from poolside import run`
+
+        self._psutil = psutil
         self._me = psutil.Process()
         self._tree = own_tree()
         self._tree.update()  # what is under this process already is not this run's (parked, helpers)
@@ -96,8 +101,8 @@ class TreeSampler:
                 proc = self._procs.get(pid)
                 if proc is None:
                     try:
-                        proc = self._procs[pid] = psutil.Process(pid)
-                    except psutil.Error:
+                        proc = self._procs[pid] = self._psutil.Process(pid)
+                    except self._psutil.Error:
                         continue  # ended since the look
                 procs.append(proc)
         return procs
@@ -109,7 +114,7 @@ class TreeSampler:
         for p in procs:
             try:
                 rss += p.memory_info().rss
-            except psutil.Error:  # it ended (a replaced or per-item process)
+            except self._psutil.Error:  # it ended (a replaced or per-item process)
                 self._procs.pop(p.pid, None)
         read = self._memory.uss_read_at
         self._memory.add(now, rss, lambda: read_uss(procs))

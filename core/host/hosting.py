@@ -101,7 +101,9 @@ def warm_up() -> None:
         import multiprocessing as mp
         from multiprocessing import forkserver
 
-        mp.get_context("forkserver").set_forkserver_preload(["poolside.backends._process_main"])
+        from ..backends._launch import forkserver_preload
+
+        mp.get_context("forkserver").set_forkserver_preload(forkserver_preload())
         forkserver.ensure_running()
     from ..engine.job import run  # noqa: F401
     from ..plugins import discover

@@ -1,13 +1,12 @@
 """poolside.words: the one vocabulary for people, and that it is the only one.
 
 The insight sentences read a real run's ``Insights``; the variations are that
-record with a field changed (``dataclasses.replace``), never a hand-made one.
+record with a field changed (``Record.replace``), never a hand-made one.
 """
 
 from __future__ import annotations
 
 import ast
-import dataclasses
 import math
 from pathlib import Path
 
@@ -89,32 +88,32 @@ def test_a_real_runs_insights_read_as_sentences(real_run):
     assert f"ran {min(w.items for w in ins.per_worker):,} to" in figures
     assert "the worker processes" not in figures  # threads: no worker processes to count
     assert insight_sentences(None) == []
-    assert insight_sentences(dataclasses.replace(ins, wall_s=0.0)) == []
+    assert insight_sentences(ins.replace(wall_s=0.0)) == []
 
 
 def test_the_insights_name_the_gil_the_waits_and_held_back_results(real_run):
-    ins = dataclasses.replace(real_run.insights, wall_s=2.0, workers=8, cores=2, items=100, busy_s=14.0,
+    ins = real_run.insights.replace(wall_s=2.0, workers=8, cores=2, items=100, busy_s=14.0,
                               busy_share=0.9, busy_threads=7.6, process_cores=1.1, task_cores=0.95,
                               free_cores=2.0, cpu_utilisation=0.25, startup_s=0.01, first_outcome_s=0.05)
-    gil = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=True)))
+    gil = " ".join(insight_sentences(ins.replace(gil_bound=True)))
     assert "8 threads were busy but their items used 0.9 core between them: the GIL serialised them" in gil
     assert "cores free" not in gil
-    loaded = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=True, free_cores=0.6)))
+    loaded = " ".join(insight_sentences(ins.replace(gil_bound=True, free_cores=0.6)))
     assert "only 0.6 cores free" in loaded
-    waits = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=False, cpu_utilisation=0.02)))
+    waits = " ".join(insight_sentences(ins.replace(gil_bound=False, cpu_utilisation=0.02)))
     assert "mostly waited" in waits and "GIL" not in waits
-    held = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=None, first_outcome_s=1.9)))
+    held = " ".join(insight_sentences(ins.replace(gil_bound=None, first_outcome_s=1.9)))
     assert "held results back" in held
-    slow = " ".join(insight_sentences(dataclasses.replace(ins, gil_bound=None, startup_s=0.9)))
+    slow = " ".join(insight_sentences(ins.replace(gil_bound=None, startup_s=0.9)))
     assert "Start-up took 900.0 ms" in slow
 
 
 def test_the_insights_name_which_memory_they_count(real_run):
-    ins = dataclasses.replace(real_run.insights, peak_rss_bytes=60 * 2**20, peak_uss_bytes=None, end_uss_bytes=None)
+    ins = real_run.insights.replace(peak_rss_bytes=60 * 2**20, peak_uss_bytes=None, end_uss_bytes=None)
     said = " ".join(insight_sentences(ins, detail=True))
     assert "60.0 MiB resident (RSS) summed over the run's processes." in said
     assert "RSS only" in said
-    said = " ".join(insight_sentences(dataclasses.replace(ins, peak_uss_bytes=30 * 2**20), detail=True))
+    said = " ".join(insight_sentences(ins.replace(peak_uss_bytes=30 * 2**20), detail=True))
     assert "30.0 MiB of it their own (USS)" in said and "RSS only" not in said
 
 
@@ -122,11 +121,11 @@ def test_the_summary_line_is_the_clis_the_logs_and_the_windows(real_run):
     line = summary_line(real_run)
     assert line == real_run.line()
     assert line.startswith("40 items (40 ok) in ") and line.endswith(" on threads ×2")
-    cancelled = dataclasses.replace(real_run, counts={"ok": 4, "failed": 0, "timed_out": 1, "cancelled": 35},
+    cancelled = real_run.replace(counts={"ok": 4, "failed": 0, "timed_out": 1, "cancelled": 35},
                                     wall_s=5.0)
     assert summary_line(cancelled, cancelled=True).startswith("5 of 40 items finished (4 ok, 1 timed out, 35 "
                                                               "cancelled) in 5.00 s, 1.0/s")
-    assert summary_line(dataclasses.replace(real_run, not_read=None)).endswith("the rest of the input was not read")
+    assert summary_line(real_run.replace(not_read=None)).endswith("the rest of the input was not read")
 
 
 # -- run states ------------------------------------------------------------------------
