@@ -42,6 +42,29 @@ def human_duration(seconds: float | None) -> str:
     return clock(s)
 
 
+def approx_duration(seconds: float | None) -> str:
+    """A predicted duration, as coarse as a prediction is: ``"8.5 s"``, ``"45 s"``, ``"3 min 10 s"``, ``"2 h 5 min"``.
+
+    Ten-second steps from one minute up and whole minutes from an hour: a
+    forecast's range is wider than that, so finer figures would claim too much.
+    """
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "–"
+    s = max(float(seconds), 0.0)
+    if round(s, 1) < 10:
+        return f"{s:.1f} s"
+    if round(s) < 60:
+        return f"{round(s)} s"
+    if round(s / 10) * 10 < 3600:
+        m, rest = divmod(int(round(s / 10)) * 10, 60)
+        return f"{m} min {rest} s" if rest else f"{m} min"
+    if round(s / 60) < 24 * 60:
+        h, m = divmod(int(round(s / 60)), 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(int(round(s / 3600)), 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
 def clock(seconds: float) -> str:
     """``"m:ss"`` or ``"h:mm:ss"``."""
     total = int(round(seconds))
