@@ -6,12 +6,14 @@
     study.to_dict()                 # what `poolside compare --json` writes
 
     plan.py       configurations; the explicit grid; auto mode's decisions (pure functions)
-    runner.py     the study: sample, warm-ups, interleaved repeats, budget, cancel
+    runner.py     the study: sample, warm-ups, repeats interleaved in a seeded shuffled order, budget, cancel
     measure.py    one engine run measured; the run-insights adapter
     scratch.py    outputs redirected to a scratch folder, deleted after each run
     stats.py      median, MAD, warnings, the winner's lead (Mann-Whitney, bootstrap)
-    diagnose.py   cpu-gil / cpu-parallel / waiting / overhead / mixed, with evidence
-    recommend.py  speed-ups, the winner, scaling (Karp-Flatt)
+    diagnose.py   what limits: transfer / overhead / already-parallel / waiting / mixed / imbalanced /
+                  cpu-gil / cpu-parallel, with the measured evidence
+    recommend.py  speed-ups, the winner, scaling (Karp-Flatt), the whole job's forecast
+    forecast.py   the whole job's wall time from the sample's per-item times, with a range
     (words: poolside.words, the one place numbers become sentences)
     record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON; from_dict reads it back)
 """
@@ -33,7 +35,7 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
                   budget_s: float = 60.0, repeats: int = 3, backends: Sequence[str] | None = None,
                   workers: Sequence[int] | None = None, chunk_sizes: Sequence[int | str] | None = None,
                   methods: Sequence[str | None] | None = None, timeout: float | None = None,
-                  allow_side_effects: bool = False, seed: int = 0,
+                  allow_side_effects: bool = False, seed: int | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
                   on_round: Callable[[Round], None] | None = None) -> Study:
     """A :class:`Study` ready to ``run()`` (and to ``cancel()`` from another thread).
@@ -43,7 +45,9 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     Give ``backends``, ``workers``, ``chunk_sizes`` or ``methods`` for an explicit
     grid; otherwise auto mode decides within ``budget_s`` seconds.  A plugin that
     declares side effects (``fetch`` downloads) needs ``allow_side_effects=True``:
-    a study repeats them a dozen times.
+    a study repeats them a dozen times.  ``seed`` picks the sample and each
+    round's order of configurations (drawn at random when not given); the
+    record keeps it, so a study can be repeated exactly.
     """
     from ..spec import JobSpec
 

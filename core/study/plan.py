@@ -1,8 +1,13 @@
 """What a study tries: configurations, an explicit grid, and auto mode's next steps.
 
     explicit:  grid(backends × workers × chunk sizes × methods) ──► [Config, ...]
-    auto:      baseline (sequential) ──► first_round(): threads and processes at the core count
-                    │                        (+ chunk sizes when items are tiny)
+    auto:      baseline (sequential): the sampling pass ──► Nature ──► its kind (see diagnose.py)
+                    │
+                    ├─► first_round(): threads and processes at the core count, plus by kind:
+                    │      overhead ......... chunk sizes 16, 256
+                    │      already-parallel . processes with 1 library thread each (threadpoolctl)
+                    │      mixed ............ processes with enough workers to fill the cores through the waits
+                    │      imbalanced ....... chunk 1
                     └── measured ──► next_round(): waiting-bound → double the leader's workers
                                       while the speed-up still grows by more than 10 %
 
@@ -41,6 +46,18 @@ MAX_WORKERS = 256
 # A waiting task that still spends this share of its time on the CPU gets its
 # process workers doubled too: that CPU part may hold the GIL.
 MIXED_CPU_RATIO = 0.2
+# The sequential run used more than this many cores: the task runs threads of its own
+# (BLAS, numba, OpenMP).  A pure-Python loop reads 1.0; numpy matmul on 2 cores 1.9.
+ALREADY_PARALLEL_CORES = 1.5
+# Moving an item and its result to and from a worker process costs more than the work
+# when pickling them and back alone takes this share of the item's time (the pipe
+# copies the bytes once more) and they weigh at least this much: below 64 KB the
+# per-hand-off cost (20-200 us) dominates, which is *overhead*.
+TRANSFER_SHARE = 0.5
+TRANSFER_MIN_MB = 0.064
+# Heavy-tailed item times: the slowest tenth of the items took this share of the
+# time (even items: 0.1; exponential: ~0.3; a Pareto tail with alpha 1.2: 0.5+).
+IMBALANCED_TOP_SHARE = 0.4
 # Chunk sizes auto mode tries for tiny items, besides the engine's "auto".
 TINY_CHUNKS: tuple[int, ...] = (16, 256)
 
@@ -53,14 +70,21 @@ class Config:
     workers: int
     chunk_size: int | str = "auto"
     method: str | None = None
+    #: Each worker's libraries (BLAS, OpenMP) capped to this many threads (threadpoolctl); None: as they are.
+    library_threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "workers": self.workers,
-                "chunk_size": self.chunk_size, "method": self.method}
+        data: dict[str, Any] = {"backend": self.backend, "workers": self.workers,
+                                "chunk_size": self.chunk_size, "method": self.method}
+        if self.library_threads is not None:  # only where set: every other record reads as it always did
+            data["library_threads"] = self.library_threads
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        return cls(data["backend"], int(data["workers"]), data.get("chunk_size", "auto"), data.get("method"))
+        cap = data.get("library_threads")
+        return cls(data["backend"], int(data["workers"]), data.get("chunk_size", "auto"), data.get("method"),
+                   None if cap is None else int(cap))
 
     @property
     def sequential(self) -> bool:
@@ -68,7 +92,12 @@ class Config:
 
     def sort_key(self) -> tuple:
         # "auto" and None sort with the numbers and names: a stable order for tables and tests.
-        return (self.backend, self.workers, str(self.chunk_size), self.method or "")
+        return (self.backend, self.workers, str(self.chunk_size), self.method or "", self.library_threads or 0)
+
+    @property
+    def runnable(self) -> bool:
+        """A configuration ``poolside run`` and the Run tab can run as it is (and so can recommend)."""
+        return self.library_threads is None
 
 
 BASELINE = Config("sequential", 1)
@@ -156,32 +185,104 @@ class Probe:
 
 @dataclass(frozen=True)
 class Nature:
-    """What the sequential baseline says about the task."""
+    """What the sequential baseline (the sampling pass) says about the task."""
 
-    cpu_ratio: float  #: CPU time / wall time, sequentially: ~1 CPU-bound, ~0 waiting
+    cpu_ratio: float  #: this thread's CPU time / runnable time, sequentially: ~1 CPU-bound, ~0 waiting
     item_s: float  #: mean wall time per item, sequentially
+    cores: float = 1.0  #: cores the process used, sequentially, had it had them (the task's own threads count)
+    payload_mb: float = 0.0  #: an item and its result, pickled, per item (what a worker process moves)
+    pickle_s: float = 0.0  #: per item, to pickle and unpickle the item and its result once
+    top_share: float = 0.1  #: share of the sample's time its slowest tenth of items took (0.1: even)
 
     @property
     def waiting(self) -> bool:
+        """Waiting at least half the time: more workers than cores pay (``waiting`` and ``mixed``)."""
         return self.cpu_ratio < WAITING_CPU_RATIO
 
     @property
     def tiny(self) -> bool:
         return self.item_s < TINY_ITEM_S
 
+    @property
+    def already_parallel(self) -> bool:
+        return self.cores > ALREADY_PARALLEL_CORES
 
-def nature(baseline: Probe) -> Nature:
-    return Nature(min(baseline.cpu_ratio, 1.0), baseline.wall_s / max(baseline.items, 1))
+    @property
+    def transfer(self) -> bool:
+        return self.payload_mb >= TRANSFER_MIN_MB and self.pickle_s >= TRANSFER_SHARE * self.item_s
+
+    @property
+    def imbalanced(self) -> bool:
+        return self.top_share >= IMBALANCED_TOP_SHARE
+
+    @property
+    def kind(self) -> str | None:
+        """The diagnosis the sampling pass alone makes, most specific first; None: the runs decide."""
+        if self.transfer:
+            return "transfer"
+        if self.tiny:
+            return "overhead"
+        if self.already_parallel:
+            return "already-parallel"
+        if self.waiting:
+            return "mixed" if self.cpu_ratio >= MIXED_CPU_RATIO else "waiting"
+        if self.imbalanced:
+            return "imbalanced"
+        return None
+
+
+def nature(baseline: Probe, item_s: Sequence[float] = (), cpu_multiple: float = 1.0, logical_cores: int = 1,
+           handoff: tuple[float, float] = (0.0, 0.0)) -> Nature:
+    """The sampling pass's numbers: ``item_s`` each item's time; ``cpu_multiple`` the process's CPU time
+    over the calling thread's (the task's own threads); ``handoff`` an item's and its result's pickled
+    bytes and round-trip seconds, per item."""
+    count = max(baseline.items, 1)
+    cpu_ratio = min(baseline.cpu_ratio, 1.0)
+    cores = min(cpu_ratio * max(cpu_multiple, 1.0), max(logical_cores, 1))
+    return Nature(cpu_ratio, baseline.wall_s / count, cores, handoff[0] / 1e6, handoff[1], top_share(item_s))
+
+
+def top_share(item_s: Sequence[float]) -> float:
+    """The share of the total time the slowest tenth of the items took (at least one item)."""
+    total = sum(item_s)
+    if not item_s or total <= 0:
+        return 0.1
+    slowest = sorted(item_s, reverse=True)[:max(1, round(len(item_s) / 10))]
+    return sum(slowest) / total
+
+
+def processes_to_fill(cores: int, cpu_ratio: float) -> int:
+    """Workers that keep ``cores`` busy when each computes ``cpu_ratio`` of its time (a power of two)."""
+    wanted = cores / max(cpu_ratio, 1 / MAX_WORKERS)
+    n = max(2, cores)
+    while n < wanted and n * 2 <= MAX_WORKERS:
+        n *= 2
+    return n
 
 
 def first_round(task_nature: Nature, cores: int, sample_size: int) -> list[Config]:
-    """After the baseline: threads and processes at the core count; chunk sizes for tiny items."""
+    """After the baseline: threads and processes at the core count, and what the task's nature asks for.
+
+    Tiny items: chunk sizes.  Already parallel: processes with each worker's
+    libraries capped to one thread.  Waiting plus CPU (mixed): processes with
+    enough workers to keep the cores busy through the waits.  Heavy-tailed
+    (imbalanced): chunk 1, so no worker holds a chunk of slow items.
+    """
     n = max(2, cores)
     configs = [Config("threads", n), Config("processes", n)]
-    if task_nature.tiny:
+    kind = task_nature.kind
+    if kind == "overhead":
         for chunk in TINY_CHUNKS:
             if chunk * n <= sample_size:  # a chunk bigger than a worker's share is just "one chunk each"
                 configs += [Config("threads", n, chunk), Config("processes", n, chunk)]
+    elif kind == "already-parallel":
+        configs.append(Config("processes", n, library_threads=1))
+    elif kind == "mixed":
+        filled = min(processes_to_fill(n, task_nature.cpu_ratio), max(2, sample_size))
+        if filled > n:
+            configs.append(Config("processes", filled))
+    elif kind == "imbalanced" and sample_size >= 2 * n:
+        configs += [Config("threads", n, 1), Config("processes", n, 1)]
     return configs
 
 
@@ -195,7 +296,7 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
     """
     if not task_nature.waiting:
         return []
-    parallel = [p for p in probes if not p.config.sequential]
+    parallel = [p for p in probes if not p.config.sequential and p.config.runnable]
     local = [p for p in parallel if in_process(p.config.backend)]
     remote = [p for p in parallel if not in_process(p.config.backend)]
     best_local = min(local, key=lambda p: p.wall_s, default=None)
@@ -211,8 +312,8 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
 def _doubled(leader: Config, probes: Sequence[Probe], sample_size: int) -> Config | None:
     """The leader's family with twice the workers, if the last doubling still paid."""
     same = {p.config.workers: p for p in probes
-            if (p.config.backend, p.config.chunk_size, p.config.method)
-            == (leader.backend, leader.chunk_size, leader.method)}
+            if (p.config.backend, p.config.chunk_size, p.config.method, p.config.library_threads)
+            == (leader.backend, leader.chunk_size, leader.method, leader.library_threads)}
     most = max(same)
     below = [w for w in same if w < most]
     if below and same[max(below)].wall_s < same[most].wall_s * DOUBLING_GAIN:

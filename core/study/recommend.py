@@ -5,6 +5,7 @@
                    ──scaling(): per backend, speed-up and efficiency against workers,
                                 Karp-Flatt serial fraction, the physical core count
     diagnosis + numbers ──words.why()──► the sentence (the one place words are built)
+    sample's item times + the winner's speed-up ──forecast()──► the whole job's wall time
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .record import ConfigResult, Diagnosis, Recommendation
+from .forecast import Forecast, forecast
+from .record import ConfigResult, Diagnosis, Recommendation, StudyResult
 from .stats import Lead, karp_flatt, lead, speedup
 
 
@@ -30,7 +32,7 @@ def fill_speedups(configs: Sequence[ConfigResult]) -> None:
 def winner_and_lead(configs: Sequence[ConfigResult]) -> tuple[ConfigResult | None, ConfigResult | None,
                                                               Lead | None]:
     """The fastest complete configuration, the next one, and how sure the lead is."""
-    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    ranked = _eligible(configs)
     if not ranked:
         return None, None, None
     if len(ranked) == 1:
@@ -47,19 +49,21 @@ TIE = 1.05
 def tie_break(configs: Sequence[ConfigResult], diagnosis: Diagnosis) -> ConfigResult | None:
     """The fastest, unless another is as fast within noise and suits the diagnosis better.
 
-    Pure-Python CPU work prefers processes (threads cannot scale it, whatever one noisy
-    run said); waiting and GIL-free work prefer threads (nothing copied, nothing to
-    start); tiny items prefer this process; fewer workers first after that.
+    Pure-Python CPU work, and waiting plus CPU, prefer processes (threads cannot scale
+    the CPU part, whatever one noisy run said); waiting and GIL-free work prefer threads
+    (nothing copied, nothing to start); tiny items, large hand-offs and a task that is
+    already parallel prefer this process; fewer workers first after that.
     """
     from .measure import in_process
 
-    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    ranked = _eligible(configs)
     if not ranked:
         return None
     fastest = ranked[0]
     tied = [c for c in ranked if c is fastest or (
         c.median_s <= fastest.median_s * TIE and not lead(fastest.wall_s, c.wall_s).significant)]
-    want_local = {"cpu-gil": False, "waiting": True, "cpu-parallel": True, "overhead": True}.get(diagnosis.kind)
+    want_local = {"cpu-gil": False, "waiting": True, "cpu-parallel": True, "overhead": True, "transfer": True,
+                  "already-parallel": True, "mixed": False}.get(diagnosis.kind)
     if want_local is None or len(tied) == 1:
         return fastest
     return min(tied, key=lambda c: (in_process(c.config.backend) != want_local, c.config.workers, c.median_s))
@@ -101,6 +105,34 @@ def scaling(configs: Sequence[ConfigResult], physical_cores: int) -> dict[str, A
              "serial_fraction": _round(karp_flatt(c.speedup, c.config.workers))}
             for c in sorted(members, key=lambda c: c.config.workers)]
     return {"physical_cores": physical_cores, "series": series} if series else {}
+
+
+def job_forecast(study: StudyResult) -> Forecast | None:
+    """The whole job's wall time on the recommendation, from the sample's per-item times.
+
+    The sampling pass's item times give the spread; they are scaled to the
+    engine's sequential median so that the configuration's speed-up (measured
+    against that median) applies to them as it was measured.
+    """
+    rec = study.recommendation
+    chosen = next((c for c in study.configs if rec is not None and c.config == rec.config and c.runs), None)
+    base = next((c for c in study.configs if c.config.sequential and c.runs), None)
+    if chosen is None or base is None or not study.item_s or sum(study.item_s) <= 0 or chosen.speedup <= 0:
+        return None
+    scale = base.median_s / sum(study.item_s)
+    slow, fast = chosen.speedup_range()  # the median's own repeat may differ from it in the last digit
+    return forecast(study.total_items, [t * scale for t in study.item_s], config=chosen.config,
+                    speedup=chosen.speedup, speedup_range=(min(slow, chosen.speedup), max(fast, chosen.speedup)),
+                    startup_s=chosen.startup_s or 0.0, seed=study.seed or 0)
+
+
+def _eligible(configs: Sequence[ConfigResult]) -> list[ConfigResult]:
+    """Configurations that may win, fastest first: every item ok, and runnable as they are.
+
+    A configuration with its libraries' threads capped is evidence for the
+    *why* (``poolside run`` and the Run tab cannot cap them), never the pick.
+    """
+    return sorted((c for c in configs if c.complete and c.config.runnable), key=lambda c: c.median_s)
 
 
 def _round(x: float | None) -> float | None:

@@ -19,7 +19,10 @@ _KIND = {
     "cpu-parallel": "CPU work in code that releases the GIL",
     "waiting": "mostly waiting (I/O or sleeps)",
     "overhead": "items so small that handing them to workers costs more than the work",
-    "mixed": "a mix of CPU and waiting",
+    "mixed": "waiting plus CPU work",
+    "transfer": "moving items and results to workers costs more than the work",
+    "already-parallel": "work that already runs on several cores by itself",
+    "imbalanced": "heavy-tailed item times: a few items take most of the time",
 }
 
 
@@ -30,7 +33,14 @@ DIAGNOSES: dict[str, str] = {
     "cpu-parallel": "CPU work in code that releases the GIL: threads scale as well as processes.",
     "waiting": "The task mostly waits (I/O or sleeps): more workers than cores pay off.",
     "overhead": "Items so small that handing them out costs more than running them: chunking matters.",
-    "mixed": "The task computes and waits: no single kind of backend dominates.",
+    "mixed": "The task waits and computes: processes with more workers than cores keep the cores busy "
+             "through the waits.",
+    "transfer": "Moving items and results to worker processes costs more than the work: threads or sequential "
+                "move nothing; or return less.",
+    "already-parallel": "The task already runs on several cores (BLAS, numba, its own threads): more workers "
+                        "only oversubscribe; use fewer, or cap the library's threads (threadpoolctl).",
+    "imbalanced": "A few items take most of the time: hand out one item at a time (chunk 1) so no worker "
+                  "sits on a chunk of slow ones.",
 }
 
 
@@ -62,6 +72,8 @@ def why(r: dict[str, Any]) -> str:
                      "so more workers than cores pay")
     elif d == "overhead":
         parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
+    elif d in _SPECIFIC:
+        parts.append(_SPECIFIC[d](r))
     winner = config_label(r["winner"])
     if r["winner"]["backend"] == "sequential":
         text = "; ".join(parts) + ": no parallel configuration beat sequential"
@@ -78,6 +90,49 @@ def why(r: dict[str, Any]) -> str:
             text += (f"; its {ahead:.0f} % lead over {config_label(r['runner_up'])} is within noise "
                      f"(not significant after {r['repeats']} repeats)")
     return text + "."
+
+
+def _transfer(r: dict[str, Any]) -> str:
+    text = (f"each item moves {r['mb_per_item']:.1f} MB (item and result, pickled); pickling it and back took "
+            f"{human_duration(r['pickle_ms'] / 1000)} against {human_duration(r['item_ms'] / 1000)} of work")
+    if "pickle_mb_s" in r:
+        text += f" ({r['pickle_mb_s']:,.0f} MB/s)"
+    if "handoff_mb_s" in r:
+        text += (f"; on processes ×{r['processes_workers']} the results came back at {r['handoff_mb_s']:,.0f} MB/s "
+                 f"and ran {r['processes_speedup']:.2f}× sequential")
+    return text
+
+
+def _already_parallel(r: dict[str, Any]) -> str:
+    text = (f"sequentially the process already used {r['sequential_cores']:.1f} of {r['cores']} cores (the task's "
+            "own threads), so more workers oversubscribe")
+    if "capped_speedup" in r:
+        text += (f"; processes ×{r['capped_workers']} with {r['capped_threads']} library thread each "
+                 f"(threadpoolctl) ran {r['capped_speedup']:.2f}× sequential")
+    return text
+
+
+def _imbalanced(r: dict[str, Any]) -> str:
+    text = f"the slowest tenth of the items took {r['top_share']:.0%} of the time"
+    if "slowest_ms" in r:
+        text += (f" (the slowest {human_duration(r['slowest_ms'] / 1000)}, the median "
+                 f"{human_duration(r['median_ms'] / 1000)})")
+    if "chunk1_speedup" in r:
+        text += f"; {r['chunk1_backend']} handing out one item at a time ran {r['chunk1_speedup']:.2f}× sequential"
+    return text
+
+
+def _mixed(r: dict[str, Any]) -> str:
+    text = f"sequentially the CPU was busy {r['baseline_cpu_ratio']:.0%} of the time"
+    if "processes_workers" in r:
+        more = "more workers than" if r["processes_workers"] > r["cores"] else "as many workers as"
+        text += (f"; processes ×{r['processes_workers']} ({more} the {r['cores']} cores) ran "
+                 f"{r['processes_speedup']:.2f}× sequential")
+    return text
+
+
+_SPECIFIC = {"transfer": _transfer, "already-parallel": _already_parallel, "imbalanced": _imbalanced,
+             "mixed": _mixed}
 
 
 #: The study steps that measure no configuration, as a progress line names them.
