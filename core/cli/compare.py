@@ -60,6 +60,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chunk-size", type=_chunks, metavar="auto,1,64", help="chunk sizes to compare")
     p.add_argument("--methods", type=_names, metavar="map,imap", help="the classic pools' calls to compare")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="per item")
+    p.add_argument("--predict-workers", type=_ints, metavar="32,64",
+                   help="predict the speed-up at these worker counts (a scaling model, fitted where the "
+                        "workers varied over 3 counts or more; default: 2x and 4x the most measured)")
     p.add_argument("--json", metavar="FILE", help="write the study as JSON")
     p.add_argument("--yes", "-y", action="store_true",
                    help="run a plugin with side effects (fetch downloads) without asking")
@@ -80,7 +83,8 @@ def cmd_compare(ns: argparse.Namespace) -> int:
         allow = ns.yes or (bool(plugin.side_effects) and _confirm(plugin.name, plugin.side_effects))
         study = prepare_study(spec, sample=ns.sample, budget_s=ns.budget, repeats=ns.repeats,
                               backends=ns.backends, workers=ns.workers, chunk_sizes=ns.chunk_size,
-                              methods=ns.methods, allow_side_effects=allow, on_progress=_Line().show)
+                              methods=ns.methods, allow_side_effects=allow, on_progress=_Line().show,
+                              predict_workers=ns.predict_workers)
     except (SpecError, StudyError) as e:
         raise UsageError(str(e)) from None
     result = _run(study)
@@ -209,6 +213,9 @@ def print_study(result: StudyResult, out: Any) -> None:
         return
     print(f"use: {config_label(rec.config)} ({rec.speedup:.2f}× sequential)", file=out)
     print(f"why: {rec.why}", file=out)
+    if result.forecast is not None:
+        print(f"forecast: {say.forecast_sentence(result.forecast)}, {say.forecast_basis(result.forecast)}",
+              file=out)
 
 
 def _print_scaling(scaling: dict[str, Any], out: Any) -> None:
@@ -223,6 +230,10 @@ def _print_scaling(scaling: dict[str, Any], out: Any) -> None:
         serial = f"; serial fraction ≈ {sorted(fractions)[len(fractions) // 2]:.2f}" if fractions else ""
         print(f"scaling, {name}: " + ", ".join(cells) + serial
               + (f"  (|: the {physical} physical cores)" if physical else ""), file=out)
+    for model in scaling.get("models", {}).values():
+        print(f"scaling model, {say.scaling_sentence(model)}", file=out)
+    for p in scaling.get("predictions", ()):
+        print(say.prediction_sentence(p), file=out)
 
 
 def _names(text: str) -> list[str]:

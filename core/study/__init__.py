@@ -13,6 +13,7 @@
     diagnose.py   what limits: transfer / overhead / already-parallel / waiting / mixed / imbalanced /
                   cpu-gil / cpu-parallel, with the measured evidence
     recommend.py  speed-ups, the winner, scaling (Karp-Flatt), the whole job's forecast
+    scaling.py    the Universal Scalability Law where workers varied: peak, retrograde, predictions
     forecast.py   the whole job's wall time from the sample's per-item times, with a range
     (words: poolside.words, the one place numbers become sentences)
     record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON; from_dict reads it back)
@@ -37,7 +38,8 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
                   methods: Sequence[str | None] | None = None, timeout: float | None = None,
                   allow_side_effects: bool = False, seed: int | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
-                  on_round: Callable[[Round], None] | None = None) -> Study:
+                  on_round: Callable[[Round], None] | None = None,
+                  predict_workers: Sequence[int] | None = None) -> Study:
     """A :class:`Study` ready to ``run()`` (and to ``cancel()`` from another thread).
 
     ``task_or_spec`` is a :class:`~poolside.spec.JobSpec` (its inputs are walked
@@ -47,7 +49,9 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     declares side effects (``fetch`` downloads) needs ``allow_side_effects=True``:
     a study repeats them a dozen times.  ``seed`` picks the sample and each
     round's order of configurations (drawn at random when not given); the
-    record keeps it, so a study can be repeated exactly.
+    record keeps it, so a study can be repeated exactly.  ``predict_workers``:
+    worker counts the scaling model predicts speed-ups for (where the workers
+    varied over three counts or more).
     """
     from ..spec import JobSpec
 
@@ -76,7 +80,7 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     return Study(task, list(items), configs=configs, repeats=repeats, sample=sample, budget_s=budget_s,
                  timeout=timeout, outputs=plugin.outputs if plugin is not None else (),
                  plugin=plugin.name if plugin is not None else "", params=params, seed=seed,
-                 on_progress=on_progress, on_round=on_round)
+                 on_progress=on_progress, on_round=on_round, predict_workers=predict_workers)
 
 
 def prepare_plan(plan: StudyPlan, *, on_progress: Callable[[Progress], None] | None = None,

@@ -88,23 +88,47 @@ def recommend(configs: Sequence[ConfigResult], diagnosis: Diagnosis, cores: int)
     return Recommendation(first.config, first.speedup, why(reasons), reasons)
 
 
-def scaling(configs: Sequence[ConfigResult], physical_cores: int) -> dict[str, Any]:
-    """Where the workers were varied (two counts or more of one backend): the curve, with e = serial fraction."""
-    series: dict[str, list[dict[str, Any]]] = {}
-    groups: dict[tuple, list[ConfigResult]] = {}
+def series_groups(configs: Sequence[ConfigResult]) -> dict[str, list[ConfigResult]]:
+    """Measured parallel configurations by series (backend, chunk size, method, library threads), named."""
+    groups: dict[str, list[ConfigResult]] = {}
     for c in configs:
         if c.runs and not c.config.sequential:
-            key = (c.config.backend, c.config.chunk_size, c.config.method)
-            groups.setdefault(key, []).append(c)
-    for (backend, chunk, method), members in groups.items():
+            cfg = c.config
+            name = (cfg.backend + ("" if cfg.chunk_size == "auto" else f" chunk {cfg.chunk_size}")
+                    + (f" {cfg.method}" if cfg.method else "")
+                    + ("" if cfg.library_threads is None else f" {cfg.library_threads} library thread"))
+            groups.setdefault(name, []).append(c)
+    return groups
+
+
+def scaling(configs: Sequence[ConfigResult], physical_cores: int, *, backend: str | None = None,
+            predict: Sequence[int] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Where the workers were varied (two counts or more of one backend): the curve, with e = serial fraction.
+
+    Over three counts or more, the Universal Scalability Law too (``scaling.py``):
+    ``model`` (the recommended ``backend``'s, else the best-measured), ``models``
+    by series, and ``predictions`` at ``predict`` workers (default: 2× and 4× the
+    most measured), each labelled a prediction by the front ends.
+    """
+    from .scaling import fits, pick, predictions
+
+    series: dict[str, list[dict[str, Any]]] = {}
+    for name, members in series_groups(configs).items():
         if len({c.config.workers for c in members}) < 2:
             continue
-        name = backend + ("" if chunk == "auto" else f" chunk {chunk}") + (f" {method}" if method else "")
         series[name] = [
             {"workers": c.config.workers, "speedup": round(c.speedup, 4), "efficiency": round(c.efficiency, 4),
              "serial_fraction": _round(karp_flatt(c.speedup, c.config.workers))}
             for c in sorted(members, key=lambda c: c.config.workers)]
-    return {"physical_cores": physical_cores, "series": series} if series else {}
+    if not series:
+        return {}
+    out: dict[str, Any] = {"physical_cores": physical_cores, "series": series}
+    models = fits(configs, seed=seed)
+    chosen = pick(models, backend)
+    if chosen is not None:
+        out.update(model=chosen.to_dict(), models={name: m.to_dict() for name, m in models.items()},
+                   predictions=predictions(models, predict))
+    return out
 
 
 def job_forecast(study: StudyResult) -> Forecast | None:

@@ -102,7 +102,8 @@ class Study:
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
                  params: dict[str, Any] | None = None, seed: int | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 on_round: Callable[[Round], None] | None = None) -> None:
+                 on_round: Callable[[Round], None] | None = None,
+                 predict_workers: Sequence[int] | None = None) -> None:
         if not items:
             raise StudyError("no items to compare on")
         if repeats < 1:
@@ -113,6 +114,7 @@ class Study:
         # Drawn when not given, and recorded either way: the sample and every round's order repeat from it.
         self.seed = random.SystemRandom().randrange(2**32) if seed is None else seed
         self.timeout, self.on_progress, self.on_round = timeout, on_progress, on_round
+        self.predict_workers = None if predict_workers is None else list(predict_workers)
         self._scratch = Scratch(task, outputs)
         self._current = Current()
         self._results: dict[Config, ConfigResult] = {}
@@ -364,7 +366,9 @@ class Study:
             res.diagnosis = diagnose(res.configs, cores, self._nature, self._oncpu, self._item_s)
             res.recommendation = recommend(res.configs, res.diagnosis, cores)
             res.lead = winner_and_lead(res.configs)[2]
-            res.scaling = scaling(res.configs, self._system.physical_cores)
+            res.scaling = scaling(res.configs, self._system.physical_cores, seed=self.seed,
+                                  backend=None if res.recommendation is None else res.recommendation.config.backend,
+                                  predict=self.predict_workers)
             res.forecast = job_forecast(res)
         if res.lead is not None and math.comb(2 * res.lead.repeats, res.lead.repeats) <= 20:
             res.notes.append({"code": "significance", "repeats": res.lead.repeats,

@@ -207,3 +207,24 @@ def _getter(record: Any) -> Callable[[str], Any]:
     if isinstance(record, dict):
         return lambda key: record[key]
     return lambda key: getattr(record, key)
+
+
+def scaling_sentence(model: dict[str, Any]) -> str:
+    """A fitted scaling model (``scaling.model``): contention, coherency, and where it peaks."""
+    text = (f"{model['series']}: contention σ = {model['sigma']:.3f}, coherency κ = {model['kappa']:.4f} "
+            f"(Universal Scalability Law, fitted on {', '.join(str(w) for w in model['workers'])} workers)")
+    if model.get("retrograde") and model.get("peak_workers") is not None:
+        return text + (f"; it peaks at about {model['peak_workers']:.0f} workers, and past that more workers "
+                       "make the job slower")
+    if model["sigma"] > 0:
+        return text + f"; no peak: the speed-up levels off towards {model['scale'] / model['sigma']:.1f}×"
+    return text + "; no peak and no contention measured: it scales with the workers"
+
+
+def prediction_sentence(p: dict[str, Any]) -> str:
+    """``"predicted: processes ×32 ≈ 2.53× sequential (0.72–9.96×)"``: a model's guess, labelled as one."""
+    label = config_label({"backend": p["backend"], "workers": p["workers"]})
+    if p.get("series", p["backend"]) != p["backend"]:
+        label += f" ({p['series']})"
+    head = "measured and fitted" if p.get("measured") else "predicted"
+    return f"{head}: {label} ≈ {p['speedup']:.2f}× sequential ({p['low']:.2f}–{p['high']:.2f}×)"
