@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .measure import Current, Handoff, gil_probe, in_process, measure, sched_clocks
-from .plan import BASELINE, Config, Probe, first_round, nature, next_round
+from .plan import BASELINE, Config, Probe, first_round, must_measure, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
 from .scratch import Scratch
 
@@ -312,9 +312,9 @@ class Study:
         cores = self._system.usable_cores
         todo = first_round(task_nature, cores, len(self._sample))
         # Threads and processes at the core count are always measured: without both, no
-        # recommendation means much.  The budget governs what auto mode adds to them (it sized
-        # the sample so that these fit).
-        mandatory = set(todo[:2])
+        # recommendation means much; so is the option the diagnosis is about.  The budget
+        # governs what auto mode adds to them (it sized the sample so that these fit).
+        mandatory = must_measure(task_nature, todo)
         while todo:
             for config in todo:
                 if config not in mandatory and not self._affordable():

@@ -15,7 +15,7 @@ from .configs import config_label
 from .units import approx_duration, count, human_duration
 
 _KIND = {
-    "cpu-gil": "pure-Python CPU work",
+    "cpu-gil": "CPU work that holds the GIL (pure Python, or C code that keeps it)",
     "cpu-parallel": "CPU work in code that releases the GIL",
     "waiting": "mostly waiting (I/O or sleeps)",
     "overhead": "items so small that handing them to workers costs more than the work",
@@ -29,7 +29,8 @@ _KIND = {
 #: What each diagnosis means for the choice of backend, in a sentence (the window's verdict;
 #: the study's evidence follows it).
 DIAGNOSES: dict[str, str] = {
-    "cpu-gil": "Pure-Python CPU work: threads share one core (the GIL); processes scale.",
+    "cpu-gil": "CPU work that holds the GIL (pure Python, or C code that keeps it): threads share one core; "
+               "processes scale.",
     "cpu-parallel": "CPU work in code that releases the GIL: threads scale as well as processes.",
     "waiting": "The task mostly waits (I/O or sleeps): more workers than cores pay off.",
     "overhead": "Items so small that handing them out costs more than running them: chunking matters.",

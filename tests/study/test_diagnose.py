@@ -23,6 +23,7 @@ from poolside.study.plan import (
     WAITING_CPU_RATIO,
     Nature,
     first_round,
+    must_measure,
     processes_to_fill,
     top_share,
 )
@@ -108,13 +109,23 @@ def test_a_capped_configuration_is_evidence_never_the_pick():
     (Nature(cpu_ratio=1.0, item_s=0.02, cores=1.9), [Config("processes", 2, library_threads=1)]),
     (Nature(cpu_ratio=0.25, item_s=0.02), [Config("processes", 8)]),
     (Nature(cpu_ratio=0.45, item_s=0.02), [Config("processes", 8)]),  # 2 / 0.45 = 4.4 workers: the next power of 2
-    (Nature(cpu_ratio=1.0, item_s=0.02, top_share=0.5), [Config("threads", 2, 1), Config("processes", 2, 1)]),
+
     (Nature(cpu_ratio=1.0, item_s=0.02, payload_mb=4.0, pickle_s=0.03), []),
     (Nature(cpu_ratio=0.05, item_s=0.02), []),  # waiting: doubling threads does it (next_round)
     (CPU, []),
 ])
 def test_the_diagnosis_decides_what_auto_mode_tries(n, extra):
     assert first_round(n, 2, 200) == [Config("threads", 2), Config("processes", 2), *extra]
+
+
+def test_a_heavy_tail_is_handed_out_one_item_at_a_time_first():
+    heavy = Nature(cpu_ratio=1.0, item_s=0.02, top_share=0.5)
+    todo = first_round(heavy, 2, 200)
+    assert todo == [Config("threads", 2, 1), Config("processes", 2, 1), Config("threads", 2), Config("processes", 2)]
+    assert must_measure(heavy, todo) == set(todo[:2])
+    mixed = Nature(cpu_ratio=0.25, item_s=0.02)
+    assert must_measure(mixed, first_round(mixed, 2, 200)) == {
+        Config("threads", 2), Config("processes", 2), Config("processes", 8)}
 
 
 def test_filling_the_cores_through_the_waits():
@@ -132,10 +143,10 @@ def test_the_tail_share():
 
 
 def heavy_tailed(item: int) -> int:
-    """Busy for 0.5 ms, and one item in ten for 12 ms."""
-    end = time.perf_counter() + (0.012 if item % 10 == 0 else 0.0005)
+    """Busy for 0.5 ms of CPU, and one item in ten for 12 ms (CPU time: a busy machine does not shorten it)."""
+    end = time.thread_time() + (0.012 if item % 10 == 0 else 0.0005)
     n = 0
-    while time.perf_counter() < end:
+    while time.thread_time() < end:
         n += 1
     return n
 
