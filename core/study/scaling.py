@@ -82,7 +82,16 @@ class UslFit:
         return {"kind": "usl", "series": self.series, "backend": self.backend, "sigma": round(self.sigma, 6),
                 "kappa": round(self.kappa, 8), "scale": round(self.scale, 4),
                 "peak_workers": None if peak is None else round(peak, 1), "retrograde": self.retrograde,
-                "workers": list(self.workers)}
+                "workers": list(self.workers),
+                # The refits travel with the model (~3 KB), so any reader, the window's "what if"
+                # among them, predicts other worker counts with their range without refitting.
+                "samples": [[round(x, 6) for x in sample] for sample in self.samples]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UslFit:
+        return cls(str(data["series"]), str(data["backend"]), float(data["sigma"]), float(data["kappa"]),
+                   float(data["scale"]), tuple(int(w) for w in data["workers"]),
+                   tuple((float(a), float(b), float(c)) for a, b, c in data.get("samples") or ()))
 
 
 def usl(n: float, scale: float, sigma: float, kappa: float) -> float:

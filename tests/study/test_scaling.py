@@ -71,3 +71,16 @@ def test_every_series_with_three_counts_gets_a_model_from_a_real_study():
     assert {"threads", "processes", "mp-pool", "mp-pool imap"} == set(models)
     for model in models.values():
         assert 0 <= model.sigma <= 1 and 0 <= model.kappa <= 1 and len(model.samples) > 50
+
+
+def test_a_model_read_back_from_the_json_predicts_the_same():
+    from poolside.study.scaling import UslFit
+
+    configs = curve(0.05, 0.01, workers=(1, 2, 4, 8))
+    model = fit("processes", configs[1:], configs[0])
+    again = UslFit.from_dict(model.to_dict())
+    for n in (3, 32):
+        assert again.predict(n)["speedup"] == pytest.approx(model.predict(n)["speedup"], rel=1e-4)
+        assert again.predict(n)["low"] == pytest.approx(model.predict(n)["low"], rel=1e-3)
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        again.predict(0)

@@ -184,3 +184,26 @@ def test_the_chart_and_table_fill_in_round_by_round_and_the_record_replaces_them
     assert _speedups(view.chart._configs) == _speedups(record.configs)  # the final record replaces the partial bars
     rows = range(view.table_model.rowCount())
     assert [len(view.table_model.config(r).runs) for r in rows] == [record.repeats] * len(record.configs)
+
+
+def test_the_verdict_forecasts_the_whole_job_and_answers_what_if(window, client):
+    from poolside.words.study import forecast_sentence, prediction_sentence
+
+    record = study_fakes.study()
+    model = record.scaling.get("model")
+    assert record.forecast is not None and model is not None  # make.py's studies varied the workers
+    window.compare_ws.start_study()
+    client.play(record)
+    verdict = window.compare_ws.view.verdict
+    assert f"Whole job: <b>{forecast_sentence(record.forecast)}</b>" in verdict.text()
+    assert "Universal Scalability Law" in verdict.scaling.text()
+    assert verdict.what_if_row.isVisibleTo(verdict) and verdict.what_if.accessibleName() == "What if workers"
+    verdict.what_if.setValue(32)
+    from poolside.study.scaling import UslFit
+
+    expected = prediction_sentence(UslFit.from_dict(model).predict(32))
+    assert verdict.what_if_result.text().startswith(expected[:1].upper() + expected[1:])
+    assert "Predicted: " in verdict.what_if_result.text() and "×32" in verdict.what_if_result.text()
+    window.compare_ws.start_study()
+    client.play(study_fakes.study("grid_tie"))  # one worker count: no model, no "what if"
+    assert not verdict.what_if_row.isVisibleTo(verdict) and "Scaling:" not in verdict.text()
