@@ -54,6 +54,11 @@ BUDGET_PER_SAMPLE = 12
 # The GIL probe runs about this much sequential work (and at least 3 items per thread).
 GIL_PROBE_S = 0.4
 GIL_PROBE_ITEMS = 12
+# The sampling pass waited for a core this share of its time or more: other programs
+# hold the cores, and a CPU-bound configuration with more workers than cores wins a
+# bigger share of them from those programs (measured at load 18 on 2 cores: pure
+# Python on processes x32 ran 2.5x processes x2), which a quiet machine would not repeat.
+BUSY_MACHINE = 0.25
 # Items of the sampling pass whose times (and hand-off) are kept: enough for a tail's
 # shape and a forecast's range; tiny items make samples of millions, and the record keeps these.
 ITEM_TIMES = 2000
@@ -213,6 +218,8 @@ class Study:
                             sched_clocks())
         queued = after[1] - clocks[1] if clocks is not None and after is not None else 0.0
         self._calibration = Probe(BASELINE, wall, cpu, len(taken), queued)
+        if wall > 0 and queued / wall > BUSY_MACHINE:
+            notes.append({"code": "busy-machine", "runqueue_share": round(queued / wall, 3)})
         # The process's CPU per CPU second of this thread (2.0: the task's own threads, BLAS or
         # OpenMP, used as much again): a ratio of CPU times, so a busy machine does not hide it.
         process_cpu, thread_cpu = time.process_time() - process_start, time.thread_time() - cpu_start

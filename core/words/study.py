@@ -170,6 +170,10 @@ def note(n: dict[str, Any]) -> str:
     if code == "dropped":
         return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
                 f"once and left out of the repeats: {', '.join(config_label(c) for c in n['configs'])}")
+    if code == "busy-machine":
+        return (f"the machine was busy with other programs: sequentially the task waited for a core "
+                f"{n['runqueue_share']:.0%} of the time; more workers than cores can look faster here only by "
+                "taking CPU from those programs")
     if code == "over-budget":
         return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
     if code == "significance":
@@ -220,6 +224,15 @@ def scaling_sentence(model: dict[str, Any]) -> str:
     if model["sigma"] > 0:
         return text + f"; no peak: the speed-up levels off towards {model['scale'] / model['sigma']:.1f}×"
     return text + "; no peak and no contention measured: it scales with the workers"
+
+
+def scaling_brief(model: dict[str, Any]) -> str:
+    """The model's shape in a clause: ``"the model peaks at about 12 workers, and slows past that"``."""
+    if model.get("retrograde") and model.get("peak_workers") is not None:
+        return f"the model peaks at about {model['peak_workers']:.0f} workers, and slows past that"
+    if model["sigma"] > 0:
+        return f"the model levels off towards {model['scale'] / model['sigma']:.1f}×"
+    return "the model scales with the workers"
 
 
 def prediction_sentence(p: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """The verdict: what limits the task, what to use, why, whether the lead is real, and what it predicts.
 
     StudyResult ──► recommendation + why, noise, the whole job's forecast, diagnosis,
-                    the scaling model (fitted, when workers varied over 3 counts or more)
+                    the scaling model (fitted, when workers varied over 3 counts or more:
+                    its sentence on the "what if" line's tooltip)
                     and its "what if N workers" field (the model's refits, from the record:
                     nothing is run or fitted here)
 """
@@ -24,6 +25,7 @@ from poolside.words.study import (
     forecast_sentence,
     note,
     prediction_sentence,
+    scaling_brief,
     scaling_sentence,
     sentence,
 )
@@ -54,8 +56,8 @@ class VerdictPanel(QWidget):
         self.notes = QLabel(self)
         self.notes.setProperty("role", "hint")
         self.forecast = QLabel(self)
-        self.scaling = QLabel(self)
         self._model: UslFit | None = None
+        self._brief = ""
         self.what_if_row = QWidget(self)
         what_if_label = QLabel("What if workers:", self.what_if_row)
         self.what_if = QSpinBox(self.what_if_row)
@@ -71,7 +73,7 @@ class VerdictPanel(QWidget):
         what_if_lay.addWidget(self.what_if)
         what_if_lay.addWidget(self.what_if_result, 1)
         for label in (self.diagnosis, self.recommendation, self.why, self.noise, self.notes, self.forecast,
-                      self.scaling, self.what_if_result):
+                      self.what_if_result):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -90,8 +92,8 @@ class VerdictPanel(QWidget):
         self.clear()
 
     def _rows(self) -> tuple[QWidget, ...]:
-        return (self.recommendation, self.why, self.noise, self.forecast, self.diagnosis, self.scaling,
-                self.what_if_row, self.notes)
+        return (self.recommendation, self.why, self.noise, self.forecast, self.diagnosis, self.what_if_row,
+                self.notes)
 
     def clear(self, text: str = "The verdict appears here when a study ends.") -> None:
         self._recommendation = None
@@ -101,6 +103,7 @@ class VerdictPanel(QWidget):
             if isinstance(w, QLabel):
                 w.clear()
             w.hide()
+        self.what_if_result.clear()
         self.use_button.setEnabled(False)
 
     @property
@@ -109,7 +112,8 @@ class VerdictPanel(QWidget):
 
     def text(self) -> str:
         """Everything the panel says, as plain text (tests, the clipboard)."""
-        labels = [w for w in self._rows() if isinstance(w, QLabel)] + [self.what_if_result]
+        labels = [w for w in self._rows() if isinstance(w, QLabel)]
+        labels.insert(labels.index(self.notes), self.what_if_result)
         return "\n".join(label.text() for label in labels if label.isVisible() or label.text())
 
     def show_study(self, study: StudyResult) -> None:
@@ -140,16 +144,19 @@ class VerdictPanel(QWidget):
 
     def _show_forecast(self, study: StudyResult) -> None:
         f = study.forecast
-        self._show(self.forecast, "" if f is None else
-                   f"Whole job: <b>{html.escape(forecast_sentence(f))}</b>, a forecast "
-                   f"{html.escape(forecast_basis(f))}.")
+        self._show(self.forecast, "" if f is None else f"Whole job: <b>{html.escape(forecast_sentence(f))}</b>.")
+        # What it rests on, on demand: the verdict stays a few lines at 1024x768.
+        self.forecast.setToolTip("" if f is None else sentence(f"a forecast {forecast_basis(f)}"))
 
     def _show_scaling(self, study: StudyResult) -> None:
         model = study.scaling.get("model")
         self._model = UslFit.from_dict(model) if model else None
-        self._show(self.scaling, "" if not model else f"Scaling: {html.escape(sentence(scaling_sentence(model)))}")
+        self._brief = scaling_brief(model) if model else ""
+        self.what_if_result.setToolTip(f"Scaling: {sentence(scaling_sentence(model))}" if model else "")
         self.what_if_row.setVisible(self._model is not None)
-        if self._model is not None:
+        if self._model is None:
+            self.what_if_result.clear()
+        else:
             self.what_if.blockSignals(True)
             self.what_if.setValue(self._model.workers[-1] * 4)
             self.what_if.blockSignals(False)
@@ -157,7 +164,8 @@ class VerdictPanel(QWidget):
 
     def _predict(self, workers: int) -> None:
         if self._model is not None:
-            self.what_if_result.setText(html.escape(sentence(prediction_sentence(self._model.predict(workers)))))
+            text = f"{prediction_sentence(self._model.predict(workers))}; {self._brief}"
+            self.what_if_result.setText(html.escape(sentence(text)))
 
     def _show(self, label: QLabel, text: str) -> None:
         label.setText(text)

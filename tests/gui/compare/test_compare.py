@@ -196,7 +196,8 @@ def test_the_verdict_forecasts_the_whole_job_and_answers_what_if(window, client)
     client.play(record)
     verdict = window.compare_ws.view.verdict
     assert f"Whole job: <b>{forecast_sentence(record.forecast)}</b>" in verdict.text()
-    assert "Universal Scalability Law" in verdict.scaling.text()
+    assert "Universal Scalability Law" in verdict.what_if_result.toolTip()
+    assert "from 24 items measured at" in verdict.forecast.toolTip()
     assert verdict.what_if_row.isVisibleTo(verdict) and verdict.what_if.accessibleName() == "What if workers"
     verdict.what_if.setValue(32)
     from poolside.study.scaling import UslFit
@@ -206,4 +207,4 @@ def test_the_verdict_forecasts_the_whole_job_and_answers_what_if(window, client)
     assert "Predicted: " in verdict.what_if_result.text() and "×32" in verdict.what_if_result.text()
     window.compare_ws.start_study()
     client.play(study_fakes.study("grid_tie"))  # one worker count: no model, no "what if"
-    assert not verdict.what_if_row.isVisibleTo(verdict) and "Scaling:" not in verdict.text()
+    assert not verdict.what_if_row.isVisibleTo(verdict) and "Predicted" not in verdict.text()
