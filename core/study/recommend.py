@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .forecast import Forecast, forecast
+from .plan import Config
 from .record import ConfigResult, Diagnosis, Recommendation, StudyResult
 from .stats import Lead, karp_flatt, lead, speedup
 
@@ -131,21 +132,25 @@ def scaling(configs: Sequence[ConfigResult], physical_cores: int, *, backend: st
     return out
 
 
-def job_forecast(study: StudyResult) -> Forecast | None:
+def job_forecast(study: StudyResult, items: int | None = None, config: Config | None = None) -> Forecast | None:
     """The whole job's wall time on the recommendation, from the sample's per-item times.
 
     The sampling pass's item times give the spread; they are scaled to the
     engine's sequential median so that the configuration's speed-up (measured
-    against that median) applies to them as it was measured.
+    against that median) applies to them as it was measured.  ``items``: a job
+    of another size than the study's (the Run tab's files now); ``config``:
+    another configuration the study measured (None when it did not).
     """
     rec = study.recommendation
-    chosen = next((c for c in study.configs if rec is not None and c.config == rec.config and c.runs), None)
+    wanted = config if config is not None else rec.config if rec is not None else None
+    chosen = next((c for c in study.configs if c.config == wanted and c.runs), None)
     base = next((c for c in study.configs if c.config.sequential and c.runs), None)
     if chosen is None or base is None or not study.item_s or sum(study.item_s) <= 0 or chosen.speedup <= 0:
         return None
     scale = base.median_s / sum(study.item_s)
     slow, fast = chosen.speedup_range()  # the median's own repeat may differ from it in the last digit
-    return forecast(study.total_items, [t * scale for t in study.item_s], config=chosen.config,
+    return forecast(study.total_items if items is None else items, [t * scale for t in study.item_s],
+                    config=chosen.config,
                     speedup=chosen.speedup, speedup_range=(min(slow, chosen.speedup), max(fast, chosen.speedup)),
                     startup_s=chosen.startup_s or 0.0, seed=study.seed or 0)
 
