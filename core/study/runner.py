@@ -210,23 +210,30 @@ class Study:
             notes.append({"code": "sample-shrunk", "budget_s": self.budget_s, "target_s": target,
                           "items": len(taken)})
         notes.append({"code": "sample", "items": len(taken), "total": len(order), "sequential_s": spent})
-        # The sampling pass ran exactly the sample, sequentially, in this thread: it is the
-        # baseline's warm-up and auto mode's first probe, at no extra cost.
+        self._calibrate(len(taken), clocks, cpu_start, process_start, loop_start)
+        return [self.items[i] for i in sorted(taken)]
+
+    def _calibrate(self, items: int, clocks: tuple[float, float] | None, cpu_start: float, process_start: float,
+                   loop_start: float) -> None:
+        """The sampling pass's clocks read: auto mode's first probe, the task's nature, a busy machine noted.
+
+        The sampling pass ran exactly the sample, sequentially, in this thread: it is the
+        baseline's warm-up and auto mode's first probe, at no extra cost.
+        """
         # The hand-off's pickling ran in the loop but is no part of the task: taken out of its clocks.
         handoff = self._handoff.seconds
         cpu, wall, after = (time.thread_time() - cpu_start - handoff, time.perf_counter() - loop_start - handoff,
                             sched_clocks())
         queued = after[1] - clocks[1] if clocks is not None and after is not None else 0.0
-        self._calibration = Probe(BASELINE, wall, cpu, len(taken), queued)
+        self._calibration = Probe(BASELINE, wall, cpu, items, queued)
         if wall > 0 and queued / wall > BUSY_MACHINE:
-            notes.append({"code": "busy-machine", "runqueue_share": round(queued / wall, 3)})
+            self.result.notes.append({"code": "busy-machine", "runqueue_share": round(queued / wall, 3)})
         # The process's CPU per CPU second of this thread (2.0: the task's own threads, BLAS or
         # OpenMP, used as much again): a ratio of CPU times, so a busy machine does not hide it.
         process_cpu, thread_cpu = time.process_time() - process_start, time.thread_time() - cpu_start
         multiple = process_cpu / thread_cpu if thread_cpu > 0 else 1.0
         self._nature = nature(self._calibration, self._item_s, multiple, self._system.logical_cores,
                               self._handoff.per_item)
-        return [self.items[i] for i in sorted(taken)]
 
     def _gil_probe(self) -> float | None:
         """Does the task hold the GIL?  A short run on plain threads (see measure.gil_probe)."""
