@@ -4,7 +4,7 @@
     auto:      baseline (sequential): the sampling pass ──► Nature ──► its kind (see diagnose.py)
                     │
                     ├─► first_round(): threads and processes at the core count, plus by kind:
-                    │      overhead ......... chunk sizes 16, 256
+                    │      overhead ......... chunk sizes 256, 16
                     │      already-parallel . processes with 1 library thread each (threadpoolctl)
                     │      mixed ............ processes with enough workers to fill the cores through the waits
                     │      imbalanced ....... chunk 1
@@ -60,8 +60,10 @@ TRANSFER_MIN_MB = 0.064
 # Heavy-tailed item times: the slowest tenth of the items took this share of the
 # time (even items: 0.1; exponential: ~0.3; a Pareto tail with alpha 1.2: 0.5+).
 IMBALANCED_TOP_SHARE = 0.4
-# Chunk sizes auto mode tries for tiny items, besides the engine's "auto".
-TINY_CHUNKS: tuple[int, ...] = (16, 256)
+# Chunk sizes auto mode tries for tiny items, besides the engine's "auto"; the
+# larger first, since it is the one that pays for items of a few microseconds
+# (the budget may leave no room for the second).
+TINY_CHUNKS: tuple[int, ...] = (256, 16)
 
 
 @dataclass(frozen=True, order=True)

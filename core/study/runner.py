@@ -356,7 +356,7 @@ class Study:
         chosen = [c for c in self.result.configs if c.error is None and c.probe_s is not None]
         spent = time.perf_counter() - self._t0
         dropped: list[ConfigResult] = []
-        while len(chosen) > 2 and spent + self._measure_estimate(chosen) > self.budget_s:
+        while len(chosen) > 3 and spent + self._measure_estimate(chosen) > self.budget_s:
             slowest = max((c for c in chosen if not c.config.sequential), key=lambda c: c.probe_s or 0.0)
             chosen.remove(slowest)
             dropped.append(slowest)
