@@ -303,8 +303,10 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
     """Waiting-bound: double the workers while the last doubling gained more than 10 %.
 
     Threads are doubled (cheap to start, nothing copied) unless processes led by more
-    than 10 %; processes are doubled too when the task also spends a fifth of its time
+    than 10 %; processes are doubled too when the task also spends a tenth of its time
     on the CPU, since that part may hold the GIL and only processes would scale it.
+    Waiting plus CPU (mixed) also tries half the processes' leading count, when the
+    first round jumped to it.
     """
     if not task_nature.waiting:
         return []
@@ -318,7 +320,24 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
         leaders.append(best_local.config)
     if best_remote is not None and (not leaders or task_nature.cpu_ratio >= MIXED_CPU_RATIO):
         leaders.append(best_remote.config)
-    return [c for c in (_doubled(leader, parallel, sample_size) for leader in leaders) if c is not None]
+    out = [c for c in (_doubled(leader, parallel, sample_size) for leader in leaders) if c is not None]
+    if best_remote is not None and task_nature.kind == "mixed":
+        half = _halved(best_remote.config, parallel)
+        if half is not None:
+            out.append(half)
+    return out
+
+
+def _halved(leader: Config, probes: Sequence[Probe]) -> Config | None:
+    """Half the leader's workers, when the leader jumped there (first_round's cores filled through
+    the waits, rounded to a power of two) past an unmeasured count: the peak may lie below."""
+    same = {p.config.workers for p in probes
+            if (p.config.backend, p.config.chunk_size, p.config.method, p.config.library_threads)
+            == (leader.backend, leader.chunk_size, leader.method, leader.library_threads)}
+    half = leader.workers // 2
+    if leader.workers != max(same) or half in same or half <= min(same):
+        return None
+    return Config(leader.backend, half, leader.chunk_size, leader.method)
 
 
 def _doubled(leader: Config, probes: Sequence[Probe], sample_size: int) -> Config | None:

@@ -202,3 +202,17 @@ def test_a_study_record_keeps_the_sample_times_and_the_forecast():
     f = result.forecast
     assert f.items == 400 and f.low <= f.seconds <= f.high and f.config == result.recommendation.config
     assert type(result).from_dict(result.to_dict()).forecast == f
+
+
+def test_waiting_plus_cpu_also_tries_below_the_jump_to_fill_the_cores():
+    from poolside.study.plan import Probe, next_round
+
+    mixed = Nature(cpu_ratio=0.14, item_s=0.025)
+    base = Probe(Config("sequential", 1), 2.5, 0.35, 100)
+    threads = Probe(Config("threads", 2), 1.4, 0.35, 100)
+    two = Probe(Config("processes", 2), 1.3, 0.35, 100)
+    sixteen = Probe(Config("processes", 16), 0.5, 0.35, 100)
+    todo = next_round(mixed, [base, threads, two, sixteen], 100)
+    assert Config("processes", 8) in todo and Config("processes", 32) in todo
+    eight = Probe(Config("processes", 8), 0.4, 0.35, 100)  # the leader now, and not the most: no more halving
+    assert Config("processes", 4) not in next_round(mixed, [base, threads, two, sixteen, eight], 100)
