@@ -28,7 +28,7 @@ WORKLOADS = {
     # The hard tasks: each limits a parallel run its own way.
     "wait 15 ms + Python 5 ms": (w.wait_then_python, 2000),
     "numpy matmul": (w.matmul, 2000),
-    "4 MB results": (w.big_result, 2000),
+    "4 MB results": (w.big_result, 200),  # 4 MB each: 200 items move 800 MB a run already
     "heavy-tailed": (w.heavy_tailed, 2000),
     "Pillow thumbnail": (w.thumbnail, 2000),
 }
