@@ -74,6 +74,9 @@ def add_parser(sub: Any) -> None:
                    help="recommend nothing predicted to need more memory than SIZE (2GB, 512MB, 1.5GiB; "
                         "default: the memory available)")
     cluster.add_arguments(p)
+    p.add_argument("--predict-workers", type=_ints, metavar="32,64",
+                   help="predict the speed-up at these worker counts (a scaling model, fitted where the "
+                        "workers varied over 3 counts or more; default: 2x and 4x the most measured)")
     p.add_argument("--json", metavar="FILE", help="write the study as JSON")
     p.add_argument("--snippet", metavar="FILE.py",
                    help="write a Python script that runs the job as recommended, with the library alone")
@@ -106,7 +109,7 @@ def cmd_compare(ns: argparse.Namespace) -> int:
         study = prepare_study(spec, sample=ns.sample, budget_s=ns.budget, repeats=ns.repeats,
                               backends=ns.backends, workers=ns.workers, chunk_sizes=ns.chunk_size,
                               methods=ns.methods, allow_side_effects=allow, max_memory=ns.max_memory,
-                              on_progress=_Line().show)
+                              on_progress=_Line().show, predict_workers=ns.predict_workers)
     except (SpecError, StudyError) as e:
         raise UsageError(str(e)) from None
     result = _run(study)
@@ -265,6 +268,9 @@ def print_study(result: StudyResult, out: Any, max_memory: int | None = None) ->
     print(f"why: {rec.why}", file=out)
     if "memory_fit" in rec.reasons:
         print(f"memory: {say.fit_sentence(rec.reasons['memory_fit'])}", file=out)
+    if result.forecast is not None:
+        print(f"forecast: {say.forecast_sentence(result.forecast)}, {say.forecast_basis(result.forecast)}",
+              file=out)
 
 
 def _print_memory(result: StudyResult, max_memory: int | None, out: Any) -> None:
@@ -288,6 +294,10 @@ def _print_scaling(scaling: dict[str, Any], out: Any) -> None:
         serial = f"; serial fraction ≈ {sorted(fractions)[len(fractions) // 2]:.2f}" if fractions else ""
         print(f"scaling, {name}: " + ", ".join(cells) + serial
               + (f"  (|: the {physical} physical cores)" if physical else ""), file=out)
+    for model in scaling.get("models", {}).values():
+        print(f"scaling model, {say.scaling_sentence(model)}", file=out)
+    for p in scaling.get("predictions", ()):
+        print(say.prediction_sentence(p), file=out)
 
 
 def _names(text: str) -> list[str]:

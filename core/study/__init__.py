@@ -6,14 +6,18 @@
     study.to_dict()                 # what `poolside compare --json` writes
 
     plan.py       configurations; the explicit grid; auto mode's decisions (pure functions)
-    runner.py     the study: sample, warm-ups, interleaved repeats, budget, cancel
+    runner.py     the study: sample, warm-ups, repeats interleaved in a seeded shuffled order, budget, cancel
     measure.py    one engine run measured; the run-insights adapter
     scratch.py    outputs redirected to a scratch folder, deleted after each run
     stats.py      median, MAD, warnings, the winner's lead (Mann-Whitney, bootstrap)
-    diagnose.py   cpu-gil / cpu-parallel / waiting / overhead / mixed, with evidence
-    recommend.py  speed-ups, the winner, scaling (Karp-Flatt)
+    diagnose.py   what limits: transfer / overhead / already-parallel / waiting / mixed / imbalanced /
+                  cpu-gil / cpu-parallel, with the measured evidence
+    recommend.py  speed-ups, the winner, scaling (Karp-Flatt), the whole job's forecast
+    scaling.py    the Universal Scalability Law where workers varied: peak, retrograde, predictions
+    forecast.py   the whole job's wall time from the sample's per-item times, with a range
     memory.py     what each configuration needs in memory; those above the cap or the memory available
     snippet.py    the winner as a script that runs without Poolside
+    cluster.py    a Dask cluster as a configuration, and when it pays
     (words: poolside.words, the one place numbers become sentences)
     record.py     RunNumbers, ConfigResult, StudyResult (to_dict: the JSON; from_dict reads it back)
 """
@@ -36,9 +40,10 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
                   budget_s: float = 60.0, repeats: int = 3, backends: Sequence[str] | None = None,
                   workers: Sequence[int] | None = None, chunk_sizes: Sequence[int | str] | None = None,
                   methods: Sequence[str | None] | None = None, timeout: float | None = None,
-                  allow_side_effects: bool = False, seed: int = 0, max_memory: int | str | None = None,
+                  allow_side_effects: bool = False, seed: int | None = None, max_memory: int | str | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
-                  on_round: Callable[[Round], None] | None = None) -> Study:
+                  on_round: Callable[[Round], None] | None = None,
+                  predict_workers: Sequence[int] | None = None) -> Study:
     """A :class:`Study` ready to ``run()`` (and to ``cancel()`` from another thread).
 
     ``task_or_spec`` is a :class:`~poolside.spec.JobSpec` (its inputs are walked
@@ -46,8 +51,12 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     Give ``backends``, ``workers``, ``chunk_sizes`` or ``methods`` for an explicit
     grid; otherwise auto mode decides within ``budget_s`` seconds.  A plugin that
     declares side effects (``fetch`` downloads) needs ``allow_side_effects=True``:
-    a study repeats them a dozen times.  ``max_memory`` (bytes, or a size such as
-    "2GB"): the recommendation never needs more (default: the memory available).
+    a study repeats them a dozen times.  ``seed`` picks the sample and each
+    round's order of configurations (drawn at random when not given); the
+    record keeps it, so a study can be repeated exactly.  ``predict_workers``:
+    worker counts the scaling model predicts speed-ups for (where the workers
+    varied over three counts or more).  ``max_memory`` (bytes, or a size such
+    as "2GB"): the recommendation never needs more (default: the memory available).
     """
     from ..spec import JobSpec
 
@@ -78,8 +87,8 @@ def prepare_study(task_or_spec: Any, items: Iterable[Any] | None = None, *, samp
     return Study(task, list(items), configs=configs, repeats=repeats, sample=sample, budget_s=budget_s,
                  timeout=timeout, outputs=plugin.outputs if plugin is not None else (),
                  plugin=plugin.name if plugin is not None else "", params=params, seed=seed,
-                 max_memory=cap,
-                 on_progress=on_progress, on_round=on_round, cluster=study_cluster.options(task_or_spec))
+                 max_memory=cap, on_progress=on_progress, on_round=on_round,
+                 cluster=study_cluster.options(task_or_spec), predict_workers=predict_workers)
 
 
 def prepare_plan(plan: StudyPlan, *, on_progress: Callable[[Progress], None] | None = None,

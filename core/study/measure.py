@@ -112,6 +112,8 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
         if starts:
             first_start.append(min(starts))
 
+    if config.library_threads is not None:
+        task = LibraryThreads(task, config.library_threads)
     options: dict[str, Any] = {}
     if backend_options or config.method is not None:
         options["backend_options"] = {**(backend_options or {}),
@@ -131,6 +133,72 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
     if "gil" in found:
         numbers.gil = bool(found["gil"])
     return numbers
+
+
+class LibraryThreads:
+    """The task with its libraries' thread pools (BLAS, OpenMP) capped to ``limit`` threads while an item runs.
+
+    Per item, not once per worker: process workers are parked and reused by
+    the next configuration, which must find the libraries as they were.
+    threadpoolctl (the joblib/scikit-learn project's) finds and caps every
+    known library's pool; its controller is made once per process, since
+    discovering the libraries costs ~0.6 ms an item and a cached limit ~13 us.
+    """
+
+    def __init__(self, task: Callable[[Any], Any], limit: int) -> None:
+        self.task, self.limit = task, limit
+
+    def __call__(self, item: Any) -> Any:
+        with _controller().limit(limits=self.limit):
+            return self.task(item)
+
+
+_controllers: list[Any] = []
+
+
+def _controller() -> Any:
+    if not _controllers:
+        from threadpoolctl import ThreadpoolController
+
+        _controllers.append(ThreadpoolController())
+    return _controllers[0]
+
+
+class Handoff:
+    """What handing items and results to a worker process would move: pickled bytes and the time to pickle.
+
+    The sampling pass adds each item and its result; a value that cannot be
+    pickled (only in-process backends can run such a task) is left out and logged once.
+    """
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.seconds = 0.0
+        self.items = 0
+        self._warned = False
+
+    @property
+    def per_item(self) -> tuple[float, float]:
+        """(bytes, seconds) per item added."""
+        return (self.bytes / self.items, self.seconds / self.items) if self.items else (0.0, 0.0)
+
+    def add(self, item: Any, value: Any) -> None:
+        import pickle
+
+        start = time.perf_counter()
+        self.items += 1
+        try:
+            for obj in (item, value):
+                data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.loads(data)
+                self.bytes += len(data)
+        except Exception as e:  # an unpicklable value: the process backends report it as the run's error
+            if not self._warned:
+                from ..log import get_logger
+
+                get_logger(__name__).info("the hand-off cost is not measured: %s", e)
+                self._warned = True
+        self.seconds += time.perf_counter() - start
 
 
 # Threads in the GIL probe.  Held by the GIL, N threads each run ~1/N of the time

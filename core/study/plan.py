@@ -1,8 +1,13 @@
 """What a study tries: configurations, an explicit grid, and auto mode's next steps.
 
     explicit:  grid(backends × workers × chunk sizes × methods) ──► [Config, ...]
-    auto:      baseline (sequential) ──► first_round(): threads and processes at the core count
-                    │                        (+ chunk sizes when items are tiny)
+    auto:      baseline (sequential): the sampling pass ──► Nature ──► its kind (see diagnose.py)
+                    │
+                    ├─► first_round(): threads and processes at the core count, plus by kind:
+                    │      overhead ......... chunk sizes 256, 16
+                    │      already-parallel . processes with 1 library thread each (threadpoolctl)
+                    │      mixed ............ processes with enough workers to fill the cores through the waits
+                    │      imbalanced ....... chunk 1
                     └── measured ──► next_round(): waiting-bound → double the leader's workers
                                       while the speed-up still grows by more than 10 %
 
@@ -38,11 +43,27 @@ DOUBLING_GAIN = 1.10
 # More workers than this are never tried by doubling: 256 threads already hide
 # a 100 ms wait behind 2.5 ms of work; past it, memory and switching cost more.
 MAX_WORKERS = 256
-# A waiting task that still spends this share of its time on the CPU gets its
-# process workers doubled too: that CPU part may hold the GIL.
-MIXED_CPU_RATIO = 0.2
-# Chunk sizes auto mode tries for tiny items, besides the engine's "auto".
-TINY_CHUNKS: tuple[int, ...] = (16, 256)
+# A waiting task that still spends this share of its time on the CPU is *mixed*:
+# threads top out when that part fills the one core the GIL allows (at 1 / share
+# threads), processes at the machine's cores.  Measured: 15 ms of sleep plus ~5 ms
+# of pure Python read 0.14-0.25 on a 2-core machine at load 1-7.
+MIXED_CPU_RATIO = 0.1
+# The sequential run used more than this many cores: the task runs threads of its own
+# (BLAS, numba, OpenMP).  A pure-Python loop reads 1.0; numpy matmul on 2 cores 1.9.
+ALREADY_PARALLEL_CORES = 1.5
+# Moving an item and its result to and from a worker process costs more than the work
+# when pickling them and back alone takes this share of the item's time (the pipe
+# copies the bytes once more) and they weigh at least this much: below 64 KB the
+# per-hand-off cost (20-200 us) dominates, which is *overhead*.
+TRANSFER_SHARE = 0.5
+TRANSFER_MIN_MB = 0.064
+# Heavy-tailed item times: the slowest tenth of the items took this share of the
+# time (even items: 0.1; exponential: ~0.3; a Pareto tail with alpha 1.2: 0.5+).
+IMBALANCED_TOP_SHARE = 0.4
+# Chunk sizes auto mode tries for tiny items, besides the engine's "auto"; the
+# larger first, since it is the one that pays for items of a few microseconds
+# (the budget may leave no room for the second).
+TINY_CHUNKS: tuple[int, ...] = (256, 16)
 
 
 @dataclass(frozen=True, order=True)
@@ -53,14 +74,21 @@ class Config:
     workers: int
     chunk_size: int | str = "auto"
     method: str | None = None
+    #: Each worker's libraries (BLAS, OpenMP) capped to this many threads (threadpoolctl); None: as they are.
+    library_threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "workers": self.workers,
-                "chunk_size": self.chunk_size, "method": self.method}
+        data: dict[str, Any] = {"backend": self.backend, "workers": self.workers,
+                                "chunk_size": self.chunk_size, "method": self.method}
+        if self.library_threads is not None:  # only where set: every other record reads as it always did
+            data["library_threads"] = self.library_threads
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        return cls(data["backend"], int(data["workers"]), data.get("chunk_size", "auto"), data.get("method"))
+        cap = data.get("library_threads")
+        return cls(data["backend"], int(data["workers"]), data.get("chunk_size", "auto"), data.get("method"),
+                   None if cap is None else int(cap))
 
     @property
     def sequential(self) -> bool:
@@ -68,7 +96,12 @@ class Config:
 
     def sort_key(self) -> tuple:
         # "auto" and None sort with the numbers and names: a stable order for tables and tests.
-        return (self.backend, self.workers, str(self.chunk_size), self.method or "")
+        return (self.backend, self.workers, str(self.chunk_size), self.method or "", self.library_threads or 0)
+
+    @property
+    def runnable(self) -> bool:
+        """A configuration ``poolside run`` and the Run tab can run as it is (and so can recommend)."""
+        return self.library_threads is None
 
 
 BASELINE = Config("sequential", 1)
@@ -157,33 +190,113 @@ class Probe:
 
 @dataclass(frozen=True)
 class Nature:
-    """What the sequential baseline says about the task."""
+    """What the sequential baseline (the sampling pass) says about the task."""
 
-    cpu_ratio: float  #: CPU time / wall time, sequentially: ~1 CPU-bound, ~0 waiting
+    cpu_ratio: float  #: this thread's CPU time / runnable time, sequentially: ~1 CPU-bound, ~0 waiting
     item_s: float  #: mean wall time per item, sequentially
+    cores: float = 1.0  #: cores the process used, sequentially, had it had them (the task's own threads count)
+    payload_mb: float = 0.0  #: an item and its result, pickled, per item (what a worker process moves)
+    pickle_s: float = 0.0  #: per item, to pickle and unpickle the item and its result once
+    top_share: float = 0.1  #: share of the sample's time its slowest tenth of items took (0.1: even)
 
     @property
     def waiting(self) -> bool:
+        """Waiting at least half the time: more workers than cores pay (``waiting`` and ``mixed``)."""
         return self.cpu_ratio < WAITING_CPU_RATIO
 
     @property
     def tiny(self) -> bool:
         return self.item_s < TINY_ITEM_S
 
+    @property
+    def already_parallel(self) -> bool:
+        return self.cores > ALREADY_PARALLEL_CORES
 
-def nature(baseline: Probe) -> Nature:
-    return Nature(min(baseline.cpu_ratio, 1.0), baseline.wall_s / max(baseline.items, 1))
+    @property
+    def transfer(self) -> bool:
+        return self.payload_mb >= TRANSFER_MIN_MB and self.pickle_s >= TRANSFER_SHARE * self.item_s
+
+    @property
+    def imbalanced(self) -> bool:
+        return self.top_share >= IMBALANCED_TOP_SHARE
+
+    @property
+    def kind(self) -> str | None:
+        """The diagnosis the sampling pass alone makes, most specific first; None: the runs decide."""
+        if self.transfer:
+            return "transfer"
+        if self.tiny:
+            return "overhead"
+        if self.already_parallel:
+            return "already-parallel"
+        if self.waiting:
+            return "mixed" if self.cpu_ratio >= MIXED_CPU_RATIO else "waiting"
+        if self.imbalanced:
+            return "imbalanced"
+        return None
+
+
+def nature(baseline: Probe, item_s: Sequence[float] = (), cpu_multiple: float = 1.0, logical_cores: int = 1,
+           handoff: tuple[float, float] = (0.0, 0.0)) -> Nature:
+    """The sampling pass's numbers: ``item_s`` each item's time; ``cpu_multiple`` the process's CPU time
+    over the calling thread's (the task's own threads); ``handoff`` an item's and its result's pickled
+    bytes and round-trip seconds, per item."""
+    count = max(baseline.items, 1)
+    cpu_ratio = min(baseline.cpu_ratio, 1.0)
+    cores = min(cpu_ratio * max(cpu_multiple, 1.0), max(logical_cores, 1))
+    return Nature(cpu_ratio, baseline.wall_s / count, cores, handoff[0] / 1e6, handoff[1], top_share(item_s))
+
+
+def top_share(item_s: Sequence[float]) -> float:
+    """The share of the total time the slowest tenth of the items took (at least one item)."""
+    total = sum(item_s)
+    if not item_s or total <= 0:
+        return 0.1
+    slowest = sorted(item_s, reverse=True)[:max(1, round(len(item_s) / 10))]
+    return sum(slowest) / total
+
+
+def processes_to_fill(cores: int, cpu_ratio: float) -> int:
+    """Workers that keep ``cores`` busy when each computes ``cpu_ratio`` of its time (a power of two)."""
+    wanted = cores / max(cpu_ratio, 1 / MAX_WORKERS)
+    n = max(2, cores)
+    while n < wanted and n * 2 <= MAX_WORKERS:
+        n *= 2
+    return n
 
 
 def first_round(task_nature: Nature, cores: int, sample_size: int) -> list[Config]:
-    """After the baseline: threads and processes at the core count; chunk sizes for tiny items."""
+    """After the baseline: threads and processes at the core count, and what the task's nature asks for.
+
+    Tiny items: chunk sizes.  Already parallel: processes with each worker's
+    libraries capped to one thread.  Waiting plus CPU (mixed): processes with
+    enough workers to keep the cores busy through the waits.  Heavy-tailed
+    (imbalanced): chunk 1, so no worker holds a chunk of slow items.
+    """
     n = max(2, cores)
     configs = [Config("threads", n), Config("processes", n)]
-    if task_nature.tiny:
+    kind = task_nature.kind
+    if kind == "overhead":
         for chunk in TINY_CHUNKS:
             if chunk * n <= sample_size:  # a chunk bigger than a worker's share is just "one chunk each"
                 configs += [Config("threads", n, chunk), Config("processes", n, chunk)]
+    elif kind == "already-parallel":
+        configs.append(Config("processes", n, library_threads=1))
+    elif kind == "mixed":
+        filled = min(processes_to_fill(n, task_nature.cpu_ratio), max(2, sample_size))
+        if filled > n:
+            configs.append(Config("processes", filled))
+    elif kind == "imbalanced" and sample_size >= 2 * n:
+        # One item per hand-off first: what the diagnosis asks for is measured within any budget.
+        configs = [Config("threads", n, 1), Config("processes", n, 1), *configs]
     return configs
+
+
+def must_measure(task_nature: Nature, todo: Sequence[Config]) -> set[Config]:
+    """The first round's configurations measured whatever the budget: threads and processes, and the
+    one option the diagnosis is about (the capped libraries, the cores filled through the waits)."""
+    wanted = 3 if task_nature.kind in ("already-parallel", "mixed") else 2
+    return set(todo[:wanted])
 
 
 def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
@@ -191,12 +304,14 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
     """Waiting-bound: double the workers while the last doubling gained more than 10 %.
 
     Threads are doubled (cheap to start, nothing copied) unless processes led by more
-    than 10 %; processes are doubled too when the task also spends a fifth of its time
+    than 10 %; processes are doubled too when the task also spends a tenth of its time
     on the CPU, since that part may hold the GIL and only processes would scale it.
+    Waiting plus CPU (mixed) also tries half the processes' leading count, when the
+    first round jumped to it.
     """
     if not task_nature.waiting:
         return []
-    parallel = [p for p in probes if not p.config.sequential]
+    parallel = [p for p in probes if not p.config.sequential and p.config.runnable]
     local = [p for p in parallel if in_process(p.config.backend)]
     remote = [p for p in parallel if not in_process(p.config.backend)]
     best_local = min(local, key=lambda p: p.wall_s, default=None)
@@ -206,14 +321,31 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
         leaders.append(best_local.config)
     if best_remote is not None and (not leaders or task_nature.cpu_ratio >= MIXED_CPU_RATIO):
         leaders.append(best_remote.config)
-    return [c for c in (_doubled(leader, parallel, sample_size) for leader in leaders) if c is not None]
+    out = [c for c in (_doubled(leader, parallel, sample_size) for leader in leaders) if c is not None]
+    if best_remote is not None and task_nature.kind == "mixed":
+        half = _halved(best_remote.config, parallel)
+        if half is not None:
+            out.append(half)
+    return out
+
+
+def _halved(leader: Config, probes: Sequence[Probe]) -> Config | None:
+    """Half the leader's workers, when the leader jumped there (first_round's cores filled through
+    the waits, rounded to a power of two) past an unmeasured count: the peak may lie below."""
+    same = {p.config.workers for p in probes
+            if (p.config.backend, p.config.chunk_size, p.config.method, p.config.library_threads)
+            == (leader.backend, leader.chunk_size, leader.method, leader.library_threads)}
+    half = leader.workers // 2
+    if leader.workers != max(same) or half in same or half <= min(same):
+        return None
+    return Config(leader.backend, half, leader.chunk_size, leader.method)
 
 
 def _doubled(leader: Config, probes: Sequence[Probe], sample_size: int) -> Config | None:
     """The leader's family with twice the workers, if the last doubling still paid."""
     same = {p.config.workers: p for p in probes
-            if (p.config.backend, p.config.chunk_size, p.config.method)
-            == (leader.backend, leader.chunk_size, leader.method)}
+            if (p.config.backend, p.config.chunk_size, p.config.method, p.config.library_threads)
+            == (leader.backend, leader.chunk_size, leader.method, leader.library_threads)}
     most = max(same)
     below = [w for w in same if w < most]
     if below and same[max(below)].wall_s < same[most].wall_s * DOUBLING_GAIN:

@@ -6,6 +6,7 @@
                    ──scaling(): per backend, speed-up and efficiency against workers,
                                 Karp-Flatt serial fraction, the physical core count
     diagnosis + numbers ──words.why()──► the sentence (the one place words are built)
+    sample's item times + the winner's speed-up ──forecast()──► the whole job's wall time
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import memory
-from .record import ConfigResult, Diagnosis, Recommendation
+from .forecast import Forecast, forecast
+from .plan import Config
+from .record import ConfigResult, Diagnosis, Recommendation, StudyResult
 from .stats import Lead, karp_flatt, lead, speedup
 
 
@@ -32,7 +35,7 @@ def fill_speedups(configs: Sequence[ConfigResult]) -> None:
 def winner_and_lead(configs: Sequence[ConfigResult]) -> tuple[ConfigResult | None, ConfigResult | None,
                                                               Lead | None]:
     """The fastest complete configuration, the next one, and how sure the lead is."""
-    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    ranked = _eligible(configs)
     if not ranked:
         return None, None, None
     if len(ranked) == 1:
@@ -49,19 +52,21 @@ TIE = 1.05
 def tie_break(configs: Sequence[ConfigResult], diagnosis: Diagnosis) -> ConfigResult | None:
     """The fastest, unless another is as fast within noise and suits the diagnosis better.
 
-    Pure-Python CPU work prefers processes (threads cannot scale it, whatever one noisy
-    run said); waiting and GIL-free work prefer threads (nothing copied, nothing to
-    start); tiny items prefer this process; fewer workers first after that.
+    Pure-Python CPU work, and waiting plus CPU, prefer processes (threads cannot scale
+    the CPU part, whatever one noisy run said); waiting and GIL-free work prefer threads
+    (nothing copied, nothing to start); tiny items, large hand-offs and a task that is
+    already parallel prefer this process; fewer workers first after that.
     """
     from .measure import in_process
 
-    ranked = sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
+    ranked = _eligible(configs)
     if not ranked:
         return None
     fastest = ranked[0]
     tied = [c for c in ranked if c is fastest or (
         c.median_s <= fastest.median_s * TIE and not lead(fastest.wall_s, c.wall_s).significant)]
-    want_local = {"cpu-gil": False, "waiting": True, "cpu-parallel": True, "overhead": True}.get(diagnosis.kind)
+    want_local = {"cpu-gil": False, "waiting": True, "cpu-parallel": True, "overhead": True, "transfer": True,
+                  "already-parallel": True, "mixed": False}.get(diagnosis.kind)
     if want_local is None or len(tied) == 1:
         return fastest
     return min(tied, key=lambda c: (in_process(c.config.backend) != want_local, c.config.workers, c.median_s))
@@ -114,23 +119,79 @@ def fit_memory(configs: Sequence[ConfigResult], max_memory: int | None) -> tuple
     return fits, over
 
 
-def scaling(configs: Sequence[ConfigResult], physical_cores: int) -> dict[str, Any]:
-    """Where the workers were varied (two counts or more of one backend): the curve, with e = serial fraction."""
-    series: dict[str, list[dict[str, Any]]] = {}
-    groups: dict[tuple, list[ConfigResult]] = {}
+def series_groups(configs: Sequence[ConfigResult]) -> dict[str, list[ConfigResult]]:
+    """Measured parallel configurations by series (backend, chunk size, method, library threads), named."""
+    groups: dict[str, list[ConfigResult]] = {}
     for c in configs:
         if c.runs and not c.config.sequential:
-            key = (c.config.backend, c.config.chunk_size, c.config.method)
-            groups.setdefault(key, []).append(c)
-    for (backend, chunk, method), members in groups.items():
+            cfg = c.config
+            name = (cfg.backend + ("" if cfg.chunk_size == "auto" else f" chunk {cfg.chunk_size}")
+                    + (f" {cfg.method}" if cfg.method else "")
+                    + ("" if cfg.library_threads is None else f" {cfg.library_threads} library thread"))
+            groups.setdefault(name, []).append(c)
+    return groups
+
+
+def scaling(configs: Sequence[ConfigResult], physical_cores: int, *, backend: str | None = None,
+            predict: Sequence[int] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Where the workers were varied (two counts or more of one backend): the curve, with e = serial fraction.
+
+    Over three counts or more, the Universal Scalability Law too (``scaling.py``):
+    ``model`` (the recommended ``backend``'s, else the best-measured), ``models``
+    by series, and ``predictions`` at ``predict`` workers (default: 2× and 4× the
+    most measured), each labelled a prediction by the front ends.
+    """
+    from .scaling import fits, pick, predictions
+
+    series: dict[str, list[dict[str, Any]]] = {}
+    for name, members in series_groups(configs).items():
         if len({c.config.workers for c in members}) < 2:
             continue
-        name = backend + ("" if chunk == "auto" else f" chunk {chunk}") + (f" {method}" if method else "")
         series[name] = [
             {"workers": c.config.workers, "speedup": round(c.speedup, 4), "efficiency": round(c.efficiency, 4),
              "serial_fraction": _round(karp_flatt(c.speedup, c.config.workers))}
             for c in sorted(members, key=lambda c: c.config.workers)]
-    return {"physical_cores": physical_cores, "series": series} if series else {}
+    if not series:
+        return {}
+    out: dict[str, Any] = {"physical_cores": physical_cores, "series": series}
+    models = fits(configs, seed=seed)
+    chosen = pick(models, backend)
+    if chosen is not None:
+        out.update(model=chosen.to_dict(), models={name: m.to_dict() for name, m in models.items()},
+                   predictions=predictions(models, predict))
+    return out
+
+
+def job_forecast(study: StudyResult, items: int | None = None, config: Config | None = None) -> Forecast | None:
+    """The whole job's wall time on the recommendation, from the sample's per-item times.
+
+    The sampling pass's item times give the spread; they are scaled to the
+    engine's sequential median so that the configuration's speed-up (measured
+    against that median) applies to them as it was measured.  ``items``: a job
+    of another size than the study's (the Run tab's files now); ``config``:
+    another configuration the study measured (None when it did not).
+    """
+    rec = study.recommendation
+    wanted = config if config is not None else rec.config if rec is not None else None
+    chosen = next((c for c in study.configs if c.config == wanted and c.runs), None)
+    base = next((c for c in study.configs if c.config.sequential and c.runs), None)
+    if chosen is None or base is None or not study.item_s or sum(study.item_s) <= 0 or chosen.speedup <= 0:
+        return None
+    scale = base.median_s / sum(study.item_s)
+    slow, fast = chosen.speedup_range()  # the median's own repeat may differ from it in the last digit
+    return forecast(study.total_items if items is None else items, [t * scale for t in study.item_s],
+                    config=chosen.config,
+                    speedup=chosen.speedup, speedup_range=(min(slow, chosen.speedup), max(fast, chosen.speedup)),
+                    startup_s=chosen.startup_s or 0.0, seed=study.seed or 0)
+
+
+def _eligible(configs: Sequence[ConfigResult]) -> list[ConfigResult]:
+    """Configurations that may win, fastest first: every item ok, and runnable as they are.
+
+    A configuration with its libraries' threads capped is evidence for the
+    *why* (``poolside run`` and the Run tab cannot cap them), never the pick.
+    """
+    return sorted((c for c in configs if c.complete and c.config.runnable), key=lambda c: c.median_s)
 
 
 def _round(x: float | None) -> float | None:

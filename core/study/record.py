@@ -2,7 +2,8 @@
 
     engine run ──► RunNumbers (wall, CPU, busy, counts, start-up, peak, GIL)   one timed run
     RunNumbers ×repeats ──► ConfigResult (times, spread, speed-up, ...)       one configuration
-    ConfigResult ×configs + diagnosis + recommendation ──► StudyResult        .to_dict(): the JSON
+    ConfigResult ×configs + diagnosis + recommendation + scaling + forecast
+                                            ──► StudyResult        .to_dict(): the JSON
 
 ``StudyResult`` is the one record everybody reads: ``poolside.compare``
 returns it, the study host sends it to the window, ``poolside compare --json``
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .forecast import Forecast
 from .plan import Config
 from .stats import Lead, Spread, spread, warnings_for
 
@@ -229,6 +231,11 @@ class StudyResult:
     elapsed_s: float = 0.0
     budget_s: float | None = None
     poolside: str = ""
+    seed: int | None = None  #: picked the sample and each round's order of configurations
+    #: The sampling pass's time per item, sequentially, in the sample's order of running.
+    item_s: list[float] = field(default_factory=list)
+    #: The whole job's predicted wall time on the recommendation (kept with the job, for the Run tab).
+    forecast: Forecast | None = None
 
     @property
     def significant(self) -> bool:
@@ -259,7 +266,9 @@ class StudyResult:
                 "repeats": lead.repeats, "significant": lead.significant},
             "scaling": self.scaling, "notes": self.notes, "total_items": self.total_items,
             "repeats": self.repeats, "mode": self.mode, "cancelled": self.cancelled,
-            "elapsed_s": self.elapsed_s, "budget_s": self.budget_s,
+            "elapsed_s": self.elapsed_s, "budget_s": self.budget_s, "seed": self.seed,
+            "item_s": list(self.item_s),
+            "forecast": None if self.forecast is None else self.forecast.to_dict(),
         }
 
     @classmethod
@@ -278,7 +287,9 @@ class StudyResult:
                                        bool(lead.get("significant", data.get("significant")))),
             dict(data.get("scaling") or {}), [dict(n) for n in data.get("notes") or ()],
             bool(data.get("cancelled")), float(data.get("elapsed_s") or 0.0), _float(data.get("budget_s")),
-            str(data.get("poolside") or ""))
+            str(data.get("poolside") or ""), None if data.get("seed") is None else int(data["seed"]),
+            [float(t) for t in data.get("item_s") or ()],
+            None if not data.get("forecast") else Forecast.from_dict(dict(data["forecast"])))
 
 
 def fastest_first(configs: Iterable[ConfigResult]) -> list[ConfigResult]:

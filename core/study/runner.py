@@ -7,7 +7,10 @@
            └─ next_round while the budget lasts (double the workers of a waiting task) ─┐
     grid:  every configuration: warm-up                                                  │
             ▼                                                                           ▼
-    repeats, interleaved:  A B C  A B C  A B C   (drift on a shared machine hits all alike)
+    repeats, interleaved, each round in a fresh order:  B A C  C B A  A C B
+            (drift on a shared machine hits all alike; a shuffled order keeps a fixed
+             pattern, a neighbour's periodic job or a cache left warm by one
+             configuration for the next, from favouring the same one every round)
             ▼
     speed-ups ─► diagnosis ─► winner, lead, why ─► scaling ─► StudyResult
 
@@ -37,8 +40,8 @@ from typing import Any
 from . import memory
 from .cluster import auto_configs
 from .cluster import note as cluster_note
-from .measure import Current, gil_probe, in_process, measure, sched_clocks
-from .plan import BASELINE, Config, Probe, first_round, nature, next_round
+from .measure import Current, Handoff, gil_probe, in_process, measure, sched_clocks
+from .plan import BASELINE, Config, Probe, first_round, must_measure, nature, next_round
 from .record import ConfigResult, RunNumbers, StudyResult
 from .scratch import Scratch
 
@@ -54,6 +57,14 @@ BUDGET_PER_SAMPLE = 12
 # The GIL probe runs about this much sequential work (and at least 3 items per thread).
 GIL_PROBE_S = 0.4
 GIL_PROBE_ITEMS = 12
+# The sampling pass waited for a core this share of its time or more: other programs
+# hold the cores, and a CPU-bound configuration with more workers than cores wins a
+# bigger share of them from those programs (measured at load 18 on 2 cores: pure
+# Python on processes x32 ran 2.5x processes x2), which a quiet machine would not repeat.
+BUSY_MACHINE = 0.25
+# Items of the sampling pass whose times (and hand-off) are kept: enough for a tail's
+# shape and a forecast's range; tiny items make samples of millions, and the record keeps these.
+ITEM_TIMES = 2000
 
 
 class StudyError(ValueError):
@@ -97,10 +108,11 @@ class Study:
     def __init__(self, task: Callable[[Any], Any], items: Sequence[Any], *, configs: Sequence[Config] | None = None,
                  repeats: int = 3, sample: int | None = None, budget_s: float = 60.0,
                  timeout: float | None = None, outputs: tuple[str, ...] = (), plugin: str = "",
-                 params: dict[str, Any] | None = None, seed: int = 0, max_memory: int | None = None,
+                 params: dict[str, Any] | None = None, seed: int | None = None, max_memory: int | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  on_round: Callable[[Round], None] | None = None,
-                 cluster: dict[str, Any] | None = None) -> None:
+                 cluster: dict[str, Any] | None = None,
+                 predict_workers: Sequence[int] | None = None) -> None:
         if not items:
             raise StudyError("no items to compare on")
         if repeats < 1:
@@ -108,7 +120,10 @@ class Study:
         self.items = list(items)
         self.configs = None if configs is None else list(dict.fromkeys([BASELINE, *configs]))
         self.repeats, self.sample_size, self.budget_s = repeats, sample, budget_s
-        self.timeout, self.seed, self.on_progress, self.on_round = timeout, seed, on_progress, on_round
+        # Drawn when not given, and recorded either way: the sample and every round's order repeat from it.
+        self.seed = random.SystemRandom().randrange(2**32) if seed is None else seed
+        self.timeout, self.on_progress, self.on_round = timeout, on_progress, on_round
+        self.predict_workers = None if predict_workers is None else list(predict_workers)
         self.max_memory = max_memory  #: bytes the recommendation may need (None: what is available)
         self._scratch = Scratch(task, outputs)
         #: The dask configurations' backend options (address, files): see poolside.study.cluster.
@@ -119,6 +134,9 @@ class Study:
         self._runs_done = 0
         self._planned = 0
         self._calibration = Probe(BASELINE, 0.0, 0.0, 0)
+        self._nature = nature(self._calibration)
+        self._item_s: list[float] = []  # the sampling pass's time per item, sequentially
+        self._handoff = Handoff()
         self._oncpu: float | None = None
         self._t0 = 0.0
         from ..system import system_info
@@ -127,7 +145,7 @@ class Study:
         self.result = StudyResult(plugin or getattr(task, "name", getattr(task, "__name__", "task")),
                                   dict(params or {}), 0, len(self.items), _machine(self._system), [],
                                   repeats, "auto" if configs is None else "grid", budget_s=budget_s,
-                                  poolside=_version())
+                                  poolside=_version(), seed=self.seed)
 
     @property
     def scratch_root(self) -> Any:
@@ -145,6 +163,7 @@ class Study:
         try:
             self._sample = self._pick_sample()
             self.result.items = len(self._sample)
+            self.result.item_s = list(self._item_s)
             self._oncpu = self._gil_probe()
             chosen = self._explore() if self.configs is None else [self._warm(c) for c in self.configs]
             self._repeat([c for c in chosen if c.error is None])
@@ -167,18 +186,28 @@ class Study:
         taken: list[int] = []
         spent = 0.0
         clocks = sched_clocks()
-        cpu_start, loop_start = time.thread_time(), time.perf_counter()
+        cpu_start, process_start, loop_start = time.thread_time(), time.process_time(), time.perf_counter()
         self._progress("sample", None)
         with self._scratch.task() as task:
             for index in order[:wanted]:
                 if self._current.cancelled:
                     raise _Cancelled
+                timed = len(self._item_s) < ITEM_TIMES
+                before = sched_clocks() if timed else None
                 start = time.perf_counter()
                 try:
-                    task(self.items[index])
+                    value = task(self.items[index])
                 except Exception:
-                    pass  # a failing item is part of the workload: its outcome shows in every run
-                spent += time.perf_counter() - start
+                    value = None  # a failing item is part of the workload: its outcome shows in every run
+                took = time.perf_counter() - start
+                spent += took
+                if timed:
+                    # Runnable time, not wall time: an item preempted by another program on a
+                    # shared machine must not read as a slow item (a heavy tail that is not there).
+                    after = sched_clocks()
+                    queued = after[1] - before[1] if before is not None and after is not None else 0.0
+                    self._item_s.append(max(took - queued, 0.0))
+                    self._handoff.add(self.items[index], value)
                 taken.append(index)
                 if self.sample_size is None and spent >= target and (
                         len(taken) >= MIN_SAMPLE_ITEMS or spent >= limit):
@@ -189,16 +218,34 @@ class Study:
             notes.append({"code": "sample-shrunk", "budget_s": self.budget_s, "target_s": target,
                           "items": len(taken)})
         notes.append({"code": "sample", "items": len(taken), "total": len(order), "sequential_s": spent})
-        # The sampling pass ran exactly the sample, sequentially, in this thread: it is the
-        # baseline's warm-up and auto mode's first probe, at no extra cost.
-        cpu, wall, after = time.thread_time() - cpu_start, time.perf_counter() - loop_start, sched_clocks()
-        queued = after[1] - clocks[1] if clocks is not None and after is not None else 0.0
-        self._calibration = Probe(BASELINE, wall, cpu, len(taken), queued)
+        self._calibrate(len(taken), clocks, cpu_start, process_start, loop_start)
         return [self.items[i] for i in sorted(taken)]
+
+    def _calibrate(self, items: int, clocks: tuple[float, float] | None, cpu_start: float, process_start: float,
+                   loop_start: float) -> None:
+        """The sampling pass's clocks read: auto mode's first probe, the task's nature, a busy machine noted.
+
+        The sampling pass ran exactly the sample, sequentially, in this thread: it is the
+        baseline's warm-up and auto mode's first probe, at no extra cost.
+        """
+        # The hand-off's pickling ran in the loop but is no part of the task: taken out of its clocks.
+        handoff = self._handoff.seconds
+        cpu, wall, after = (time.thread_time() - cpu_start - handoff, time.perf_counter() - loop_start - handoff,
+                            sched_clocks())
+        queued = after[1] - clocks[1] if clocks is not None and after is not None else 0.0
+        self._calibration = Probe(BASELINE, wall, cpu, items, queued)
+        if wall > 0 and queued / wall > BUSY_MACHINE:
+            self.result.notes.append({"code": "busy-machine", "runqueue_share": round(queued / wall, 3)})
+        # The process's CPU per CPU second of this thread (2.0: the task's own threads, BLAS or
+        # OpenMP, used as much again): a ratio of CPU times, so a busy machine does not hide it.
+        process_cpu, thread_cpu = time.process_time() - process_start, time.thread_time() - cpu_start
+        multiple = process_cpu / thread_cpu if thread_cpu > 0 else 1.0
+        self._nature = nature(self._calibration, self._item_s, multiple, self._system.logical_cores,
+                              self._handoff.per_item)
 
     def _gil_probe(self) -> float | None:
         """Does the task hold the GIL?  A short run on plain threads (see measure.gil_probe)."""
-        if self._calibration.items == 0 or nature(self._calibration).waiting:
+        if self._calibration.items == 0 or self._nature.waiting:
             return None  # waiting tasks are told apart without it
         item_s = self._calibration.wall_s / self._calibration.items
         count = max(GIL_PROBE_ITEMS, math.ceil(GIL_PROBE_S / max(item_s, 1e-9)))
@@ -252,8 +299,13 @@ class Study:
 
     def _repeat(self, chosen: list[ConfigResult]) -> None:
         self._rewarm_processes(chosen)
+        # Randomized multiple interleaved trials (Abedi & Brecht, ICPE 2017): a fixed order
+        # made two identical systems differ by 38 % "at 95 % confidence" in their study.
+        order = random.Random(f"order-{self.seed}")
         for r in range(1, self.repeats + 1):
-            for result in chosen:
+            this_round = list(chosen)
+            order.shuffle(this_round)
+            for result in this_round:
                 self._progress("repeat", result.config, r)
                 result.runs.append(self._measure(result.config))
             self._tell_round(r, chosen)
@@ -282,13 +334,14 @@ class Study:
         self.result.configs.append(base)
         self._planned += self.repeats
         base.probe_s = self._calibration.wall_s
-        task_nature = nature(self._calibration)
+        task_nature = self._nature
         cores = self._system.usable_cores
         todo = first_round(task_nature, cores, len(self._sample)) + auto_configs(self._cluster, cores)
         # Threads and processes at the core count are always measured: without both, no
-        # recommendation means much.  The budget governs what auto mode adds to them (it sized
-        # the sample so that these fit).
-        mandatory = set(todo[:2]) | {c for c in todo if c.backend == "dask"}
+        # recommendation means much; so is the option the diagnosis is about, and the cluster
+        # when one is set.  The budget governs what auto mode adds to them (it sized the sample
+        # so that these fit).
+        mandatory = must_measure(task_nature, todo) | {c for c in todo if c.backend == "dask"}
         while todo:
             for config in todo:
                 if config not in mandatory and not self._affordable():
@@ -330,17 +383,20 @@ class Study:
 
     def _finish(self) -> StudyResult:
         from .diagnose import diagnose
-        from .recommend import fill_speedups, recommend, scaling, winner_and_lead
+        from .recommend import fill_speedups, job_forecast, recommend, scaling, winner_and_lead
 
         res = self.result
         res.elapsed_s = time.perf_counter() - self._t0
         fill_speedups(res.configs)
         cores = self._system.usable_cores
         if any(c.runs for c in res.configs):
-            res.diagnosis = diagnose(res.configs, cores, nature(self._calibration), self._oncpu)
+            res.diagnosis = diagnose(res.configs, cores, self._nature, self._oncpu, self._item_s)
             res.recommendation = recommend(res.configs, res.diagnosis, cores, self.max_memory)
             res.lead = winner_and_lead(res.configs)[2]
-            res.scaling = scaling(res.configs, self._system.physical_cores)
+            res.scaling = scaling(res.configs, self._system.physical_cores, seed=self.seed,
+                                  backend=None if res.recommendation is None else res.recommendation.config.backend,
+                                  predict=self.predict_workers)
+            res.forecast = job_forecast(res)
         found = cluster_note(res.configs, self._sample, self._cluster) if not res.cancelled else None
         if found is not None:
             res.notes.append(found)

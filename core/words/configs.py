@@ -71,4 +71,7 @@ def config_label(config: Any) -> str:
     chunk = get("chunk_size", "auto")
     if chunk not in ("auto", None):
         text += f" · chunk {chunk}"
+    cap = get("library_threads")
+    if cap:
+        text += f" · {cap} library thread" + ("s" if cap != 1 else "")
     return text

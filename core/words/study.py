@@ -16,22 +16,33 @@ from .configs import config_label
 from .units import approx_duration, count, human_duration, size_text
 
 _KIND = {
-    "cpu-gil": "pure-Python CPU work",
+    "cpu-gil": "CPU work that holds the GIL (pure Python, or C code that keeps it)",
     "cpu-parallel": "CPU work in code that releases the GIL",
     "waiting": "mostly waiting (I/O or sleeps)",
     "overhead": "items so small that handing them to workers costs more than the work",
-    "mixed": "a mix of CPU and waiting",
+    "mixed": "waiting plus CPU work",
+    "transfer": "moving items and results to workers costs more than the work",
+    "already-parallel": "work that already runs on several cores by itself",
+    "imbalanced": "heavy-tailed item times: a few items take most of the time",
 }
 
 
 #: What each diagnosis means for the choice of backend, in a sentence (the window's verdict;
 #: the study's evidence follows it).
 DIAGNOSES: dict[str, str] = {
-    "cpu-gil": "Pure-Python CPU work: threads share one core (the GIL); processes scale.",
+    "cpu-gil": "CPU work that holds the GIL (pure Python, or C code that keeps it): threads share one core; "
+               "processes scale.",
     "cpu-parallel": "CPU work in code that releases the GIL: threads scale as well as processes.",
     "waiting": "The task mostly waits (I/O or sleeps): more workers than cores pay off.",
     "overhead": "Items so small that handing them out costs more than running them: chunking matters.",
-    "mixed": "The task computes and waits: no single kind of backend dominates.",
+    "mixed": "The task waits and computes: processes with more workers than cores keep the cores busy "
+             "through the waits.",
+    "transfer": "Moving items and results to worker processes costs more than the work: threads or sequential "
+                "move nothing; or return less.",
+    "already-parallel": "The task already runs on several cores (BLAS, numba, its own threads): more workers "
+                        "only oversubscribe; use fewer, or cap the library's threads (threadpoolctl).",
+    "imbalanced": "A few items take most of the time: hand out one item at a time (chunk 1) so no worker "
+                  "sits on a chunk of slow ones.",
 }
 
 
@@ -63,6 +74,8 @@ def why(r: dict[str, Any]) -> str:
                      "so more workers than cores pay")
     elif d == "overhead":
         parts.append(f"an item takes {r['item_ms'] * 1000:.0f} µs sequentially")
+    elif d in _SPECIFIC:
+        parts.append(_SPECIFIC[d](r))
     winner = config_label(r["winner"])
     if r["winner"]["backend"] == "sequential":
         within = " that fits in memory" if "memory" in r else ""
@@ -135,6 +148,47 @@ def over_limit_note(config: Any, need_mb: float, m: dict[str, Any]) -> str:
     """A configuration flagged in a table: ``processes ×8 needs about 2.3 GB, above the 2 GB cap``."""
     where, like = _limit(m)
     return f"{config_label(config)} needs about {_mb(need_mb, like)}, above {where}: not recommended"
+def _transfer(r: dict[str, Any]) -> str:
+    text = (f"each item moves {r['mb_per_item']:.1f} MB (item and result, pickled); pickling it and back took "
+            f"{human_duration(r['pickle_ms'] / 1000)} against {human_duration(r['item_ms'] / 1000)} of work")
+    if "pickle_mb_s" in r:
+        text += f" ({r['pickle_mb_s']:,.0f} MB/s)"
+    if "handoff_mb_s" in r:
+        text += (f"; on processes ×{r['processes_workers']} the results came back at {r['handoff_mb_s']:,.0f} MB/s "
+                 f"and ran {r['processes_speedup']:.2f}× sequential")
+    return text
+
+
+def _already_parallel(r: dict[str, Any]) -> str:
+    text = (f"sequentially the process already used {r['sequential_cores']:.1f} of {r['cores']} cores (the task's "
+            "own threads), so more workers oversubscribe")
+    if "capped_speedup" in r:
+        text += (f"; processes ×{r['capped_workers']} with {r['capped_threads']} library thread each "
+                 f"(threadpoolctl) ran {r['capped_speedup']:.2f}× sequential")
+    return text
+
+
+def _imbalanced(r: dict[str, Any]) -> str:
+    text = f"the slowest tenth of the items took {r['top_share']:.0%} of the time"
+    if "slowest_ms" in r:
+        text += (f" (the slowest {human_duration(r['slowest_ms'] / 1000)}, the median "
+                 f"{human_duration(r['median_ms'] / 1000)})")
+    if "chunk1_speedup" in r:
+        text += f"; {r['chunk1_backend']} handing out one item at a time ran {r['chunk1_speedup']:.2f}× sequential"
+    return text
+
+
+def _mixed(r: dict[str, Any]) -> str:
+    text = f"sequentially the CPU was busy {r['baseline_cpu_ratio']:.0%} of the time"
+    if "processes_workers" in r:
+        more = "more workers than" if r["processes_workers"] > r["cores"] else "as many workers as"
+        text += (f"; processes ×{r['processes_workers']} ({more} the {r['cores']} cores) ran "
+                 f"{r['processes_speedup']:.2f}× sequential")
+    return text
+
+
+_SPECIFIC = {"transfer": _transfer, "already-parallel": _already_parallel, "imbalanced": _imbalanced,
+             "mixed": _mixed}
 
 
 #: The study steps that measure no configuration, as a progress line names them.
@@ -171,6 +225,10 @@ def note(n: dict[str, Any]) -> str:
     if code == "dropped":
         return (f"to stay within the budget, {len(n['configs'])} slower configurations were measured only "
                 f"once and left out of the repeats: {', '.join(config_label(c) for c in n['configs'])}")
+    if code == "busy-machine":
+        return (f"the machine was busy with other programs: sequentially the task waited for a core "
+                f"{n['runqueue_share']:.0%} of the time; more workers than cores can look faster here only by "
+                "taking CPU from those programs")
     if code == "over-budget":
         return f"the study took {human_duration(n['elapsed_s'])}, more than the {human_duration(n['budget_s'])} budget"
     if code == "cluster":
@@ -211,3 +269,33 @@ def _getter(record: Any) -> Callable[[str], Any]:
     if isinstance(record, dict):
         return lambda key: record[key]
     return lambda key: getattr(record, key)
+
+
+def scaling_sentence(model: dict[str, Any]) -> str:
+    """A fitted scaling model (``scaling.model``): contention, coherency, and where it peaks."""
+    text = (f"{model['series']}: contention σ = {model['sigma']:.3f}, coherency κ = {model['kappa']:.4f} "
+            f"(Universal Scalability Law, fitted on {', '.join(str(w) for w in model['workers'])} workers)")
+    if model.get("retrograde") and model.get("peak_workers") is not None:
+        return text + (f"; it peaks at about {model['peak_workers']:.0f} workers, and past that more workers "
+                       "make the job slower")
+    if model["sigma"] > 0:
+        return text + f"; no peak: the speed-up levels off towards {model['scale'] / model['sigma']:.1f}×"
+    return text + "; no peak and no contention measured: it scales with the workers"
+
+
+def scaling_brief(model: dict[str, Any]) -> str:
+    """The model's shape in a clause: ``"the model peaks at about 12 workers, and slows past that"``."""
+    if model.get("retrograde") and model.get("peak_workers") is not None:
+        return f"the model peaks at about {model['peak_workers']:.0f} workers, and slows past that"
+    if model["sigma"] > 0:
+        return f"the model levels off towards {model['scale'] / model['sigma']:.1f}×"
+    return "the model scales with the workers"
+
+
+def prediction_sentence(p: dict[str, Any]) -> str:
+    """``"predicted: processes ×32 ≈ 2.53× sequential (0.72–9.96×)"``: a model's guess, labelled as one."""
+    label = config_label({"backend": p["backend"], "workers": p["workers"]})
+    if p.get("series", p["backend"]) != p["backend"]:
+        label += f" ({p['series']})"
+    head = "measured and fitted" if p.get("measured") else "predicted"
+    return f"{head}: {label} ≈ {p['speedup']:.2f}× sequential ({p['low']:.2f}–{p['high']:.2f}×)"

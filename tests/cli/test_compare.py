@@ -19,17 +19,25 @@ def test_compare_prints_a_ranked_table_and_writes_the_study(tmp_path: Path, caps
     data = _files(tmp_path / "data")
     out = tmp_path / "study.json"
     code = main(["compare", str(data), "-r", "--plugin", "sha256", "--backends", "threads",
-                 "--workers", "1,2", "--repeats", "2", "--json", str(out)])
+                 "--workers", "1,2,4", "--repeats", "2", "--predict-workers", "32,64", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
     assert "configuration" in text and "speed-up" in text and "use: " in text and "why: " in text
     record = json.loads(out.read_text())
     assert record["plugin"] == "sha256" and record["items"] == 24
     assert {(c["backend"], c["workers"]) for c in record["configs"]} == {
-        ("sequential", 1), ("threads", 1), ("threads", 2)}
+        ("sequential", 1), ("threads", 1), ("threads", 2), ("threads", 4)}
     assert all(len(c["wall_s"]) == 2 and c["ok"] == 24 for c in record["configs"])
     assert record["recommendation"]["why"]
     assert record["scaling"]["series"]["threads"][0]["workers"] == 1  # workers varied: a scaling curve
+    model = record["scaling"]["model"]  # over three counts: the scaling model, and its predictions
+    assert model["kind"] == "usl" and {"sigma", "kappa", "peak_workers", "retrograde"} <= set(model)
+    predictions = record["scaling"]["predictions"]
+    assert [(p["backend"], p["workers"]) for p in predictions] == [("threads", 32), ("threads", 64)]
+    assert all(p["low"] <= p["speedup"] <= p["high"] for p in predictions)
+    assert "predicted: threads ×32 ≈ " in text and "scaling model, threads: contention σ = " in text
+    assert record["forecast"]["items"] == 24 and "forecast: 24 items ≈ " in text
+    assert isinstance(record["seed"], int) and len(record["item_s"]) == 24
 
 
 def test_compare_usage_errors(tmp_path: Path, capsys):
@@ -38,6 +46,8 @@ def test_compare_usage_errors(tmp_path: Path, capsys):
     assert "unknown backend 'nope'" in capsys.readouterr().err
     assert main(["compare", str(data), "-r", "--plugin", "sha256", "--max-memory", "lots"]) == 2
     assert "'lots' is not a size" in capsys.readouterr().err
+    assert main(["compare", str(data), "-r", "--plugin", "sha256", "--predict-workers", "0,8"]) == 2
+    assert "--predict-workers" in capsys.readouterr().err
     urls = tmp_path / "urls.txt"
     urls.write_text("http://127.0.0.1:9/x\n")
     assert main(["compare", str(urls), "--plugin", "fetch"]) == 2  # stdin is not a terminal: --yes needed

@@ -85,3 +85,16 @@ def test_it_reads_as_the_issue_writes_it():
 ])
 def test_a_predicted_duration_is_as_coarse_as_a_prediction(seconds, text):
     assert approx_duration(seconds) == text
+
+
+def test_a_stored_study_forecasts_a_job_of_another_size_on_any_configuration_it_measured():
+    from poolside.study.recommend import job_forecast
+    from tests.study_fakes import study
+
+    record = study()
+    assert job_forecast(record) == record.forecast  # what the study kept is what it forecasts
+    bigger = job_forecast(record, items=12_000)
+    assert bigger is not None and bigger.items == 12_000 and bigger.seconds > record.forecast.seconds * 100
+    threads = job_forecast(record, items=12_000, config=Config("threads", 2))
+    assert threads is not None and threads.config == Config("threads", 2) and threads.seconds > bigger.seconds
+    assert job_forecast(record, config=Config("threads", 64)) is None  # not measured: no forecast

@@ -55,7 +55,7 @@ def trivial(item: int) -> int:
 IN_PROCESS = dict(backends=("threads", "thread-executor"), workers=(2,))
 
 
-def test_repeats_are_interleaved_and_every_run_gets_the_same_sample():
+def test_repeats_are_interleaved_in_a_seeded_shuffled_order_and_every_run_gets_the_same_sample():
     segments: list[tuple[str, Config | None, list]] = []
 
     def progress(p):
@@ -65,17 +65,48 @@ def test_repeats_are_interleaved_and_every_run_gets_the_same_sample():
             SEEN.clear()
         segments.append((p.phase, p.config, []))
 
-    study = compare(remember, range(200), sample=30, repeats=3, on_progress=progress, **IN_PROCESS)
+    study = compare(remember, range(200), sample=30, repeats=6, on_progress=progress, seed=7, **IN_PROCESS)
     with _seen_lock:
         segments[-1][2].extend(SEEN)
     repeats = [(s[1], sorted(s[2])) for s in segments if s[0] == "repeat"]
     configs = [Config("sequential", 1), Config("threads", 2), Config("thread-executor", 2)]
-    assert [c for c, _ in repeats] == configs * 3  # A B C A B C A B C
+    rounds = [[c for c, _ in repeats[i:i + 3]] for i in range(0, len(repeats), 3)]
+    assert len(rounds) == 6 and all(sorted(r) == sorted(configs) for r in rounds)  # each once a round
+    assert len({tuple(r) for r in rounds}) > 1  # in more than one order
+    assert study.seed == 7 and study.to_dict()["seed"] == 7
+    again: list = []
+    compare(trivial, range(200), sample=30, repeats=6, seed=7, record=False,
+            on_progress=lambda p: again.append(p.config) if p.phase == "repeat" else None, **IN_PROCESS)
+    assert again == [c for c, _ in repeats]  # the seed repeats the order
     sample = repeats[0][1]
     assert len(sample) == 30 == study.items
     timed_or_warm = [sorted(s[2]) for s in segments if s[0] in ("repeat", "warm-up")]
     assert all(items == sample for items in timed_or_warm)  # the very same items, every run
-    assert all(len(c.runs) == 3 for c in study.configs)
+    assert all(len(c.runs) == 6 for c in study.configs)
+
+
+def test_a_study_without_a_seed_draws_one_and_records_it():
+    a = compare(trivial, range(50), sample=20, repeats=1, **IN_PROCESS)
+    b = compare(trivial, range(50), sample=20, repeats=1, **IN_PROCESS)
+    assert isinstance(a.seed, int) and a.seed != b.seed
+
+
+def test_a_a_the_same_configuration_twice_reads_not_significant():
+    """Two runs of one configuration, each round in a shuffled order, must not differ significantly."""
+    import random
+
+    from poolside.study.measure import Current, measure
+
+    config, current = Config("threads", 2), Current()
+    times: dict[str, list[float]] = {"A": [], "B": []}
+    order = random.Random("order-11")
+    for _ in range(5):
+        names = ["A", "B"]
+        order.shuffle(names)
+        for name in names:
+            times[name].append(measure(sleepy, list(range(20)), config, timeout=None, current=current).wall_s)
+    for first, second in (("A", "B"), ("B", "A")):
+        assert not lead(times[first], times[second]).significant, times
 
 
 def test_outputs_go_to_a_scratch_folder_that_is_removed(tmp_path: Path):

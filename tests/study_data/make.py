@@ -36,12 +36,12 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = _files(Path(tmp))
-        cpu = compare(JobSpec(f"{TASKS}:burn", paths=paths), sample=24, repeats=3,
+        cpu = compare(JobSpec(f"{TASKS}:burn", paths=paths), sample=24, repeats=3, record=False,
                       backends=("threads", "processes", "mp-pool"), workers=(1, 2, 4), methods=(None, "imap"))
         (HERE / "grid_cpu.json").write_text(json.dumps(cpu.to_dict(), indent=1) + "\n")
         for attempt in range(10):
             tie = compare(JobSpec(f"{TASKS}:nap", paths=paths, params={"seconds": 0.005}), sample=24, repeats=3,
-                          backends=("threads", "thread-executor"), workers=(2,), seed=attempt)
+                          record=False, backends=("threads", "thread-executor"), workers=(2,), seed=attempt)
             if tie.lead is not None and not tie.lead.significant:
                 (HERE / "grid_tie.json").write_text(json.dumps(tie.to_dict(), indent=1) + "\n")
                 break

@@ -259,3 +259,10 @@ def test_poolside_words_defines_every_name_of_the_vocabulary():
     defined = set().union(*(_module_level_names(p) for p in (ROOT / "core" / "words").glob("*.py")))
     assert defined >= VOCABULARY
     assert not defined & RETIRED
+
+
+def test_a_busy_machine_is_said_with_its_measured_share():
+    from poolside.words.study import note
+
+    text = note({"code": "busy-machine", "runqueue_share": 0.42})
+    assert text.startswith("the machine was busy with other programs") and "42%" in text

@@ -16,7 +16,14 @@ from poolside.study import ConfigResult, StudyResult
 from poolside.study.record import fastest_first
 from poolside.words import units as fmt
 from poolside.words.configs import config_label
-from poolside.words.study import diagnosis_sentence
+from poolside.words.study import (
+    diagnosis_sentence,
+    forecast_basis,
+    forecast_sentence,
+    prediction_sentence,
+    scaling_sentence,
+    sentence,
+)
 
 CSV_FIELDS = ("backend", "workers", "chunk_size", "method", "median_s", "mad_s", "min_s", "max_s", "speedup",
               "efficiency", "cpu_s", "peak_mb", "startup_s", "ok", "failed", "timed_out", "cancelled")
@@ -70,6 +77,12 @@ def _verdict_lines(study: StudyResult) -> list[str]:
         lines.append(f"Diagnosis: `{diagnosis.kind}`. {diagnosis_sentence(diagnosis.kind)}".rstrip())
     if rec is not None and not study.significant:
         lines.append("Not significant: the lead over the runner-up is within noise.")
+    if study.forecast is not None:
+        lines.append(f"Forecast: {forecast_sentence(study.forecast)}, {forecast_basis(study.forecast)}.")
+    model = study.scaling.get("model")
+    if model:
+        lines.append(f"Scaling: {sentence(scaling_sentence(model))}")
+        lines += [f"- {sentence(prediction_sentence(p))}" for p in study.scaling.get("predictions", ())]
     return lines
 
 

@@ -220,3 +220,25 @@ def test_copy_as_code_puts_the_winner_as_a_script_on_the_clipboard(qtbot, window
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True)
     (line,) = [json.loads(text) for text in done.stdout.splitlines()]
     assert line["item"].endswith("note.txt") and line["value"]["words"] == 2
+def test_the_verdict_forecasts_the_whole_job_and_answers_what_if(window, client):
+    from poolside.words.study import forecast_sentence, prediction_sentence
+
+    record = study_fakes.study()
+    model = record.scaling.get("model")
+    assert record.forecast is not None and model is not None  # make.py's studies varied the workers
+    window.compare_ws.start_study()
+    client.play(record)
+    verdict = window.compare_ws.view.verdict
+    assert f"Whole job: <b>{forecast_sentence(record.forecast)}</b>" in verdict.text()
+    assert "Universal Scalability Law" in verdict.what_if_result.toolTip()
+    assert "from 24 items measured at" in verdict.forecast.toolTip()
+    assert verdict.what_if_row.isVisibleTo(verdict) and verdict.what_if.accessibleName() == "What if workers"
+    verdict.what_if.setValue(32)
+    from poolside.study.scaling import UslFit
+
+    expected = prediction_sentence(UslFit.from_dict(model).predict(32))
+    assert verdict.what_if_result.text().startswith(expected[:1].upper() + expected[1:])
+    assert "Predicted: " in verdict.what_if_result.text() and "×32" in verdict.what_if_result.text()
+    window.compare_ws.start_study()
+    client.play(study_fakes.study("grid_tie"))  # one worker count: no model, no "what if"
+    assert not verdict.what_if_row.isVisibleTo(verdict) and "Predicted" not in verdict.text()
