@@ -203,6 +203,10 @@ class DaskBackend(PoolAdapter):
         if path is None:
             return
         self._checked = True
+        if not os.path.exists(path):
+            # Not a file here either (a string item that names something else, or a
+            # file gone): the task says what it makes of it, as on any backend.
+            return
         problem = self._client.submit(unreadable, path, pure=False).result(timeout=60)
         if problem:
             raise BackendError(f"the Dask workers cannot read the input files (files mode: shared): "
