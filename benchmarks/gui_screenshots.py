@@ -1,7 +1,7 @@
 """Render the window's tabs offscreen, light and dark, to look at them (1280x800; --size 1024x768).
 
     python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH [--first-launch]] [--readme]
-                                         [--real [--dark] | --switch]
+                                         [--real [--dark] | --tour [--dark] | --switch]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (records of real studies), through the same
@@ -17,6 +17,10 @@ numbers are measured.
 ``--switch`` runs a small real job on the Run tab and switches the palette while the
 window is open (light, dark from the middle of the run, light again after it), grabbing
 every tab and CPU view each time: what a desktop going dark does to an open window.
+``--tour`` shoots the newer views during and after real work, at ``--size``, light or ``--dark``: a
+run (live, paused, stopped) with two jobs queued, the File and Run menus, Preview, the Dask box,
+Observe a Program (a real program observed, each Cores view during and after), History showing the
+observation, and Compare's verdict with Copy as code (a recorded study).
 ``--first-launch`` makes ``--size`` the screen's size, and the window takes the size a first
 launch gives it there (about 90 % of the screen), not the whole of it.
 """

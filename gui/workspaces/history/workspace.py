@@ -54,7 +54,7 @@ _ALL = "All tasks"
 # a daemon, so what is left of it ends with the process, said in the log.
 _WALK_JOIN_S = 5.0
 #: The Task column's widest (px): a plugin name fits; an observed command line is elided.
-TASK_COLUMN_MAX = 200
+TASK_COLUMN_MAX = 160
 
 log = get_logger("poolside.gui")
 
@@ -83,6 +83,9 @@ class HistoryWorkspace(Workspace):
         self._walked.connect(self._on_walked)
         self.plugin_filter = QComboBox(self)
         self.plugin_filter.setAccessibleName("Show")
+        # An observed program's command line is one of its entries: the box does not grow to it.
+        self.plugin_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.plugin_filter.setMinimumContentsLength(16)
         self.plugin_filter.currentIndexChanged.connect(self._apply_filter)
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.clicked.connect(self.refresh)
@@ -110,6 +113,7 @@ class HistoryWorkspace(Workspace):
         # elided in the middle (the tooltip has all of it), or What and Status go out of sight.
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setWordWrap(False)  # one line a row: a long cell elides rather than wraps into two
         self.model.modelReset.connect(self._fit_task_column)
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
         self.list.doubleClicked.connect(self._open_observation)
