@@ -98,8 +98,9 @@ class ClusterBox(QWidget):
         """Make the label column ``width`` wide, as the form this box sits in."""
         for row in range(self._form.rowCount()):
             item = self._form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-            if item is not None and item.widget() is not None:
-                item.widget().setMinimumWidth(width)
+            label = item.widget() if item is not None else None
+            if label is not None:
+                label.setMinimumWidth(width)
 
     # -- values -------------------------------------------------------------
     def backend_options(self) -> dict[str, Any]:
