@@ -54,7 +54,7 @@ _ALL = "All tasks"
 # a daemon, so what is left of it ends with the process, said in the log.
 _WALK_JOIN_S = 5.0
 #: The Task column's widest (px): a plugin name fits; an observed command line is elided.
-TASK_COLUMN_MAX = 160
+TASK_COLUMN_MAX = 110
 
 log = get_logger("poolside.gui")
 
