@@ -355,6 +355,13 @@ def shoot_tour(out: Path, scheme: str) -> None:
     if kept is not None:
         w.history_ws.select(str(kept["id"]))
     _grab(w, out, f"tour-history-observation-{scheme}")
+    if kept is not None:  # double-clicked: the kept observation reopened with its series
+        w.history_ws._open_observation(model.index(model.row_of(kept["id"]), 0))
+        reopened = w.observations[-1]
+        for i, view in enumerate(("machine", "per-core", "workers")):
+            reopened.cores.tabs.setCurrentIndex(i)
+            _grab(reopened, out, f"tour-observe-reopened-{view}-{scheme}")
+        reopened.close()
     w.tabs.setCurrentWidget(w.compare_ws)
     w.compare_ws.start_study()
     client.play(study())
