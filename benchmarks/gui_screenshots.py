@@ -1,7 +1,7 @@
 """Render the window's tabs offscreen, light and dark, to look at them (1280x800; --size 1024x768).
 
     python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH [--first-launch]] [--readme]
-                                         [--real [--dark] | --switch]
+                                         [--real [--dark] | --tour [--dark] | --switch]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (records of real studies), through the same
@@ -17,6 +17,10 @@ numbers are measured.
 ``--switch`` runs a small real job on the Run tab and switches the palette while the
 window is open (light, dark from the middle of the run, light again after it), grabbing
 every tab and CPU view each time: what a desktop going dark does to an open window.
+``--tour`` shoots the newer views during and after real work, at ``--size``, light or ``--dark``: a
+run (live, paused, stopped) with two jobs queued, the File and Run menus, Preview, the Dask box,
+Observe a Program (a real program observed, each Cores view during and after), History showing the
+observation, and Compare's verdict with Copy as code (a recorded study).
 ``--first-launch`` makes ``--size`` the screen's size, and the window takes the size a first
 launch gives it there (about 90 % of the screen), not the whole of it.
 """
@@ -263,6 +267,109 @@ def shoot_switch(out: Path) -> None:
     w.close()
 
 
+def _grab(widget, out: Path, name: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    settle(QApplication.instance())
+    widget.grab().save(str(out / f"{name}.png"))
+
+
+def shoot_tour(out: Path, scheme: str) -> None:
+    """The newer views, during and after real work: a run with its live controls, paused, the queue
+    with jobs, Preview, the Dask box, Observe a Program (a real program observed, then its views),
+    History showing the observation, the File and Run menus, Compare's verdict with Copy as code."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+    from tests.study_fakes import FakeStudyClient, study
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if scheme == "dark" else app.style().standardPalette())
+    home = tempfile.mkdtemp()
+    os.environ["POOLSIDE_HOME"] = home  # a private history: the run, queue and observation are kept there
+    client = FakeStudyClient()
+    w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat), study_client=client)
+    size_window(w)
+    w.show()
+    run = w.run_ws
+    run.files.add_paths(sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*")))
+    _wait(app, run.files.scanner.finished)
+    run.task.select("primes")
+    run.task.set_values({"limit": 600_000})
+    run.backend.set_backend("processes")
+    run.backend.workers.setValue(2)
+    run.backend.memory_cap.setText("1GB")
+    seen: list = []
+    run.bridge.outcomesReady.connect(seen.extend)
+    assert run.start_run(), run.task.problems.text()
+    run.queue.add_current()
+    run.backend.workers.setValue(1)
+    run.queue.add_current()
+    _wait(app, run.bridge.outcomesReady, lambda: len(seen) >= 2)
+    _grab(w, out, f"tour-run-during-{scheme}")
+    held: list = []
+    run.bridge.held.connect(lambda: held.append(True))
+    run.controls.pause_action.trigger()
+    _wait(app, run.bridge.held, lambda: bool(held))
+    _grab(w, out, f"tour-run-paused-{scheme}")
+    done: list = []
+    w.runFinished.connect(done.append)
+    run.controls.stop_action.trigger()  # a stop: the queue waits, its jobs stay in view
+    _wait(app, w.runFinished, lambda: bool(done))
+    _grab(w, out, f"tour-run-after-{scheme}")
+    for menu, name in ((w.menuBar().actions()[0].menu(), "file"), (w.menuBar().actions()[1].menu(), "run")):
+        menu.popup(w.mapToGlobal(w.rect().topLeft()))
+        _grab(menu, out, f"tour-menu-{name}-{scheme}")
+        menu.hide()
+    previewed: list = []
+    run.preview.worker.ready.connect(previewed.append)
+    dialog = run.show_preview()
+    assert dialog is not None
+    _wait(app, run.preview.worker.ready, lambda: bool(previewed))
+    _grab(dialog, out, f"tour-preview-{scheme}")
+    dialog.close()
+    run.backend.set_backend("dask")
+    _grab(w, out, f"tour-run-dask-{scheme}")
+    run.backend.set_backend("processes")
+    observe = w.open_observe()
+    _grab(observe, out, f"tour-observe-empty-{scheme}")
+    observe.command.setText(f"{sys.executable} {ROOT / 'tests' / 'observe' / 'programs' / 'pool_pure.py'}")
+    observe.observe_button.click()
+    _wait(app, observe._pump.batchReady,
+          lambda: "processes seen" in observe.status.text())
+    for i, view in enumerate(("machine", "per-core", "workers")):
+        observe.cores.tabs.setCurrentIndex(i)
+        _grab(observe, out, f"tour-observe-during-{view}-{scheme}")
+    _wait(app, observe.historyChanged, lambda: observe.record is not None)
+    for i, view in enumerate(("machine", "per-core", "workers")):
+        observe.cores.tabs.setCurrentIndex(i)
+        _grab(observe, out, f"tour-observe-after-{view}-{scheme}")
+    observe.close()
+    w.tabs.setCurrentWidget(w.history_ws)
+    w.history_ws.refresh()
+    model = w.history_ws.model
+    ids = [model.entry(i) for i in range(model.rowCount())]
+    kept = next((e for e in ids if e.get("kind") == "observe"), None)
+    if kept is not None:
+        w.history_ws.select(str(kept["id"]))
+    _grab(w, out, f"tour-history-observation-{scheme}")
+    if kept is not None:  # double-clicked: the kept observation reopened with its series
+        w.history_ws._open_observation(model.index(model.row_of(kept["id"]), 0))
+        reopened = w.observations[-1]
+        for i, view in enumerate(("machine", "per-core", "workers")):
+            reopened.cores.tabs.setCurrentIndex(i)
+            _grab(reopened, out, f"tour-observe-reopened-{view}-{scheme}")
+        reopened.close()
+    w.tabs.setCurrentWidget(w.compare_ws)
+    w.compare_ws.start_study()
+    client.play(study())
+    _grab(w, out, f"tour-compare-after-{scheme}")
+    run.files.shutdown()
+    w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/shots/window")
@@ -274,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a small real run, the palette switched light -> dark -> light while the window is open")
     parser.add_argument("--first-launch", action="store_true",
                         help="--size is the screen's; the window takes a first launch's size on it")
+    parser.add_argument("--tour", action="store_true",
+                        help="a real run (paused, stopped, the queue), Preview, Dask, Observe a Program, History")
     args = parser.parse_args(argv)
     global SIZE, FIRST_LAUNCH
     width, _, height = args.size.partition("x")
@@ -285,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.switch:
         shoot_switch(out)
+        print(f"screenshots in {out}")
+        return 0
+    if args.tour:
+        shoot_tour(out, "dark" if args.dark else "light")
         print(f"screenshots in {out}")
         return 0
     if args.real:

@@ -138,6 +138,10 @@ class BackendPanel(QWidget):
         form.addRow("", self.ordered)
         form.addRow(self.cluster)
         form.addRow(self.hint)
+        # The cluster's rows line up with the panel's: its labels take this form's label column.
+        labels = [form.labelForField(w) for w in (self.backend, self.workers, self.chunk, self.method,
+                                                   self.timeout, self.memory_cap)]
+        self.cluster.align_labels(max(label.sizeHint().width() for label in labels if label is not None))
 
     # -- values -------------------------------------------------------------
     def backend_name(self) -> str:

@@ -94,6 +94,14 @@ class ClusterBox(QWidget):
         form.addRow("Files", self.files)
         form.addRow(self.report)
 
+    def align_labels(self, width: int) -> None:
+        """Make the label column ``width`` wide, as the form this box sits in."""
+        for row in range(self._form.rowCount()):
+            item = self._form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            label = item.widget() if item is not None else None
+            if label is not None:
+                label.setMinimumWidth(width)
+
     # -- values -------------------------------------------------------------
     def backend_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"files": self.files.currentData()}

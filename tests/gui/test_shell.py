@@ -41,6 +41,34 @@ def test_every_control_has_an_accessible_name_equal_to_its_label(qtbot, window):
     assert ws.task.form.editor("size").accessibleName() == "Size"
 
 
+def test_the_newer_panels_and_every_dialog_name_their_controls(qtbot, window, tmp_path):
+    """The queue with jobs, the Dask box, Preview, Observe a Program and Diagnostic details: every
+    control named as its label, and the cluster's labels in line with the Backend panel's."""
+    from poolside.gui.observe_dialog import ObserveDialog
+    from poolside.gui.workspaces.run.preview_view import PreviewDialog
+
+    ws, driver = window.run_ws, WindowDriver(qtbot, window)
+    paths = [tmp_path / f"f{i}.txt" for i in range(2)]
+    for p in paths:
+        p.write_text(p.name)
+    driver.add_files(paths)
+    driver.choose_plugin("wordcount")
+    assert ws.queue.add_current() and ws.queue.add_current()
+    driver.choose_backend("dask")
+    qtbot.waitUntil(ws.queue.panel.isVisible)
+    assert describe(unnamed_controls(window)) == []
+    backend = ws.backend.layout().labelForField(ws.backend.backend)
+    cluster = ws.backend.cluster.layout().labelForField(ws.backend.cluster.cluster)
+    assert cluster.minimumWidth() >= backend.sizeHint().width()
+    dialogs = [PreviewDialog(lambda: False, lambda: False, window), ObserveDialog(window), window.show_details()]
+    try:
+        for dialog in dialogs:
+            assert describe(unnamed_controls(dialog)) == [], dialog.windowTitle()
+    finally:
+        for dialog in dialogs:
+            dialog.close()
+
+
 def test_the_window_is_a_shell_and_the_run_workspace_owns_the_panels(window):
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())][0] == "Run"
     assert isinstance(window.tabs.widget(0), RunWorkspace)

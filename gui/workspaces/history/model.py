@@ -74,6 +74,8 @@ class HistoryModel(QAbstractTableModel):
                     entry_summary(e), run_state(e.get("status", "")).label)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 4:
             return run_state(e.get("status", "")).meaning or None
+        if role == Qt.ItemDataRole.ToolTipRole and col in (2, 3):  # the whole of an elided cell
+            return self.data(index) or None
         if role == Qt.ItemDataRole.ForegroundRole and col == 4:
             from PySide6.QtGui import QColor
 

@@ -53,6 +53,8 @@ _ALL = "All tasks"
 # folder could take minutes, and closing must not wait for that: the thread is
 # a daemon, so what is left of it ends with the process, said in the log.
 _WALK_JOIN_S = 5.0
+#: The Task column's widest (px): a plugin name fits; an observed command line is elided.
+TASK_COLUMN_MAX = 110
 
 log = get_logger("poolside.gui")
 
@@ -81,6 +83,9 @@ class HistoryWorkspace(Workspace):
         self._walked.connect(self._on_walked)
         self.plugin_filter = QComboBox(self)
         self.plugin_filter.setAccessibleName("Show")
+        # An observed program's command line is one of its entries: the box does not grow to it.
+        self.plugin_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.plugin_filter.setMinimumContentsLength(16)
         self.plugin_filter.currentIndexChanged.connect(self._apply_filter)
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.clicked.connect(self.refresh)
@@ -104,6 +109,12 @@ class HistoryWorkspace(Workspace):
         header = self.list.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # What: the rest of the width
+        # Task holds an observed program's whole command line: sized to its contents up to a cap and
+        # elided in the middle (the tooltip has all of it), or What and Status go out of sight.
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setWordWrap(False)  # one line a row: a long cell elides rather than wraps into two
+        self.model.modelReset.connect(self._fit_task_column)
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
         self.list.doubleClicked.connect(self._open_observation)
         self.list.setToolTip("Select a study to see it again, or two runs to compare them side by side")
@@ -178,6 +189,10 @@ class HistoryWorkspace(Workspace):
         lay.addWidget(split, 1)
 
     # -- the list -----------------------------------------------------------
+    def _fit_task_column(self) -> None:
+        self.list.resizeColumnToContents(2)
+        self.list.setColumnWidth(2, min(self.list.columnWidth(2), TASK_COLUMN_MAX))
+
     def refresh(self) -> None:
         """Read the history again (a run or study ended); one that cannot be read is said, not raised.
 

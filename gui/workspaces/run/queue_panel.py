@@ -77,6 +77,10 @@ class QueueModel(QAbstractListModel):
         return removed
 
 
+#: Queued jobs in sight at once; more scroll.
+SHOWN_ROWS = 3
+
+
 class QueuePanel(QGroupBox):
     """The queue, titled; shown while it holds jobs.  ``startRequested()``: Start Queue was pressed."""
 
@@ -93,7 +97,6 @@ class QueuePanel(QGroupBox):
         self.view.setAccessibleName("Queued jobs")
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setMaximumHeight(80)  # a few jobs in sight; the results below keep their room
         self.up_button = QPushButton("Move Up", self)
         self.up_button.setToolTip("Run the selected job earlier")
         self.up_button.clicked.connect(lambda: self._move(-1))
@@ -124,9 +127,18 @@ class QueuePanel(QGroupBox):
         lay.addWidget(self.view)
         lay.addLayout(buttons)
         model.modelReset.connect(self._update)
+        model.modelReset.connect(self._fit_rows)
         self.view.selectionModel().selectionChanged.connect(self._update)
         self._busy = False
         self._update()
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """As tall as its jobs, up to SHOWN_ROWS (then it scrolls): at 1024x768 every line the
+        queue does not need is a result row more in sight below it."""
+        rows = min(max(self.model.rowCount(), 1), SHOWN_ROWS)
+        row_height = max(self.view.sizeHintForRow(0), self.view.fontMetrics().height())
+        self.view.setFixedHeight(rows * row_height + 2 * self.view.frameWidth() + 4)
 
     def set_busy(self, busy: bool) -> None:
         """A run is going: the queue can still change, it cannot be started again."""
