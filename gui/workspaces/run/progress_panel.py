@@ -129,7 +129,9 @@ class ProgressPanel(QWidget):
         self.bar.setValue(0)
         self.bar.setTextVisible(True)
         self.bar.setFormat("")
-        self.bar.setMinimumWidth(140)
+        # Wide enough to read at a glance; the row's buttons (Run, Cancel, Preview, Pause,
+        # Stop) and this set the window's minimum width, kept under 800 px.
+        self.bar.setMinimumWidth(100)
 
         self.stats = QLabel(self)
         self.stats.setObjectName("runStats")

@@ -82,7 +82,7 @@ def test_queue_keeps_jobs_reorders_removes_and_runs_them_one_after_another(drive
         assert driver.start_run()
     gate.wait_started()
     assert not panel.start_button.isEnabled()  # a run is going
-    qtbot.keyClick(driver.window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(driver.window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert len(_labels(driver)) == 3
     finished = []
     driver.window.runFinished.connect(finished.append)
