@@ -4,4 +4,4 @@ from _work import digest
 
 if __name__ == "__main__":
     with ThreadPoolExecutor(4) as ex:
-        list(ex.map(digest, [30] * 48))
+        list(ex.map(digest, [40] * 48))
