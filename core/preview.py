@@ -341,24 +341,22 @@ def _from_history(conn: sqlite3.Connection, spec: JobSpec, items: int, plugin: A
 
 
 def _from_study(data: dict[str, Any], items: int, config: Any) -> Any:
-    """A forecast from a study's sample: its sequential time per item and this configuration's speed-up."""
-    from .study.forecast import forecast
+    """A forecast from a study of this job that measured ``config`` (its backend and workers), or None.
+
+    The study's own forecast (``study.recommend.job_forecast``: the sample's
+    item times, scaled to the sequential median, over the configuration's
+    measured speed-up), for this many items and this configuration.
+    """
+    from .study.recommend import job_forecast
     from .study.record import StudyResult
 
     study = StudyResult.from_dict(data)
-    baseline = next((c for c in study.configs if c.config.sequential and c.runs), None)
     chosen = next((c for c in study.configs if c.runs and c.config.backend == config.backend
                    and (c.config.sequential or c.config.workers == config.workers)), None)
-    if baseline is None or chosen is None or study.items <= 0 or not chosen.speedup > 0:
+    if chosen is None or study.items <= 0:
         return None
-    # The record keeps each repeat's wall time over the whole sample, not each item's: its mean
-    # per item, one value a repeat, stands for the items (the range comes from the repeats' spread).
-    per_item = [w / study.items for w in baseline.wall_s]
-    slow, fast = chosen.speedup_range()
-    spread = (slow, fast) if 0 < slow <= chosen.speedup <= fast else None
-    f = forecast(items, per_item, config=config, speedup=chosen.speedup, speedup_range=spread,
-                 startup_s=chosen.startup_s or 0.0)
-    return dataclasses.replace(f, sampled=study.items)
+    f = job_forecast(study, items, chosen.config)
+    return None if f is None else dataclasses.replace(f, sampled=study.items)
 
 
 def _bound(plugin: Any, spec_json: str) -> dict[str, Any] | None:
