@@ -1,7 +1,7 @@
 """Render the window's tabs offscreen, light and dark, to look at them (1280x800; --size 1024x768).
 
     python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH [--first-launch]] [--readme]
-                                         [--real [--dark] | --switch]
+                                         [--real [--dark] | --switch | --queue]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (records of real studies), through the same
@@ -17,6 +17,8 @@ numbers are measured.
 ``--switch`` runs a small real job on the Run tab and switches the palette while the
 window is open (light, dark from the middle of the run, light again after it), grabbing
 every tab and CPU view each time: what a desktop going dark does to an open window.
+``--queue`` runs a small real job on the Run tab and, while it runs, sets up the next one
+(other files, another parameter) and adds it to the queue: the Run tab grabbed with both.
 ``--first-launch`` makes ``--size`` the screen's size, and the window takes the size a first
 launch gives it there (about 90 % of the screen), not the whole of it.
 """
@@ -263,6 +265,49 @@ def shoot_switch(out: Path) -> None:
     w.close()
 
 
+def shoot_queue(out: Path) -> None:
+    """A small real run (primes over the samples, processes ×2); while it runs, the next job (half the
+    files, another limit) is set up in the same panels and queued; the Run tab grabbed then."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    app.setPalette(app.style().standardPalette())
+    home = tempfile.mkdtemp()
+    os.environ["POOLSIDE_HOME"] = home  # a private history and queue
+    w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
+    size_window(w)
+    w.show()
+    run = w.run_ws
+    files = sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*"))
+    run.files.add_paths(files)
+    _wait(app, run.files.scanner.finished)
+    run.task.select("primes")
+    run.task.set_values({"limit": 600_000})  # ~0.5 s an item: the run lasts a few seconds
+    run.backend.set_backend("processes")
+    run.backend.workers.setValue(2)
+    done = []
+    w.runFinished.connect(done.append)
+    seen = []
+    run.bridge.outcomesReady.connect(seen.extend)
+    assert run.start_run(), run.task.problems.text()
+    _wait(app, run.bridge.outcomesReady, lambda: len(seen) >= 2)
+    run.files.clear_action.trigger()
+    run.files.add_paths(files[: len(files) // 2])
+    _wait(app, run.files.scanner.finished)
+    run.task.set_values({"limit": 300_000})
+    run.queue.add_action.trigger()
+    settle(app)
+    w.grab().save(str(out / f"run-queue-during-{SIZE[0]}x{SIZE[1]}.png"))
+    run.queue.model.remove(0)  # the picture is taken: the queued job need not run
+    _wait(app, w.runFinished, lambda: bool(done))
+    run.files.shutdown()
+    w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/shots/window")
@@ -272,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dark", action="store_true", help="with --real: the window in the dark palette")
     parser.add_argument("--switch", action="store_true",
                         help="a small real run, the palette switched light -> dark -> light while the window is open")
+    parser.add_argument("--queue", action="store_true",
+                        help="a small real run with the next job set up and queued while it runs")
     parser.add_argument("--first-launch", action="store_true",
                         help="--size is the screen's; the window takes a first launch's size on it")
     args = parser.parse_args(argv)
@@ -283,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         offscreen_screen(*SIZE)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.queue:
+        shoot_queue(out)
+        print(f"screenshots in {out}")
+        return 0
     if args.switch:
         shoot_switch(out)
         print(f"screenshots in {out}")

@@ -139,6 +139,15 @@ def test_while_a_run_goes_the_next_job_is_set_up_and_queued_without_touching_it(
     note = ws.progress.note
     assert note.isVisible() and note.accessibleName() == note.text() == NEXT_JOB_HINT
 
+    # Another plugin file, loaded for its form (its first task, shout, has columns of its own).
+    headers = [ws.results.model.headerData(c, Qt.Orientation.Horizontal)
+               for c in range(ws.results.model.columnCount())]
+    assert driver.load_plugin_file(PLUGIN_FILES / "my_tasks.py")
+    assert ws.task.current_plugin().name == "shout"
+    assert "gate_on · 3 files" in driver.window.windowTitle()  # the running job's, not the panels'
+    assert [ws.results.model.headerData(c, Qt.Orientation.Horizontal)
+            for c in range(ws.results.model.columnCount())] == headers
+    driver.choose_plugin("gate_on")
     b = _items(tmp_path, "b", 4)
     ws.files.clear_action.trigger()
     driver.add_files(b)
