@@ -163,7 +163,7 @@ class ProgressPanel(QWidget):
         self.note = QLabel(self)
         self.note.setObjectName("runNote")
         self.note.setWordWrap(True)
-        self.note.setEnabled(False)  # drawn muted: a hint beside the run, not news about it
+        self.note.setProperty("role", "hint")  # drawn muted, as every hint: beside the run, not news about it
         self.note.setVisible(False)
 
         lay.addLayout(row)
