@@ -45,6 +45,7 @@ from ...widgets.cores_panel import CoresPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .controls import RunControls
+from .field_escape import FieldEscape
 from .files_panel import FilesPanel
 from .layout import arrange
 from .preview_view import PreviewDialog, RunPreview
@@ -112,6 +113,7 @@ class RunWorkspace(Workspace):
         self.series_store = SeriesStore()  # each run's series, kept with the run in the history
         self._in_process = False
         self._job_origin_known = False
+        self._field_escape = FieldEscape([self.files, self.task, self.backend], self)  # Esc there is no Cancel
         self._wire()
         self.task.add_plugins(list(plugins[0]), list(plugins[1]))
         self._set_busy(False)

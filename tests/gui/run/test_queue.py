@@ -138,6 +138,13 @@ def test_while_a_run_goes_the_next_job_is_set_up_and_queued_without_touching_it(
     assert ws.queue.add_action.isEnabled() and not ws.start_run()
     note = ws.progress.note
     assert note.isVisible() and note.accessibleName() == note.text() == NEXT_JOB_HINT
+    # Esc typed in a field of the next job leaves the running one alone (Esc elsewhere still cancels).
+    field = ws.task.form.editor("marker")
+    driver.window.activateWindow()
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(field, Qt.Key.Key_Escape)
+    assert driver.window.running and not ws.bridge.cancel_requested
 
     # Another plugin file, loaded for its form (its first task, shout, has columns of its own).
     headers = [ws.results.model.headerData(c, Qt.Orientation.Horizontal)
