@@ -288,7 +288,10 @@ class RunWorkspace(Workspace):
 
     def rerun(self, spec: JobSpec, items: list[str]) -> bool:
         """Run ``items`` again with a past run's task and settings (Resume, Re-run failed)."""
-        if self.is_busy() or not self.apply_spec(spec.replace(paths=tuple(items))):
+        if self.is_busy():
+            self.message.emit(f"{self._label} is still running: run these again once it ends.")
+            return False
+        if not self.apply_spec(spec.replace(paths=tuple(items))):
             return False
         return self.start_run()
 

@@ -165,6 +165,10 @@ def test_while_a_run_goes_the_next_job_is_set_up_and_queued_without_touching_it(
     assert _labels(driver) == ["1. gate_on over 4 files on threads ×2 · chunk 1"]
     queued = ws.queue.model.jobs()[0].spec
     assert queued.paths == tuple(b) and dict(queued.params) == {"marker": "zzz"}
+    said: list[str] = []
+    ws.message.connect(said.append)
+    assert not ws.rerun(queued, list(b))  # History's Resume meanwhile: said, and the panels keep job B
+    assert said == ["gate_on over 3 files is still running: run these again once it ends."]
 
     ended: list[tuple[object, list[str]]] = []
     driver.window.runFinished.connect(lambda s: ended.append((s, sorted(o.item for o in driver.outcomes()))))
