@@ -1,7 +1,7 @@
 """Render the window's tabs offscreen, light and dark, to look at them (1280x800; --size 1024x768).
 
     python benchmarks/gui_screenshots.py [--out /tmp/shots/window] [--size WxH [--first-launch]] [--readme]
-                                         [--real [--dark] | --tour [--dark] | --switch]
+                                         [--real [--dark] | --tour [--dark] | --switch | --queue]
 
 The Compare and History tabs are fed a study record and a history from
 ``tests/study_fakes.py`` (records of real studies), through the same
@@ -21,6 +21,8 @@ every tab and CPU view each time: what a desktop going dark does to an open wind
 run (live, paused, stopped) with two jobs queued, the File and Run menus, Preview, the Dask box,
 Observe a Program (a real program observed, each Cores view during and after), History showing the
 observation, and Compare's verdict with Copy as code (a recorded study).
+``--queue`` runs a small real job on the Run tab and, while it runs, sets up the next one
+(other files, another parameter) and adds it to the queue: the Run tab grabbed with both.
 ``--first-launch`` makes ``--size`` the screen's size, and the window takes the size a first
 launch gives it there (about 90 % of the screen), not the whole of it.
 """
@@ -370,6 +372,49 @@ def shoot_tour(out: Path, scheme: str) -> None:
     w.close()
 
 
+def shoot_queue(out: Path) -> None:
+    """A small real run (primes over the samples, processes ×2); while it runs, the next job (half the
+    files, another limit) is set up in the same panels and queued; the Run tab grabbed then."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from poolside.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+    app.setPalette(app.style().standardPalette())
+    home = tempfile.mkdtemp()
+    os.environ["POOLSIDE_HOME"] = home  # a private history and queue
+    w = MainWindow(QSettings(os.path.join(home, "p.ini"), QSettings.Format.IniFormat))
+    size_window(w)
+    w.show()
+    run = w.run_ws
+    files = sorted(str(p) for p in (ROOT / "resources" / "samples").glob("*/*"))
+    run.files.add_paths(files)
+    _wait(app, run.files.scanner.finished)
+    run.task.select("primes")
+    run.task.set_values({"limit": 600_000})  # ~0.5 s an item: the run lasts a few seconds
+    run.backend.set_backend("processes")
+    run.backend.workers.setValue(2)
+    done = []
+    w.runFinished.connect(done.append)
+    seen = []
+    run.bridge.outcomesReady.connect(seen.extend)
+    assert run.start_run(), run.task.problems.text()
+    _wait(app, run.bridge.outcomesReady, lambda: len(seen) >= 2)
+    run.files.clear_action.trigger()
+    run.files.add_paths(files[: len(files) // 2])
+    _wait(app, run.files.scanner.finished)
+    run.task.set_values({"limit": 300_000})
+    run.queue.add_action.trigger()
+    settle(app)
+    w.grab().save(str(out / f"run-queue-during-{SIZE[0]}x{SIZE[1]}.png"))
+    run.queue.model.remove(0)  # the picture is taken: the queued job need not run
+    _wait(app, w.runFinished, lambda: bool(done))
+    run.files.shutdown()
+    w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/shots/window")
@@ -379,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dark", action="store_true", help="with --real: the window in the dark palette")
     parser.add_argument("--switch", action="store_true",
                         help="a small real run, the palette switched light -> dark -> light while the window is open")
+    parser.add_argument("--queue", action="store_true",
+                        help="a small real run with the next job set up and queued while it runs")
     parser.add_argument("--first-launch", action="store_true",
                         help="--size is the screen's; the window takes a first launch's size on it")
     parser.add_argument("--tour", action="store_true",
@@ -392,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         offscreen_screen(*SIZE)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.queue:
+        shoot_queue(out)
+        print(f"screenshots in {out}")
+        return 0
     if args.switch:
         shoot_switch(out)
         print(f"screenshots in {out}")

@@ -54,7 +54,6 @@ class BackendPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, infos: list[BackendInfo] | None = None) -> None:
         super().__init__(parent)
         self._bound = "mixed"
-        self._busy = False
         self._workers_before = 0  # Workers as chosen before Sequential took it to Auto (1)
         self._infos = infos if infos is not None else _backend_infos()
 
@@ -265,9 +264,9 @@ class BackendPanel(QWidget):
         if single and self.workers.isEnabled():
             self._workers_before = self.workers.value()
             self.workers.setValue(0)
-        elif not single and not self.workers.isEnabled() and not self._busy:
+        elif not single and not self.workers.isEnabled():
             self.workers.setValue(self._workers_before)
-        self.workers.setEnabled(not single and not self._busy)
+        self.workers.setEnabled(not single)
         self.workers.setToolTip("Sequential runs one item at a time in this process." if single else
                                 "How many items run at once. Auto: from the cores and what bounds the task.")
 
@@ -301,7 +300,7 @@ class BackendPanel(QWidget):
         i = self.method.findData(keep)
         self.method.setCurrentIndex(max(0, i))
         self.method.blockSignals(False)
-        self.method.setEnabled(bool(methods) and self.backend.isEnabled())
+        self.method.setEnabled(bool(methods))
 
     def _update_hint(self, *_args) -> None:
         info = self.info()
@@ -331,12 +330,3 @@ class BackendPanel(QWidget):
     def shutdown(self) -> None:
         """The window closes: a connection test still running ends now."""
         self.cluster.stop()
-
-    def set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        for w in (self.backend, self.chunk, self.timeout, self.ordered):
-            w.setEnabled(not busy)
-        self.memory_cap.setEnabled(not busy and self._caps_memory())
-        self.workers.setEnabled(not busy and not self.single_worker)
-        self.method.setEnabled(not busy and self.backend_name() in POOL_METHODS)
-        self.cluster.set_busy(busy)

@@ -197,7 +197,7 @@ class FilesPanel(QWidget):
         return self.model.remove_rows(rows)
 
     # -- drag and drop ------------------------------------------------------
-    # The window forwards drops anywhere on it here; none while a run is busy.
+    # The window forwards drops anywhere on it here, a run going or not (the next job is set up meanwhile).
     def dragEnterEvent(self, event) -> None:
         if self.acceptDrops() and local_paths(event.mimeData()):
             event.acceptProposedAction()
@@ -215,18 +215,9 @@ class FilesPanel(QWidget):
             event.ignore()
 
     # -- state --------------------------------------------------------------
-    def set_busy(self, busy: bool) -> None:
-        """While a run is going the list is read-only."""
-        for a in (self.add_files_action, self.add_folder_action, self.remove_action, self.clear_action):
-            a.setEnabled(not busy)
-        self.setAcceptDrops(not busy)
-        if not busy:
-            self._update_actions()
-
     def _update_actions(self, *_args) -> None:
-        if self.add_files_action.isEnabled():
-            self.remove_action.setEnabled(self.view.selectionModel().hasSelection())
-            self.clear_action.setEnabled(len(self.model) > 0 or self.model.hidden_count > 0)
+        self.remove_action.setEnabled(self.view.selectionModel().hasSelection())
+        self.clear_action.setEnabled(len(self.model) > 0 or self.model.hidden_count > 0)
 
     def _on_changed(self, n: int, total: int) -> None:
         if n == 0 and not self.scanner.busy:

@@ -162,10 +162,16 @@ class ProgressPanel(QWidget):
         self.output.linkActivated.connect(self.open_output_folder)
         self.output.setVisible(False)
         self._output_dir: str | None = None
+        self.note = QLabel(self)
+        self.note.setObjectName("runNote")
+        self.note.setWordWrap(True)
+        self.note.setProperty("role", "hint")  # drawn muted, as every hint: beside the run, not news about it
+        self.note.setVisible(False)
 
         lay.addLayout(row)
         lay.addWidget(self.headline)
         lay.addWidget(self.output)
+        lay.addWidget(self.note)
         self.set_idle("Ready. Add files, choose a task and press <b>Run</b> (Ctrl+R).")
 
     def add_action_button(self, action: QAction) -> QToolButton:
@@ -184,6 +190,12 @@ class ProgressPanel(QWidget):
             self.output.setText(f"Outputs go to <b>{html.escape(path)}</b> &nbsp; <a href='open'>Open folder</a>")
             self.output.setToolTip(path)
             self.output.setAccessibleName(f"Outputs go to {path}")
+
+    def set_note(self, text: str) -> None:
+        """A line of plain text under the run (what can be done meanwhile); "" hides it."""
+        self.note.setText(text)
+        self.note.setAccessibleName(text)
+        self.note.setVisible(bool(text))
 
     def open_output_folder(self, *_args) -> bool:
         """Open the output folder in the system's file manager (it may not exist yet)."""

@@ -4,6 +4,11 @@
     a run ends (ok, not cancelled nor stopped) ──► take the first job ──► the tab runs it (its panels show it)
     Start Queue, or Yes to "Run the queued jobs?" after a restart ──► the same
 
+The Run tab's panels stay editable while a run is going: that is where the next
+job is set up before Add to Queue.  A queued job that starts is shown in the
+panels (the tab runs what they describe), so a job set up there and not queued
+yet is replaced by it.
+
 A cancel or a stop ends the queue's turn too (the person wanted things to
 stop): the jobs stay queued, and Start Queue goes on.
 """

@@ -396,9 +396,3 @@ class TaskPanel(QWidget):
         self.set_stored_values(stored)
         if name:
             self.select(name, plugin_file or None) or self.select(name)
-
-    def set_busy(self, busy: bool) -> None:
-        self.combo.setEnabled(not busy)
-        self.load_button.setEnabled(not busy)
-        self.edit_button.setEnabled(not busy)
-        self.form.setEnabled(not busy)

@@ -8,7 +8,9 @@
     toggle off ─► the watch stops, its thread ends; files not run yet are said and left
 
 The window never runs a task itself: each batch of new files is an ordinary
-run in the run host, recorded in the history as one run.
+run in the run host, recorded in the history as one run.  Every batch runs the
+job the watch was started with (kept here), not what the Run tab's panels show
+later: they may be setting up the next job for the queue.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ class WatchHost(Protocol):
 
     def is_busy(self) -> bool: ...
 
-    def watch_setup(self) -> tuple[Any, Any, str]: ...
+    def watch_setup(self) -> tuple[Any, Any, Any, str]: ...
 
-    def start_run(self, items: list[str] | None = None) -> bool: ...
+    def run_watched(self, spec: Any, plugin: Any, items: list[str]) -> bool: ...
 
     def last_folder(self) -> str: ...
 
@@ -69,6 +71,7 @@ class WatchMode(QObject):
         self._watch: Any = None
         self._thread: threading.Thread | None = None
         self._waiting: list[str] = []
+        self._job: tuple[Any, Any] | None = None  # the watched job's spec and plugin, from its start
         self.folder: str | None = None
 
     @property
@@ -90,7 +93,7 @@ class WatchMode(QObject):
         from poolside.watch import FolderWatch
 
         self.stop()
-        spec, task, problem = self.host.watch_setup()
+        spec, plugin, task, problem = self.host.watch_setup()
         if spec is None:
             self.host.message.emit(f"Cannot watch a folder: {problem}")
             return False
@@ -105,7 +108,7 @@ class WatchMode(QObject):
         except ValueError as e:
             self.host.message.emit(f"Cannot watch a folder: {e}")
             return False
-        self._watch, self.folder = watch, folder
+        self._watch, self.folder, self._job = watch, folder, (spec, plugin)
         self._pump.start()
         push, close = self._pump.sink()
         self._thread = threading.Thread(target=self._read, args=(watch, push, close), name="poolside-watch",
@@ -120,7 +123,7 @@ class WatchMode(QObject):
         watch, thread = self._watch, self._thread
         if watch is None:
             return
-        self._watch = self._thread = None
+        self._watch = self._thread = self._job = None
         watch.stop()
         if thread is not None:
             thread.join(_JOIN_S)
@@ -134,10 +137,11 @@ class WatchMode(QObject):
 
     def run_waiting(self) -> bool:
         """Run the files that arrived while a run was going; False if none, or busy."""
-        if not self._waiting or self.host.is_busy():
+        if not self._waiting or self._job is None or self.host.is_busy():
             return False
         items, self._waiting = self._waiting, []
-        return self.host.start_run(items=items)
+        spec, plugin = self._job
+        return self.host.run_watched(spec, plugin, items)
 
     # -- the watch's thread ---------------------------------------------------------
     @staticmethod

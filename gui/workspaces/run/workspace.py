@@ -10,12 +10,18 @@
 
 Every panel is asked through what it offers (signals, small methods), never
 through its children; each keeps its own settings.
+
+The panels stay editable while a run is going (the next job is set up there and
+queued), so nothing about the running run reads them once it has started: it is
+:class:`RunningJob`, kept at the start (spec, task name, label), and the results'
+columns, the forecast and the history got theirs from the spec at the start too.
 """
 
 from __future__ import annotations
 
 import html
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -39,6 +45,7 @@ from ...widgets.cores_panel import CoresPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .controls import RunControls
+from .field_escape import FieldEscape
 from .files_panel import FilesPanel
 from .layout import arrange
 from .preview_view import PreviewDialog, RunPreview
@@ -49,6 +56,19 @@ from .run_queue import RunQueue
 from .series_store import SeriesStore
 from .task_panel import TaskPanel
 from .watch_mode import WatchMode
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    """What the run going now was started with, whatever the panels show meanwhile."""
+
+    spec: JobSpec
+    task: str  # the task's name, as the window's title shows it
+    items: int
+    label: str  # "sha256 over 12 files"
+
+
+NEXT_JOB_HINT = "Change the files or settings and Add to Queue to run them next."
 
 
 class RunWorkspace(Workspace):
@@ -66,6 +86,7 @@ class RunWorkspace(Workspace):
         super().__init__(parent)
         self.bridge = bridge
         self._label = ""
+        self._job: RunningJob | None = None
         self._summary: Any = None
         self._busy = False
         self._settings: QSettings | None = None
@@ -92,6 +113,7 @@ class RunWorkspace(Workspace):
         self.series_store = SeriesStore()  # each run's series, kept with the run in the history
         self._in_process = False
         self._job_origin_known = False
+        self._field_escape = FieldEscape([self.files, self.task, self.backend], self)  # Esc there is no Cancel
         self._wire()
         self.task.add_plugins(list(plugins[0]), list(plugins[1]))
         self._set_busy(False)
@@ -203,7 +225,11 @@ class RunWorkspace(Workspace):
         return self.task.current_plugin()
 
     def job_outline(self) -> tuple[str | None, int]:
-        """The task's name (None before one is chosen) and how many files there are: the window's title."""
+        """The task's name (None before one is chosen) and how many files there are: the window's title.
+
+        While a run is going, the running job's (the panels may hold the next one)."""
+        if self._job is not None and self.is_busy():
+            return self._job.task, self._job.items
         pending = self.task.pending()
         plugin = self.task.current_plugin()
         name = pending[1] if pending is not None else getattr(plugin, "name", None)
@@ -224,20 +250,21 @@ class RunWorkspace(Workspace):
                                "chunk_size": spec.chunk_size})
         return spec, f"{name} over {fmt.count(n)} file{'s' if n != 1 else ''} on {config}"
 
-    def watch_setup(self) -> tuple[JobSpec | None, Any, str]:
-        """What a watched folder runs: the job without its files, the bound task; or None and why not."""
+    def watch_setup(self) -> tuple[JobSpec | None, Any, Any, str]:
+        """What a watched folder runs, kept for the whole watch: the job without its files, its plugin,
+        the bound task; or None and why not."""
         if not self.task.ensure_loaded():
-            return None, None, "the plugin file is not loaded"
+            return None, None, None, "the plugin file is not loaded"
         plugin, values, problems = self.task.validate(show=True)
         if problems or plugin is None:
-            return None, None, (problems or ["Choose a task first."])[0]
+            return None, None, None, (problems or ["Choose a task first."])[0]
         try:
             patterns = tuple(self.files.patterns()) or tuple(plugin.accepts)
             spec = JobSpec(self.task.plugin_ref(), params=values, patterns=() if patterns == ("*",) else patterns,
                            **self.backend.spec_fields())
-            return spec, plugin.bind(spec.params), ""
+            return spec, plugin, plugin.bind(spec.params), ""
         except Exception as exc:  # a spec or parameters that cannot be: said in the status bar
-            return None, None, str(exc)
+            return None, None, None, str(exc)
 
     def last_folder(self) -> str:
         return self.files.last_folder or os.path.expanduser("~")
@@ -261,26 +288,35 @@ class RunWorkspace(Workspace):
 
     def rerun(self, spec: JobSpec, items: list[str]) -> bool:
         """Run ``items`` again with a past run's task and settings (Resume, Re-run failed)."""
-        if self.is_busy() or not self.apply_spec(spec.replace(paths=tuple(items))):
+        if self.is_busy():
+            self.message.emit(f"{self._label} is still running: run these again once it ends.")
+            return False
+        if not self.apply_spec(spec.replace(paths=tuple(items))):
             return False
         return self.start_run()
 
     # -- running ------------------------------------------------------------
-    def start_run(self, items: list[str] | None = None) -> bool:
-        """Validate everything, then start; False (and why, in the Task panel) if it cannot.
-
-        ``items``: run only these files (a watched folder's new ones), listed in the Files panel too."""
+    def start_run(self) -> bool:
+        """Validate everything, then start; False (and why, in the Task panel) if it cannot."""
         if self.is_busy() or not self.task.ensure_loaded():
             return False
-        if items is not None:
-            self.files.add_paths(items)
         spec, problems = self.job_spec()
         plugin = self.task.current_plugin()
         if spec is None or plugin is None:
             self.message.emit(problems[0])
             return False
-        if items is not None:
-            spec = spec.replace(paths=tuple(items))
+        return self.run_job(spec, plugin)
+
+    def run_watched(self, spec: JobSpec, plugin: Any, items: list[str]) -> bool:
+        """Run a watched folder's new ``items`` with the job the watch was started with
+        (the panels may hold another by now); they are listed in the Files panel too."""
+        if self.is_busy():
+            return False
+        self.files.add_paths(items)
+        return self.run_job(spec.replace(paths=tuple(items)), plugin)
+
+    def run_job(self, spec: JobSpec, plugin: Any) -> bool:
+        """Start ``spec`` with ``plugin`` bound to its parameters; False (and why) if it cannot bind."""
         try:
             task = plugin.bind(spec.params)
         except Exception as exc:
@@ -290,14 +326,16 @@ class RunWorkspace(Workspace):
         n = len(spec.paths)
         label = f"{plugin.name} over {fmt.count(n)} file{'s' if n != 1 else ''}"
         started = self.launch(spec, task, list(spec.paths), label, bound=plugin.bound,
-                              columns=tuple(getattr(plugin, "columns", ()) or ()))
+                              columns=tuple(getattr(plugin, "columns", ()) or ()), task_name=plugin.name)
         if started:
             self.progress.set_output_folder(output_folder(plugin, dict(spec.params)))
         return started
 
     def launch(self, spec: JobSpec, task: Any, items: list, label: str, *, bound: str = "mixed",
-               columns: tuple[str, ...] = ()) -> bool:
-        """Start ``spec`` with its task already bound and its items listed (no validation)."""
+               columns: tuple[str, ...] = (), task_name: str | None = None) -> bool:
+        """Start ``spec`` with its task already bound and its items listed (no validation).
+
+        ``task_name``: the task as the window's title names it (the spec's plugin reference's name if not given)."""
         workers = spec.resolved_workers(bound)
         self.results.prepare(items, columns)
         self.timeline.reset(workers)
@@ -312,6 +350,7 @@ class RunWorkspace(Workspace):
         self.cpu_monitor.begin_run()
         self._summary = None
         self._label = label
+        self._job = RunningJob(spec, task_name or spec.plugin.rpartition(":")[2], len(items), label)
         # The configuration as the summary line at the end and the Compare tab name it.
         config = config_label({"backend": spec.backend, "workers": workers, "chunk_size": spec.chunk_size})
         if spec.backend == "dask":  # where it runs and how its files travel
@@ -424,8 +463,8 @@ class RunWorkspace(Workspace):
     def _set_busy(self, busy: bool) -> None:
         changed = busy != self._busy
         self._busy = busy
-        for panel in (self.files, self.task, self.backend):
-            panel.set_busy(busy)
+        # The Files, Task and Backend panels stay editable: the next job is set up there and queued.
+        self.progress.set_note(NEXT_JOB_HINT if busy else "")
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
         self.preview_action.setEnabled(not busy)

@@ -9,6 +9,7 @@ import sys
 import pytest
 from PySide6.QtCore import Qt
 
+from poolside.gui.workspaces.run.workspace import NEXT_JOB_HINT
 from poolside.history import store
 from tests import PLUGIN_FILES
 from tests.engine.test_run_controls import gates
@@ -115,3 +116,72 @@ def test_after_a_restart_the_window_asks_before_running_the_queue(qtbot, tmp_pat
     assert ended.args[0].counts["ok"] == 2
     assert _labels(driver) == []
     driver.close()
+
+
+def test_while_a_run_goes_the_next_job_is_set_up_and_queued_without_touching_it(driver, tmp_path, qtbot):
+    """Job A runs (held by a gate); meanwhile the files, the task's parameters and the backend change
+    to job B, which is queued.  A's results, summary, title and history stay A's; then B runs as B."""
+    assert driver.load_plugin_file(TASKS)
+    ws = driver.run_ws
+    gate, = gates(tmp_path, 1)
+    a = [gate.path, *_items(tmp_path, "a", 2)]
+    driver.add_items(a)
+    driver.choose_plugin("gate_on")
+    driver.choose_backend("threads", 1, chunk_size=1)
+    with qtbot.waitSignal(driver.window.runStarted, timeout=WAIT_MS):
+        assert driver.start_run()
+    gate.wait_started()
+    # The panels stay editable; Run and Preview do not, Add to Queue does; a line says what to do meanwhile.
+    assert ws.files.add_files_action.isEnabled() and ws.files.acceptDrops()
+    assert ws.task.combo.isEnabled() and ws.task.form.isEnabled() and ws.backend.workers.isEnabled()
+    assert not ws.run_action.isEnabled() and not ws.preview_action.isEnabled()
+    assert ws.queue.add_action.isEnabled() and not ws.start_run()
+    note = ws.progress.note
+    assert note.isVisible() and note.accessibleName() == note.text() == NEXT_JOB_HINT
+    # Esc typed in a field of the next job leaves the running one alone (Esc elsewhere still cancels).
+    field = ws.task.form.editor("marker")
+    driver.window.activateWindow()
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(field, Qt.Key.Key_Escape)
+    assert driver.window.running and not ws.bridge.cancel_requested
+
+    # Another plugin file, loaded for its form (its first task, shout, has columns of its own).
+    headers = [ws.results.model.headerData(c, Qt.Orientation.Horizontal)
+               for c in range(ws.results.model.columnCount())]
+    assert driver.load_plugin_file(PLUGIN_FILES / "my_tasks.py")
+    assert ws.task.current_plugin().name == "shout"
+    assert "gate_on · 3 files" in driver.window.windowTitle()  # the running job's, not the panels'
+    assert [ws.results.model.headerData(c, Qt.Orientation.Horizontal)
+            for c in range(ws.results.model.columnCount())] == headers
+    driver.choose_plugin("gate_on")
+    b = _items(tmp_path, "b", 4)
+    ws.files.clear_action.trigger()
+    driver.add_files(b)
+    driver.set_params(marker="zzz")
+    driver.choose_backend("threads", 2, chunk_size=1)
+    assert "gate_on · 3 files" in driver.window.windowTitle()  # the running job's, not the panels'
+    ws.queue.add_action.trigger()
+    assert _labels(driver) == ["1. gate_on over 4 files on threads ×2 · chunk 1"]
+    queued = ws.queue.model.jobs()[0].spec
+    assert queued.paths == tuple(b) and dict(queued.params) == {"marker": "zzz"}
+    said: list[str] = []
+    ws.message.connect(said.append)
+    assert not ws.rerun(queued, list(b))  # History's Resume meanwhile: said, and the panels keep job B
+    assert said == ["gate_on over 3 files is still running: run these again once it ends."]
+
+    ended: list[tuple[object, list[str]]] = []
+    driver.window.runFinished.connect(lambda s: ended.append((s, sorted(o.item for o in driver.outcomes()))))
+    gate.release()
+    qtbot.waitUntil(lambda: len(ended) == 2 and not driver.window.running, timeout=WAIT_MS)
+    (first, first_items), (second, second_items) = ended
+    assert first_items == sorted(a) and first.total == 3 and first.counts["ok"] == 3
+    assert second_items == sorted(b) and second.total == 4 and second.counts["ok"] == 4
+    assert not note.isVisible() and _labels(driver) == []
+    conn = store.connect()
+    try:
+        runs = [store.get_run(conn, r["id"]) for r in _recorded_runs()]
+    finally:
+        conn.close()
+    assert [(r["workers"], r["spec"]["params"], sorted(r["spec"]["paths"])) for r in runs] == [
+        (1, {"marker": "gate"}, sorted(a)), (2, {"marker": "zzz"}, sorted(b))]

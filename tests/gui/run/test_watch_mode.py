@@ -36,9 +36,15 @@ def test_watch_folder_runs_the_files_there_then_each_new_one(driver, tmp_path, q
     assert toggle.isChecked() and watch.watching
     qtbot.waitUntil(lambda: len(finished) == 1, timeout=WAIT_MS)
     assert finished[0].counts["ok"] == 2
+    # The panels set up another job meanwhile: the watch goes on with the one it was started with.
+    driver.choose_plugin("wordcount")
+    driver.choose_backend("threads", 1)
     (folder / "c.txt").write_text("written later")
     qtbot.waitUntil(lambda: len(finished) == 2, timeout=WAIT_MS)
     assert finished[1].counts["ok"] == 1
+    assert [(r["plugin"].rpartition(":")[2], r["workers"]) for r in _runs()] == [("sha256", 2)] * 2
+    driver.choose_plugin("sha256")
+    driver.choose_backend("threads", 2)
     assert driver.outcomes()[0].item.endswith("c.txt")
     thread = watch._thread
     toggle.trigger()  # off
