@@ -123,10 +123,10 @@ class MainWindow(JobFilesMixin, QMainWindow):
         self.history_ws.observationRequested.connect(self.open_observe)
         # Resume walks a run's inputs, which imports its plugin: asked first, as Run does.
         self.history_ws.confirm_plugin = self.run_ws.task.confirm_ref
-        self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh())
+        self.run_ws.runFinished.connect(lambda _summary: self.history_ws.refresh_if_shown())
         # After the Run tab's own end-of-run message (finished is emitted first): the warning stays in view.
         self.bridge.historyFailed.connect(self.history_failed)
-        self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh())
+        self.compare_ws.studyFinished.connect(lambda _record: self.history_ws.refresh_if_shown())
         self.notifier = Notifier(self)
         for w in self.workspaces:
             self.notifier.watch(w)

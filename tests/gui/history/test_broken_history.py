@@ -69,6 +69,7 @@ def test_a_damaged_history_opens_runs_and_offers_a_new_one(qtbot, broken_driver,
     assert not tab.broken_bar.isVisibleTo(tab) and tab.unavailable is None
 
     broken_driver.run_and_wait()
+    w.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=WAIT_MS)
     assert "not in the history" not in w.statusBar().currentMessage()
 

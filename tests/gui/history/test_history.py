@@ -95,7 +95,8 @@ def test_a_study_from_the_compare_tab_reopens_in_history_with_the_same_numbers(w
     shown = table_texts(window.compare_ws.view.table_model)
 
     h = window.history_ws
-    assert h.model.entry(0)["id"] == "s2"  # refreshed when the study ended
+    window.tabs.setCurrentWidget(h)
+    assert h.model.entry(0)["id"] == "s2"  # read when the tab came into view
     h.select("s2")
     assert h.pages.currentWidget() is h.study_view
     assert table_texts(h.study_view.table_model) == shown
