@@ -18,6 +18,7 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..inputs import printable
@@ -65,10 +66,10 @@ def cmd_observe(ns: argparse.Namespace) -> int:
             session = Session.launch(command, interval_s=ns.interval)
     except ObserveError as e:
         raise UsageError(str(e)) from None
-    _say(f"observing {'process ' + str(ns.pid) if ns.pid else printable(' '.join(command))} "
-         f"every {human_duration(ns.interval)}" + ("; Ctrl-C ends the observation, not the process" if ns.pid
-                                                    else ""))
-    interrupted = _wait(session, attached=ns.pid is not None)
+    line = (f"observing {'process ' + str(ns.pid) if ns.pid else printable(' '.join(command))} "
+            f"every {human_duration(ns.interval)}" + ("; Ctrl-C ends the observation, not the process" if ns.pid
+                                                       else ""))
+    interrupted = _wait(session, attached=ns.pid is not None, announce=lambda: _say(line))
     record = session.record()
     error = session.observer.error
     _report(record, interrupted, None if error is None else f"{type(error).__name__}: {error}")
@@ -78,10 +79,15 @@ def cmd_observe(ns: argparse.Namespace) -> int:
     return session.exit_code if session.exit_code is not None else EXIT_INTERRUPTED
 
 
-def _wait(session: Any, *, attached: bool) -> bool:
-    """Until the program ends; Ctrl-C ends an attached observation, and is the command's own otherwise."""
+def _wait(session: Any, *, attached: bool, announce: Callable[[], None]) -> bool:
+    """Until the program ends; Ctrl-C ends an attached observation, and is the command's own otherwise.
+
+    ``announce`` says what is observed once Ctrl-C is handled as it says, so that a
+    Ctrl-C right after the line is never taken for the command's own interrupt.
+    """
     if attached:
         try:
+            announce()
             while not session.wait(0.2):
                 pass
         except KeyboardInterrupt:
@@ -92,6 +98,7 @@ def _wait(session: Any, *, attached: bool) -> bool:
     # The terminal sends Ctrl-C to the command too: it decides, and its exit status is ours.
     previous = signal.signal(signal.SIGINT, lambda *_: None)
     try:
+        announce()
         session.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
