@@ -478,7 +478,10 @@ def lazy(cfg: Config) -> Section:
         sec.line("Poolside's tree at its peak: "
                  + ", ".join(f"{what} {human_bytes(size)}" for what, size in parts) + ".")
     # The whole tree's time and memory, against every peer that ran the full count.
-    full = [e for e in entries if e.kind not in ("poolside", "sequential") and got[e.id].n == n]
+    # A peer that failed (a library not installed) ran nothing: its child's memory at the
+    # failure is no figure to compare with.
+    full = [e for e in entries if e.kind not in ("poolside", "sequential") and got[e.id].n == n
+            and not got[e.id].failed]
     times = {got[e.id].entry.label: got[e.id].cold_s for e in full}
     sec.versus_best_peer("lazy-time-batches", "lazy: time, job.batches()", got["poolside-batches"].cold_s, times,
                          higher=False, bar=1 / 1.5, fmt=human_duration)
