@@ -178,8 +178,7 @@ class MainWindow(JobFilesMixin, QMainWindow):
         self.recent_menu = RecentMenu(self.recent, self.open_recent, self)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        file_menu.addActions([self.run_ws.export_csv_action, self.run_ws.export_json_action,
-                              self.run_ws.export_trace_action])
+        file_menu.addActions(self.run_ws.export_actions())
         file_menu.addSeparator()
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut("Ctrl+Q")

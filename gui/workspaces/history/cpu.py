@@ -11,12 +11,12 @@ same reason the GIL view (busy threads against the process's CPU) is not drawn.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ...export_dialog import ask_export_path
 from ...widgets.cores_panel import CoresPanel
 
 NO_ITEMS = ("The history keeps each item's status and time, not the process, thread or start that drew it on the "
@@ -66,8 +66,7 @@ class RunCpuView(QWidget):
             self.cores.show_run(series)  # type: ignore[arg-type]
 
     def choose_export(self) -> None:
-        name = os.path.join(os.path.expanduser("~"), f"poolside-trace-{self._name}.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", name, "Chrome trace (*.json)")
+        path = ask_export_path(self, "Export timeline", f"poolside-trace-{self._name}.json", "Chrome trace (*.json)")
         if path:
             self.export_trace(path)
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -37,6 +35,7 @@ from poolside.log import get_logger
 from poolside.study import StudyResult
 
 from ...a11y import name_controls
+from ...export_dialog import ask_export_path
 from ...study.model import StudyModel
 from ...study.view import StudyView
 from ...widgets.group import group
@@ -428,9 +427,8 @@ class HistoryWorkspace(Workspace):
         record = self.study.record
         if record is None:
             return
-        name = os.path.join(os.path.expanduser("~"), f"poolside-study-{record.plugin or 'study'}.{kind}")
         filters = {"json": "JSON (*.json)", "csv": "CSV (*.csv)", "md": "Markdown (*.md)"}[kind]
-        path, _ = QFileDialog.getSaveFileName(self, "Export study", name, filters)
+        path = ask_export_path(self, "Export study", f"poolside-study-{record.plugin or 'study'}.{kind}", filters)
         if path:
             self.export_study(path)
 

@@ -26,9 +26,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
+from PySide6.QtWidgets import QStyle, QWidget
 
-from poolside import serialize
 from poolside.backends import runs_in_caller
 from poolside.backends.dask import cluster_address
 from poolside.records import Status
@@ -38,13 +37,13 @@ from poolside.words.cluster import cluster_line
 from poolside.words.configs import config_label
 from poolside.words.runs import summary_line
 
-from ... import settings as cfg
 from ...a11y import name_controls
 from ...widgets.backend_panel import BackendPanel
 from ...widgets.cores_panel import CoresPanel
 from ...widgets.timeline import TimelinePlot
 from ..base import Workspace
 from .controls import RunControls
+from .exports import RunExports
 from .field_escape import FieldEscape
 from .files_panel import FilesPanel
 from .layout import arrange
@@ -89,7 +88,6 @@ class RunWorkspace(Workspace):
         self._job: RunningJob | None = None
         self._summary: Any = None
         self._busy = False
-        self._settings: QSettings | None = None
         self._make_actions()
         self.files = FilesPanel(self)
         self.task = TaskPanel(self)
@@ -106,10 +104,12 @@ class RunWorkspace(Workspace):
         self.layout_ = arrange(self, files=self.files, task=self.task, backend=self.backend, cores=self.cores,
                                progress=self.progress, queue=self.queue.panel, results=self.results,
                                timeline=self.timeline)
-        export_menu = WindowMenu(self)
-        export_menu.addActions([self.export_csv_action, self.export_json_action, self.export_trace_action])
-        self.results.set_export_menu(export_menu)
         self.cpu_monitor = RunMonitor(self, pids=bridge.pid_source())  # the run host's processes
+        self.exports = RunExports(self.results, self.cpu_monitor, summary=lambda: self._summary,
+                                  folder=lambda: self.files.last_folder or None, parent=self)
+        export_menu = WindowMenu(self)
+        export_menu.addActions(self.exports.actions())
+        self.results.set_export_menu(export_menu)
         self.series_store = SeriesStore()  # each run's series, kept with the run in the history
         self._in_process = False
         self._job_origin_known = False
@@ -136,13 +136,6 @@ class RunWorkspace(Workspace):
         self.preview_action.setToolTip("What Run would do, without doing it: the files, each output's name and "
                                        "collision, what the filter skips, and the predicted duration (Ctrl+Shift+R)")
         self.preview_action.triggered.connect(self.show_preview)
-        self.export_csv_action = QAction("Export Results as CSV…", self)
-        self.export_csv_action.triggered.connect(lambda: self.choose_export("csv"))
-        self.export_json_action = QAction("Export Results as JSON…", self)
-        self.export_json_action.triggered.connect(lambda: self.choose_export("json"))
-        self.export_trace_action = QAction("Export Timeline…", self)
-        self.export_trace_action.setToolTip("Save the run as a Chrome trace (opens in ui.perfetto.dev)")
-        self.export_trace_action.triggered.connect(self.choose_export_trace)
         self.addActions([self.run_action, self.cancel_action, self.preview_action])
         self.controls = RunControls(self.bridge, self)
         self.controls.changed.connect(
@@ -153,6 +146,7 @@ class RunWorkspace(Workspace):
         self.files.changed.connect(lambda *_: self.jobChanged.emit())
         self.files.foldersAdded.connect(self.foldersAdded)
         self.task.message.connect(self.message)
+        self.exports.message.connect(self.message)
         self.task.pluginChanged.connect(self._on_plugin)
         self.task.valuesChanged.connect(self.jobChanged)
         self.bridge.outcomesReady.connect(self._on_outcomes)
@@ -172,6 +166,10 @@ class RunWorkspace(Workspace):
         return [self.run_action, self.cancel_action, self.preview_action, *self.controls.actions(),
                 self.queue.add_action,
                 self.watch.action]
+
+    def export_actions(self) -> list[QAction]:
+        """Export Results as CSV/JSON…, Export Timeline…: for the window's File menu."""
+        return self.exports.actions()
 
     def file_actions(self) -> list[QAction]:
         """The Files panel's actions, for the window's File menu."""
@@ -476,8 +474,7 @@ class RunWorkspace(Workspace):
 
     def _update_export(self, *_args) -> None:
         enabled = not self.is_busy() and self.results.row_count() > 0
-        for a in (self.export_csv_action, self.export_json_action, self.export_trace_action):
-            a.setEnabled(enabled)
+        self.exports.set_enabled(enabled)
         self.results.set_export_enabled(enabled)
 
     def _on_plugin(self, plugin: Any) -> None:
@@ -487,48 +484,6 @@ class RunWorkspace(Workspace):
         name_controls(self.task)  # the parameter form was rebuilt
         self.jobChanged.emit()
 
-    # -- export -------------------------------------------------------------
-    def choose_export(self, kind: str) -> None:
-        s = self._settings if self._settings is not None else cfg.open_settings()
-        folder = cfg.get_str(s, "export/folder", self.files.last_folder or os.path.expanduser("~"))
-        filters = "CSV files (*.csv)" if kind == "csv" else "JSON files (*.json)"
-        name = os.path.join(folder, f"poolside-results.{kind}")
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", name, filters)
-        if path:
-            s.setValue("export/folder", os.path.dirname(path))
-            self.export_results(path)
-
-    def export_results(self, path: str) -> int:
-        """Write the rows the table shows (filtered, in its order) to CSV or JSON by extension."""
-        try:
-            n = serialize.write_file(path, self.results.visible_outcomes(), self.results.value_keys(), self._summary)
-        except (OSError, ValueError) as exc:
-            self.message.emit(f"Could not export: {exc}")
-            return 0
-        self.message.emit(f"Exported {fmt.count(n)} results to {path}.")
-        return n
-
-    def choose_export_trace(self) -> None:
-        s = self._settings if self._settings is not None else cfg.open_settings()
-        folder = cfg.get_str(s, "export/folder", self.files.last_folder or os.path.expanduser("~"))
-        name = os.path.join(folder, "poolside-trace.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", name, "Chrome trace (*.json)")
-        if path:
-            s.setValue("export/folder", os.path.dirname(path))
-            self.export_trace(path)
-
-    def export_trace(self, path: str) -> int:
-        """Write every result of the run as a Chrome trace, with the CPU and memory counters."""
-        from poolside.trace import write_trace
-
-        try:
-            n = write_trace(path, self.results.model.outcomes(), self.cpu_monitor.run_series())
-        except OSError as exc:
-            self.message.emit(f"Could not export the timeline: {exc}")
-            return 0
-        self.message.emit(f"Exported a trace of {fmt.count(n)} items to {path} (open it in ui.perfetto.dev).")
-        return n
-
     # -- settings and drops ---------------------------------------------------
     def save_settings(self, s: QSettings) -> None:
         self.layout_.save(s)
@@ -536,7 +491,7 @@ class RunWorkspace(Workspace):
             panel.save_settings(s)
 
     def restore_settings(self, s: QSettings) -> None:
-        self._settings = s
+        self.exports.settings = s
         self.layout_.restore(s)
         for panel in (self.files, self.task, self.backend):
             panel.restore_settings(s)

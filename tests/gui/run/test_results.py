@@ -125,8 +125,8 @@ def test_export_timeline_writes_a_trace_of_the_run(qtbot, driver, tmp_path):
     driver.choose_backend("threads")
     driver.run_and_wait()
     path = tmp_path / "trace.json"
-    assert driver.run_ws.export_trace(str(path)) == 6
+    assert driver.run_ws.exports.export_trace(str(path)) == 6
     events = json.loads(path.read_text(encoding="utf-8"))["traceEvents"]
     assert sum(e["ph"] == "X" for e in events) == 6
     assert any(e["ph"] == "C" for e in events) and any(e["ph"] == "M" for e in events)
-    assert driver.run_ws.export_trace_action.isEnabled()
+    assert driver.run_ws.exports.trace_action.isEnabled()

@@ -178,14 +178,14 @@ def test_export_round_trips_through_csv_and_json(qtbot, driver, folder, tmp_path
     driver.run_and_wait()
     outcomes = sorted(driver.outcomes(), key=lambda o: o.index)
 
-    assert driver.run_ws.export_results(str(tmp_path / "out.csv")) == 13
+    assert driver.run_ws.exports.export_results(str(tmp_path / "out.csv")) == 13
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: int(r["index"]))
     assert [(r["item"], r["status"], r["sha256"], int(r["bytes"])) for r in rows] == [
         (o.item, "ok", o.value["sha256"], o.value["bytes"]) for o in outcomes
     ]
 
-    assert driver.run_ws.export_results(str(tmp_path / "out.json")) == 13
+    assert driver.run_ws.exports.export_results(str(tmp_path / "out.json")) == 13
     doc = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     back = sorted(doc["results"], key=lambda r: r["index"])
     assert [(r["item"], r["value"]) for r in back] == [(o.item, o.value) for o in outcomes]
@@ -193,7 +193,7 @@ def test_export_round_trips_through_csv_and_json(qtbot, driver, folder, tmp_path
 
     driver.run_ws.results.text_filter.setText("sub")  # exports what the table shows
     driver.run_ws.results.proxy.set_text("sub")
-    assert driver.run_ws.export_results(str(tmp_path / "sub.json")) == 3
+    assert driver.run_ws.exports.export_results(str(tmp_path / "sub.json")) == 3
 
 
 def test_settings_persist_across_a_new_window(qtbot, make_window, folder):
