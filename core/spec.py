@@ -58,6 +58,9 @@ class JobSpec:
     #: Bytes a worker process may hold (USS) before it is killed and its item fails; a size
     #: such as ``"1GB"`` is read at once.  Process backends only (``caps_worker_memory``).
     max_memory_per_worker: int | None = None
+    #: Threads each worker's libraries (BLAS, OpenMP) may use while an item runs (threadpoolctl);
+    #: ``None``: as many as they take.  Process backends and sequential only (``engine.libthreads``).
+    library_threads: int | None = None
 
     def __post_init__(self) -> None:
         # Lists from TOML/JSON become tuples, so specs compare and hash by value.
@@ -76,6 +79,10 @@ class JobSpec:
             raise SpecError(f"chunk_size must be 'auto' or a whole number of at least 1, got {self.chunk_size!r}")
         if self.timeout is not None and not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise SpecError(f"timeout must be a number of seconds above 0, got {self.timeout!r}")
+        if self.library_threads is not None and (isinstance(self.library_threads, bool)
+                                                 or not isinstance(self.library_threads, int)
+                                                 or self.library_threads < 1):
+            raise SpecError(f"library_threads must be a whole number of at least 1, got {self.library_threads!r}")
         if self.max_memory_per_worker is not None:
             from .words.units import SizeError, parse_size
 
@@ -108,6 +115,7 @@ class JobSpec:
     def bind(self) -> tuple[Plugin, BoundTask]:
         """The plugin and its task bound to the parameters, on a backend that exists; :class:`SpecError` if not."""
         from .backends import get_backend
+        from .engine.libthreads import caps_library_threads
         from .plugins import ParamError
 
         try:
@@ -118,6 +126,10 @@ class JobSpec:
             from .words.memory import cap_unsupported
 
             raise SpecError(cap_unsupported(backend.name, backend.kind))
+        if self.library_threads is not None and not caps_library_threads(backend.name, backend.kind):
+            from .words.configs import library_threads_unsupported
+
+            raise SpecError(library_threads_unsupported(backend.name, backend.kind))
         plugin = self.load_plugin()
         try:
             return plugin, plugin.bind(self.params)
@@ -155,6 +167,8 @@ class JobSpec:
             options["backend_options"] = dict(self.backend_options)
         if self.max_memory_per_worker is not None:
             options["backend_options"] = {**self.backend_options, "max_memory_per_worker": self.max_memory_per_worker}
+        if self.library_threads is not None:
+            options["library_threads"] = self.library_threads
         return options
 
     # -- plain data, files -----------------------------------------------------

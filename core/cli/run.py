@@ -68,6 +68,10 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--max-memory-per-worker", type=size, metavar="SIZE",
                      help="kill a worker process that holds more than SIZE (2GB, 512MB, 1.5GiB); its item "
                           "fails and a new worker goes on (process backends)")
+    run.add_argument("--library-threads", type=positive_int, metavar="N",
+                     help="cap each worker's libraries (BLAS, OpenMP: numpy, scikit-learn) to N threads while an "
+                          "item runs, with threadpoolctl; for a task that already uses several cores by itself "
+                          "(process backends and sequential)")
     cluster.add_arguments(run)
     run.add_argument("--ordered", action="store_true", default=None,
                      help="report outcomes in input order (default: as they finish)")
@@ -118,7 +122,7 @@ def spec_from_args(ns: argparse.Namespace, samples: str | None = None) -> JobSpe
         "plugin": ns.plugin, "backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size,
         "timeout": ns.timeout, "ordered": ns.ordered, "method": ns.method, "recursive": ns.recursive,
         "paths": tuple(ns.paths) or None, "patterns": tuple(ns.glob) or None,
-        "max_memory_per_worker": ns.max_memory_per_worker,
+        "max_memory_per_worker": ns.max_memory_per_worker, "library_threads": ns.library_threads,
     }
     if samples is not None:
         changes["paths"] = (*(changes["paths"] or (base.paths if base else ())), samples)
@@ -372,7 +376,8 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
     except ResumeError as e:
         raise UsageError(str(e)) from None
     changes = {"backend": ns.backend, "workers": ns.workers, "chunk_size": ns.chunk_size, "timeout": ns.timeout,
-               "method": getattr(ns, "method", None), "max_memory_per_worker": ns.max_memory_per_worker}
+               "method": getattr(ns, "method", None), "max_memory_per_worker": ns.max_memory_per_worker,
+               "library_threads": ns.library_threads}
     changes = {k: v for k, v in changes.items() if v is not None}
     backend = changes.get("backend") or plan.spec.backend
     changes["backend_options"] = cluster.options(ns, backend, plan.spec.backend_options)

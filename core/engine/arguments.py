@@ -5,7 +5,9 @@
 
 ``backend_options["max_memory_per_worker"]`` (bytes, or a size such as "1GB") is
 taken by the backends that can kill a worker process (``caps_worker_memory``);
-any other backend refuses it here.
+any other backend refuses it here.  ``library_threads`` (a cap on the task's libraries'
+own thread pools, see ``libthreads``) is taken by the backends that run one item at a
+time per process.
 
 Every bad argument is refused here, with what was given and what is allowed,
 so that a run never starts workers it will have to stop again.
@@ -19,13 +21,16 @@ from typing import Any
 from ..backends import get_backend
 from ..backends.base import Backend
 from ..system import default_workers
+from ..words.configs import library_threads_unsupported
 from ..words.memory import cap_unsupported
 from ..words.units import parse_size
+from .libthreads import caps_library_threads
 
 
 def checked(task: Callable[[Any], Any], items: Iterable[Any], backend: str, workers: int | None,
             timeout: float | None, bound: str, backend_options: Mapping[str, Any] | None,
-            method: str | None) -> tuple[type[Backend], dict[str, Any], int, float | None]:
+            method: str | None, library_threads: int | None = None,
+            ) -> tuple[type[Backend], dict[str, Any], int, float | None]:
     """The backend's class, its options, the worker count and the timeout, each checked."""
     if not callable(task):
         raise TypeError(f"task must be callable, not {type(task).__name__}")
@@ -43,7 +48,16 @@ def checked(task: Callable[[Any], Any], items: Iterable[Any], backend: str, work
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout must be a number of seconds > 0, or None; not {timeout!r}")
         timeout = float(timeout)
+    if library_threads is not None:
+        _check_library_threads(backend_cls, library_threads)
     return backend_cls, options, workers, timeout
+
+
+def _check_library_threads(backend_cls: type[Backend], limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"library_threads must be a whole number >= 1, or None; not {limit!r}")
+    if not caps_library_threads(backend_cls.name, backend_cls.kind):
+        raise ValueError(library_threads_unsupported(backend_cls.name, backend_cls.kind))
 
 
 def _backend_options(backend_cls: type[Backend], options: Mapping[str, Any] | None,

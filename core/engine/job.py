@@ -78,6 +78,7 @@ from .controls import RunControls
 from .insights import InsightsRecorder
 from .intake import Intake
 from .ledger import Ledger
+from .libthreads import LibraryThreads
 from .sampler import TreeSampler
 
 # How long the dispatcher waits for events before it looks at its flags again.
@@ -580,6 +581,7 @@ def run(
     backend_options: Mapping[str, Any] | None = None,
     finite: bool | None = None,
     method: str | None = None,
+    library_threads: int | None = None,
 ) -> Job:
     """Run ``task`` over ``items`` on ``backend`` and return the running :class:`Job`.
 
@@ -594,7 +596,9 @@ def run(
     ``backend_options`` go to the backend (say, a Dask scheduler ``address``).
     ``method`` is how a classic pool is called (``map``, ``imap``,
     ``imap_unordered``, ``submit``; see ``poolside.backends.classic``), the
-    same as ``backend_options={"method": ...}``.
+    same as ``backend_options={"method": ...}``.  ``library_threads`` caps the
+    task's libraries' own thread pools (BLAS, OpenMP) while each item runs, on
+    the backends that run one item at a time per process (see ``libthreads``).
 
     On cancel, every item of a *finite* input still gets its ``cancelled``
     outcome, including those not read yet, so the counts add up to the input;
@@ -603,7 +607,9 @@ def run(
     stop reading at once.
     """
     backend_cls, options, workers, timeout = checked(task, items, backend, workers, timeout, bound,
-                                                     backend_options, method)
+                                                     backend_options, method, library_threads)
+    if library_threads is not None:
+        task = LibraryThreads(task, library_threads)
     started = time.perf_counter()
     chunker = Chunker(chunk_size, workers)  # checks chunk_size before any worker starts
     pool = backend_cls(task, workers, timeout=timeout, origin=started, **options)

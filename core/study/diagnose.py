@@ -54,7 +54,7 @@ def diagnose(configs: Sequence[ConfigResult], cores: int, sequential: Nature,
         "sequential_cores": round(sequential.cores, 3),
     }
     parallel = [c for c in configs if c.runs and not c.config.sequential]
-    runnable = [c for c in parallel if c.config.runnable]
+    runnable = [c for c in parallel if not c.config.capped]  # the backends as they are: the diagnosis
     threads = _best(runnable, in_process=True)
     procs = _best(runnable, in_process=False)
     if threads is not None:
@@ -85,7 +85,7 @@ def _specific(kind: str, sequential: Nature, parallel: Sequence[ConfigResult], p
             items = sum(procs.counts.values())
             out["handoff_mb_s"] = round(sequential.payload_mb * items / procs.median_s, 1)
     elif kind == "already-parallel":
-        capped = max((c for c in parallel if not c.config.runnable), key=lambda c: c.speedup, default=None)
+        capped = max((c for c in parallel if c.config.capped), key=lambda c: c.speedup, default=None)
         if capped is not None:
             out.update(capped_workers=capped.config.workers, capped_threads=capped.config.library_threads,
                        capped_speedup=round(capped.speedup, 3))

@@ -112,9 +112,9 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
         if starts:
             first_start.append(min(starts))
 
-    if config.library_threads is not None:
-        task = LibraryThreads(task, config.library_threads)
     options: dict[str, Any] = {}
+    if config.library_threads is not None:
+        options["library_threads"] = config.library_threads
     if backend_options or config.method is not None:
         options["backend_options"] = {**(backend_options or {}),
                                       **({"method": config.method} if config.method is not None else {})}
@@ -133,35 +133,6 @@ def measure(task: Callable[[Any], Any], sample: Sequence[Any], config: Config, *
     if "gil" in found:
         numbers.gil = bool(found["gil"])
     return numbers
-
-
-class LibraryThreads:
-    """The task with its libraries' thread pools (BLAS, OpenMP) capped to ``limit`` threads while an item runs.
-
-    Per item, not once per worker: process workers are parked and reused by
-    the next configuration, which must find the libraries as they were.
-    threadpoolctl (the joblib/scikit-learn project's) finds and caps every
-    known library's pool; its controller is made once per process, since
-    discovering the libraries costs ~0.6 ms an item and a cached limit ~13 us.
-    """
-
-    def __init__(self, task: Callable[[Any], Any], limit: int) -> None:
-        self.task, self.limit = task, limit
-
-    def __call__(self, item: Any) -> Any:
-        with _controller().limit(limits=self.limit):
-            return self.task(item)
-
-
-_controllers: list[Any] = []
-
-
-def _controller() -> Any:
-    if not _controllers:
-        from threadpoolctl import ThreadpoolController
-
-        _controllers.append(ThreadpoolController())
-    return _controllers[0]
 
 
 class Handoff:

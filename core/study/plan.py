@@ -99,9 +99,10 @@ class Config:
         return (self.backend, self.workers, str(self.chunk_size), self.method or "", self.library_threads or 0)
 
     @property
-    def runnable(self) -> bool:
-        """A configuration ``poolside run`` and the Run tab can run as it is (and so can recommend)."""
-        return self.library_threads is None
+    def capped(self) -> bool:
+        """Its libraries' own thread pools are capped (``library_threads``): an option the study measures
+        for a task that is already parallel, runnable as it is (``poolside run --library-threads``)."""
+        return self.library_threads is not None
 
 
 BASELINE = Config("sequential", 1)
@@ -311,7 +312,7 @@ def next_round(task_nature: Nature, probes: Sequence[Probe], sample_size: int,
     """
     if not task_nature.waiting:
         return []
-    parallel = [p for p in probes if not p.config.sequential and p.config.runnable]
+    parallel = [p for p in probes if not p.config.sequential and not p.config.capped]
     local = [p for p in parallel if in_process(p.config.backend)]
     remote = [p for p in parallel if not in_process(p.config.backend)]
     best_local = min(local, key=lambda p: p.wall_s, default=None)

@@ -186,12 +186,12 @@ def job_forecast(study: StudyResult, items: int | None = None, config: Config | 
 
 
 def _eligible(configs: Sequence[ConfigResult]) -> list[ConfigResult]:
-    """Configurations that may win, fastest first: every item ok, and runnable as they are.
+    """Configurations that may win, fastest first: every item ok.
 
-    A configuration with its libraries' threads capped is evidence for the
-    *why* (``poolside run`` and the Run tab cannot cap them), never the pick.
+    One with its libraries' threads capped may win too: ``poolside run
+    --library-threads``, the Run tab and the snippet run it as measured.
     """
-    return sorted((c for c in configs if c.complete and c.config.runnable), key=lambda c: c.median_s)
+    return sorted((c for c in configs if c.complete), key=lambda c: c.median_s)
 
 
 def _round(x: float | None) -> float | None:

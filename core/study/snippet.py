@@ -10,6 +10,7 @@
         asyncio                       a semaphore of N over asyncio.gather (to_thread for a plain function)
         dask                          Client(n_workers=N).map(task, ITEMS)
         sequential                    a for loop
+    Config.library_threads ──► each item under threadpoolctl's threadpool_limits
     items (the job's inputs) ──► ITEMS, listed in the script
     ─► snippet(): the script's text
 
@@ -104,6 +105,8 @@ def snippet(spec: JobSpec, config: Config, items: Sequence[Any], *, headline: st
         raise SnippetError(f"plugin {plugin.name!r} does not load: {PluginError(plugin.source, str(e))}") from None
     head = _header(spec, config, len(items), headline)
     imports, run_lines = _backend(config, len(items), is_async)
+    if config.capped:
+        imports.append("from threadpoolctl import threadpool_limits")
     body = [*_plugin_import(plugin.target), "",
             f"PARAMS = {_literal(task.kwargs)}",
             "ITEMS = [",
@@ -174,7 +177,12 @@ def _task_function(takes_path: bool, is_async: bool, config: Config) -> list[str
     if is_async and config.backend == "asyncio":
         return ["async def task(item):", f"    return await function({item}, **PARAMS)", "", ""]
     call = f"asyncio.run(function({item}, **PARAMS))" if is_async else f"function({item}, **PARAMS)"
-    lines = ["def task(item):", f"    return {call}", "", ""]
+    if config.capped:  # as the threadpoolctl README writes it; the study capped each item the same way
+        lines = ["def task(item):",
+                 f"    with threadpool_limits(limits={config.library_threads}):  # the libraries' own threads (BLAS)",
+                 f"        return {call}", "", ""]
+    else:
+        lines = ["def task(item):", f"    return {call}", "", ""]
     if config.backend in CLASSIC:  # imap_unordered yields in completion order: keep each item with its value
         lines += ["def item_and_value(item):", "    return item, task(item)", "", ""]
     return lines

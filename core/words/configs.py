@@ -75,3 +75,14 @@ def config_label(config: Any) -> str:
     if cap:
         text += f" · {cap} library thread" + ("s" if cap != 1 else "")
     return text
+
+
+def library_threads_unsupported(backend: str, kind: str) -> str:
+    """Why ``backend`` cannot cap a task's libraries' threads (a usage error)."""
+    need = ("capping a task's library threads (BLAS, OpenMP) needs workers that each run one item at a "
+            "time in a process of their own (processes, process-per-item, mp-pool, process-executor, "
+            "joblib), or sequential")
+    where = {"threads": "its items in threads of one process, which share the libraries' pools",
+             "async": "its items on one event loop, which shares the libraries' pools",
+             "cluster": "its items on a cluster's workers, each with threads of its own"}.get(kind, "its items")
+    return f"the {backend} backend runs {where}: {need}"

@@ -40,7 +40,8 @@ DIAGNOSES: dict[str, str] = {
     "transfer": "Moving items and results to worker processes costs more than the work: threads or sequential "
                 "move nothing; or return less.",
     "already-parallel": "The task already runs on several cores (BLAS, numba, its own threads): more workers "
-                        "only oversubscribe; use fewer, or cap the library's threads (threadpoolctl).",
+                        "only oversubscribe; use fewer, or cap the library's threads (--library-threads, "
+                        "threadpoolctl).",
     "imbalanced": "A few items take most of the time: hand out one item at a time (chunk 1) so no worker "
                   "sits on a chunk of slow ones.",
 }

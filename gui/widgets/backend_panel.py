@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from poolside.engine.libthreads import caps_library_threads
 from poolside.spec import JobSpec
+from poolside.words.configs import library_threads_unsupported
 from poolside.words.memory import cap_unsupported
 from poolside.words.units import SizeError, parse_size, size_text
 
@@ -94,6 +96,15 @@ class BackendPanel(QWidget):
                                    "saying how much it used, and a new worker goes on (process backends).")
         self.memory_cap.textChanged.connect(self._update_hint)
 
+        self.library_threads = QSpinBox(self)
+        self.library_threads.setRange(0, 1024)
+        self.library_threads.setSpecialValueText("As they are")
+        self.library_threads.setToolTip(
+            "Threads each worker's libraries (BLAS, OpenMP: numpy, scikit-learn) may use while an item runs.\n"
+            "For a task that already uses several cores by itself: 1 keeps N workers from running N × cores\n"
+            "threads (process backends and sequential; threadpoolctl).")
+        self.library_threads.valueChanged.connect(self._update_hint)
+
         self.ordered = QCheckBox("Keep input order", self)
         self.ordered.setToolTip("Deliver results in input order (a slow item holds back the ones after it).")
         self.ordered.toggled.connect(self.changed)
@@ -134,12 +145,13 @@ class BackendPanel(QWidget):
         form.addRow("Method", self.method)
         form.addRow("Timeout", self.timeout)
         form.addRow("Memory per worker", self.memory_cap)
+        form.addRow("Library threads", self.library_threads)
         form.addRow("", self.ordered)
         form.addRow(self.cluster)
         form.addRow(self.hint)
         # The cluster's rows line up with the panel's: its labels take this form's label column.
         labels = [form.labelForField(w) for w in (self.backend, self.workers, self.chunk, self.method,
-                                                   self.timeout, self.memory_cap)]
+                                                   self.timeout, self.memory_cap, self.library_threads)]
         self.cluster.align_labels(max(label.sizeHint().width() for label in labels if label is not None))
 
     # -- values -------------------------------------------------------------
@@ -189,6 +201,8 @@ class BackendPanel(QWidget):
         cap = self.memory_cap.text().strip()
         if cap and self._caps_memory():
             fields["max_memory_per_worker"] = cap
+        if self.library_threads.value() and self._caps_library_threads():
+            fields["library_threads"] = self.library_threads.value()
         if self.backend_name() == "dask":  # where the cluster is, how files travel
             fields["backend_options"] = self.cluster.backend_options()
         return fields
@@ -197,9 +211,13 @@ class BackendPanel(QWidget):
         info = self.info()
         return info is not None and info.caps_worker_memory
 
+    def _caps_library_threads(self) -> bool:
+        info = self.info()
+        return info is not None and caps_library_threads(info.name, info.kind)
+
     def apply(self, *, backend: str | None = None, workers: int | None = None, chunk_size: int | str | None = None,
               method: str | None = None, timeout: float | None = None, ordered: bool | None = None,
-              max_memory_per_worker: int | None = None) -> None:
+              max_memory_per_worker: int | None = None, library_threads: int | None = None) -> None:
         """Show these settings (``None``: leave as is, except Auto for workers and chunk size given as such)."""
         if backend is not None:
             self.set_backend(backend)
@@ -220,11 +238,14 @@ class BackendPanel(QWidget):
         if max_memory_per_worker is not None:
             self.memory_cap.setText(size_text(max_memory_per_worker, max_memory_per_worker)
                                     if max_memory_per_worker > 0 else "")
+        if library_threads is not None:
+            self.library_threads.setValue(max(0, int(library_threads)))
 
     def apply_spec(self, spec: JobSpec) -> None:
         self.apply(backend=spec.backend, workers=spec.workers or 0, chunk_size=spec.chunk_size,
                    method=spec.method, timeout=spec.timeout or 0.0, ordered=spec.ordered,
-                   max_memory_per_worker=spec.max_memory_per_worker or 0)
+                   max_memory_per_worker=spec.max_memory_per_worker or 0,
+                   library_threads=spec.library_threads or 0)
         if spec.backend == "dask":
             self.cluster.apply_options(dict(spec.backend_options))
 
@@ -237,6 +258,7 @@ class BackendPanel(QWidget):
         s.setValue("backend/timeout", self.timeout.value())
         s.setValue("backend/ordered", self.ordered.isChecked())
         s.setValue("backend/memory_cap", self.memory_cap.text().strip())
+        s.setValue("backend/library_threads", self.library_threads.value())
         self.cluster.save_settings(s)
 
     def restore_settings(self, s: QSettings) -> None:
@@ -247,6 +269,7 @@ class BackendPanel(QWidget):
             method=cfg.get_str(s, "backend/method") or None,
             timeout=cfg.get_float(s, "backend/timeout", 0.0),
             ordered=cfg.get_bool(s, "backend/ordered", False),
+            library_threads=cfg.get_int(s, "backend/library_threads", 0),
         )
         self.memory_cap.setText(cfg.get_str(s, "backend/memory_cap", ""))
         self.cluster.restore_settings(s)
@@ -309,6 +332,7 @@ class BackendPanel(QWidget):
             hints.append(f"{info.label or info.name} cannot stop a hung item: "
                          "it is reported timed out but keeps its worker busy.")
         hints += self._memory_hint(info)
+        hints += self._library_threads_hint(info)
         self.hint.setText("\n".join(hints))
         self.hint.setVisible(bool(self.hint.text()))
         self.changed.emit()
@@ -326,6 +350,14 @@ class BackendPanel(QWidget):
         except SizeError as e:
             return [f"Memory per worker: {e}."]
         return []
+
+    def _library_threads_hint(self, info: BackendInfo | None) -> list[str]:
+        """Why this backend cannot cap the libraries' threads, when a cap is set."""
+        capable = info is None or caps_library_threads(info.name, info.kind)
+        self.library_threads.setEnabled(capable)
+        if info is None or capable or not self.library_threads.value():
+            return []
+        return [f"No library thread cap: {library_threads_unsupported(info.name, info.kind)}."]
 
     def shutdown(self) -> None:
         """The window closes: a connection test still running ends now."""

@@ -122,3 +122,11 @@ def test_a_history_on_a_full_disk_says_the_disk_is_full(small_disk, tmp_path, mo
     err = capsys.readouterr().err
     assert "the disk is full" in err
     assert str(small_disk / "home" / "history.sqlite3") in err
+
+
+def test_library_threads_on_a_backend_that_cannot_cap_them_is_a_usage_error(tmp_path, capsys):
+    [item] = _files(tmp_path, "a.txt")
+    assert main(["run", item, "-p", "sha256", "-b", "threads", "--library-threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "threads backend runs its items in threads of one process" in err and "or sequential" in err
+    assert main(["run", item, "-p", "sha256", "-b", "sequential", "--library-threads", "1"]) == 0

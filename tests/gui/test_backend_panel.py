@@ -42,3 +42,22 @@ def test_the_memory_cap_goes_to_the_spec_on_process_backends_only(qtbot):
     panel.apply_spec(JobSpec("sha256", backend="processes", max_memory_per_worker="512MiB"))
     assert panel.memory_cap.text() == "512.0 MiB" and panel.spec_fields()["max_memory_per_worker"] == "512.0 MiB"
     assert JobSpec("sha256", **panel.spec_fields()).max_memory_per_worker == 512 * 2**20
+
+
+def test_library_threads_go_to_the_spec_where_a_worker_runs_one_item_per_process(qtbot):
+    from poolside.gui.a11y import name_controls
+    from poolside.spec import JobSpec
+
+    panel = BackendPanel()
+    qtbot.addWidget(panel)
+    name_controls(panel)  # as the Run tab names its panels' controls
+    panel.set_backend("processes")
+    assert panel.library_threads.accessibleName() == "Library threads"
+    assert panel.library_threads.text() == "As they are" and "library_threads" not in panel.spec_fields()
+    panel.library_threads.setValue(1)
+    assert panel.library_threads.isEnabled() and JobSpec("sha256", **panel.spec_fields()).library_threads == 1
+    panel.set_backend("threads")
+    assert not panel.library_threads.isEnabled() and "library_threads" not in panel.spec_fields()
+    assert "share the libraries' pools" in panel.hint.text()
+    panel.apply_spec(JobSpec("sha256", backend="sequential", library_threads=2))
+    assert panel.library_threads.isEnabled() and panel.spec_fields()["library_threads"] == 2

@@ -84,6 +84,14 @@ def test_an_async_plugin_is_awaited(backend: str, tmp_path: Path) -> None:
     assert printed(script, tmp_path, isolated=True) == expected(spec, items)
 
 
+def test_capped_library_threads_run_under_threadpoolctl(tmp_path: Path) -> None:
+    items = samples()
+    spec = JobSpec(f"{PLUGINS / 'snippet_tasks.py'}:digest", paths=tuple(items), params=PARAMS)
+    script = snippet(spec, Config("processes", 2, library_threads=1), items)
+    assert "from threadpoolctl import threadpool_limits" in script and "threadpool_limits(limits=1)" in script
+    assert printed(script, tmp_path, isolated=False) == expected(spec, items)  # threadpoolctl: site-packages
+
+
 def test_a_backend_with_no_tutorial_form_says_so() -> None:
     spec = JobSpec("sha256", paths=("x",))
     with pytest.raises(SnippetError, match="no snippet for the nonesuch backend"):

@@ -5,7 +5,7 @@
                                                                 ─► on_round ────► StudyModel ─► StudyView
                                                                    (each round's numbers so far, re-sorted once a round)
                                                                 ─► on_finished ─► StudyModel.finish, studyFinished
-    StudyView.useSettings ─► RunWorkspace.use_settings (backend, workers, chunk size, method)
+    StudyView.useSettings ─► RunWorkspace.use_settings (backend, workers, chunk size, method, library threads)
     StudyView.copyCode ────► study.snippet over the study's job ─► the clipboard
 
 The files and the task are the Run workspace's own (not copies): a study
@@ -260,7 +260,8 @@ class CompareWorkspace(Workspace):
         self.studyFinished.emit(record)
 
     def use_settings(self, config: Config) -> None:
-        self.run.use_settings(config.backend, config.workers, config.chunk_size, config.method)
+        self.run.use_settings(config.backend, config.workers, config.chunk_size, config.method,
+                              config.library_threads)
         self.settingsUsed.emit(config)
 
     def copy_code(self, config: Config) -> str | None:

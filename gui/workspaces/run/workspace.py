@@ -278,10 +278,13 @@ class RunWorkspace(Workspace):
         self.files.add_paths(spec.paths)
         return True
 
-    def use_settings(self, backend: str, workers: int, chunk_size: int | str, method: str | None) -> None:
+    def use_settings(self, backend: str, workers: int, chunk_size: int | str, method: str | None,
+                     library_threads: int | None = None) -> None:
         """Take a configuration (a study's recommendation) into the Backend panel."""
-        self.backend.apply(backend=backend, workers=workers, chunk_size=chunk_size, method=method)
-        settings = {"backend": backend, "workers": workers, "chunk_size": chunk_size, "method": method}
+        self.backend.apply(backend=backend, workers=workers, chunk_size=chunk_size, method=method,
+                           library_threads=library_threads or 0)
+        settings = {"backend": backend, "workers": workers, "chunk_size": chunk_size, "method": method,
+                    "library_threads": library_threads}
         self.message.emit(f"Run settings: {config_label(settings)}.")
 
     def rerun(self, spec: JobSpec, items: list[str]) -> bool:
