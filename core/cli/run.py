@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..inputs import Expansion, printable
+from ..inputs import printable
 from ..log import get_logger
 from ..records import Status, Summary, describe_error
 from ..serialize import OutcomeWriter, open_writer
@@ -29,6 +26,8 @@ from .common import (
 )
 from .console import Console
 from .controls import RunSignals
+from .run_files import start_monitor, write_companion, write_trace
+from .waiting import wait_for
 
 log = get_logger(__name__)
 
@@ -176,12 +175,12 @@ def _run(ns: argparse.Namespace, samples: str | None = None) -> int:
 
     history = RunRecorder(spec, task, parent_id=parent_id)
     reporter = _Reporter(console, recorder, history.on_outcomes, keep=bool(ns.trace))
-    monitor = _start_monitor() if ns.trace else None
+    monitor = start_monitor() if ns.trace else None
     job, summary, stopped_by = _execute(prepared, reporter, console, history, recorder, monitor,
                                         one_shot=ns.one_shot, folders=folders)
     console.clear_progress()
     if ns.trace and monitor is not None:
-        series = _write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console,
+        series = write_trace(ns.trace, reporter.kept, monitor, getattr(job, "started", None), console,
                               getattr(getattr(job, "backend", None), "process_names", dict)())
         if history.run_id is not None:  # kept with the run, as the window's are
             from ..history import record_series
@@ -299,7 +298,7 @@ def _execute(prepared: Any, reporter: _Reporter, console: Console, history: Any,
         reporter.cancel = job.cancel
         signals = RunSignals(job, console, None if folders is None else folders.stop, history)
         with signals.installed():
-            stopped_by = _wait(job, console, items, folders, signals,
+            stopped_by = wait_for(job, console, items, folders, signals,
                                forecast=lambda n: _forecast_s(prepared, n))
         interrupted = stopped_by is not None
         summary = job.summary
@@ -350,7 +349,7 @@ def _finish(ns: argparse.Namespace, summary: Summary, items: Any, reporter: _Rep
     if show and summary.insights is not None:
         console.insights(summary.insights)
     if ns.output and not reporter.write_error:
-        _write_companion(Path(ns.output), summary, console)
+        write_companion(Path(ns.output), summary, console)
     if run_error is not None:
         console.err(f"error: {run_error}")
     if console.out_error is not None:
@@ -402,52 +401,6 @@ def _resumed(ns: argparse.Namespace) -> tuple[JobSpec, Any, int]:
     return spec, prepared, plan.parent_id
 
 
-def _start_monitor() -> Any:
-    from ..usage import Monitor
-
-    monitor = Monitor()
-    monitor.begin_run()
-    monitor.start()
-    return monitor
-
-
-def _write_trace(path: str, outcomes: list, monitor: Any, origin: float | None, console: Console,
-                 process_names: dict[int, str]) -> dict[str, Any]:
-    """Write the trace; returns the series it drew its counters from.  ``process_names``: the
-    backend's names for processes not on this machine (a Dask cluster's workers)."""
-    from ..trace import write_trace
-
-    series = monitor.series()
-    if origin is not None:  # counters on the engine's clock, as the items are
-        series["t"] = series["t"] + (series["origin"] - origin)
-        for p in series["processes"]:
-            p["t"] = p["t"] + (series["origin"] - origin)
-    try:
-        n = write_trace(path, outcomes, series, process_names=process_names)
-    except OSError as e:
-        console.err(f"error: writing the trace {path} failed: {e}")
-        return series
-    console.err(f"trace: {count(n)} items written to {path} (open it in ui.perfetto.dev)")
-    return series
-
-
-def companion_path(output: Path) -> Path:
-    """Where the summary of ``--output FILE`` goes: ``FILE`` with ``.summary.json`` for its suffix."""
-    return output.with_name(output.stem + ".summary.json")
-
-
-def _write_companion(output: Path, summary: Any, console: Console) -> None:
-    import json
-
-    from ..serialize import summary_record
-
-    path = companion_path(output)
-    try:
-        path.write_text(json.dumps(summary_record(summary), indent=2) + "\n", encoding="utf-8")
-    except OSError as e:
-        console.err(f"error: writing the summary to {path} failed: {e}")
-
-
 def _parse_params(pairs: list[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
@@ -461,38 +414,6 @@ def _parse_params(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-class _Stop(BaseException):
-    """SIGTERM or SIGHUP arrived: stop the run as Ctrl-C does (a BaseException, as KeyboardInterrupt is)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-# What `kill`, `timeout`, systemd, `docker stop` and CI send (SIGTERM), and a closing terminal
-# (SIGHUP): by default they end the process at once, with no cancelled records and no summary.
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-@contextlib.contextmanager
-def _stop_signals_raise() -> Iterator[None]:
-    """While a run lasts, SIGTERM and SIGHUP raise :class:`_Stop` in the main thread."""
-    def stop(signum: int, frame: Any) -> None:
-        raise _Stop(signum)
-
-    previous = {}
-    try:
-        for sig in _STOP_SIGNALS:
-            previous[sig] = signal.signal(sig, stop)
-    except ValueError:  # not the main thread (an embedding caller): leave signals alone
-        pass
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _forecast_s(prepared: Any, items: int) -> float | None:
     """The history's prediction for ``items`` items of this job, in seconds (None: it has none)."""
     from ..preview import predict
@@ -503,52 +424,6 @@ def _forecast_s(prepared: Any, items: int) -> float | None:
         log.debug("no forecast for the progress bar: %s", e)
         return None
     return None if forecast is None else float(forecast["seconds"])
-
-
-def _wait(job: Any, console: Console, items: Expansion, folders: Any = None,
-          signals: RunSignals | None = None,
-          forecast: Callable[[int], float | None] | None = None) -> int | None:
-    """Wait for ``job``, drawing progress; return the signal that stopped it, if one did.
-
-    ``forecast(total)``: asked once the inputs are all read, for the ETA to start from (a terminal only).
-
-    Ctrl-C, SIGTERM and SIGHUP all cancel the run and wait for every item's
-    outcome to be recorded; the same or another signal again stops waiting.
-    A watch (``folders``) is stopped by the first of them instead: the run
-    then ends as a run that went to its end, and a second one cancels it.
-    ``signals``: the pause and stop signals, acted on here (see :mod:`.controls`).
-    """
-    predicted: float | None = None
-    asked = forecast is None or not console.tty
-    with _stop_signals_raise():
-        try:
-            while not job.wait(0.1):
-                if signals is not None:
-                    signals.follow()
-                if not asked and forecast is not None and getattr(items, "done", True):
-                    asked = True  # a resume's items are a list: all read from the start
-                    predicted = forecast(items.yielded if isinstance(items, Expansion) else len(items))
-                console.progress(job.summary, items, predicted)
-            return None
-        except (KeyboardInterrupt, _Stop) as stop:
-            signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
-            if folders is not None and not folders.stopped:
-                watch.stop_watching(folders, console, signal.Signals(signum).name)
-                return _wait(job, console, items, signals=signals)
-            job.cancel()  # first: after a hang-up, even the message below may fail to print
-            try:
-                console.clear_progress()
-                if signum == signal.SIGINT:
-                    console.err("interrupted: cancelling (Ctrl-C again to stop waiting)")
-                else:
-                    console.err(f"{signal.Signals(signum).name}: cancelling (send it again to stop waiting)")
-            except OSError:
-                pass  # the terminal is gone (SIGHUP): the records still get written
-            try:
-                job.wait()
-            except (KeyboardInterrupt, _Stop):
-                pass
-            return int(signum)
 
 
 class _Reporter:
