@@ -102,7 +102,7 @@ def test_a_call_the_broken_process_executor_never_answers_ends_failed():
     import threading
     import time
 
-    from poolside.backends.classic import ProcessExecutorBackend
+    from poolside.backends.classic_futures import ProcessExecutorBackend
     from poolside.backends.protocol import Chunk
 
     backend = ProcessExecutorBackend(abs, 1, timeout=None, origin=time.perf_counter())
