@@ -79,6 +79,10 @@ def test_a_study_fills_the_chart_and_the_verdict_and_use_these_settings_sets_the
         "backend": "mp-pool", "workers": 2, "chunk_size": 8, "method": "imap", "timeout": None, "ordered": False}
     assert window.tabs.currentWidget() is window.run_ws
     assert compare.start_button.isEnabled() and not compare.cancel_button.isEnabled()
+    capped = Config("processes", 2, library_threads=1)  # an already-parallel task's pick
+    compare.study.finish(dataclasses.replace(record, recommendation=dataclasses.replace(best, config=capped)))
+    view.verdict.use_button.click()
+    assert run.spec_fields()["library_threads"] == 1 and run.spec_fields()["backend"] == "processes"
 
 
 def test_a_progress_line_still_to_show_at_the_end_does_not_hide_how_the_study_ended(qtbot, window, client):
