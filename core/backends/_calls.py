@@ -151,9 +151,9 @@ def process_item(conn: Any, task: Callable[[Any], Any], origin: float, key: int,
     """Body of a process started for one item: run it, send the result back, exit."""
     import pickle
 
-    from ._process_main import lead_own_session
+    from ._process_main import lead_own_group
 
-    lead_own_session()  # a kill at a timeout or cancel takes what the task started too
+    lead_own_group()  # a kill at a timeout or cancel takes what the task started too
 
     result = call_item(task, origin, (key, item))
     # The whole process's CPU, start-up included: it is gone before anyone could sample it.

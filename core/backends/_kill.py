@@ -22,7 +22,7 @@ _STOP_GRACE_S = 2.0
 def kill_worker(process: Any) -> None:
     """SIGKILL a worker process and every process its task started, and wait until they are gone.
 
-    The worker leads a process group of its own (``_process_main.lead_own_session``),
+    The worker leads a process group of its own (``_process_main.lead_own_group``),
     which ``kill_tree`` kills at once.
     """
     pid = getattr(process, "pid", None)
