@@ -111,7 +111,7 @@ def test_a_capped_configuration_that_runs_fastest_is_the_pick():
     (Nature(cpu_ratio=0.25, item_s=0.02), [Config("processes", 8)]),
     (Nature(cpu_ratio=0.45, item_s=0.02), [Config("processes", 8)]),  # 2 / 0.45 = 4.4 workers: the next power of 2
 
-    (Nature(cpu_ratio=1.0, item_s=0.02, payload_mb=4.0, pickle_s=0.03), []),
+    (Nature(cpu_ratio=1.0, item_s=0.02, payload_mb=4.0, pickle_s=0.03), [Config("threads", 2, 1)]),
     (Nature(cpu_ratio=0.05, item_s=0.02), []),  # waiting: doubling threads does it (next_round)
     (CPU, []),
 ])
