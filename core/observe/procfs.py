@@ -166,11 +166,15 @@ class OpenFiles:
         return parse_stat(self.read(pid, f"/proc/{pid}/stat"))
 
     def sched(self, pid: int, tid: int) -> tuple[float, float] | None:
+        return parse_sched(self.sched_raw(pid, tid))
+
+    def sched_raw(self, pid: int, tid: int) -> bytes | None:
+        """A thread's ``schedstat`` as read (see :func:`parse_sched`); ``None`` once it has ended."""
         path = f"/proc/{pid}/task/{tid}/schedstat"
-        clocks = parse_sched(self.read(pid, path))
-        if clocks is None:  # the thread ended: its file goes now (a pool's threads come and go)
+        raw = self.read(pid, path)
+        if raw is None:  # the thread ended: its file goes now (a pool's threads come and go)
             self._drop(pid, path)
-        return clocks
+        return raw
 
     def _drop(self, pid: int, path: str) -> None:
         fd = self._fds.pop(path, None)
