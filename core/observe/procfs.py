@@ -14,8 +14,12 @@ and it carries the CPU, the thread count, the RSS and the children's times in
 one read.  At 4 Hz over 64 processes that difference is the 1 % cost budget.
 
 None of these needs ptrace or root: they are readable for every process of
-the same user, and ``stat``/``schedstat`` for other users' too; what cannot be
-read raises :class:`Unreadable` naming the file.
+the same user, and for other users' too (every file above, measured as
+``nobody`` on a root-owned tree: only ``io``, ``environ``, ``smaps_rollup``
+and ``fd/``, which observe does not read, are denied), unless /proc is mounted
+with ``hidepid``: then another user's files cannot be read (``noaccess``) or
+its /proc entry is missing (``invisible``), and :class:`Unreadable` names the
+file (:func:`hidden` tells a hidden process from an ended one).
 """
 
 from __future__ import annotations
@@ -121,6 +125,28 @@ def boot_time() -> float:
     import psutil
 
     return float(psutil.boot_time())
+
+
+#: Why a process's /proc is missing while the process exists.
+HIDDEN = "hidden from this user"
+
+
+def hidden(pid: int) -> bool:
+    """Whether a process whose /proc entry is missing exists all the same: another user's, under a /proc
+    mounted with ``hidepid=invisible``, which shows each user only their own processes."""
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only the permission checked
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False  # ours to signal: hidepid never hides it (it ended between the two looks)
+
+
+def check_hidden(pid: int) -> None:
+    """Raise :class:`Unreadable` for a process that exists but that /proc hides (see :func:`hidden`)."""
+    if hidden(pid):
+        raise Unreadable(f"/proc/{pid}", HIDDEN)
 
 
 def available() -> bool:

@@ -170,6 +170,7 @@ class Observer:
         """The root must exist and be readable: the one error that ends an observation before it starts."""
         st = procfs.stat(self.root)  # raises procfs.Unreadable with the file and the reason
         if st is None:
+            procfs.check_hidden(self.root)  # /proc mounted with hidepid=invisible: say so, not "no process"
             raise ProcessLookupError(f"no process {self.root} is running")
 
     # -- control ----------------------------------------------------------------------
@@ -253,6 +254,9 @@ class Observer:
             self._unseen(pid, f"{e.path}: {e.reason}")
             return
         if st is None:  # gone (reaped): its last sample stands
+            if track is None and procfs.hidden(pid):  # listed by its parent, but not shown to us
+                self._unseen(pid, f"/proc/{pid}: {procfs.HIDDEN}")
+                return
             self._end(pid, track)
             return
         if track is None:
