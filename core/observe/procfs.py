@@ -114,6 +114,17 @@ def thread_ids(pid: int) -> list[int]:
         raise Unreadable(f"/proc/{pid}/task", e.strerror or "permission denied") from None
 
 
+def command_line(pid: int) -> str:
+    """A process's command line as one string, its arguments joined by spaces ("" if it cannot be read
+    or has none: a zombie).  As ``psutil.Process.cmdline()`` joined, in one raw read (~5 µs, not ~30)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # whole: a long command line passes 4 kB
+            raw = f.read()
+    except OSError:  # ended, or not ours to read
+        return ""
+    return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+
+
 def thread_name(pid: int, tid: int) -> str:
     """A thread's name as the OS shows it (``comm``: 15 characters at most); "" if it ended."""
     raw = _read(f"/proc/{pid}/task/{tid}/comm")

@@ -45,9 +45,10 @@ _BOOT = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 MONITOR_ROLES = {MAIN: proctree.HOST, WORKER: proctree.WORKER, HELPER: proctree.HELPER, CHILD: proctree.CHILD}
 
 
-#: A new process's command line is read again at this many samples (3 s at 4 Hz): one seen between
-#: its fork and its exec showed its parent's, and a Dask worker names itself ("dask worker [...]",
-#: with setproctitle) only once it has started.  ~20 µs a read, for new processes only.
+#: A new process's command line is read again at this many samples (3 s at 4 Hz) in which it ran: one
+#: seen between its fork and its exec showed its parent's, and a Dask worker names itself ("dask
+#: worker [...]", with setproctitle) only once it has started.  One that did not run since the last
+#: sample cannot have changed it, and is not read (see ``_still``).  ~5 µs a read.
 YOUNG_SAMPLES = 12
 #: Samples kept per thread (the threads lane and the trace): past it, every other one is dropped,
 #: as usage.Monitor halves a long run's series; the totals are cumulative and lose nothing.
@@ -244,7 +245,7 @@ class Observer:
             return
         clocks: dict[int, bytes | None] | None = None
         try:
-            if track is not None and pid in self._clocks and pid not in self._young:
+            if track is not None and pid in self._clocks:
                 clocks = {tid: self._files.sched_raw(pid, tid) for tid in self._clocks[pid]}
                 if clocks == self._clocks[pid]:
                     self._still(track, now)
@@ -298,7 +299,7 @@ class Observer:
 
     def _new_process(self, pid: int, parents: dict[int, int], st: procfs.Stat, now: float) -> ProcessTrack:
         if pid not in self._commands:
-            self._commands[pid] = proctree.command_line(pid)
+            self._commands[pid] = procfs.command_line(pid)
         # Seen between its fork and its exec, a process shows its parent's command line (the CLI's or
         # the observe host's, for the root): its first samples read it again.
         self._young[pid] = YOUNG_SAMPLES
@@ -374,14 +375,14 @@ class Observer:
         self._young[pid] -= 1
         if self._young[pid] <= 0:
             del self._young[pid]
-        command = proctree.command_line(pid)
+        command = procfs.command_line(pid)
         if command and command != self._commands.get(pid):
             self._commands[pid] = track.command = command
             self._dirty = True
 
     def _refresh(self, pid: int) -> str:
         """Read an exec'd process's command line again; its new name (the main thread's too)."""
-        self._commands[pid] = proctree.command_line(pid)
+        self._commands[pid] = procfs.command_line(pid)
         track = self.processes[pid]
         track.command = self._commands[pid]
         st = procfs.stat(pid)
