@@ -218,10 +218,25 @@ class Descendants:
             self._commands[pid] = command_line(pid)
         return self._commands[pid]
 
-    def update(self) -> dict[int, int]:
-        """Look again; pid -> parent pid for every live process under the root, the oldest first (a copy)."""
+    def update(self, *, ends: bool = True) -> dict[int, int]:
+        """Look again; pid -> parent pid for every live process under the root, the oldest first (a copy).
+
+        ``ends=False``: leave out the look for ended processes (``kill(pid, 0)``
+        each, ~1.5 µs with a 4 Hz thread's cold caches), for a caller that reads
+        every process at each sample anyway and says which ended (:meth:`forget`).
+        """
         with self._lock:
-            return dict(self._update())
+            return dict(self._update(ends))
+
+    def forget(self, pid: int) -> None:
+        """A process that ended (see :meth:`update`)."""
+        with self._lock:
+            self._forget(pid)
+
+    def _forget(self, pid: int) -> None:
+        self.parents.pop(pid, None)
+        self.first_seen.pop(pid, None)
+        self._commands.pop(pid, None)
 
     def roles(self, helpers: Iterable[int] | Callable[[dict[int, int]], Iterable[int]],
               run: RunProcesses) -> dict[int, str]:
@@ -234,7 +249,7 @@ class Descendants:
             named = helpers(parents) if callable(helpers) else helpers
             return classify(self.root, parents, self.first_seen, named, run, self.command)
 
-    def _update(self) -> dict[int, int]:
+    def _update(self, ends: bool = True) -> dict[int, int]:
         now = time.perf_counter()
         mark = last_pid()  # before the look: one born during it is looked at again next time
         gone: list[int] = []
@@ -244,7 +259,8 @@ class Descendants:
             new = _scan(self.root)
         elif mark is not None and self._mark is not None:
             new, gone = _born_between(self._mark, mark, self.parents)
-            gone += [pid for pid in self.parents if not _exists(pid)]
+            if ends:
+                gone += [pid for pid in self.parents if not _exists(pid)]
         else:
             listed = _pids()
             new = {pid: ppid for pid in listed - (self._listed or set()) - self.parents.keys()
@@ -253,9 +269,7 @@ class Descendants:
             self._listed = listed
         self._looked, self._mark = True, mark
         for pid in gone:  # ended (or its number given to a new process, which ``new`` holds)
-            self.parents.pop(pid, None)
-            self.first_seen.pop(pid, None)
-            self._commands.pop(pid, None)
+            self._forget(pid)
         grew = True
         while grew:  # a new process may be the child of another new one: parents first
             grew = False

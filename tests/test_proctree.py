@@ -152,7 +152,12 @@ THREADED = ("import subprocess, sys, threading\n"
             "sys.stdin.read(); stop.set(); c.stdin.close(); c.wait()\n")
 
 
-def test_the_pids_born_since_the_last_look_are_processes_not_threads():
+@pytest.mark.parametrize("how", ["births probed", "a storm of births listed", "no mark: every pid listed"])
+def test_the_pids_born_since_the_last_look_are_processes_not_threads(how, monkeypatch):
+    if how.startswith("a storm"):
+        monkeypatch.setattr(proctree, "PROBE_MAX", 0)
+    elif how.startswith("no mark"):  # not Linux
+        monkeypatch.setattr(proctree, "last_pid", lambda: None)
     tree = Descendants(os.getpid())
     tree.update()
     child = subprocess.Popen([sys.executable, "-c", THREADED], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -81,9 +81,9 @@ def parse_stat(raw: bytes | None) -> Stat | None:
         return None
     close = raw.rfind(b")")  # the name may hold spaces and parentheses: it ends at the last ")"
     name = raw[raw.find(b"(") + 1 : close].decode("utf-8", "replace")
-    f = raw[close + 2 :].split()
     # Fields from the 3rd (state) on: utime 14, stime 15, cutime 16, cstime 17, num_threads 20,
-    # starttime 22, rss 24 (proc(5)), so index = field - 3.
+    # starttime 22, rss 24 (proc(5)), so index = field - 3; the ~30 after rss are left unsplit.
+    f = raw[close + 2 :].split(None, 22)
     return Stat(name, f[0].decode(), int(f[1]), (int(f[11]) + int(f[12])) / TICKS,
                 (int(f[13]) + int(f[14])) / TICKS, int(f[17]), int(f[21]) * PAGE, int(f[19]))
 

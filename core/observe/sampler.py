@@ -3,8 +3,9 @@
 ::
 
     Observer thread, every interval_s:
-      proctree.Descendants(root).update() ──► pid -> parent (only the new pids read)
+      proctree.Descendants(root).update() ──► pid -> parent (only the pids born since read)
       roles.role_of() per new pid ─────────► main / worker (pool) / helper / child
+      each known thread's schedstat ── as it was? ─► the process did not run: nothing more read
       procfs.stat(pid) ────────────────────► CPU, children's CPU (exit accounting), threads, RSS
       procfs.sched(pid, tid) per thread ───► on-CPU and run-queue seconds ──► ThreadTrack
       usage.Monitor.sample() ──────────────► per-core user/system %, per-process CPU % and RSS:
@@ -220,7 +221,7 @@ class Observer:
         with self._lock:
             now = boot_now()
             try:
-                parents = self._tree.update()
+                parents = self._tree.update(ends=False)  # each process's read says it ended (_end)
             except (psutil.Error, OSError) as e:
                 self._unseen(self.root, f"/proc cannot be listed ({e})")
                 parents = {}
@@ -322,6 +323,7 @@ class Observer:
         self._read.pop(pid, None)
         self._clocks.pop(pid, None)
         self._files.forget(pid)
+        self._tree.forget(pid)
         if pid == self.root:
             self.root_ended.set()
 
