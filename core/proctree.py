@@ -58,7 +58,8 @@ increasing order, and ``/proc/loadavg`` ends with the last one given (one
 ``pread``, ~1 µs).  Between two looks the new processes are the pids after the
 last look's mark up to this one's: when no process (nor thread: they share the
 numbers) was born anywhere, nothing is read; a few births are each probed with
-one ``stat`` read (a thread tells itself apart by its exit signal, -1); a storm
+one ``stat`` read (``pidfd_open`` first leaves out threads, which share the numbers,
+and the dead; in the read a thread tells itself apart by its exit signal, -1); a storm
 of them (or a wrap of the numbers) is narrowed by ``psutil.pids()`` (~80 µs).
 An ended process is one that ``kill(pid, 0)`` no longer finds (~1 µs each).
 Where there is no such mark (not Linux), each look lists every pid with
@@ -77,6 +78,7 @@ module.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
@@ -282,10 +284,10 @@ class Descendants:
         return self.parents
 
 
-#: Births between two looks probed one by one up to this many (``kill(pid, 0)``, ~1 µs, then one
-#: ``stat`` read for those still alive: most numbers given out on a busy machine are short-lived
-#: processes and threads gone by the next look); past it, narrowed by a listing of every pid
-#: (~80 µs warm, 300 µs and more four times a second with cold caches).
+#: Births between two looks probed one by one up to this many (``pidfd_open``, ~2 µs, then one
+#: ``stat`` read for the live processes among them: most numbers given out on a busy machine are
+#: threads' and short-lived processes'); past it, narrowed by a listing of every pid (~80 µs warm,
+#: 300 µs and more four times a second with cold caches).
 PROBE_MAX = 256
 
 _loadavg: int | None = None
@@ -323,7 +325,7 @@ def _born_between(before: int, after: int, known: dict[int, int]) -> tuple[dict[
     new: dict[int, int] = {}
     reused: list[int] = []
     for pid in born:
-        ppid = _process_parent(pid) if pid in known or _exists(pid) else None
+        ppid = _process_parent(pid) if pid in known or _is_process(pid) else None
         if pid in known:
             if ppid == known[pid]:
                 continue  # one the last look found already (born while it looked)
@@ -365,6 +367,20 @@ def _pid_max() -> int:
         except (OSError, ValueError):
             _max_pid.append(0)
     return _max_pid[0]
+
+
+def _is_process(pid: int) -> bool:
+    """Whether this number is a live process's, not a thread's nor free: ``pidfd_open`` (~2 µs, no
+    permission needed) refuses a thread that leads no process (EINVAL) and a free number (ESRCH).
+    Most numbers given out on a busy machine are threads' and short-lived processes': they are
+    left out here without a ``stat`` read (~15 µs with cold caches)."""
+    try:
+        os.close(os.pidfd_open(pid))
+    except (AttributeError, OSError) as e:  # no pidfd_open here (not Linux 5.3+): kill(pid, 0) says less
+        if isinstance(e, OSError) and e.errno in (errno.ESRCH, errno.EINVAL):
+            return False
+        return _exists(pid)
+    return True
 
 
 def _exists(pid: int) -> bool:

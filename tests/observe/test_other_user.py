@@ -102,11 +102,13 @@ def _announced(observer: subprocess.Popen) -> str:
 
 
 def _needs_unshare() -> None:
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "mount", "-t", "proc",
-                            "-o", "hidepid=1", "proc", "/proc"], capture_output=True, text=True, check=False) \
-        if shutil.which("unshare") else None
-    if probe is None or probe.returncode != 0:
-        pytest.skip("needs unshare and the right to mount a /proc in a mount namespace of its own")
+    """Skip unless a /proc with hidepid can be mounted in a mount namespace of its own (root, unshare)."""
+    if shutil.which("unshare") is not None:
+        probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "mount", "-t", "proc",
+                                "-o", "hidepid=1", "proc", "/proc"], capture_output=True, text=True, check=False)
+        if probe.returncode == 0:
+            return
+    pytest.skip("needs unshare and the right to mount a /proc in a mount namespace of its own")
 
 
 @pytest.fixture
