@@ -58,8 +58,8 @@ YOUNG_SAMPLES = 12
 STAT_EVERY = 4
 #: The most of one core observing may take on average, what ``poolside observe`` promises (usage.Monitor
 #: holds the window's own sampler to 0.8 %): past it the observer samples less often, never more
-#: dearly.  64 processes at 4 Hz take 0.35 % (idle) to 0.65-0.9 % (all running) on this 2-core VM
-#: at load 6-17 (benchmarks/observe_cost.py): the rate asked is kept.
+#: dearly.  64 processes at 4 Hz take 0.35-0.45 % idle and 0.45-0.65 % all running on this 2-core VM
+#: at load 15-30 (benchmarks/observe_cost.py): the rate asked is kept.
 CPU_BUDGET = 0.01
 #: Samples kept per thread (the threads lane and the trace): past it, every other one is dropped,
 #: as usage.Monitor halves a long run's series; the totals are cumulative and lose nothing.
@@ -232,7 +232,7 @@ class Observer:
             cost_avg = 0.0 if cost_avg is None else cost_avg + COST_SMOOTHING * (spent - cost_avg)
             period = max(self.interval_s, cost_avg / CPU_BUDGET)
             # Samples on a grid, not an interval after each: on a loaded machine a sample's wall time
-            # (its waits for a core) would otherwise lower the rate (3.2 Hz for 4 asked at load 7).
+            # (its waits for a core) would otherwise add to every interval and lower the rate.
             # One that fell more than a period behind starts the grid again: no burst to catch up.
             now = time.monotonic()
             due = due + period if due + period > now - period else now
