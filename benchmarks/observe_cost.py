@@ -6,7 +6,8 @@ of warm-up (reported apart), and reports the thread's own CPU time
 (``time.thread_time``) per second of wall time, and the rate it kept.  The
 target is at most 1 % of one core (aim: 0.8 %) *at the rate asked*: the
 observer would stretch its interval rather than pass its ``CPU_BUDGET`` (1 %),
-so a PASS also needs the rate kept within 5 % of the rate asked.
+so a PASS also needs the rate kept within 5 % of the rate asked (of the
+control's, below, when the machine let even a thread doing nothing keep less).
 
 Two trees, each measured in turn by every sampler:
 
@@ -27,7 +28,12 @@ Samplers, over the same tree in the same run, for ratios:
 * ``usage.Monitor``: the window's Cores views' sampler alone (per-core, and
   each process's CPU and RSS through psutil);
 * ``psutil naive``: ``children(recursive=True)`` and each one's ``cpu_times``,
-  ``memory_info`` and ``threads()`` at every sample.
+  ``memory_info`` and ``threads()`` at every sample;
+
+and beside each, in the same process and the same window, a ``control``: a
+thread that wakes on the same grid and does nothing, the rate the machine lets
+any thread keep meanwhile (at load 40 on 2 cores, less than 4 Hz), which a
+PASS's rate is held to when it is below the rate asked.
 
 The machine is shared: the load average is printed with the figures, and only
 ratios within one run are worth comparing.
@@ -161,25 +167,48 @@ def _naive(root: int, hz: float) -> Run:
     return Run(t.start, end, lambda: (cost[0], n[0]), lambda: seen[0])
 
 
+def _control(root: int, hz: float) -> Run:
+    """A thread that wakes on the same 4 Hz grid and does nothing: the rate this machine lets any
+    thread keep right now (at load 40 on 2 cores, a wake-up can wait for a core longer than a period)."""
+    stop, n = threading.Event(), [0]
+
+    def loop() -> None:
+        due = time.monotonic()
+        while not stop.is_set():
+            n[0] += 1
+            due += 1.0 / hz
+            stop.wait(max(0.0, due - time.monotonic()))
+
+    t = threading.Thread(target=loop)
+
+    def end() -> None:
+        stop.set()
+        t.join()
+
+    return Run(t.start, end, lambda: (0.0, n[0]), lambda: 0)
+
+
 SAMPLERS: dict[str, Callable[[int, float], Run]] = {
     "observe": _observer, "observe+live": lambda root, hz: _observer(root, hz, live=True),
     "usage.Monitor": _monitor, "psutil naive": _naive}
 
 
-def _measure_one(run: Run, seconds: float) -> dict[str, Any]:
+def _measure_one(run: Run, control: Run, seconds: float) -> dict[str, Any]:
     run.start()
+    control.start()
     threading.Event().wait(WARMUP_S)  # the measurement windows themselves, not waits for a condition
-    cost0, n0 = run.cost()
+    (cost0, n0), (_, c0) = run.cost(), control.cost()
     t0 = time.monotonic()
     threading.Event().wait(seconds)
-    cost1, n1 = run.cost()
+    (cost1, n1), (_, c1) = run.cost(), control.cost()
     span = time.monotonic() - t0
+    control.stop()
     run.stop()
     first = cost0 / max(1, n0)
     return {"processes": run.seen(), "samples": n1 - n0, "hz": round((n1 - n0) / span, 2),
             "pct_of_one_core": round(100 * (cost1 - cost0) / span, 3),
             "us_per_sample": round(1e6 * (cost1 - cost0) / max(1, n1 - n0)),
-            "warmup_us_per_sample": round(1e6 * first)}
+            "warmup_us_per_sample": round(1e6 * first), "control_hz": round((c1 - c0) / span, 2)}
 
 
 def measure(seconds: float, hz: float, processes: int, trees: list[str]) -> dict[str, Any]:
@@ -190,7 +219,7 @@ def measure(seconds: float, hz: float, processes: int, trees: list[str]) -> dict
         rows: dict[str, Any] = {}
         try:
             for name, make in SAMPLERS.items():
-                rows[name] = _measure_one(make(root.pid, hz), seconds)
+                rows[name] = _measure_one(make(root.pid, hz), _control(root.pid, hz), seconds)
         finally:
             assert root.stdin is not None
             root.stdin.close()
@@ -198,7 +227,9 @@ def measure(seconds: float, hz: float, processes: int, trees: list[str]) -> dict
         base = rows["observe"]["pct_of_one_core"] or 1e-9
         for name in SAMPLERS:
             rows[name]["ratio_to_observe"] = round(rows[name]["pct_of_one_core"] / base, 2)
-        ok = rows["observe"]["pct_of_one_core"] <= TARGET_PCT and rows["observe"]["hz"] >= RATE_KEPT * hz
+        # The rate asked, or what a thread doing nothing kept on this machine meanwhile if less.
+        rate = min(hz, rows["observe"]["control_hz"])
+        ok = rows["observe"]["pct_of_one_core"] <= TARGET_PCT and rows["observe"]["hz"] >= RATE_KEPT * rate
         rows["verdict"] = "PASS" if ok else "MISS"
         out["trees"][tree] = rows
     out["uptime_after"] = _uptime()
@@ -229,16 +260,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['processes']} processes at {r['hz']:g} Hz, {r['seconds']:g} s for each tree and sampler "
               f"after {r['warmup_s']:g} s of warm-up:")
         print(f"  {'tree':<7} {'sampler':<14} {'Hz kept':>7} {'µs a sample':>12} {'% of one core':>14} "
-              f"{'× observe':>10} {'warm-up µs a sample':>20}")
+              f"{'× observe':>10} {'warm-up µs a sample':>20} {'control Hz':>11}")
         for tree, rows in r["trees"].items():
             for name in SAMPLERS:
                 m = rows[name]
                 print(f"  {tree:<7} {name:<14} {m['hz']:>7} {m['us_per_sample']:>12} {m['pct_of_one_core']:>14} "
-                      f"{m['ratio_to_observe']:>10} {m['warmup_us_per_sample']:>20}")
+                      f"{m['ratio_to_observe']:>10} {m['warmup_us_per_sample']:>20} {m['control_hz']:>11}")
             o = rows["observe"]
             print(f"  {tree:<7} {rows['verdict']}: observe {o['pct_of_one_core']} % of one core (target ≤ "
                   f"{TARGET_PCT} %, aim ≤ {AIM_PCT} %) at {o['hz']} Hz kept of {r['hz']:g} asked "
-                  f"(≥ {RATE_KEPT:.0%} needed)")
+                  f"(≥ {RATE_KEPT:.0%} needed of {min(r['hz'], o['control_hz']):g} Hz: the rate asked, or the "
+                  "control's if the machine let it keep less)")
         print(f"after:  {r['uptime_after']}")
     return 0 if all(rows["verdict"] == "PASS" for rows in r["trees"].values()) else 1
 
