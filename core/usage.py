@@ -11,7 +11,7 @@ one number.
 
     sampler thread (every interval_s)                      readers (any thread)
     ───────────────────────────────────                    ────────────────────
-    psutil.cpu_times(percpu)  ─ deltas ─► per-core user/system %  ┐
+    /proc/stat (cpu_times)    ─ deltas ─► per-core user/system %  ┐
     pids()  ─► psutil.Process per pid ──► CPU % and RSS           ├─► _Rings ──► recent(seconds)
                 (host + helpers + workers + their children,       │   (numpy,    series()  (the run)
                  each with its role: poolside.proctree)           │    locked)   snapshot() (now)
@@ -32,9 +32,12 @@ samples share one time axis).  Formatting is the front ends' business.
 
 Why these choices, measured on a 2-core Linux box (psutil 7.2):
 
-* ``cpu_times(percpu=True)`` costs ~17 µs and gives user and system apart
-  (``cpu_percent`` does not), so per-core percentages are computed here from
-  the deltas between two samples.
+* per-core user and system times (``cpu_percent`` does not give them apart)
+  are read from ``/proc/stat`` with one ``pread`` on a file kept open and
+  parsed into one array (~12 µs, against ~23 µs for ``psutil.cpu_times(percpu=True)``
+  and as much again to turn its tuples into an array; psutil where there is no
+  ``/proc/stat``), so per-core percentages are computed here from the deltas
+  between two samples.
 * one process's ``cpu_times`` + ``memory_info`` in ``oneshot()`` costs ~25 µs;
   USS (``memory_full_info``, which parses ``smaps_rollup``) ~0.3 ms a process,
   so it is read for the whole run tree at once (a sum of one moment, beside
@@ -44,8 +47,10 @@ Why these choices, measured on a 2-core Linux box (psutil 7.2):
   process's the pid source gives (a parked worker's or a helper's is ~0).
 * finding children with ``Process.children(recursive=True)`` scans every pid,
   ~1.5 ms: the pid sources keep the tree up to date from the pids that are new
-  since the last sample instead (``psutil.pids()``, ~50 µs; see
-  :mod:`poolside.proctree`).
+  since the last sample instead (see :mod:`poolside.proctree`).  Which processes
+  were born since the last sample (all their CPU was used since) is told by a
+  listing of every pid (``psutil.pids()``, ~80 µs), or by ``born`` where the
+  caller knows it already (``poolside.observe`` reads each one's start time).
 
 At 4 Hz with a host and 8 workers this stays under 1 % of one core, and the
 sampler stretches its interval rather than pass ``CPU_BUDGET``
@@ -96,6 +101,37 @@ PidSource = Callable[[], Iterable[int] | Mapping[int, str]]
 #: A pid's CPU seconds (user + system) and RSS in bytes, None once it has ended: for a caller that
 #: has just read them itself (``poolside.observe`` reads /proc once a sample for its own figures).
 ProcessReader = Callable[[int], tuple[float, float] | None]
+#: Whether a pid was born since the last sample, for a caller that knows (see the module's docstring).
+BirthTeller = Callable[[int], bool]
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_proc_stat: int | None = None
+_proc_stat_lock = threading.Lock()
+
+
+def core_times() -> list[tuple[float, float, float]]:
+    """Per core: CPU seconds busy in user mode, in system mode (:func:`poolside.proctree.busy_times`), and
+    in all, since boot; one a core, as ``psutil.cpu_times(percpu=True)`` gives them.
+
+    From ``/proc/stat``, read with ``pread`` on a file kept open for the process's life (one).
+    Its columns: user nice system idle iowait irq softirq steal guest guest_nice, in clock ticks.
+    """
+    global _proc_stat
+    try:
+        if _proc_stat is None:
+            with _proc_stat_lock:
+                if _proc_stat is None:
+                    _proc_stat = os.open("/proc/stat", os.O_RDONLY)
+        raw = os.pread(_proc_stat, 256 * ((os.cpu_count() or 1) + 2), 0)
+    except OSError:  # no /proc/stat (not Linux)
+        return [(*busy_times(t), sum(t)) for t in psutil.cpu_times(percpu=True)]
+    out = []
+    for line in raw.split(b"\n")[1:]:  # the first line is the machine's sum
+        if not line.startswith(b"cpu"):
+            break
+        v = [int(x) for x in line.split()[1:11]] + [0] * 10
+        out.append(((v[0] + v[1]) / _TICKS, (v[2] + v[5] + v[6] + v[7]) / _TICKS, sum(v) / _TICKS))
+    return out
 
 
 class OwnTree:
@@ -132,7 +168,7 @@ class _Ring:
         self.pos = 0
         self.count = 0
 
-    def append(self, row: np.ndarray) -> None:
+    def append(self, row: np.ndarray | tuple[float, ...]) -> None:
         if self.decimate:
             self._skip = (self._skip + 1) % self.stride
             if self._skip:
@@ -169,8 +205,10 @@ class Monitor:
 
     ``pids`` gives the pids to sample (the first is the host); the default is
     :class:`OwnTree`.  ``reader``: where each process's CPU and RSS come from
-    (default: psutil, ~25 µs a process).  ``start()``/``stop()`` the thread; ``begin_run()`` and
-    ``end_run()`` bracket a run, whose series ``series()`` returns afterwards.
+    (default: psutil, ~25 µs a process); ``born``: whether a process was born
+    since the last sample (default: not in the last listing of every pid).
+    ``start()``/``stop()`` the thread; ``begin_run()`` and ``end_run()``
+    bracket a run, whose series ``series()`` returns afterwards.
     """
 
     def __init__(
@@ -180,11 +218,13 @@ class Monitor:
         interval_s: float = DEFAULT_INTERVAL_S,
         read_uss: bool = True,
         reader: ProcessReader | None = None,
+        born: BirthTeller | None = None,
     ) -> None:
         self.interval_s = float(interval_s)
-        self.cores = len(psutil.cpu_times(percpu=True)) or 1
+        self.cores = len(core_times()) or 1
         self._pids: PidSource = pids or OwnTree()
         self._reader = reader
+        self._born = born
         self._read_uss = read_uss
         # Columns: t, machine user %, machine system %, tree CPU % of the machine,
         # the run tree's RSS, its USS (NaN unless read), then per core user % and per core system %.
@@ -199,7 +239,7 @@ class Monitor:
         self._last_mono = 0.0
         self._roles: dict[int, str] = {}
         self._series: dict[int, ProcessSeries] = {}
-        self._prev_times: np.ndarray | None = None
+        self._prev_times: list[tuple[float, float, float]] | None = None
         self._n = 0
         self._memory = PeakMemory(0.0)  # the run's peak (see proctree.PeakMemory); begin_run starts one
         self.cost_s = 0.0  # CPU seconds this monitor's own thread has spent sampling
@@ -290,8 +330,8 @@ class Monitor:
         row[0] = now
         self._sample_cores(row)
         procs = self._sample_tree(now)
-        cpus = [cpu for _, cpu, _ in procs]
-        row[3] = np.nansum(cpus) / self.cores if not cpus or not np.isnan(cpus).all() else np.nan
+        known = [cpu for _, cpu, _ in procs if cpu == cpu]  # not NaN (a first reading)
+        row[3] = sum(known) / self.cores if known or not procs else math.nan
         run_tree = [(pid, rss) for pid, _, rss in procs if self._roles.get(pid, HOST) in RUN_ROLES]
         row[4] = sum(rss for _, rss in run_tree)
         uss: dict[int, int] | None = None
@@ -311,26 +351,28 @@ class Monitor:
             self.samples += 1
 
     def _sample_cores(self, row: np.ndarray) -> None:
-        times = np.array([(*busy_times(t), sum(t)) for t in psutil.cpu_times(percpu=True)])
-        if self._prev_times is not None and len(times) == len(self._prev_times) == self.cores:
-            d = times - self._prev_times
-            span = np.where(d[:, 2] > 0, d[:, 2], np.nan)
-            user = np.clip(100.0 * d[:, 0] / span, 0, 100)
-            system = np.clip(100.0 * d[:, 1] / span, 0, 100)
-            n = self.cores
-            row[6 : 6 + n] = user
-            row[6 + n : 6 + 2 * n] = system
-            if np.isfinite(user).any():  # no time passed (two samples in one clock tick): leave NaN
-                row[1] = float(np.nanmean(user))
-                row[2] = float(np.nanmean(system))
+        # Plain Python, not numpy: for a few cores, numpy's per-call overhead (a dozen calls on arrays
+        # of 2) cost ~300 µs a sample with the cold caches of a 4 Hz thread; this loop costs ~20.
+        times, prev, n = core_times(), self._prev_times, self.cores
+        if prev is not None and len(times) == len(prev) == n:
+            users, systems = [], []
+            for i, ((u, s, t), (u0, s0, t0)) in enumerate(zip(times, prev)):
+                if t > t0:  # else no time passed (two samples in one clock tick): NaN
+                    row[6 + i] = user = min(100.0, max(0.0, 100.0 * (u - u0) / (t - t0)))
+                    row[6 + n + i] = system = min(100.0, max(0.0, 100.0 * (s - s0) / (t - t0)))
+                    users.append(user)
+                    systems.append(system)
+            if users:
+                row[1] = sum(users) / len(users)
+                row[2] = sum(systems) / len(systems)
         self._prev_times = times
 
     def _sample_tree(self, now: float) -> list[tuple[int, float, float]]:
         """(pid, CPU % of one core, RSS) for each live process of the tree."""
-        # Every pid on the machine (~50 µs), listed before the tree is: a process the tree names
+        # Every pid on the machine (~80 µs), listed before the tree is: a process the tree names
         # that was not listed at the last sample was born since, and all its CPU was used since.
         mono = time.monotonic()
-        listed, before = set(psutil.pids()), self._listed
+        listed, before = (set(psutil.pids()), self._listed) if self._born is None else (None, None)
         given = self._pids()
         self._roles = dict(given) if isinstance(given, Mapping) else {}
         wanted = list(dict.fromkeys(given))
@@ -350,7 +392,7 @@ class Monitor:
                         times = proc.cpu_times()
                         rss = float(proc.memory_info().rss)
                     cpu_s = times.user + times.system
-                born = before is not None and pid not in before
+                born = self._born(pid) if self._born is not None else (before is not None and pid not in before)
                 cpu = self._cpu_percent(pid, cpu_s, mono, born)
                 out.append((pid, cpu, rss))
             except psutil.Error:  # ended between the listing and the reading
@@ -386,7 +428,7 @@ class Monitor:
                 s = self._series[pid] = ProcessSeries(pid, role, _name(proc, pid))
             elif role is not None:
                 s.role = role  # a parked worker adopted by this run, once the host says so
-            s.rows.append(np.array([now, cpu, rss, uss.get(pid, np.nan)]))
+            s.rows.append((now, cpu, rss, uss.get(pid, np.nan)))
 
     # -- reading (any thread) -------------------------------------------------
     def recent(self, seconds: float = 60.0) -> dict[str, np.ndarray]:

@@ -139,3 +139,38 @@ def test_each_process_keeps_its_largest_uss_the_root_apart_from_the_rest():
     assert peak.uss_by_pid == {1: 50, 2: 35, 3: 10, 4: 5}
     assert peak.split(1) == (50, 35)
     assert PeakMemory(began=0.0).split(1) == (None, None)
+
+
+# A child that starts three threads (their ids come from the same numbers as processes), then a
+# grandchild; prints the grandchild's pid and its threads' ids, then waits on stdin.
+THREADED = ("import subprocess, sys, threading\n"
+            "stop = threading.Event()\n"
+            "ts = [threading.Thread(target=stop.wait) for _ in range(3)]\n"
+            "[t.start() for t in ts]\n"
+            "c = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)\n"
+            "print(c.pid, *[t.native_id for t in ts], flush=True)\n"
+            "sys.stdin.read(); stop.set(); c.stdin.close(); c.wait()\n")
+
+
+@pytest.mark.parametrize("how", ["births probed", "a storm of births listed", "no mark: every pid listed"])
+def test_the_pids_born_since_the_last_look_are_processes_not_threads(how, monkeypatch):
+    if how.startswith("a storm"):
+        monkeypatch.setattr(proctree, "PROBE_MAX", 0)
+    elif how.startswith("no mark"):  # not Linux
+        monkeypatch.setattr(proctree, "last_pid", lambda: None)
+    tree = Descendants(os.getpid())
+    tree.update()
+    child = subprocess.Popen([sys.executable, "-c", THREADED], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout is not None
+        grandchild, *threads = (int(x) for x in child.stdout.readline().split())
+        parents = tree.update()
+        assert parents[child.pid] == os.getpid() and parents[grandchild] == child.pid
+        # The child's threads show its parent (this process, the root) as theirs: not children of it.
+        assert not set(threads) & set(parents)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+    assert not {child.pid, grandchild} & set(tree.update())

@@ -14,8 +14,12 @@ and it carries the CPU, the thread count, the RSS and the children's times in
 one read.  At 4 Hz over 64 processes that difference is the 1 % cost budget.
 
 None of these needs ptrace or root: they are readable for every process of
-the same user, and ``stat``/``schedstat`` for other users' too; what cannot be
-read raises :class:`Unreadable` naming the file.
+the same user, and for other users' too (every file above, measured as
+``nobody`` on a root-owned tree: only ``io``, ``environ``, ``smaps_rollup``
+and ``fd/``, which observe does not read, are denied), unless /proc is mounted
+with ``hidepid``: then another user's files cannot be read (``noaccess``) or
+its /proc entry is missing (``invisible``), and :class:`Unreadable` names the
+file (:func:`hidden` tells a hidden process from an ended one).
 """
 
 from __future__ import annotations
@@ -77,9 +81,9 @@ def parse_stat(raw: bytes | None) -> Stat | None:
         return None
     close = raw.rfind(b")")  # the name may hold spaces and parentheses: it ends at the last ")"
     name = raw[raw.find(b"(") + 1 : close].decode("utf-8", "replace")
-    f = raw[close + 2 :].split()
     # Fields from the 3rd (state) on: utime 14, stime 15, cutime 16, cstime 17, num_threads 20,
-    # starttime 22, rss 24 (proc(5)), so index = field - 3.
+    # starttime 22, rss 24 (proc(5)), so index = field - 3; the ~30 after rss are left unsplit.
+    f = raw[close + 2 :].split(None, 22)
     return Stat(name, f[0].decode(), int(f[1]), (int(f[11]) + int(f[12])) / TICKS,
                 (int(f[13]) + int(f[14])) / TICKS, int(f[17]), int(f[21]) * PAGE, int(f[19]))
 
@@ -110,6 +114,17 @@ def thread_ids(pid: int) -> list[int]:
         raise Unreadable(f"/proc/{pid}/task", e.strerror or "permission denied") from None
 
 
+def command_line(pid: int) -> str:
+    """A process's command line as one string, its arguments joined by spaces ("" if it cannot be read
+    or has none: a zombie).  As ``psutil.Process.cmdline()`` joined, in one raw read (~5 µs, not ~30)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # whole: a long command line passes 4 kB
+            raw = f.read()
+    except OSError:  # ended, or not ours to read
+        return ""
+    return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+
+
 def thread_name(pid: int, tid: int) -> str:
     """A thread's name as the OS shows it (``comm``: 15 characters at most); "" if it ended."""
     raw = _read(f"/proc/{pid}/task/{tid}/comm")
@@ -121,6 +136,28 @@ def boot_time() -> float:
     import psutil
 
     return float(psutil.boot_time())
+
+
+#: Why a process's /proc is missing while the process exists.
+HIDDEN = "hidden from this user"
+
+
+def hidden(pid: int) -> bool:
+    """Whether a process whose /proc entry is missing exists all the same: another user's, under a /proc
+    mounted with ``hidepid=invisible``, which shows each user only their own processes."""
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only the permission checked
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False  # ours to signal: hidepid never hides it (it ended between the two looks)
+
+
+def check_hidden(pid: int) -> None:
+    """Raise :class:`Unreadable` for a process that exists but that /proc hides (see :func:`hidden`)."""
+    if hidden(pid):
+        raise Unreadable(f"/proc/{pid}", HIDDEN)
 
 
 def available() -> bool:
@@ -166,11 +203,15 @@ class OpenFiles:
         return parse_stat(self.read(pid, f"/proc/{pid}/stat"))
 
     def sched(self, pid: int, tid: int) -> tuple[float, float] | None:
+        return parse_sched(self.sched_raw(pid, tid))
+
+    def sched_raw(self, pid: int, tid: int) -> bytes | None:
+        """A thread's ``schedstat`` as read (see :func:`parse_sched`); ``None`` once it has ended."""
         path = f"/proc/{pid}/task/{tid}/schedstat"
-        clocks = parse_sched(self.read(pid, path))
-        if clocks is None:  # the thread ended: its file goes now (a pool's threads come and go)
+        raw = self.read(pid, path)
+        if raw is None:  # the thread ended: its file goes now (a pool's threads come and go)
             self._drop(pid, path)
-        return clocks
+        return raw
 
     def _drop(self, pid: int, path: str) -> None:
         fd = self._fds.pop(path, None)

@@ -98,3 +98,19 @@ def test_closing_the_dialog_mid_observation_leaves_the_program_running(qtbot):
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(WAIT_S)
+
+
+def test_the_verdict_names_what_could_not_be_seen_beside_what_was(qtbot):
+    """A real record (``tests/observe/test_other_user.py``'s, observed as nobody under hidepid=invisible):
+    its main process was seen, its root-owned child was not."""
+    import json
+
+    from poolside.gui.observe_dialog import show_observation
+
+    record = json.loads((PROGRAMS.parent / "data" / "hidden_child.json").read_text(encoding="utf-8"))
+    (unseen,) = record["verdict"]["evidence"]["not_seen"]
+    dialog = show_observation(None, record, None)
+    qtbot.addWidget(dialog)
+    text = dialog.verdict.text()
+    assert f"could not be seen: {unseen}" in text and "hidepid" in text
+    assert f"{record['processes'][0]['pid']} main process" in text  # what was seen is still shown
