@@ -115,13 +115,17 @@ def timed(spec: dict) -> None:
     handle = contender.open()
     if contender.has_pool:
         contender.run(handle, make_items(spec["warmup"]))
+    warm: list[float] = []
     for _ in range(warm_runs):
         items = make_items(items_spec)
         t0 = clock()
         result = contender.run(handle, items)
         t1 = clock()
         check(result)
+        warm.append(t1 - t0)
         emit({"ev": "sample", "phase": "warm", "s": t1 - t0, "count": result[0]})
+    if warm and hasattr(contender, "price"):
+        emit({"ev": "price", **contender.price(sorted(warm)[len(warm) // 2])})
     contender.close(handle)
 
 

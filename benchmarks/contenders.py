@@ -95,6 +95,33 @@ class Poolside(Contender):
         stop_idle_workers()
         stop_idle_threads()
 
+    def price(self, run_s: float) -> dict:
+        """What a run of ``run_s`` seconds pays here for a guarantee the peers do not give.
+
+        Each run measures its process tree's memory and CPU as it goes
+        (``poolside.engine.sampler``): a look at its start, one every
+        ``SAMPLE_S`` and one at its end, on the engine's thread, whose GIL and
+        core the workers share.  Timed here, in the process that ran the
+        runs, with its parked workers (the same tree the runs looked at).
+        """
+        import time
+
+        from poolside.engine.sampler import SAMPLE_S, TreeSampler
+
+        clock = time.perf_counter
+        looks = 20
+        t0 = clock()
+        sampler = TreeSampler()
+        t1 = clock()
+        for _ in range(looks):
+            sampler._sample(clock())
+        sampler._began -= run_s  # as old as the run: its end reads the USS as the run's did
+        t2 = clock()
+        sampler.end()
+        t3 = clock()
+        per_look = (t2 - t1) / looks
+        return {"sampler_s": (t1 - t0) + (t3 - t2) + per_look * int(run_s / SAMPLE_S), "run_s": run_s}
+
     def run(self, handle: Any, items: Iterable[Any]) -> tuple[int, int]:
         from poolside import run
 

@@ -152,6 +152,7 @@ def hashing(cfg: Config, out: list[Row], details: list[str]) -> dict:
                        lambda m: [human_duration(m.cold_s), human_duration(m.warm_s),
                                   _x(_speedup(base, m.cold_s)), _x(_speedup(base, m.warm_s))],
                        ["cold", "warm", "speed-up cold", "speed-up warm"])
+    details += [price for hero in ("poolside", "poolside-threads") if (price := got[hero].price_line())]
     return {k: v.as_json() for k, v in got.items()}
 
 
@@ -256,6 +257,8 @@ def sleep(cfg: Config, out: list[Row], details: list[str]) -> dict:
                    "%", eff(got["poolside"]), peer, peer_label, True, target=1.0))
     details += _detail(f"sleep: % of the ideal {human_duration(ideal)}", entries, got,
                        lambda m: [f"{eff(m, 'cold') or 0:.0f} %", f"{eff(m) or 0:.0f} %"], ["cold", "warm"])
+    if (price := got["poolside"].price_line()) is not None:
+        details.append(price)
     return {k: v.as_json() for k, v in got.items()}
 
 

@@ -73,6 +73,18 @@ class Measured:
     start_rss: list[int] = field(default_factory=list)
     peak_parts: list[list[tuple[str, int]]] = field(default_factory=list)
     orphans: int = 0
+    #: Poolside's price for its guarantees, per warm run (``Poolside.price``): seconds each.
+    prices: list[dict] = field(default_factory=list)
+
+    def price_line(self) -> str | None:
+        """What the memory and CPU sampler cost a warm run, as a sentence; None if not measured."""
+        if not self.prices or not self.warm_s:
+            return None
+        sampler = statistics.median(p["sampler_s"] for p in self.prices)
+        return (f"The price of a guarantee the peers do not give: {self.entry.label} measures its process "
+                f"tree's memory and CPU as it runs (a look at the start, every 0.1 s and at the end), "
+                f"{sampler * 1000:.2f} ms a warm run here, {100 * sampler / self.warm_s:.2f} % of it "
+                "(on the thread and the cores the workers use).")
 
     @property
     def cold_s(self) -> float | None:
@@ -141,6 +153,7 @@ def _collect(m: Measured, result: ChildResult) -> None:
         m.errors.append(result.error)
     for record in result.of("ready"):
         m.start_rss.append(record["rss"])
+    m.prices += result.of("price")
     if result.peak_pss:
         m.peak_pss.append(result.peak_pss)
     if result.peak_rss:
@@ -270,7 +283,10 @@ def cpu(cfg: Config) -> Section:
         count, reps, warm_runs, limit_s=180, items=lambda k: {"type": "repeat", "value": loops, "n": k},
         expect=lambda k: {"count": k},
     )
-    return _speedup_section(sec, entries, got, ["poolside"], ["ppe", "pool-map", "joblib", "mpire", "pebble"], "cpu")
+    _speedup_section(sec, entries, got, ["poolside"], ["ppe", "pool-map", "joblib", "mpire", "pebble"], "cpu")
+    if (price := got["poolside"].price_line()) is not None:
+        sec.line(price)
+    return sec
 
 
 def _speedup_section(sec: Section, entries: list[Entry], got: dict[str, Measured], heroes: list[str],
@@ -353,6 +369,8 @@ def sleep(cfg: Config) -> Section:
     sec.versus_best_peer("sleep", "sleep: % of ideal, warm", efficiency(got["poolside"]),
                          {got[e.id].entry.label: efficiency(got[e.id]) for e in entries if e.kind != "poolside"},
                          higher=True, fmt=lambda v: f"{v:.1f}%")
+    if (price := got["poolside"].price_line()) is not None:
+        sec.line(price)
     sec.data = {k: v.as_json() for k, v in got.items()}
     return sec
 

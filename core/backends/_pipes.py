@@ -31,8 +31,32 @@ from typing import Any
 # The buffer each pipe is read into; a pipe holds 64 KiB by default, so one
 # read empties it.  A message bigger than the buffer grows it.
 _BUFFER_BYTES = 1 << 17
+# What a result pipe may hold (Linux's F_SETPIPE_SZ; elsewhere the system's
+# size stays).  A worker blocks once its pipe is full, and the engine's thread
+# reads it only when it holds the GIL, which a consumer busy taking outcomes
+# gives up for it at most once a switch interval (5 ms).  The default 64 KiB
+# is one batch of 2,500 tiny items (values and two arrays of timings): the
+# worker then waited on its second.  Capacity counts against a per-user
+# budget of pipe memory (pipe-user-pages-soft, 64 MiB by default), so a few
+# batches' worth, not the 1 MiB maximum.
+PIPE_BYTES = 1 << 18
 _SHORT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
+
+
+def widen(fd: int, size: int) -> None:
+    """Ask for a pipe of ``size`` bytes; a system that says no keeps its size (said in the log)."""
+    import fcntl
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is None or size <= 0:
+        return
+    try:
+        fcntl.fcntl(fd, set_size, size)
+    except OSError as exc:  # over the user's pipe budget, or not a pipe: slower, not wrong
+        from ..log import get_logger
+
+        get_logger(__name__).debug("a result pipe keeps the system's size (%d bytes asked): %s", size, exc)
 
 
 class FrameReader:
@@ -51,6 +75,7 @@ class FrameReader:
     def __init__(self, conn: Any) -> None:
         self.fd = conn.fileno()
         os.set_blocking(self.fd, False)
+        widen(self.fd, PIPE_BYTES)
         self._buffer = bytearray(_BUFFER_BYTES)
         self._start = 0  # the first unread message begins here
         self._end = 0  # bytes read end here

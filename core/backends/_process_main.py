@@ -144,6 +144,7 @@ def _serve(inbox: deque[bytes], arrived: threading.Condition, send_message: Call
         kind = message[:1]
         if kind == TASK:
             box.worker, origin, exact, task = _load_task(memoryview(message)[9:])
+            box.cpu_mark = None  # a new run: its CPU counts from its first chunk
             send_message(Ready(box.worker))
             continue
         try:

@@ -102,7 +102,9 @@ class Intake:
         self.error: BaseException | None = None  #: what the input raised, if it did
         # An input already in memory cannot block: it is read inline (see poolside.engine.reader).
         self.reader = InputReader(iter(items), self._batch_size, backend.wake, self.window(),
-                                  inline=type(items) in (list, tuple, range))
+                                  inline=type(items) is range,
+                                  sequence=items if isinstance(items, (list, tuple)) and type(items) in (list, tuple)
+                                  else None)
 
     def window(self) -> int:
         """How many items may be read ahead of what the consumer has taken."""

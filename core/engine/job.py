@@ -54,7 +54,6 @@ input read so far.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import itertools
 import logging
@@ -95,23 +94,24 @@ _INPUT_BLOCK = 1_000
 log = get_logger(__name__)
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a batch of events is handled.
+def _handle_gc_paused(ledger: Ledger, events: list) -> None:
+    """``ledger.handle(events)`` with the cyclic garbage collector held off.
 
     Each outcome is a new container object, and CPython runs a young-generation
     collection every 700 of those: building 10,000 outcomes triggers a dozen
     collections that walk the very batch being built, and costs more than the
     building itself (measured: 445 ns an outcome with the collector, 197 ns
     without).  Pausing it for one batch (a few milliseconds) lets it run once
-    afterwards instead.  A collector that was already off stays off.
+    afterwards instead.  A collector that was already off stays off.  A plain
+    function rather than a ``contextmanager``: this runs once per poll, and a
+    generator-based context costs ~1.5 us each time.
     """
     if not gc.isenabled():
-        yield
+        ledger.handle(events)
         return
     gc.disable()
     try:
-        yield
+        ledger.handle(events)
     finally:
         gc.enable()
 
@@ -482,8 +482,7 @@ class Job:
             events = backend.poll(0.0 if reading else _POLL_S)
             self._sampler.tick()
             if events:
-                with _gc_paused():
-                    self._ledger.handle(events)
+                _handle_gc_paused(self._ledger, events)
 
     def _fill(self) -> None:
         """Hand the backend as many chunks as it wants and the reader has ready."""

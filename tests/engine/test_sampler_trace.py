@@ -131,6 +131,31 @@ def test_the_engines_sampler_counts_the_runs_tree_not_what_was_there_before():
             p.wait()
 
 
+# In a fresh process (this one has parked workers and helpers as children): a sampler begun with
+# no child looks at no tree, and still counts a child born during its run, and only while it lives.
+CHILDLESS = """
+import os, subprocess, sys
+from poolside.engine.sampler import TreeSampler, childless
+assert childless()
+sampler = TreeSampler()
+assert [p.pid for p in sampler._run_tree()] == [os.getpid()]
+child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+assert not childless()
+assert child.pid in {p.pid for p in sampler._run_tree()}
+child.stdin.close()
+child.wait()
+assert childless() and [p.pid for p in sampler._run_tree()] == [os.getpid()]
+sampler.end()
+print("ok")
+"""
+
+
+def test_a_sampler_begun_without_children_still_counts_a_child_born_in_its_run():
+    done = subprocess.run([sys.executable, "-c", CHILDLESS], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 @pytest.mark.parametrize("backend", ["threads", "processes"])
 def test_a_runs_trace_has_one_bar_per_item_on_tracks_that_never_overlap(tmp_path, backend):
     mon = Monitor(interval_s=0.02)
