@@ -24,7 +24,7 @@ import weakref
 from collections import deque
 from typing import Any
 
-from . import _zygote
+from . import _forkserver, _zygote
 from ._parking import IDLE_EXIT_S, _park, parked_count, release_idle_workers
 from ._pipes import FrameReader
 from ._process_main import process_main
@@ -70,11 +70,14 @@ def worker_context(method: str | None = None, task: Any = None) -> Any:
     if method == "zygote":
         _zygote.ensure_running()
         return _zygote.ZygoteContext()
-    ctx = mp.get_context(method)
     if method == "forkserver":
-        # Only takes effect when the server starts (once per process).
-        ctx.set_forkserver_preload(forkserver_preload(task))
-    return ctx
+        # Poolside's own forkserver (poolside.backends._forkserver): the standard
+        # library's loop without its resource tracker.  The preload only takes
+        # effect when the server starts (once per process).
+        light = _forkserver.LightContext()
+        light.set_forkserver_preload(forkserver_preload(task))
+        return light
+    return mp.get_context(method)
 
 
 def forkserver_preload(task: Any = None) -> list[str]:

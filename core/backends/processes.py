@@ -34,9 +34,10 @@ already loaded.  While the caller itself still runs one thread (in start(),
 before the dispatcher starts), the first workers are forked from it directly,
 as Pool does; every fork closes its copies of the workers' pipes at once
 (``_parent_ends``).  A caller that already runs threads when it first needs workers
-(and has not called :func:`prestart` earlier) uses ``forkserver`` instead: a
-small server that has imported only ``poolside.backends._worker``, ~110 ms to
-start once.  Elsewhere, ``spawn``.  No Qt is ever in a worker: the window
+(and has not called :func:`prestart` earlier) uses ``forkserver`` instead:
+Poolside's light forkserver (``poolside.backends._forkserver``), a fresh
+interpreter that imports only the worker's modules and starts no resource
+tracker.  Elsewhere, ``spawn``.  No Qt is ever in a worker: the window
 imports Qt only after its zygote is forked, or uses the forkserver.
 
 Workers outlive a run that ends normally: they are *parked*, and the next run
