@@ -37,6 +37,7 @@ import io
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn
@@ -169,8 +170,8 @@ class LightServer(TrackerlessServer):
     def _launch_unlocked(self) -> None:
         # As ForkServer.ensure_running, without the resource tracker, and with
         # this module's main() (it imports poolside, so sys.path comes first).
-        data = spawn.get_preparation_data("ignore")
-        data = {key: data[key] for key in ("main_path", "sys_path") if key in data}
+        data = spawn.get_preparation_data("forkserver")
+        data = {key: data[key] for key in _PREPARED if key in data}
         address = _connection.arbitrary_address("AF_UNIX")
         with socket.socket(socket.AF_UNIX) as listener:
             listener.bind(address)
@@ -181,7 +182,7 @@ class LightServer(TrackerlessServer):
             try:
                 cmd = (f"import sys; sys.path[:] = {data.get('sys_path', [])!r}; "
                        "from poolside.backends._forkserver import main; "
-                       f"main({listener.fileno()}, {alive_r}, {self._preload_modules!r}, **{data!r})")
+                       f"main({listener.fileno()}, {alive_r}, {self._preload_modules!r}, {data!r})")
                 exe = spawn.get_executable()
                 args = [exe, *_util._args_from_interpreter_flags(), "-c", cmd]
                 pid = _util.spawnv_passfds(exe, args, [listener.fileno(), alive_r])
@@ -195,11 +196,42 @@ class LightServer(TrackerlessServer):
         self._forkserver_pid = pid
 
 
-def main(listener_fd: int, alive_r: int, preload: list[str], main_path: str | None = None,
-         sys_path: list[str] | None = None) -> None:
-    """The server's whole life (in the new interpreter): preload, then serve until the caller goes away."""
+# What the server takes from the caller's preparation data (spawn.get_preparation_data):
+# what a worker's own ``spawn.prepare`` would set, so that it finds it done.  Not the
+# authkey: the command line is visible to every user of the machine (ps).
+_PREPARED = ("sys_path", "sys_argv", "dir", "orig_dir", "init_main_from_name", "init_main_from_path")
+
+
+def main(listener_fd: int, alive_r: int, preload: list[str], data: dict[str, Any]) -> None:
+    """The server's whole life (in the new interpreter): preload, then serve until the caller goes away.
+
+    With ``__main__`` in ``preload``, the caller's main module is run here once
+    (as ``__mp_main__``, as a worker's ``spawn.prepare`` runs it), so each worker
+    finds it in place instead of running it itself.  The standard library's
+    server means to do the same, but its ``main_path`` is never filled in (3.11:
+    the preparation data calls it ``init_main_from_path``), so there every
+    worker runs the caller's main module again.
+    """
     serve_without_tracker()
-    _stdlib.main(listener_fd, alive_r, preload, main_path, sys_path)
+    if "__main__" in preload:
+        _prepare_main(data)
+    _stdlib.main(listener_fd, alive_r, preload, None, data.get("sys_path"))
+
+
+def _prepare_main(data: dict[str, Any]) -> None:
+    from multiprocessing import process
+
+    current: Any = process.current_process()
+    current._inheriting = True  # a run started by the main module at import fails there, not here
+    try:
+        spawn.prepare(data)
+    except BaseException as exc:
+        # Each worker prepares on its own then, and one that fails says why
+        # (the backend names the missing ``if __name__ == "__main__":``).
+        print(f"poolside forkserver: the caller's main module was not preloaded: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    finally:
+        del current._inheriting
 
 
 class ServerPopen(popen_forkserver.Popen):

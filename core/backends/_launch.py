@@ -90,7 +90,8 @@ def forkserver_preload(task: Any = None) -> list[str]:
     thread, that made a cold run 0.6-0.9x of ``Pool(forkserver)``, which
     preloads ``__main__`` (its default).  Only modules already imported here are
     named (the task's is, it was unpickled from it), and ``__main__`` only when
-    it is a file: the server re-imports them by name.
+    it is a file: the server imports them by name, and runs the main module as
+    a worker's ``spawn.prepare`` would (``poolside.backends._forkserver.main``).
     """
     modules = ["poolside.backends._process_main"]
     main = sys.modules.get("__main__")
