@@ -304,6 +304,12 @@ class LightContext(context.ForkServerContext):
         _server.set_forkserver_preload(module_names)
 
 
+def ensure_running(preload: list[str]) -> None:
+    """Start the server now with ``preload``, unless it runs: it imports while the caller goes on."""
+    _server.set_forkserver_preload(preload)
+    _server.ensure_running()
+
+
 def pid() -> int | None:
     return _server.pid if _server.running() else None
 

@@ -132,6 +132,15 @@ def prestart(workers: int = 0) -> bool:
     return True
 
 
+def start_forkserver() -> None:
+    """Start the forkserver now, for a program that already runs threads (no zygote).
+
+    Its start (a fresh interpreter importing the worker's modules) then
+    overlaps what the program does before its first run on processes.
+    """
+    _forkserver.ensure_running(forkserver_preload())
+
+
 def release_workers() -> None:
     """This process will start no more runs on processes: let its parked workers and its zygote end now.
 

@@ -173,10 +173,6 @@ class ProcessBackend(Backend):
         if self._memcap is not None:  # after the direct forks: never fork with a thread running
             self._memcap.start()
 
-    @staticmethod
-    def _context(method: str) -> Any:
-        return worker_context(method)
-
     def _launch(self) -> _Proc:
         try:
             if self._ctx is not None:
@@ -188,7 +184,7 @@ class ProcessBackend(Backend):
         # runs threads now (the dispatcher at least), so it is never forked
         # from here: the forkserver is safe at any time.
         self._method = start_method()
-        self._ctx = self._context(self._method)
+        self._ctx = worker_context(self._method, self.task)
         return self._launch_with(self._ctx)
 
     def _launch_with(self, ctx: Any) -> _Proc:
