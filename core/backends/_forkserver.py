@@ -234,6 +234,9 @@ def _prepare_main(data: dict[str, Any]) -> None:
         del current._inheriting
 
 
+_pid_lock = threading.Lock()
+
+
 class ServerPopen(popen_forkserver.Popen):
     """A forkserver child whose server is ``server`` (a :class:`TrackerlessServer`)."""
 
@@ -262,7 +265,11 @@ class ServerPopen(popen_forkserver.Popen):
     @property
     def pid(self) -> int:
         if self._pid is None:
-            self._pid = forkserver.read_signed(self.sentinel)
+            # One reader at a time: the backend's dispatcher and a thread that
+            # lists the workers (the memory cap's) may both ask first.
+            with _pid_lock:
+                if self._pid is None:
+                    self._pid = forkserver.read_signed(self.sentinel)
         return self._pid
 
     @pid.setter
@@ -270,7 +277,12 @@ class ServerPopen(popen_forkserver.Popen):
         self._pid = value
 
     def poll(self, flag: int = os.WNOHANG) -> int | None:
-        _ = self.pid  # the pid comes first on the sentinel pipe, then the exit code
+        # The pid comes first on the sentinel pipe, then the exit code.  Not
+        # forked yet is alive, and says so at once: Process.start() polls every
+        # earlier child of this process, and would wait here for its fork.
+        if self._pid is None and flag == os.WNOHANG and not _connection.wait([self.sentinel], 0):
+            return None
+        _ = self.pid
         return super().poll(flag)
 
     def wait(self, timeout: float | None = None) -> int | None:
@@ -329,5 +341,11 @@ def _end_at_exit() -> None:
     _server.stop(_EXIT_WAIT_S)
 
 
+def _forget_in_child() -> None:
+    global _pid_lock
+    _pid_lock = threading.Lock()  # a thread of the parent may have held it at the fork
+    _server.forget_in_child()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_server.forget_in_child)
+    os.register_at_fork(after_in_child=_forget_in_child)
