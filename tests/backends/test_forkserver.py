@@ -71,3 +71,19 @@ def test_a_crashed_worker_is_replaced_by_the_server_and_the_culprit_named():
         print(json.dumps({"failed": sorted(i for i, s in outcomes.items() if s != "ok"), "count": len(outcomes)}))
     """)
     assert got == {"failed": [20], "count": 40}
+
+
+def test_a_hung_item_times_out_and_its_worker_is_replaced_by_the_server():
+    got = _threaded_caller("""
+        import psutil
+        from poolside import run
+        from tests.engine_tasks import hang_on_5
+        job = run(hang_on_5, range(12), backend="processes", workers=2, timeout=1.0)
+        outcomes = {o.item: o for o in job}
+        hung = outcomes[5].pid
+        print(json.dumps({"timed_out": sorted(i for i, o in outcomes.items() if o.status == "timed_out"),
+                          "ok": sum(o.status == "ok" for o in outcomes.values()),
+                          "hung_worker_gone": not psutil.pid_exists(hung)
+                          or psutil.Process(hung).status() == psutil.STATUS_ZOMBIE}))
+    """)
+    assert got == {"timed_out": [5], "ok": 11, "hung_worker_gone": True}
