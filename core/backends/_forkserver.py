@@ -211,11 +211,48 @@ def main(listener_fd: int, alive_r: int, preload: list[str], data: dict[str, Any
     server means to do the same, but its ``main_path`` is never filled in (3.11:
     the preparation data calls it ``init_main_from_path``), so there every
     worker runs the caller's main module again.
+
+    A server that runs threads once it has preloaded (a module that starts one
+    at import: numpy's BLAS pool, a logging thread) never forks: it starts
+    again (exec, same pid and sockets) with Poolside's modules only, and each
+    worker imports the caller's modules itself.
     """
     serve_without_tracker()
     if "__main__" in preload:
         _prepare_main(data)
-    _stdlib.main(listener_fd, alive_r, preload, None, data.get("sys_path"))
+    for name in preload:
+        try:
+            __import__(name)
+        except Exception as exc:  # the worker imports it again, and says why it fails
+            print(f"poolside forkserver: {name} was not preloaded: {type(exc).__name__}: {exc}",
+                  file=sys.stderr, flush=True)
+    if threads_running() > 1:
+        _restart_lean(listener_fd, alive_r, preload, data)
+    _stdlib.main(listener_fd, alive_r, [], None, None)
+
+
+def _restart_lean(listener_fd: int, alive_r: int, preload: list[str], data: dict[str, Any]) -> None:
+    """Exec this server again with Poolside's modules only (exec is safe with threads; fork is not)."""
+    lean = [name for name in preload if name.startswith("poolside.")]
+    if lean == preload:
+        raise RuntimeError(f"the forkserver runs {threads_running()} threads with Poolside's modules alone")
+    print(f"poolside forkserver: preloading the caller's modules started {threads_running() - 1} "
+          "thread(s); the server starts again without them (each worker imports them itself)",
+          file=sys.stderr, flush=True)
+    for fd in (listener_fd, alive_r):
+        os.set_inheritable(fd, True)
+    cmd = (f"import sys; sys.path[:] = {sys.path!r}; from poolside.backends._forkserver import main; "
+           f"main({listener_fd}, {alive_r}, {lean!r}, {data!r})")
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, *_util._args_from_interpreter_flags(), "-c", cmd])
+
+
+def threads_running() -> int:
+    """How many threads this process runs, native ones included (Linux); Python's elsewhere."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return max(threading.active_count(), 2)  # unknown: assume "not alone", never fork blind
 
 
 def _prepare_main(data: dict[str, Any]) -> None:

@@ -48,12 +48,11 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from multiprocessing import context, forkserver, reduction
 from typing import Any
 
-from ._forkserver import ServerPopen, TrackerlessServer, serve_without_tracker
+from ._forkserver import ServerPopen, TrackerlessServer, serve_without_tracker, threads_running
 
 # The forkserver's internals this module builds on, untyped in typeshed.
 _connection: Any = __import__("multiprocessing.connection", fromlist=["_"])
@@ -63,14 +62,6 @@ _forkserver: Any = forkserver
 
 class ZygoteUnavailable(RuntimeError):
     """The zygote is not running and cannot be forked now (the caller runs threads)."""
-
-
-def threads_running() -> int:
-    """How many threads this process runs, native ones included (Linux); Python's elsewhere."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return max(threading.active_count(), 2)  # unknown: assume "not alone", never fork blind
 
 
 def supported() -> bool:

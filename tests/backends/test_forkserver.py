@@ -87,3 +87,18 @@ def test_a_hung_item_times_out_and_its_worker_is_replaced_by_the_server():
                           or psutil.Process(hung).status() == psutil.STATUS_ZOMBIE}))
     """)
     assert got == {"timed_out": [5], "ok": 11, "hung_worker_gone": True}
+
+
+def test_a_server_whose_preload_starts_a_thread_never_forks_it():
+    """The task's module starts a thread at import: the server starts again without it, and serves."""
+    got = _threaded_caller("""
+        import psutil
+        from poolside import run
+        from poolside.backends import _forkserver
+        from tests.backends.thread_at_import import double
+        values = sorted(o.value for o in run(double, range(10), backend="processes", workers=2))
+        server = psutil.Process(_forkserver.pid())
+        print(json.dumps({"values": values, "server_threads": server.num_threads(),
+                          "task_module_in_server": "thread_at_import" in " ".join(server.cmdline())}))
+    """)
+    assert got == {"values": [2 * x for x in range(10)], "server_threads": 1, "task_module_in_server": False}
