@@ -6,11 +6,17 @@ Data flow::
       │ spawnv: python -c "...forkserver import main; main(...)"       (no fork: exec)
       ▼
     server: imports only what a worker runs (preload: the caller's main module,
-      │     poolside.backends._process_main, the task's module), then serves
-      │     fork requests with the standard library's loop; it runs one thread
+      │     run once as a worker would; poolside.backends._process_main; the
+      │     task's module), then serves fork requests with the standard
+      │     library's loop.  It runs one thread: should a preloaded module
+      │     start one, it execs itself again with Poolside's modules only
       │ fork per worker, and per replacement after a crash or a timeout kill
       ▼
     worker: spawn._main(): unpickles process_main and its pipes, runs it
+
+The caller does not wait for the server: ServerPopen reads a worker's pid
+(the first thing on its sentinel pipe) when first asked, so the backend sends
+the task and the first chunks while the server is still starting.
 
 Why not ``multiprocessing.get_context("forkserver")``: its server is the same
 loop, but before it starts it, it starts the resource tracker, a second fresh
