@@ -426,6 +426,11 @@ def hashing(cfg: Config) -> Section:
     )
     _speedup_section(sec, entries, got, ["poolside", "poolside-threads"],
                      ["pool-map", "pool-imap", "ppe", "joblib", "mpire", "pebble", "threadpool", "tpe"], "hash")
+    # Cold in a one-thread caller, where fork is safe: against Pool's fork, the fastest cold start there is.
+    fork = got["pool-map"]
+    sec.versus_best_peer("hash-cold-single", "hash: cold, processes, in a one-thread caller",
+                         got["poolside"].cold_s, {fork.entry.label: fork.cold_s}, higher=False, bar=0.9,
+                         fmt=human_duration)
     peer = got["pool-forkserver-threaded"]
     sec.versus_best_peer("hash-cold-threaded", "hash: cold, processes, in a caller that runs a thread",
                          got["poolside-threaded"].cold_s, {peer.entry.label: peer.cold_s}, higher=False,

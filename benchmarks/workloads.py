@@ -12,6 +12,10 @@ import hashlib
 import os
 import time
 
+# When this module was imported, in the process that imported it: for a worker forked
+# from a server that preloads it, the server's import (benchmarks.coldstart's timeline).
+IMPORTED_AT = time.perf_counter()
+
 # The item that crashes or hangs in the resilience workloads.
 CULPRIT = 50
 # How long each item of the resilience workloads sleeps: long enough that the
@@ -42,6 +46,20 @@ def sha256_file(path: str) -> str:
     """Read a file and hash it; hashlib releases the GIL for large buffers."""
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def sha256_stamped(path: str) -> tuple[int, float, float, float]:
+    """``sha256_file`` that says where and when it ran: (pid, start, end, IMPORTED_AT), perf_counter seconds."""
+    start = time.perf_counter()
+    sha256_file(path)
+    return os.getpid(), start, time.perf_counter(), IMPORTED_AT
+
+
+def burn_stamped(n: int) -> tuple[int, float, float, float]:
+    """``burn`` that says where and when it ran, as ``sha256_stamped``."""
+    start = time.perf_counter()
+    burn(n)
+    return os.getpid(), start, time.perf_counter(), IMPORTED_AT
 
 
 def die_on_culprit(x: int) -> int:

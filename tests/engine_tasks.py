@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -52,6 +53,11 @@ def hang_on_5(x: int) -> int:
 
 def pid_of_worker(x: int) -> int:
     return os.getpid()
+
+
+def module_loaded(name: str) -> bool:
+    """Whether the worker process running this has imported ``name``."""
+    return name in sys.modules
 
 
 def unpicklable_result(x: int) -> object:

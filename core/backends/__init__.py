@@ -10,10 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from .base import BackendInfo, Kind
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .base import Backend
+    from .base import Backend, BackendInfo, Kind
+
+# The backend base (and what it imports) loads with the first backend, not with the
+# package: a worker process imports ``poolside.backends._process_main``, and with it
+# this package, in its server before its first item (~3 ms of it was base's).
+__getattr__ = lazy_exports(__name__, {"BackendInfo": "poolside.backends.base", "Kind": "poolside.backends.base"})
 
 class Entry(NamedTuple):
     """A registered backend: where its class lives, and the two traits that place
@@ -89,6 +94,8 @@ def runs_in_caller(backend: str | Backend | type[Backend]) -> bool:
 
 def backend_info() -> list[BackendInfo]:
     """What the window shows: each backend, when it wins, and whether it can be used."""
+    from .base import BackendInfo
+
     infos = []
     for name in _REGISTRY:
         try:

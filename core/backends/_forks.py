@@ -29,12 +29,6 @@ from __future__ import annotations
 import os
 import threading
 
-from ..log import get_logger
-
-# Poolside's logger, silent unless configured: a library pool's worker process has no
-# handler of its own, and logging's last resort would print the line a second time.
-log = get_logger(__name__)
-
 # Set in a child that a task forked.  A list, so that the loop can test it
 # through a local name.
 _forked: list[int] = []
@@ -135,7 +129,12 @@ def end_strays() -> None:
             pass
         message = (f"the task forked a process (pid {pid}) and did not wait for it; "
                    "it was ended with its item")
-        log.warning(message)
+        # Poolside's logger, silent unless configured: a library pool's worker process has no
+        # handler of its own, and logging's last resort would print the line a second time.
+        # Imported here: logging is ~2 ms a worker process pays before its first item otherwise.
+        from ..log import get_logger
+
+        get_logger(__name__).warning(message)
         try:
             os.write(2, f"poolside: {message}\n".encode())
         except OSError:

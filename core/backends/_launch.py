@@ -24,7 +24,7 @@ import weakref
 from collections import deque
 from typing import Any
 
-from . import _zygote
+from . import _forkserver, _zygote
 from ._parking import IDLE_EXIT_S, _park, parked_count, release_idle_workers
 from ._pipes import FrameReader
 from ._process_main import process_main
@@ -70,11 +70,14 @@ def worker_context(method: str | None = None, task: Any = None) -> Any:
     if method == "zygote":
         _zygote.ensure_running()
         return _zygote.ZygoteContext()
-    ctx = mp.get_context(method)
     if method == "forkserver":
-        # Only takes effect when the server starts (once per process).
-        ctx.set_forkserver_preload(forkserver_preload(task))
-    return ctx
+        # Poolside's own forkserver (poolside.backends._forkserver): the standard
+        # library's loop without its resource tracker.  The preload only takes
+        # effect when the server starts (once per process).
+        light = _forkserver.LightContext()
+        light.set_forkserver_preload(forkserver_preload(task))
+        return light
+    return mp.get_context(method)
 
 
 def forkserver_preload(task: Any = None) -> list[str]:
@@ -87,7 +90,8 @@ def forkserver_preload(task: Any = None) -> list[str]:
     thread, that made a cold run 0.6-0.9x of ``Pool(forkserver)``, which
     preloads ``__main__`` (its default).  Only modules already imported here are
     named (the task's is, it was unpickled from it), and ``__main__`` only when
-    it is a file: the server re-imports them by name.
+    it is a file: the server imports them by name, and runs the main module as
+    a worker's ``spawn.prepare`` would (``poolside.backends._forkserver.main``).
     """
     modules = ["poolside.backends._process_main"]
     main = sys.modules.get("__main__")
@@ -126,6 +130,15 @@ def prestart(workers: int = 0) -> bool:
         for _ in range(missing):
             _park(_launch_worker(ctx, "zygote"))
     return True
+
+
+def start_forkserver() -> None:
+    """Start the forkserver now, for a program that already runs threads (no zygote).
+
+    Its start (a fresh interpreter importing the worker's modules) then
+    overlaps what the program does before its first run on processes.
+    """
+    _forkserver.ensure_running(forkserver_preload())
 
 
 def release_workers() -> None:

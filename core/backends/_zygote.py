@@ -23,7 +23,8 @@ included), so a cold run starts its workers in a few milliseconds.
 
 "One thread" is checked in ``/proc/self/task``, which counts native threads too
 (Qt's, a BLAS pool's), not only Python's.  When the caller runs threads, the
-zygote is not made and the backend uses the forkserver as before.
+zygote is not made and the backend uses Poolside's light forkserver
+(``poolside.backends._forkserver``): a fresh interpreter, safe at any time.
 
 The protocol, the server loop and the exit-status reporting are the standard
 library's forkserver (``multiprocessing.forkserver``): only how the server
@@ -43,15 +44,15 @@ from __future__ import annotations
 
 import atexit
 import gc
-import io
 import os
 import signal
 import socket
 import sys
-import threading
 import time
-from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn
+from multiprocessing import context, forkserver, reduction
 from typing import Any
+
+from ._forkserver import ServerPopen, TrackerlessServer, serve_without_tracker, threads_running
 
 # The forkserver's internals this module builds on, untyped in typeshed.
 _connection: Any = __import__("multiprocessing.connection", fromlist=["_"])
@@ -63,47 +64,12 @@ class ZygoteUnavailable(RuntimeError):
     """The zygote is not running and cannot be forked now (the caller runs threads)."""
 
 
-def threads_running() -> int:
-    """How many threads this process runs, native ones included (Linux); Python's elsewhere."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return max(threading.active_count(), 2)  # unknown: assume "not alone", never fork blind
-
-
 def supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and reduction.HAVE_SEND_HANDLE
 
 
-class _Zygote(forkserver.ForkServer):
+class _Zygote(TrackerlessServer):
     """The standard library's fork server, started by forking the caller instead of exec'ing Python."""
-
-    _lock: threading.Lock
-    _forkserver_address: Any
-    _forkserver_alive_fd: Any
-    _forkserver_pid: int | None
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._preload_modules: list[str] = []
-
-    @property
-    def pid(self) -> int | None:
-        return self._forkserver_pid
-
-    def running(self) -> bool:
-        with self._lock:
-            return self._alive_unlocked()
-
-    def _alive_unlocked(self) -> bool:
-        if self._forkserver_pid is None:
-            return False
-        pid, _ = os.waitpid(self._forkserver_pid, os.WNOHANG)
-        if not pid:
-            return True
-        os.close(self._forkserver_alive_fd)  # it died (killed): forget it
-        self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
-        return False
 
     def available(self) -> bool:
         """Running, or it can be forked now."""
@@ -134,29 +100,6 @@ class _Zygote(forkserver.ForkServer):
         self._forkserver_alive_fd = alive_w
         self._forkserver_pid = pid
 
-    def connect_to_new_process(self, fds: Any) -> tuple[int, int]:
-        """As the standard library's, minus starting a resource tracker (see _serve_one below)."""
-        self.ensure_running()
-        if len(fds) + 4 >= forkserver.MAXFDS_TO_SEND:
-            raise ValueError("too many fds")
-        with socket.socket(socket.AF_UNIX) as client:
-            client.connect(self._forkserver_address)
-            parent_r, child_w = os.pipe()
-            child_r, parent_w = os.pipe()
-            # The fourth fd is the resource tracker's in the standard protocol;
-            # the zygote drops it (a placeholder: the alive fd again).
-            allfds = [child_r, child_w, self._forkserver_alive_fd, self._forkserver_alive_fd, *fds]
-            try:
-                reduction.sendfds(client, allfds)
-                return parent_r, parent_w
-            except BaseException:
-                os.close(parent_r)
-                os.close(parent_w)
-                raise
-            finally:
-                os.close(child_r)
-                os.close(child_w)
-
     def release(self) -> None:
         """Tell the zygote to end and return at once (it ends as its "alive" pipe closes).
 
@@ -170,14 +113,6 @@ class _Zygote(forkserver.ForkServer):
                 _released.append(self._forkserver_pid)
                 self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
 
-    def stop(self) -> None:
-        """End the zygote (tests; a caller that wants its memory back)."""
-        with self._lock:
-            if self._forkserver_pid is not None:
-                os.close(self._forkserver_alive_fd)
-                os.waitpid(self._forkserver_pid, 0)
-                self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
-
 
 def _zygote_main(listener_fd: int, alive_r: int, alive_w: int) -> None:
     """The zygote's whole life: serve fork requests until the caller goes away."""
@@ -188,17 +123,7 @@ def _zygote_main(listener_fd: int, alive_r: int, alive_w: int) -> None:
         # workers: a finaliser of the caller's (a file, a socket) must not run
         # in a copy and close a descriptor number the copy reuses.
         gc.freeze()
-        original = _forkserver._serve_one
-
-        def serve_one(child_r: int, fds: list[int], unused: list[int], handlers: dict) -> int:
-            os.close(fds[1])  # the placeholder; keep whatever tracker the caller had when forked
-            from multiprocessing import resource_tracker
-
-            tracker: Any = resource_tracker._resource_tracker
-            fds = [fds[0], tracker._fd, *fds[2:]]
-            return original(child_r, fds, unused, handlers)
-
-        _forkserver._serve_one = serve_one
+        serve_without_tracker()
         forkserver.main(listener_fd, alive_r, [])
     except SystemExit:
         pass  # main()'s way of saying the caller is gone
@@ -212,48 +137,11 @@ def _zygote_main(listener_fd: int, alive_r: int, alive_w: int) -> None:
 _zygote = _Zygote()
 
 
-class _Popen(popen_forkserver.Popen):
+class _Popen(ServerPopen):
     """A forkserver child whose server is the zygote."""
 
     method = "zygote"
-
-    def _launch(self, process_obj: Any) -> None:
-        # As popen_forkserver.Popen._launch, with the zygote for the server.
-        prep_data = spawn.get_preparation_data(process_obj._name)
-        buf = io.BytesIO()
-        context.set_spawning_popen(self)
-        try:
-            reduction.dump(prep_data, buf)
-            reduction.dump(process_obj, buf)
-        finally:
-            context.set_spawning_popen(None)
-        self.sentinel, w = _zygote.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
-        _parent_w = os.dup(w)
-        self.finalizer = _util.Finalize(self, _util.close_fds, (_parent_w, self.sentinel))
-        with open(w, "wb", closefd=True) as f:
-            f.write(buf.getbuffer())
-        # The pid is read when first asked for, not here: a backend that starts
-        # several workers sends every request before it waits on the zygote's
-        # first fork (pid_known() says when it has been read).
-        self._pid: int | None = None
-
-    @property
-    def pid(self) -> int:
-        if self._pid is None:
-            self._pid = forkserver.read_signed(self.sentinel)
-        return self._pid
-
-    @pid.setter
-    def pid(self, value: int) -> None:
-        self._pid = value
-
-    def poll(self, flag: int = os.WNOHANG) -> int | None:
-        _ = self.pid  # the pid comes first on the sentinel pipe, then the exit code
-        return super().poll(flag)
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        _ = self.pid
-        return super().wait(timeout)
+    server = _zygote
 
 
 class ZygoteProcess(context.ForkServerProcess):
@@ -343,14 +231,7 @@ def _forget_in_child() -> None:
     "alive" pipe open: the zygote would outlive the caller for as long as that
     worker lives (and a caller that releases the zygote would wait for it).
     """
-    zygote = _zygote
-    if zygote._forkserver_alive_fd is not None:
-        try:
-            os.close(zygote._forkserver_alive_fd)
-        except OSError:
-            pass
-    zygote._forkserver_address = zygote._forkserver_alive_fd = zygote._forkserver_pid = None
-    zygote._lock = threading.Lock()
+    _zygote.forget_in_child()
     _released.clear()
 
 

@@ -34,9 +34,10 @@ already loaded.  While the caller itself still runs one thread (in start(),
 before the dispatcher starts), the first workers are forked from it directly,
 as Pool does; every fork closes its copies of the workers' pipes at once
 (``_parent_ends``).  A caller that already runs threads when it first needs workers
-(and has not called :func:`prestart` earlier) uses ``forkserver`` instead: a
-small server that has imported only ``poolside.backends._worker``, ~110 ms to
-start once.  Elsewhere, ``spawn``.  No Qt is ever in a worker: the window
+(and has not called :func:`prestart` earlier) uses ``forkserver`` instead:
+Poolside's light forkserver (``poolside.backends._forkserver``), a fresh
+interpreter that imports only the worker's modules and starts no resource
+tracker.  Elsewhere, ``spawn``.  No Qt is ever in a worker: the window
 imports Qt only after its zygote is forked, or uses the forkserver.
 
 Workers outlive a run that ends normally: they are *parked*, and the next run
@@ -127,6 +128,7 @@ class ProcessBackend(Backend):
         # Items per chunk sent and not finished: without a timeout the slot
         # names an item exactly only in a one-item chunk (see _bury).
         self._sizes: dict[int, int] = {}
+        self._pids_pending = False  # workers hired whose pid was not read yet (_learn_pids)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -172,10 +174,6 @@ class ProcessBackend(Backend):
         if self._memcap is not None:  # after the direct forks: never fork with a thread running
             self._memcap.start()
 
-    @staticmethod
-    def _context(method: str) -> Any:
-        return worker_context(method)
-
     def _launch(self) -> _Proc:
         try:
             if self._ctx is not None:
@@ -187,25 +185,38 @@ class ProcessBackend(Backend):
         # runs threads now (the dispatcher at least), so it is never forked
         # from here: the forkserver is safe at any time.
         self._method = start_method()
-        self._ctx = self._context(self._method)
+        self._ctx = worker_context(self._method, self.task)
         return self._launch_with(self._ctx)
 
     def _launch_with(self, ctx: Any) -> _Proc:
         return _launch_worker(ctx, self._method, self._flush_s)
 
     def _hire(self, proc: _Proc, index: int) -> None:
-        """Make ``proc`` worker ``index`` of this run and send it the task."""
-        # Before anything waits on its sentinel: a zygote child reports its pid
-        # there first (start() launches every worker before it reads one).
-        pid = proc.process.pid
-        log.debug("worker process %d is worker %d", pid, index)
+        """Make ``proc`` worker ``index`` of this run and send it the task.
+
+        Its pid is not waited for here (see _learn_pids): the task and the
+        first chunks go into its pipes while a server may still be forking it,
+        so it starts its first item as soon as it exists.
+        """
         proc.adopt(index)
         self._procs.append(proc)
+        self._pids_pending = True
         try:
             proc.tasks.send_bytes(task_message(index, self.origin, self._task_bytes,
                                                exact=self.timeout is not None))
         except OSError:
             pass  # it died: poll() sees its sentinel
+
+    def _learn_pids(self) -> None:
+        """Read the pid of every worker hired since the last poll (waiting for its fork if need be).
+
+        A worker forked by a server (the zygote, the forkserver) reports its
+        pid first on its sentinel pipe, then its exit code: the pid is read
+        before anything waits on the sentinel, which it would wake otherwise.
+        """
+        for proc in self._procs:
+            log.debug("worker process %d is worker %d", proc.process.pid, proc.index)
+        self._pids_pending = False
 
     def pids(self) -> list[int]:
         """The worker processes of this run alive now (for tests and the window); none once it ended.
@@ -278,6 +289,8 @@ class ProcessBackend(Backend):
             self._wake_w.send_bytes(b"")
 
     def poll(self, timeout: float) -> list[Event]:
+        if self._pids_pending:
+            self._learn_pids()
         wait = self.poll_wait(timeout)
         by_handle: dict[Any, _Proc] = {}
         for proc in self._procs:

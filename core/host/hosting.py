@@ -98,13 +98,9 @@ def warm_up() -> None:
     from ..backends.workers import prestart, start_method
 
     if not prestart() and start_method() == "forkserver":
-        import multiprocessing as mp
-        from multiprocessing import forkserver
+        from ..backends._launch import start_forkserver
 
-        from ..backends._launch import forkserver_preload
-
-        mp.get_context("forkserver").set_forkserver_preload(forkserver_preload())
-        forkserver.ensure_running()
+        start_forkserver()
     from ..engine.job import run  # noqa: F401
     from ..plugins import discover
 
