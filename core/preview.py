@@ -56,9 +56,6 @@ SAMPLE_ITEMS = 200
 SAMPLE_BUDGET_S = 5.0
 SAMPLED = "sample"  #: a forecast's source when it comes from a quick sample
 
-#: A run's ETA follows its forecast until this share of its items is done (the first items' rate is
-#: mostly the workers' start-up), then the rate the run measured.
-FORECAST_SHARE = 0.1
 
 # Why a preview has no forecast (poolside.words.preview says each in words).
 NO_HISTORY, HISTORY_OFF, NOT_MEASURED, UNREADABLE = "no-history", "history-off", "not-measured", "unreadable"
@@ -199,20 +196,6 @@ def _same_file(a: Path, b: Any) -> bool:
 
 
 # -- the forecast -------------------------------------------------------------------------------
-
-def eta_s(done: int, total: int, elapsed_s: float, forecast_s: float | None = None) -> tuple[float | None, bool]:
-    """The time a run has left, and whether it is the forecast's (``True``) or the measured rate's.
-
-    The window's progress and the CLI's bar both say this one number.  None: nothing to go by yet.
-    """
-    if total <= 0:
-        return None, False
-    if forecast_s is not None and done < total * FORECAST_SHARE:
-        return max(0.0, forecast_s - elapsed_s), True
-    if done <= 0 or elapsed_s <= 0:
-        return None, False
-    return max(0.0, (total - done) * elapsed_s / done), False
-
 
 def predict(spec: JobSpec, items: int, *, plugin: Any = None,
             kwargs: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, str, str]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from poolside.eta import eta_s
 from poolside.log import get_logger
 from poolside.spec import JobSpec
 
@@ -68,13 +69,11 @@ class Progress:
 
     @property
     def eta_s(self) -> float | None:
-        """The time left (:func:`poolside.preview.eta_s`: the forecast's until a tenth is done, then the rate's)."""
+        """The time left (:func:`poolside.eta.eta_s`: the forecast's until a tenth is done, then the rate's)."""
         return self.eta()[0]
 
     def eta(self) -> tuple[float | None, bool]:
         """``(seconds left, whether that is the forecast's)``."""
-        from poolside.preview import eta_s
-
         return eta_s(self.done, self.total, self.elapsed_s, self.forecast_s)
 
 

@@ -120,7 +120,7 @@ def test_the_history_is_not_created_by_a_preview(images):
 
 
 def test_the_eta_starts_from_the_forecast_then_follows_the_measured_rate():
-    from poolside.preview import eta_s
+    from poolside.eta import eta_s
 
     assert eta_s(0, 100, 10.0, 190.0) == (180.0, True)
     assert eta_s(9, 100, 10.0, 190.0) == (180.0, True)  # under a tenth done: still the forecast

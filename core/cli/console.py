@@ -120,7 +120,7 @@ class Console:
         bad = done - counts.get(Status.OK.value, 0)
         tail += f"  {rate(per_s)}  {clock(summary.wall_s)}" + (f"  {count(bad)} not ok" if bad else "")
         if total:
-            from ..preview import eta_s
+            from ..eta import eta_s
 
             left, predicted = eta_s(done, total, summary.wall_s, forecast_s)
             if left is not None:

@@ -66,15 +66,23 @@ class PreviewWorker(QObject):
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._stop = threading.Event()
 
+    # poolside.preview (sqlite3, the history, the study's forecast) is imported on the worker's
+    # thread: imported at a run's start on the GUI thread, it was most of the start's stall.
     def preview(self, spec: JobSpec) -> None:
-        from poolside.preview import preview
+        def work(stop: Callable[[], bool]) -> Any:
+            from poolside.preview import preview
 
-        self._start("preview", spec, lambda stop: preview(spec, limit=SHOWN, stop=stop))
+            return preview(spec, limit=SHOWN, stop=stop)
+
+        self._start("preview", spec, work)
 
     def predict(self, spec: JobSpec, items: int) -> None:
-        from poolside.preview import predict
+        def work(_stop: Callable[[], bool]) -> Any:
+            from poolside.preview import predict
 
-        self._start("predict", spec, lambda _stop: predict(spec, items)[0])
+            return predict(spec, items)[0]
+
+        self._start("predict", spec, work)
 
     def sample(self, spec: JobSpec, items: int) -> None:
         """Time a few items of ``spec`` in a run host and forecast ``items`` items from them."""
