@@ -55,7 +55,7 @@ def _window(mode: str) -> Any:
     from poolside.gui.app import freeze_startup_heap
 
     freeze_startup_heap()  # as the window's main() does
-    window.bridge.warm()
+    window.warm()  # as the window's main() does
     if mode == "host":
         window.bridge._client.wait_ready(30)
     app.processEvents()

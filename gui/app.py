@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None, *, exit_process: bool = False, paths
     if paths:
         window.open_paths(list(paths))
     freeze_startup_heap()
-    window.bridge.warm()  # the run host starts while the person picks files
+    window.warm()  # the run host and the forecast's thread start while the person picks files
     try:
         code = int(app.exec())
     finally:

@@ -253,6 +253,12 @@ class MainWindow(JobFilesMixin, QMainWindow):
             restyle(self)  # a scheme switch: every view, hints included, follows the new palette
         super().changeEvent(event)
 
+    def warm(self) -> None:
+        """The window is shown: start the run host and the Run tab's forecast thread while the person
+        picks files, so that the first run waits for neither."""
+        self.bridge.warm()
+        self.run_ws.warm()
+
     # -- closing ------------------------------------------------------------
     def confirm_close(self) -> bool:
         """Ask before closing while something runs (tests replace this)."""

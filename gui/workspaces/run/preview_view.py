@@ -96,11 +96,19 @@ class PreviewWorker(QObject):
         self._pump.start()
         _push, close = self._pump.sink()
         self._jobs.put(_Job(kind, spec, work, self._stop.is_set, close))
+        self.warm()
+
+    def warm(self) -> None:
+        """Start the thread now (the window is up), so that no run's start waits for it or its imports."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="poolside-preview", daemon=True)
             self._thread.start()
 
     def _serve(self) -> None:
+        try:  # before any request: a run's start finds the history's reader imported (and compiled)
+            import poolside.preview  # noqa: F401
+        except Exception as e:  # a broken install: each request says so when it imports
+            _log.error("the preview could not be imported", exc_info=e)
         while (job := self._jobs.get()) is not None:
             if job.stopped():
                 continue  # asked for again since: only the latest is answered
@@ -222,6 +230,9 @@ class RunPreview(QObject):
             return False
         self.worker.sample(spec, len(spec.paths))
         return True
+
+    def warm(self) -> None:
+        self.worker.warm()
 
     def run_started(self, spec: JobSpec, items: int) -> None:
         """A run began: its forecast is read off the GUI thread and handed to the bridge."""

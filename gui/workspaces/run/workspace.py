@@ -499,6 +499,10 @@ class RunWorkspace(Workspace):
         for panel in (self.files, self.task, self.backend):
             panel.restore_settings(s)
 
+    def warm(self) -> None:
+        """The window is up: start what a first run would otherwise wait for (the forecast's thread)."""
+        self.preview.warm()
+
     def shutdown(self) -> None:
         self.preview.shutdown()
         self.watch.stop()
