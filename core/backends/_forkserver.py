@@ -55,6 +55,28 @@ _util: Any = __import__("multiprocessing.util", fromlist=["_"])
 _stdlib: Any = forkserver
 
 
+
+def reap_or_kill(pid: int, deadline: float) -> None:
+    """Reap the child ``pid`` once it ends; past ``deadline`` (``time.monotonic()``) kill it, then reap it.
+
+    Polled every millisecond: a server told to end (its pipe closed) ends in 1-2 ms.
+    """
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # reaped already, or not ours
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            return
+        time.sleep(0.001)
+
 class TrackerlessServer(forkserver.ForkServer):
     """The standard library's fork server, minus the resource tracker; how it starts is the subclass's."""
 
@@ -119,22 +141,7 @@ class TrackerlessServer(forkserver.ForkServer):
         if wait_s is None:
             os.waitpid(pid, 0)
             return
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if done:
-                return
-            if time.monotonic() >= deadline:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass
-                return
-            time.sleep(0.001)
+        reap_or_kill(pid, time.monotonic() + wait_s)
 
     def forget_in_child(self) -> None:
         """After a fork, in the child: the server is the parent's; its "alive" pipe is not ours to hold."""

@@ -45,14 +45,13 @@ from __future__ import annotations
 import atexit
 import gc
 import os
-import signal
 import socket
 import sys
 import time
 from multiprocessing import context, forkserver, reduction
 from typing import Any
 
-from ._forkserver import ServerPopen, TrackerlessServer, serve_without_tracker, threads_running
+from ._forkserver import ServerPopen, TrackerlessServer, reap_or_kill, serve_without_tracker, threads_running
 
 # The forkserver's internals this module builds on, untyped in typeshed.
 _connection: Any = __import__("multiprocessing.connection", fromlist=["_"])
@@ -207,20 +206,7 @@ def _end_at_exit() -> None:
     _zygote.release()
     deadline = time.monotonic() + _EXIT_WAIT_S
     for pid in _released:
-        while True:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if done or time.monotonic() >= deadline:
-                if not done:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                        os.waitpid(pid, 0)
-                    except (ProcessLookupError, ChildProcessError):
-                        pass
-                break
-            time.sleep(0.001)
+        reap_or_kill(pid, deadline)
     _released.clear()
 
 
